@@ -1,0 +1,28 @@
+/*
+ * fast.c - tutorial section 4.1: a ready future.
+ *
+ * fast() returns a future that is already resolved; the consumer uses it
+ * exactly as it used slow().  The continuation runs at once, with no
+ * allocation.  Prints "Got 3".
+ */
+#include <sea/sea.h>
+#include <stdio.h>
+
+static sea_future fast(void) {
+    return sea_ready_int(3);
+}
+
+static sea_future print_value(sea_nocapture *c, sea_value v) {
+    (void)c;
+    printf("Got %lld\n", (long long)v.i);
+    return sea_ready();
+}
+
+static sea_future app_main(void *arg) {
+    (void)arg;
+    return sea_then(fast(), print_value, SEA_NOCAPTURE);
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, app_main, NULL);
+}

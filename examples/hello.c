@@ -1,0 +1,18 @@
+/*
+ * hello.c - tutorial section 2: the simplest sea program.
+ *
+ * sea_app_run starts the reactor, runs app_main once and exits when the
+ * future it returns resolves; a ready future means "exit now".
+ */
+#include <sea/sea.h>
+#include <stdio.h>
+
+static sea_future app_main(void *arg) {
+    (void)arg;
+    printf("Hello world\n");
+    return sea_ready();
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, app_main, NULL);
+}

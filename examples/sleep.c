@@ -1,0 +1,22 @@
+/*
+ * sleep.c - tutorial section 4: a continuation runs when sleep's future resolves.
+ */
+#include <sea/sea.h>
+#include <stdio.h>
+
+static sea_future done(sea_nocapture *c, sea_value v) {
+    (void)c, (void)v;
+    printf("Done.\n");
+    return sea_ready();
+}
+
+static sea_future app_main(void *arg) {
+    (void)arg;
+    printf("Sleeping... ");
+    fflush(stdout);
+    return sea_then(sea_sleep(SEA_SEC(1)), done, SEA_NOCAPTURE);
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, app_main, NULL);
+}

@@ -1,0 +1,55 @@
+/*
+ * sea/app.h - the application template: options, start-up, exit code.
+ *
+ *     static sea_future app_main(void *arg) { ... return sea_sleep(SEA_SEC(1)); }
+ *     int main(int argc, char **argv) { return sea_app_run(argc, argv, app_main, NULL); }
+ *
+ * sea_app_run parses the standard options, starts the reactor, runs main once
+ * and keeps the loop going until the future main returned resolves.  The
+ * application's exit code is that future's value (v.i, so sea_ready() means 0);
+ * if it fails, the error is printed on stderr and the exit code is 1.
+ *
+ * Standard options (also shown by --help):
+ *   --reactor-backend=io_uring|epoll  I/O backend (default io_uring, falling
+ *                                     back to epoll if io_uring is unavailable)
+ *   --poll-mode                       never sleep in the kernel (lowest latency,
+ *                                     100% CPU)
+ *   --idle-poll-us=N                  poll this long before sleeping (default 200)
+ *   --task-quota-ms=X                 run queued tasks for at most X ms before
+ *                                     polling I/O and timers (default 0.5)
+ *   --help                            print the options and exit 0
+ * Option values may also follow as the next argument ("--task-quota-ms 2").
+ * Unknown or malformed options print one line on stderr and exit with 2.
+ * Arguments after "--", and arguments not starting with "-", are left for the
+ * application in sea_app_args().
+ */
+#ifndef SEA_APP_H
+#define SEA_APP_H
+
+#include <sea/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The application's entry point: runs once, on shard 0, inside the reactor. */
+typedef sea_future (*sea_main_fn)(void *arg);
+
+/*
+ * Parses argv, runs the application and returns its exit code: main's value,
+ * 1 on failure (start-up errors print "Couldn't start application: <why>"),
+ * 2 on a bad command line, 0 after --help.  Meant to be returned from main().
+ */
+int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg);
+
+/*
+ * The arguments sea_app_run did not consume (positional ones and those after
+ * "--"), as a NULL-terminated array; *count receives their number.  Valid
+ * while the application runs.
+ */
+char **sea_app_args(int *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

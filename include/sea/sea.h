@@ -1,0 +1,18 @@
+/*
+ * sea/sea.h - everything: include this to use sea.
+ *
+ * sea is a shared-nothing, thread-per-core server framework in C: one reactor
+ * per core, futures and continuations, non-blocking I/O.  See docs/ for the
+ * architecture and the tutorial.
+ */
+#ifndef SEA_SEA_H
+#define SEA_SEA_H
+
+#include <sea/app.h>
+#include <sea/error.h>
+#include <sea/future.h>
+#include <sea/promise.h>
+#include <sea/reactor.h>
+#include <sea/timer.h>
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * backend_epoll.c - the epoll reactor backend (fallback and --reactor-backend=epoll).
+ *
+ * It behaves exactly like the io_uring backend.  epoll allows one registration
+ * per descriptor, while sea allows several polls on the same descriptor (one
+ * waiting to read, one to write), so each descriptor has an entry listing its
+ * pending polls and the registration covers the union of their events.  A
+ * descriptor epoll refuses (EPERM: regular files) is always ready, as poll(2)
+ * and io_uring report it.  Sleeping uses epoll_pwait2 for nanosecond timeouts.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 128
+
+struct fd_entry {
+    struct sea__poller *pollers; /* linked by fd_next */
+    uint32_t registered;         /* events registered with epoll, 0 if none */
+};
+
+struct epoll_state {
+    int epfd;
+    struct fd_entry *fds; /* indexed by descriptor */
+    size_t nfds;
+    bool no_pwait2;
+};
+
+static struct epoll_state *state(struct sea__shard *s) {
+    return s->backend_state;
+}
+
+static int epoll_backend_init(struct sea__shard *s) {
+    struct epoll_state *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    e->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (e->epfd < 0) {
+        int err = -errno;
+        free(e);
+        return err;
+    }
+    s->backend_state = e;
+    return 0;
+}
+
+static void epoll_backend_destroy(struct sea__shard *s) {
+    struct epoll_state *e = state(s);
+    if (!e)
+        return;
+    close(e->epfd);
+    free(e->fds);
+    free(e);
+    s->backend_state = NULL;
+}
+
+static struct fd_entry *entry(struct epoll_state *e, int fd) {
+    if ((size_t)fd >= e->nfds) {
+        size_t n = e->nfds ? e->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct fd_entry *grown = realloc(e->fds, n * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        memset(grown + e->nfds, 0, (n - e->nfds) * sizeof(*grown));
+        e->fds = grown;
+        e->nfds = n;
+    }
+    return &e->fds[fd];
+}
+
+/* Brings fd's epoll registration in line with the union of its pollers' events. */
+static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
+    uint32_t want = 0;
+    for (struct sea__poller *p = ent->pollers; p; p = p->fd_next)
+        want |= p->events;
+    want &= EPOLLIN | EPOLLPRI | EPOLLOUT;
+    if (ent->pollers && !want)
+        want = EPOLLIN; /* only ERR/HUP requested: those are always reported */
+    if (want == ent->registered)
+        return 0;
+    struct epoll_event ev = {.events = want, .data.fd = fd};
+    int op = !ent->registered ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    if (epoll_ctl(e->epfd, op, fd, &ev) < 0)
+        return -errno;
+    ent->registered = want;
+    return 0;
+}
+
+static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
+    struct epoll_state *e = state(s);
+    struct fd_entry *ent = entry(e, p->fd);
+    if (!ent)
+        return -ENOMEM;
+    p->fd_next = ent->pollers;
+    ent->pollers = p;
+    int rc = update(e, p->fd, ent);
+    if (rc < 0) {
+        ent->pollers = p->fd_next;
+        p->fd_next = NULL;
+        if (rc == -EPERM) {
+            /* Regular files and the like are always ready. */
+            sea__poller_complete(s, p, (int)(p->events & (POLLIN | POLLOUT | POLLPRI)));
+            return 0;
+        }
+        return rc;
+    }
+    return 0;
+}
+
+static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32_t revents) {
+    if ((size_t)fd >= e->nfds)
+        return;
+    struct fd_entry *ent = &e->fds[fd];
+    struct sea__poller **pp = &ent->pollers, *done = NULL;
+    while (*pp) {
+        struct sea__poller *p = *pp;
+        uint32_t ready = revents & (p->events | POLLERR | POLLHUP);
+        if (ready) {
+            *pp = p->fd_next;
+            p->fd_next = done;
+            p->events = ready;
+            done = p;
+        } else {
+            pp = &p->fd_next;
+        }
+    }
+    if (update(e, fd, ent) < 0) {
+        /* The descriptor was closed under us: forget the registration. */
+        ent->registered = 0;
+    }
+    while (done) {
+        struct sea__poller *next = done->fd_next;
+        done->fd_next = NULL;
+        sea__poller_complete(s, done, (int)done->events);
+        done = next;
+    }
+}
+
+static unsigned handle(struct sea__shard *s, struct epoll_state *e, struct epoll_event *evs, int n) {
+    for (int i = 0; i < n; i++)
+        dispatch(s, e, evs[i].data.fd, evs[i].events);
+    return n > 0 ? (unsigned)n : 0;
+}
+
+static unsigned epoll_backend_reap(struct sea__shard *s) {
+    struct epoll_state *e = state(s);
+    if (!s->pollers)
+        return 0;
+    struct epoll_event evs[MAX_EVENTS];
+    int n = epoll_wait(e->epfd, evs, MAX_EVENTS, 0);
+    return handle(s, e, evs, n);
+}
+
+static unsigned epoll_backend_wait(struct sea__shard *s, sea_time deadline) {
+    struct epoll_state *e = state(s);
+    struct epoll_event evs[MAX_EVENTS];
+    sea_time d = deadline == SEA_TIME_MAX ? -1 : deadline - sea_now();
+    if (d < 0 && deadline != SEA_TIME_MAX)
+        d = 0;
+    int n;
+    if (!e->no_pwait2) {
+        struct timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
+        n = (int)syscall(SYS_epoll_pwait2, e->epfd, evs, MAX_EVENTS, d < 0 ? NULL : &ts, NULL, 0);
+        if (n < 0 && errno == ENOSYS)
+            e->no_pwait2 = true;
+        else
+            return handle(s, e, evs, n);
+    }
+    int ms = d < 0 ? -1 : (int)((d + 999999) / 1000000);
+    n = epoll_wait(e->epfd, evs, MAX_EVENTS, ms);
+    return handle(s, e, evs, n);
+}
+
+const struct sea__backend_ops sea__backend_epoll = {
+    .name = "epoll",
+    .init = epoll_backend_init,
+    .destroy = epoll_backend_destroy,
+    .poll_add = epoll_backend_poll_add,
+    .reap = epoll_backend_reap,
+    .wait = epoll_backend_wait,
+};

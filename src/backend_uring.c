@@ -1,0 +1,141 @@
+/*
+ * backend_uring.c - the io_uring reactor backend (the default).
+ *
+ * Requests are queued in the submission ring and handed to the kernel in one
+ * io_uring_enter per loop iteration at most; completions are reaped from the
+ * completion ring, which is shared memory, so a poll that finds nothing costs
+ * no system call.  Sleeping is io_uring_enter waiting for one completion with
+ * a timeout (IORING_ENTER_EXT_ARG), so no timer request is needed.
+ *
+ * If io_uring cannot be set up (old kernel, or a seccomp filter returning
+ * EPERM/ENOSYS as container runtimes commonly do), init fails and the reactor
+ * falls back to epoll unless io_uring was asked for explicitly.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RING_ENTRIES 256
+
+struct uring_state {
+    struct io_uring ring;
+    unsigned unsubmitted;
+};
+
+static struct uring_state *state(struct sea__shard *s) {
+    return s->backend_state;
+}
+
+static int uring_init(struct sea__shard *s) {
+    struct uring_state *u = calloc(1, sizeof(*u));
+    if (!u)
+        return -ENOMEM;
+    struct io_uring_params params;
+    memset(&params, 0, sizeof(params));
+#ifdef IORING_SETUP_SINGLE_ISSUER
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
+#endif
+    int rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &params);
+    if (rc == -EINVAL) {
+        /* An older kernel without those flags. */
+        memset(&params, 0, sizeof(params));
+        rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &params);
+    }
+    if (rc < 0) {
+        free(u);
+        return rc;
+    }
+    if (!(params.features & IORING_FEAT_EXT_ARG)) {
+        /* Waiting with a timeout would need a timeout request; kernels this old get epoll. */
+        io_uring_queue_exit(&u->ring);
+        free(u);
+        return -ENOSYS;
+    }
+    s->backend_state = u;
+    return 0;
+}
+
+static void uring_destroy(struct sea__shard *s) {
+    struct uring_state *u = state(s);
+    if (!u)
+        return;
+    /* Exiting the ring cancels every request still in flight. */
+    io_uring_queue_exit(&u->ring);
+    free(u);
+    s->backend_state = NULL;
+}
+
+static struct io_uring_sqe *get_sqe(struct uring_state *u) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) {
+        /* Submission ring full: hand what is queued to the kernel and retry. */
+        io_uring_submit(&u->ring);
+        u->unsubmitted = 0;
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    return sqe;
+}
+
+static int uring_poll_add(struct sea__shard *s, struct sea__poller *p) {
+    struct uring_state *u = state(s);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe)
+        return -EAGAIN;
+    io_uring_prep_poll_add(sqe, p->fd, p->events);
+    io_uring_sqe_set_data(sqe, p);
+    u->unsubmitted++;
+    return 0;
+}
+
+static unsigned reap(struct sea__shard *s, struct uring_state *u) {
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&u->ring, head, cqe) {
+        struct sea__poller *p = io_uring_cqe_get_data(cqe);
+        int res = cqe->res;
+        n++;
+        if (p)
+            sea__poller_complete(s, p, res);
+    }
+    io_uring_cq_advance(&u->ring, n);
+    return n;
+}
+
+static unsigned uring_reap(struct sea__shard *s) {
+    struct uring_state *u = state(s);
+    if (u->unsubmitted) {
+        io_uring_submit(&u->ring);
+        u->unsubmitted = 0;
+    }
+    return reap(s, u);
+}
+
+static unsigned uring_wait(struct sea__shard *s, sea_time deadline) {
+    struct uring_state *u = state(s);
+    struct io_uring_cqe *cqe = NULL;
+    u->unsubmitted = 0;
+    if (deadline == SEA_TIME_MAX) {
+        io_uring_submit_and_wait(&u->ring, 1);
+    } else {
+        sea_time d = deadline - sea_now();
+        if (d > 0) {
+            struct __kernel_timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
+            io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+        } else {
+            io_uring_submit(&u->ring);
+        }
+    }
+    return reap(s, u);
+}
+
+const struct sea__backend_ops sea__backend_uring = {
+    .name = "io_uring",
+    .init = uring_init,
+    .destroy = uring_destroy,
+    .poll_add = uring_poll_add,
+    .reap = uring_reap,
+    .wait = uring_wait,
+};

@@ -1,0 +1,196 @@
+/*
+ * internal.h - the shard: every piece of mutable state a reactor owns.
+ *
+ * sea keeps no global mutable state.  Each reactor thread has one struct
+ * sea__shard, reached through the thread-local sea__shard_current, holding its
+ * run queue, its pool of future nodes, its timers, its I/O backend and its
+ * statistics.  Code that runs on a shard touches only that shard's structure.
+ */
+#ifndef SEA_INTERNAL_H
+#define SEA_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sea/future.h>
+#include <sea/promise.h>
+#include <sea/reactor.h>
+#include <sea/timer.h>
+
+#define sea__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- future nodes (future.c) ---- */
+
+/* What a node does when its input arrives. */
+enum sea__node_kind {
+    SEA__K_BARE,     /* no continuation: the input is the output */
+    SEA__K_THEN,
+    SEA__K_WRAPPED,
+    SEA__K_FINALLY,
+    SEA__K_HANDLE,
+};
+
+/* Where a node stands. */
+enum sea__node_state {
+    SEA__N_FREE,
+    SEA__N_WAITING, /* input not arrived yet */
+    SEA__N_QUEUED,  /* input arrived, continuation queued on the run queue */
+    SEA__N_READY,   /* output held until its future is consumed */
+};
+
+/*
+ * A pending future's node: the continuation to run, the slot its input and
+ * then its output land in, and the next node waiting for that output.  One
+ * node per continuation attached to a not-yet-ready future; 128 bytes, from a
+ * per-shard free list.
+ */
+struct sea__node {
+    sea_task task;             /* run queue link; runs the continuation */
+    void *fn;                  /* the continuation, typed by kind */
+    struct sea__node *waiter;  /* who receives the output; or a SEA__W_* sentinel */
+    sea_future result;         /* input until the continuation ran, then output */
+    uint32_t gen;              /* bumped whenever a future referring to this node is consumed */
+    uint8_t kind;              /* enum sea__node_kind */
+    uint8_t state;             /* enum sea__node_state */
+    uint16_t capsz;            /* bytes of capture */
+    void *cap;                 /* inline_cap, or a separate allocation */
+    unsigned char inline_cap[SEA_CAPTURE_INLINE];
+};
+
+/* Waiter sentinels: the output is dropped (silently, or reported if it failed). */
+#define SEA__W_DETACH ((struct sea__node *)1)
+#define SEA__W_IGNORE ((struct sea__node *)2)
+
+struct sea__node_chunk;
+
+struct sea__node_pool {
+    struct sea__node *free;
+    struct sea__node_chunk *chunks;
+    uint64_t in_use;
+};
+
+/* Delivers a ready result as the input of a waiting node. */
+void sea__node_input(struct sea__node *n, sea_future result);
+/* Allocates a waiting bare node and returns its pending future (or -ENOMEM). */
+struct sea__node *sea__node_new_bare(void);
+sea_future sea__node_future(struct sea__node *n);
+/* Releases what a result owns; reports it if it is an unconsumed failure and report is set. */
+void sea__drop_result(sea_future *r, bool report);
+void sea__node_pool_destroy(struct sea__node_pool *pool);
+
+/* ---- timers (timer_set.c) ---- */
+
+#define SEA__TIMER_BUCKETS 64
+
+struct sea__timer_set {
+    sea_timer *buckets[SEA__TIMER_BUCKETS];
+    uint64_t nonempty;   /* bit i set when buckets[i] is non-empty */
+    sea_time last;       /* time of the last expiry pass */
+    sea_time next;       /* earliest deadline (may be early after a cancel), or SEA_TIME_MAX */
+    uint64_t count;      /* timers in the buckets */
+    sea_timer *expiring; /* due timers not fired yet in the current pass (doubly linked) */
+};
+
+void sea__timer_set_init(struct sea__timer_set *ts, sea_time now);
+void sea__timer_set_insert(struct sea__timer_set *ts, sea_timer *t);
+void sea__timer_set_remove(struct sea__timer_set *ts, sea_timer *t);
+/* Moves every timer due at now onto ts->expiring, in deadline order. */
+void sea__timer_set_expire(struct sea__timer_set *ts, sea_time now);
+
+/* Timer flags. */
+#define SEA__TF_ARMED 1u
+#define SEA__TF_SLEEPER 2u  /* owned by sea_sleep(): freed by the shard on shutdown */
+#define SEA__TF_EXPIRING 4u /* on the expiring list rather than in a bucket */
+
+/* Fires due timers; returns how many ran. */
+unsigned sea__timers_run(struct sea__shard *s, sea_time now);
+/* Frees sleep() timers still pending at shutdown. */
+void sea__timers_shutdown(struct sea__shard *s);
+
+/* ---- I/O backends (backend_uring.c, backend_epoll.c) ---- */
+
+/* A pending sea_fd_poll. */
+struct sea__poller {
+    sea_promise promise;
+    int fd;
+    uint32_t events;
+    struct sea__poller *next, *prev; /* backend's list of pending polls */
+    struct sea__poller *fd_next;     /* epoll: pollers of the same fd */
+};
+
+struct sea__backend_ops {
+    const char *name;
+    int (*init)(struct sea__shard *s);
+    void (*destroy)(struct sea__shard *s);
+    /* Starts watching p; completion calls sea__poller_complete. Returns 0 or -errno. */
+    int (*poll_add)(struct sea__shard *s, struct sea__poller *p);
+    /* Handles ready completions without blocking; returns how many. */
+    unsigned (*reap)(struct sea__shard *s);
+    /* Sleeps until an event or the absolute monotonic deadline; then reaps. */
+    unsigned (*wait)(struct sea__shard *s, sea_time deadline);
+};
+
+extern const struct sea__backend_ops sea__backend_uring;
+extern const struct sea__backend_ops sea__backend_epoll;
+
+/* Resolves p with res (revents >= 0, or -errno), unlinks and frees it. */
+void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res);
+void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p);
+
+/* ---- the shard ---- */
+
+/* Parsed standard options. */
+struct sea__options {
+    const char *backend;     /* "io_uring", "epoll", or NULL for automatic */
+    bool poll_mode;
+    bool help;
+    sea_time task_quota;     /* ns */
+    sea_time idle_poll;      /* ns */
+    char **args;             /* positional arguments (NULL-terminated, malloc'ed) */
+    int nargs;
+};
+
+struct sea__shard {
+    unsigned id, count;
+
+    sea_task *rq_head;
+    sea_task **rq_tail;
+
+    struct sea__node_pool nodes;
+    struct sea__timer_set timers;
+
+    const struct sea__backend_ops *backend;
+    void *backend_state;
+    struct sea__poller *pollers; /* pending fd polls (for shutdown) */
+
+    uint64_t quota_cycles;
+    sea_time idle_poll;
+    bool poll_mode;
+    bool stopping;
+    int exit_code;
+
+    sea_reactor_stats stats;
+};
+
+extern __thread struct sea__shard *sea__shard_current __attribute__((tls_model("initial-exec")));
+
+static inline struct sea__shard *sea__shard_get(void) { return sea__shard_current; }
+
+/* Reactor life cycle (reactor.c). */
+int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const struct sea__options *o,
+                    char *err, size_t errlen);
+void sea__shard_run(struct sea__shard *s);
+void sea__shard_destroy(struct sea__shard *s);
+void sea__shard_stop(struct sea__shard *s, int exit_code);
+
+/* Options (options.c). Returns 0, 1 for --help, or SEA_EUSAGE with a message in err. */
+int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err, size_t errlen);
+void sea__options_free(struct sea__options *o);
+const char *sea__options_help(void);
+
+/* Prints a fatal programming error and aborts. */
+__attribute__((noreturn, format(printf, 1, 2))) void sea__panic(const char *fmt, ...);
+
+#endif

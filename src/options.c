@@ -1,0 +1,152 @@
+/*
+ * options.c - parsing of the standard command-line options.
+ *
+ * A pure function over argv: it never prints or exits, so it can be tested
+ * and fuzzed in-process.  Every malformed input yields SEA_EUSAGE and a
+ * one-line message naming the option.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help_text[] =
+    "Standard options:\n"
+    "  --reactor-backend=io_uring|epoll  I/O backend (default: io_uring, or epoll when\n"
+    "                                    io_uring is unavailable)\n"
+    "  --poll-mode                       poll continuously, never sleep (100% CPU)\n"
+    "  --idle-poll-us=N                  poll N microseconds before sleeping when idle\n"
+    "                                    (default 200, 0..10000000)\n"
+    "  --task-quota-ms=X                 run tasks at most X ms before polling I/O and\n"
+    "                                    timers (default 0.5, 0.001..1000)\n"
+    "  --help                            show this help and exit\n";
+
+const char *sea__options_help(void) {
+    return help_text;
+}
+
+void sea__options_free(struct sea__options *o) {
+    free(o->args);
+    o->args = NULL;
+    o->nargs = 0;
+}
+
+static int usage(char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
+    snprintf(err, errlen, fmt, a, b);
+    return SEA_EUSAGE;
+}
+
+/* Parses a decimal number in [lo, hi]; returns false on anything else. */
+static bool parse_double(const char *s, double lo, double hi, double *out) {
+    if (!*s || strlen(s) > 64)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < lo || v > hi)
+        return false;
+    /* Reject hexadecimal and "inf"/"nan" spellings strtod accepts. */
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789.eE+-", *p))
+            return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_uint(const char *s, unsigned long long hi, unsigned long long *out) {
+    if (!*s || strlen(s) > 20)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (errno || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof(*o));
+    o->task_quota = 500000;  /* 0.5 ms */
+    o->idle_poll = 200000;   /* 200 us */
+    if (argc < 0 || (argc > 0 && !argv))
+        return usage(err, errlen, "invalid argument vector%s%s", "", "");
+    o->args = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
+    if (!o->args)
+        return usage(err, errlen, "out of memory parsing options%s%s", "", "");
+    bool rest_positional = false;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!a)
+            break;
+        if (rest_positional || a[0] != '-' || strcmp(a, "-") == 0) {
+            o->args[o->nargs++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            rest_positional = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return usage(err, errlen, "unknown option '%s' (see --help)%s", a, "");
+        /* Split "--name=value". */
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+#define IS(opt) (nlen == sizeof(opt) - 1 && strncmp(name, opt, nlen) == 0)
+        bool takes_value = IS("reactor-backend") || IS("idle-poll-us") || IS("task-quota-ms");
+        bool is_flag = IS("poll-mode") || IS("help");
+        if (!takes_value && !is_flag) {
+            char shown[80];
+            snprintf(shown, sizeof(shown), "%.*s", (int)(nlen < 60 ? nlen : 60), name);
+            return usage(err, errlen, "unknown option '--%s' (see --help)%s", shown, "");
+        }
+        if (is_flag && value)
+            return usage(err, errlen, "option '--%s' takes no value%s", IS("help") ? "help" : "poll-mode",
+                         "");
+        if (takes_value && !value) {
+            if (i + 1 >= argc || !argv[i + 1])
+                return usage(err, errlen, "option '%s' needs a value%s", a, "");
+            value = argv[++i];
+        }
+        if (IS("help")) {
+            o->help = true;
+        } else if (IS("poll-mode")) {
+            o->poll_mode = true;
+        } else if (IS("reactor-backend")) {
+            if (strcmp(value, "io_uring") == 0)
+                o->backend = "io_uring";
+            else if (strcmp(value, "epoll") == 0)
+                o->backend = "epoll";
+            else
+                return usage(err, errlen,
+                             "option '--reactor-backend': '%.60s' is not a backend (io_uring, epoll)%s",
+                             value, "");
+        } else if (IS("idle-poll-us")) {
+            unsigned long long us;
+            if (!parse_uint(value, 10000000ull, &us))
+                return usage(err, errlen,
+                             "option '--idle-poll-us': '%.60s' is not a whole number of microseconds "
+                             "in 0..10000000%s",
+                             value, "");
+            o->idle_poll = (sea_time)us * 1000;
+        } else if (IS("task-quota-ms")) {
+            double ms;
+            if (!parse_double(value, 0.001, 1000.0, &ms))
+                return usage(err, errlen,
+                             "option '--task-quota-ms': '%.60s' is not a number of milliseconds in "
+                             "0.001..1000%s",
+                             value, "");
+            o->task_quota = (sea_time)(ms * 1e6);
+        }
+#undef IS
+    }
+    o->args[o->nargs] = NULL;
+    return o->help ? 1 : 0;
+}
