@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# setup.sh - makes sure this Debian machine has what sea needs to build, test
+# and benchmark; installs what is missing when run as root, otherwise names it.
+set -euo pipefail
+
+missing=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pc() { have_cmd pkg-config && pkg-config --exists "$1" 2>/dev/null; }
+
+have_cmd cc || missing+=(gcc)
+have_cmd cmake || missing+=(cmake)
+have_cmd pkg-config || missing+=(pkgconf)
+have_pc liburing || missing+=(liburing-dev)
+have_pc libuv || missing+=(libuv1-dev)    # the benchmarks' reference event loop
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ] && have_cmd apt-get; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  exit 0
+fi
+
+echo "setup: missing Debian packages: ${missing[*]}" >&2
+echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+exit 1
