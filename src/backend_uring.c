@@ -35,9 +35,12 @@ static int uring_init(struct sea__shard *s) {
         return -ENOMEM;
     struct io_uring_params params;
     memset(&params, 0, sizeof(params));
-#ifdef IORING_SETUP_SINGLE_ISSUER
-    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
-#endif
+    /*
+     * Completions that need work in our task are not pushed at us with an
+     * interrupt (COOP_TASKRUN); instead the kernel raises IORING_SQ_TASKRUN
+     * (TASKRUN_FLAG) and reap() enters the kernel to run that work.
+     */
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
     int rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &params);
     if (rc == -EINVAL) {
         /* An older kernel without those flags. */
@@ -106,8 +109,10 @@ static unsigned reap(struct sea__shard *s, struct uring_state *u) {
 
 static unsigned uring_reap(struct sea__shard *s) {
     struct uring_state *u = state(s);
-    if (u->unsubmitted) {
-        io_uring_submit(&u->ring);
+    unsigned kflags = IO_URING_READ_ONCE(*u->ring.sq.kflags);
+    if (u->unsubmitted || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
+        /* One system call submits new requests and runs pending completion work. */
+        io_uring_submit_and_get_events(&u->ring);
         u->unsubmitted = 0;
     }
     return reap(s, u);

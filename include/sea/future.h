@@ -115,32 +115,32 @@ enum {
 /* ---- making ready futures (no allocation) ---- */
 
 /* A ready future with no value (its value reads as 0). */
-SEA__INLINE sea_future sea_ready(void) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready(void) {
     sea_future f = {SEA__S_VALUE, 0, {0}};
     return f;
 }
 /* A ready future holding v. */
-SEA__INLINE sea_future sea_ready_value(sea_value v) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready_value(sea_value v) {
     sea_future f = {SEA__S_VALUE, 0, v};
     return f;
 }
 /* A ready future holding the integer i (read it as v.i). */
-SEA__INLINE sea_future sea_ready_int(int64_t i) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready_int(int64_t i) {
     sea_future f = {SEA__S_VALUE, 0, {.i = i}};
     return f;
 }
 /* A ready future holding the size n (read it as v.size). */
-SEA__INLINE sea_future sea_ready_size(size_t n) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready_size(size_t n) {
     sea_future f = {SEA__S_VALUE, 0, {.size = n}};
     return f;
 }
 /* A ready future holding the double d (read it as v.d). */
-SEA__INLINE sea_future sea_ready_double(double d) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready_double(double d) {
     sea_future f = {SEA__S_VALUE, 0, {.d = d}};
     return f;
 }
 /* A ready future holding the pointer p (read it as v.ptr); sea never frees p. */
-SEA__INLINE sea_future sea_ready_ptr(void *p) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready_ptr(void *p) {
     sea_future f = {SEA__S_VALUE, 0, {.ptr = p}};
     return f;
 }
@@ -148,7 +148,7 @@ SEA__INLINE sea_future sea_ready_ptr(void *p) {
  * A ready future owning box: the consumer receives the box pointer in v.ptr and
  * owns it from then on; if the future is dropped, box->release(box) runs.
  */
-SEA__INLINE sea_future sea_ready_box(sea_box *box) {
+SEA_MUST_USE SEA__INLINE sea_future sea_ready_box(sea_box *box) {
     sea_future f = {SEA__S_VALUE | SEA__F_BOX, 0, {.ptr = box}};
     return f;
 }
@@ -157,7 +157,7 @@ SEA__INLINE sea_future sea_ready_box(sea_box *box) {
  * -EINVAL so a failure can never look like success) and an optional static
  * message (NULL for none; it must outlive the future - use a string literal).
  */
-SEA__INLINE sea_future sea_failed(int err, const char *static_msg) {
+SEA_MUST_USE SEA__INLINE sea_future sea_failed(int err, const char *static_msg) {
     sea_future f = {SEA__S_ERROR, err < 0 ? err : -22 /* EINVAL */, {.ptr = (void *)static_msg}};
     return f;
 }
@@ -166,7 +166,7 @@ SEA__INLINE sea_future sea_failed(int err, const char *static_msg) {
  * future owns.  If that memory cannot be allocated the error keeps its code
  * and carries no message.
  */
-sea_future sea_failed_fmt(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+sea_future sea_failed_fmt(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3))) SEA_MUST_USE;
 
 /* ---- inspecting a future ---- */
 
@@ -188,7 +188,7 @@ const char *sea_future_message(const sea_future *f);
  */
 sea_value sea_future_value(sea_future *f);
 /* Moves *f out (for returning it from a continuation), leaving *f consumed. */
-sea_future sea_future_move(sea_future *f);
+sea_future sea_future_move(sea_future *f) SEA_MUST_USE;
 
 /* ---- dropping a future ---- */
 
