@@ -22,6 +22,10 @@
  *         return sea_then(sea_sleep(SEA_MSEC(10)), incr_done, (struct incr){ .i = i });
  *     }
  *
+ * The capture must be an lvalue: a variable or a compound literal.  It is the
+ * macro's last argument, so a compound literal with several fields needs no
+ * extra parentheses: sea_then(f, fn, (struct st){.a = 1, .b = 2}).
+ *
  * If the future is already ready the continuation runs at once with the capture
  * where it stands (no copy, no allocation).  Otherwise the capture's bytes are
  * copied into the pending node (inline up to SEA_CAPTURE_INLINE bytes, else a
@@ -217,9 +221,9 @@ typedef struct sea_nocapture {
  * pending: chains flatten).  If f fails, fn is skipped and the error passes to
  * the returned future unchanged.
  */
-#define sea_then(f, fn, capture) \
-    sea__then((f), (sea__then_fn)(fn), &(capture), \
-              sizeof(capture) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(capture) *, sea_value)))
+#define sea_then(f, fn, ...) \
+    sea__then((f), (sea__then_fn)(fn), &(__VA_ARGS__), \
+              sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, sea_value)))
 
 /*
  * sea_then_wrapped(f, fn, capture): when f is ready, value or error, run
@@ -229,10 +233,10 @@ typedef struct sea_nocapture {
  * reads with sea_future_error() is reported as ignored; a boxed value fn does
  * not take with sea_future_value() is released.
  */
-#define sea_then_wrapped(f, fn, capture) \
-    sea__then_wrapped((f), (sea__wrapped_fn)(fn), &(capture), \
-                      sizeof(capture) + \
-                          SEA__CHECK_FN(fn, sea_future (*)(__typeof__(capture) *, sea_future *)))
+#define sea_then_wrapped(f, fn, ...) \
+    sea__then_wrapped((f), (sea__wrapped_fn)(fn), &(__VA_ARGS__), \
+                      sizeof(__VA_ARGS__) + \
+                          SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, sea_future *)))
 
 /*
  * sea_finally(f, fn, capture): when f is ready, value or error, run
@@ -240,9 +244,9 @@ typedef struct sea_nocapture {
  * The result is f's own result, unless the future fn returns fails: then that
  * error replaces it.  The place to release what a capture owns.
  */
-#define sea_finally(f, fn, capture) \
-    sea__finally((f), (sea__finally_fn)(fn), &(capture), \
-                 sizeof(capture) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(capture) *)))
+#define sea_finally(f, fn, ...) \
+    sea__finally((f), (sea__finally_fn)(fn), &(__VA_ARGS__), \
+                 sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
 
 /*
  * sea_handle_error(f, fn, capture): only when f fails, run
@@ -251,10 +255,10 @@ typedef struct sea_nocapture {
  * future with fn's result: return a value to recover, or a failed future to
  * pass an error on.  A successful f passes through untouched.
  */
-#define sea_handle_error(f, fn, capture) \
-    sea__handle_error((f), (sea__handle_fn)(fn), &(capture), \
-                      sizeof(capture) + \
-                          SEA__CHECK_FN(fn, sea_future (*)(__typeof__(capture) *, int, const char *)))
+#define sea_handle_error(f, fn, ...) \
+    sea__handle_error((f), (sea__handle_fn)(fn), &(__VA_ARGS__), \
+                      sizeof(__VA_ARGS__) + \
+                          SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, int, const char *)))
 
 /* ---- private machinery behind the macros ---- */
 
