@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
         want |= p->events;
     want &= EPOLLIN | EPOLLPRI | EPOLLOUT;
     if (ent->pollers && !want)
-        want = EPOLLIN; /* only ERR/HUP requested: those are always reported */
+        want = EPOLLERR; /* only ERR/HUP requested: epoll always reports those; nothing else may wake us */
     if (want == ent->registered)
         return 0;
     struct epoll_event ev = {.events = want, .data.fd = fd};
@@ -95,6 +96,9 @@ static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
 
 static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
     struct epoll_state *e = state(s);
+    /* Grow the table only for a descriptor that exists (a bad huge fd is -EBADF, not a huge table). */
+    if ((size_t)p->fd >= e->nfds && fcntl(p->fd, F_GETFD) < 0)
+        return -errno;
     struct fd_entry *ent = entry(e, p->fd);
     if (!ent)
         return -ENOMEM;
@@ -105,8 +109,13 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
         ent->pollers = p->fd_next;
         p->fd_next = NULL;
         if (rc == -EPERM) {
-            /* Regular files and the like are always ready. */
-            sea__poller_complete(s, p, (int)(p->events & (POLLIN | POLLOUT | POLLPRI)));
+            /*
+             * Regular files and the like are always readable and writable, never
+             * POLLPRI, as poll(2) and io_uring report them; io_uring fails a poll
+             * for none of those with -EINVAL, and so do we.
+             */
+            uint32_t ready = p->events & (POLLIN | POLLOUT);
+            sea__poller_complete(s, p, ready ? (int)ready : -EINVAL);
             return 0;
         }
         return rc;

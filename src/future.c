@@ -77,6 +77,8 @@ static struct sea__node *node_alloc(struct sea__shard *s) {
     n->state = SEA__N_WAITING;
     n->task.sea__run = node_run;
     n->task.sea__next = NULL;
+    /* No result yet: a freed node still holds its last one, already handed on. */
+    n->result.sea__state = SEA__S_INVALID;
     pool->in_use++;
     s->stats.nodes_in_use = pool->in_use;
     return n;
@@ -421,11 +423,27 @@ bool sea_future_available(const sea_future *f) {
     return kind == SEA__S_VALUE || kind == SEA__S_ERROR;
 }
 
+/*
+ * The ready result f holds: f itself, or, for a pending future that has become
+ * available, its node's output (so the inspectors below see what
+ * sea_future_available saw).
+ */
+static sea_future *ready_result(sea_future *f) {
+    if ((f->sea__state & SEA__S_KIND) == SEA__S_PENDING) {
+        struct sea__node *n = f->sea__v.ptr;
+        if (n && n->state == SEA__N_READY && (uint32_t)f->sea__err == n->gen && !n->waiter)
+            return &n->result;
+    }
+    return f;
+}
+
 bool sea_future_failed(const sea_future *f) {
+    f = ready_result((sea_future *)f);
     return (f->sea__state & SEA__S_KIND) == SEA__S_ERROR;
 }
 
 int sea_future_error(sea_future *f) {
+    f = ready_result(f);
     if ((f->sea__state & SEA__S_KIND) != SEA__S_ERROR)
         return 0;
     f->sea__state |= SEA__F_OBSERVED;
@@ -433,6 +451,7 @@ int sea_future_error(sea_future *f) {
 }
 
 const char *sea_future_message(const sea_future *f) {
+    f = ready_result((sea_future *)f);
     if ((f->sea__state & SEA__S_KIND) != SEA__S_ERROR)
         return NULL;
     return (const char *)f->sea__v.ptr;
@@ -440,6 +459,7 @@ const char *sea_future_message(const sea_future *f) {
 
 sea_value sea_future_value(sea_future *f) {
     sea_value zero = {0};
+    f = ready_result(f);
     if ((f->sea__state & SEA__S_KIND) != SEA__S_VALUE)
         return zero;
     f->sea__state &= ~(uint32_t)SEA__F_BOX;
@@ -448,6 +468,8 @@ sea_value sea_future_value(sea_future *f) {
 
 sea_future sea_future_move(sea_future *f) {
     sea_future r = *f;
+    /* Whoever receives a failure has not looked at it yet: it is reported if they drop it. */
+    r.sea__state &= ~(uint32_t)SEA__F_OBSERVED;
     f->sea__state = SEA__S_INVALID;
     f->sea__v.ptr = NULL;
     return r;
@@ -598,6 +620,8 @@ void sea_promise_release(sea_promise *p) {
         sea_future_detach(p->sea__early);
     }
     memset(p, 0, sizeof(*p));
+    /* Released: resolving it again is caught, it reads as resolved, and it has no future to give. */
+    p->sea__flags = PROMISE_GOT_FUTURE | PROMISE_RESOLVED;
 }
 
 /* ---- shutdown ---- */

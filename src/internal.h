@@ -157,6 +157,8 @@ struct sea__shard {
 
     sea_task *rq_head;
     sea_task **rq_tail;
+    sea_task *yq_head;  /* sea_yield()s: join the run queue once I/O was polled and timers fired */
+    sea_task **yq_tail;
 
     struct sea__node_pool nodes;
     struct sea__timer_set timers;

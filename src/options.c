@@ -36,6 +36,10 @@ void sea__options_free(struct sea__options *o) {
 
 static int usage(char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
     snprintf(err, errlen, fmt, a, b);
+    /* One line, whatever the argument holds: control characters are shown as '?'. */
+    for (char *p = err; errlen && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return SEA_EUSAGE;
 }
 

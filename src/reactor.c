@@ -70,6 +70,7 @@ int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const str
     s->id = id;
     s->count = count;
     s->rq_tail = &s->rq_head;
+    s->yq_tail = &s->yq_head;
     s->idle_poll = o->idle_poll;
     s->poll_mode = o->poll_mode;
     double cpn = cycles_per_ns();
@@ -138,6 +139,13 @@ void sea__shard_run(struct sea__shard *s) {
         unsigned events = s->backend->reap(s);
         s->stats.io_completions += events;
         events += sea__timers_run(s, now);
+        if (s->yq_head) {
+            /* I/O polled, due timers fired: the yields made so far resolve now. */
+            *s->rq_tail = s->yq_head;
+            s->rq_tail = s->yq_tail;
+            s->yq_head = NULL;
+            s->yq_tail = &s->yq_head;
+        }
         if (events || s->rq_head || s->poll_mode) {
             idle_since = -1;
             continue;
@@ -182,6 +190,8 @@ void sea__shard_destroy(struct sea__shard *s) {
     /* Queued tasks that are not nodes belong to their owners; forget them. */
     s->rq_head = NULL;
     s->rq_tail = &s->rq_head;
+    s->yq_head = NULL;
+    s->yq_tail = &s->yq_head;
     sea__node_pool_destroy(&s->nodes);
     sea__shard_current = NULL;
     sea__hot.active = 0;
@@ -207,7 +217,10 @@ sea_future sea_yield(void) {
     /* Borrow the node's own task link: run once, then it becomes an ordinary bare node. */
     n->state = SEA__N_QUEUED;
     n->task.sea__run = yield_run;
-    sea_task_schedule(&n->task);
+    /* Queued after the next I/O poll and timer check, not merely behind the current tasks. */
+    n->task.sea__next = NULL;
+    *s->yq_tail = &n->task;
+    s->yq_tail = &n->task.sea__next;
     return sea__node_future(n);
 }
 

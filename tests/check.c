@@ -1,11 +1,18 @@
 /*
- * check.c - runs a test program's cases in sequence inside one reactor.
+ * check.c - runs a test program's cases in sequence inside one reactor, and
+ * the helpers declared in check.h.
  */
 #include "check.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int sea_test_failures;
+const char *sea_test_backend_arg;
 
 struct runner {
     const struct sea_test_case *cases;
@@ -44,6 +51,10 @@ static sea_future run_next(struct runner **rp, sea_value v) {
         r->next++;
     if (r->next >= r->n) {
         printf("%zu passed, %zu failed\n", r->passed, r->failed);
+        if (r->passed + r->failed == 0) {
+            fprintf(stderr, "no test case matched\n");
+            return sea_ready_int(1);
+        }
         return sea_ready_int(r->failed ? 1 : 0);
     }
     r->failures_before = sea_test_failures;
@@ -55,11 +66,206 @@ static sea_future start(void *arg) {
     int nargs;
     char **args = sea_app_args(&nargs);
     r->only = nargs > 0 ? args[0] : NULL;
-    return run_next(&r, sea_ready().sea__v);
+    /* Run the first case from a task, like every other one. */
+    return sea_then(sea_yield(), run_next, r);
 }
 
 int sea_test_main(int argc, char **argv, const struct sea_test_case *cases, size_t n) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--reactor-backend=", 18) == 0)
+            sea_test_backend_arg = argv[i] + 18;
+        else if (strcmp(argv[i], "--reactor-backend") == 0 && i + 1 < argc)
+            sea_test_backend_arg = argv[i + 1];
+    }
     the_runner = (struct runner){.cases = cases, .n = n};
     return sea_app_run(argc, argv, start, &the_runner);
+}
+
+sea_reactor_stats sea_test_stats(void) {
+    sea_reactor_stats st;
+    memset(&st, 0, sizeof(st));
+    if (sea_reactor_stats_get(&st) != 0)
+        memset(&st, 0, sizeof(st));
+    return st;
+}
+
+/* ---- stderr capture ---- */
+
+static FILE *capture_file;
+static int capture_saved_fd = -1;
+static char capture_text[65536];
+
+void sea_test_stderr_begin(void) {
+    fflush(stderr);
+    capture_file = tmpfile();
+    if (!capture_file) {
+        perror("tmpfile");
+        abort();
+    }
+    capture_saved_fd = dup(2);
+    dup2(fileno(capture_file), 2);
+}
+
+static void read_all(int fd, char *buf, size_t len) {
+    size_t got = 0;
+    lseek(fd, 0, SEEK_SET);
+    while (got + 1 < len) {
+        ssize_t r = read(fd, buf + got, len - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+}
+
+const char *sea_test_stderr_end(void) {
+    fflush(stderr);
+    dup2(capture_saved_fd, 2);
+    close(capture_saved_fd);
+    capture_saved_fd = -1;
+    read_all(fileno(capture_file), capture_text, sizeof(capture_text));
+    fclose(capture_file);
+    capture_file = NULL;
+    return capture_text;
+}
+
+/* ---- child processes ---- */
+
+static int run_child(void (*fn)(void *), void *arg, char *const argv[], struct sea_test_child *c) {
+    c->status = -1;
+    c->out[0] = c->err[0] = '\0';
+    FILE *out = tmpfile(), *err = tmpfile();
+    if (!out || !err) {
+        perror("tmpfile");
+        if (out)
+            fclose(out);
+        if (err)
+            fclose(err);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        fclose(out);
+        fclose(err);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        alarm(20);
+        if (argv) {
+            execv(argv[0], argv);
+            fprintf(stderr, "execv %s: %s\n", argv[0], strerror(errno));
+            _exit(127);
+        }
+        fn(arg);
+        fflush(NULL);
+        _exit(0);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            perror("waitpid");
+            status = -1;
+            break;
+        }
+    }
+    c->status = status;
+    read_all(fileno(out), c->out, sizeof(c->out));
+    read_all(fileno(err), c->err, sizeof(c->err));
+    fclose(out);
+    fclose(err);
+    return status;
+}
+
+int sea_test_fork(void (*fn)(void *arg), void *arg, struct sea_test_child *c) {
+    return run_child(fn, arg, NULL, c);
+}
+
+int sea_test_exec(char *const argv[], struct sea_test_child *c) {
+    return run_child(NULL, NULL, argv, c);
+}
+
+int sea_test_count_lines(const char *s) {
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+int sea_test_exited_with(const struct sea_test_child *c, int code) {
+    return c->status != -1 && WIFEXITED(c->status) && WEXITSTATUS(c->status) == code;
+}
+
+int sea_test_killed_by(const struct sea_test_child *c, int sig) {
+    return c->status != -1 && WIFSIGNALED(c->status) && WTERMSIG(c->status) == sig;
+}
+
+uint64_t sea_test_rand(uint64_t *state) {
+    uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- futures for the cases ---- */
+
+static sea_future later_cont(sea_future *saved, sea_value v) {
+    (void)v;
+    return sea_future_move(saved);
+}
+
+sea_future sea_test_later(sea_future f) {
+    return sea_then(sea_yield(), later_cont, f);
+}
+
+sea_future sea_test_sleep_then(sea_time d, sea_future f) {
+    return sea_then(sea_sleep(d), later_cont, f);
+}
+
+static void test_box_release(sea_box *b) {
+    struct sea_test_box *tb = (struct sea_test_box *)b;
+    (*tb->released)++;
+    free(tb);
+}
+
+struct sea_test_box *sea_test_box_new(int *released, int64_t payload) {
+    struct sea_test_box *tb = malloc(sizeof(*tb));
+    if (!tb) {
+        perror("malloc");
+        abort();
+    }
+    tb->box.release = test_box_release;
+    tb->released = released;
+    tb->payload = payload;
+    return tb;
+}
+
+void sea_test_box_free(void *box_ptr) {
+    free(box_ptr);
+}
+
+struct join {
+    sea_future second;
+};
+
+static sea_future join_cont(struct join *j, sea_future *first) {
+    int err = sea_future_error(first);
+    if (err) {
+        const char *msg = sea_future_message(first);
+        fprintf(stderr, "  a step failed with %s: %s\n", sea_errname(err), msg ? msg : "");
+        sea_test_failures++;
+    }
+    return sea_future_move(&j->second);
+}
+
+sea_future sea_test_join(sea_future a, sea_future b) {
+    return sea_then_wrapped(a, join_cont, (struct join){b});
 }

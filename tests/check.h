@@ -5,12 +5,21 @@
  * sea_test_main runs them one after another inside one reactor (so the cases
  * also exercise the reactor), counts failed CHECKs and failed futures, prints
  * "N passed, N failed" and exits non-zero if anything failed.
+ *
+ * A positional argument runs only the case of that name:
+ *     build/tests/test_future --reactor-backend=epoll t_box_detach
+ *
+ * Helpers for the cases: a reactor statistics snapshot, capturing this
+ * process's stderr, running a function in a forked child or running another
+ * program with their stdout and stderr captured.
  */
 #ifndef SEA_TEST_CHECK_H
 #define SEA_TEST_CHECK_H
 
 #include <sea/sea.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
 
 extern int sea_test_failures;
 
@@ -32,14 +41,102 @@ extern int sea_test_failures;
         } \
     } while (0)
 
+/* s (which may be NULL) contains sub. */
+#define CHECK_CONTAINS(s, sub) \
+    do { \
+        const char *sea__s = (s), *sea__sub = (sub); \
+        if (!sea__s || !strstr(sea__s, sea__sub)) { \
+            fprintf(stderr, "%s:%d: CHECK_CONTAINS failed: %s == \"%s\" lacks \"%s\"\n", __FILE__, \
+                    __LINE__, #s, sea__s ? sea__s : "(null)", sea__sub); \
+            sea_test_failures++; \
+        } \
+    } while (0)
+
+/* Both strings non-NULL and equal. */
+#define CHECK_STREQ(a, b) \
+    do { \
+        const char *sea__x = (a), *sea__y = (b); \
+        if (!sea__x || !sea__y || strcmp(sea__x, sea__y) != 0) { \
+            fprintf(stderr, "%s:%d: CHECK_STREQ failed: %s == \"%s\", %s == \"%s\"\n", __FILE__, \
+                    __LINE__, #a, sea__x ? sea__x : "(null)", #b, sea__y ? sea__y : "(null)"); \
+            sea_test_failures++; \
+        } \
+    } while (0)
+
 struct sea_test_case {
     const char *name;
     sea_future (*fn)(void);
 };
 
 #define SEA_TEST(name) {#name, name}
+#define SEA_TEST_COUNT(cases) (sizeof(cases) / sizeof((cases)[0]))
 
 /* Runs the cases in order inside sea_app_run; returns the process exit code. */
 int sea_test_main(int argc, char **argv, const struct sea_test_case *cases, size_t n);
+
+/* The backend named on the command line ("io_uring", "epoll"), or NULL. */
+extern const char *sea_test_backend_arg;
+
+/* The current shard's counters (all zero outside a reactor). */
+sea_reactor_stats sea_test_stats(void);
+
+/*
+ * Captures everything written to stderr (fd 2) from now until
+ * sea_test_stderr_end(), which restores stderr and returns the text (valid
+ * until the next capture).  Captures do not nest.
+ */
+void sea_test_stderr_begin(void);
+const char *sea_test_stderr_end(void);
+
+/* What a child process did. */
+struct sea_test_child {
+    int status;      /* as from waitpid; -1 if the child could not be started */
+    char out[16384]; /* its stdout (truncated), NUL-terminated */
+    char err[16384]; /* its stderr (truncated), NUL-terminated */
+};
+
+/*
+ * Forks; the child runs fn(arg) with stdout and stderr redirected and then
+ * _exit(0)s (it never returns into the harness; it is killed after 20 s).
+ * The parent waits for it.  Returns c->status.
+ */
+int sea_test_fork(void (*fn)(void *arg), void *arg, struct sea_test_child *c);
+
+/* Runs the program argv[0] (a path) with argv, waits for it; returns c->status. */
+int sea_test_exec(char *const argv[], struct sea_test_child *c);
+
+/* Number of '\n' in s. */
+int sea_test_count_lines(const char *s);
+
+/* Both describe c->status: normal exit with code, or death by signal sig. */
+int sea_test_exited_with(const struct sea_test_child *c, int code);
+int sea_test_killed_by(const struct sea_test_child *c, int sig);
+
+/*
+ * A pending future that becomes f after one trip through the run queue
+ * (f may be a value, an error, a box...).  Consumes f.
+ */
+sea_future sea_test_later(sea_future f) SEA_MUST_USE;
+/* The same after a sleep of d. */
+sea_future sea_test_sleep_then(sea_time d, sea_future f) SEA_MUST_USE;
+
+/*
+ * Waits for a, then resolves to b.  If a fails, that counts as a test failure
+ * (reported on stderr) and b still follows.  Consumes both.
+ */
+sea_future sea_test_join(sea_future a, sea_future b) SEA_MUST_USE;
+
+/* A boxed value that counts its releases in *released (and frees itself). */
+struct sea_test_box {
+    sea_box box;
+    int *released;
+    int64_t payload;
+};
+struct sea_test_box *sea_test_box_new(int *released, int64_t payload);
+/* Frees a box the test took ownership of (without counting a release). */
+void sea_test_box_free(void *box_ptr);
+
+/* A small deterministic pseudo-random generator (xorshift64*). */
+uint64_t sea_test_rand(uint64_t *state);
 
 #endif

@@ -1,0 +1,13 @@
+/* Must not compile: the capture's initializer names a field that does not exist. */
+#include <sea/sea.h>
+
+struct a { int count; };
+
+static sea_future step(struct a *c, sea_value v) {
+    return sea_ready_int(c->count);
+}
+
+sea_future use(void);
+sea_future use(void) {
+    return sea_then(sea_sleep(1), step, (struct a){.cuont = 1});
+}

@@ -1,0 +1,398 @@
+/*
+ * test_options.c - the standard command-line options (sea/app.h).
+ *
+ *     test_options HELLO_PATH [harness options...]
+ *
+ * Runs the hello example with bad options (exit 2, exactly one line on
+ * stderr, nothing on stdout), with --help (exit 0, usage on stdout) and with
+ * valid values in both spellings (exit 0).  Then calls the parser itself
+ * (sea__options_parse, src/internal.h) on exact cases and on 200,000 random
+ * argument vectors built from option fragments and random bytes: it must
+ * never crash and must return 0, 1 or SEA_EUSAGE with a one-line message.
+ */
+#include "check.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *hello_path;
+
+/* ---- the hello example, as a user runs it ---- */
+
+static struct sea_test_child child;
+
+static int run_hello(const char *const *args, int nargs) {
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)hello_path;
+    for (int i = 0; i < nargs && n < 31; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    return sea_test_exec(argv, &child);
+}
+
+static char long_option[8192];
+
+static sea_future t_bad_options_exit_2(void) {
+    memset(long_option, 'z', sizeof(long_option) - 1);
+    memcpy(long_option, "--", 2);
+    long_option[sizeof(long_option) - 1] = '\0';
+    static const char *const bad[][3] = {
+        {"--bogus"},
+        {"-x"},
+        {"--poll-mode=1"},
+        {"--help=yes"},
+        {"--reactor-backend=kqueue"},
+        {"--reactor-backend="},
+        {"--reactor-backend"},
+        {"--reactor-backend", "IO_URING"},
+        {"--idle-poll-us=-1"},
+        {"--idle-poll-us=abc"},
+        {"--idle-poll-us=10000001"},
+        {"--idle-poll-us=99999999999999999999999"},
+        {"--idle-poll-us=1.5"},
+        {"--idle-poll-us= 5"},
+        {"--idle-poll-us"},
+        {"--task-quota-ms=0"},
+        {"--task-quota-ms=0.0009"},
+        {"--task-quota-ms=1000.5"},
+        {"--task-quota-ms=nan"},
+        {"--task-quota-ms=inf"},
+        {"--task-quota-ms=0x10"},
+        {"--task-quota-ms=1e9"},
+        {"--task-quota-ms=1,5"},
+        {"--task-quota-ms="},
+        {"--task-quota-ms"},
+        {"--task-quota-ms", "-1"},
+        {"--Poll-Mode"},
+        {"--poll-mode", "--bogus"},
+        {"--=x"},
+        {"---"},
+        {"--reactor-backend=epoll", "--idle-poll-us=x"},
+        {"--bad\nline"},
+        {"--idle-poll-us=1\n2"},
+        {"--reactor-backend=\r\nepoll"},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int nargs = 0;
+        while (nargs < 3 && bad[i][nargs])
+            nargs++;
+        run_hello(bad[i], nargs);
+        bool ok = sea_test_exited_with(&child, 2) && sea_test_count_lines(child.err) == 1 &&
+                  strlen(child.err) > 1 && child.err[strlen(child.err) - 1] == '\n' && child.out[0] == '\0';
+        if (!ok) {
+            fprintf(stderr, "  hello %s %s: status 0x%x, stdout \"%s\", stderr \"%s\"\n", bad[i][0],
+                    bad[i][1] ? bad[i][1] : "", child.status, child.out, child.err);
+            failures++;
+        }
+    }
+    CHECK_EQ(failures, 0);
+    /* The message names the program and the culprit. */
+    run_hello((const char *[]){"--bogus"}, 1);
+    CHECK_CONTAINS(child.err, hello_path);
+    CHECK_CONTAINS(child.err, "--bogus");
+    run_hello((const char *[]){"--idle-poll-us=abc"}, 1);
+    CHECK_CONTAINS(child.err, "idle-poll-us");
+    CHECK_CONTAINS(child.err, "abc");
+    /* A very long unknown option: still exit 2 and one (truncated) line. */
+    run_hello((const char *[]){long_option}, 1);
+    CHECK(sea_test_exited_with(&child, 2));
+    CHECK_EQ(sea_test_count_lines(child.err), 1);
+    CHECK(strlen(child.err) < 1024);
+    return sea_ready();
+}
+
+static sea_future t_help_exits_0(void) {
+    run_hello((const char *[]){"--help"}, 1);
+    CHECK(sea_test_exited_with(&child, 0));
+    CHECK_CONTAINS(child.out, "Usage:");
+    CHECK_CONTAINS(child.out, "--reactor-backend");
+    CHECK_CONTAINS(child.out, "--poll-mode");
+    CHECK_CONTAINS(child.out, "--idle-poll-us");
+    CHECK_CONTAINS(child.out, "--task-quota-ms");
+    CHECK_CONTAINS(child.out, "--help");
+    CHECK(strstr(child.out, "Hello world") == NULL); /* the application did not run */
+    CHECK_STREQ(child.err, "");
+    /* With other valid options around it. */
+    run_hello((const char *[]){"--poll-mode", "--help", "--idle-poll-us=5"}, 3);
+    CHECK(sea_test_exited_with(&child, 0));
+    CHECK_CONTAINS(child.out, "Usage:");
+    return sea_ready();
+}
+
+static sea_future t_valid_options_accepted(void) {
+    static const char *const good[][4] = {
+        {NULL},
+        {"--reactor-backend=epoll"},
+        {"--reactor-backend=io_uring"},
+        {"--reactor-backend", "epoll"},
+        {"--poll-mode"},
+        {"--idle-poll-us=0"},
+        {"--idle-poll-us=10000000"},
+        {"--idle-poll-us", "250"},
+        {"--task-quota-ms=0.001"},
+        {"--task-quota-ms=1000"},
+        {"--task-quota-ms", "2"},
+        {"--task-quota-ms=1e-1"},
+        {"--task-quota-ms=.5"},
+        {"--task-quota-ms=+3"},
+        {"--poll-mode", "--idle-poll-us=1", "--task-quota-ms=0.25"},
+        {"positional", "-", "--", "--bogus"},
+        {"--reactor-backend=epoll", "--reactor-backend=io_uring"},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int nargs = 0;
+        while (nargs < 4 && good[i][nargs])
+            nargs++;
+        run_hello(good[i], nargs);
+        bool ok = sea_test_exited_with(&child, 0) && strcmp(child.out, "Hello world\n") == 0 && child.err[0] == '\0';
+        if (!ok) {
+            fprintf(stderr, "  hello %s ...: status 0x%x, stdout \"%s\", stderr \"%s\"\n",
+                    good[i][0] ? good[i][0] : "", child.status, child.out, child.err);
+            failures++;
+        }
+    }
+    CHECK_EQ(failures, 0);
+    return sea_ready();
+}
+
+/* ---- the parser, in process ---- */
+
+struct parsed {
+    int rc;
+    struct sea__options o;
+    char err[256];
+};
+
+static struct parsed parse(int argc, const char *const *argv) {
+    struct parsed p;
+    memset(&p, 0, sizeof(p));
+    strcpy(p.err, "untouched");
+    p.rc = sea__options_parse(argc, (char **)argv, &p.o, p.err, sizeof(p.err));
+    return p;
+}
+
+#define ARGV(...) ((const char *const[]){"prog", __VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((const char *const[]){"prog", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(...) parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static sea_future t_parse_values(void) {
+    struct parsed p = parse(1, (const char *const[]){"prog", NULL});
+    CHECK_EQ(p.rc, 0);
+    CHECK(p.o.backend == NULL);
+    CHECK(!p.o.poll_mode);
+    CHECK(!p.o.help);
+    CHECK_EQ(p.o.task_quota, 500000);
+    CHECK_EQ(p.o.idle_poll, 200000);
+    CHECK_EQ(p.o.nargs, 0);
+    CHECK(p.o.args && p.o.args[0] == NULL);
+    sea__options_free(&p.o);
+
+    p = PARSE("--reactor-backend=epoll", "--poll-mode", "--idle-poll-us", "7", "--task-quota-ms=2.5");
+    CHECK_EQ(p.rc, 0);
+    CHECK_STREQ(p.o.backend, "epoll");
+    CHECK(p.o.poll_mode);
+    CHECK_EQ(p.o.idle_poll, 7000);
+    CHECK_EQ(p.o.task_quota, 2500000);
+    sea__options_free(&p.o);
+
+    p = PARSE("--reactor-backend", "io_uring", "--task-quota-ms", "0.001", "--idle-poll-us=10000000");
+    CHECK_EQ(p.rc, 0);
+    CHECK_STREQ(p.o.backend, "io_uring");
+    CHECK_EQ(p.o.task_quota, 1000);
+    CHECK_EQ(p.o.idle_poll, (sea_time)10000000 * 1000);
+    sea__options_free(&p.o);
+
+    /* The last occurrence wins. */
+    p = PARSE("--task-quota-ms=1", "--task-quota-ms=3");
+    CHECK_EQ(p.o.task_quota, 3000000);
+    sea__options_free(&p.o);
+
+    /* --help: 1. */
+    p = PARSE("--poll-mode", "--help");
+    CHECK_EQ(p.rc, 1);
+    CHECK(p.o.help);
+    sea__options_free(&p.o);
+    return sea_ready();
+}
+
+static sea_future t_parse_positional(void) {
+    struct parsed p = PARSE("a", "--poll-mode", "-", "b", "--", "--help", "-x", "");
+    CHECK_EQ(p.rc, 0);
+    CHECK(p.o.poll_mode);
+    CHECK(!p.o.help);
+    CHECK_EQ(p.o.nargs, 6);
+    const char *want[] = {"a", "-", "b", "--help", "-x", ""};
+    for (int i = 0; i < 6 && i < p.o.nargs; i++)
+        CHECK_STREQ(p.o.args[i], want[i]);
+    CHECK(p.o.args[p.o.nargs] == NULL);
+    sea__options_free(&p.o);
+    /* An option's value is taken even if it looks like an option. */
+    p = PARSE("--reactor-backend", "--poll-mode");
+    CHECK_EQ(p.rc, SEA_EUSAGE);
+    sea__options_free(&p.o);
+    /* "--" as a value. */
+    p = PARSE("--idle-poll-us", "--");
+    CHECK_EQ(p.rc, SEA_EUSAGE);
+    sea__options_free(&p.o);
+    return sea_ready();
+}
+
+static sea_future t_parse_errors(void) {
+    static const char *const bad[][2] = {
+        {"--bogus"}, {"-p"}, {"--poll-mode=yes"}, {"--help="}, {"--reactor-backend=EPOLL"},
+        {"--reactor-backend"}, {"--idle-poll-us=+5"}, {"--idle-poll-us=0x5"}, {"--idle-poll-us="},
+        {"--idle-poll-us=18446744073709551616"}, {"--task-quota-ms=-0.5"}, {"--task-quota-ms=1e3000"},
+        {"--task-quota-ms=infinity"}, {"--task-quota-ms=1.0.0"}, {"--task-quota-ms=e"}, {"--task-quota-ms=."},
+        {"--task-quota-ms", ""}, {"--reactor-backend", ""},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[4] = {"prog", bad[i][0], bad[i][1], NULL};
+        int argc = bad[i][1] ? 3 : 2;
+        struct parsed p = parse(argc, argv);
+        if (p.rc != SEA_EUSAGE || !p.err[0] || strcmp(p.err, "untouched") == 0 || strchr(p.err, '\n')) {
+            fprintf(stderr, "  %s %s: rc %d, err \"%s\"\n", bad[i][0], bad[i][1] ? bad[i][1] : "", p.rc, p.err);
+            failures++;
+        }
+        sea__options_free(&p.o);
+    }
+    CHECK_EQ(failures, 0);
+    /* Degenerate vectors. */
+    struct parsed p = parse(0, (const char *const[]){NULL});
+    CHECK_EQ(p.rc, 0);
+    sea__options_free(&p.o);
+    p = parse(0, NULL);
+    CHECK_EQ(p.rc, 0);
+    sea__options_free(&p.o);
+    p = parse(3, NULL);
+    CHECK_EQ(p.rc, SEA_EUSAGE);
+    CHECK(p.err[0] != '\0');
+    sea__options_free(&p.o);
+    p = parse(-1, (const char *const[]){NULL});
+    CHECK_EQ(p.rc, SEA_EUSAGE);
+    sea__options_free(&p.o);
+    /* A NULL before argc ends the vector. */
+    p = parse(4, (const char *const[]){"prog", "--poll-mode", NULL, "--bogus", NULL});
+    CHECK_EQ(p.rc, 0);
+    CHECK(p.o.poll_mode);
+    sea__options_free(&p.o);
+    /* A value required but the vector ends (NULL) early. */
+    p = parse(3, (const char *const[]){"prog", "--task-quota-ms", NULL, NULL});
+    CHECK_EQ(p.rc, SEA_EUSAGE);
+    sea__options_free(&p.o);
+    /* A tiny error buffer: truncated, terminated. */
+    struct sea__options o;
+    char tiny[8];
+    memset(tiny, 'x', sizeof(tiny));
+    CHECK_EQ(sea__options_parse(2, (char *[]){"prog", "--bogus-option", NULL}, &o, tiny, sizeof(tiny)), SEA_EUSAGE);
+    CHECK(memchr(tiny, '\0', sizeof(tiny)) != NULL);
+    sea__options_free(&o);
+    CHECK(sea__options_help() != NULL && strstr(sea__options_help(), "--task-quota-ms") != NULL);
+    return sea_ready();
+}
+
+/* ---- fuzz ---- */
+
+static const char *const fragments[] = {
+    "--", "-", "--reactor-backend", "--reactor-backend=", "=", "io_uring", "epoll", "--poll-mode", "--help",
+    "--idle-poll-us", "--idle-poll-us=", "--task-quota-ms", "--task-quota-ms=", "0", "1", "0.5", "1e3",
+    "1e-3", "-1", "+", ".", "e", "10000000", "10000001", "1000", "0.001", "nan", "inf", "0x1p3", "99999999999999999999",
+    " ", "\t", "\xff", "\xc3\xa9", "%s", "%n", "%%", "help", "poll-mode", "reactor", "x", "",
+};
+
+static sea_future t_fuzz_parser(void) {
+    uint64_t rng = 0x5eed;
+    static char storage[16][96];
+    const char *argv[18];
+    int bad = 0, counts[3] = {0, 0, 0};
+    for (int iter = 0; iter < 200000; iter++) {
+        int argc = 1 + (int)(sea_test_rand(&rng) % 16);
+        argv[0] = "prog";
+        for (int a = 1; a < argc; a++) {
+            char *s = storage[a];
+            size_t len = 0;
+            int pieces = (int)(sea_test_rand(&rng) % 4);
+            for (int k = 0; k < pieces; k++) {
+                const char *frag;
+                char rnd[8];
+                if (sea_test_rand(&rng) % 5 == 0) {
+                    /* Random bytes (no NUL). */
+                    int n = 1 + (int)(sea_test_rand(&rng) % 6);
+                    for (int b = 0; b < n; b++)
+                        rnd[b] = (char)(1 + sea_test_rand(&rng) % 255);
+                    rnd[n] = '\0';
+                    frag = rnd;
+                } else {
+                    frag = fragments[sea_test_rand(&rng) % (sizeof(fragments) / sizeof(fragments[0]))];
+                }
+                size_t fl = strlen(frag);
+                if (len + fl >= sizeof(storage[a]))
+                    break;
+                memcpy(s + len, frag, fl);
+                len += fl;
+            }
+            s[len] = '\0';
+            argv[a] = s;
+        }
+        argv[argc] = NULL;
+        /* Sometimes claim more arguments than there are before the NULL. */
+        int claimed = argc + (sea_test_rand(&rng) % 8 == 0 ? 1 : 0);
+        struct sea__options o;
+        char err[128];
+        err[0] = '\0';
+        int rc = sea__options_parse(claimed, (char **)argv, &o, err, sizeof(err));
+        if (rc == 0 || rc == 1) {
+            counts[rc]++;
+            if (o.nargs < 0 || o.nargs >= claimed || !o.args || o.args[o.nargs] != NULL)
+                bad++;
+            if (o.task_quota < 1000 || o.task_quota > (sea_time)1000 * 1000000 || o.idle_poll < 0 ||
+                o.idle_poll > (sea_time)10000000 * 1000)
+                bad++;
+            if (rc == 1 && !o.help)
+                bad++;
+        } else if (rc == SEA_EUSAGE) {
+            counts[2]++;
+            if (!err[0] || strchr(err, '\n'))
+                bad++;
+        } else {
+            bad++;
+        }
+        if (bad == 1) {
+            fprintf(stderr, "  fuzz iteration %d: rc %d, err \"%s\"\n", iter, rc, err);
+            bad++;
+        }
+        sea__options_free(&o);
+    }
+    CHECK_EQ(bad, 0);
+    /* The dictionary reaches every outcome. */
+    CHECK(counts[0] > 1000);
+    CHECK(counts[1] > 100);
+    CHECK(counts[2] > 1000);
+    return sea_ready();
+}
+
+static const struct sea_test_case cases[] = {
+    SEA_TEST(t_bad_options_exit_2),
+    SEA_TEST(t_help_exits_0),
+    SEA_TEST(t_valid_options_accepted),
+    SEA_TEST(t_parse_values),
+    SEA_TEST(t_parse_positional),
+    SEA_TEST(t_parse_errors),
+    SEA_TEST(t_fuzz_parser),
+};
+
+int main(int argc, char **argv) {
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: %s HELLO_PATH [harness options]\n", argv[0]);
+        return 2;
+    }
+    hello_path = argv[1];
+    argv[1] = argv[0];
+    return sea_test_main(argc - 1, argv + 1, cases, SEA_TEST_COUNT(cases));
+}
