@@ -80,7 +80,6 @@ static struct sea__node *node_alloc(struct sea__shard *s) {
     /* No result yet: a freed node still holds its last one, already handed on. */
     n->result.sea__state = SEA__S_INVALID;
     pool->in_use++;
-    s->stats.nodes_in_use = pool->in_use;
     return n;
 }
 
@@ -98,7 +97,6 @@ static void node_free(struct sea__shard *s, struct sea__node *n) {
     n->waiter = s->nodes.free;
     s->nodes.free = n;
     s->nodes.in_use--;
-    s->stats.nodes_in_use = s->nodes.in_use;
 }
 
 /* Copies the capture into the node.  Returns false if out of memory. */
@@ -156,28 +154,31 @@ void sea__release(sea_future *f) {
 }
 
 /*
- * The node's output is in n->result: pass it down the chain of waiters.  Bare
- * waiters (forwarders) pass it on at once; a waiter with a continuation is
- * queued.  Never runs user code.
+ * out is node n's output: pass it down the chain of waiters.  Bare waiters
+ * (forwarders) pass it on at once; a waiter with a continuation is queued.
+ * Never runs user code.  The result travels by value and is stored only where
+ * it stays, which keeps the hot path free of store-to-load round trips.
  */
-static void node_deliver(struct sea__shard *s, struct sea__node *n) {
+static void node_deliver(struct sea__shard *s, struct sea__node *n, sea_future out) {
     for (;;) {
         struct sea__node *w = n->waiter;
         if (!w) {
+            n->result = out;
             n->state = SEA__N_READY;
             return;
         }
-        sea_future out = n->result;
         node_free(s, n);
         if (w == SEA__W_DETACH || w == SEA__W_IGNORE) {
-            sea__drop_result(&out, w == SEA__W_IGNORE);
+            /* A plain value owns nothing: only errors and boxes need releasing. */
+            if (out.sea__state != SEA__S_VALUE)
+                sea__drop_result(&out, w == SEA__W_IGNORE);
             return;
         }
-        w->result = out;
         if (w->kind != SEA__K_BARE) {
+            w->result = out;
             w->state = SEA__N_QUEUED;
             w->task.sea__run = node_run;
-            sea_task_schedule(&w->task);
+            sea__rq_push(s, &w->task);
             return;
         }
         n = w;
@@ -188,13 +189,13 @@ void sea__node_input(struct sea__node *n, sea_future result) {
     struct sea__shard *s = shard_or_panic();
     if (n->state != SEA__N_WAITING)
         sea__panic("internal error: input delivered to a node that is not waiting");
-    n->result = result;
     if (n->kind == SEA__K_BARE) {
-        node_deliver(s, n);
+        node_deliver(s, n, result);
     } else {
+        n->result = result;
         n->state = SEA__N_QUEUED;
         n->task.sea__run = node_run;
-        sea_task_schedule(&n->task);
+        sea__rq_push(s, &n->task);
     }
 }
 
@@ -217,7 +218,7 @@ static void node_resolve(struct sea__shard *s, struct sea__node *n, sea_future o
     if (kind == SEA__S_PENDING) {
         struct sea__node *g = pending_node(out);
         if (g->state == SEA__N_READY) {
-            n->result = g->result;
+            out = g->result;
             node_free(s, g);
         } else {
             g->gen++; /* out is consumed */
@@ -232,11 +233,9 @@ static void node_resolve(struct sea__shard *s, struct sea__node *n, sea_future o
             return;
         }
     } else if (kind == SEA__S_INVALID) {
-        n->result = sea_failed(SEA_EFUTURE_USED, "continuation returned a consumed or uninitialised future");
-    } else {
-        n->result = out;
+        out = sea_failed(SEA_EFUTURE_USED, "continuation returned a consumed or uninitialised future");
     }
-    node_deliver(s, n);
+    node_deliver(s, n, out);
 }
 
 static sea_future finally_join_cont(sea_future *saved, sea_future *fn_result);
@@ -352,7 +351,7 @@ ready:
     n->result = f;
     n->state = SEA__N_QUEUED;
     s->stats.inline_deferred++;
-    sea_task_schedule(&n->task);
+    sea__rq_push(s, &n->task);
     return sea__node_future(n);
 }
 

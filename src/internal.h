@@ -180,6 +180,13 @@ extern __thread struct sea__shard *sea__shard_current __attribute__((tls_model("
 
 static inline struct sea__shard *sea__shard_get(void) { return sea__shard_current; }
 
+/* Appends t to s's run queue (sea_task_schedule without the checks). */
+static inline void sea__rq_push(struct sea__shard *s, sea_task *t) {
+    t->sea__next = NULL;
+    *s->rq_tail = t;
+    s->rq_tail = &t->sea__next;
+}
+
 /* Reactor life cycle (reactor.c). */
 int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const struct sea__options *o,
                     char *err, size_t errlen);

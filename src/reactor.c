@@ -30,9 +30,7 @@ void sea_task_schedule(sea_task *t) {
     struct sea__shard *s = sea__shard_current;
     if (SEA__UNLIKELY(!s))
         sea__panic("sea_task_schedule called with no running reactor");
-    t->sea__next = NULL;
-    *s->rq_tail = t;
-    s->rq_tail = &t->sea__next;
+    sea__rq_push(s, t);
 }
 
 static sea_task *rq_pop(struct sea__shard *s) {
@@ -83,7 +81,8 @@ int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const str
     sea__hot.active = 1;
     sea__hot.inline_depth = 0;
     sea__hot.lowres_now = sea_now();
-    sea__hot.preempt_at = UINT64_MAX;
+    /* The application's main function runs before the loop: give it a quota too. */
+    sea__hot.preempt_at = sea__cycles() + s->quota_cycles;
 
     int rc;
     if (o->backend && strcmp(o->backend, "epoll") == 0) {
@@ -110,6 +109,8 @@ int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const str
 }
 
 static void run_tasks(struct sea__shard *s) {
+    if (!s->rq_head)
+        return;
     uint64_t deadline = sea__cycles() + s->quota_cycles;
     sea__hot.preempt_at = deadline;
     unsigned n = 0;
@@ -124,7 +125,10 @@ static void run_tasks(struct sea__shard *s) {
         }
     }
     s->stats.tasks_run += n;
-    sea__hot.preempt_at = UINT64_MAX;
+    /*
+     * preempt_at keeps this deadline until the next task run, so code running
+     * from timer callbacks and completions sees a spent quota as spent.
+     */
 }
 
 void sea__shard_run(struct sea__shard *s) {
