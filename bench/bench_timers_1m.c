@@ -22,6 +22,7 @@
  *              pointer-linked binary heap, its clock the cached loop time.
  */
 #include <sea/sea.h>
+#include <stdbool.h>
 #include <uv.h>
 
 #include "bench.h"
@@ -71,28 +72,22 @@ static void check(bool ok, const char *what) {
     }
 }
 
-static struct times run_sea(const uint32_t *ord) {
+/*
+ * Arms every timer (relative delays through sea_timer_arm, or precomputed
+ * deadlines through sea_timer_arm_at when at_deadline), then cancels them in
+ * the order ord.
+ */
+static struct times run_sea_mode(const uint32_t *ord, bool at_deadline) {
     struct times r;
     int64_t t0 = bench_ns();
-    for (uint32_t i = 0; i < n; i++)
-        sea_timer_arm(&timers[i], delays[i]);
-    int64_t t1 = bench_ns();
-    unsigned cancelled = 0;
-    for (uint32_t i = 0; i < n; i++)
-        cancelled += sea_timer_cancel(&timers[ord[i]]);
-    int64_t t2 = bench_ns();
-    check(cancelled == n, "sea: a timer was not armed at cancel time");
-    r.arm = (double)(t1 - t0) / n;
-    r.cancel = (double)(t2 - t1) / n;
-    return r;
-}
-
-static struct times run_sea_arm_at(const uint32_t *ord) {
-    struct times r;
-    int64_t t0 = bench_ns();
-    sea_time base = sea_now();
-    for (uint32_t i = 0; i < n; i++)
-        sea_timer_arm_at(&timers[i], base + delays[i]);
+    if (at_deadline) {
+        sea_time base = sea_now();
+        for (uint32_t i = 0; i < n; i++)
+            sea_timer_arm_at(&timers[i], base + delays[i]);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            sea_timer_arm(&timers[i], delays[i]);
+    }
     int64_t t1 = bench_ns();
     unsigned cancelled = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -161,8 +156,8 @@ static void one_bench(const char *bench, const uint32_t *ord, int runs) {
     struct impl_series sea = {0}, sea_at = {0}, flo = {0}, uvs = {0};
     for (int r = 0; r <= runs; r++) {
         /* Run 0 is the warm-up (first touch of every page). */
-        struct times a = run_sea(ord), b = run_floor(ord), c = run_libuv(ord);
-        struct times d = run_sea_arm_at(ord);
+        struct times a = run_sea_mode(ord, false), b = run_floor(ord), c = run_libuv(ord);
+        struct times d = run_sea_mode(ord, true);
         if (r == 0)
             continue;
         add(&sea, a);

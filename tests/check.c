@@ -269,3 +269,22 @@ static sea_future join_cont(struct join *j, sea_future *first) {
 sea_future sea_test_join(sea_future a, sea_future b) {
     return sea_then_wrapped(a, join_cont, (struct join){b});
 }
+
+sea_future expect_value(struct expect *e, sea_future *in) {
+    int err = sea_future_error(in);
+    if (err)
+        fprintf(stderr, "  expected value %lld, got %s: %s\n", (long long)e->v, sea_errname(err),
+                sea_future_message(in) ? sea_future_message(in) : "");
+    CHECK_EQ(err, 0);
+    if (!err)
+        CHECK_EQ(sea_future_value(in).i, e->v);
+    return sea_ready();
+}
+
+sea_future expect_error(struct expect *e, sea_future *in) {
+    CHECK(sea_future_failed(in));
+    CHECK_EQ(sea_future_error(in), e->err);
+    if (e->msg)
+        CHECK_STREQ(sea_future_message(in), e->msg);
+    return sea_ready();
+}

@@ -71,6 +71,16 @@ struct sea_test_case {
 #define SEA_TEST(name) {#name, name}
 #define SEA_TEST_COUNT(cases) (sizeof(cases) / sizeof((cases)[0]))
 
+/* What a sea_then_wrapped checker expects of a ready future: a value, or an error (and message). */
+struct expect {
+    int64_t v;
+    int err;
+    const char *msg; /* NULL: any message */
+};
+/* Continuations for sea_then_wrapped: CHECK that the future holds e->v, or fails with e->err (e->msg). */
+sea_future expect_value(struct expect *e, sea_future *in);
+sea_future expect_error(struct expect *e, sea_future *in);
+
 /* Runs the cases in order inside sea_app_run; returns the process exit code. */
 int sea_test_main(int argc, char **argv, const struct sea_test_case *cases, size_t n);
 

@@ -23,30 +23,6 @@
 
 /* ---- helpers ---- */
 
-struct expect {
-    int64_t v;
-    int err;
-    const char *msg;
-};
-
-static sea_future expect_value(struct expect *e, sea_future *in) {
-    int err = sea_future_error(in);
-    if (err)
-        fprintf(stderr, "  expected value %lld, got %s: %s\n", (long long)e->v, sea_errname(err),
-                sea_future_message(in) ? sea_future_message(in) : "");
-    CHECK_EQ(err, 0);
-    if (!err)
-        CHECK_EQ(sea_future_value(in).i, e->v);
-    return sea_ready();
-}
-
-static sea_future expect_error(struct expect *e, sea_future *in) {
-    CHECK(sea_future_failed(in));
-    CHECK_EQ(sea_future_error(in), e->err);
-    if (e->msg)
-        CHECK_STREQ(sea_future_message(in), e->msg);
-    return sea_ready();
-}
 
 #define EXPECT_VALUE(f, val) sea_then_wrapped((f), expect_value, ((struct expect){.v = (val)}))
 #define EXPECT_ERROR(f, e, m) sea_then_wrapped((f), expect_error, ((struct expect){.err = (e), .msg = (m)}))

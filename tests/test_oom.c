@@ -68,10 +68,7 @@ static sea_future big_ident(struct big *c, sea_value v) {
     return sea_ready_value(v);
 }
 
-struct expect {
-    int64_t v;
-    int err;
-};
+/* Checks either outcome: e->err == 0 expects the value e->v, else that error. */
 static sea_future expect(struct expect *e, sea_future *in) {
     int err = sea_future_error(in);
     CHECK_EQ(err, e->err);
@@ -166,10 +163,10 @@ static sea_future t_out_of_memory(void) {
             sea_promise_set_int(&proms[i], i);
         sea_promise_release(&proms[i]);
     }
-    sea_future all = sea_then_wrapped(ok, expect, (struct expect){5, 0});
+    sea_future all = sea_then_wrapped(ok, expect, (struct expect){.v = 5, .err = 0});
     for (int i = 0; i < nproms; i++)
         if (i != enomem_at)
-            all = sea_test_join(all, sea_then_wrapped(futs[i], expect, (struct expect){i, 0}));
+            all = sea_test_join(all, sea_then_wrapped(futs[i], expect, (struct expect){.v = i, .err = 0}));
     sea_future_detach(y);
     sea_future_detach(s);
     sea_future_detach(fp);
@@ -193,10 +190,10 @@ static sea_future t_dropped_source_released(void) {
 }
 
 static sea_future t_works_again(void) {
-    sea_future all = sea_then_wrapped(sea_then(sea_yield(), ident, SEA_NOCAPTURE), expect, (struct expect){0, 0});
+    sea_future all = sea_then_wrapped(sea_then(sea_yield(), ident, SEA_NOCAPTURE), expect, (struct expect){.v = 0, .err = 0});
     all = sea_test_join(all, sea_sleep(SEA_MSEC(1)));
     return sea_test_join(all, sea_then_wrapped(sea_then(sea_test_later(sea_ready_int(3)), big_ident, (struct big){{0}}),
-                                               expect, (struct expect){3, 0}));
+                                               expect, (struct expect){.v = 3, .err = 0}));
 }
 
 /* ---- the epoll descriptor table ---- */
@@ -231,11 +228,11 @@ static sea_future t_epoll_table_cannot_grow(void) {
     sea_future all;
     if (sea_test_backend_arg && strcmp(sea_test_backend_arg, "epoll") == 0) {
         /* epoll needs a bigger table for it. */
-        all = sea_then_wrapped(f, expect, (struct expect){0, -ENOMEM});
+        all = sea_then_wrapped(f, expect, (struct expect){.v = 0, .err = -ENOMEM});
     } else {
         /* io_uring does not: the poll works. */
         all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), write_big, SEA_NOCAPTURE),
-                            sea_then_wrapped(f, expect, (struct expect){SEA_POLLIN, 0}));
+                            sea_then_wrapped(f, expect, (struct expect){.v = SEA_POLLIN, .err = 0}));
     }
     return sea_then_wrapped(all, close_big, SEA_NOCAPTURE);
 }
