@@ -20,6 +20,8 @@ const char *sea_strerror(int err) {
         return "no running reactor (not started, or shutting down)";
     case SEA_EUSAGE:
         return "invalid command-line usage";
+    case SEA_ENOTFIBER:
+        return "not in a fiber";
     }
     if (err < 0 && err > -4000) {
         /* strerrordesc_np returns static text and never allocates. */
@@ -44,6 +46,8 @@ const char *sea_errname(int err) {
         return "SEA_ESHUTDOWN";
     case SEA_EUSAGE:
         return "SEA_EUSAGE";
+    case SEA_ENOTFIBER:
+        return "SEA_ENOTFIBER";
     }
     if (err < 0 && err > -4000) {
         const char *n = strerrorname_np(-err);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sea/fiber.h>
 #include <sea/future.h>
 #include <sea/promise.h>
 #include <sea/reactor.h>
@@ -139,6 +140,34 @@ extern const struct sea__backend_ops sea__backend_epoll;
 void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res);
 void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p);
 
+/* ---- fibers (fiber.c) ---- */
+
+/* An execution context: the shard's own stack, or a fiber's. */
+struct sea__ctx {
+    void *sp;                 /* saved stack pointer while not running */
+    const void *stack_bottom; /* lowest usable address (for ASan) */
+    size_t stack_size;
+    void *fake_stack;         /* ASan's fake stack of this context */
+    void *tsan_fiber;         /* TSan's fiber object */
+};
+
+struct sea__stack_arena;
+struct sea__stack_slot;
+
+struct sea__fiber_shard {
+    struct sea__ctx main_ctx;          /* the reactor thread's own stack */
+    sea_fiber *current;                /* running fiber, NULL on the main stack */
+    sea_fiber *live;                   /* every fiber not yet finished */
+    struct sea__stack_slot *cache;     /* free default-size stacks */
+    struct sea__stack_slot *odd_cache; /* free stacks of other sizes */
+    unsigned cached, odd_cached;
+    struct sea__stack_arena *arenas;   /* mappings default-size stacks are carved from */
+    void *altstack;                    /* signal stack for the overflow handler */
+    sea_fiber_stats stats;
+};
+
+void sea__fibers_shutdown(struct sea__shard *s);
+
 /* ---- the shard ---- */
 
 /* Parsed standard options. */
@@ -174,6 +203,7 @@ struct sea__shard {
     int exit_code;
 
     sea_reactor_stats stats;
+    struct sea__fiber_shard fibers;
 };
 
 extern __thread struct sea__shard *sea__shard_current __attribute__((tls_model("initial-exec")));

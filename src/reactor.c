@@ -179,8 +179,9 @@ void sea__shard_stop(struct sea__shard *s, int exit_code) {
 }
 
 void sea__shard_destroy(struct sea__shard *s) {
-    /* Order: stop timers and I/O (resolving their promises as broken), then drop nodes. */
+    /* Order: stop timers, fibers and I/O (resolving their promises as broken), then drop nodes. */
     sea__timers_shutdown(s);
+    sea__fibers_shutdown(s);
     if (s->backend)
         s->backend->destroy(s);
     struct sea__poller *p = s->pollers;

@@ -22,6 +22,7 @@ enum {
     SEA_ECANCELED       = -4003, /* the operation was cancelled (timer cancel, shutdown) */
     SEA_ESHUTDOWN       = -4004, /* the reactor is stopping and refuses new work */
     SEA_EUSAGE          = -4005, /* a command-line option was malformed or unknown */
+    SEA_ENOTFIBER       = -4006, /* the call needs a fiber and was made outside one */
     SEA_ERROR_MIN       = -4099
 };
 

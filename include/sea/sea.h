@@ -10,6 +10,7 @@
 
 #include <sea/app.h>
 #include <sea/error.h>
+#include <sea/fiber.h>
 #include <sea/future.h>
 #include <sea/promise.h>
 #include <sea/reactor.h>

@@ -1,0 +1,147 @@
+/*
+ * sea/fiber.h - fibers: stackful threads on the reactor that wait on futures.
+ *
+ * A fiber runs a function on a stack of its own, on the current shard.  Code
+ * in a fiber waits for a future with sea_await() and reads top to bottom, as
+ * blocking code would, while the shard goes on running other tasks:
+ *
+ *     static sea_future worker(void *arg) {
+ *         sea_value v;
+ *         int err = sea_await_value(sea_sleep(SEA_MSEC(10)), &v);   // suspends this fiber only
+ *         if (err)
+ *             return sea_failed(err, "sleep failed");
+ *         printf("slept\n");
+ *         return sea_ready_int(42);
+ *     }
+ *     ...
+ *     sea_future done = sea_fiber_start(worker, NULL, NULL);      // resolves with 42
+ *
+ * Fibers are cooperative: a fiber runs until it waits, yields or ends, and
+ * only then does anything else on its shard run.  Long computations call
+ * sea_fiber_maybe_yield() now and then.  Every future-returning sea API works
+ * from fibers: pass its future to sea_await().
+ *
+ * Stacks are 128 KiB by default (SEA_FIBER_STACK_DEFAULT), allocated lazily by
+ * the kernel (an idle fiber uses a few KiB of memory), recycled through a
+ * per-shard cache, and guarded: a fiber that overflows its stack hits a guard
+ * region and the process stops with "sea: fiber stack overflow in fiber
+ * '<name>'" instead of corrupting memory.
+ *
+ * Stopping a fiber: sea_fiber_request_stop() sets a flag the fiber reads with
+ * sea_fiber_stop_requested() at points of its choosing, then returns (usually
+ * with a SEA_ECANCELED failure).  Nothing is interrupted by force.  (Abort
+ * sources that also cancel the fiber's pending waits build on this hook.)
+ *
+ * At shutdown, fibers still waiting are dropped without unwinding: their
+ * stacks are unmapped and their futures fail with SEA_EBROKEN_PROMISE.  End
+ * your fibers before main's future resolves if they own resources.
+ */
+#ifndef SEA_FIBER_H
+#define SEA_FIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sea/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Stack sizes, in bytes (rounded up to whole pages). */
+#define SEA_FIBER_STACK_DEFAULT (128 * 1024)
+#define SEA_FIBER_STACK_MIN (16 * 1024)
+#define SEA_FIBER_STACK_MAX (1024 * 1024 * 1024)
+/* Longest fiber name kept (longer names are cut). */
+#define SEA_FIBER_NAME_MAX 31
+
+typedef struct sea_fiber sea_fiber;
+
+/* A fiber's body.  Its return value (ready or pending) becomes the fiber's result. */
+typedef sea_future (*sea_fiber_fn)(void *arg);
+
+/* Optional attributes for sea_fiber_start; zero-initialise, then set what you need. */
+typedef struct sea_fiber_attr {
+    size_t stack_size;  /* 0 for SEA_FIBER_STACK_DEFAULT; else SEA_FIBER_STACK_MIN..MAX */
+    const char *name;   /* copied; shown in overflow reports.  NULL: "fiber" */
+    sea_fiber **handle; /* if set, receives the fiber; valid until its future resolves */
+} sea_fiber_attr;
+
+/*
+ * Starts fn(arg) in a new fiber on the current shard and returns a future of
+ * its result.  The fiber begins on a later turn of the reactor, never inside
+ * this call.  Fails with -EINVAL for a bad stack size, -ENOMEM when no stack
+ * can be had, SEA_ESHUTDOWN when no reactor runs on this thread.
+ */
+sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *attr) SEA_MUST_USE;
+
+/*
+ * Waits for f and returns it ready (value or error), suspending the calling
+ * fiber if f is pending.  Consumes f.  A ready f is returned at once, from
+ * any context.  Waiting on a pending future outside a fiber is an error: the
+ * result is a future failed with SEA_ENOTFIBER, and f is dropped (a failure
+ * of f is reported as ignored).
+ */
+sea_future sea_await(sea_future f) SEA_MUST_USE;
+
+/*
+ * Waits for f like sea_await; stores its value in *out (if out is non-NULL)
+ * and returns 0, or returns its error code (the error counts as handled, its
+ * message is released; use sea_await to read the message).
+ */
+int sea_await_value(sea_future f, sea_value *out) SEA_MUST_USE;
+
+/*
+ * Lets every other ready task on the shard run, then continues.  I/O and
+ * timers are still serviced at least once per task quota.  Returns 0, or
+ * SEA_ENOTFIBER outside a fiber.
+ */
+int sea_fiber_yield(void);
+
+/* sea_fiber_yield() if the task quota is spent (sea_need_preempt()), else nothing. */
+int sea_fiber_maybe_yield(void);
+
+/* The running fiber, or NULL when not in a fiber. */
+sea_fiber *sea_fiber_self(void);
+
+/* A fiber's name ("fiber" if none was given). */
+const char *sea_fiber_name(const sea_fiber *f);
+
+/* Asks f to stop: sets the flag sea_fiber_stop_requested() reads in f. */
+void sea_fiber_request_stop(sea_fiber *f);
+
+/* True if the running fiber was asked to stop (false outside a fiber). */
+bool sea_fiber_stop_requested(void);
+
+/*
+ * Fiber-local storage.  A key is any sea_fiber_key object (usually static);
+ * its address identifies the slot.  When a fiber ends, destructor(value) runs
+ * for each non-NULL value it set, in the fiber, in the order the keys were
+ * first set.
+ */
+typedef struct sea_fiber_key {
+    void (*destructor)(void *value); /* may be NULL */
+} sea_fiber_key;
+
+/* The running fiber's value for key, or NULL (also outside a fiber). */
+void *sea_fiber_local_get(const sea_fiber_key *key);
+
+/* Sets the running fiber's value for key.  Returns 0, -ENOMEM, or SEA_ENOTFIBER. */
+int sea_fiber_local_set(const sea_fiber_key *key, void *value);
+
+/* Counters of the current shard's fibers. */
+typedef struct sea_fiber_stats {
+    uint64_t started;        /* fibers started */
+    uint64_t alive;          /* fibers started and not yet finished */
+    uint64_t switches;       /* context switches into fibers */
+    uint64_t stacks_cached;  /* stacks kept for reuse */
+    uint64_t stacks_mapped;  /* stack memory reserved (virtual), in bytes */
+} sea_fiber_stats;
+
+/* Copies the current shard's fiber counters into *out.  Returns 0 or SEA_ESHUTDOWN. */
+int sea_fiber_stats_get(sea_fiber_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,660 @@
+/*
+ * fiber.c - stackful fibers on the reactor: stacks, switching, waiting.
+ *
+ * A fiber is a stack plus a saved stack pointer.  Switching is a few
+ * instructions of assembly (fiber_switch_*.S) that push the callee-saved
+ * registers and the floating-point control words, swap stack pointers and pop;
+ * no system call.  Whoever resumes a fiber (the reactor's own stack, almost
+ * always) is where the fiber returns to when it waits, yields or ends.
+ *
+ * Waiting: sea_await() attaches a continuation to the pending future and
+ * switches away; when the future resolves, that continuation (run by the
+ * reactor) stores the result and switches back into the fiber.  So a wait
+ * costs one deferred continuation plus two switches.
+ *
+ * Stacks: default-size stacks are carved from large per-shard mappings
+ * ("arenas") so that 100,000 fibers do not mean 100,000 memory mappings
+ * (vm.max_map_count is 65,530 on common systems).  Each stack has a guard
+ * region below it, installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+),
+ * which does not split the mapping, or with mprotect() on older kernels.  Pages
+ * are touched only as the stack grows; recycled stacks are kept in a
+ * per-shard cache, and all but the most recent ones give their pages back.
+ *
+ * The fiber's control block sits at the top of its own stack, so starting a
+ * fiber costs no allocation once a stack is cached.
+ *
+ * Sanitizers and valgrind are told about every switch and every stack.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define SEA_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define SEA_TSAN 1
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SEA_VALGRIND 1
+#endif
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+/* Bytes of guard below every stack: a frame larger than this could jump it. */
+#define GUARD_SIZE (16 * 1024)
+/* Default-size stacks per arena mapping. */
+#define ARENA_SLOTS 256
+/* Cached stacks that keep their pages; older cached stacks give them back. */
+#define CACHE_RESIDENT 64
+/* Stacks of non-default sizes kept for reuse. */
+#define ODD_CACHE_MAX 16
+
+void sea__ctx_switch(void **save_sp, void *load_sp);
+void sea__fiber_trampoline(void);
+
+/* One stack: [guard][usable ... control block at the top]. */
+struct sea__stack_slot {
+    char *base;        /* start of the guard */
+    size_t size;       /* usable bytes above the guard */
+    struct sea__stack_slot *next;
+    bool from_arena;
+    unsigned vg_id;    /* valgrind's stack id */
+};
+
+struct sea__stack_arena {
+    char *base;
+    size_t slot_bytes;
+    unsigned used; /* slots carved so far */
+    struct sea__stack_arena *next;
+};
+
+struct fls_item {
+    const sea_fiber_key *key;
+    void *value;
+};
+
+struct sea_fiber {
+    struct sea__ctx ctx;
+    struct sea__ctx *resumer;  /* where to switch when waiting, yielding or ending */
+    struct sea__stack_slot *slot;
+    sea_fiber_fn fn;
+    void *arg;
+    sea_promise done;
+    sea_task task;             /* first start and yields */
+    sea_future wait_result;    /* what sea_await returns */
+    uint32_t saved_depth;      /* inline continuation depth while suspended */
+    bool waiting, has_result, finished, stop_requested;
+    struct fls_item *locals;
+    unsigned nlocals, caplocals;
+    sea_fiber *next_live, *prev_live;
+    char name[SEA_FIBER_NAME_MAX + 1];
+};
+
+static size_t page_size(void) {
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+/* ---- stacks ---- */
+
+static int guard_install(char *base, size_t len) {
+    if (madvise(base, len, MADV_GUARD_INSTALL) == 0)
+        return 0;
+    /* Older kernel: a PROT_NONE page range (splits the mapping). */
+    if (mprotect(base, len, PROT_NONE) == 0)
+        return 0;
+    return -errno;
+}
+
+static struct sea__stack_slot *slot_new(struct sea__fiber_shard *fs, size_t size) {
+    struct sea__stack_slot *slot = calloc(1, sizeof(*slot));
+    if (!slot)
+        return NULL;
+    slot->size = size;
+    if (size == SEA_FIBER_STACK_DEFAULT) {
+        struct sea__stack_arena *a = fs->arenas;
+        if (!a || a->used == ARENA_SLOTS) {
+            a = calloc(1, sizeof(*a));
+            if (!a)
+                goto fail;
+            a->slot_bytes = GUARD_SIZE + size;
+            size_t bytes = a->slot_bytes * ARENA_SLOTS;
+            a->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                           -1, 0);
+            if (a->base == MAP_FAILED) {
+                free(a);
+                goto fail;
+            }
+            a->next = fs->arenas;
+            fs->arenas = a;
+            fs->stats.stacks_mapped += bytes;
+        }
+        slot->base = a->base + (size_t)a->used * a->slot_bytes;
+        slot->from_arena = true;
+        if (guard_install(slot->base, GUARD_SIZE) < 0)
+            goto fail; /* the slot stays unused in the arena */
+        a->used++;
+    } else {
+        size_t bytes = GUARD_SIZE + size;
+        slot->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                          -1, 0);
+        if (slot->base == MAP_FAILED)
+            goto fail;
+        if (guard_install(slot->base, GUARD_SIZE) < 0) {
+            munmap(slot->base, bytes);
+            goto fail;
+        }
+        fs->stats.stacks_mapped += bytes;
+    }
+#ifdef SEA_VALGRIND
+    slot->vg_id = VALGRIND_STACK_REGISTER(slot->base + GUARD_SIZE, slot->base + GUARD_SIZE + size);
+#endif
+    return slot;
+fail:
+    free(slot);
+    return NULL;
+}
+
+static void slot_unmap(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
+#ifdef SEA_VALGRIND
+    VALGRIND_STACK_DEREGISTER(slot->vg_id);
+#endif
+    if (!slot->from_arena) {
+        munmap(slot->base, GUARD_SIZE + slot->size);
+        fs->stats.stacks_mapped -= GUARD_SIZE + slot->size;
+    }
+    free(slot);
+}
+
+static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t size) {
+    if (size == SEA_FIBER_STACK_DEFAULT) {
+        struct sea__stack_slot *slot = fs->cache;
+        if (slot) {
+            fs->cache = slot->next;
+            fs->cached--;
+            return slot;
+        }
+    } else {
+        for (struct sea__stack_slot **pp = &fs->odd_cache; *pp; pp = &(*pp)->next) {
+            if ((*pp)->size == size) {
+                struct sea__stack_slot *slot = *pp;
+                *pp = slot->next;
+                fs->odd_cached--;
+                return slot;
+            }
+        }
+    }
+    return slot_new(fs, size);
+}
+
+static void stack_put(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
+    if (slot->size == SEA_FIBER_STACK_DEFAULT) {
+        slot->next = fs->cache;
+        fs->cache = slot;
+        fs->cached++;
+        /* Keep the hottest stacks' pages; older ones go back to the kernel. */
+        if (fs->cached > CACHE_RESIDENT)
+            madvise(slot->base + GUARD_SIZE, slot->size, MADV_DONTNEED);
+        return;
+    }
+    if (fs->odd_cached < ODD_CACHE_MAX) {
+        madvise(slot->base + GUARD_SIZE, slot->size, MADV_DONTNEED);
+        slot->next = fs->odd_cache;
+        fs->odd_cache = slot;
+        fs->odd_cached++;
+        return;
+    }
+    slot_unmap(fs, slot);
+}
+
+/* ---- stack overflow reporting ---- */
+
+static struct sigaction previous_segv; /* process-wide by nature: signal dispositions are */
+
+static void write_str(const char *s) {
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *uc) {
+    struct sea__shard *s = sea__shard_current;
+    sea_fiber *f = s ? s->fibers.current : NULL;
+    if (f && f->slot) {
+        char *addr = si->si_addr;
+        char *lo = f->slot->base, *hi = f->slot->base + GUARD_SIZE;
+        if (addr >= lo && addr < hi) {
+            write_str("sea: fiber stack overflow in fiber '");
+            write_str(f->name);
+            write_str("'\n");
+            struct sigaction dfl;
+            memset(&dfl, 0, sizeof(dfl));
+            dfl.sa_handler = SIG_DFL;
+            sigaction(SIGABRT, &dfl, NULL);
+            abort();
+        }
+    }
+    /* Not a fiber overflow: hand the fault to whoever handled it before us. */
+    if ((previous_segv.sa_flags & SA_SIGINFO) && previous_segv.sa_sigaction) {
+        previous_segv.sa_sigaction(sig, si, uc);
+        return;
+    }
+    if (previous_segv.sa_handler != SIG_DFL && previous_segv.sa_handler != SIG_IGN &&
+        previous_segv.sa_handler) {
+        previous_segv.sa_handler(sig);
+        return;
+    }
+    /* Default action: restore it; returning re-runs the faulting access. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGSEGV, &dfl, NULL);
+}
+
+/* Installs the overflow handler (once per process) and this thread's signal stack. */
+static void overflow_handler_install(struct sea__fiber_shard *fs) {
+    if (fs->altstack)
+        return;
+    size_t sz = 64 * 1024;
+    fs->altstack = malloc(sz);
+    if (fs->altstack) {
+        stack_t ss = {.ss_sp = fs->altstack, .ss_size = sz, .ss_flags = 0};
+        if (sigaltstack(&ss, NULL) < 0) {
+            free(fs->altstack);
+            fs->altstack = NULL;
+        }
+    }
+    struct sigaction cur;
+    if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == segv_handler)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = segv_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &previous_segv);
+}
+
+/* ---- switching ---- */
+
+static void switch_to(struct sea__ctx *from, struct sea__ctx *to, bool from_ends) {
+#ifdef SEA_ASAN
+    __sanitizer_start_switch_fiber(from_ends ? NULL : &from->fake_stack, to->stack_bottom, to->stack_size);
+#else
+    (void)from_ends;
+#endif
+#ifdef SEA_TSAN
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+    sea__ctx_switch(&from->sp, to->sp);
+#ifdef SEA_ASAN
+    /* Back in `from`. */
+    __sanitizer_finish_switch_fiber(from->fake_stack, NULL, NULL);
+#endif
+}
+
+/* Runs f until it waits, yields or ends; then returns to the caller's context. */
+static void fiber_resume(struct sea__shard *s, sea_fiber *f) {
+    struct sea__fiber_shard *fs = &s->fibers;
+    sea_fiber *prev = fs->current;
+    struct sea__ctx *from = prev ? &prev->ctx : &fs->main_ctx;
+    uint32_t depth = sea__hot.inline_depth;
+    f->resumer = from;
+    fs->current = f;
+    fs->stats.switches++;
+    sea__hot.inline_depth = f->saved_depth;
+    switch_to(from, &f->ctx, false);
+    fs->current = prev;
+    sea__hot.inline_depth = depth;
+    if (f->finished) {
+        /* Its stack is no longer in use: recycle it. */
+#ifdef SEA_TSAN
+        __tsan_destroy_fiber(f->ctx.tsan_fiber);
+#endif
+        stack_put(fs, f->slot);
+    }
+}
+
+/* In the fiber: switch back to whoever resumed it. */
+static void fiber_suspend(sea_fiber *f) {
+    f->saved_depth = sea__hot.inline_depth;
+    switch_to(&f->ctx, f->resumer, false);
+}
+
+static void fls_destroy(sea_fiber *f) {
+    /* Destructors may set values again: repeat a few rounds, as pthreads does. */
+    for (int round = 0; round < 4 && f->nlocals; round++) {
+        bool any = false;
+        for (unsigned i = 0; i < f->nlocals; i++) {
+            void *v = f->locals[i].value;
+            if (v && f->locals[i].key->destructor) {
+                f->locals[i].value = NULL;
+                f->locals[i].key->destructor(v);
+                any = true;
+            }
+        }
+        if (!any)
+            break;
+    }
+    free(f->locals);
+    f->locals = NULL;
+    f->nlocals = f->caplocals = 0;
+}
+
+static void live_unlink(struct sea__fiber_shard *fs, sea_fiber *f) {
+    if (f->prev_live)
+        f->prev_live->next_live = f->next_live;
+    else
+        fs->live = f->next_live;
+    if (f->next_live)
+        f->next_live->prev_live = f->prev_live;
+    f->next_live = f->prev_live = NULL;
+}
+
+__attribute__((noreturn, used)) static void fiber_entry(sea_fiber *f) {
+#ifdef SEA_ASAN
+    /* First time on this stack: learn the bounds of the stack we came from. */
+    const void *from_bottom;
+    size_t from_size;
+    __sanitizer_finish_switch_fiber(NULL, &from_bottom, &from_size);
+    f->resumer->stack_bottom = from_bottom;
+    f->resumer->stack_size = from_size;
+#endif
+    sea_future r = f->fn(f->arg);
+    fls_destroy(f);
+    struct sea__shard *s = sea__shard_current;
+    live_unlink(&s->fibers, f);
+    s->fibers.stats.alive--;
+    /* Resolving only queues continuations: nothing runs on this stack after it. */
+    sea_promise_forward(&f->done, r);
+    sea_promise_release(&f->done);
+    f->finished = true;
+    switch_to(&f->ctx, f->resumer, true);
+    __builtin_unreachable();
+}
+
+static void fiber_task_run(sea_task *t) {
+    sea_fiber *f = sea__container_of(t, sea_fiber, task);
+    fiber_resume(sea__shard_current, f);
+}
+
+/* Builds the first frame so that switching to f "returns" into the trampoline. */
+static void *initial_frame(char *top, sea_fiber *f) {
+#if defined(__x86_64__)
+    uint64_t *sp = (uint64_t *)top - 8;
+    uint32_t mxcsr;
+    uint16_t fpucw;
+    __asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ __volatile__("fnstcw %0" : "=m"(fpucw));
+    sp[0] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
+    sp[1] = 0;                             /* r15 */
+    sp[2] = 0;                             /* r14 */
+    sp[3] = (uint64_t)(uintptr_t)fiber_entry; /* r13: entry function */
+    sp[4] = (uint64_t)(uintptr_t)f;        /* r12: its argument */
+    sp[5] = 0;                             /* rbx */
+    sp[6] = 0;                             /* rbp */
+    sp[7] = (uint64_t)(uintptr_t)sea__fiber_trampoline;
+    return sp;
+#elif defined(__aarch64__)
+    uint64_t *sp = (uint64_t *)(top - 176);
+    memset(sp, 0, 176);
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    sp[0] = (uint64_t)(uintptr_t)f;           /* x19: argument */
+    sp[1] = (uint64_t)(uintptr_t)fiber_entry; /* x20: entry function */
+    sp[11] = (uint64_t)(uintptr_t)sea__fiber_trampoline; /* x30 */
+    sp[20] = fpcr;
+    return sp;
+#else
+#error "sea fibers support x86-64 and aarch64"
+#endif
+}
+
+/* ---- public API ---- */
+
+sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *attr) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s)
+        return sea_failed(SEA_ESHUTDOWN, "sea_fiber_start called with no running reactor");
+    if (!fn)
+        return sea_failed(-EINVAL, "sea_fiber_start: no function given");
+    size_t size = attr && attr->stack_size ? attr->stack_size : SEA_FIBER_STACK_DEFAULT;
+    if (size < SEA_FIBER_STACK_MIN || size > SEA_FIBER_STACK_MAX)
+        return sea_failed_fmt(-EINVAL, "fiber stack size %zu is outside %u..%u bytes", size,
+                              (unsigned)SEA_FIBER_STACK_MIN, (unsigned)SEA_FIBER_STACK_MAX);
+    size_t page = page_size();
+    size = (size + page - 1) & ~(page - 1);
+    struct sea__fiber_shard *fs = &s->fibers;
+    overflow_handler_install(fs);
+    struct sea__stack_slot *slot = stack_get(fs, size);
+    if (!slot)
+        return sea_failed(-ENOMEM, "cannot allocate a fiber stack");
+
+    char *lo = slot->base + GUARD_SIZE;
+    char *top = lo + slot->size;
+    sea_fiber *f = (sea_fiber *)(((uintptr_t)top - sizeof(sea_fiber)) & ~(uintptr_t)63);
+    memset(f, 0, sizeof(*f));
+    f->slot = slot;
+    f->fn = fn;
+    f->arg = arg;
+    const char *name = attr && attr->name ? attr->name : "fiber";
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    sea_promise_init(&f->done);
+    sea_future result = sea_promise_get_future(&f->done);
+    if (sea_future_failed(&result)) {
+        sea_promise_release(&f->done);
+        stack_put(fs, slot);
+        return result;
+    }
+    char *stack_top = (char *)((uintptr_t)f & ~(uintptr_t)15);
+    f->ctx.sp = initial_frame(stack_top, f);
+    f->ctx.stack_bottom = lo;
+    f->ctx.stack_size = (size_t)(stack_top - lo);
+#ifdef SEA_TSAN
+    f->ctx.tsan_fiber = __tsan_create_fiber(0);
+    if (!fs->main_ctx.tsan_fiber)
+        fs->main_ctx.tsan_fiber = __tsan_get_current_fiber();
+#endif
+    f->next_live = fs->live;
+    if (fs->live)
+        fs->live->prev_live = f;
+    fs->live = f;
+    fs->stats.started++;
+    fs->stats.alive++;
+    if (attr && attr->handle)
+        *attr->handle = f;
+    sea_task_init(&f->task, fiber_task_run);
+    sea__rq_push(s, &f->task);
+    return result;
+}
+
+static sea_future fiber_wake(sea_fiber **fp, sea_future *in) {
+    sea_fiber *f = *fp;
+    f->wait_result = sea_future_move(in);
+    f->has_result = true;
+    if (f->waiting) {
+        f->waiting = false;
+        fiber_resume(sea__shard_current, f);
+    }
+    return sea_ready();
+}
+
+sea_future sea_await(sea_future fut) {
+    uint32_t kind = fut.sea__state & SEA__S_KIND;
+    if (kind == SEA__S_VALUE || kind == SEA__S_ERROR)
+        return fut;
+    if (kind != SEA__S_PENDING)
+        return sea_failed(SEA_EFUTURE_USED, "sea_await on a consumed or uninitialised future");
+    struct sea__shard *s = sea__shard_current;
+    sea_fiber *f = s ? s->fibers.current : NULL;
+    if (!f) {
+        if (s)
+            sea_future_ignore(fut);
+        return sea_failed(SEA_ENOTFIBER, "sea_await on a pending future outside a fiber");
+    }
+    f->has_result = false;
+    sea_future w = sea_then_wrapped(fut, fiber_wake, f);
+    if (!f->has_result && (w.sea__state & SEA__S_KIND) == SEA__S_ERROR)
+        return w; /* could not attach (out of memory): fut was dropped */
+    sea_future_detach(w);
+    if (!f->has_result) {
+        f->waiting = true;
+        fiber_suspend(f);
+    }
+    f->has_result = false;
+    return sea_future_move(&f->wait_result);
+}
+
+int sea_await_value(sea_future fut, sea_value *out) {
+    sea_future r = sea_await(fut);
+    int err = sea_future_error(&r);
+    if (err) {
+        sea__release(&r);
+        return err;
+    }
+    sea_value v = sea_future_value(&r);
+    if (out)
+        *out = v;
+    else
+        sea__release(&r);
+    return 0;
+}
+
+int sea_fiber_yield(void) {
+    struct sea__shard *s = sea__shard_current;
+    sea_fiber *f = s ? s->fibers.current : NULL;
+    if (!f)
+        return SEA_ENOTFIBER;
+    sea__rq_push(s, &f->task);
+    fiber_suspend(f);
+    return 0;
+}
+
+int sea_fiber_maybe_yield(void) {
+    return sea_need_preempt() ? sea_fiber_yield() : 0;
+}
+
+sea_fiber *sea_fiber_self(void) {
+    struct sea__shard *s = sea__shard_current;
+    return s ? s->fibers.current : NULL;
+}
+
+const char *sea_fiber_name(const sea_fiber *f) {
+    return f ? f->name : "";
+}
+
+void sea_fiber_request_stop(sea_fiber *f) {
+    if (f)
+        f->stop_requested = true;
+}
+
+bool sea_fiber_stop_requested(void) {
+    sea_fiber *f = sea_fiber_self();
+    return f && f->stop_requested;
+}
+
+void *sea_fiber_local_get(const sea_fiber_key *key) {
+    sea_fiber *f = sea_fiber_self();
+    if (!f)
+        return NULL;
+    for (unsigned i = 0; i < f->nlocals; i++)
+        if (f->locals[i].key == key)
+            return f->locals[i].value;
+    return NULL;
+}
+
+int sea_fiber_local_set(const sea_fiber_key *key, void *value) {
+    sea_fiber *f = sea_fiber_self();
+    if (!f)
+        return SEA_ENOTFIBER;
+    for (unsigned i = 0; i < f->nlocals; i++) {
+        if (f->locals[i].key == key) {
+            f->locals[i].value = value;
+            return 0;
+        }
+    }
+    if (f->nlocals == f->caplocals) {
+        unsigned cap = f->caplocals ? f->caplocals * 2 : 4;
+        struct fls_item *grown = realloc(f->locals, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        f->locals = grown;
+        f->caplocals = cap;
+    }
+    f->locals[f->nlocals++] = (struct fls_item){key, value};
+    return 0;
+}
+
+int sea_fiber_stats_get(sea_fiber_stats *out) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s)
+        return SEA_ESHUTDOWN;
+    *out = s->fibers.stats;
+    out->stacks_cached = s->fibers.cached + s->fibers.odd_cached;
+    return 0;
+}
+
+/* ---- shutdown ---- */
+
+void sea__fibers_shutdown(struct sea__shard *s) {
+    struct sea__fiber_shard *fs = &s->fibers;
+    /* Fibers still waiting are dropped: their futures break, their stacks go. */
+    while (fs->live) {
+        sea_fiber *f = fs->live;
+        live_unlink(fs, f);
+        free(f->locals);
+        f->locals = NULL;
+        sea__release(&f->wait_result);
+        sea_promise_release(&f->done);
+#ifdef SEA_TSAN
+        __tsan_destroy_fiber(f->ctx.tsan_fiber);
+#endif
+        struct sea__stack_slot *slot = f->slot;
+        slot->next = fs->cache;
+        fs->cache = slot; /* unmapped below with the rest */
+    }
+    struct sea__stack_slot *lists[2] = {fs->cache, fs->odd_cache};
+    for (int i = 0; i < 2; i++) {
+        struct sea__stack_slot *slot = lists[i];
+        while (slot) {
+            struct sea__stack_slot *next = slot->next;
+            slot_unmap(fs, slot);
+            slot = next;
+        }
+    }
+    fs->cache = fs->odd_cache = NULL;
+    fs->cached = fs->odd_cached = 0;
+    while (fs->arenas) {
+        struct sea__stack_arena *a = fs->arenas;
+        fs->arenas = a->next;
+        munmap(a->base, a->slot_bytes * ARENA_SLOTS);
+        free(a);
+    }
+    if (fs->altstack) {
+        stack_t ss = {.ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+        free(fs->altstack);
+        fs->altstack = NULL;
+    }
+    fs->stats.alive = 0;
+    fs->stats.stacks_mapped = 0;
+}
