@@ -63,8 +63,6 @@
 /* Stacks of non-default sizes kept for reuse. */
 #define ODD_CACHE_MAX 16
 
-void sea__ctx_switch(void **save_sp, void *load_sp);
-void sea__fiber_trampoline(void);
 
 /* One stack: [guard][usable ... control block at the top]. */
 struct sea__stack_slot {
@@ -370,7 +368,8 @@ static void live_unlink(struct sea__fiber_shard *fs, sea_fiber *f) {
     f->next_live = f->prev_live = NULL;
 }
 
-__attribute__((noreturn, used)) static void fiber_entry(sea_fiber *f) {
+__attribute__((noreturn)) static void fiber_entry(void *arg) {
+    sea_fiber *f = arg;
 #ifdef SEA_ASAN
     /* First time on this stack: learn the bounds of the stack we came from. */
     const void *from_bottom;
@@ -395,38 +394,6 @@ __attribute__((noreturn, used)) static void fiber_entry(sea_fiber *f) {
 static void fiber_task_run(sea_task *t) {
     sea_fiber *f = sea__container_of(t, sea_fiber, task);
     fiber_resume(sea__shard_current, f);
-}
-
-/* Builds the first frame so that switching to f "returns" into the trampoline. */
-static void *initial_frame(char *top, sea_fiber *f) {
-#if defined(__x86_64__)
-    uint64_t *sp = (uint64_t *)top - 8;
-    uint32_t mxcsr;
-    uint16_t fpucw;
-    __asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
-    __asm__ __volatile__("fnstcw %0" : "=m"(fpucw));
-    sp[0] = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
-    sp[1] = 0;                             /* r15 */
-    sp[2] = 0;                             /* r14 */
-    sp[3] = (uint64_t)(uintptr_t)fiber_entry; /* r13: entry function */
-    sp[4] = (uint64_t)(uintptr_t)f;        /* r12: its argument */
-    sp[5] = 0;                             /* rbx */
-    sp[6] = 0;                             /* rbp */
-    sp[7] = (uint64_t)(uintptr_t)sea__fiber_trampoline;
-    return sp;
-#elif defined(__aarch64__)
-    uint64_t *sp = (uint64_t *)(top - 176);
-    memset(sp, 0, 176);
-    uint64_t fpcr;
-    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
-    sp[0] = (uint64_t)(uintptr_t)f;           /* x19: argument */
-    sp[1] = (uint64_t)(uintptr_t)fiber_entry; /* x20: entry function */
-    sp[11] = (uint64_t)(uintptr_t)sea__fiber_trampoline; /* x30 */
-    sp[20] = fpcr;
-    return sp;
-#else
-#error "sea fibers support x86-64 and aarch64"
-#endif
 }
 
 /* ---- public API ---- */
@@ -466,7 +433,7 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
         return result;
     }
     char *stack_top = (char *)((uintptr_t)f & ~(uintptr_t)15);
-    f->ctx.sp = initial_frame(stack_top, f);
+    f->ctx.sp = sea__ctx_prepare(stack_top, fiber_entry, f);
     f->ctx.stack_bottom = lo;
     f->ctx.stack_size = (size_t)(stack_top - lo);
 #ifdef SEA_TSAN

@@ -168,6 +168,12 @@ struct sea__fiber_shard {
 
 void sea__fibers_shutdown(struct sea__shard *s);
 
+/* The raw context switch (fiber_switch_*.S): saves the current context's stack
+ * pointer in *save_sp and resumes the context whose stack pointer is load_sp. */
+void sea__ctx_switch(void **save_sp, void *load_sp);
+/* Prepares a stack whose first switch-in calls entry(arg) (fiber.c). */
+void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
+
 /* ---- the shard ---- */
 
 /* Parsed standard options. */

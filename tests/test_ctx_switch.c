@@ -1,0 +1,128 @@
+/*
+ * test_ctx_switch.c - the raw context switch on its own, without a reactor.
+ *
+ * Two contexts ping-pong many times.  Across every switch each side checks
+ * that its callee-saved state survived: integer and floating-point values the
+ * compiler keeps live across the call (in callee-saved registers at -O2), and
+ * its own floating-point rounding mode (MXCSR/x87 control word on x86-64,
+ * FPCR on aarch64), which the two sides set differently.  Depends only on
+ * src/fiber_ctx.c and src/fiber_switch_*.S, so it also runs under an emulator
+ * for the other architecture:
+ *
+ *   aarch64-linux-gnu-gcc -O2 -static tests/test_ctx_switch.c src/fiber_ctx.c \
+ *       src/fiber_switch_aarch64.S -o /tmp/t && qemu-aarch64 /tmp/t
+ */
+#include <fenv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void sea__ctx_switch(void **save_sp, void *load_sp);
+void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
+
+#define ROUNDS 100000
+
+/*
+ * Switches with known patterns pinned in every callee-saved register (local
+ * register variables, forced in and read back by empty asm statements), and
+ * returns how many came back changed.  Each side uses its own patterns, so a
+ * register the switch failed to save or restore shows up here.
+ */
+__attribute__((noinline)) static int switch_checked(void **save, void *load, uint64_t salt) {
+#if defined(__x86_64__)
+    register uint64_t r1 __asm__("rbx") = salt ^ 0x1111;
+    register uint64_t r2 __asm__("r12") = salt ^ 0x2222;
+    register uint64_t r3 __asm__("r13") = salt ^ 0x3333;
+    register uint64_t r4 __asm__("r14") = salt ^ 0x4444;
+    register uint64_t r5 __asm__("r15") = salt ^ 0x5555;
+    __asm__ __volatile__("" : "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5));
+    sea__ctx_switch(save, load);
+    __asm__ __volatile__("" : "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5));
+    return (r1 != (salt ^ 0x1111)) + (r2 != (salt ^ 0x2222)) + (r3 != (salt ^ 0x3333)) +
+           (r4 != (salt ^ 0x4444)) + (r5 != (salt ^ 0x5555));
+#elif defined(__aarch64__)
+    register uint64_t r1 __asm__("x19") = salt ^ 0x1111;
+    register uint64_t r2 __asm__("x22") = salt ^ 0x2222;
+    register uint64_t r3 __asm__("x25") = salt ^ 0x3333;
+    register uint64_t r4 __asm__("x28") = salt ^ 0x4444;
+    register double f1 __asm__("d8") = (double)(salt & 0xffff) + 0.5;
+    register double f2 __asm__("d11") = (double)(salt & 0xffff) + 1.5;
+    register double f3 __asm__("d15") = (double)(salt & 0xffff) + 2.5;
+    __asm__ __volatile__("" : "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+w"(f1), "+w"(f2), "+w"(f3));
+    sea__ctx_switch(save, load);
+    __asm__ __volatile__("" : "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+w"(f1), "+w"(f2), "+w"(f3));
+    return (r1 != (salt ^ 0x1111)) + (r2 != (salt ^ 0x2222)) + (r3 != (salt ^ 0x3333)) +
+           (r4 != (salt ^ 0x4444)) + (f1 != (double)(salt & 0xffff) + 0.5) +
+           (f2 != (double)(salt & 0xffff) + 1.5) + (f3 != (double)(salt & 0xffff) + 2.5);
+#endif
+}
+
+/* The SSE rounding mode on x86-64 (MXCSR bits 13-14), which fegetround() does not read. */
+static unsigned sse_rounding(void) {
+#if defined(__x86_64__)
+    uint32_t mxcsr;
+    __asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
+    return (mxcsr >> 13) & 3;
+#else
+    return 0;
+#endif
+}
+
+static void *main_sp, *co_sp;
+static int failures;
+static volatile uint64_t seed = 0x9e3779b97f4a7c15ull;
+
+#define EXPECT(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++; \
+        } \
+    } while (0)
+
+__attribute__((noinline)) static void co_body(void *arg) {
+    EXPECT(arg == (void *)&seed);
+    EXPECT(fesetround(FE_TOWARDZERO) == 0);
+    unsigned sse = sse_rounding();
+    uint64_t a = seed * 3, b = seed * 5, c = seed * 7, d = seed * 11, e = seed * 13, f = seed * 17;
+    double x = (double)(seed & 0xffff) + 0.25, y = x * 3, z = x * 5, w = x * 7;
+    for (;;) {
+        EXPECT(switch_checked(&co_sp, main_sp, 0xc0c0c0c0ull) == 0);
+        EXPECT(fegetround() == FE_TOWARDZERO);
+        EXPECT(sse_rounding() == sse);
+        EXPECT(a == seed * 3 && b == seed * 5 && c == seed * 7);
+        EXPECT(d == seed * 11 && e == seed * 13 && f == seed * 17);
+        EXPECT(y == x * 3 && z == x * 5 && w == x * 7);
+        a += 0, x += 0;
+    }
+}
+
+static void co_entry(void *arg) {
+    co_body(arg);
+    abort(); /* co_body never returns */
+}
+
+int main(void) {
+    size_t size = 64 * 1024;
+    char *stack = malloc(size);
+    if (!stack)
+        return 1;
+    co_sp = sea__ctx_prepare(stack + size, co_entry, (void *)&seed);
+    EXPECT(((uintptr_t)co_sp & 15) == 0);
+    EXPECT(fesetround(FE_UPWARD) == 0);
+    unsigned sse = sse_rounding();
+    uint64_t a = seed * 19, b = seed * 23, c = seed * 29, d = seed * 31, e = seed * 37, f = seed * 41;
+    double x = (double)(seed & 0xfff) + 0.5, y = x * 2, z = x * 4, w = x * 8;
+    for (int i = 0; i < ROUNDS && failures < 10; i++) {
+        EXPECT(switch_checked(&main_sp, co_sp, 0xa5a5a5a5ull + (uint64_t)i) == 0);
+        EXPECT(fegetround() == FE_UPWARD);
+        EXPECT(sse_rounding() == sse);
+        EXPECT(a == seed * 19 && b == seed * 23 && c == seed * 29);
+        EXPECT(d == seed * 31 && e == seed * 37 && f == seed * 41);
+        EXPECT(y == x * 2 && z == x * 4 && w == x * 8);
+    }
+    fesetround(FE_TONEAREST);
+    printf("%d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);
+    free(stack);
+    return failures ? 1 : 0;
+}
