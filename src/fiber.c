@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define SEA_ASAN 1
 #endif
@@ -70,6 +71,7 @@ struct sea__stack_slot {
     size_t size;       /* usable bytes above the guard */
     struct sea__stack_slot *next;
     bool from_arena;
+    bool resident;     /* cached with its pages (default size only) */
     unsigned vg_id;    /* valgrind's stack id */
 };
 
@@ -201,12 +203,23 @@ static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t siz
 
 static void stack_put(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
     if (slot->size == SEA_FIBER_STACK_DEFAULT) {
+        slot->resident = true;
         slot->next = fs->cache;
         fs->cache = slot;
         fs->cached++;
-        /* Keep the hottest stacks' pages; older ones go back to the kernel. */
-        if (fs->cached > CACHE_RESIDENT)
-            madvise(slot->base + GUARD_SIZE, slot->size, MADV_DONTNEED);
+        /*
+         * Keep the hottest stacks' pages: the cache is LIFO, so the stack that
+         * just fell out of the CACHE_RESIDENT most recent gives them back.
+         */
+        if (fs->cached > CACHE_RESIDENT) {
+            struct sea__stack_slot *old = slot;
+            for (int i = 0; i < CACHE_RESIDENT; i++)
+                old = old->next;
+            if (old->resident) {
+                madvise(old->base + GUARD_SIZE, old->size, MADV_DONTNEED);
+                old->resident = false;
+            }
+        }
         return;
     }
     if (fs->odd_cached < ODD_CACHE_MAX) {
@@ -310,6 +323,22 @@ static void switch_to(struct sea__ctx *from, struct sea__ctx *to, bool from_ends
 #endif
 }
 
+/*
+ * ASan: frames that never returned (fiber_entry's when a fiber ends, all of a
+ * dropped fiber's) keep their redzones poisoned.  Clear what f's stack used, so
+ * the next fiber on it does not trip over stale redzones.
+ */
+static void stack_unpoison(sea_fiber *f) {
+#ifdef SEA_ASAN
+    char *lo = f->slot->base + GUARD_SIZE, *sp = f->ctx.sp;
+    if (sp < lo || sp > (char *)f)
+        sp = lo;
+    __asan_unpoison_memory_region(sp, (size_t)((char *)f - sp));
+#else
+    (void)f;
+#endif
+}
+
 /* Runs f until it waits, yields or ends; then returns to the caller's context. */
 static void fiber_resume(struct sea__shard *s, sea_fiber *f) {
     struct sea__fiber_shard *fs = &s->fibers;
@@ -328,6 +357,7 @@ static void fiber_resume(struct sea__shard *s, sea_fiber *f) {
 #ifdef SEA_TSAN
         __tsan_destroy_fiber(f->ctx.tsan_fiber);
 #endif
+        stack_unpoison(f);
         stack_put(fs, f->slot);
     }
 }
@@ -498,11 +528,10 @@ int sea_await_value(sea_future fut, sea_value *out) {
         sea__release(&r);
         return err;
     }
-    sea_value v = sea_future_value(&r);
     if (out)
-        *out = v;
+        *out = sea_future_value(&r); /* a boxed value is the caller's now */
     else
-        sea__release(&r);
+        sea__release(&r);            /* dropped: a boxed value is released */
     return 0;
 }
 
@@ -595,6 +624,7 @@ void sea__fibers_shutdown(struct sea__shard *s) {
 #ifdef SEA_TSAN
         __tsan_destroy_fiber(f->ctx.tsan_fiber);
 #endif
+        stack_unpoison(f);
         struct sea__stack_slot *slot = f->slot;
         slot->next = fs->cache;
         fs->cache = slot; /* unmapped below with the rest */

@@ -1,0 +1,66 @@
+/*
+ * fiber_errors.c - errors.c in fiber style: errors are values you test.
+ *
+ * line2 runs in a fiber of its own and fails after a wait; the error, with
+ * its message, reaches the fiber that waits for it through sea_await().  There
+ * is no skipping and no handler to register: an if-statement does what
+ * sea_then_wrapped did, the line after it what sea_finally did, and
+ * sea_await_value() gives just the code when the message is not needed.
+ * Prints:
+ *   line1
+ *   line2 fails
+ *   caught: Invalid argument: line2 went wrong
+ *   finally
+ *   handled: Connection timed out
+ */
+#include <errno.h>
+#include <sea/sea.h>
+#include <stdio.h>
+
+static sea_future line2(void *arg) {
+    (void)arg;
+    printf("line2 fails\n");
+    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
+    if (err)
+        return sea_failed(err, "sleep failed");
+    return sea_failed(-EINVAL, "line2 went wrong");
+}
+
+static sea_future fail_again(void *arg) {
+    (void)arg;
+    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
+    if (err)
+        return sea_failed(err, "sleep failed");
+    return sea_failed(-ETIMEDOUT, NULL);
+}
+
+static sea_future main_fiber(void *arg) {
+    (void)arg;
+    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
+    if (err)
+        return sea_failed(err, "sleep failed");
+    printf("line1\n");
+
+    sea_future r = sea_await(sea_fiber_start(line2, NULL, NULL));
+    err = sea_future_error(&r);
+    if (!err)
+        printf("line3 (never printed)\n");
+    else
+        printf("caught: %s: %s\n", sea_strerror(err), sea_future_message(&r));
+    sea_future_detach(r); /* done with it: releases the error and its message */
+    printf("finally\n");
+
+    err = sea_await_value(sea_fiber_start(fail_again, NULL, NULL), NULL);
+    if (err)
+        printf("handled: %s\n", sea_strerror(err));
+    return sea_ready();
+}
+
+static sea_future app_main(void *arg) {
+    (void)arg;
+    return sea_fiber_start(main_fiber, NULL, NULL);
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, app_main, NULL);
+}

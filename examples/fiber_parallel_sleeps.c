@@ -1,0 +1,49 @@
+/*
+ * fiber_parallel_sleeps.c - parallel_sleeps.c in fiber style: three fibers
+ * sleeping at once.
+ *
+ * Each fiber waits on its own sleep; a waiting fiber holds up nobody else, so
+ * the 100 ms and 200 ms fibers print while the main fiber is still in its
+ * one-second sleep.  Prints "Sleeping... 100ms 200ms Done."  The two side
+ * fibers are not waited for, so their futures go to sea_future_ignore(): if
+ * one failed, the failure would be reported.
+ */
+#include <sea/sea.h>
+#include <stdio.h>
+
+struct nap {
+    sea_time length;
+    const char *label;
+};
+
+static sea_future napper(void *arg) {
+    const struct nap *n = arg;
+    int err = sea_await_value(sea_sleep(n->length), NULL);
+    if (err)
+        return sea_failed(err, "sleep failed");
+    printf("%s", n->label);
+    fflush(stdout);
+    return sea_ready();
+}
+
+static const struct nap long_nap = {SEA_MSEC(200), "200ms "};
+static const struct nap short_nap = {SEA_MSEC(100), "100ms "};
+static const struct nap main_nap = {SEA_SEC(1), "Done.\n"};
+
+static sea_future main_fiber(void *arg) {
+    (void)arg;
+    printf("Sleeping... ");
+    fflush(stdout);
+    sea_future_ignore(sea_fiber_start(napper, (void *)&long_nap, NULL));
+    sea_future_ignore(sea_fiber_start(napper, (void *)&short_nap, NULL));
+    return napper((void *)&main_nap); /* a fiber may call a fiber function directly */
+}
+
+static sea_future app_main(void *arg) {
+    (void)arg;
+    return sea_fiber_start(main_fiber, NULL, NULL);
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, app_main, NULL);
+}

@@ -1,0 +1,30 @@
+/*
+ * fiber_sleep.c - sleep.c in fiber style: wait for a future, then go on.
+ *
+ * app_main starts a fiber; the fiber waits for sleep's future with
+ * sea_await_value() and carries on below it, as blocking code would, while the
+ * reactor stays free for other work.  The application ends when the fiber's
+ * future (its return value) resolves.  Prints "Sleeping... Done."
+ */
+#include <sea/sea.h>
+#include <stdio.h>
+
+static sea_future sleeper(void *arg) {
+    (void)arg;
+    printf("Sleeping... ");
+    fflush(stdout);
+    int err = sea_await_value(sea_sleep(SEA_SEC(1)), NULL); /* suspends this fiber only */
+    if (err)
+        return sea_failed(err, "sleep failed");
+    printf("Done.\n");
+    return sea_ready();
+}
+
+static sea_future app_main(void *arg) {
+    (void)arg;
+    return sea_fiber_start(sleeper, NULL, NULL);
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, app_main, NULL);
+}
