@@ -69,9 +69,8 @@
 struct sea__stack_slot {
     char *base;        /* start of the guard */
     size_t size;       /* usable bytes above the guard */
-    struct sea__stack_slot *next;
+    struct sea__stack_slot *next, *prev; /* cache links */
     bool from_arena;
-    bool resident;     /* cached with its pages (default size only) */
     unsigned vg_id;    /* valgrind's stack id */
 };
 
@@ -184,8 +183,19 @@ static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t siz
     if (size == SEA_FIBER_STACK_DEFAULT) {
         struct sea__stack_slot *slot = fs->cache;
         if (slot) {
+            /* The most recently used stack: its pages are likely still in cache. */
             fs->cache = slot->next;
+            if (fs->cache)
+                fs->cache->prev = NULL;
+            else
+                fs->cache_tail = NULL;
             fs->cached--;
+            return slot;
+        }
+        slot = fs->cold;
+        if (slot) {
+            fs->cold = slot->next;
+            fs->cold_cached--;
             return slot;
         }
     } else {
@@ -203,22 +213,23 @@ static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t siz
 
 static void stack_put(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
     if (slot->size == SEA_FIBER_STACK_DEFAULT) {
-        slot->resident = true;
+        /* Newest first; past CACHE_RESIDENT the oldest gives its pages back. */
+        slot->prev = NULL;
         slot->next = fs->cache;
+        if (fs->cache)
+            fs->cache->prev = slot;
+        else
+            fs->cache_tail = slot;
         fs->cache = slot;
-        fs->cached++;
-        /*
-         * Keep the hottest stacks' pages: the cache is LIFO, so the stack that
-         * just fell out of the CACHE_RESIDENT most recent gives them back.
-         */
-        if (fs->cached > CACHE_RESIDENT) {
-            struct sea__stack_slot *old = slot;
-            for (int i = 0; i < CACHE_RESIDENT; i++)
-                old = old->next;
-            if (old->resident) {
-                madvise(old->base + GUARD_SIZE, old->size, MADV_DONTNEED);
-                old->resident = false;
-            }
+        if (++fs->cached > CACHE_RESIDENT) {
+            struct sea__stack_slot *old = fs->cache_tail;
+            fs->cache_tail = old->prev;
+            fs->cache_tail->next = NULL;
+            fs->cached--;
+            madvise(old->base + GUARD_SIZE, old->size, MADV_DONTNEED);
+            old->next = fs->cold;
+            fs->cold = old;
+            fs->cold_cached++;
         }
         return;
     }
@@ -281,15 +292,27 @@ static void segv_handler(int sig, siginfo_t *si, void *uc) {
     sigaction(SIGSEGV, &dfl, NULL);
 }
 
-/* Installs the overflow handler (once per process) and this thread's signal stack. */
+/*
+ * Installs the overflow handler (once per process) and makes sure this thread
+ * has a signal stack to run it on: an existing one of at least 32 KiB (the
+ * application's, or a sanitizer's) is kept; otherwise sea installs its own and
+ * puts the previous one back at shutdown.
+ */
 static void overflow_handler_install(struct sea__fiber_shard *fs) {
-    if (fs->altstack)
+    if (fs->handler_ready)
         return;
-    size_t sz = 64 * 1024;
-    fs->altstack = malloc(sz);
-    if (fs->altstack) {
+    fs->handler_ready = true;
+    stack_t old;
+    bool have_own = sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE) && old.ss_size >= 32 * 1024;
+    if (!have_own) {
+        size_t sz = 64 * 1024;
+        fs->altstack = malloc(sz);
         stack_t ss = {.ss_sp = fs->altstack, .ss_size = sz, .ss_flags = 0};
-        if (sigaltstack(&ss, NULL) < 0) {
+        if (fs->altstack && sigaltstack(&ss, &old) == 0) {
+            fs->prev_altstack = old.ss_sp;
+            fs->prev_altstack_size = old.ss_size;
+            fs->prev_altstack_flags = old.ss_flags;
+        } else {
             free(fs->altstack);
             fs->altstack = NULL;
         }
@@ -546,6 +569,8 @@ int sea_fiber_yield(void) {
 }
 
 int sea_fiber_maybe_yield(void) {
+    if (!sea_fiber_self())
+        return SEA_ENOTFIBER;
     return sea_need_preempt() ? sea_fiber_yield() : 0;
 }
 
@@ -605,7 +630,7 @@ int sea_fiber_stats_get(sea_fiber_stats *out) {
     if (!s)
         return SEA_ESHUTDOWN;
     *out = s->fibers.stats;
-    out->stacks_cached = s->fibers.cached + s->fibers.odd_cached;
+    out->stacks_cached = s->fibers.cached + s->fibers.cold_cached + s->fibers.odd_cached;
     return 0;
 }
 
@@ -629,8 +654,8 @@ void sea__fibers_shutdown(struct sea__shard *s) {
         slot->next = fs->cache;
         fs->cache = slot; /* unmapped below with the rest */
     }
-    struct sea__stack_slot *lists[2] = {fs->cache, fs->odd_cache};
-    for (int i = 0; i < 2; i++) {
+    struct sea__stack_slot *lists[3] = {fs->cache, fs->cold, fs->odd_cache};
+    for (int i = 0; i < 3; i++) {
         struct sea__stack_slot *slot = lists[i];
         while (slot) {
             struct sea__stack_slot *next = slot->next;
@@ -638,8 +663,8 @@ void sea__fibers_shutdown(struct sea__shard *s) {
             slot = next;
         }
     }
-    fs->cache = fs->odd_cache = NULL;
-    fs->cached = fs->odd_cached = 0;
+    fs->cache = fs->cache_tail = fs->cold = fs->odd_cache = NULL;
+    fs->cached = fs->cold_cached = fs->odd_cached = 0;
     while (fs->arenas) {
         struct sea__stack_arena *a = fs->arenas;
         fs->arenas = a->next;
@@ -647,11 +672,16 @@ void sea__fibers_shutdown(struct sea__shard *s) {
         free(a);
     }
     if (fs->altstack) {
-        stack_t ss = {.ss_flags = SS_DISABLE};
+        /* Put back the signal stack the thread had before (or none). */
+        stack_t ss = {.ss_sp = fs->prev_altstack, .ss_size = fs->prev_altstack_size,
+                      .ss_flags = fs->prev_altstack_flags & SS_DISABLE};
+        if (!fs->prev_altstack)
+            ss.ss_flags = SS_DISABLE;
         sigaltstack(&ss, NULL);
         free(fs->altstack);
         fs->altstack = NULL;
     }
+    fs->handler_ready = false;
     fs->stats.alive = 0;
     fs->stats.stacks_mapped = 0;
 }

@@ -158,11 +158,17 @@ struct sea__fiber_shard {
     struct sea__ctx main_ctx;          /* the reactor thread's own stack */
     sea_fiber *current;                /* running fiber, NULL on the main stack */
     sea_fiber *live;                   /* every fiber not yet finished */
-    struct sea__stack_slot *cache;     /* free default-size stacks */
+    struct sea__stack_slot *cache;     /* free default-size stacks with their pages, newest first */
+    struct sea__stack_slot *cache_tail;/* ... and the oldest of them */
+    struct sea__stack_slot *cold;      /* free default-size stacks whose pages went back */
     struct sea__stack_slot *odd_cache; /* free stacks of other sizes */
-    unsigned cached, odd_cached;
+    unsigned cached, cold_cached, odd_cached;
     struct sea__stack_arena *arenas;   /* mappings default-size stacks are carved from */
-    void *altstack;                    /* signal stack for the overflow handler */
+    void *altstack;                    /* signal stack for the overflow handler, if sea made one */
+    void *prev_altstack;               /* the thread's previous signal stack, restored at shutdown */
+    size_t prev_altstack_size;
+    int prev_altstack_flags;
+    bool handler_ready;
     sea_fiber_stats stats;
 };
 

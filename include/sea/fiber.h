@@ -98,13 +98,16 @@ int sea_await_value(sea_future f, sea_value *out) SEA_MUST_USE;
  */
 int sea_fiber_yield(void);
 
-/* sea_fiber_yield() if the task quota is spent (sea_need_preempt()), else nothing. */
+/*
+ * sea_fiber_yield() if the task quota is spent (sea_need_preempt()), else
+ * nothing.  Returns 0, or SEA_ENOTFIBER outside a fiber.
+ */
 int sea_fiber_maybe_yield(void);
 
 /* The running fiber, or NULL when not in a fiber. */
 sea_fiber *sea_fiber_self(void);
 
-/* A fiber's name ("fiber" if none was given). */
+/* A fiber's name ("fiber" if none was given; "" for NULL). */
 const char *sea_fiber_name(const sea_fiber *f);
 
 /* Asks f to stop: sets the flag sea_fiber_stop_requested() reads in f. */
