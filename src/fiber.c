@@ -63,6 +63,8 @@
 #define CACHE_RESIDENT 64
 /* Stacks of non-default sizes kept for reuse. */
 #define ODD_CACHE_MAX 16
+/* Cached stacks of other sizes up to this size keep their pages. */
+#define ODD_RESIDENT_MAX (1024 * 1024)
 
 
 /* One stack: [guard][usable ... control block at the top]. */
@@ -89,6 +91,8 @@ struct fls_item {
 struct sea_fiber {
     struct sea__ctx ctx;
     struct sea__ctx *resumer;  /* where to switch when waiting, yielding or ending */
+    sea_fiber *resumer_fiber;  /* the fiber that resumed this one, NULL for the main stack */
+    uint32_t resumer_depth;    /* the resumer's inline continuation depth */
     struct sea__stack_slot *slot;
     sea_fiber_fn fn;
     void *arg;
@@ -96,7 +100,7 @@ struct sea_fiber {
     sea_task task;             /* first start and yields */
     sea_future wait_result;    /* what sea_await returns */
     uint32_t saved_depth;      /* inline continuation depth while suspended */
-    bool waiting, has_result, finished, stop_requested;
+    bool waiting, finished, stop_requested;
     struct fls_item *locals;
     unsigned nlocals, caplocals;
     sea_fiber *next_live, *prev_live;
@@ -234,7 +238,9 @@ static void stack_put(struct sea__fiber_shard *fs, struct sea__stack_slot *slot)
         return;
     }
     if (fs->odd_cached < ODD_CACHE_MAX) {
-        madvise(slot->base + GUARD_SIZE, slot->size, MADV_DONTNEED);
+        /* Small stacks keep their pages (at most ODD_CACHE_MAX x ODD_RESIDENT_MAX bytes). */
+        if (slot->size > ODD_RESIDENT_MAX)
+            madvise(slot->base + GUARD_SIZE, slot->size, MADV_DONTNEED);
         slot->next = fs->odd_cache;
         fs->odd_cache = slot;
         fs->odd_cached++;
@@ -330,7 +336,7 @@ static void overflow_handler_install(struct sea__fiber_shard *fs) {
 
 /* ---- switching ---- */
 
-static void switch_to(struct sea__ctx *from, struct sea__ctx *to, bool from_ends) {
+static inline int switch_to(struct sea__ctx *from, struct sea__ctx *to, bool from_ends) {
 #ifdef SEA_ASAN
     __sanitizer_start_switch_fiber(from_ends ? NULL : &from->fake_stack, to->stack_bottom, to->stack_size);
 #else
@@ -339,10 +345,14 @@ static void switch_to(struct sea__ctx *from, struct sea__ctx *to, bool from_ends
 #ifdef SEA_TSAN
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
-    sea__ctx_switch(&from->sp, to->sp);
 #ifdef SEA_ASAN
+    sea__ctx_switch(&from->sp, to->sp);
     /* Back in `from`. */
     __sanitizer_finish_switch_fiber(from->fake_stack, NULL, NULL);
+    return 0;
+#else
+    /* A tail call: the context switched back to returns straight to our caller's caller. */
+    return sea__ctx_switch(&from->sp, to->sp);
 #endif
 }
 
@@ -362,21 +372,11 @@ static void stack_unpoison(sea_fiber *f) {
 #endif
 }
 
-/* Runs f until it waits, yields or ends; then returns to the caller's context. */
-static void fiber_resume(struct sea__shard *s, sea_fiber *f) {
-    struct sea__fiber_shard *fs = &s->fibers;
-    sea_fiber *prev = fs->current;
-    struct sea__ctx *from = prev ? &prev->ctx : &fs->main_ctx;
-    uint32_t depth = sea__hot.inline_depth;
-    f->resumer = from;
-    fs->current = f;
-    fs->stats.switches++;
-    sea__hot.inline_depth = f->saved_depth;
-    switch_to(from, &f->ctx, false);
-    fs->current = prev;
-    sea__hot.inline_depth = depth;
-    if (f->finished) {
-        /* Its stack is no longer in use: recycle it. */
+/* Recycles the stack of the fiber that ended last (it could not free the stack it ran on). */
+static void fiber_reap(struct sea__fiber_shard *fs) {
+    sea_fiber *f = fs->dead;
+    if (f) {
+        fs->dead = NULL;
 #ifdef SEA_TSAN
         __tsan_destroy_fiber(f->ctx.tsan_fiber);
 #endif
@@ -385,10 +385,33 @@ static void fiber_resume(struct sea__shard *s, sea_fiber *f) {
     }
 }
 
-/* In the fiber: switch back to whoever resumed it. */
-static void fiber_suspend(sea_fiber *f) {
+/*
+ * Runs f until it waits, yields or ends; then returns to the caller's context.
+ * Nothing runs here after the switch (f gives the shard's state back before it
+ * switches back), so the switch is a tail call: when f switches back, the CPU
+ * lands straight in our caller, with no return left to mispredict.
+ */
+static inline void fiber_resume(struct sea__shard *s, sea_fiber *f) {
+    struct sea__fiber_shard *fs = &s->fibers;
+    fiber_reap(fs);
+    sea_fiber *prev = fs->current;
+    struct sea__ctx *from = prev ? &prev->ctx : &fs->main_ctx;
+    f->resumer = from;
+    f->resumer_fiber = prev;
+    f->resumer_depth = sea__hot.inline_depth;
+    fs->current = f;
+    fs->stats.switches++;
+    sea__hot.inline_depth = f->saved_depth;
+    switch_to(from, &f->ctx, false);
+}
+
+/* In the fiber: give the shard back to whoever resumed it and switch there. */
+static inline int fiber_suspend(sea_fiber *f) {
+    struct sea__fiber_shard *fs = &sea__shard_current->fibers;
     f->saved_depth = sea__hot.inline_depth;
-    switch_to(&f->ctx, f->resumer, false);
+    fs->current = f->resumer_fiber;
+    sea__hot.inline_depth = f->resumer_depth;
+    return switch_to(&f->ctx, f->resumer, false);
 }
 
 static void fls_destroy(sea_fiber *f) {
@@ -440,6 +463,10 @@ __attribute__((noreturn)) static void fiber_entry(void *arg) {
     sea_promise_forward(&f->done, r);
     sea_promise_release(&f->done);
     f->finished = true;
+    fiber_reap(&s->fibers);
+    s->fibers.dead = f; /* its stack is recycled by the next resume or start */
+    s->fibers.current = f->resumer_fiber;
+    sea__hot.inline_depth = f->resumer_depth;
     switch_to(&f->ctx, f->resumer, true);
     __builtin_unreachable();
 }
@@ -461,10 +488,13 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     if (size < SEA_FIBER_STACK_MIN || size > SEA_FIBER_STACK_MAX)
         return sea_failed_fmt(-EINVAL, "fiber stack size %zu is outside %u..%u bytes", size,
                               (unsigned)SEA_FIBER_STACK_MIN, (unsigned)SEA_FIBER_STACK_MAX);
-    size_t page = page_size();
-    size = (size + page - 1) & ~(page - 1);
+    if (size != SEA_FIBER_STACK_DEFAULT) { /* the default is a whole number of pages */
+        size_t page = page_size();
+        size = (size + page - 1) & ~(page - 1);
+    }
     struct sea__fiber_shard *fs = &s->fibers;
     overflow_handler_install(fs);
+    fiber_reap(fs);
     struct sea__stack_slot *slot = stack_get(fs, size);
     if (!slot)
         return sea_failed(-ENOMEM, "cannot allocate a fiber stack");
@@ -477,7 +507,9 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     f->fn = fn;
     f->arg = arg;
     const char *name = attr && attr->name ? attr->name : "fiber";
-    snprintf(f->name, sizeof(f->name), "%s", name);
+    size_t len = strnlen(name, SEA_FIBER_NAME_MAX); /* not snprintf: that is half the cost of a start */
+    memcpy(f->name, name, len);
+    f->name[len] = '\0';
     sea_promise_init(&f->done);
     sea_future result = sea_promise_get_future(&f->done);
     if (sea_future_failed(&result)) {
@@ -507,18 +539,14 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     return result;
 }
 
-static sea_future fiber_wake(sea_fiber **fp, sea_future *in) {
-    sea_fiber *f = *fp;
-    f->wait_result = sea_future_move(in);
-    f->has_result = true;
-    if (f->waiting) {
-        f->waiting = false;
-        fiber_resume(sea__shard_current, f);
-    }
-    return sea_ready();
+void sea__fiber_wake(sea_fiber *f, sea_future result) {
+    f->wait_result = result;
+    f->waiting = false;
+    fiber_resume(sea__shard_current, f);
 }
 
-sea_future sea_await(sea_future fut) {
+/* sea_await's body, inlined into sea_await_value too: one return less after a resume. */
+static inline __attribute__((always_inline)) sea_future await_impl(sea_future fut) {
     uint32_t kind = fut.sea__state & SEA__S_KIND;
     if (kind == SEA__S_VALUE || kind == SEA__S_ERROR)
         return fut;
@@ -531,21 +559,30 @@ sea_future sea_await(sea_future fut) {
             sea_future_ignore(fut);
         return sea_failed(SEA_ENOTFIBER, "sea_await on a pending future outside a fiber");
     }
-    f->has_result = false;
-    sea_future w = sea_then_wrapped(fut, fiber_wake, f);
-    if (!f->has_result && (w.sea__state & SEA__S_KIND) == SEA__S_ERROR)
-        return w; /* could not attach (out of memory): fut was dropped */
-    sea_future_detach(w);
-    if (!f->has_result) {
-        f->waiting = true;
-        fiber_suspend(f);
-    }
-    f->has_result = false;
-    return sea_future_move(&f->wait_result);
+    sea_future r;
+    int rc = sea__await_attach(fut, f, &r);
+    if (rc == 1)
+        return r; /* ready by now */
+    if (rc < 0)
+        return sea_failed(rc, "out of memory attaching a fiber wait");
+    f->waiting = true;
+    fiber_suspend(f);
+    r = f->wait_result;
+    f->wait_result.sea__state = SEA__S_INVALID;
+    return r;
+}
+
+sea_future sea_await(sea_future fut) {
+    return await_impl(fut);
 }
 
 int sea_await_value(sea_future fut, sea_value *out) {
-    sea_future r = sea_await(fut);
+    sea_future r = await_impl(fut);
+    if (r.sea__state == SEA__S_VALUE) { /* a plain value: nothing to release */
+        if (out)
+            *out = r.sea__v;
+        return 0;
+    }
     int err = sea_future_error(&r);
     if (err) {
         sea__release(&r);
@@ -564,8 +601,7 @@ int sea_fiber_yield(void) {
     if (!f)
         return SEA_ENOTFIBER;
     sea__rq_push(s, &f->task);
-    fiber_suspend(f);
-    return 0;
+    return fiber_suspend(f);
 }
 
 int sea_fiber_maybe_yield(void) {
@@ -629,6 +665,7 @@ int sea_fiber_stats_get(sea_fiber_stats *out) {
     struct sea__shard *s = sea__shard_current;
     if (!s)
         return SEA_ESHUTDOWN;
+    fiber_reap(&s->fibers);
     *out = s->fibers.stats;
     out->stacks_cached = s->fibers.cached + s->fibers.cold_cached + s->fibers.odd_cached;
     return 0;
@@ -638,6 +675,7 @@ int sea_fiber_stats_get(sea_fiber_stats *out) {
 
 void sea__fibers_shutdown(struct sea__shard *s) {
     struct sea__fiber_shard *fs = &s->fibers;
+    fiber_reap(fs);
     /* Fibers still waiting are dropped: their futures break, their stacks go. */
     while (fs->live) {
         sea_fiber *f = fs->live;

@@ -1,7 +1,7 @@
 /*
  * fiber_switch_aarch64.S - the context switch between fibers, AArch64 (AAPCS64).
  *
- *   void sea__ctx_switch(void **save_sp, void *load_sp);
+ *   int sea__ctx_switch(void **save_sp, void *load_sp);   (returns 0 when resumed)
  *
  * Saves the callee-saved registers x19-x28, the frame pointer x29, the link
  * register x30, the low halves of v8-v15 (d8-d15) and the FP control
@@ -46,6 +46,7 @@ sea__ctx_switch:
     ldr     x9, [sp, #160]
     msr     fpcr, x9
     add     sp, sp, #176
+    mov     w0, #0              /* returns 0: sea_fiber_yield tail-calls the switch */
     ret
     .size   sea__ctx_switch, .-sea__ctx_switch
 

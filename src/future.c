@@ -245,6 +245,16 @@ static void node_run(sea_task *t) {
     struct sea__node *n = sea__container_of(t, struct sea__node, task);
     struct sea__shard *s = sea__shard_current;
     sea_future in = n->result;
+    if (n->kind == SEA__K_FIBER) {
+        /* A fiber waits for this result: no continuation, no output, nobody to deliver to. */
+        sea_fiber *fiber = n->fn;
+        n->kind = SEA__K_BARE;
+        n->fn = NULL;
+        n->result.sea__state = SEA__S_INVALID;
+        node_free(s, n);
+        sea__fiber_wake(fiber, in);
+        return;
+    }
     bool failed = (in.sea__state & SEA__S_KIND) == SEA__S_ERROR;
     sea_future out;
     n->result.sea__state = SEA__S_INVALID;
@@ -353,6 +363,32 @@ ready:
     s->stats.inline_deferred++;
     sea__rq_push(s, &n->task);
     return sea__node_future(n);
+}
+
+int sea__await_attach(sea_future f, sea_fiber *fiber, sea_future *ready) {
+    struct sea__shard *s = shard_or_panic();
+    struct sea__node *src = pending_node(f);
+    if (src->state == SEA__N_READY) {
+        *ready = src->result;
+        node_free(s, src);
+        return 1;
+    }
+    src->gen++; /* f is consumed */
+    if (src->state == SEA__N_WAITING && src->kind == SEA__K_BARE) {
+        /* The usual case (a promise's future): the node itself wakes the fiber. */
+        src->kind = SEA__K_FIBER;
+        src->fn = fiber;
+        return 0;
+    }
+    struct sea__node *n = node_alloc(s);
+    if (!n) {
+        src->waiter = SEA__W_DETACH;
+        return -ENOMEM;
+    }
+    n->kind = SEA__K_FIBER;
+    n->fn = fiber;
+    src->waiter = n;
+    return 0;
 }
 
 sea_future sea__then_slow(sea_future f, sea__then_fn fn, void *cap, size_t capsz) {

@@ -31,6 +31,7 @@ enum sea__node_kind {
     SEA__K_WRAPPED,
     SEA__K_FINALLY,
     SEA__K_HANDLE,
+    SEA__K_FIBER,    /* a fiber's sea_await: fn is the fiber, the input is resumed into it */
 };
 
 /* Where a node stands. */
@@ -80,6 +81,14 @@ sea_future sea__node_future(struct sea__node *n);
 /* Releases what a result owns; reports it if it is an unconsumed failure and report is set. */
 void sea__drop_result(sea_future *r, bool report);
 void sea__node_pool_destroy(struct sea__node_pool *pool);
+/*
+ * sea_await's attach (future.c): pending f will resume fiber when it resolves
+ * (through sea__fiber_wake).  Returns 0 when attached, 1 when f turned out
+ * ready (its result in *ready), -ENOMEM (f is then dropped).
+ */
+int sea__await_attach(sea_future f, sea_fiber *fiber, sea_future *ready);
+/* Hands result to the fiber waiting in sea_await and resumes it (fiber.c). */
+void sea__fiber_wake(sea_fiber *fiber, sea_future result);
 
 /* ---- timers (timer_set.c) ---- */
 
@@ -158,6 +167,7 @@ struct sea__fiber_shard {
     struct sea__ctx main_ctx;          /* the reactor thread's own stack */
     sea_fiber *current;                /* running fiber, NULL on the main stack */
     sea_fiber *live;                   /* every fiber not yet finished */
+    sea_fiber *dead;                   /* ended fiber whose stack is not recycled yet */
     struct sea__stack_slot *cache;     /* free default-size stacks with their pages, newest first */
     struct sea__stack_slot *cache_tail;/* ... and the oldest of them */
     struct sea__stack_slot *cold;      /* free default-size stacks whose pages went back */
@@ -176,7 +186,7 @@ void sea__fibers_shutdown(struct sea__shard *s);
 
 /* The raw context switch (fiber_switch_*.S): saves the current context's stack
  * pointer in *save_sp and resumes the context whose stack pointer is load_sp. */
-void sea__ctx_switch(void **save_sp, void *load_sp);
+int sea__ctx_switch(void **save_sp, void *load_sp); /* returns 0 when switched back to */
 /* Prepares a stack whose first switch-in calls entry(arg) (fiber.c). */
 void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
 

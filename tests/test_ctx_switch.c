@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void sea__ctx_switch(void **save_sp, void *load_sp);
+int sea__ctx_switch(void **save_sp, void *load_sp);
 void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
 
 #define ROUNDS 100000
