@@ -39,11 +39,6 @@ static sea_future main_fiber(void *arg) {
     return napper((void *)&main_nap); /* a fiber may call a fiber function directly */
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
-    return sea_fiber_start(main_fiber, NULL, NULL);
-}
-
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run_fiber(argc, argv, main_fiber, NULL); /* main_fiber runs in a fiber */
 }

@@ -1,7 +1,7 @@
 /*
  * fiber_sleep.c - sleep.c in fiber style: wait for a future, then go on.
  *
- * app_main starts a fiber; the fiber waits for sleep's future with
+ * sea_app_run_fiber runs sleeper in a fiber; it waits for sleep's future with
  * sea_await_value() and carries on below it, as blocking code would, while the
  * reactor stays free for other work.  The application ends when the fiber's
  * future (its return value) resolves.  Prints "Sleeping... Done."
@@ -20,11 +20,6 @@ static sea_future sleeper(void *arg) {
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
-    return sea_fiber_start(sleeper, NULL, NULL);
-}
-
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run_fiber(argc, argv, sleeper, NULL); /* sleeper runs in a fiber */
 }

@@ -91,3 +91,22 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     fflush(stdout);
     return code;
 }
+
+/* sea_app_run_fiber: the application's main function, run in a fiber. */
+struct fiber_main {
+    sea_main_fn fn;
+    void *arg;
+};
+
+static sea_future start_main_fiber(void *arg) {
+    struct fiber_main *m = arg;
+    sea_fiber_attr attr = {.name = "main"};
+    return sea_fiber_start(m->fn, m->arg, &attr);
+}
+
+int sea_app_run_fiber(int argc, char **argv, sea_main_fn main_fn, void *arg) {
+    if (!main_fn)
+        return sea_app_run(argc, argv, NULL, arg);
+    struct fiber_main m = {main_fn, arg};
+    return sea_app_run(argc, argv, start_main_fiber, &m);
+}

@@ -192,6 +192,18 @@ static sea_future outside_main(void) {
     return sea_fiber_start(five_fn, NULL, NULL);
 }
 
+/* ---- fiber-main: sea_app_run_fiber runs main in a fiber named "main" ---- */
+
+static sea_future fiber_main(void *arg) {
+    HCHECK(arg == (void *)&helper_failures);
+    HCHECK(sea_fiber_self() != NULL);
+    HCHECK(strcmp(sea_fiber_name(sea_fiber_self()), "main") == 0);
+    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL); /* waits from the first line */
+    HCHECK(err == 0);
+    printf("fiber main done\n");
+    return sea_ready_int(7); /* the exit code */
+}
+
 /* ---- main ---- */
 
 static const char *mode;
@@ -218,6 +230,12 @@ int main(int argc, char **argv) {
     }
     if (strcmp(mode, "outside") == 0)
         check_outside();
+    if (strcmp(mode, "fiber-main") == 0) {
+        int rc = sea_app_run_fiber(argc, argv, fiber_main, &helper_failures);
+        printf("exit %d\n", rc);
+        fflush(stdout);
+        return helper_failures ? 3 : rc == 7 ? 0 : 3;
+    }
     int code = sea_app_run(argc, argv, app_main, NULL);
     if (strcmp(mode, "pending") == 0) {
         printf("first run: %d\n", code);

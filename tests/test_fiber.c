@@ -1116,6 +1116,11 @@ static sea_future t_outside_reactor(void) {
     return sea_ready();
 }
 
+static sea_future t_app_run_fiber(void) {
+    expect_helper("fiber-main", "fiber main done\nexit 7\n");
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_result),
     SEA_TEST(t_result_awaited_in_fiber),
@@ -1145,6 +1150,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_pending_at_shutdown),
     SEA_TEST(t_detached_fiber_app),
     SEA_TEST(t_outside_reactor),
+    SEA_TEST(t_app_run_fiber),
 };
 
 int main(int argc, char **argv) {

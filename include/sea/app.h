@@ -43,6 +43,18 @@ typedef sea_future (*sea_main_fn)(void *arg);
 int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg);
 
 /*
+ * Like sea_app_run, but main_fn runs in a fiber named "main" (default stack
+ * size), so it can wait with sea_await() from its first line:
+ *
+ *     static sea_future app_main(void *arg) {
+ *         int err = sea_await_value(sea_sleep(SEA_SEC(1)), NULL);
+ *         ...
+ *     }
+ *     int main(int argc, char **argv) { return sea_app_run_fiber(argc, argv, app_main, NULL); }
+ */
+int sea_app_run_fiber(int argc, char **argv, sea_main_fn main_fn, void *arg);
+
+/*
  * The arguments sea_app_run did not consume (positional ones and those after
  * "--"), as a NULL-terminated array; *count receives their number.  Valid
  * while the application runs.
