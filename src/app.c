@@ -1,21 +1,37 @@
 /*
- * app.c - the application template: parse options, run main in a reactor,
- * turn its future into an exit code.
+ * app.c - the application template: parse options, start one pinned reactor
+ * thread per shard, run main on shard 0, turn its future into an exit code.
  *
- * This issue's sea runs one shard on the calling thread; sea_app_run is the
- * one place that will start more.
+ * Shard 0 runs on the calling thread; shards 1..N-1 get threads of their own.
+ * Every shard is pinned to one CPU: the first N of --cpuset, or of the CPUs
+ * the process may use (its affinity mask).  Without -c the count is every such
+ * CPU, capped by a cgroup CPU quota.  When main's future resolves, shard 0
+ * asks every shard to stop; the loops end, messages still in flight are
+ * answered with SEA_ESHUTDOWN, and each shard tears itself down on its own
+ * thread.
  */
 #include "internal.h"
 
 #include <sea/app.h>
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+/* What every shard thread needs to start. */
 struct app_run {
-    struct sea__shard *shard;
+    struct sea__smp smp;
     struct sea__options *opts;
+    int cpus[CPU_SETSIZE];
+    sea_main_fn main_fn;
+    void *main_arg;
+    int init_rc;            /* first start-up failure, 0 if none */
+    char init_err[256];
+    pthread_mutex_t err_lock;
 };
 
 static __thread struct sea__options *app_options;
@@ -34,16 +50,166 @@ char **sea_app_args(int *count) {
 static sea_future main_done(struct sea__shard **sp, sea_future *result) {
     struct sea__shard *s = *sp;
     int err = sea_future_error(result);
+    int code;
     if (err) {
         const char *msg = sea_future_message(result);
         fprintf(stderr, "sea: application failed: %s (%s)%s%s\n", sea_strerror(err), sea_errname(err),
                 msg ? ": " : "", msg ? msg : "");
-        sea__shard_stop(s, 1);
+        code = 1;
     } else {
-        sea_value v = sea_future_value(result);
-        sea__shard_stop(s, (int)v.i);
+        code = (int)sea_future_value(result).i;
     }
+    sea__shard_stop(s, code);
+    sea__smp_request_stop(s->smp, code);
     return sea_ready();
+}
+
+/* CPUs a cgroup CPU quota allows (rounded up), or 0 for no limit. */
+static unsigned cgroup_cpu_limit(void) {
+    unsigned limit = 0;
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r"); /* cgroup v2 */
+    if (f) {
+        char quota[32];
+        unsigned long long period;
+        if (fscanf(f, "%31s %llu", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+            unsigned long long q = strtoull(quota, NULL, 10);
+            limit = (unsigned)((q + period - 1) / period);
+        }
+        fclose(f);
+        return limit;
+    }
+    long long q = -1, p = 0;
+    f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r"); /* cgroup v1 */
+    if (f) {
+        if (fscanf(f, "%lld", &q) != 1)
+            q = -1;
+        fclose(f);
+    }
+    f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r");
+    if (f) {
+        if (fscanf(f, "%lld", &p) != 1)
+            p = 0;
+        fclose(f);
+    }
+    if (q > 0 && p > 0)
+        limit = (unsigned)((q + p - 1) / p);
+    return limit;
+}
+
+/* Chooses the CPUs; returns the shard count, or 0 with a message in err. */
+static unsigned choose_cpus(const struct sea__options *o, int *cpus, char *err, size_t errlen) {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+        snprintf(err, errlen, "cannot read the CPU affinity: %s", strerror(errno));
+        return 0;
+    }
+    cpu_set_t use = allowed;
+    if (o->has_cpuset) {
+        for (int c = 0; c < CPU_SETSIZE; c++) {
+            if (CPU_ISSET(c, &o->cpuset) && !CPU_ISSET(c, &allowed)) {
+                snprintf(err, errlen, "CPU %d in --cpuset is not available to this process", c);
+                return 0;
+            }
+        }
+        use = o->cpuset;
+    }
+    unsigned avail = 0;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &use))
+            cpus[avail++] = c;
+    unsigned n = o->smp;
+    if (n == 0) {
+        n = avail;
+        unsigned limit = cgroup_cpu_limit();
+        if (limit && limit < n && !o->has_cpuset)
+            n = limit;
+    }
+    if (n == 0 || n > avail) {
+        snprintf(err, errlen, "insufficient processing units");
+        return 0;
+    }
+    return n;
+}
+
+static void record_failure(struct app_run *run, int rc, const char *msg) {
+    pthread_mutex_lock(&run->err_lock);
+    if (!run->init_rc) {
+        run->init_rc = rc;
+        snprintf(run->init_err, sizeof(run->init_err), "%s", msg);
+    }
+    pthread_mutex_unlock(&run->err_lock);
+}
+
+/* Everything a shard does, on its own thread, from start-up to tear-down. */
+static void shard_main(struct app_run *run, unsigned id) {
+    struct sea__smp *smp = &run->smp;
+    char err[256] = "";
+    struct sea__shard *s = aligned_alloc(64, (sizeof(struct sea__shard) + 63) & ~(size_t)63);
+    int rc = s ? 0 : -ENOMEM;
+    if (s) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(run->cpus[id], &one);
+        rc = -pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+        if (rc < 0)
+            snprintf(err, sizeof(err), "cannot pin shard %u to CPU %d: %s", id, run->cpus[id], strerror(-rc));
+    }
+    if (s && rc == 0) {
+        rc = sea__shard_init(s, id, smp->n, run->opts, err, sizeof(err));
+        if (rc == 0) {
+            s->smp = smp;
+            s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            if (s->wake_fd < 0) {
+                rc = -errno;
+                snprintf(err, sizeof(err), "cannot create an eventfd: %s", strerror(errno));
+                sea__shard_destroy(s);
+            }
+        }
+    }
+    if (rc < 0) {
+        record_failure(run, rc, err[0] ? err : "out of memory");
+        free(s);
+        s = NULL;
+    }
+    smp->shards[id] = s;
+    pthread_barrier_wait(&smp->barrier); /* everyone started (or failed) */
+    bool ok = run->init_rc == 0;
+    if (ok) {
+        app_options = run->opts;
+        if (id == 0) {
+            sea_future f = run->main_fn(run->main_arg);
+            sea_future_detach(sea_then_wrapped(f, main_done, s));
+        }
+        sea__shard_run(s);
+        /* Whoever stops first (shard 0, or a signal) tells the others. */
+        sea__smp_request_stop(smp, s->exit_code);
+    }
+    pthread_barrier_wait(&smp->barrier); /* every loop has ended */
+    if (ok)
+        sea__smp_drain_requests(s);
+    pthread_barrier_wait(&smp->barrier); /* unrun requests are answered */
+    if (ok)
+        sea__smp_drain_home(s);
+    pthread_barrier_wait(&smp->barrier); /* nothing is in flight any more */
+    if (s) {
+        if (id == 0)
+            smp->exit_code = ok ? s->exit_code : 1;
+        close(s->wake_fd);
+        sea__shard_destroy(s);
+        free(s);
+    }
+    app_options = NULL;
+}
+
+struct shard_thread {
+    struct app_run *run;
+    unsigned id;
+};
+
+static void *shard_thread(void *arg) {
+    struct shard_thread *t = arg;
+    shard_main(t->run, t->id);
+    return NULL;
 }
 
 int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
@@ -61,32 +227,65 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
         sea__options_free(&opts);
         return 2;
     }
-    if (!main_fn) {
-        fprintf(stderr, "Couldn't start application: no main function given\n");
+    struct app_run *run = calloc(1, sizeof(*run));
+    if (!main_fn || !run) {
+        fprintf(stderr, "Couldn't start application: %s\n", run ? "no main function given" : "out of memory");
+        free(run);
         sea__options_free(&opts);
         return 1;
     }
-    struct sea__shard *shard = malloc(sizeof(*shard));
-    if (!shard) {
+    run->opts = &opts;
+    run->main_fn = main_fn;
+    run->main_arg = arg;
+    pthread_mutex_init(&run->err_lock, NULL);
+    unsigned n = choose_cpus(&opts, run->cpus, err, sizeof(err));
+    if (n == 0 || sea__smp_create(&run->smp, n) < 0) {
+        fprintf(stderr, "Couldn't start application: %s\n", n ? "out of memory" : err);
+        pthread_mutex_destroy(&run->err_lock);
+        free(run);
+        sea__options_free(&opts);
+        return 1;
+    }
+    pthread_barrier_init(&run->smp.barrier, NULL, n);
+
+    /* The calling thread becomes shard 0; its CPU affinity is put back afterwards. */
+    cpu_set_t saved_affinity;
+    bool restore = sched_getaffinity(0, sizeof(saved_affinity), &saved_affinity) == 0;
+    struct shard_thread *threads = calloc(n, sizeof(*threads));
+    pthread_t *tids = calloc(n, sizeof(*tids));
+    unsigned started = 1;
+    if (!threads || !tids) {
         fprintf(stderr, "Couldn't start application: out of memory\n");
-        sea__options_free(&opts);
-        return 1;
+        n = 0;
     }
-    rc = sea__shard_init(shard, 0, 1, &opts, err, sizeof(err));
-    if (rc < 0) {
-        fprintf(stderr, "Couldn't start application: %s\n", err);
-        free(shard);
-        sea__options_free(&opts);
-        return 1;
+    for (unsigned i = 1; i < n; i++) {
+        threads[i] = (struct shard_thread){run, i};
+        int e = pthread_create(&tids[i], NULL, shard_thread, &threads[i]);
+        if (e) {
+            /* Too late to shrink the barrier: the missing shards fail start-up for it. */
+            fprintf(stderr, "Couldn't start application: cannot start a thread for shard %u: %s\n", i, strerror(e));
+            exit(1);
+        }
+        started++;
     }
-    app_options = &opts;
-    sea_future f = main_fn(arg);
-    sea_future_detach(sea_then_wrapped(f, main_done, shard));
-    sea__shard_run(shard);
-    int code = shard->exit_code;
-    sea__shard_destroy(shard);
-    free(shard);
-    app_options = NULL;
+    int code = 1;
+    if (n) {
+        shard_main(run, 0);
+        for (unsigned i = 1; i < started; i++)
+            pthread_join(tids[i], NULL);
+        if (run->init_rc)
+            fprintf(stderr, "Couldn't start application: %s\n", run->init_err);
+        else
+            code = run->smp.exit_code;
+        pthread_barrier_destroy(&run->smp.barrier);
+    }
+    if (restore)
+        sched_setaffinity(0, sizeof(saved_affinity), &saved_affinity);
+    free(threads);
+    free(tids);
+    sea__smp_free(&run->smp);
+    pthread_mutex_destroy(&run->err_lock);
+    free(run);
     sea__options_free(&opts);
     fflush(stdout);
     return code;

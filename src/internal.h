@@ -9,7 +9,10 @@
 #ifndef SEA_INTERNAL_H
 #define SEA_INTERNAL_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -190,10 +193,43 @@ int sea__ctx_switch(void **save_sp, void *load_sp); /* returns 0 when switched b
 /* Prepares a stack whose first switch-in calls entry(arg) (fiber.c). */
 void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
 
+/* ---- many shards (smp.c) ---- */
+
+struct sea__xq;
+
+/* What the shards of one application share: the queues between them. */
+struct sea__smp {
+    unsigned n;
+    struct sea__shard **shards;
+    struct sea__xq *req;  /* n*n: requests from a to b at [a*n + b] */
+    struct sea__xq *resp; /* n*n: responses from a to b at [a*n + b] */
+    bool membarrier_ok;
+    _Atomic int stopping;
+    int exit_code;
+    pthread_barrier_t barrier;
+};
+
+int sea__smp_create(struct sea__smp *smp, unsigned n);
+void sea__smp_free(struct sea__smp *smp);
+/* Handles incoming requests and responses; returns how many. */
+unsigned sea__smp_poll(struct sea__shard *s);
+/* Publishes staged outgoing messages. */
+void sea__smp_flush(struct sea__shard *s);
+/* Before sleeping: true if the shard may sleep now (nothing staged, nothing incoming). */
+bool sea__smp_prepare_sleep(struct sea__shard *s);
+void sea__smp_after_sleep(struct sea__shard *s);
+/* Asks every shard to stop; the first call's exit code wins. */
+void sea__smp_request_stop(struct sea__smp *smp, int exit_code);
+void sea__smp_drain_requests(struct sea__shard *s);
+void sea__smp_drain_home(struct sea__shard *s);
+
 /* ---- the shard ---- */
 
 /* Parsed standard options. */
 struct sea__options {
+    unsigned smp;            /* -c/--smp, 0 for "every available CPU" */
+    bool has_cpuset;
+    cpu_set_t cpuset;        /* --cpuset */
     const char *backend;     /* "io_uring", "epoll", or NULL for automatic */
     bool poll_mode;
     bool help;
@@ -226,6 +262,13 @@ struct sea__shard {
 
     sea_reactor_stats stats;
     struct sea__fiber_shard fibers;
+
+    struct sea__smp *smp;       /* NULL until the application starts its shards */
+    unsigned smp_staged;        /* outgoing messages not yet in a ring */
+    int wake_fd;                /* eventfd other shards write to wake this one */
+    bool wake_armed;            /* a poll on wake_fd is pending */
+    _Atomic int sleeping;       /* set while (about to be) asleep in the kernel */
+    _Atomic int stop_requested; /* set by another shard: stop the loop */
 };
 
 extern __thread struct sea__shard *sea__shard_current __attribute__((tls_model("initial-exec")));

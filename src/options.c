@@ -22,6 +22,10 @@ static const char help_text[] =
     "                                    (default 200, 0..10000000)\n"
     "  --task-quota-ms=X                 run tasks at most X ms before polling I/O and\n"
     "                                    timers (default 0.5, 0.001..1000)\n"
+    "  -c N, --smp N                     number of shards (threads, one per CPU);\n"
+    "                                    default: every CPU the process may use\n"
+    "  --cpuset LIST                     CPUs to run on, e.g. 0-3,8 (default: the\n"
+    "                                    process's CPU affinity)\n"
     "  --help                            show this help and exit\n";
 
 const char *sea__options_help(void) {
@@ -74,6 +78,45 @@ static bool parse_uint(const char *s, unsigned long long hi, unsigned long long 
     return true;
 }
 
+/*
+ * Parses a CPU list such as "0-3,8" into set.  Returns false on anything
+ * malformed: empty items, reversed ranges, CPUs at or above CPU_SETSIZE.
+ */
+static bool parse_cpuset(const char *s, cpu_set_t *set) {
+    CPU_ZERO(set);
+    if (!*s || strlen(s) > 4096)
+        return false;
+    const char *p = s;
+    for (;;) {
+        unsigned long lo, hi;
+        char *end;
+        if (*p < '0' || *p > '9')
+            return false;
+        errno = 0;
+        lo = strtoul(p, &end, 10);
+        if (errno || lo >= CPU_SETSIZE)
+            return false;
+        hi = lo;
+        p = end;
+        if (*p == '-') {
+            p++;
+            if (*p < '0' || *p > '9')
+                return false;
+            hi = strtoul(p, &end, 10);
+            if (errno || hi >= CPU_SETSIZE || hi < lo)
+                return false;
+            p = end;
+        }
+        for (unsigned long c = lo; c <= hi; c++)
+            CPU_SET(c, set);
+        if (*p == '\0')
+            return true;
+        if (*p != ',')
+            return false;
+        p++;
+    }
+}
+
 int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err, size_t errlen) {
     memset(o, 0, sizeof(*o));
     o->task_quota = 500000;  /* 0.5 ms */
@@ -96,6 +139,20 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
             rest_positional = true;
             continue;
         }
+        if (a[1] == 'c') {
+            /* -cN, -c N, -c=N: the tutorial's spelling of --smp. */
+            const char *v = a[2] == '=' ? a + 3 : a[2] ? a + 2 : NULL;
+            if (!v) {
+                if (i + 1 >= argc || !argv[i + 1])
+                    return usage(err, errlen, "option '-c' needs a value%s%s", "", "");
+                v = argv[++i];
+            }
+            unsigned long long n;
+            if (!parse_uint(v, 4096, &n) || n == 0)
+                return usage(err, errlen, "option '-c': '%.60s' is not a number of shards in 1..4096%s", v, "");
+            o->smp = (unsigned)n;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0)
             return usage(err, errlen, "unknown option '%s' (see --help)%s", a, "");
         /* Split "--name=value". */
@@ -104,7 +161,8 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const char *value = eq ? eq + 1 : NULL;
 #define IS(opt) (nlen == sizeof(opt) - 1 && strncmp(name, opt, nlen) == 0)
-        bool takes_value = IS("reactor-backend") || IS("idle-poll-us") || IS("task-quota-ms");
+        bool takes_value = IS("reactor-backend") || IS("idle-poll-us") || IS("task-quota-ms") || IS("smp") ||
+                           IS("cpuset");
         bool is_flag = IS("poll-mode") || IS("help");
         if (!takes_value && !is_flag) {
             char shown[80];
@@ -140,6 +198,18 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
                              "in 0..10000000%s",
                              value, "");
             o->idle_poll = (sea_time)us * 1000;
+        } else if (IS("smp")) {
+            unsigned long long n;
+            if (!parse_uint(value, 4096, &n) || n == 0)
+                return usage(err, errlen, "option '--smp': '%.60s' is not a number of shards in 1..4096%s", value,
+                             "");
+            o->smp = (unsigned)n;
+        } else if (IS("cpuset")) {
+            if (!parse_cpuset(value, &o->cpuset))
+                return usage(err, errlen,
+                             "option '--cpuset': '%.60s' is not a CPU list such as 0-3,8 (CPUs below %s)", value,
+                             "1024");
+            o->has_cpuset = true;
         } else if (IS("task-quota-ms")) {
             double ms;
             if (!parse_double(value, 0.001, 1000.0, &ms))

@@ -136,11 +136,17 @@ void sea__shard_run(struct sea__shard *s) {
     while (!s->stopping) {
         s->stats.loop_iterations++;
         run_tasks(s);
+        if (s->smp) {
+            if (atomic_load_explicit(&s->stop_requested, memory_order_relaxed))
+                s->stopping = true;
+            sea__smp_flush(s);
+        }
         if (s->stopping)
             break;
         sea_time now = sea_now();
         sea__hot.lowres_now = now;
-        unsigned events = s->backend->reap(s);
+        unsigned events = s->smp ? sea__smp_poll(s) : 0;
+        events += s->backend->reap(s);
         s->stats.io_completions += events;
         events += sea__timers_run(s, now);
         if (s->yq_head) {
@@ -160,12 +166,16 @@ void sea__shard_run(struct sea__shard *s) {
         }
         if (now - idle_since < s->idle_poll)
             continue;
-        /* Idle long enough: sleep until the next timer or an I/O event. */
+        /* Idle long enough: sleep until the next timer, an I/O event or a message. */
+        if (s->smp && !sea__smp_prepare_sleep(s))
+            continue;
         s->stats.sleeps++;
         sea_time deadline = s->timers.next;
         if (s->timers.expiring)
             deadline = now;
         events = s->backend->wait(s, deadline);
+        if (s->smp)
+            sea__smp_after_sleep(s);
         s->stats.io_completions += events;
         idle_since = -1;
     }

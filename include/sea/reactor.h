@@ -106,6 +106,7 @@ typedef struct sea_reactor_stats {
     uint64_t io_completions;     /* I/O events reaped */
     uint64_t ignored_failures;   /* failed futures nobody consumed */
     uint64_t nodes_in_use;       /* pending futures alive right now */
+    uint64_t smp_messages;       /* requests and responses received from other shards */
 } sea_reactor_stats;
 
 /* Copies the current shard's counters into *out.  Returns 0 or SEA_ESHUTDOWN. */

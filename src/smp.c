@@ -1,0 +1,557 @@
+/*
+ * smp.c - many shards: threads pinned to CPUs, and the queues between them.
+ *
+ * Each ordered pair of shards (a, b) has two single-producer single-consumer
+ * rings of 128 message pointers: requests from a to b, and responses from b
+ * back to a, so N shards have N*(N-1) of each.  A sender first appends
+ * messages to a staging list it alone owns; staging is copied into the ring
+ * and published (one release store of the tail) every 16 messages and at
+ * the end of every loop turn.  When the ring is full, messages stay staged,
+ * in order, and go out on a later turn: nothing spins, nothing is dropped.
+ *
+ * Wake-ups: a shard about to sleep sets its `sleeping` flag, then runs
+ * membarrier(PRIVATE_EXPEDITED), which acts as a full memory barrier on every
+ * other thread of the process, then looks at its incoming rings once more.
+ * A sender publishes the tail and then reads the flag with no fence of its
+ * own: either its tail store is visible to the sleeper's final look, or its
+ * load of the flag comes after the membarrier and sees it set, and the sender
+ * writes the sleeper's eventfd.  Where membarrier is unavailable the sender
+ * pays a full fence instead.  So an awake receiver costs the sender neither a
+ * fence nor a system call.
+ *
+ * The messages themselves carry a copy of the capture, the function, and the
+ * result on the way back; the promise they resolve stays on the sender's
+ * shard and is touched only there.
+ */
+#include "internal.h"
+
+#include <sea/smp.h>
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RING_CAP 128
+#define RING_MASK (RING_CAP - 1)
+#define FLUSH_BATCH 16
+#define MSG_INLINE_CAP 64
+
+/* One SPSC ring.  Producer and consumer fields sit on separate cache lines. */
+struct sea__xring {
+    _Alignas(64) _Atomic uint32_t tail; /* written by the producer */
+    uint32_t head_cache;                /* producer's last view of head */
+    _Alignas(64) _Atomic uint32_t head; /* written by the consumer */
+    _Alignas(64) void *slots[RING_CAP];
+};
+
+/* One direction between two shards: the ring plus the producer's staging list. */
+struct sea__xq {
+    struct sea__xring ring;
+    _Alignas(64) struct sea__xmsg *stage_head; /* producer only */
+    struct sea__xmsg **stage_tail;
+    unsigned staged;
+};
+
+struct sea__xmsg {
+    struct sea__xmsg *next; /* staging link */
+    unsigned src, dst;
+    sea__xfn fn;
+    sea_future result;
+    sea_promise promise;    /* on src */
+    bool answered;
+    void *cap;
+    size_t capsz;
+    unsigned char inline_cap[MSG_INLINE_CAP];
+};
+
+static struct sea__xq *req_q(struct sea__smp *smp, unsigned from, unsigned to) {
+    return &smp->req[(size_t)from * smp->n + to];
+}
+
+static struct sea__xq *resp_q(struct sea__smp *smp, unsigned from, unsigned to) {
+    return &smp->resp[(size_t)from * smp->n + to];
+}
+
+/* ---- set-up and tear-down of the queues ---- */
+
+int sea__smp_create(struct sea__smp *smp, unsigned n) {
+    smp->n = n;
+    size_t count = (size_t)n * n;
+    smp->req = aligned_alloc(64, sizeof(struct sea__xq) * count);
+    smp->resp = aligned_alloc(64, sizeof(struct sea__xq) * count);
+    smp->shards = calloc(n, sizeof(*smp->shards));
+    if (!smp->req || !smp->resp || !smp->shards) {
+        free(smp->req);
+        free(smp->resp);
+        free(smp->shards);
+        return -ENOMEM;
+    }
+    memset(smp->req, 0, sizeof(struct sea__xq) * count);
+    memset(smp->resp, 0, sizeof(struct sea__xq) * count);
+    for (size_t i = 0; i < count; i++) {
+        smp->req[i].stage_tail = &smp->req[i].stage_head;
+        smp->resp[i].stage_tail = &smp->resp[i].stage_head;
+    }
+    smp->membarrier_ok = n > 1 && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    atomic_store(&smp->stopping, 0);
+    return 0;
+}
+
+void sea__smp_free(struct sea__smp *smp) {
+    free(smp->req);
+    free(smp->resp);
+    free(smp->shards);
+    smp->req = smp->resp = NULL;
+    smp->shards = NULL;
+}
+
+/* ---- sending ---- */
+
+static void wake(struct sea__shard *dst) {
+    uint64_t one = 1;
+    ssize_t w = write(dst->wake_fd, &one, sizeof(one));
+    (void)w; /* EAGAIN: the counter is already non-zero, the shard will wake */
+}
+
+/* Moves as much of q's staging as fits into its ring and publishes it. */
+static void flush_q(struct sea__smp *smp, struct sea__xq *q, unsigned dst) {
+    if (!q->staged)
+        return;
+    struct sea__xring *r = &q->ring;
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint32_t space = RING_CAP - (tail - r->head_cache);
+    if (space < q->staged) {
+        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+        space = RING_CAP - (tail - r->head_cache);
+    }
+    uint32_t moved = 0;
+    while (space && q->stage_head) {
+        struct sea__xmsg *m = q->stage_head;
+        q->stage_head = m->next;
+        r->slots[tail & RING_MASK] = m;
+        tail++;
+        space--;
+        moved++;
+    }
+    if (!q->stage_head)
+        q->stage_tail = &q->stage_head;
+    q->staged -= moved;
+    if (!moved)
+        return;
+    atomic_store_explicit(&r->tail, tail, memory_order_release);
+    if (!smp->membarrier_ok)
+        atomic_thread_fence(memory_order_seq_cst);
+    else
+        atomic_signal_fence(memory_order_seq_cst); /* keep the compiler from hoisting the load */
+    struct sea__shard *d = smp->shards[dst];
+    if (atomic_load_explicit(&d->sleeping, memory_order_relaxed))
+        wake(d);
+}
+
+static void stage(struct sea__shard *s, struct sea__xq *q, unsigned dst, struct sea__xmsg *m) {
+    m->next = NULL;
+    *q->stage_tail = m;
+    q->stage_tail = &m->next;
+    q->staged++;
+    s->smp_staged++;
+    if (q->staged >= FLUSH_BATCH)
+        flush_q(s->smp, q, dst);
+}
+
+void sea__smp_flush(struct sea__shard *s) {
+    struct sea__smp *smp = s->smp;
+    if (!smp || !s->smp_staged)
+        return;
+    unsigned left = 0;
+    for (unsigned j = 0; j < smp->n; j++) {
+        if (j == s->id)
+            continue;
+        struct sea__xq *q = req_q(smp, s->id, j);
+        flush_q(smp, q, j);
+        left += q->staged;
+        q = resp_q(smp, s->id, j);
+        flush_q(smp, q, j);
+        left += q->staged;
+    }
+    s->smp_staged = left;
+}
+
+/* ---- receiving ---- */
+
+static sea_future request_done(struct sea__xmsg **mp, sea_future *in) {
+    struct sea__xmsg *m = *mp;
+    struct sea__shard *s = sea__shard_current;
+    m->result = sea_future_move(in);
+    m->answered = true;
+    stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
+    return sea_ready();
+}
+
+/* On the target: run the request; its result goes back when ready. */
+static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
+    sea_future f;
+    if (s->stopping) {
+        f = sea_failed(SEA_ESHUTDOWN, "the target shard is stopping");
+    } else {
+        sea__hot.inline_depth++;
+        f = m->fn(m->cap);
+        sea__hot.inline_depth--;
+    }
+    m->answered = false;
+    sea_future w = sea_then_wrapped(f, request_done, m);
+    if (!m->answered && (w.sea__state & SEA__S_KIND) == SEA__S_ERROR) {
+        /* Could not wait for the result (out of memory): answer with that. */
+        m->result = w;
+        m->answered = true;
+        stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
+        return;
+    }
+    sea_future_detach(w);
+}
+
+static void msg_free(struct sea__xmsg *m) {
+    if (m->cap && m->cap != (void *)m->inline_cap)
+        free(m->cap);
+    free(m);
+}
+
+/* Back on the sender: resolve the promise, free the message. */
+static void handle_response(struct sea__xmsg *m) {
+    sea_promise_forward(&m->promise, m->result);
+    sea_promise_release(&m->promise);
+    msg_free(m);
+}
+
+/* Takes everything ring r holds, oldest first. */
+static unsigned drain_ring(struct sea__shard *s, struct sea__xring *r, bool requests) {
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (tail == head)
+        return 0;
+    unsigned n = 0;
+    for (; head != tail; head++, n++) {
+        struct sea__xmsg *m = r->slots[head & RING_MASK];
+        if (requests)
+            handle_request(s, m);
+        else
+            handle_response(m);
+    }
+    atomic_store_explicit(&r->head, head, memory_order_release);
+    return n;
+}
+
+unsigned sea__smp_poll(struct sea__shard *s) {
+    struct sea__smp *smp = s->smp;
+    if (!smp || smp->n == 1)
+        return 0;
+    unsigned n = 0;
+    for (unsigned i = 0; i < smp->n; i++) {
+        if (i == s->id)
+            continue;
+        n += drain_ring(s, &resp_q(smp, i, s->id)->ring, false);
+        n += drain_ring(s, &req_q(smp, i, s->id)->ring, true);
+    }
+    s->stats.smp_messages += n;
+    return n;
+}
+
+/* True if any incoming ring holds a message. */
+static bool incoming(struct sea__shard *s) {
+    struct sea__smp *smp = s->smp;
+    for (unsigned i = 0; i < smp->n; i++) {
+        if (i == s->id)
+            continue;
+        struct sea__xring *r = &req_q(smp, i, s->id)->ring;
+        if (atomic_load_explicit(&r->tail, memory_order_acquire) != atomic_load_explicit(&r->head, memory_order_relaxed))
+            return true;
+        r = &resp_q(smp, i, s->id)->ring;
+        if (atomic_load_explicit(&r->tail, memory_order_acquire) != atomic_load_explicit(&r->head, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+/* ---- sleeping ---- */
+
+static sea_future wake_drained(struct sea__shard **sp, sea_future *in) {
+    struct sea__shard *s = *sp;
+    (void)sea_future_error(in); /* a broken poll at shutdown is fine */
+    uint64_t v;
+    ssize_t r = read(s->wake_fd, &v, sizeof(v));
+    (void)r;
+    s->wake_armed = false;
+    return sea_ready();
+}
+
+bool sea__smp_prepare_sleep(struct sea__shard *s) {
+    struct sea__smp *smp = s->smp;
+    if (!smp || smp->n == 1)
+        return true;
+    sea__smp_flush(s);
+    if (s->smp_staged)
+        return false; /* a full ring: keep polling until the target makes room */
+    if (!s->wake_armed) {
+        s->wake_armed = true;
+        sea_future_detach(sea_then_wrapped(sea_fd_poll(s->wake_fd, SEA_POLLIN), wake_drained, s));
+    }
+    atomic_store_explicit(&s->sleeping, 1, memory_order_relaxed);
+    if (smp->membarrier_ok)
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+    if (incoming(s) || atomic_load_explicit(&s->stop_requested, memory_order_relaxed)) {
+        atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+void sea__smp_after_sleep(struct sea__shard *s) {
+    if (s->smp)
+        atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+}
+
+void sea__smp_request_stop(struct sea__smp *smp, int exit_code) {
+    if (atomic_exchange(&smp->stopping, 1))
+        return;
+    smp->exit_code = exit_code;
+    for (unsigned i = 0; i < smp->n; i++) {
+        struct sea__shard *d = smp->shards[i];
+        atomic_store_explicit(&d->stop_requested, 1, memory_order_release);
+        if (d != sea__shard_current)
+            wake(d);
+    }
+}
+
+/* ---- after the loops have stopped ---- */
+
+/*
+ * Phase 1, on every shard: requests that reached this shard but never ran
+ * are answered with SEA_ESHUTDOWN, staged like any response.
+ */
+void sea__smp_drain_requests(struct sea__shard *s) {
+    struct sea__smp *smp = s->smp;
+    for (unsigned i = 0; i < smp->n; i++) {
+        if (i == s->id)
+            continue;
+        struct sea__xring *r = &req_q(smp, i, s->id)->ring;
+        uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        for (; head != tail; head++) {
+            struct sea__xmsg *m = r->slots[head & RING_MASK];
+            m->result = sea_failed(SEA_ESHUTDOWN, "the application stopped before this request ran");
+            stage(s, resp_q(smp, s->id, m->src), m->src, m);
+        }
+        atomic_store_explicit(&r->head, head, memory_order_release);
+    }
+}
+
+/*
+ * Phase 2, on every shard, once every shard finished phase 1: this shard's
+ * own messages come home from wherever they are (response rings, other
+ * shards' response staging, its own request staging) and their promises are
+ * resolved here (responses) or failed (requests never sent).
+ */
+void sea__smp_drain_home(struct sea__shard *s) {
+    struct sea__smp *smp = s->smp;
+    for (unsigned i = 0; i < smp->n; i++) {
+        if (i == s->id)
+            continue;
+        drain_ring(s, &resp_q(smp, i, s->id)->ring, false);
+        struct sea__xq *q = resp_q(smp, i, s->id);
+        for (struct sea__xmsg *m = q->stage_head, *next; m; m = next) {
+            next = m->next;
+            handle_response(m);
+        }
+        q->stage_head = NULL;
+        q->stage_tail = &q->stage_head;
+        q->staged = 0;
+        q = req_q(smp, s->id, i);
+        for (struct sea__xmsg *m = q->stage_head, *next; m; m = next) {
+            next = m->next;
+            m->result = sea_failed(SEA_ESHUTDOWN, "the application stopped before this request was sent");
+            handle_response(m);
+        }
+        q->stage_head = NULL;
+        q->stage_tail = &q->stage_head;
+        q->staged = 0;
+    }
+    s->smp_staged = 0;
+}
+
+/* ---- public API ---- */
+
+sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t capsz) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s)
+        return sea_failed(SEA_ESHUTDOWN, "sea_submit_to called with no running reactor");
+    if (shard >= s->count)
+        return sea_failed_fmt(-EINVAL, "sea_submit_to: shard %u does not exist (%u shards)", shard, s->count);
+    if (shard == s->id) {
+        /* A local target is a direct call. */
+        sea__hot.inline_depth++;
+        sea_future f = fn((void *)cap);
+        sea__hot.inline_depth--;
+        return f;
+    }
+    if (atomic_load_explicit(&s->smp->stopping, memory_order_relaxed))
+        return sea_failed(SEA_ESHUTDOWN, "the application is stopping");
+    struct sea__xmsg *m = malloc(sizeof(*m));
+    if (!m)
+        return sea_failed(-ENOMEM, "out of memory sending a message to another shard");
+    m->cap = capsz <= MSG_INLINE_CAP ? m->inline_cap : malloc(capsz);
+    if (!m->cap) {
+        free(m);
+        return sea_failed(-ENOMEM, "out of memory copying a capture for another shard");
+    }
+    memcpy(m->cap, cap, capsz);
+    m->capsz = capsz;
+    m->src = s->id;
+    m->dst = shard;
+    m->fn = fn;
+    m->result = sea_ready();
+    sea_promise_init(&m->promise);
+    sea_future f = sea_promise_get_future(&m->promise);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&m->promise);
+        msg_free(m);
+        return f;
+    }
+    stage(s, req_q(s->smp, s->id, shard), shard, m);
+    return f;
+}
+
+/* Gathers per-shard results for invoke_on_all and map_reduce. */
+struct gather {
+    unsigned n, left;
+    sea_future *results;
+    sea_reduce_fn reduce;
+    sea_value acc;
+    sea_promise done;
+};
+
+struct gather_slot {
+    struct gather *g;
+    unsigned i;
+};
+
+static void gather_finish(struct gather *g) {
+    int first = -1;
+    for (unsigned i = 0; i < g->n; i++)
+        if (first < 0 && sea_future_failed(&g->results[i]))
+            first = (int)i;
+    if (first >= 0) {
+        sea_future err = sea_future_move(&g->results[first]);
+        for (unsigned i = 0; i < g->n; i++)
+            sea__release(&g->results[i]);
+        sea_promise_forward(&g->done, err);
+    } else {
+        sea_value acc = g->acc;
+        for (unsigned i = 0; i < g->n; i++) {
+            sea_value v = sea_future_value(&g->results[i]);
+            if (g->reduce)
+                acc = g->reduce(acc, v);
+        }
+        sea_promise_set_value(&g->done, acc);
+    }
+    sea_promise_release(&g->done);
+    free(g->results);
+    free(g);
+}
+
+static sea_future gather_one(struct gather_slot *slot, sea_future *in) {
+    struct gather *g = slot->g;
+    g->results[slot->i] = sea_future_move(in);
+    if (--g->left == 0)
+        gather_finish(g);
+    return sea_ready();
+}
+
+static sea_future gather_all(sea__xfn fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
+                             size_t capsz) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s)
+        return sea_failed(SEA_ESHUTDOWN, "called with no running reactor");
+    struct gather *g = calloc(1, sizeof(*g));
+    sea_future *results = calloc(s->count, sizeof(*results));
+    if (!g || !results) {
+        free(g);
+        free(results);
+        return sea_failed(-ENOMEM, "out of memory gathering results from every shard");
+    }
+    g->n = g->left = s->count;
+    g->results = results;
+    g->reduce = reduce;
+    g->acc = initial;
+    sea_promise_init(&g->done);
+    sea_future f = sea_promise_get_future(&g->done);
+    for (unsigned i = 0; i < g->n; i++) {
+        sea_future r = sea__submit_to(i, fn, cap, capsz);
+        sea_future_detach(sea_then_wrapped(r, gather_one, (struct gather_slot){g, i}));
+    }
+    return f;
+}
+
+sea_future sea__invoke_on_all(sea__xfn fn, const void *cap, size_t capsz) {
+    sea_value zero = {0};
+    return gather_all(fn, NULL, zero, cap, capsz);
+}
+
+sea_future sea__map_reduce(sea__xfn fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
+                           size_t capsz) {
+    if (!reduce)
+        return sea_failed(-EINVAL, "sea_map_reduce: no reducer given");
+    return gather_all(fn, reduce, initial, cap, capsz);
+}
+
+sea_value sea_reduce_sum_int(sea_value acc, sea_value v) {
+    acc.i += v.i;
+    return acc;
+}
+
+sea_value sea_reduce_sum_size(sea_value acc, sea_value v) {
+    acc.size += v.size;
+    return acc;
+}
+
+sea_value sea_reduce_max_int(sea_value acc, sea_value v) {
+    if (v.i > acc.i)
+        acc.i = v.i;
+    return acc;
+}
+
+/* ---- foreign pointers ---- */
+
+sea_foreign sea_foreign_make(void *ptr, void (*release)(void *ptr)) {
+    sea_foreign f = {ptr, sea_shard_id(), release};
+    return f;
+}
+
+static sea_future foreign_release_here(sea_foreign *f) {
+    if (f->release && f->ptr)
+        f->release(f->ptr);
+    return sea_ready();
+}
+
+int sea_foreign_release(sea_foreign f) {
+    if (!f.ptr || !f.release)
+        return 0;
+    struct sea__shard *s = sea__shard_current;
+    if (!s || f.owner == s->id) {
+        f.release(f.ptr);
+        return 0;
+    }
+    sea_future r = sea_submit_to(f.owner, foreign_release_here, f);
+    int err = sea_future_error(&r);
+    if (err) {
+        sea__release(&r);
+        return err;
+    }
+    sea_future_ignore(r);
+    return 0;
+}
