@@ -15,11 +15,12 @@
 #include <sea/app.h>
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 /* What every shard thread needs to start. */
@@ -47,6 +48,59 @@ char **sea_app_args(int *count) {
     return app_options->args;
 }
 
+/* ---- the orderly stop: at-exit callbacks, then every shard stops ---- */
+
+int sea_app_at_exit(sea_future (*fn)(void *arg), void *arg) {
+    struct sea__shard *s = sea__shard_current;
+    if (!fn || !s || !s->smp || s->id != 0)
+        return -EINVAL;
+    struct sea__at_exit *e = malloc(sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    e->fn = fn;
+    e->arg = arg;
+    e->next = s->smp->at_exit;
+    s->smp->at_exit = e;
+    return 0;
+}
+
+static sea_future run_next_at_exit(struct sea__smp **smpp, sea_value v);
+
+static sea_future at_exit_done(struct sea__smp **smpp, sea_future *result) {
+    int err = sea_future_error(result);
+    if (err) {
+        const char *msg = sea_future_message(result);
+        fprintf(stderr, "sea: a stop callback failed: %s (%s)%s%s\n", sea_strerror(err), sea_errname(err),
+                msg ? ": " : "", msg ? msg : "");
+    }
+    return run_next_at_exit(smpp, (sea_value){0});
+}
+
+static sea_future run_next_at_exit(struct sea__smp **smpp, sea_value v) {
+    struct sea__smp *smp = *smpp;
+    (void)v;
+    struct sea__at_exit *e = smp->at_exit;
+    if (!e) {
+        /* Every callback ran: stop all shards. */
+        sea__shard_stop(sea__shard_current, smp->exit_request);
+        sea__smp_request_stop(smp, smp->exit_request);
+        return sea_ready();
+    }
+    smp->at_exit = e->next;
+    sea_future f = e->fn(e->arg);
+    free(e);
+    return sea_then_wrapped(f, at_exit_done, smp);
+}
+
+/* On shard 0: begin the orderly stop (once). */
+static void begin_exit(struct sea__smp *smp, int code) {
+    if (smp->exiting)
+        return;
+    smp->exiting = true;
+    smp->exit_request = code;
+    sea_future_detach(run_next_at_exit(&smp, (sea_value){0}));
+}
+
 static sea_future main_done(struct sea__shard **sp, sea_future *result) {
     struct sea__shard *s = *sp;
     int err = sea_future_error(result);
@@ -59,9 +113,32 @@ static sea_future main_done(struct sea__shard **sp, sea_future *result) {
     } else {
         code = (int)sea_future_value(result).i;
     }
-    sea__shard_stop(s, code);
-    sea__smp_request_stop(s->smp, code);
+    begin_exit(s->smp, code);
     return sea_ready();
+}
+
+/* SIGINT/SIGTERM arrive through a signalfd that shard 0 polls like any descriptor. */
+static sea_future watch_signals(struct sea__smp *smp);
+
+static sea_future signal_arrived(struct sea__smp **smpp, sea_future *in) {
+    struct sea__smp *smp = *smpp;
+    if (sea_future_error(in))
+        return sea_ready(); /* shutting down: the poll was cancelled */
+    struct signalfd_siginfo si;
+    while (read(smp->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (++smp->signals_seen > 1) {
+            static const char msg[] = "sea: second signal, exiting now\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+            (void)w;
+            _exit(128 + (int)si.ssi_signo);
+        }
+        begin_exit(smp, 0);
+    }
+    return watch_signals(smp);
+}
+
+static sea_future watch_signals(struct sea__smp *smp) {
+    return sea_then_wrapped(sea_fd_poll(smp->signal_fd, SEA_POLLIN), signal_arrived, smp);
 }
 
 /* CPUs a cgroup CPU quota allows (rounded up), or 0 for no limit. */
@@ -177,6 +254,8 @@ static void shard_main(struct app_run *run, unsigned id) {
     if (ok) {
         app_options = run->opts;
         if (id == 0) {
+            if (smp->signal_fd >= 0)
+                sea_future_detach(watch_signals(smp));
             sea_future f = run->main_fn(run->main_arg);
             sea_future_detach(sea_then_wrapped(f, main_done, s));
         }
@@ -248,6 +327,18 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     }
     pthread_barrier_init(&run->smp.barrier, NULL, n);
 
+    /*
+     * SIGINT and SIGTERM are blocked in every shard thread (they inherit the
+     * mask) and read by shard 0 from a signalfd, so they never interrupt a
+     * continuation.  The previous mask is put back afterwards.
+     */
+    sigset_t stop_signals, saved_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &saved_mask);
+    run->smp.signal_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+
     /* The calling thread becomes shard 0; its CPU affinity is put back afterwards. */
     cpu_set_t saved_affinity;
     bool restore = sched_getaffinity(0, sizeof(saved_affinity), &saved_affinity) == 0;
@@ -281,6 +372,14 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     }
     if (restore)
         sched_setaffinity(0, sizeof(saved_affinity), &saved_affinity);
+    if (run->smp.signal_fd >= 0)
+        close(run->smp.signal_fd);
+    pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+    while (run->smp.at_exit) {
+        struct sea__at_exit *e = run->smp.at_exit;
+        run->smp.at_exit = e->next;
+        free(e);
+    }
     free(threads);
     free(tids);
     sea__smp_free(&run->smp);

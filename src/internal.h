@@ -207,6 +207,18 @@ struct sea__smp {
     _Atomic int stopping;
     int exit_code;
     pthread_barrier_t barrier;
+    /* Shard 0 only: the orderly stop (sea_app_at_exit, signals). */
+    struct sea__at_exit *at_exit;  /* most recent first */
+    bool exiting;
+    int exit_request;              /* exit code the stop will end with */
+    int signal_fd;
+    unsigned signals_seen;
+};
+
+struct sea__at_exit {
+    sea_future (*fn)(void *arg);
+    void *arg;
+    struct sea__at_exit *next;
 };
 
 int sea__smp_create(struct sea__smp *smp, unsigned n);

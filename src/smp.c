@@ -484,16 +484,20 @@ static sea_future gather_all(sea__xfn fn, sea_reduce_fn reduce, sea_value initia
         free(results);
         return sea_failed(-ENOMEM, "out of memory gathering results from every shard");
     }
-    g->n = g->left = s->count;
+    g->n = s->count;
+    g->left = s->count + 1; /* one extra count held by this function while it sends */
     g->results = results;
     g->reduce = reduce;
     g->acc = initial;
     sea_promise_init(&g->done);
     sea_future f = sea_promise_get_future(&g->done);
-    for (unsigned i = 0; i < g->n; i++) {
+    unsigned n = g->n;
+    for (unsigned i = 0; i < n; i++) {
         sea_future r = sea__submit_to(i, fn, cap, capsz);
         sea_future_detach(sea_then_wrapped(r, gather_one, (struct gather_slot){g, i}));
     }
+    if (--g->left == 0) /* every result was ready at once */
+        gather_finish(g);
     return f;
 }
 

@@ -55,6 +55,20 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg);
 int sea_app_run_fiber(int argc, char **argv, sea_main_fn main_fn, void *arg);
 
 /*
+ * Registers fn(arg) to run when the application stops: after main's future
+ * resolves, or on SIGINT/SIGTERM.  Callbacks run on shard 0, one after
+ * another, most recently registered first; each returns a future that is
+ * waited for (a failure is reported and the next callback still runs).  Stop
+ * sharded services here.  Call it on shard 0 while the application runs.
+ * Returns 0, -ENOMEM, or -EINVAL (not on shard 0, or no fn).
+ *
+ * Signals: the first SIGINT or SIGTERM starts this orderly stop (exit code 0
+ * unless main already set one); a second one exits at once with status
+ * 128 + the signal number.
+ */
+int sea_app_at_exit(sea_future (*fn)(void *arg), void *arg);
+
+/*
  * The arguments sea_app_run did not consume (positional ones and those after
  * "--"), as a NULL-terminated array; *count receives their number.  Valid
  * while the application runs.

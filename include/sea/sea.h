@@ -14,6 +14,7 @@
 #include <sea/future.h>
 #include <sea/promise.h>
 #include <sea/reactor.h>
+#include <sea/sharded.h>
 #include <sea/smp.h>
 #include <sea/timer.h>
 
