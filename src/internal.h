@@ -277,6 +277,7 @@ struct sea__shard {
 
     struct sea__smp *smp;       /* NULL until the application starts its shards */
     unsigned smp_staged;        /* outgoing messages not yet in a ring */
+    struct sea__xmsg *smp_running; /* requests running here, their results not ready yet */
     int wake_fd;                /* eventfd other shards write to wake this one */
     bool wake_armed;            /* a poll on wake_fd is pending */
     _Atomic int sleeping;       /* set while (about to be) asleep in the kernel */

@@ -15,12 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A second stop that arrived while the first was still running on a shard. */
+struct stop_waiter {
+    sea_promise done;
+    struct stop_waiter *next;
+};
+
 struct svc_slot {
     _Alignas(64) void *instance;
     unsigned inflight;   /* calls running on the instance */
     bool running;        /* accepting calls */
     bool drain_waiting;  /* stop waits for inflight to reach 0 */
+    bool stopping;       /* a stop is running on this shard */
     sea_promise drained;
+    struct stop_waiter *stop_waiters; /* later stops, resolved when it ends */
 };
 
 struct sea_sharded {
@@ -28,8 +36,37 @@ struct sea_sharded {
     void *arg;
     unsigned n;
     bool started;
+    bool starting;                     /* start has not resolved yet */
+    struct stop_waiter *start_waiters; /* stops called meanwhile: they go on after it */
     struct svc_slot *slots;
 };
+
+/* A future that resolves when waiters_resolve(list) runs. */
+static sea_future waiter_add(struct stop_waiter **list) {
+    struct stop_waiter *w = malloc(sizeof(*w));
+    if (!w)
+        return sea_failed(-ENOMEM, "out of memory stopping a sharded service");
+    sea_promise_init(&w->done);
+    sea_future f = sea_promise_get_future(&w->done);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&w->done);
+        free(w);
+        return f;
+    }
+    w->next = *list;
+    *list = w;
+    return f;
+}
+
+static void waiters_resolve(struct stop_waiter **list) {
+    while (*list) {
+        struct stop_waiter *w = *list;
+        *list = w->next;
+        sea_promise_set_void(&w->done);
+        sea_promise_release(&w->done);
+        free(w);
+    }
+}
 
 /* The message capture of a call: this header, then the caller's capture bytes. */
 struct call_hdr {
@@ -176,13 +213,22 @@ static sea_future start_checked(sea_sharded **svcp, sea_future *in) {
     return sea_then_wrapped(sea_invoke_on_all(undo_on_shard, *svcp), start_undone, sf);
 }
 
+static sea_future start_finished(sea_sharded **svcp) {
+    sea_sharded *svc = *svcp;
+    svc->starting = false;
+    waiters_resolve(&svc->start_waiters); /* stops called during the start go on now */
+    return sea_ready();
+}
+
 sea_future sea_sharded_start(sea_sharded *svc) {
     if (!svc)
         return sea_failed(-EINVAL, "sea_sharded_start: no service");
     if (svc->started)
         return sea_failed(-EALREADY, "sea_sharded_start: the service was started before");
     svc->started = true;
-    return sea_then_wrapped(sea_invoke_on_all(create_on_shard, svc), start_checked, svc);
+    svc->starting = true;
+    sea_future f = sea_then_wrapped(sea_invoke_on_all(create_on_shard, svc), start_checked, svc);
+    return sea_finally(f, start_finished, svc);
 }
 
 /* ---- stop ---- */
@@ -193,6 +239,8 @@ static sea_future destroy_here(sea_sharded **svcp) {
     if (svc->ops->destroy && slot->instance)
         svc->ops->destroy(slot->instance);
     slot->instance = NULL;
+    slot->stopping = false;
+    waiters_resolve(&slot->stop_waiters);
     return sea_ready();
 }
 
@@ -207,8 +255,11 @@ static sea_future stop_instance(sea_sharded **svcp, sea_value v) {
 static sea_future stop_on_shard(sea_sharded **svcp) {
     sea_sharded *svc = *svcp;
     struct svc_slot *slot = my_slot(svc);
+    if (slot->stopping) /* stopped already, not finished yet: resolve when that stop does */
+        return waiter_add(&slot->stop_waiters);
     if (!slot->running && !slot->instance)
         return sea_ready();
+    slot->stopping = true;
     slot->running = false; /* new calls fail from now on */
     sea_future drained = sea_ready();
     if (slot->inflight) {
@@ -219,11 +270,18 @@ static sea_future stop_on_shard(sea_sharded **svcp) {
     return sea_then(drained, stop_instance, svc);
 }
 
+static sea_future stop_after_start(sea_sharded **svcp, sea_value v) {
+    (void)v;
+    return sea_invoke_on_all(stop_on_shard, *svcp);
+}
+
 sea_future sea_sharded_stop(sea_sharded *svc) {
     if (!svc)
         return sea_failed(-EINVAL, "sea_sharded_stop: no service");
     if (!svc->started)
         return sea_ready();
+    if (svc->starting) /* stop what the start makes, once it made it */
+        return sea_then(waiter_add(&svc->start_waiters), stop_after_start, svc);
     return sea_invoke_on_all(stop_on_shard, svc);
 }
 

@@ -58,15 +58,15 @@ struct sea__xq {
 };
 
 struct sea__xmsg {
-    struct sea__xmsg *next; /* staging link */
+    struct sea__xmsg *next; /* staging link; on the target, the running list's link */
+    struct sea__xmsg **pprev; /* on the target: running list back link */
     unsigned src, dst;
     sea__xfn fn;
     sea_future result;
     sea_promise promise;    /* on src */
-    bool answered;
     void *cap;
     size_t capsz;
-    unsigned char inline_cap[MSG_INLINE_CAP];
+    _Alignas(max_align_t) unsigned char inline_cap[MSG_INLINE_CAP]; /* aligned for any capture type */
 };
 
 static struct sea__xq *req_q(struct sea__smp *smp, unsigned from, unsigned to) {
@@ -183,11 +183,31 @@ void sea__smp_flush(struct sea__shard *s) {
 
 /* ---- receiving ---- */
 
+/*
+ * Requests whose function ran on the target but whose result is not ready
+ * sit on the target's running list, so that a stop can still answer them.
+ */
+static void running_add(struct sea__shard *s, struct sea__xmsg *m) {
+    m->next = s->smp_running;
+    if (m->next)
+        m->next->pprev = &m->next;
+    m->pprev = &s->smp_running;
+    s->smp_running = m;
+}
+
+static void running_remove(struct sea__xmsg *m) {
+    *m->pprev = m->next;
+    if (m->next)
+        m->next->pprev = m->pprev;
+    m->next = NULL;
+    m->pprev = NULL;
+}
+
 static sea_future request_done(struct sea__xmsg **mp, sea_future *in) {
     struct sea__xmsg *m = *mp;
     struct sea__shard *s = sea__shard_current;
+    running_remove(m);
     m->result = sea_future_move(in);
-    m->answered = true;
     stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
     return sea_ready();
 }
@@ -202,12 +222,18 @@ static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
         f = m->fn(m->cap);
         sea__hot.inline_depth--;
     }
-    m->answered = false;
+    running_add(s, m);
     sea_future w = sea_then_wrapped(f, request_done, m);
-    if (!m->answered && (w.sea__state & SEA__S_KIND) == SEA__S_ERROR) {
+    /*
+     * Once request_done ran, m belongs to the sender again (a flush may have
+     * published the response, and the sender may have freed m already): do
+     * not touch it.  request_done only ever returns a value, so a failed w
+     * means it never ran and never will.
+     */
+    if ((w.sea__state & SEA__S_KIND) == SEA__S_ERROR) {
         /* Could not wait for the result (out of memory): answer with that. */
+        running_remove(m);
         m->result = w;
-        m->answered = true;
         stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
         return;
     }
@@ -331,11 +357,19 @@ void sea__smp_request_stop(struct sea__smp *smp, int exit_code) {
 /* ---- after the loops have stopped ---- */
 
 /*
- * Phase 1, on every shard: requests that reached this shard but never ran
- * are answered with SEA_ESHUTDOWN, staged like any response.
+ * Phase 1, on every shard: requests that reached this shard but never ran,
+ * and requests still running (their results will never be ready: the loop
+ * has ended), are answered with SEA_ESHUTDOWN, staged like any response.
  */
 void sea__smp_drain_requests(struct sea__shard *s) {
     struct sea__smp *smp = s->smp;
+    while (s->smp_running) {
+        /* Its pending continuation (request_done) never runs now, and is dropped with the shard. */
+        struct sea__xmsg *m = s->smp_running;
+        running_remove(m);
+        m->result = sea_failed(SEA_ESHUTDOWN, "the application stopped while this request was running");
+        stage(s, resp_q(smp, s->id, m->src), m->src, m);
+    }
     for (unsigned i = 0; i < smp->n; i++) {
         if (i == s->id)
             continue;
@@ -492,7 +526,13 @@ static sea_future gather_all(sea__xfn fn, sea_reduce_fn reduce, sea_value initia
     sea_promise_init(&g->done);
     sea_future f = sea_promise_get_future(&g->done);
     unsigned n = g->n;
-    for (unsigned i = 0; i < n; i++) {
+    /*
+     * Every other shard first: their messages copy the capture now.  The
+     * local call comes last because it gets the caller's capture itself, and
+     * may change it.
+     */
+    for (unsigned k = 1; k <= n; k++) {
+        unsigned i = (s->id + k) % n;
         sea_future r = sea__submit_to(i, fn, cap, capsz);
         sea_future_detach(sea_then_wrapped(r, gather_one, (struct gather_slot){g, i}));
     }
