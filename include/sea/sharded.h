@@ -91,8 +91,10 @@ void *sea_sharded_local(sea_sharded *svc);
 
 /*
  * Stops the service on every shard (see the top of this file) and resolves
- * when every instance is destroyed.  Stopping a service that is not running
- * resolves at once.
+ * when every instance is destroyed.  Stopping a service that never started
+ * resolves at once; a stop issued while another stop (or the start) is still
+ * running on a shard waits for it there and then resolves, never stopping an
+ * instance twice.
  */
 sea_future sea_sharded_stop(sea_sharded *svc) SEA_MUST_USE;
 
