@@ -106,6 +106,7 @@ struct mode_results {
     double cpu_share;  /* process CPU time / (shards x wall) over the timed runs, % */
     double steal;      /* steal time of the shards' CPUs over the timed runs, % */
     double spin_ns[2], clock_ns[2]; /* per shard: a fixed loop of dependent adds, and one sea_now() */
+    double xcpu_before, xcpu_after; /* raw ping-pong between the two shard threads, ns per round trip */
     const char *backend;
 };
 
@@ -310,6 +311,47 @@ static void speed_check(struct mode_results *r) {
     r->clock_ns[1] = s1->clock_ns;
 }
 
+/*
+ * The raw cost of moving a cache line between the two shards' CPUs right
+ * now: shard 1 runs a spinning ping-pong server (inside a submitted function,
+ * blocking its reactor), shard 0 the client (blocking its own).  ns per round
+ * trip.  On a virtual machine this depends on where the host runs the two
+ * vCPUs at the moment; every sea number above it is bounded by it.
+ */
+#define XCPU_ROUNDS 20000
+static struct {
+    _Alignas(64) _Atomic int64_t ping;
+    _Alignas(64) _Atomic int64_t pong;
+} xc;
+
+static sea_future xcpu_server(sea_nocapture *c) {
+    (void)c;
+    for (int64_t i = 1; i <= XCPU_ROUNDS; i++) {
+        while (atomic_load_explicit(&xc.ping, memory_order_acquire) != i)
+            cpu_relax();
+        atomic_store_explicit(&xc.pong, i, memory_order_release);
+    }
+    return sea_ready();
+}
+
+static double xcpu_check(void) {
+    atomic_store(&xc.ping, 0);
+    atomic_store(&xc.pong, 0);
+    sea_future f = sea_submit_to(1, xcpu_server, SEA_NOCAPTURE);
+    sea_fiber_yield(); /* one loop turn: the request goes out */
+    int64_t t0 = 0;
+    for (int64_t i = 1; i <= XCPU_ROUNDS; i++) {
+        atomic_store_explicit(&xc.ping, i, memory_order_release);
+        while (atomic_load_explicit(&xc.pong, memory_order_acquire) != i)
+            cpu_relax();
+        if (i == 100)
+            t0 = bench_ns(); /* shard 1 is surely in the loop by now */
+    }
+    double per = (double)(bench_ns() - t0) / (XCPU_ROUNDS - 100);
+    must(sea_await_value(f, NULL), "ping-pong on shard 1");
+    return per;
+}
+
 /* ---- the driver: one mode ---- */
 
 static void shard_stats(unsigned long long sleeps[2], unsigned long long msgs[2]) {
@@ -344,6 +386,7 @@ static sea_future driver(void *arg) {
         idle_measure(r, SEA_MSEC(200));
 
     speed_check(r);
+    r->xcpu_before = xcpu_check();
     int runs = bench_runs();
     unsigned long long sl0[2], ms0[2], sl1[2], ms1[2];
     double cpu0 = 0, csw0, cpu1, csw1, st0 = -1, st1;
@@ -378,6 +421,7 @@ static sea_future driver(void *arg) {
         }
     }
     double wall = (double)(bench_ns() - w0);
+    r->xcpu_after = xcpu_check();
     usage_now(&cpu1, &csw1);
     st1 = steal_ticks(shard_cpu[0], shard_cpu[1]);
     r->cpu_share = 100.0 * (cpu1 - cpu0) / (2 * wall);
@@ -786,6 +830,17 @@ static void print_results(void) {
                    "messages received: shard 0 %llu, shard 1 %llu; process CPU %.1f%% of two CPUs, steal %.1f%%\n",
                    mode_suffix[m], res[m].timed_rt, res[m].sleeps[0], res[m].sleeps[1], res[m].msgs[0],
                    res[m].msgs[1], res[m].cpu_share, res[m].steal);
+    for (int m = 0; m < NMODES; m++)
+        if (res[m].ran)
+            printf("# .%s cross-CPU check: raw ping-pong between the two shard threads %.0f ns per round trip "
+                   "before the timed runs, %.0f ns after (seq.floor: %.0f ns)\n",
+                   mode_suffix[m], res[m].xcpu_before, res[m].xcpu_after, fseq);
+    for (int m = 0; m < NMODES; m++)
+        if (res[m].ran && (res[m].xcpu_before > 2.5 * fseq || res[m].xcpu_after > 2.5 * fseq))
+            printf("# WARNING: during the .%s runs a cache line took %.0f-%.0f ns to go between the shards' CPUs and "
+                   "back, against %.0f ns for the thread floor later: the host had placed the two vCPUs far apart; "
+                   "the .%s numbers are slower for that reason alone (run again)\n",
+                   mode_suffix[m], res[m].xcpu_before, res[m].xcpu_after, fseq, mode_suffix[m]);
     for (int m = 0; m < NMODES; m++)
         if (res[m].ran)
             printf("# .%s CPU speed check: a dependent add %.3f ns on shard 0, %.3f ns on shard 1; sea_now() "
