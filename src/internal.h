@@ -278,9 +278,12 @@ struct sea__shard {
     struct sea__smp *smp;       /* NULL until the application starts its shards */
     unsigned smp_staged;        /* outgoing messages not yet in a ring */
     struct sea__xmsg *smp_running; /* requests running here, their results not ready yet */
+    struct sea__xmsg *smp_free; /* recycled messages (this shard's own) */
+    unsigned smp_free_n;
     int wake_fd;                /* eventfd other shards write to wake this one */
     bool wake_armed;            /* a poll on wake_fd is pending */
-    _Atomic int sleeping;       /* set while (about to be) asleep in the kernel */
+    /* Read by other shards after every flush: on a cache line of their own. */
+    _Alignas(64) _Atomic int sleeping; /* set while (about to be) asleep in the kernel */
     _Atomic int stop_requested; /* set by another shard: stop the loop */
 };
 

@@ -58,16 +58,21 @@ struct sea__xq {
 };
 
 struct sea__xmsg {
+    /* The first cache line holds all the target touches (for captures of up to 16 bytes). */
     struct sea__xmsg *next; /* staging link; on the target, the running list's link */
-    struct sea__xmsg **pprev; /* on the target: running list back link */
-    unsigned src, dst;
     sea__xfn fn;
-    sea_future result;
-    sea_promise promise;    /* on src */
     void *cap;
-    size_t capsz;
+    unsigned src, dst;
+    sea_future result;
     _Alignas(max_align_t) unsigned char inline_cap[MSG_INLINE_CAP]; /* aligned for any capture type */
+    /* Sender only, or pending requests only. */
+    struct sea__xmsg **pprev; /* on the target: running list back link */
+    sea_promise promise;    /* on src */
+    size_t capsz;
 };
+
+#define MSG_SIZE ((sizeof(struct sea__xmsg) + 63) & ~(size_t)63)
+#define MSG_POOL_MAX 1024
 
 static struct sea__xq *req_q(struct sea__smp *smp, unsigned from, unsigned to) {
     return &smp->req[(size_t)from * smp->n + to];
@@ -222,6 +227,12 @@ static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
         f = m->fn(m->cap);
         sea__hot.inline_depth--;
     }
+    if ((f.sea__state & SEA__S_KIND) != SEA__S_PENDING) {
+        /* Ready at once (the common case): answer now, no continuation needed. */
+        m->result = f;
+        stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
+        return;
+    }
     running_add(s, m);
     sea_future w = sea_then_wrapped(f, request_done, m);
     /*
@@ -240,9 +251,28 @@ static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
     sea_future_detach(w);
 }
 
+/* Messages always come home to the shard that sent them: each shard recycles its own. */
+static struct sea__xmsg *msg_alloc(struct sea__shard *s) {
+    struct sea__xmsg *m = s->smp_free;
+    if (m) {
+        s->smp_free = m->next;
+        s->smp_free_n--;
+        return m;
+    }
+    return aligned_alloc(64, MSG_SIZE);
+}
+
 static void msg_free(struct sea__xmsg *m) {
     if (m->cap && m->cap != (void *)m->inline_cap)
         free(m->cap);
+    struct sea__shard *s = sea__shard_current;
+    if (s && s->id == m->src && s->smp_free_n < MSG_POOL_MAX &&
+        !atomic_load_explicit(&s->smp->stopping, memory_order_relaxed)) {
+        m->next = s->smp_free;
+        s->smp_free = m;
+        s->smp_free_n++;
+        return;
+    }
     free(m);
 }
 
@@ -416,6 +446,12 @@ void sea__smp_drain_home(struct sea__shard *s) {
         q->staged = 0;
     }
     s->smp_staged = 0;
+    while (s->smp_free) {
+        struct sea__xmsg *m = s->smp_free;
+        s->smp_free = m->next;
+        free(m);
+    }
+    s->smp_free_n = 0;
 }
 
 /* ---- public API ---- */
@@ -435,7 +471,7 @@ sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t c
     }
     if (atomic_load_explicit(&s->smp->stopping, memory_order_relaxed))
         return sea_failed(SEA_ESHUTDOWN, "the application is stopping");
-    struct sea__xmsg *m = malloc(sizeof(*m));
+    struct sea__xmsg *m = msg_alloc(s);
     if (!m)
         return sea_failed(-ENOMEM, "out of memory sending a message to another shard");
     m->cap = capsz <= MSG_INLINE_CAP ? m->inline_cap : malloc(capsz);
