@@ -221,6 +221,8 @@ static void record_failure(struct app_run *run, int rc, const char *msg) {
 static void shard_main(struct app_run *run, unsigned id) {
     struct sea__smp *smp = &run->smp;
     char err[256] = "";
+    /* From here on this thread's allocations come from the shard's own memory. */
+    sea__heap_attach(id);
     struct sea__shard *s = aligned_alloc(64, (sizeof(struct sea__shard) + 63) & ~(size_t)63);
     int rc = s ? 0 : -ENOMEM;
     if (s) {
@@ -278,6 +280,7 @@ static void shard_main(struct app_run *run, unsigned id) {
         free(s);
     }
     app_options = NULL;
+    sea__heap_detach();
 }
 
 struct shard_thread {
@@ -318,6 +321,8 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     run->main_arg = arg;
     pthread_mutex_init(&run->err_lock, NULL);
     unsigned n = choose_cpus(&opts, run->cpus, err, sizeof(err));
+    if (n && sea__memory_plan(&opts, n, run->cpus, err, sizeof(err)) < 0)
+        n = 0;
     if (n == 0 || sea__smp_create(&run->smp, n) < 0) {
         fprintf(stderr, "Couldn't start application: %s\n", n ? "out of memory" : err);
         pthread_mutex_destroy(&run->err_lock);

@@ -12,9 +12,10 @@
  * reactor) stores the result and switches back into the fiber.  So a wait
  * costs one deferred continuation plus two switches.
  *
- * Stacks: default-size stacks are carved from large per-shard mappings
- * ("arenas") so that 100,000 fibers do not mean 100,000 memory mappings
- * (vm.max_map_count is 65,530 on common systems).  Each stack has a guard
+ * Stacks: default-size stacks are carved from per-shard "arenas" of 16,
+ * taken from the shard's own memory (memory.c), or mapped when sea's
+ * allocator is not in use; either way 100,000 fibers do not mean 100,000
+ * memory mappings (vm.max_map_count is 65,530 on common systems).  Each stack has a guard
  * region below it, installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+),
  * which does not split the mapping, or with mprotect() on older kernels.  Pages
  * are touched only as the stack grows; recycled stacks are kept in a
@@ -51,6 +52,9 @@
 #endif
 #endif
 
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -58,7 +62,12 @@
 /* Bytes of guard below every stack: a frame larger than this could jump it. */
 #define GUARD_SIZE (16 * 1024)
 /* Default-size stacks per arena mapping. */
-#define ARENA_SLOTS 256
+/*
+ * Default-size stacks come in 2 MiB arenas (25 stacks of 64 KiB plus guard):
+ * a power of two, so arenas from the shard's heap sit next to each other and
+ * their small-page setting does not split the mapping.
+ */
+#define ARENA_BYTES ((size_t)2 << 20)
 /* Cached stacks that keep their pages; older cached stacks give them back. */
 #define CACHE_RESIDENT 64
 /* Stacks of non-default sizes kept for reuse. */
@@ -80,6 +89,7 @@ struct sea__stack_arena {
     char *base;
     size_t slot_bytes;
     unsigned used; /* slots carved so far */
+    unsigned slots;
     struct sea__stack_arena *next;
 };
 
@@ -123,6 +133,12 @@ static int guard_install(char *base, size_t len) {
     return -errno;
 }
 
+/* Makes a range usable again before it goes back to the heap. */
+static void guard_remove(char *base, size_t len) {
+    if (madvise(base, len, MADV_GUARD_REMOVE) != 0)
+        mprotect(base, len, PROT_READ | PROT_WRITE);
+}
+
 static struct sea__stack_slot *slot_new(struct sea__fiber_shard *fs, size_t size) {
     struct sea__stack_slot *slot = calloc(1, sizeof(*slot));
     if (!slot)
@@ -130,15 +146,15 @@ static struct sea__stack_slot *slot_new(struct sea__fiber_shard *fs, size_t size
     slot->size = size;
     if (size == SEA_FIBER_STACK_DEFAULT) {
         struct sea__stack_arena *a = fs->arenas;
-        if (!a || a->used == ARENA_SLOTS) {
+        if (!a || a->used == a->slots) {
             a = calloc(1, sizeof(*a));
             if (!a)
                 goto fail;
             a->slot_bytes = GUARD_SIZE + size;
-            size_t bytes = a->slot_bytes * ARENA_SLOTS;
-            a->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                           -1, 0);
-            if (a->base == MAP_FAILED) {
+            a->slots = (unsigned)(ARENA_BYTES / a->slot_bytes);
+            size_t bytes = ARENA_BYTES;
+            a->base = sea__pages_alloc(bytes);
+            if (!a->base) {
                 free(a);
                 goto fail;
             }
@@ -153,12 +169,11 @@ static struct sea__stack_slot *slot_new(struct sea__fiber_shard *fs, size_t size
         a->used++;
     } else {
         size_t bytes = GUARD_SIZE + size;
-        slot->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                          -1, 0);
-        if (slot->base == MAP_FAILED)
+        slot->base = sea__pages_alloc(bytes);
+        if (!slot->base)
             goto fail;
         if (guard_install(slot->base, GUARD_SIZE) < 0) {
-            munmap(slot->base, bytes);
+            sea__pages_free(slot->base, bytes);
             goto fail;
         }
         fs->stats.stacks_mapped += bytes;
@@ -177,7 +192,8 @@ static void slot_unmap(struct sea__fiber_shard *fs, struct sea__stack_slot *slot
     VALGRIND_STACK_DEREGISTER(slot->vg_id);
 #endif
     if (!slot->from_arena) {
-        munmap(slot->base, GUARD_SIZE + slot->size);
+        guard_remove(slot->base, GUARD_SIZE);
+        sea__pages_free(slot->base, GUARD_SIZE + slot->size);
         fs->stats.stacks_mapped -= GUARD_SIZE + slot->size;
     }
     free(slot);
@@ -706,7 +722,8 @@ void sea__fibers_shutdown(struct sea__shard *s) {
     while (fs->arenas) {
         struct sea__stack_arena *a = fs->arenas;
         fs->arenas = a->next;
-        munmap(a->base, a->slot_bytes * ARENA_SLOTS);
+        guard_remove(a->base, ARENA_BYTES);
+        sea__pages_free(a->base, ARENA_BYTES);
         free(a);
     }
     if (fs->altstack) {

@@ -249,6 +249,9 @@ struct sea__options {
     sea_time idle_poll;      /* ns */
     char **args;             /* positional arguments (NULL-terminated, malloc'ed) */
     int nargs;
+    uint64_t memory;         /* -m/--memory in bytes, 0 for "all but the reserve" */
+    uint64_t reserve_memory; /* --reserve-memory in bytes */
+    bool has_reserve;
 };
 
 struct sea__shard {
@@ -309,6 +312,42 @@ void sea__shard_stop(struct sea__shard *s, int exit_code);
 int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err, size_t errlen);
 void sea__options_free(struct sea__options *o);
 const char *sea__options_help(void);
+
+/* ---- memory (memory.c, memory_setup.c) ---- */
+
+/*
+ * The region every shard's memory lives in: nslices slices of 1 << shift
+ * bytes, slice i holding shard i's heap.  Reserved once per process, at the
+ * first sea_app_run; zero until then (every pointer is then the C library's).
+ */
+struct sea__mem_region {
+    uintptr_t base;
+    uintptr_t size;          /* nslices << shift */
+    unsigned shift;
+    unsigned nslices;
+    uint64_t shard_budget;   /* bytes each shard of the current run may use */
+    bool huge_pages;         /* transparent huge pages were requested for the region */
+};
+extern struct sea__mem_region sea__mem;
+
+/* Sizes the shards' memory from -m/--reserve-memory; reserves the region on first use. */
+int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *cpus, char *err,
+                     size_t errlen);
+/* Makes slice id the calling thread's heap (a shard starting), with sea__mem.shard_budget. */
+int sea__heap_attach(unsigned id);
+/* The shard is ending: sends batched frees home and stops serving malloc from the heap. */
+void sea__heap_detach(void);
+/* Once per loop turn: sends batched frees home and takes back what others freed. */
+void sea__heap_poll(void);
+/* Page-aligned memory for fiber stacks, in small pages: from the shard's heap, else mmap. */
+void *sea__pages_alloc(size_t bytes);
+void sea__pages_free(void *p, size_t bytes);
+/* The NUMA node of cpu per the sysfs tree at root ("/sys"), or -1 (tested with a fake tree). */
+int sea__numa_node_of_cpu(const char *root, int cpu);
+/* The process's cgroup memory limit in bytes, or 0; root prefixes every path (tests use a fake tree). */
+uint64_t sea__cgroup_memory_limit(const char *root);
+/* Parses a memory size ("512M", "2G", "4096"); false on anything else. */
+bool sea__parse_memory_size(const char *s, uint64_t *out);
 
 /* Prints a fatal programming error and aborts. */
 __attribute__((noreturn, format(printf, 1, 2))) void sea__panic(const char *fmt, ...);

@@ -26,6 +26,13 @@ static const char help_text[] =
     "                                    default: every CPU the process may use\n"
     "  --cpuset LIST                     CPUs to run on, e.g. 0-3,8 (default: the\n"
     "                                    process's CPU affinity)\n"
+    "  -m SIZE, --memory SIZE            memory for the application, split evenly among\n"
+    "                                    the shards; SIZE in bytes or with k, M, G, T\n"
+    "                                    (powers of two: 1M = 1048576). Default: all\n"
+    "                                    physical memory (or the cgroup limit) but the\n"
+    "                                    reserve\n"
+    "  --reserve-memory SIZE             memory left to the OS when -m is not given\n"
+    "                                    (default 512M; half the memory below 1G)\n"
     "  --help                            show this help and exit\n";
 
 const char *sea__options_help(void) {
@@ -153,6 +160,21 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
             o->smp = (unsigned)n;
             continue;
         }
+        if (a[1] == 'm') {
+            /* -mSIZE, -m SIZE, -m=SIZE: the tutorial's spelling of --memory. */
+            const char *v = a[2] == '=' ? a + 3 : a[2] ? a + 2 : NULL;
+            if (!v) {
+                if (i + 1 >= argc || !argv[i + 1])
+                    return usage(err, errlen, "option '-m' needs a value%s%s", "", "");
+                v = argv[++i];
+            }
+            if (!sea__parse_memory_size(v, &o->memory) || o->memory == 0)
+                return usage(err, errlen,
+                             "option '-m': '%.60s' is not a memory size above 0 (bytes, or a number with k, "
+                             "M, G or T)%s",
+                             v, "");
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0)
             return usage(err, errlen, "unknown option '%s' (see --help)%s", a, "");
         /* Split "--name=value". */
@@ -162,7 +184,7 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
         const char *value = eq ? eq + 1 : NULL;
 #define IS(opt) (nlen == sizeof(opt) - 1 && strncmp(name, opt, nlen) == 0)
         bool takes_value = IS("reactor-backend") || IS("idle-poll-us") || IS("task-quota-ms") || IS("smp") ||
-                           IS("cpuset");
+                           IS("cpuset") || IS("memory") || IS("reserve-memory");
         bool is_flag = IS("poll-mode") || IS("help");
         if (!takes_value && !is_flag) {
             char shown[80];
@@ -210,6 +232,19 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
                              "option '--cpuset': '%.60s' is not a CPU list such as 0-3,8 (CPUs below %s)", value,
                              "1024");
             o->has_cpuset = true;
+        } else if (IS("memory")) {
+            if (!sea__parse_memory_size(value, &o->memory) || o->memory == 0)
+                return usage(err, errlen,
+                             "option '--memory': '%.60s' is not a memory size above 0 (bytes, or a number "
+                             "with k, M, G or T)%s",
+                             value, "");
+        } else if (IS("reserve-memory")) {
+            if (!sea__parse_memory_size(value, &o->reserve_memory))
+                return usage(err, errlen,
+                             "option '--reserve-memory': '%.60s' is not a memory size (bytes, or a number "
+                             "with k, M, G or T)%s",
+                             value, "");
+            o->has_reserve = true;
         } else if (IS("task-quota-ms")) {
             double ms;
             if (!parse_double(value, 0.001, 1000.0, &ms))

@@ -143,6 +143,7 @@ void sea__shard_run(struct sea__shard *s) {
         }
         if (s->stopping)
             break;
+        sea__heap_poll(); /* frees of other shards' memory go home; ours come back */
         sea_time now = sea_now();
         sea__hot.lowres_now = now;
         unsigned events = s->smp ? sea__smp_poll(s) : 0;

@@ -12,6 +12,7 @@
 #include <sea/error.h>
 #include <sea/fiber.h>
 #include <sea/future.h>
+#include <sea/memory.h>
 #include <sea/promise.h>
 #include <sea/reactor.h>
 #include <sea/sharded.h>

@@ -1,0 +1,318 @@
+/*
+ * memory_setup.c - how much memory each shard gets, and where it lives.
+ *
+ * At start-up the application's memory is -m/--memory, or the machine's
+ * physical memory (capped by the process's cgroup limit) minus
+ * --reserve-memory, which defaults to 512 MiB (half the memory on machines
+ * with less than 1 GiB).  It is split evenly among the shards.
+ *
+ * The first sea_app_run of a process reserves one virtual region: a slice per
+ * possible CPU (rounded up to a power of two), each big enough for all of the
+ * machine's memory, aligned to its size so that a pointer's owner is a shift
+ * away (see memory.c).  Reserved is not committed: pages cost RAM only when
+ * touched.  Later runs reuse the region, and each shard finds its heap as the
+ * previous run left it.  Each slice is bound to the NUMA node of its shard's
+ * CPU (mbind, preferred policy) where the machine has more than one node, and
+ * transparent huge pages are requested for the whole region (fiber stacks,
+ * whose guard pages split huge pages, stay in small pages).
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DEFAULT_RESERVE (512ull << 20)
+#define MIN_SHARD_MEMORY (4ull << 20)
+#define MAX_SHIFT 43 /* 8 TiB per shard: page numbers fit 32 bits */
+#define MIN_SHIFT 26
+#ifndef MPOL_PREFERRED
+#define MPOL_PREFERRED 1
+#endif
+
+bool sea__parse_memory_size(const char *s, uint64_t *out) {
+    size_t len = strlen(s);
+    if (len == 0 || len > 24)
+        return false;
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i == 0)
+        return false;
+    unsigned shift = 0;
+    if (i < len) {
+        if (i + 1 != len)
+            return false;
+        switch (s[i]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        case 'T': shift = 40; break;
+        default: return false;
+        }
+    }
+    if (shift && v > (UINT64_MAX >> shift))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
+/* "10 TiB", "23.4 GiB", "4096 bytes". */
+static const char *human(uint64_t b, char *buf, size_t len) {
+    static const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    unsigned u = 0;
+    double v = (double)b;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0 || v == (double)(uint64_t)v)
+        snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+static bool read_line(const char *path, char *buf, size_t len) {
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool ok = fgets(buf, (int)len, f) != NULL;
+    fclose(f);
+    return ok;
+}
+
+/*
+ * The memory limit of the process's cgroup (v2: the smallest memory.max from
+ * its group up; v1: memory.limit_in_bytes), or 0 for none.  root prefixes
+ * every path ("" on a real system), so tests can use a fake tree.
+ */
+uint64_t sea__cgroup_memory_limit(const char *root) {
+    char path[8192], line[4096];
+    snprintf(path, sizeof(path), "%s/proc/self/cgroup", root);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    uint64_t limit = 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || c2[1] != '/')
+            continue;
+        *c1 = *c2 = '\0';
+        const char *controllers = c1 + 1, *group = c2 + 1;
+        bool v2 = strcmp(line, "0") == 0 && controllers[0] == '\0';
+        bool v1 = false;
+        for (const char *p = controllers; *p;) {
+            size_t n = strcspn(p, ",");
+            if (n == 6 && strncmp(p, "memory", 6) == 0)
+                v1 = true;
+            p += n + (p[n] == ',');
+        }
+        if (!v1 && !v2)
+            continue;
+        /* Walk from the group up to the root: any ancestor's limit applies. */
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", group);
+        for (;;) {
+            char value[64];
+            if (v2)
+                snprintf(path, sizeof(path), "%s/sys/fs/cgroup%s/memory.max", root,
+                         strcmp(dir, "/") == 0 ? "" : dir);
+            else
+                snprintf(path, sizeof(path), "%s/sys/fs/cgroup/memory%s/memory.limit_in_bytes", root,
+                         strcmp(dir, "/") == 0 ? "" : dir);
+            if (read_line(path, value, sizeof(value))) {
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(value, &end, 10);
+                /* "max", or v1's "unlimited" near 2^63, mean no limit. */
+                if (!errno && end != value && (*end == '\n' || *end == '\0') && v < (1ull << 62) &&
+                    (!limit || v < limit))
+                    limit = v;
+            }
+            char *slash = strrchr(dir, '/');
+            if (!slash || strcmp(dir, "/") == 0)
+                break;
+            if (slash == dir)
+                dir[1] = '\0';
+            else
+                *slash = '\0';
+        }
+    }
+    fclose(f);
+    return limit;
+}
+
+int sea__numa_node_of_cpu(const char *root, int cpu) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%d", root, cpu);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int node = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, "node", 4) != 0 || !e->d_name[4])
+            continue;
+        long v = strtol(e->d_name + 4, &end, 10);
+        if (*end == '\0' && v >= 0 && v < 4096) {
+            node = (int)v;
+            break;
+        }
+    }
+    closedir(d);
+    return node;
+}
+
+static int numa_node_count(const char *root) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/devices/system/node", root);
+    DIR *d = opendir(path);
+    if (!d)
+        return 1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "node", 4) == 0 && e->d_name[4] >= '0' && e->d_name[4] <= '9')
+            n++;
+    closedir(d);
+    return n ? n : 1;
+}
+
+static unsigned ceil_log2(uint64_t n) {
+    return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
+}
+
+/* Reserves nslices slices of 2^shift bytes, aligned to a slice; 0 on failure. */
+static uintptr_t reserve(unsigned nslices, unsigned shift) {
+    size_t slice = (size_t)1 << shift, size = (size_t)nslices << shift;
+    if (size / nslices != slice || size + slice < size)
+        return 0;
+    char *p = mmap(NULL, size + slice, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                   0);
+    if (p == MAP_FAILED)
+        return 0;
+    uintptr_t base = ((uintptr_t)p + slice - 1) & ~(uintptr_t)(slice - 1);
+    if (base > (uintptr_t)p)
+        munmap(p, base - (uintptr_t)p);
+    uintptr_t end = (uintptr_t)p + size + slice;
+    if (end > base + size)
+        munmap((void *)(base + size), end - (base + size));
+    return base;
+}
+
+static bool thp_available(void) {
+    char mode[128];
+    return read_line("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof(mode)) &&
+           !strstr(mode, "[never]");
+}
+
+int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *cpus, char *err,
+                     size_t errlen) {
+    char a[32], b[32], c[32];
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t physical = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+    uint64_t cg = sea__cgroup_memory_limit("");
+    if (cg && cg < physical)
+        physical = cg;
+    uint64_t total;
+    if (o->memory) {
+        uint64_t room = o->has_reserve ? (o->reserve_memory < physical ? physical - o->reserve_memory : 0)
+                                       : physical;
+        if (o->memory > room) {
+            if (o->has_reserve)
+                snprintf(err, errlen,
+                         "insufficient physical memory: -m %s plus --reserve-memory %s exceed the %s available",
+                         human(o->memory, a, sizeof(a)), human(o->reserve_memory, b, sizeof(b)),
+                         human(physical, c, sizeof(c)));
+            else
+                snprintf(err, errlen, "insufficient physical memory: -m asks for %s, %s is available",
+                         human(o->memory, a, sizeof(a)), human(physical, b, sizeof(b)));
+            return -ENOMEM;
+        }
+        total = o->memory;
+    } else {
+        uint64_t reserve = o->has_reserve ? o->reserve_memory
+                                          : (physical < (1ull << 30) ? physical / 2 : DEFAULT_RESERVE);
+        if (reserve >= physical) {
+            snprintf(err, errlen, "insufficient physical memory: --reserve-memory %s leaves nothing of %s",
+                     human(reserve, a, sizeof(a)), human(physical, b, sizeof(b)));
+            return -ENOMEM;
+        }
+        total = physical - reserve;
+    }
+    uint64_t per_shard = total / nshards;
+    if (per_shard < MIN_SHARD_MEMORY) {
+        snprintf(err, errlen, "not enough memory for %u shard%s: each gets %s and needs at least %s", nshards,
+                 nshards == 1 ? "" : "s", human(per_shard, a, sizeof(a)),
+                 human(MIN_SHARD_MEMORY, b, sizeof(b)));
+        return -ENOMEM;
+    }
+    if (!sea__mem.size) {
+        long conf = sysconf(_SC_NPROCESSORS_CONF);
+        unsigned slots = conf > (long)nshards ? (unsigned)conf : nshards;
+        unsigned nslices = 1u << ceil_log2(slots);
+        /* A slice holds its budget, its page descriptors (1/128) and a header. */
+        uint64_t need_bytes = per_shard + per_shard / 128 + (2ull << 20);
+        uint64_t want_bytes = physical + physical / 128 + (2ull << 20);
+        unsigned need = ceil_log2(need_bytes), want = ceil_log2(want_bytes);
+        if (need < MIN_SHIFT)
+            need = MIN_SHIFT;
+        if (want < need)
+            want = need;
+        if (want > MAX_SHIFT)
+            want = MAX_SHIFT;
+        if (need > MAX_SHIFT) {
+            snprintf(err, errlen, "a shard cannot have more than 8 TiB of memory");
+            return -ENOMEM;
+        }
+        uintptr_t base = 0;
+        unsigned shift = want;
+        for (; shift >= need && !base; shift--)
+            base = reserve(nslices, shift);
+        if (!base) {
+            snprintf(err, errlen, "cannot reserve %s of address space for %u shards' memory: %s",
+                     human((uint64_t)nslices << need, a, sizeof(a)), nslices, strerror(errno));
+            return -ENOMEM;
+        }
+        shift++;
+        if (thp_available())
+            sea__mem.huge_pages = madvise((void *)base, (size_t)nslices << shift, MADV_HUGEPAGE) == 0;
+        sea__mem.base = base;
+        sea__mem.shift = shift;
+        sea__mem.nslices = nslices;
+        atomic_thread_fence(memory_order_release);
+        sea__mem.size = (uintptr_t)nslices << shift;
+    }
+    if (nshards > sea__mem.nslices) {
+        snprintf(err, errlen, "this process's memory region has room for %u shards, not %u", sea__mem.nslices,
+                 nshards);
+        return -ENOMEM;
+    }
+    sea__mem.shard_budget = per_shard;
+    if (numa_node_count("/sys") > 1) {
+        for (unsigned i = 0; i < nshards; i++) {
+            int node = sea__numa_node_of_cpu("/sys", cpus[i]);
+            if (node < 0)
+                continue;
+            unsigned long mask[4096 / (8 * sizeof(unsigned long))] = {0};
+            mask[node / (8 * sizeof(unsigned long))] |= 1ul << (node % (8 * sizeof(unsigned long)));
+            /* Preferred, not bound: a full node spills over rather than failing. */
+            syscall(SYS_mbind, (void *)(sea__mem.base + ((uintptr_t)i << sea__mem.shift)),
+                    (size_t)1 << sea__mem.shift, MPOL_PREFERRED, mask, (unsigned long)4096, 0u);
+        }
+    }
+    return 0;
+}
