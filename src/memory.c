@@ -593,6 +593,8 @@ static void free_local(struct sea__heap *h, void *p) {
     unsigned c = m->cls;
     if (likely(c)) {
         struct pool *pl = &h->pools[c - 1];
+        if (unlikely(p == pl->free)) /* the cheap case of a double free: nothing in between */
+            sea__panic("sea: free() of %p, which is not an allocation (freed twice, or never allocated)", p);
         *(void **)p = pl->free;
         pl->free = p;
         POISON((char *)p + sizeof(void *), pl->size - sizeof(void *));

@@ -42,9 +42,10 @@ bool sea__parse_memory_size(const char *s, uint64_t *out) {
     uint64_t v = 0;
     size_t i = 0;
     for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
             return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + d;
     }
     if (i == 0)
         return false;

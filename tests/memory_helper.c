@@ -1,0 +1,146 @@
+/*
+ * memory_helper.c - a sea application run by test_memory with a small -m, to
+ * spend a shard's whole budget.  "oom" checks, in order:
+ *   budget     allocations fail with ENOMEM once the budget is spent, and
+ *              not much before (the budget is what -m gave the shard);
+ *   sea ops    with memory spent, sea's own operations fail their futures
+ *              with ENOMEM instead of aborting (when sea serves malloc);
+ *   recovered  once everything is freed, one allocation of half the budget
+ *              succeeds (free pages merged back);
+ *   reclaim    a reclaim hook frees a cache's entries when an allocation
+ *              would fail, and the allocation then succeeds.
+ * Each prints "NAME ok"; any failure prints what went wrong and exits 1.
+ */
+#include <sea/sea.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define EXPECT(cond) \
+    do { \
+        if (!(cond)) { \
+            printf("memory_helper:%d: %s\n", __LINE__, #cond); \
+            failures++; \
+        } \
+    } while (0)
+
+/* Objects held, linked through their first word. */
+struct held {
+    struct held *next;
+};
+
+static struct held *hold_until_full(struct held *list, size_t size, size_t *count) {
+    for (;;) {
+        struct held *h = sea_malloc(size);
+        if (!h)
+            return list;
+        h->next = list;
+        list = h;
+        ++*count;
+    }
+}
+
+static void release(struct held *list) {
+    while (list) {
+        struct held *next = list->next;
+        sea_free(list);
+        list = next;
+    }
+}
+
+static struct held *cache;
+static size_t cache_entries;
+static int hook_calls;
+
+static size_t shrink_cache(void *arg, size_t wanted) {
+    hook_calls++;
+    size_t freed = 0;
+    while (cache && freed < wanted + (256 << 10)) {
+        struct held *h = cache;
+        cache = h->next;
+        sea_free(h);
+        freed += 64 << 10;
+        cache_entries--;
+    }
+    return freed;
+}
+
+static sea_future nothing_fiber(void *arg) {
+    return sea_ready();
+}
+
+static sea_future oom(void) {
+    sea_memory_stats st0;
+    EXPECT(sea_memory_stats_get(&st0) == 0);
+    /* budget */
+    size_t blocks = 0, smalls = 0;
+    errno = 0;
+    struct held *list = hold_until_full(NULL, 64 << 10, &blocks);
+    EXPECT(errno == ENOMEM);
+    static const size_t sizes[] = {16, 32, 48, 64, 96, 128, 256, 512, 1024, 4096, 16384};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+        list = hold_until_full(list, sizes[k], &smalls);
+    sea_memory_stats st1;
+    sea_memory_stats_get(&st1);
+    EXPECT(st1.failed_allocs >= st0.failed_allocs + 12);
+    EXPECT(st1.free < (64 << 10));
+    /* Nearly all of the budget went to the application. */
+    EXPECT(blocks * (64 << 10) > st0.total - (st0.total - st0.free) - (1 << 20));
+    EXPECT(st0.total == (16u << 20));
+    printf("budget ok\n");
+
+    /* sea ops */
+    if (sea_memory_overrides_malloc()) {
+        sea_future f = sea_sleep(SEA_MSEC(1));
+        EXPECT(sea_future_failed(&f) && sea_future_error(&f) == -ENOMEM);
+        sea_future_ignore(f);
+        sea_future g = sea_fiber_start(nothing_fiber, NULL, NULL);
+        EXPECT(sea_future_failed(&g) && sea_future_error(&g) == -ENOMEM);
+        sea_future_ignore(g);
+        if (!failures)
+            printf("sea operations ok\n");
+    }
+
+    /* recovered */
+    release(list);
+    void *half = sea_malloc(8 << 20);
+    EXPECT(half != NULL);
+    sea_free(half);
+    printf("recovered ok\n");
+
+    /* reclaim */
+    size_t n = 0;
+    cache = hold_until_full(NULL, 64 << 10, &n);
+    cache_entries = n;
+    EXPECT(sea_memory_reclaimer_add(shrink_cache, NULL) == 0);
+    void *p = sea_malloc(1 << 20);
+    EXPECT(p != NULL);
+    EXPECT(hook_calls == 1);
+    EXPECT(cache_entries < n);
+    sea_memory_stats st2;
+    sea_memory_stats_get(&st2);
+    EXPECT(st2.reclaims == st1.reclaims + 1);
+    EXPECT(st2.reclaimed >= (1 << 20));
+    sea_free(p);
+    release(cache);
+    EXPECT(sea_memory_reclaimer_remove(shrink_cache, NULL) == 0);
+    if (!failures)
+        printf("reclaim ok\n");
+    return failures ? sea_failed(-EIO, "memory_helper failed") : sea_ready();
+}
+
+static sea_future helper_main(void *arg) {
+    int n = 0;
+    char **args = sea_app_args(&n);
+    if (n == 1 && strcmp(args[0], "oom") == 0)
+        return oom();
+    return sea_failed(-EINVAL, "usage: memory_helper [sea options] oom");
+}
+
+int main(int argc, char **argv) {
+    return sea_app_run(argc, argv, helper_main, NULL);
+}
