@@ -12,6 +12,8 @@ have_cmd cmake || missing+=(cmake)
 have_cmd pkg-config || missing+=(pkgconf)
 have_pc liburing || missing+=(liburing-dev)
 have_pc libuv || missing+=(libuv1-dev)    # the benchmarks' reference event loop
+have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference allocators
+[ -e /usr/include/mimalloc.h ] || missing+=(libmimalloc-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
