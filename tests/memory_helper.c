@@ -9,6 +9,9 @@
  *              succeeds (free pages merged back);
  *   reclaim    a reclaim hook frees a cache's entries when an allocation
  *              would fail, and the allocation then succeeds.
+ * "twice" runs the application twice in one process: memory a shard handed
+ * out in the first run is freed by the main thread between the runs (the C
+ * library serves malloc there), and comes home to the shard in the second.
  * Each prints "NAME ok"; any failure prints what went wrong and exits 1.
  */
 #include <sea/sea.h>
@@ -133,14 +136,56 @@ static sea_future oom(void) {
     return failures ? sea_failed(-EIO, "memory_helper failed") : sea_ready();
 }
 
+static void *kept;
+
+static sea_future first_run(void *arg) {
+    kept = sea_malloc(1000);
+    memset(kept, 5, 1000);
+    return sea_ready();
+}
+
+static sea_future second_run(void *arg) {
+    sea_memory_stats st;
+    EXPECT(sea_memory_stats_get(&st) == 0);
+    /* The free made between the runs was taken back when the shard started. */
+    EXPECT(st.cross_shard_frees >= 1);
+    void *p = sea_malloc(1000);
+    EXPECT(p && sea_memory_owner(p) == 0);
+    sea_free(p);
+    return failures ? sea_failed(-EIO, "memory_helper failed") : sea_ready();
+}
+
+static int twice(int argc, char **argv) {
+    int rc = sea_app_run(argc, argv, first_run, NULL);
+    EXPECT(rc == 0);
+    /* Between runs: no shard; shard memory is still recognised, new memory is the C library's. */
+    EXPECT(sea_memory_owner(kept) == 0 && ((unsigned char *)kept)[999] == 5);
+    if (sea_memory_overrides_malloc())
+        free(kept); /* routed to sea_free */
+    else
+        sea_free(kept);
+    char *s = strdup("between");
+    EXPECT(s && sea_memory_owner(s) == -1);
+    free(s);
+    sea_memory_stats st;
+    EXPECT(sea_memory_stats_get(&st) == -EPERM);
+    rc = sea_app_run(argc, argv, second_run, NULL);
+    EXPECT(rc == 0);
+    if (!failures)
+        printf("twice ok\n");
+    return failures ? 1 : 0;
+}
+
 static sea_future helper_main(void *arg) {
     int n = 0;
     char **args = sea_app_args(&n);
     if (n == 1 && strcmp(args[0], "oom") == 0)
         return oom();
-    return sea_failed(-EINVAL, "usage: memory_helper [sea options] oom");
+    return sea_failed(-EINVAL, "usage: memory_helper [sea options] oom|twice");
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[argc - 1], "twice") == 0)
+        return twice(argc, argv);
     return sea_app_run(argc, argv, helper_main, NULL);
 }

@@ -43,14 +43,6 @@ static sea_fiber_stats fstats(void) {
     return st;
 }
 
-/* A test case that is a fiber: name(void) starts name_body(NULL) as a fiber named after the case. */
-#define FIBER_CASE(case_) \
-    static sea_future case_##_body(void *arg); \
-    static sea_future case_(void) { \
-        return sea_fiber_start(case_##_body, NULL, &(sea_fiber_attr){.name = #case_}); \
-    } \
-    static sea_future case_##_body(void *arg)
-
 /* An order log: words separated by spaces. */
 static char order_log[1024];
 static void log_reset(void) {

@@ -11,7 +11,8 @@
  * having theirs freed by a shard); statistics that add up; bad calls; frees
  * of pointers that were never allocated (a clear abort); a fork()ed child
  * that allocates and an exec'd one.  Budgets and out-of-memory, which need a
- * small -m, run in memory_helper (t_out_of_memory).
+ * small -m, run in memory_helper (t_out_of_memory), as do two application
+ * runs in one process with memory freed between them (t_two_runs).
  */
 #include "check.h"
 
@@ -26,18 +27,6 @@
 #include <unistd.h>
 
 static const char *helper_path;
-
-/* A test case that is a fiber: name(void) starts name_body(NULL) as a fiber. */
-#define FIBER_CASE(case_) \
-    static sea_future case_##_body(void *arg); \
-    static sea_future case_(void) { \
-        return sea_fiber_start(case_##_body, NULL, &(sea_fiber_attr){.name = #case_}); \
-    } \
-    static sea_future case_##_body(void *arg)
-
-static unsigned next_shard(void) {
-    return (sea_shard_id() + 1) % sea_shard_count();
-}
 
 static sea_memory_stats stats(void) {
     sea_memory_stats st;
@@ -420,7 +409,7 @@ static sea_memory_stats wait_home(unsigned shard, size_t used) {
 #define BATCH 20000
 
 FIBER_CASE(t_cross_shard_free) {
-    unsigned other = next_shard();
+    unsigned other = sea_test_next_shard();
     bool remote = other != sea_shard_id();
     void **ptrs = sea_malloc(BATCH * sizeof(void *));
     sea_memory_stats o0 = stats_of(other), me0 = stats();
@@ -465,7 +454,7 @@ static sea_future storm_fiber(void *arg) {
         sea_value v;
         if (sea_await_value(alloc_batch(&b), &v) != 0)
             bad++;
-        if (sea_await_value(sea_submit_to(next_shard(), free_batch, b), &v) != 0 || v.i != 0)
+        if (sea_await_value(sea_submit_to(sea_test_next_shard(), free_batch, b), &v) != 0 || v.i != 0)
             bad++;
     }
     sea_free(ptrs);
@@ -683,6 +672,17 @@ static sea_future t_out_of_memory(void) {
     return sea_ready();
 }
 
+static sea_future t_two_runs(void) {
+    static struct sea_test_child child;
+    char *argv[] = {(char *)helper_path, "-c1", "twice", NULL};
+    sea_test_exec(argv, &child);
+    CHECK(sea_test_exited_with(&child, 0));
+    CHECK_STREQ(child.out, "twice ok\n");
+    if (!sea_test_exited_with(&child, 0))
+        fprintf(stderr, "  helper: %s%s", child.out, child.err);
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_size_classes),
     SEA_TEST(t_malloc_is_sea),
@@ -696,6 +696,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_bad_frees_abort),
     SEA_TEST(t_fork_and_exec),
     SEA_TEST(t_out_of_memory),
+    SEA_TEST(t_two_runs),
 };
 
 int main(int argc, char **argv) {

@@ -23,13 +23,6 @@
 
 #define MAX_SHARDS 64
 
-#define FIBER_CASE(case_) \
-    static sea_future case_##_body(void *arg); \
-    static sea_future case_(void) { \
-        return sea_fiber_start(case_##_body, NULL, &(sea_fiber_attr){.name = #case_}); \
-    } \
-    static sea_future case_##_body(void *arg)
-
 #define AWAIT_INT(f, v) \
     do { \
         sea_value got_ = {0}; \

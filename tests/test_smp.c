@@ -31,19 +31,6 @@
 
 #define MAX_SHARDS 64
 
-/* A test case that is a fiber: name(void) starts name_body(NULL) as a fiber. */
-#define FIBER_CASE(case_) \
-    static sea_future case_##_body(void *arg); \
-    static sea_future case_(void) { \
-        return sea_fiber_start(case_##_body, NULL, &(sea_fiber_attr){.name = #case_}); \
-    } \
-    static sea_future case_##_body(void *arg)
-
-/* The next shard after the current one (the current one if it is alone). */
-static unsigned next_shard(void) {
-    return (sea_shard_id() + 1) % sea_shard_count();
-}
-
 static long tid(void) {
     return (long)syscall(SYS_gettid);
 }
@@ -89,7 +76,7 @@ static sea_future fail_static(struct num *n) {
 }
 
 FIBER_CASE(t_submit_value) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     AWAIT_INT(sea_submit_to(o, twice, (struct num){20}), 41 + 1000 * o);
     /* Several at once, to every shard, awaited in reverse. */
     unsigned n = sea_shard_count();
@@ -102,7 +89,7 @@ FIBER_CASE(t_submit_value) {
 }
 
 FIBER_CASE(t_submit_error) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     char want[64];
     snprintf(want, sizeof(want), "failed on shard %u with 7", o);
     await_error(sea_submit_to(o, fail_owned, (struct num){7}), -EIO, want);
@@ -129,7 +116,7 @@ static sea_future sleep_then_fail(struct num *n) {
 }
 
 FIBER_CASE(t_submit_pending) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     sea_time t0 = sea_now();
     AWAIT_INT(sea_submit_to(o, sleep_then_value, (struct num){30}), 3000 + o);
     CHECK(sea_now() - t0 >= SEA_MSEC(30));
@@ -189,7 +176,7 @@ static sea_future aligned_check(struct aligned_cap *c) {
 }
 
 FIBER_CASE(t_submit_large_capture) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     bool remote = o != sea_shard_id();
     struct big b;
     int64_t sum = 0;
@@ -305,7 +292,7 @@ static sea_future flood_one(struct seq *s) {
 static sea_future flood_futures[FLOOD];
 
 FIBER_CASE(t_many_in_flight) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     sea_time t0 = sea_now();
     /* All submitted in one go, far more than a ring's 128 slots. */
     for (int64_t i = 0; i < FLOOD; i++)
@@ -352,7 +339,7 @@ static sea_future start_flood_back(struct flood_back *fb) {
 }
 
 FIBER_CASE(t_floods_both_ways) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     sea_future back = sea_submit_to(o, start_flood_back, (struct flood_back){sea_shard_id(), FLOOD / 2});
     for (int64_t i = 0; i < FLOOD / 2; i++)
         flood_futures[i] = sea_submit_to(o, flood_one, (struct seq){i, 2 * sea_shard_id()});
@@ -382,7 +369,7 @@ static sea_future hop_back(struct hop_done *h, sea_value v) {
 static sea_future ping(struct hop *h) {
     if (h->left == 0)
         return sea_ready_int(0);
-    sea_future f = sea_submit_to(next_shard(), ping, (struct hop){h->left - 1});
+    sea_future f = sea_submit_to(sea_test_next_shard(), ping, (struct hop){h->left - 1});
     return sea_then(f, hop_back, (struct hop_done){sea_shard_id()});
 }
 
@@ -397,11 +384,11 @@ FIBER_CASE(t_ping_pong) {
     int64_t fold = 0;
     for (int left = 1; left <= hops; left++)
         fold = fold << 1 | (int64_t)((unsigned)(hops - left + 1) % n);
-    AWAIT_INT(sea_submit_to(next_shard(), ping, (struct hop){hops}), fold);
+    AWAIT_INT(sea_submit_to(sea_test_next_shard(), ping, (struct hop){hops}), fold);
     /* Many ping-pongs at once. */
     sea_future fs[32];
     for (int i = 0; i < 32; i++)
-        fs[i] = sea_submit_to(next_shard(), ping, (struct hop){hops});
+        fs[i] = sea_submit_to(sea_test_next_shard(), ping, (struct hop){hops});
     for (int i = 0; i < 32; i++)
         AWAIT_INT(fs[i], fold);
     return sea_ready();
@@ -410,7 +397,7 @@ FIBER_CASE(t_ping_pong) {
 /* ---- from a fiber, and from continuations ---- */
 
 FIBER_CASE(t_submit_from_fiber) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     for (int64_t i = 0; i < 200; i++) {
         sea_value v = {0};
         int err = sea_await_value(sea_submit_to(o, twice, (struct num){i}), &v);
@@ -423,15 +410,15 @@ FIBER_CASE(t_submit_from_fiber) {
 }
 
 static sea_future submit_again(struct num *n, sea_value v) {
-    return sea_submit_to(next_shard(), twice, (struct num){v.i + n->x});
+    return sea_submit_to(sea_test_next_shard(), twice, (struct num){v.i + n->x});
 }
 
 static sea_future t_submit_from_continuation(void) {
-    unsigned o = next_shard();
+    unsigned o = sea_test_next_shard();
     /* A chain: each step's continuation submits the next request. */
     sea_future f = sea_submit_to(o, twice, (struct num){1}); /* 3 + 1000o */
     f = sea_then(f, submit_again, (struct num){-1000 * (int64_t)o});
-    /* next_shard() on shard 0 is o again: 2 * 3 + 1 + 1000o */
+    /* sea_test_next_shard() on shard 0 is o again: 2 * 3 + 1 + 1000o */
     return sea_then_wrapped(f, expect_value, (struct expect){.v = 7 + 1000 * (int64_t)o});
 }
 
