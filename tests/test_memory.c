@@ -612,6 +612,28 @@ static sea_future t_bad_frees_abort(void) {
     return sea_ready();
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+static void use_after_free_child(void *arg) {
+    volatile char *p = sea_malloc((size_t)(uintptr_t)arg);
+    sea_free((void *)p);
+    printf("read %d\n", p[10]);
+}
+#endif
+
+/* Under AddressSanitizer, freed shard memory is poisoned: a use after free is reported. */
+static sea_future t_asan_sees_shard_memory(void) {
+#if defined(__SANITIZE_ADDRESS__)
+    static struct sea_test_child child;
+    size_t sizes[] = {64, 5000, 100000};
+    for (int i = 0; i < 3; i++) {
+        sea_test_fork(use_after_free_child, (void *)(uintptr_t)sizes[i], &child);
+        CHECK(!sea_test_exited_with(&child, 0));
+        CHECK_CONTAINS(child.err, "AddressSanitizer: use-after-poison");
+    }
+#endif
+    return sea_ready();
+}
+
 /* ---- processes ---- */
 
 static void forked_child(void *arg) {
@@ -694,6 +716,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_other_threads),
     SEA_TEST(t_stats_and_hooks),
     SEA_TEST(t_bad_frees_abort),
+    SEA_TEST(t_asan_sees_shard_memory),
     SEA_TEST(t_fork_and_exec),
     SEA_TEST(t_out_of_memory),
     SEA_TEST(t_two_runs),
