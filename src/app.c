@@ -222,9 +222,11 @@ static void shard_main(struct app_run *run, unsigned id) {
     struct sea__smp *smp = &run->smp;
     char err[256] = "";
     /* From here on this thread's allocations come from the shard's own memory. */
-    sea__heap_attach(id);
-    struct sea__shard *s = aligned_alloc(64, (sizeof(struct sea__shard) + 63) & ~(size_t)63);
-    int rc = s ? 0 : -ENOMEM;
+    int attach_rc = sea__heap_attach(id);
+    struct sea__shard *s = attach_rc < 0 ? NULL : aligned_alloc(64, (sizeof(struct sea__shard) + 63) & ~(size_t)63);
+    int rc = attach_rc < 0 ? attach_rc : s ? 0 : -ENOMEM;
+    if (attach_rc < 0)
+        snprintf(err, sizeof(err), "another sea application is already running in this process");
     if (s) {
         cpu_set_t one;
         CPU_ZERO(&one);
@@ -280,7 +282,8 @@ static void shard_main(struct app_run *run, unsigned id) {
         free(s);
     }
     app_options = NULL;
-    sea__heap_detach();
+    if (attach_rc == 0)
+        sea__heap_detach();
 }
 
 struct shard_thread {

@@ -333,7 +333,11 @@ extern struct sea__mem_region sea__mem;
 /* Sizes the shards' memory from -m/--reserve-memory; reserves the region on first use. */
 int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *cpus, char *err,
                      size_t errlen);
-/* Makes slice id the calling thread's heap (a shard starting), with sea__mem.shard_budget. */
+/*
+ * Makes slice id the calling thread's heap (a shard starting), with
+ * sea__mem.shard_budget.  Returns 0, or -EBUSY when another application in
+ * this process is using that slice.
+ */
 int sea__heap_attach(unsigned id);
 /* The shard is ending: sends batched frees home and stops serving malloc from the heap. */
 void sea__heap_detach(void);

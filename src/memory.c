@@ -121,8 +121,16 @@ struct pmeta {
     uint32_t next, prev; /* PM_FREE: free-list links; span heads: the class's partial-span list */
     void *local;       /* span heads: objects given back to this span */
     uint32_t nlocal;   /* span heads: how many */
-    uint32_t unused;
+    uint32_t flags;    /* PM_FREE: PMF_TAIL */
 };
+
+/*
+ * A free block cut from the unused end of a live large allocation.  Such
+ * blocks wait at the back of their free list and are taken last, so that
+ * small spans do not settle there and keep the allocation's block from
+ * merging back whole when it is freed.
+ */
+#define PMF_TAIL 1u
 _Static_assert(sizeof(struct pmeta) == 32, "page descriptors are 32 bytes");
 
 /* A size class. */
@@ -153,7 +161,9 @@ struct reclaimer {
 struct sea__heap {
     struct pool pools[NCLASSES];
     struct pmeta *meta;
-    uint32_t fl[MAX_ORDERS];       /* free blocks of each order */
+    uint32_t fl[MAX_ORDERS];       /* free blocks of each order: other blocks first, tails last */
+    uint32_t fl_last[MAX_ORDERS];
+    uint32_t fl_plain[MAX_ORDERS]; /* how many of them are not tails */
     uint32_t hot[HOT_MAX + 1];
     uint64_t pages_used;           /* by spans and large allocations */
     uint64_t budget_pages;
@@ -166,6 +176,7 @@ struct sea__heap {
     unsigned id;
     bool initialized;
     bool in_reclaim;
+    _Atomic bool attached;         /* a shard is using this heap */
     struct remote_batch *batches;  /* one per slice */
     uint32_t *pending;             /* slices with a batch under way */
     unsigned npending;
@@ -212,16 +223,31 @@ static inline struct sea__heap *heap_of(uintptr_t off) {
 
 /* ---- pages: a buddy allocator ---- */
 
-static void fl_push(struct sea__heap *h, uint32_t i, unsigned o) {
+static void fl_push(struct sea__heap *h, uint32_t i, unsigned o, bool tail) {
     struct pmeta *m = &h->meta[i];
     m->kind = PM_FREE;
     m->order = (uint8_t)o;
     m->cls = 0;
-    m->prev = NONE;
-    m->next = h->fl[o];
-    if (m->next != NONE)
-        h->meta[m->next].prev = i;
-    h->fl[o] = i;
+    if (!tail) {
+        m->flags = 0;
+        m->prev = NONE;
+        m->next = h->fl[o];
+        if (m->next != NONE)
+            h->meta[m->next].prev = i;
+        else
+            h->fl_last[o] = i;
+        h->fl[o] = i;
+        h->fl_plain[o]++;
+    } else {
+        m->flags = PMF_TAIL;
+        m->next = NONE;
+        m->prev = h->fl_last[o];
+        if (m->prev != NONE)
+            h->meta[m->prev].next = i;
+        else
+            h->fl[o] = i;
+        h->fl_last[o] = i;
+    }
 }
 
 static void fl_unlink(struct sea__heap *h, uint32_t i) {
@@ -232,11 +258,20 @@ static void fl_unlink(struct sea__heap *h, uint32_t i) {
         h->fl[m->order] = m->next;
     if (m->next != NONE)
         h->meta[m->next].prev = m->prev;
+    else
+        h->fl_last[m->order] = m->prev;
+    if (!(m->flags & PMF_TAIL))
+        h->fl_plain[m->order]--;
     m->kind = PM_NONE;
+    m->flags = 0;
 }
 
-/* Frees block [i, i + 2^o), merging with free buddies while below cap. */
-static void block_free(struct sea__heap *h, uint32_t i, unsigned o, unsigned cap) {
+/*
+ * Frees block [i, i + 2^o), merging with free buddies while below cap.  A
+ * tail that merged with nothing stays a tail.
+ */
+static void block_free(struct sea__heap *h, uint32_t i, unsigned o, unsigned cap, bool tail) {
+    bool merged = false;
     while (o < cap && o < h->max_order) {
         uint32_t b = i ^ (1u << o);
         struct pmeta *bm = &h->meta[b];
@@ -245,12 +280,13 @@ static void block_free(struct sea__heap *h, uint32_t i, unsigned o, unsigned cap
         fl_unlink(h, b);
         i &= ~(1u << o);
         o++;
+        merged = true;
     }
-    fl_push(h, i, o);
+    fl_push(h, i, o, tail && !merged);
 }
 
 /* Frees pages [i, i + n) as the aligned blocks they decompose into. */
-static void range_free(struct sea__heap *h, uint32_t i, uint64_t n) {
+static void range_free(struct sea__heap *h, uint32_t i, uint64_t n, bool tail) {
     while (n) {
         unsigned o = i ? (unsigned)__builtin_ctz(i) : 31;
         unsigned f = 63 - (unsigned)__builtin_clzll(n);
@@ -258,7 +294,7 @@ static void range_free(struct sea__heap *h, uint32_t i, uint64_t n) {
             o = f;
         if (o > h->max_order)
             o = h->max_order;
-        block_free(h, i, o, MERGE_CAP);
+        block_free(h, i, o, MERGE_CAP, tail);
         i += 1u << o;
         n -= 1ull << o;
     }
@@ -271,7 +307,7 @@ static void coalesce_all(struct sea__heap *h) {
             uint32_t i = h->hot[o];
             h->hot[o] = NONE;
             h->meta[i].kind = PM_NONE;
-            block_free(h, i, o, h->max_order);
+            block_free(h, i, o, h->max_order, false);
         }
     }
     for (unsigned o = 0; o < h->max_order; o++) {
@@ -285,7 +321,7 @@ static void coalesce_all(struct sea__heap *h) {
                     next = bm->next;
                 fl_unlink(h, b);
                 fl_unlink(h, i);
-                fl_push(h, i & b, o + 1);
+                fl_push(h, i & b, o + 1, false);
             }
             i = next;
         }
@@ -307,22 +343,60 @@ static uint32_t pages_alloc(struct sea__heap *h, uint64_t n, unsigned min_order)
         h->hot[want] = NONE;
         h->meta[i].kind = PM_NONE;
     } else {
+        /* The smallest block that is not a live allocation's tail; a tail only if nothing else is left. */
         unsigned o = want;
-        while (o <= h->max_order && h->fl[o] == NONE)
+        while (o <= h->max_order && !h->fl_plain[o])
             o++;
-        if (o > h->max_order)
-            return NONE;
+        if (o > h->max_order) {
+            o = want;
+            while (o <= h->max_order && h->fl[o] == NONE)
+                o++;
+            if (o > h->max_order)
+                return NONE;
+        }
         i = h->fl[o];
+        bool tail = h->meta[i].flags & PMF_TAIL;
         fl_unlink(h, i);
         while (o > want) {
             o--;
-            fl_push(h, i + (1u << o), o);
+            fl_push(h, i + (1u << o), o, tail);
         }
     }
     if (n < (1ull << want))
-        range_free(h, (uint32_t)(i + n), (1ull << want) - n);
+        range_free(h, (uint32_t)(i + n), (1ull << want) - n, true);
     h->pages_used += n;
     return i;
+}
+
+/*
+ * n pages made of adjacent free blocks, for a request no single aligned
+ * block can serve (the budget need not be a power of two, nor aligned).  The
+ * run starts at a block of at least min_order, so it is aligned as asked.
+ * Slow: for when everything else failed, after coalesce_all().
+ */
+static uint32_t run_alloc(struct sea__heap *h, uint64_t n, unsigned min_order) {
+    uint64_t slice_pages = 1ull << h->max_order;
+    for (unsigned o = h->max_order + 1; o-- > min_order;) {
+        for (uint32_t i = h->fl[o]; i != NONE; i = h->meta[i].next) {
+            uint64_t have = 1ull << o, j = i + have;
+            while (have < n && j < slice_pages && h->meta[j].kind == PM_FREE) {
+                have += 1ull << h->meta[j].order;
+                j += 1ull << h->meta[j].order;
+            }
+            if (have < n)
+                continue;
+            for (uint64_t k = i; k < j;) {
+                uint64_t len = 1ull << h->meta[k].order;
+                fl_unlink(h, (uint32_t)k);
+                k += len;
+            }
+            if (have > n)
+                range_free(h, (uint32_t)(i + n), have - n, true);
+            h->pages_used += n;
+            return i;
+        }
+    }
+    return NONE;
 }
 
 static void pages_free(struct sea__heap *h, uint32_t i, uint64_t n) {
@@ -336,7 +410,7 @@ static void pages_free(struct sea__heap *h, uint32_t i, uint64_t n) {
         h->hot[o] = i;
         return;
     }
-    range_free(h, i, n);
+    range_free(h, i, n, false);
 }
 
 /* ---- foreign frees ---- */
@@ -376,7 +450,8 @@ static void drain_remote(struct sea__heap *h) {
     h->stats.cross_shard_frees += n;
 }
 
-static void free_foreign(struct sea__heap *me, struct sea__heap *owner, void *p) {
+/* A free of owner's memory (slice owner_id) by someone else: me, or a thread that is not a shard. */
+static void free_foreign(struct sea__heap *me, struct sea__heap *owner, unsigned owner_id, void *p) {
     if (!me) {
         /* Not a shard: one object, one compare-and-swap. */
         void *old = atomic_load_explicit(&owner->remote, memory_order_relaxed);
@@ -387,14 +462,15 @@ static void free_foreign(struct sea__heap *me, struct sea__heap *owner, void *p)
         return;
     }
     me->stats.foreign_frees++;
-    struct remote_batch *b = &me->batches[owner->id];
+    /* owner_id, not owner->id: the owner's header line is its own, and stays there. */
+    struct remote_batch *b = &me->batches[owner_id];
     *(void **)p = b->first;
     if (!b->first)
         b->last = p;
     b->first = p;
     if (!b->queued) {
         b->queued = true;
-        me->pending[me->npending++] = owner->id;
+        me->pending[me->npending++] = owner_id;
     }
     if (++b->n >= REMOTE_BATCH)
         batch_send(owner, b);
@@ -475,6 +551,9 @@ static uint32_t pages_alloc_hard(struct sea__heap *h, uint64_t n, unsigned min_o
     uint32_t i = pages_alloc(h, n, min_order);
     if (likely(i != NONE))
         return i;
+    /* More than the whole budget, or aligned beyond the slice: no reclaiming can help. */
+    if (n > h->budget_pages || min_order > h->max_order)
+        return NONE;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (attempt == 1) {
             if (h->in_reclaim || !h->nreclaimers)
@@ -486,6 +565,8 @@ static uint32_t pages_alloc_hard(struct sea__heap *h, uint64_t n, unsigned min_o
         pools_trim_all(h);
         coalesce_all(h);
         i = pages_alloc(h, n, min_order);
+        if (i == NONE && h->pages_used + n <= h->budget_pages)
+            i = run_alloc(h, n, min_order);
         if (i != NONE)
             return i;
     }
@@ -627,7 +708,7 @@ static inline void mem_free(void *p) {
         free_local(me, p);
         return;
     }
-    free_foreign(me, owner, p);
+    free_foreign(me, owner, (unsigned)(off >> sea__mem.shift), p);
 }
 
 /* Usable bytes of p, which lies in the region. */
@@ -677,9 +758,14 @@ static void *mem_aligned(size_t align, size_t size) {
         return mem_alloc(size);
     size_t want = size > align ? size : align;
     if (align <= PAGE && want <= SMALL_MAX) {
-        /* Power-of-two classes: their objects are aligned to their size. */
-        size_t pow2 = (size_t)1 << ceil_log2(want);
-        return small_alloc(h, size_class(pow2));
+        /*
+         * Spans start on a page, so a class's objects are aligned to the
+         * largest power of two dividing its size: take the first such class.
+         */
+        unsigned c = size_class(want);
+        while (class_size[c] & (align - 1))
+            c++; /* ends at 4096 at the latest */
+        return small_alloc(h, c);
     }
     unsigned align_order = align > PAGE ? ceil_log2(align) - PAGE_SHIFT : 0;
     return large_alloc(h, size ? size : 1, align_order);
@@ -714,7 +800,7 @@ static void *mem_realloc(void *p, size_t size) {
                     me->large_pages -= had - n;
                     me->pages_used -= had - n;
                     POISON(page_addr(me, page_of(me, p) + n), (had - n) << PAGE_SHIFT);
-                    range_free(me, (uint32_t)(page_of(me, p) + n), had - n);
+                    range_free(me, (uint32_t)(page_of(me, p) + n), had - n, true);
                 }
                 return p;
             }
@@ -766,18 +852,28 @@ EXPORT void *reallocarray(void *p, size_t count, size_t size) {
     }
     return mem_realloc(p, bytes);
 }
-EXPORT void *aligned_alloc(size_t alignment, size_t size) { return mem_aligned(alignment, size); }
-EXPORT void *memalign(size_t alignment, size_t size) { return mem_aligned(alignment, size); }
+/* As glibc 2.36 does: any alignment, rounded up to a power of two (0 and 1 mean none). */
+static void *glibc_memalign(size_t alignment, size_t size) {
+    if (alignment <= 16)
+        return mem_alloc(size);
+    if (alignment > ((size_t)1 << 62)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return mem_aligned((size_t)1 << ceil_log2(alignment), size);
+}
+EXPORT void *aligned_alloc(size_t alignment, size_t size) { return glibc_memalign(alignment, size); }
+EXPORT void *memalign(size_t alignment, size_t size) { return glibc_memalign(alignment, size); }
 EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
     if (!alignment || (alignment & (alignment - 1)) || alignment % sizeof(void *))
         return EINVAL;
     int saved = errno;
     void *p = mem_aligned(alignment, size);
-    if (!p)
-        return errno == EINVAL ? EINVAL : ENOMEM;
-    errno = saved;
-    *out = p;
-    return 0;
+    int rc = p ? 0 : errno == EINVAL ? EINVAL : ENOMEM;
+    errno = saved; /* posix_memalign reports through its result only */
+    if (p)
+        *out = p;
+    return rc;
 }
 EXPORT void *valloc(size_t size) { return mem_aligned(PAGE, size); }
 EXPORT void *pvalloc(size_t size) {
@@ -807,7 +903,7 @@ static void heap_init(struct sea__heap *h, unsigned id) {
     h->data_start = (uint32_t)(header_pages + meta_pages);
     h->managed_end = h->data_start;
     for (unsigned o = 0; o < MAX_ORDERS; o++)
-        h->fl[o] = NONE;
+        h->fl[o] = h->fl_last[o] = NONE;
     for (unsigned o = 0; o <= HOT_MAX; o++)
         h->hot[o] = NONE;
     for (unsigned c = 0; c < NCLASSES; c++) {
@@ -835,6 +931,8 @@ int sea__heap_attach(unsigned id) {
     if (!sea__mem.size || id >= sea__mem.nslices)
         return 0; /* no region: the shard uses the C library's allocator */
     struct sea__heap *h = heap_of((uintptr_t)id << sea__mem.shift);
+    if (atomic_exchange(&h->attached, true))
+        return -EBUSY; /* another application is running in this process */
     if (!h->initialized)
         heap_init(h, id);
     uint64_t slice_pages = 1ull << (sea__mem.shift - PAGE_SHIFT);
@@ -843,8 +941,13 @@ int sea__heap_attach(unsigned id) {
         budget = slice_pages - h->data_start;
     h->budget_pages = budget;
     if (h->data_start + budget > h->managed_end) {
-        range_free(h, h->managed_end, h->data_start + budget - h->managed_end);
+        range_free(h, h->managed_end, h->data_start + budget - h->managed_end, false);
         h->managed_end = (uint32_t)(h->data_start + budget);
+    }
+    if (h->pages_used > budget) {
+        /* A previous run with a bigger budget left more than this one allows: give back what is cached. */
+        pools_trim_all(h);
+        coalesce_all(h);
     }
     h->nreclaimers = 0;
     sea__heap_current = h;
@@ -859,6 +962,7 @@ void sea__heap_detach(void) {
     batches_flush(h);
     h->nreclaimers = 0;
     sea__heap_current = NULL;
+    atomic_store(&h->attached, false);
 }
 
 void sea__heap_poll(void) {
@@ -908,7 +1012,7 @@ int sea_memory_stats_get(sea_memory_stats *st) {
     st->total = (size_t)h->budget_pages << PAGE_SHIFT;
     st->used = small_used + ((size_t)h->large_pages << PAGE_SHIFT);
     st->cached = ((size_t)h->span_pages << PAGE_SHIFT) - small_used;
-    st->free = (size_t)(h->budget_pages - h->pages_used) << PAGE_SHIFT;
+    st->free = h->pages_used < h->budget_pages ? (size_t)(h->budget_pages - h->pages_used) << PAGE_SHIFT : 0;
     st->metadata = ((size_t)h->header_pages << PAGE_SHIFT) + (size_t)h->managed_end * sizeof(struct pmeta);
     return 0;
 }

@@ -5,8 +5,10 @@
  *              not much before (the budget is what -m gave the shard);
  *   sea ops    with memory spent, sea's own operations fail their futures
  *              with ENOMEM instead of aborting (when sea serves malloc);
- *   recovered  once everything is freed, one allocation of half the budget
- *              succeeds (free pages merged back);
+ *   recovered  once everything is freed, one allocation of nearly the whole
+ *              budget succeeds (free pages merged back, across blocks);
+ *   churn      a large allocation freed between small ones that stay, a
+ *              million times: the small ones never pin the large one's pages;
  *   reclaim    a reclaim hook frees a cache's entries when an allocation
  *              would fail, and the allocation then succeeds.
  * "twice" runs the application twice in one process: memory a shard handed
@@ -110,10 +112,39 @@ static sea_future oom(void) {
 
     /* recovered */
     release(list);
-    void *half = sea_malloc(8 << 20);
-    EXPECT(half != NULL);
-    sea_free(half);
+    sea_memory_stats st_free;
+    sea_memory_stats_get(&st_free);
+    void *most = sea_malloc(st_free.free - (256 << 10));
+    EXPECT(most != NULL);
+    sea_free(most);
     printf("recovered ok\n");
+
+    /* churn: each round keeps a small object and frees a large one, whose unused tail the small ones must avoid */
+    static const size_t large[] = {1000000, 100000, 20000};
+    for (int k = 0; k < 3; k++) {
+        struct held *kept = NULL;
+        size_t nkept = 0;
+        int failed_at = -1;
+        for (int i = 0; i < 20000 && failed_at < 0; i++) {
+            void *big = sea_malloc(large[k]);
+            struct held *h = sea_malloc(64);
+            if (!big || !h) {
+                failed_at = i;
+                sea_free(h);
+            } else {
+                h->next = kept;
+                kept = h;
+                nkept++;
+            }
+            sea_free(big);
+        }
+        if (failed_at >= 0)
+            printf("churn with %zu-byte blocks failed at round %d\n", large[k], failed_at);
+        EXPECT(failed_at < 0);
+        release(kept);
+    }
+    if (!failures)
+        printf("churn ok\n");
 
     /* reclaim */
     size_t n = 0;
