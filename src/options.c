@@ -146,33 +146,26 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
             rest_positional = true;
             continue;
         }
-        if (a[1] == 'c') {
-            /* -cN, -c N, -c=N: the tutorial's spelling of --smp. */
+        if (a[1] == 'c' || a[1] == 'm') {
+            /* -cN, -c N, -c=N (and -m alike): the tutorial's spellings of --smp and --memory. */
             const char *v = a[2] == '=' ? a + 3 : a[2] ? a + 2 : NULL;
             if (!v) {
                 if (i + 1 >= argc || !argv[i + 1])
-                    return usage(err, errlen, "option '-c' needs a value%s%s", "", "");
+                    return usage(err, errlen, "option '-%s' needs a value%s", a[1] == 'c' ? "c" : "m", "");
                 v = argv[++i];
+            }
+            if (a[1] == 'm') {
+                if (!sea__parse_memory_size(v, &o->memory) || o->memory == 0)
+                    return usage(err, errlen,
+                                 "option '-m': '%.60s' is not a memory size above 0 (bytes, or a number with "
+                                 "k, M, G or T)%s",
+                                 v, "");
+                continue;
             }
             unsigned long long n;
             if (!parse_uint(v, 4096, &n) || n == 0)
                 return usage(err, errlen, "option '-c': '%.60s' is not a number of shards in 1..4096%s", v, "");
             o->smp = (unsigned)n;
-            continue;
-        }
-        if (a[1] == 'm') {
-            /* -mSIZE, -m SIZE, -m=SIZE: the tutorial's spelling of --memory. */
-            const char *v = a[2] == '=' ? a + 3 : a[2] ? a + 2 : NULL;
-            if (!v) {
-                if (i + 1 >= argc || !argv[i + 1])
-                    return usage(err, errlen, "option '-m' needs a value%s%s", "", "");
-                v = argv[++i];
-            }
-            if (!sea__parse_memory_size(v, &o->memory) || o->memory == 0)
-                return usage(err, errlen,
-                             "option '-m': '%.60s' is not a memory size above 0 (bytes, or a number with k, "
-                             "M, G or T)%s",
-                             v, "");
             continue;
         }
         if (strncmp(a, "--", 2) != 0)

@@ -331,6 +331,7 @@ static const char *const fragments[] = {
     "--idle-poll-us", "--idle-poll-us=", "--task-quota-ms", "--task-quota-ms=", "0", "1", "0.5", "1e3",
     "1e-3", "-1", "+", ".", "e", "10000000", "10000001", "1000", "0.001", "nan", "inf", "0x1p3", "99999999999999999999",
     " ", "\t", "\xff", "\xc3\xa9", "%s", "%n", "%%", "help", "poll-mode", "reactor", "x", "",
+    "-m", "--memory", "--memory=", "--reserve-memory", "--reserve-memory=", "1G", "64M", "k", "T", "-c",
 };
 
 static sea_future t_fuzz_parser(void) {
