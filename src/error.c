@@ -22,6 +22,12 @@ const char *sea_strerror(int err) {
         return "invalid command-line usage";
     case SEA_ENOTFIBER:
         return "not in a fiber";
+    case SEA_EABORTED:
+        return "aborted";
+    case SEA_EGATE_CLOSED:
+        return "gate closed";
+    case SEA_EBROKEN:
+        return "broken (semaphore, condition variable or queue)";
     }
     if (err < 0 && err > -4000) {
         /* strerrordesc_np returns static text and never allocates. */
@@ -48,6 +54,12 @@ const char *sea_errname(int err) {
         return "SEA_EUSAGE";
     case SEA_ENOTFIBER:
         return "SEA_ENOTFIBER";
+    case SEA_EABORTED:
+        return "SEA_EABORTED";
+    case SEA_EGATE_CLOSED:
+        return "SEA_EGATE_CLOSED";
+    case SEA_EBROKEN:
+        return "SEA_EBROKEN";
     }
     if (err < 0 && err > -4000) {
         const char *n = strerrorname_np(-err);

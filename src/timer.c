@@ -7,6 +7,8 @@
  */
 #include "internal.h"
 
+#include <sea/abort.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -111,17 +113,39 @@ unsigned sea__timers_run(struct sea__shard *s, sea_time now) {
 struct sleeper {
     sea_timer timer;
     sea_promise promise;
+    sea_abort_subscription abort; /* sea_sleep_abortable */
 };
 
 static void sleeper_fire(sea_timer *t, void *arg) {
     struct sleeper *sl = arg;
     (void)t;
+    sea_abort_unsubscribe(&sl->abort);
     sea_promise_set_void(&sl->promise);
     sea_promise_release(&sl->promise);
     free(sl);
 }
 
+static void sleeper_abort(sea_abort_subscription *sub, int err) {
+    struct sleeper *sl = sea__container_of(sub, struct sleeper, abort);
+    sea_timer_cancel(&sl->timer);
+    sea_promise_set_error(&sl->promise, err, "sleep aborted");
+    sea_promise_release(&sl->promise);
+    free(sl);
+}
+
+static sea_future sleep_start(sea_time d, sea_abort_source *as);
+
 sea_future sea_sleep(sea_time d) {
+    return sleep_start(d, NULL);
+}
+
+sea_future sea_sleep_abortable(sea_time d, sea_abort_source *as) {
+    if (as->sea__requested)
+        return sea_failed(as->sea__err, "sleep aborted");
+    return sleep_start(d, as);
+}
+
+static sea_future sleep_start(sea_time d, sea_abort_source *as) {
     if (!sea__shard_current)
         return sea_failed(SEA_ESHUTDOWN, "sea_sleep called with no running reactor");
     struct sleeper *sl = malloc(sizeof(*sl));
@@ -136,6 +160,9 @@ sea_future sea_sleep(sea_time d) {
     }
     sea_timer_init(&sl->timer, sleeper_fire, sl);
     sl->timer.sea__flags |= SEA__TF_SLEEPER;
+    sl->abort = (sea_abort_subscription){0};
+    if (as)
+        sea_abort_subscribe(as, &sl->abort, sleeper_abort);
     arm(&sl->timer, add_sat(sea_now(), d), 0);
     return f;
 }
@@ -147,6 +174,7 @@ static void shutdown_list(sea_timer *t) {
         t->sea__shard = NULL;
         if (t->sea__flags & SEA__TF_SLEEPER) {
             struct sleeper *sl = t->sea__arg;
+            sea_abort_unsubscribe(&sl->abort);
             sea_promise_release(&sl->promise);
             free(sl);
         }

@@ -15,6 +15,8 @@ static const struct {
     {SEA_EBROKEN_PROMISE, "SEA_EBROKEN_PROMISE"}, {SEA_EFUTURE_USED, "SEA_EFUTURE_USED"},
     {SEA_ECANCELED, "SEA_ECANCELED"},             {SEA_ESHUTDOWN, "SEA_ESHUTDOWN"},
     {SEA_EUSAGE, "SEA_EUSAGE"},                   {SEA_ENOTFIBER, "SEA_ENOTFIBER"},
+    {SEA_EABORTED, "SEA_EABORTED"},               {SEA_EGATE_CLOSED, "SEA_EGATE_CLOSED"},
+    {SEA_EBROKEN, "SEA_EBROKEN"},
 };
 #define NCODES (sizeof(sea_codes) / sizeof(sea_codes[0]))
 
@@ -59,7 +61,7 @@ static sea_future t_errno_codes(void) {
 static sea_future t_success_and_unknown(void) {
     CHECK_STREQ(sea_errname(0), "OK");
     CHECK_STREQ(sea_strerror(0), "success");
-    const int unknown[] = {1, 5, ENOMEM, INT_MAX, INT_MIN, -4000, -3999, SEA_ERROR_MIN, -4007, -4050, -100000};
+    const int unknown[] = {1, 5, ENOMEM, INT_MAX, INT_MIN, -4000, -3999, SEA_ERROR_MIN, -4010, -4050, -100000};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         CHECK_STREQ(sea_errname(unknown[i]), "UNKNOWN");
         CHECK_STREQ(sea_strerror(unknown[i]), "unknown error");

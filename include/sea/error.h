@@ -23,6 +23,9 @@ enum {
     SEA_ESHUTDOWN       = -4004, /* the reactor is stopping and refuses new work */
     SEA_EUSAGE          = -4005, /* a command-line option was malformed or unknown */
     SEA_ENOTFIBER       = -4006, /* the call needs a fiber and was made outside one */
+    SEA_EABORTED        = -4007, /* an abort source was asked to abort the operation */
+    SEA_EGATE_CLOSED    = -4008, /* the gate is closed: no new operations may start */
+    SEA_EBROKEN         = -4009, /* the semaphore, condition variable or queue was broken */
     SEA_ERROR_MIN       = -4099
 };
 

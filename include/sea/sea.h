@@ -8,15 +8,25 @@
 #ifndef SEA_SEA_H
 #define SEA_SEA_H
 
+#include <sea/abort.h>
 #include <sea/app.h>
+#include <sea/condvar.h>
 #include <sea/error.h>
 #include <sea/fiber.h>
 #include <sea/future.h>
+#include <sea/gate.h>
+#include <sea/lifetime.h>
+#include <sea/loop.h>
 #include <sea/memory.h>
 #include <sea/promise.h>
+#include <sea/queue.h>
 #include <sea/reactor.h>
+#include <sea/rwlock.h>
+#include <sea/semaphore.h>
+#include <sea/shared_future.h>
 #include <sea/sharded.h>
 #include <sea/smp.h>
 #include <sea/timer.h>
+#include <sea/when.h>
 
 #endif

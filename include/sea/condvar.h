@@ -1,0 +1,68 @@
+/*
+ * sea/condvar.h - condition variables for futures.
+ *
+ * Waiters queue in order; sea_condvar_signal() wakes the first,
+ * sea_condvar_broadcast() all of them.  As with any condition variable, a
+ * signal with nobody waiting is lost, so wait for a condition, not a signal:
+ *
+ *     return sea_condvar_wait_until(&cv, queue_not_empty, (struct q_ref){q});
+ *
+ * Breaking the condition variable fails every waiter and every later wait.
+ */
+#ifndef SEA_CONDVAR_H
+#define SEA_CONDVAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sea/abort.h>
+#include <sea/future.h>
+#include <sea/timer.h>
+#include <sea/waitlist.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fields are private. */
+typedef struct sea_condvar {
+    struct sea__waitlist sea__waiters;
+    int sea__broken;
+    const char *sea__broken_msg;
+} sea_condvar;
+
+void sea_condvar_init(sea_condvar *cv);
+/* Fails every waiter with SEA_EBROKEN ("condition variable destroyed"). */
+void sea_condvar_destroy(sea_condvar *cv);
+
+/* Resolves at the next signal or broadcast (or fails when broken; -ENOMEM). */
+sea_future sea_condvar_wait(sea_condvar *cv) SEA_MUST_USE;
+/* The same, failing with -ETIMEDOUT ("condition variable wait timed out") after timeout ns. */
+sea_future sea_condvar_wait_for(sea_condvar *cv, sea_time timeout) SEA_MUST_USE;
+/* The same, failing with the abort's error when as aborts. */
+sea_future sea_condvar_wait_abortable(sea_condvar *cv, sea_abort_source *as) SEA_MUST_USE;
+
+/*
+ * sea_condvar_wait_until(cv, pred, capture): resolves once
+ *     bool pred(CAPTURE_TYPE *c)
+ * is true: checked at once, then after every wake-up.
+ */
+#define sea_condvar_wait_until(cv, pred, ...) \
+    sea__condvar_wait_until((cv), (bool (*)(void *))(pred), &(__VA_ARGS__), \
+                            sizeof(__VA_ARGS__) + SEA__CHECK_FN(pred, bool (*)(__typeof__(__VA_ARGS__) *)))
+
+/* Wakes the first waiter, if any. */
+void sea_condvar_signal(sea_condvar *cv);
+/* Wakes every waiter. */
+void sea_condvar_broadcast(sea_condvar *cv);
+/* Fails every waiter and later wait with err (0: SEA_EBROKEN) and static_msg. */
+void sea_condvar_broken(sea_condvar *cv, int err, const char *static_msg);
+size_t sea_condvar_waiters(const sea_condvar *cv);
+
+sea_future sea__condvar_wait_until(sea_condvar *cv, bool (*pred)(void *), const void *cap, size_t capsz)
+    SEA_MUST_USE;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/*
+ * gate.c - gates (sea/gate.h): a count of running operations and a promise
+ * for whoever closes the gate.
+ */
+#include "internal.h"
+
+#include <sea/gate.h>
+
+#include <errno.h>
+#include <string.h>
+
+void sea_gate_init(sea_gate *g) {
+    memset(g, 0, sizeof(*g));
+    sea_promise_init(&g->sea__closing);
+}
+
+int sea_gate_enter(sea_gate *g) {
+    if (g->sea__closed)
+        return SEA_EGATE_CLOSED;
+    g->sea__count++;
+    return 0;
+}
+
+void sea_gate_leave(sea_gate *g) {
+    if (g->sea__count == 0)
+        sea__panic("sea: sea_gate_leave without a matching sea_gate_enter");
+    if (--g->sea__count == 0 && g->sea__waiting) {
+        g->sea__waiting = false;
+        sea_promise_set_void(&g->sea__closing);
+        sea_promise_release(&g->sea__closing);
+    }
+}
+
+int sea_gate_check(const sea_gate *g) {
+    return g->sea__closed ? SEA_EGATE_CLOSED : 0;
+}
+
+sea_future sea_gate_close(sea_gate *g) {
+    if (g->sea__closed)
+        return sea_failed(-EALREADY, "gate closed twice");
+    g->sea__closed = true;
+    if (g->sea__count == 0)
+        return sea_ready();
+    sea_future f = sea_promise_get_future(&g->sea__closing);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&g->sea__closing);
+        return f;
+    }
+    g->sea__waiting = true;
+    return f;
+}
+
+bool sea_gate_is_closed(const sea_gate *g) {
+    return g->sea__closed;
+}
+
+uint64_t sea_gate_count(const sea_gate *g) {
+    return g->sea__count;
+}
+
+struct leave {
+    sea_gate *g;
+};
+
+static sea_future leave_gate(struct leave *l) {
+    sea_gate_leave(l->g);
+    return sea_ready();
+}
+
+sea_future sea__with_gate(sea_gate *g, sea__finally_fn fn, void *cap) {
+    if (g->sea__closed)
+        return sea_failed(SEA_EGATE_CLOSED, NULL);
+    g->sea__count++;
+    sea_future r = fn(cap);
+    return sea_finally(r, leave_gate, (struct leave){g});
+}

@@ -1,0 +1,78 @@
+/*
+ * lifetime.c - sea_do_with and reference-counted objects (sea/lifetime.h).
+ */
+#include "internal.h"
+
+#include <sea/lifetime.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kept {
+    void (*cleanup)(void *);
+    _Alignas(max_align_t) unsigned char obj[];
+};
+
+struct kept_ref {
+    struct kept *k;
+};
+
+static sea_future drop_kept(struct kept_ref *r) {
+    if (r->k->cleanup)
+        r->k->cleanup(r->k->obj);
+    free(r->k);
+    return sea_ready();
+}
+
+sea_future sea__do_with(sea__finally_fn fn, void (*cleanup)(void *), const void *obj, size_t size) {
+    struct kept *k = malloc(sizeof(*k) + size);
+    if (!k)
+        return sea_failed(-ENOMEM, "out of memory in sea_do_with");
+    k->cleanup = cleanup;
+    memcpy(k->obj, obj, size);
+    return sea_finally(fn(k->obj), drop_kept, (struct kept_ref){k});
+}
+
+/* ---- reference-counted objects ---- */
+
+struct shared_hdr {
+    size_t refs;
+    void (*destroy)(void *obj);
+    _Alignas(max_align_t) unsigned char obj[];
+};
+
+static struct shared_hdr *hdr_of(const void *obj) {
+    return (struct shared_hdr *)((char *)obj - offsetof(struct shared_hdr, obj));
+}
+
+void *sea_shared_new(size_t size, void (*destroy)(void *obj)) {
+    struct shared_hdr *h = calloc(1, sizeof(*h) + size);
+    if (!h)
+        return NULL;
+    h->refs = 1;
+    h->destroy = destroy;
+    return h->obj;
+}
+
+void *sea_shared_ref(void *obj) {
+    hdr_of(obj)->refs++;
+    return obj;
+}
+
+void sea_shared_unref(void *obj) {
+    if (!obj)
+        return;
+    struct shared_hdr *h = hdr_of(obj);
+    if (h->refs == 0)
+        sea__panic("sea: sea_shared_unref of an object with no references left");
+    if (--h->refs == 0) {
+        if (h->destroy)
+            h->destroy(h->obj);
+        free(h);
+    }
+}
+
+size_t sea_shared_count(const void *obj) {
+    return hdr_of(obj)->refs;
+}
