@@ -122,7 +122,7 @@ FIBER_CASE(t_with_timeout) {
     sea_value v;
     CHECK_EQ(await_err(sea_with_timeout(later_int(4, 1), SEA_SEC(5)), &v), 0);
     CHECK_EQ(v.i, 4);
-    sea_future r = sea_await(sea_with_timeout(later_int(4, 50), SEA_MSEC(2)));
+    sea_future r = sea_await(sea_with_timeout(later_int(4, 6), SEA_MSEC(2)));
     CHECK_EQ(sea_future_error(&r), -ETIMEDOUT);
     CHECK_STREQ(sea_future_message(&r), "timed out");
     sea_future_detach(r);
