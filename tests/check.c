@@ -288,3 +288,12 @@ sea_future expect_error(struct expect *e, sea_future *in) {
         CHECK_STREQ(sea_future_message(in), e->msg);
     return sea_ready();
 }
+
+int sea_test_await_err(sea_future f, sea_value *v) {
+    sea_future r = sea_await(f);
+    int err = sea_future_failed(&r) ? sea_future_error(&r) : 0;
+    if (!err && v)
+        *v = sea_future_value(&r);
+    sea_future_detach(r);
+    return err;
+}

@@ -159,6 +159,9 @@ static inline unsigned sea_test_next_shard(void) {
     return (sea_shard_id() + 1) % sea_shard_count();
 }
 
+/* In a fiber: awaits f and returns its error (0 for success), its value in *v if v is not NULL. */
+int sea_test_await_err(sea_future f, sea_value *v);
+
 /* A small deterministic pseudo-random generator (xorshift64*). */
 uint64_t sea_test_rand(uint64_t *state);
 

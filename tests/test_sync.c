@@ -20,16 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Awaits f in a fiber: its error (0 for success); the value in *v if not NULL. */
-static int await_err(sea_future f, sea_value *v) {
-    sea_future r = sea_await(f);
-    int err = sea_future_failed(&r) ? sea_future_error(&r) : 0;
-    if (!err && v)
-        *v = sea_future_value(&r);
-    sea_future_detach(r);
-    return err;
-}
-
 /* Records the order in which waits complete. */
 struct order {
     int n;
@@ -66,10 +56,10 @@ FIBER_CASE(t_semaphore_basics) {
     CHECK_EQ(sea_semaphore_waiters(&s), 1);
     sea_semaphore_signal(&s, 1);
     CHECK_EQ(sea_semaphore_waiters(&s), 0);
-    CHECK_EQ(await_err(w, NULL), 0);
+    CHECK_EQ(sea_test_await_err(w, NULL), 0);
     CHECK_EQ(o.n, 1);
-    CHECK_EQ(await_err(sea_semaphore_wait(&s, -1), NULL), -EINVAL);
-    CHECK_EQ(await_err(sea_semaphore_wait(&s, 0), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_semaphore_wait(&s, -1), NULL), -EINVAL);
+    CHECK_EQ(sea_test_await_err(sea_semaphore_wait(&s, 0), NULL), 0);
     sea_semaphore_destroy(&s);
     return sea_ready();
 }
@@ -87,8 +77,8 @@ FIBER_CASE(t_semaphore_fifo) {
     CHECK_EQ(o.n, 0);
     CHECK_EQ(sea_semaphore_waiters(&s), 2);
     sea_semaphore_signal(&s, 3); /* 6: both */
-    CHECK_EQ(await_err(big, NULL), 0);
-    CHECK_EQ(await_err(small, NULL), 0);
+    CHECK_EQ(sea_test_await_err(big, NULL), 0);
+    CHECK_EQ(sea_test_await_err(small, NULL), 0);
     CHECK_EQ(o.n, 2);
     CHECK_EQ(o.seq[0], 1);
     CHECK_EQ(o.seq[1], 2);
@@ -107,12 +97,12 @@ FIBER_CASE(t_semaphore_timeout_and_abort) {
     CHECK_EQ(sea_future_error(&r), -ETIMEDOUT);
     CHECK_STREQ(sea_future_message(&r), "semaphore wait timed out");
     sea_future_detach(r);
-    CHECK_EQ(await_err(next, NULL), 0);
+    CHECK_EQ(sea_test_await_err(next, NULL), 0);
     CHECK_EQ(o.n, 1);
     /* Served in time: no timeout. */
     sea_future in_time = sea_semaphore_wait_for(&s, 1, SEA_SEC(5));
     sea_semaphore_signal(&s, 1);
-    CHECK_EQ(await_err(in_time, NULL), 0);
+    CHECK_EQ(sea_test_await_err(in_time, NULL), 0);
     /* Aborts: a waiting one, and one after the abort. */
     sea_abort_source as;
     sea_abort_source_init(&as);
@@ -120,8 +110,8 @@ FIBER_CASE(t_semaphore_timeout_and_abort) {
     CHECK_EQ(sea_semaphore_waiters(&s), 1);
     sea_abort_source_request(&as, 0);
     CHECK_EQ(sea_semaphore_waiters(&s), 0);
-    CHECK_EQ(await_err(ab, NULL), SEA_EABORTED);
-    CHECK_EQ(await_err(sea_semaphore_wait_abortable(&s, 1, &as), NULL), SEA_EABORTED);
+    CHECK_EQ(sea_test_await_err(ab, NULL), SEA_EABORTED);
+    CHECK_EQ(sea_test_await_err(sea_semaphore_wait_abortable(&s, 1, &as), NULL), SEA_EABORTED);
     return sea_ready();
 }
 
@@ -135,8 +125,8 @@ FIBER_CASE(t_semaphore_broken_and_bounded) {
     CHECK_EQ(sea_future_error(&r), -ESHUTDOWN);
     CHECK_STREQ(sea_future_message(&r), "service stopping");
     sea_future_detach(r);
-    CHECK_EQ(await_err(b, NULL), -ESHUTDOWN);
-    CHECK_EQ(await_err(sea_semaphore_wait(&s, 1), NULL), -ESHUTDOWN);
+    CHECK_EQ(sea_test_await_err(b, NULL), -ESHUTDOWN);
+    CHECK_EQ(sea_test_await_err(sea_semaphore_wait(&s, 1), NULL), -ESHUTDOWN);
     sea_semaphore_signal(&s, 1); /* still allowed */
     /* The tutorial's 1 MB limit: a wait for 2,000,000 units fails at once instead of never resolving. */
     sea_semaphore limit;
@@ -146,11 +136,11 @@ FIBER_CASE(t_semaphore_broken_and_bounded) {
     CHECK_EQ(sea_future_error(&r), -EINVAL);
     CHECK_STREQ(sea_future_message(&r), "semaphore wait for 2000000 units, more than the 1000000 it can ever hold");
     sea_future_detach(r);
-    CHECK_EQ(await_err(sea_semaphore_wait(&limit, 1000000), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_semaphore_wait(&limit, 1000000), NULL), 0);
     /* destroy fails the waiters. */
     sea_future d = sea_semaphore_wait(&limit, 1);
     sea_semaphore_destroy(&limit);
-    CHECK_EQ(await_err(d, NULL), SEA_EBROKEN);
+    CHECK_EQ(sea_test_await_err(d, NULL), SEA_EBROKEN);
     return sea_ready();
 }
 
@@ -192,7 +182,7 @@ FIBER_CASE(t_with_semaphore_and_units) {
     CHECK_EQ(sea_semaphore_available(&s), 3); /* every unit back, failures included */
     /* Units objects. */
     sea_value v;
-    CHECK_EQ(await_err(sea_semaphore_get_units(&s, 2), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_semaphore_get_units(&s, 2), &v), 0);
     sea_semaphore_units *u = v.ptr;
     CHECK_EQ(sea_semaphore_units_count(u), 2);
     CHECK_EQ(sea_semaphore_available(&s), 1);
@@ -248,14 +238,14 @@ FIBER_CASE(t_gate) {
     CHECK_EQ(sea_future_error(&refused), SEA_EGATE_CLOSED);
     CHECK_STREQ(sea_strerror(SEA_EGATE_CLOSED), "gate closed");
     sea_future_detach(refused);
-    CHECK_EQ(await_err(sea_gate_close(&g), NULL), -EALREADY);
+    CHECK_EQ(sea_test_await_err(sea_gate_close(&g), NULL), -EALREADY);
     sea_future_detach(sea_await(sea_when_all(ops, 3)));
     for (int i = 0; i < 3; i++)
         sea_future_detach(sea_future_move(&ops[i]));
     CHECK_EQ(done, 3);
     CHECK(!sea_future_available(&closing)); /* the manual enter is still inside */
     sea_gate_leave(&g);
-    CHECK_EQ(await_err(closing, NULL), 0);
+    CHECK_EQ(sea_test_await_err(closing, NULL), 0);
     /* A gate with nobody inside closes at once. */
     sea_gate h;
     sea_gate_init(&h);
@@ -354,12 +344,12 @@ FIBER_CASE(t_condvar) {
     sea_future c = sea_then(sea_condvar_wait(&cv), record, (struct tag){&o, 3});
     CHECK_EQ(sea_condvar_waiters(&cv), 3);
     sea_condvar_signal(&cv); /* the first in line */
-    CHECK_EQ(await_err(a, NULL), 0);
+    CHECK_EQ(sea_test_await_err(a, NULL), 0);
     CHECK_EQ(o.n, 1);
     CHECK_EQ(o.seq[0], 1);
     sea_condvar_broadcast(&cv);
-    CHECK_EQ(await_err(b, NULL), 0);
-    CHECK_EQ(await_err(c, NULL), 0);
+    CHECK_EQ(sea_test_await_err(b, NULL), 0);
+    CHECK_EQ(sea_test_await_err(c, NULL), 0);
     CHECK_EQ(o.n, 3);
     sea_condvar_signal(&cv); /* nobody waits: lost */
     /* A predicate: checked at once, then after every wake-up. */
@@ -370,7 +360,7 @@ FIBER_CASE(t_condvar) {
     CHECK(!sea_future_available(&p));
     n = 1;
     sea_condvar_signal(&cv);
-    CHECK_EQ(await_err(p, NULL), 0);
+    CHECK_EQ(sea_test_await_err(p, NULL), 0);
     sea_future q = sea_condvar_wait_until(&cv, positive, (struct box_count){&n});
     CHECK(sea_future_available(&q));
     sea_future_detach(q);
@@ -383,11 +373,11 @@ FIBER_CASE(t_condvar) {
     sea_abort_source_init(&as);
     sea_future ab = sea_condvar_wait_abortable(&cv, &as);
     sea_abort_source_request(&as, -ECANCELED);
-    CHECK_EQ(await_err(ab, NULL), -ECANCELED);
+    CHECK_EQ(sea_test_await_err(ab, NULL), -ECANCELED);
     sea_future w = sea_condvar_wait(&cv);
     sea_condvar_broken(&cv, 0, NULL);
-    CHECK_EQ(await_err(w, NULL), SEA_EBROKEN);
-    CHECK_EQ(await_err(sea_condvar_wait(&cv), NULL), SEA_EBROKEN);
+    CHECK_EQ(sea_test_await_err(w, NULL), SEA_EBROKEN);
+    CHECK_EQ(sea_test_await_err(sea_condvar_wait(&cv), NULL), SEA_EBROKEN);
     sea_condvar_destroy(&cv);
     return sea_ready();
 }
@@ -430,7 +420,7 @@ FIBER_CASE(t_abort_source) {
     CHECK_EQ(o.seq[0], 1);
     CHECK_EQ(o.seq[1], 3);
     CHECK_EQ(s1.err, SEA_EABORTED);
-    CHECK_EQ(await_err(sl, NULL), SEA_EABORTED);
+    CHECK_EQ(sea_test_await_err(sl, NULL), SEA_EABORTED);
     sea_future aw = sea_await_abortable(pending, &as); /* already aborted: returns at once */
     CHECK_EQ(sea_future_error(&aw), SEA_EABORTED);
     sea_future_detach(aw);
@@ -442,7 +432,7 @@ FIBER_CASE(t_abort_source) {
     sea_abort_source_request(&as, -EIO);
     CHECK_EQ(sea_abort_error(&as), SEA_EABORTED);
     CHECK_EQ(o.n, 2);
-    CHECK_EQ(await_err(sea_sleep_abortable(SEA_SEC(1), &as), NULL), SEA_EABORTED);
+    CHECK_EQ(sea_test_await_err(sea_sleep_abortable(SEA_SEC(1), &as), NULL), SEA_EABORTED);
     return sea_ready();
 }
 
@@ -473,7 +463,7 @@ FIBER_CASE(t_abort_fiber_wait) {
     sea_abort_source other;
     sea_abort_source_init(&other);
     sea_value v;
-    CHECK_EQ(await_err(sea_abortable(sea_test_later(sea_ready_int(9)), &other), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_abortable(sea_test_later(sea_ready_int(9)), &other), &v), 0);
     CHECK_EQ(v.i, 9);
     sea_future_detach(sea_await(sea_sleep(SEA_MSEC(1))));
     return sea_ready();

@@ -18,15 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int await_err(sea_future f, sea_value *v) {
-    sea_future r = sea_await(f);
-    int err = sea_future_failed(&r) ? sea_future_error(&r) : 0;
-    if (!err && v)
-        *v = sea_future_value(&r);
-    sea_future_detach(r);
-    return err;
-}
-
 static sea_future later_int(int64_t v, int ms) {
     return sea_test_sleep_then(SEA_MSEC(ms), sea_ready_int(v));
 }
@@ -39,7 +30,7 @@ static sea_future later_error(int err, int ms) {
 
 FIBER_CASE(t_when_all) {
     sea_future fs[4] = {later_int(1, 2), sea_ready_int(2), later_error(-EIO, 1), sea_failed(-EPERM, "now")};
-    CHECK_EQ(await_err(sea_when_all(fs, 4), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_when_all(fs, 4), NULL), 0);
     for (int i = 0; i < 4; i++)
         CHECK(sea_future_available(&fs[i]));
     CHECK_EQ(sea_future_value(&fs[0]).i, 1);
@@ -55,7 +46,7 @@ FIBER_CASE(t_when_all) {
     sea_future_detach(r);
     sea_future_detach(gs[0]);
     sea_future_detach(gs[1]);
-    CHECK_EQ(await_err(sea_when_all(NULL, 0), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_when_all(NULL, 0), NULL), 0);
     return sea_ready();
 }
 
@@ -75,7 +66,7 @@ static sea_future later_box(int ms) {
 FIBER_CASE(t_when_all_succeed) {
     sea_value vals[3];
     sea_future ok[3] = {later_int(10, 2), sea_ready_int(20), later_int(30, 1)};
-    CHECK_EQ(await_err(sea_when_all_succeed(ok, 3, vals), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_when_all_succeed(ok, 3, vals), NULL), 0);
     CHECK_EQ(vals[0].i, 10);
     CHECK_EQ(vals[1].i, 20);
     CHECK_EQ(vals[2].i, 30);
@@ -98,14 +89,14 @@ FIBER_CASE(t_when_all_succeed) {
 FIBER_CASE(t_when_any) {
     sea_future fs[3] = {later_int(1, 30), later_int(2, 1), later_error(-EIO, 20)};
     sea_value v;
-    CHECK_EQ(await_err(sea_when_any(fs, 3), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_when_any(fs, 3), &v), 0);
     CHECK_EQ(v.i, 1);
     /* Nothing lost: the others still arrive through fs. */
-    CHECK_EQ(await_err(fs[1], &v), 0);
+    CHECK_EQ(sea_test_await_err(fs[1], &v), 0);
     CHECK_EQ(v.i, 2);
-    CHECK_EQ(await_err(fs[0], &v), 0);
+    CHECK_EQ(sea_test_await_err(fs[0], &v), 0);
     CHECK_EQ(v.i, 1);
-    CHECK_EQ(await_err(fs[2], NULL), -EIO);
+    CHECK_EQ(sea_test_await_err(fs[2], NULL), -EIO);
     /* A ready one: the lowest index, at once. */
     sea_future gs[3] = {later_int(1, 1), sea_ready_int(7), sea_ready_int(8)};
     sea_future r = sea_when_any(gs, 3);
@@ -114,13 +105,13 @@ FIBER_CASE(t_when_any) {
     sea_future_detach(r);
     for (int i = 0; i < 3; i++)
         sea_future_detach(gs[i]);
-    CHECK_EQ(await_err(sea_when_any(NULL, 0), NULL), -EINVAL);
+    CHECK_EQ(sea_test_await_err(sea_when_any(NULL, 0), NULL), -EINVAL);
     return sea_ready();
 }
 
 FIBER_CASE(t_with_timeout) {
     sea_value v;
-    CHECK_EQ(await_err(sea_with_timeout(later_int(4, 1), SEA_SEC(5)), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_with_timeout(later_int(4, 1), SEA_SEC(5)), &v), 0);
     CHECK_EQ(v.i, 4);
     sea_future r = sea_await(sea_with_timeout(later_int(4, 6), SEA_MSEC(2)));
     CHECK_EQ(sea_future_error(&r), -ETIMEDOUT);
@@ -152,7 +143,7 @@ FIBER_CASE(t_shared_promise) {
     sea_shared_promise_forward(&sp, later_int(42, 1));
     sea_value v;
     for (int i = 0; i < 3; i++) {
-        CHECK_EQ(await_err(early[i], &v), 0);
+        CHECK_EQ(sea_test_await_err(early[i], &v), 0);
         CHECK_EQ(v.i, 42);
     }
     CHECK(sea_shared_promise_resolved(&sp));
@@ -180,13 +171,13 @@ FIBER_CASE(t_shared_promise) {
     sea_future c = sea_shared_promise_get_future(&sp);
     box_releases = 0;
     sea_shared_promise_forward(&sp, later_box(1));
-    CHECK_EQ(await_err(c, NULL), -EINVAL);
+    CHECK_EQ(sea_test_await_err(c, NULL), -EINVAL);
     CHECK_EQ(box_releases, 1);
     sea_shared_promise_destroy(&sp);
     sea_shared_promise_init(&sp);
     sea_future d = sea_shared_promise_get_future(&sp);
     sea_shared_promise_destroy(&sp);
-    CHECK_EQ(await_err(d, NULL), SEA_EBROKEN_PROMISE);
+    CHECK_EQ(sea_test_await_err(d, NULL), SEA_EBROKEN_PROMISE);
     sea_shared_promise_set_void(&sp);
     sea_shared_promise_destroy(&sp);
     return sea_ready();
@@ -214,17 +205,17 @@ FIBER_CASE(t_queue) {
     /* Pops wait for items, in order. */
     sea_future p1 = sea_queue_pop(q), p2 = sea_queue_pop(q);
     CHECK(sea_queue_try_push(q, item(1)));
-    CHECK_EQ(await_err(sea_queue_push(q, item(2)), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_queue_push(q, item(2)), NULL), 0);
     sea_value v;
-    CHECK_EQ(await_err(p1, &v), 0);
+    CHECK_EQ(sea_test_await_err(p1, &v), 0);
     CHECK_EQ(*(int *)v.ptr, 1);
     free(v.ptr);
-    CHECK_EQ(await_err(p2, &v), 0);
+    CHECK_EQ(sea_test_await_err(p2, &v), 0);
     CHECK_EQ(*(int *)v.ptr, 2);
     free(v.ptr);
     /* Pushes wait for room (back-pressure), in order. */
-    CHECK_EQ(await_err(sea_queue_push(q, item(3)), NULL), 0);
-    CHECK_EQ(await_err(sea_queue_push(q, item(4)), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_queue_push(q, item(3)), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_queue_push(q, item(4)), NULL), 0);
     CHECK(!sea_queue_try_push(q, NULL));
     sea_future w5 = sea_queue_push(q, item(5));
     sea_future w6 = sea_queue_push(q, item(6));
@@ -235,14 +226,14 @@ FIBER_CASE(t_queue) {
         if (want <= 4) {
             CHECK(sea_queue_try_pop(q, &it));
         } else {
-            CHECK_EQ(await_err(sea_queue_pop(q), &v), 0);
+            CHECK_EQ(sea_test_await_err(sea_queue_pop(q), &v), 0);
             it = v.ptr;
         }
         CHECK_EQ(*(int *)it, want);
         free(it);
     }
-    CHECK_EQ(await_err(w5, NULL), 0);
-    CHECK_EQ(await_err(w6, NULL), 0);
+    CHECK_EQ(sea_test_await_err(w5, NULL), 0);
+    CHECK_EQ(sea_test_await_err(w6, NULL), 0);
     void *none;
     CHECK(!sea_queue_try_pop(q, &none));
     /* Abort: waiting pushes fail and their items are released; queued items can still be popped. */
@@ -251,12 +242,12 @@ FIBER_CASE(t_queue) {
     CHECK(sea_queue_try_push(q, item(8)));
     sea_future w9 = sea_queue_push(q, item(9));
     sea_queue_abort(q, -ESHUTDOWN, "stopping");
-    CHECK_EQ(await_err(w9, NULL), -ESHUTDOWN);
+    CHECK_EQ(sea_test_await_err(w9, NULL), -ESHUTDOWN);
     CHECK_EQ(released_items, 1);
-    CHECK_EQ(await_err(sea_queue_pop(q), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_queue_pop(q), &v), 0);
     CHECK_EQ(*(int *)v.ptr, 7);
     free(v.ptr);
-    CHECK_EQ(await_err(sea_queue_push(q, item(10)), NULL), -ESHUTDOWN);
+    CHECK_EQ(sea_test_await_err(sea_queue_push(q, item(10)), NULL), -ESHUTDOWN);
     CHECK_EQ(released_items, 2);
     /* Free with an item left, and a pop waiting on another queue. */
     sea_queue_free(q);
@@ -264,7 +255,7 @@ FIBER_CASE(t_queue) {
     sea_queue *r = sea_queue_new(1, NULL);
     sea_future waiting = sea_queue_pop(r);
     sea_queue_free(r);
-    CHECK_EQ(await_err(waiting, NULL), SEA_EBROKEN);
+    CHECK_EQ(sea_test_await_err(waiting, NULL), SEA_EBROKEN);
     return sea_ready();
 }
 
@@ -278,7 +269,7 @@ struct writer {
 static sea_future write_all(void *arg) {
     struct writer *w = arg;
     for (int i = 1; i <= w->n; i++) {
-        int err = await_err(sea_pipe_write(w->p, item(i)), NULL);
+        int err = sea_test_await_err(sea_pipe_write(w->p, item(i)), NULL);
         if (err)
             return sea_failed(err, "write");
     }
@@ -293,7 +284,7 @@ FIBER_CASE(t_pipe) {
     int expect = 1;
     for (;;) {
         sea_value v;
-        CHECK_EQ(await_err(sea_pipe_read(p), &v), 0);
+        CHECK_EQ(sea_test_await_err(sea_pipe_read(p), &v), 0);
         if (!v.ptr)
             break; /* end of stream */
         CHECK_EQ(*(int *)v.ptr, expect);
@@ -301,34 +292,34 @@ FIBER_CASE(t_pipe) {
         free(v.ptr);
     }
     CHECK_EQ(expect, 101);
-    CHECK_EQ(await_err(writer, NULL), 0);
+    CHECK_EQ(sea_test_await_err(writer, NULL), 0);
     /* End of stream again, then the reader closes: the pipe is freed. */
     sea_value v;
-    CHECK_EQ(await_err(sea_pipe_read(p), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_pipe_read(p), &v), 0);
     CHECK(v.ptr == NULL);
     sea_pipe_close_reader(p);
 
     /* The reader goes away: the writer gets -EPIPE, buffered and refused items are released. */
     released_items = 0;
     p = sea_pipe_new(2, release_item);
-    CHECK_EQ(await_err(sea_pipe_write(p, item(1)), NULL), 0);
-    CHECK_EQ(await_err(sea_pipe_write(p, item(2)), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_pipe_write(p, item(1)), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_pipe_write(p, item(2)), NULL), 0);
     sea_future blocked = sea_pipe_write(p, item(3));
     sea_pipe_close_reader(p);
     sea_future r = sea_await(blocked);
     CHECK_EQ(sea_future_error(&r), -EPIPE);
     CHECK_STREQ(sea_future_message(&r), "the pipe's reader is closed");
     sea_future_detach(r);
-    CHECK_EQ(await_err(sea_pipe_write(p, item(4)), NULL), -EPIPE);
+    CHECK_EQ(sea_test_await_err(sea_pipe_write(p, item(4)), NULL), -EPIPE);
     CHECK_EQ(released_items, 4);
-    CHECK_EQ(await_err(sea_pipe_write(p, NULL), NULL), -EINVAL);
+    CHECK_EQ(sea_test_await_err(sea_pipe_write(p, NULL), NULL), -EINVAL);
     sea_pipe_close_writer(p);
 
     /* The writer aborts: buffered items first, then its error. */
     p = sea_pipe_new(2, release_item);
-    CHECK_EQ(await_err(sea_pipe_write(p, item(1)), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_pipe_write(p, item(1)), NULL), 0);
     sea_pipe_abort_writer(p, -ECONNRESET, "producer crashed");
-    CHECK_EQ(await_err(sea_pipe_read(p), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_pipe_read(p), &v), 0);
     free(v.ptr);
     r = sea_await(sea_pipe_read(p));
     CHECK_EQ(sea_future_error(&r), -ECONNRESET);
