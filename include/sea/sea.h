@@ -18,6 +18,7 @@
 #include <sea/lifetime.h>
 #include <sea/loop.h>
 #include <sea/memory.h>
+#include <sea/net.h>
 #include <sea/promise.h>
 #include <sea/queue.h>
 #include <sea/reactor.h>

@@ -1,0 +1,126 @@
+/*
+ * sea/net.h - TCP and Unix-domain sockets on the reactor.
+ *
+ * Addresses are text ("127.0.0.1:1234", "[::1]:80", "unix:/run/app.sock",
+ * "unix:@abstract") parsed into a sea_addr.  A listener accepts connections;
+ * sea_connect makes one.  Both give a sea_socket as a boxed value (v.ptr): if
+ * the future's value is dropped, the socket is closed, so a connection is
+ * never leaked.
+ *
+ *     sea_listener *l;
+ *     sea_addr a;
+ *     sea_addr_parse("127.0.0.1:1234", &a);
+ *     int rc = sea_listen(&a, NULL, &l);            // SO_REUSEADDR on, TCP_NODELAY on accepted sockets
+ *     ...
+ *     sea_future f = sea_accept(l);                 // v.ptr: sea_socket *
+ *     sea_socket_read(s, buf, sizeof(buf))          // v.size bytes, 0 at end of stream
+ *     sea_socket_write(s, buf, n)                   // resolves when all n bytes are sent
+ *
+ * Nothing blocks: a socket operation that cannot proceed waits for the
+ * descriptor to become ready and retries.  One read and one write may be
+ * pending on a socket at a time.  Failures are negative errno values:
+ * -ECONNREFUSED, -ECONNRESET, -EPIPE, -ETIMEDOUT; operations pending when the
+ * socket (or listener) is closed fail with SEA_ECANCELED.
+ */
+#ifndef SEA_NET_H
+#define SEA_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <sea/future.h>
+#include <sea/timer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A socket address of any family sea supports (IPv4, IPv6, Unix). */
+typedef struct sea_addr {
+    socklen_t len;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+        struct sockaddr_un un;
+        struct sockaddr_storage ss;
+    } u;
+} sea_addr;
+
+/*
+ * Parses "A.B.C.D:PORT", "[IPV6]:PORT", "unix:PATH" or "unix:@NAME" (an
+ * abstract socket).  Returns 0, or -EINVAL for anything else (no host name
+ * lookups: that would block).
+ */
+int sea_addr_parse(const char *text, sea_addr *out);
+/* Writes a in the same syntax into buf (NUL-terminated, truncated to len); returns the full length. */
+int sea_addr_format(const sea_addr *a, char *buf, size_t len);
+/* The port of an IPv4 or IPv6 address, 0 for others. */
+uint16_t sea_addr_port(const sea_addr *a);
+
+typedef struct sea_listen_options {
+    int backlog;             /* 0: 1024 */
+    bool no_reuse_address;   /* SO_REUSEADDR is on unless this is set */
+    bool reuse_port;         /* SO_REUSEPORT: several listeners on one port */
+} sea_listen_options;
+
+typedef struct sea_listener sea_listener;
+typedef struct sea_socket sea_socket;
+
+/*
+ * Listens on addr (opts may be NULL).  Returns 0 with *out set, or -errno
+ * (-EADDRINUSE, -EACCES, ...).  A Unix path that exists is not removed.
+ */
+int sea_listen(const sea_addr *addr, const sea_listen_options *opts, sea_listener **out);
+/* The address the listener is bound to (the chosen port, for port 0). */
+sea_addr sea_listener_addr(const sea_listener *l);
+/*
+ * The next connection: a boxed sea_socket * in v.ptr (closed if the value is
+ * dropped).  One accept may be pending at a time (-EBUSY otherwise).
+ */
+sea_future sea_accept(sea_listener *l) SEA_MUST_USE;
+/* Stops listening; a pending accept fails with SEA_ECANCELED.  Frees l once nothing is pending. */
+void sea_listener_close(sea_listener *l);
+
+/*
+ * Connects to addr, failing with -ETIMEDOUT after timeout ns (0: no limit),
+ * -ECONNREFUSED, -ENETUNREACH...  Resolves with a boxed sea_socket *.
+ */
+sea_future sea_connect(const sea_addr *addr, sea_time timeout) SEA_MUST_USE;
+
+sea_addr sea_socket_peer(const sea_socket *s);
+sea_addr sea_socket_local(const sea_socket *s);
+/* The descriptor, for options sea has no call for.  Do not close it. */
+int sea_socket_fd(const sea_socket *s);
+/* TCP_NODELAY (on by default for TCP) and SO_KEEPALIVE.  0 or -errno. */
+int sea_socket_set_nodelay(sea_socket *s, bool on);
+int sea_socket_set_keepalive(sea_socket *s, bool on);
+
+/*
+ * Reads up to len bytes into buf (which must stay valid until the future
+ * resolves): v.size bytes, 0 at end of stream.  -EBUSY if a read is pending.
+ */
+sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) SEA_MUST_USE;
+/*
+ * Writes all len bytes of buf (valid until the future resolves); resolves
+ * when they are handed to the kernel.  -EPIPE / -ECONNRESET when the peer is
+ * gone (no SIGPIPE); -EBUSY if a write is pending.
+ */
+sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) SEA_MUST_USE;
+/* shutdown(2): SHUT_RD, SHUT_WR or SHUT_RDWR.  0 or -errno. */
+int sea_socket_shutdown(sea_socket *s, int how);
+/*
+ * Closes s: pending operations fail with SEA_ECANCELED, and s is freed once
+ * they have.  Use s no more.
+ */
+void sea_socket_close(sea_socket *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

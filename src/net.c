@@ -1,0 +1,617 @@
+/*
+ * net.c - sockets on the reactor (sea/net.h).
+ *
+ * Every socket is non-blocking.  An operation first tries its system call;
+ * only when the kernel says EAGAIN does it wait for readiness with
+ * sea_fd_poll (a poll request on io_uring, an epoll registration on epoll)
+ * and try again.  So data that is already there costs one system call and no
+ * reactor turn, and both backends behave the same.
+ *
+ * Closing: a socket with an operation pending cannot simply close(2) its
+ * descriptor (an io_uring poll holds its own reference to the file and would
+ * never complete).  sea_socket_close shuts the socket down instead, which
+ * wakes every poll on it; each waiting operation then fails with
+ * SEA_ECANCELED, and the last one out closes the descriptor and frees the
+ * socket.  Listeners and connects in progress work the same way.
+ */
+#include "internal.h"
+
+#include <sea/net.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- addresses ---- */
+
+static bool parse_port(const char *s, uint16_t *port) {
+    if (!*s || strlen(s) > 5)
+        return false;
+    unsigned v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    if (v > 65535)
+        return false;
+    *port = (uint16_t)v;
+    return true;
+}
+
+int sea_addr_parse(const char *text, sea_addr *out) {
+    memset(out, 0, sizeof(*out));
+    if (!text)
+        return -EINVAL;
+    if (strncmp(text, "unix:", 5) == 0) {
+        const char *path = text + 5;
+        size_t n = strlen(path);
+        bool abstract = path[0] == '@';
+        if (n == 0 || n >= sizeof(out->u.un.sun_path) || (abstract && n == 1))
+            return -EINVAL;
+        out->u.un.sun_family = AF_UNIX;
+        memcpy(out->u.un.sun_path, path, n);
+        if (abstract) {
+            out->u.un.sun_path[0] = '\0';
+            out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+        } else {
+            out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+        }
+        return 0;
+    }
+    char host[64];
+    const char *port;
+    if (text[0] == '[') {
+        const char *end = strchr(text, ']');
+        if (!end || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, text + 1, (size_t)(end - text - 1));
+        host[end - text - 1] = '\0';
+        port = end + 2;
+        uint16_t p;
+        if (!parse_port(port, &p) || inet_pton(AF_INET6, host, &out->u.in6.sin6_addr) != 1)
+            return -EINVAL;
+        out->u.in6.sin6_family = AF_INET6;
+        out->u.in6.sin6_port = htons(p);
+        out->len = sizeof(struct sockaddr_in6);
+        return 0;
+    }
+    const char *colon = strrchr(text, ':');
+    if (!colon || (size_t)(colon - text) >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    uint16_t p;
+    if (!parse_port(colon + 1, &p) || inet_pton(AF_INET, host, &out->u.in4.sin_addr) != 1)
+        return -EINVAL;
+    out->u.in4.sin_family = AF_INET;
+    out->u.in4.sin_port = htons(p);
+    out->len = sizeof(struct sockaddr_in);
+    return 0;
+}
+
+int sea_addr_format(const sea_addr *a, char *buf, size_t len) {
+    char host[INET6_ADDRSTRLEN];
+    switch (a->u.sa.sa_family) {
+    case AF_INET:
+        inet_ntop(AF_INET, &a->u.in4.sin_addr, host, sizeof(host));
+        return snprintf(buf, len, "%s:%u", host, ntohs(a->u.in4.sin_port));
+    case AF_INET6:
+        inet_ntop(AF_INET6, &a->u.in6.sin6_addr, host, sizeof(host));
+        return snprintf(buf, len, "[%s]:%u", host, ntohs(a->u.in6.sin6_port));
+    case AF_UNIX: {
+        size_t n = a->len > offsetof(struct sockaddr_un, sun_path) ? a->len - offsetof(struct sockaddr_un, sun_path)
+                                                                    : 0;
+        if (n == 0)
+            return snprintf(buf, len, "unix:");
+        if (a->u.un.sun_path[0] == '\0')
+            return snprintf(buf, len, "unix:@%.*s", (int)(n - 1), a->u.un.sun_path + 1);
+        return snprintf(buf, len, "unix:%.*s", (int)strnlen(a->u.un.sun_path, n), a->u.un.sun_path);
+    }
+    default:
+        return snprintf(buf, len, "(unknown address family %d)", a->u.sa.sa_family);
+    }
+}
+
+uint16_t sea_addr_port(const sea_addr *a) {
+    if (a->u.sa.sa_family == AF_INET)
+        return ntohs(a->u.in4.sin_port);
+    if (a->u.sa.sa_family == AF_INET6)
+        return ntohs(a->u.in6.sin6_port);
+    return 0;
+}
+
+/* ---- sockets ---- */
+
+struct sea_socket {
+    sea_box box;          /* first: the box is the socket */
+    int fd;
+    int pending;          /* readiness waits in flight */
+    bool closing;
+    sea_addr peer, local;
+    bool reading;
+    void *rbuf;
+    size_t rlen;
+    sea_promise rp;
+    bool writing;
+    const char *wbuf;
+    size_t wlen, wdone;
+    sea_promise wp;
+};
+
+struct sock_ref {
+    sea_socket *s;
+};
+
+static void socket_box_release(sea_box *box) {
+    sea_socket_close((sea_socket *)box);
+}
+
+static bool is_tcp(int family) {
+    return family == AF_INET || family == AF_INET6;
+}
+
+static sea_socket *socket_new(int fd) {
+    sea_socket *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->box.release = socket_box_release;
+    s->fd = fd;
+    s->peer.len = sizeof(s->peer.u);
+    getpeername(fd, &s->peer.u.sa, &s->peer.len);
+    s->local.len = sizeof(s->local.u);
+    getsockname(fd, &s->local.u.sa, &s->local.len);
+    if (is_tcp(s->local.u.sa.sa_family)) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return s;
+}
+
+static void socket_maybe_free(sea_socket *s) {
+    if (s->closing && !s->pending && !s->reading && !s->writing) {
+        close(s->fd);
+        free(s);
+    }
+}
+
+/* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
+static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
+    sea_future c = sea__then_wrapped(sea_fd_poll(s->fd, events), cont, &(struct sock_ref){s},
+                                     sizeof(struct sock_ref));
+    if (sea_future_failed(&c)) {
+        int err = sea_future_error(&c);
+        sea_future_detach(c);
+        return err;
+    }
+    s->pending++;
+    sea_future_detach(c);
+    return 0;
+}
+
+/* 1: done (*n bytes, 0 at end), 0: would block, <0: error. */
+static int try_read(sea_socket *s, size_t *n) {
+    for (;;) {
+        ssize_t r = recv(s->fd, s->rbuf, s->rlen, MSG_DONTWAIT);
+        if (r >= 0) {
+            *n = (size_t)r;
+            return 1;
+        }
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    }
+}
+
+static void read_finish(sea_socket *s, int err, size_t n) {
+    s->reading = false;
+    if (err)
+        sea_promise_set_error(&s->rp, err, err == SEA_ECANCELED ? "socket closed" : NULL);
+    else
+        sea_promise_set_value(&s->rp, (sea_value){.size = n});
+    sea_promise_release(&s->rp);
+    socket_maybe_free(s);
+}
+
+static sea_future read_ready(struct sock_ref *ref, sea_future *in) {
+    sea_socket *s = ref->s;
+    s->pending--;
+    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
+    if (!err && s->closing)
+        err = SEA_ECANCELED;
+    if (err) {
+        read_finish(s, err, 0);
+        return sea_ready();
+    }
+    size_t n = 0;
+    int rc = try_read(s, &n);
+    if (rc == 0) { /* woken, but nothing to read after all: wait again */
+        if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) == 0)
+            return sea_ready();
+        rc = -ENOMEM;
+    }
+    read_finish(s, rc < 0 ? rc : 0, n);
+    return sea_ready();
+}
+
+sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
+    if (s->closing)
+        return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->reading)
+        return sea_failed(-EBUSY, "a read is already pending on this socket");
+    s->rbuf = buf;
+    s->rlen = len;
+    size_t n = 0;
+    int rc = try_read(s, &n);
+    if (rc > 0)
+        return sea_ready_size(n);
+    if (rc < 0)
+        return sea_failed(rc, NULL);
+    sea_promise_init(&s->rp);
+    sea_future f = sea_promise_get_future(&s->rp);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&s->rp);
+        return f;
+    }
+    s->reading = true;
+    if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) < 0)
+        read_finish(s, -ENOMEM, 0);
+    return f;
+}
+
+/* 1: all written, 0: would block, <0: error. */
+static int try_write(sea_socket *s) {
+    while (s->wdone < s->wlen) {
+        ssize_t r = send(s->fd, s->wbuf + s->wdone, s->wlen - s->wdone, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r >= 0) {
+            s->wdone += (size_t)r;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    }
+    return 1;
+}
+
+static void write_finish(sea_socket *s, int err) {
+    s->writing = false;
+    if (err)
+        sea_promise_set_error(&s->wp, err, err == SEA_ECANCELED ? "socket closed" : NULL);
+    else
+        sea_promise_set_value(&s->wp, (sea_value){.size = s->wlen});
+    sea_promise_release(&s->wp);
+    socket_maybe_free(s);
+}
+
+static sea_future write_ready(struct sock_ref *ref, sea_future *in) {
+    sea_socket *s = ref->s;
+    s->pending--;
+    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
+    if (!err && s->closing)
+        err = SEA_ECANCELED;
+    if (err) {
+        write_finish(s, err);
+        return sea_ready();
+    }
+    int rc = try_write(s);
+    if (rc == 0 && socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) < 0)
+        rc = -ENOMEM;
+    if (rc != 0)
+        write_finish(s, rc < 0 ? rc : 0);
+    return sea_ready();
+}
+
+sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
+    if (s->closing)
+        return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->writing)
+        return sea_failed(-EBUSY, "a write is already pending on this socket");
+    s->wbuf = buf;
+    s->wlen = len;
+    s->wdone = 0;
+    int rc = try_write(s);
+    if (rc > 0)
+        return sea_ready_size(len);
+    if (rc < 0)
+        return sea_failed(rc, NULL);
+    sea_promise_init(&s->wp);
+    sea_future f = sea_promise_get_future(&s->wp);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&s->wp);
+        return f;
+    }
+    s->writing = true;
+    if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) < 0)
+        write_finish(s, -ENOMEM);
+    return f;
+}
+
+int sea_socket_shutdown(sea_socket *s, int how) {
+    return shutdown(s->fd, how) == 0 ? 0 : -errno;
+}
+
+void sea_socket_close(sea_socket *s) {
+    if (!s || s->closing)
+        return;
+    s->closing = true;
+    if (s->pending)
+        shutdown(s->fd, SHUT_RDWR); /* wakes the waits; the last one frees s */
+    socket_maybe_free(s);
+}
+
+sea_addr sea_socket_peer(const sea_socket *s) {
+    return s->peer;
+}
+
+sea_addr sea_socket_local(const sea_socket *s) {
+    return s->local;
+}
+
+int sea_socket_fd(const sea_socket *s) {
+    return s->fd;
+}
+
+int sea_socket_set_nodelay(sea_socket *s, bool on) {
+    int v = on;
+    return setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) == 0 ? 0 : -errno;
+}
+
+int sea_socket_set_keepalive(sea_socket *s, bool on) {
+    int v = on;
+    return setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) == 0 ? 0 : -errno;
+}
+
+/* ---- listeners ---- */
+
+struct sea_listener {
+    int fd;
+    int pending;
+    bool closing;
+    bool accepting;
+    sea_promise ap;
+    sea_addr addr;
+};
+
+struct listener_ref {
+    sea_listener *l;
+};
+
+int sea_listen(const sea_addr *addr, const sea_listen_options *opts, sea_listener **out) {
+    sea_listen_options none = {0};
+    if (!opts)
+        opts = &none;
+    int fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    if (is_tcp(addr->u.sa.sa_family)) {
+        if (!opts->no_reuse_address)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (opts->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+            int err = -errno;
+            close(fd);
+            return err;
+        }
+    }
+    if (bind(fd, &addr->u.sa, addr->len) < 0 || listen(fd, opts->backlog > 0 ? opts->backlog : 1024) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    sea_listener *l = calloc(1, sizeof(*l));
+    if (!l) {
+        close(fd);
+        return -ENOMEM;
+    }
+    l->fd = fd;
+    l->addr.len = sizeof(l->addr.u);
+    getsockname(fd, &l->addr.u.sa, &l->addr.len);
+    *out = l;
+    return 0;
+}
+
+sea_addr sea_listener_addr(const sea_listener *l) {
+    return l->addr;
+}
+
+static void listener_maybe_free(sea_listener *l) {
+    if (l->closing && !l->pending && !l->accepting) {
+        close(l->fd);
+        free(l);
+    }
+}
+
+/* 1: a socket in *out, 0: would block, <0: error. */
+static int try_accept(sea_listener *l, sea_socket **out) {
+    for (;;) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            *out = socket_new(fd);
+            if (!*out) {
+                close(fd);
+                return -ENOMEM;
+            }
+            return 1;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    }
+}
+
+static void accept_finish(sea_listener *l, int err, sea_socket *s) {
+    l->accepting = false;
+    if (s)
+        sea_promise_set_box(&l->ap, &s->box);
+    else
+        sea_promise_set_error(&l->ap, err, err == SEA_ECANCELED ? "listener closed" : NULL);
+    sea_promise_release(&l->ap);
+    listener_maybe_free(l);
+}
+
+static int listener_wait(sea_listener *l);
+
+static sea_future accept_ready(struct listener_ref *ref, sea_future *in) {
+    sea_listener *l = ref->l;
+    l->pending--;
+    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
+    if (!err && l->closing)
+        err = SEA_ECANCELED;
+    sea_socket *s = NULL;
+    if (!err) {
+        int rc = try_accept(l, &s);
+        if (rc == 0)
+            rc = listener_wait(l);
+        if (rc < 0)
+            err = rc;
+        else if (rc == 0)
+            return sea_ready(); /* waiting again */
+    }
+    accept_finish(l, err, s);
+    return sea_ready();
+}
+
+static int listener_wait(sea_listener *l) {
+    sea_future c = sea_then_wrapped(sea_fd_poll(l->fd, POLLIN), accept_ready, (struct listener_ref){l});
+    if (sea_future_failed(&c)) {
+        int err = sea_future_error(&c);
+        sea_future_detach(c);
+        return err;
+    }
+    l->pending++;
+    sea_future_detach(c);
+    return 0;
+}
+
+sea_future sea_accept(sea_listener *l) {
+    if (l->closing)
+        return sea_failed(SEA_ECANCELED, "listener closed");
+    if (l->accepting)
+        return sea_failed(-EBUSY, "an accept is already pending on this listener");
+    sea_socket *s = NULL;
+    int rc = try_accept(l, &s);
+    if (rc > 0)
+        return sea_ready_box(&s->box);
+    if (rc < 0)
+        return sea_failed(rc, NULL);
+    sea_promise_init(&l->ap);
+    sea_future f = sea_promise_get_future(&l->ap);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&l->ap);
+        return f;
+    }
+    l->accepting = true;
+    rc = listener_wait(l);
+    if (rc < 0)
+        accept_finish(l, rc, NULL);
+    return f;
+}
+
+void sea_listener_close(sea_listener *l) {
+    if (!l || l->closing)
+        return;
+    l->closing = true;
+    if (l->pending)
+        shutdown(l->fd, SHUT_RDWR); /* wakes the pending poll */
+    listener_maybe_free(l);
+}
+
+/* ---- connect ---- */
+
+struct connecting {
+    sea_promise p;
+    int fd;
+    sea_timer timer;
+    bool timed, timed_out;
+};
+
+struct connecting_ref {
+    struct connecting *c;
+};
+
+static void connect_timeout(sea_timer *t, void *arg) {
+    struct connecting *c = arg;
+    c->timed = false;
+    c->timed_out = true;
+    shutdown(c->fd, SHUT_RDWR); /* wakes the poll */
+}
+
+static sea_future connect_ready(struct connecting_ref *ref, sea_future *in) {
+    struct connecting *c = ref->c;
+    if (c->timed)
+        sea_timer_cancel(&c->timer);
+    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
+    if (!err && c->timed_out)
+        err = -ETIMEDOUT;
+    if (!err) {
+        int soerr = 0;
+        socklen_t len = sizeof(soerr);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+            soerr = errno;
+        err = -soerr;
+    }
+    sea_socket *s = err ? NULL : socket_new(c->fd);
+    if (!err && !s)
+        err = -ENOMEM;
+    if (err) {
+        close(c->fd);
+        sea_promise_set_error(&c->p, err, err == -ETIMEDOUT ? "connect timed out" : NULL);
+    } else {
+        sea_promise_set_box(&c->p, &s->box);
+    }
+    sea_promise_release(&c->p);
+    free(c);
+    return sea_ready();
+}
+
+sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
+    int fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return sea_failed(-errno, "cannot create a socket");
+    int rc;
+    do
+        rc = connect(fd, &addr->u.sa, addr->len);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+        sea_socket *s = socket_new(fd);
+        if (!s) {
+            close(fd);
+            return sea_failed(-ENOMEM, "out of memory making a socket");
+        }
+        return sea_ready_box(&s->box);
+    }
+    if (errno != EINPROGRESS && errno != EAGAIN) {
+        int err = -errno;
+        close(fd);
+        return sea_failed(err, NULL);
+    }
+    struct connecting *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return sea_failed(-ENOMEM, "out of memory connecting");
+    }
+    c->fd = fd;
+    sea_promise_init(&c->p);
+    sea_future f = sea_promise_get_future(&c->p);
+    sea_future w = sea_then_wrapped(sea_fd_poll(fd, POLLOUT), connect_ready, (struct connecting_ref){c});
+    if (sea_future_failed(&w)) {
+        sea_future_detach(w);
+        sea_future_detach(f);
+        sea_promise_release(&c->p);
+        free(c);
+        close(fd);
+        return sea_failed(-ENOMEM, "out of memory connecting");
+    }
+    sea_future_detach(w);
+    if (timeout > 0) {
+        sea_timer_init(&c->timer, connect_timeout, c);
+        c->timed = sea_timer_arm(&c->timer, timeout) == 0;
+    }
+    return f;
+}
