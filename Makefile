@@ -1,6 +1,7 @@
 # The README's commands.  CMake does the building; this file only strings
 # the steps together:
-#   make run     set up, build, run the main job (the tutorial demo)
+#   make run     set up, build, run the main job: the echo server on
+#                127.0.0.1:1234, every core, until Ctrl-C (make demo: the tutorial demo)
 #   make test    set up, build, run every test, then again under ASan+UBSan,
 #                then the cross-shard tests (label "smp") under ThreadSanitizer
 #   make bench   set up, build, run the benchmarks
@@ -12,7 +13,7 @@ TSAN_BUILD ?= build-tsan
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup build build-asan build-tsan run test test-asan test-tsan bench install clean
+.PHONY: all setup build build-asan build-tsan run demo test test-asan test-tsan bench install clean
 
 all: build
 
@@ -32,6 +33,10 @@ build-tsan: setup
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)
 
 run: build
+	@echo "== the echo server (RFC 862) on every core; try: nc 127.0.0.1 1234; Ctrl-C stops it"
+	@./$(BUILD)/examples/tcp_server echo 127.0.0.1:1234
+
+demo: build
 	@./$(BUILD)/apps/sea-demo
 
 test: build
