@@ -32,6 +32,7 @@ struct conn {
 /* Each shard's own server (one thread per shard). */
 struct server {
     sea_listener *listener;
+    sea_future accept_loop; /* ends (SEA_ECANCELED) once the listener closes */
     sea_gate gate;
     struct conn *conns;
 };
@@ -131,17 +132,22 @@ static sea_future start_shard(struct where *w) {
     }
     sea_gate_init(&server.gate);
     /* keep_doing ends only with an error: SEA_ECANCELED once the listener closes. */
-    sea_future_detach(sea_keep_doing(accept_one, SEA_NOCAPTURE));
+    server.accept_loop = sea_keep_doing(accept_one, SEA_NOCAPTURE);
     return sea_ready();
 }
 
-/* At exit, on every shard: stop accepting, end the connections, wait for their handlers. */
+static sea_future accept_loop_ended(sea_nocapture *nc, sea_future *in) {
+    (void)sea_future_error(in); /* the expected SEA_ECANCELED */
+    return sea_gate_close(&server.gate);
+}
+
+/* At exit, on every shard: stop accepting, end the connections, wait for the loop and the handlers. */
 static sea_future stop_shard(sea_nocapture *nc) {
     sea_listener_close(server.listener);
     server.listener = NULL;
     for (struct conn *c = server.conns; c; c = c->next)
         sea_socket_shutdown(c->s, SHUT_RDWR);
-    return sea_gate_close(&server.gate);
+    return sea_then_wrapped(server.accept_loop, accept_loop_ended, SEA_NOCAPTURE);
 }
 
 static sea_future stop_all(void *arg) {

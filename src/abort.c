@@ -138,6 +138,7 @@ static void race_abort(sea_abort_subscription *sub, int err) {
 
 /* f, or -ETIMEDOUT after timeout (if timeout >= 0), or the abort of as (if not NULL). */
 static sea_future race(sea_future f, sea_time timeout, sea_abort_source *as) {
+    sea__future_settle(&f);
     if (sea_future_available(&f))
         return f;
     if (as && as->sea__requested) {
@@ -163,7 +164,11 @@ static sea_future race(sea_future f, sea_time timeout, sea_abort_source *as) {
     }
     if (as)
         sea_abort_subscribe(as, &r->abort, race_abort);
-    sea_future_detach(sea_then_wrapped(f, race_arrived, (struct race_ref){r}));
+    sea_future c = sea_then_wrapped(f, race_arrived, (struct race_ref){r});
+    if (sea_future_failed(&c))
+        race_arrived(&(struct race_ref){r}, &c); /* no memory to wait: that is the result */
+    else
+        sea_future_detach(c);
     return out;
 }
 

@@ -451,6 +451,17 @@ sea_future sea_failed_fmt(int err, const char *fmt, ...) {
     return f;
 }
 
+void sea__future_settle(sea_future *f) {
+    if ((f->sea__state & SEA__S_KIND) != SEA__S_PENDING)
+        return;
+    struct sea__node *n = pending_node(*f);
+    if (n->state == SEA__N_READY) {
+        sea_future r = n->result;
+        node_free(shard_or_panic(), n);
+        *f = r;
+    }
+}
+
 bool sea_future_available(const sea_future *f) {
     uint32_t kind = f->sea__state & SEA__S_KIND;
     if (kind == SEA__S_PENDING)

@@ -23,7 +23,7 @@ int sea_gate_enter(sea_gate *g) {
 
 void sea_gate_leave(sea_gate *g) {
     if (g->sea__count == 0)
-        sea__panic("sea: sea_gate_leave without a matching sea_gate_enter");
+        sea__panic("sea_gate_leave without a matching sea_gate_enter");
     if (--g->sea__count == 0 && g->sea__waiting) {
         g->sea__waiting = false;
         sea_promise_set_void(&g->sea__closing);
@@ -72,5 +72,10 @@ sea_future sea__with_gate(sea_gate *g, sea__finally_fn fn, void *cap) {
         return sea_failed(SEA_EGATE_CLOSED, NULL);
     g->sea__count++;
     sea_future r = fn(cap);
-    return sea_finally(r, leave_gate, (struct leave){g});
+    sea__future_settle(&r);
+    bool waiting = !sea_future_available(&r);
+    sea_future out = sea_finally(r, leave_gate, (struct leave){g});
+    if (waiting && sea_future_failed(&out) && sea_future_error(&out) == -ENOMEM)
+        sea_gate_leave(g); /* no memory to wait for the operation: do not hold the gate forever */
+    return out;
 }

@@ -76,6 +76,13 @@ struct sea__node_pool {
     uint64_t in_use;
 };
 
+/*
+ * If f is pending but its result has arrived, turns f into that ready result
+ * (its node freed).  Attaching a continuation to such a future would run the
+ * continuation at once, inside the attach; code that relies on attached
+ * continuations running later settles first.
+ */
+void sea__future_settle(sea_future *f);
 /* Delivers a ready result as the input of a waiting node. */
 void sea__node_input(struct sea__node *n, sea_future result);
 /* Allocates a waiting bare node and returns its pending future (or -ENOMEM). */

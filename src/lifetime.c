@@ -31,6 +31,10 @@ sea_future sea__do_with(sea__finally_fn fn, void (*cleanup)(void *), const void 
         return sea_failed(-ENOMEM, "out of memory in sea_do_with");
     k->cleanup = cleanup;
     memcpy(k->obj, obj, size);
+    /*
+     * If the finally step cannot be attached (no memory), the object leaks:
+     * the operation may still be using it, so freeing it would be worse.
+     */
     return sea_finally(fn(k->obj), drop_kept, (struct kept_ref){k});
 }
 
@@ -65,7 +69,7 @@ void sea_shared_unref(void *obj) {
         return;
     struct shared_hdr *h = hdr_of(obj);
     if (h->refs == 0)
-        sea__panic("sea: sea_shared_unref of an object with no references left");
+        sea__panic("sea_shared_unref of an object with no references left");
     if (--h->refs == 0) {
         if (h->destroy)
             h->destroy(h->obj);

@@ -92,6 +92,7 @@ static bool loop_run(struct loop *l, sea_future *final) {
         sea_future r = l->kind == SEA__LOOP_UNTIL_VALUE
                            ? ((sea_future(*)(void *, sea_value *))l->fn)(l->cap, &l->result)
                            : ((sea_future(*)(void *))l->fn)(l->cap);
+        sea__future_settle(&r); /* arrived already: handled here, not by a nested continuation */
         if (!is_ready(&r)) {
             sea_future c = sea_then_wrapped(r, loop_resume, (struct loop_ref){l});
             if (sea_future_failed(&c)) { /* no memory for the continuation */
@@ -201,6 +202,7 @@ static bool each_launch(struct each *e) {
     unsigned n = 0;
     while (e->next < e->end && !(e->failed && e->max) && (!e->max || e->inflight < e->max)) {
         sea_future r = e->fn(e->cap, e->next++);
+        sea__future_settle(&r);
         if (is_ready(&r)) {
             if (!plain_value(&r) || e->reduce)
                 each_result(e, &r);

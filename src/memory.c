@@ -94,7 +94,7 @@ static size_t sys_usable(void *p) {
     if (!f) {
         f = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
         if (!f)
-            sea__panic("sea: cannot find the C library's malloc_usable_size");
+            sea__panic("cannot find the C library's malloc_usable_size");
         atomic_store_explicit(&fn, f, memory_order_relaxed);
     }
     return f(p);
@@ -658,7 +658,7 @@ static __attribute__((noinline)) void *large_alloc(struct sea__heap *h, size_t s
 
 static __attribute__((noinline)) void large_free(struct sea__heap *h, void *p, struct pmeta *m) {
     if (m->kind != PM_LARGE || ((uintptr_t)p & (PAGE - 1)))
-        sea__panic("sea: free() of %p, which is not an allocation (freed twice, or never allocated)", p);
+        sea__panic("free() of %p, which is not an allocation (freed twice, or never allocated)", p);
     uint64_t n = m->head;
     m->kind = PM_NONE;
     m->head = 0;
@@ -675,7 +675,7 @@ static void free_local(struct sea__heap *h, void *p) {
     if (likely(c)) {
         struct pool *pl = &h->pools[c - 1];
         if (unlikely(p == pl->free)) /* the cheap case of a double free: nothing in between */
-            sea__panic("sea: free() of %p, which is not an allocation (freed twice, or never allocated)", p);
+            sea__panic("free() of %p, which is not an allocation (freed twice, or never allocated)", p);
         *(void **)p = pl->free;
         pl->free = p;
         POISON((char *)p + sizeof(void *), pl->size - sizeof(void *));
@@ -719,7 +719,7 @@ static size_t region_usable(const void *p) {
     if (m->cls)
         return h->pools[m->cls - 1].size;
     if (m->kind != PM_LARGE)
-        sea__panic("sea: %p is not an allocation (freed, or never allocated)", p);
+        sea__panic("%p is not an allocation (freed, or never allocated)", p);
     return (size_t)m->head << PAGE_SHIFT;
 }
 

@@ -182,14 +182,16 @@ static void socket_maybe_free(sea_socket *s) {
 
 /* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
 static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
-    sea_future c = sea__then_wrapped(sea_fd_poll(s->fd, events), cont, &(struct sock_ref){s},
-                                     sizeof(struct sock_ref));
-    if (sea_future_failed(&c)) {
-        int err = sea_future_error(&c);
+    s->pending++; /* first: cont may run at once if the poll is already over */
+    sea_future poll = sea_fd_poll(s->fd, events);
+    sea__future_settle(&poll);
+    bool waiting = !sea_future_available(&poll);
+    sea_future c = sea__then_wrapped(poll, cont, &(struct sock_ref){s}, sizeof(struct sock_ref));
+    if (waiting && sea_future_failed(&c) && sea_future_error(&c) == -ENOMEM) {
+        s->pending--;
         sea_future_detach(c);
-        return err;
+        return -ENOMEM;
     }
-    s->pending++;
     sea_future_detach(c);
     return 0;
 }
@@ -478,13 +480,16 @@ static sea_future accept_ready(struct listener_ref *ref, sea_future *in) {
 }
 
 static int listener_wait(sea_listener *l) {
-    sea_future c = sea_then_wrapped(sea_fd_poll(l->fd, POLLIN), accept_ready, (struct listener_ref){l});
-    if (sea_future_failed(&c)) {
-        int err = sea_future_error(&c);
+    l->pending++; /* first: accept_ready may run at once if the poll is already over */
+    sea_future poll = sea_fd_poll(l->fd, POLLIN);
+    sea__future_settle(&poll);
+    bool waiting = !sea_future_available(&poll);
+    sea_future c = sea_then_wrapped(poll, accept_ready, (struct listener_ref){l});
+    if (waiting && sea_future_failed(&c) && sea_future_error(&c) == -ENOMEM) {
+        l->pending--;
         sea_future_detach(c);
-        return err;
+        return -ENOMEM;
     }
-    l->pending++;
     sea_future_detach(c);
     return 0;
 }
@@ -599,8 +604,19 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
     c->fd = fd;
     sea_promise_init(&c->p);
     sea_future f = sea_promise_get_future(&c->p);
-    sea_future w = sea_then_wrapped(sea_fd_poll(fd, POLLOUT), connect_ready, (struct connecting_ref){c});
-    if (sea_future_failed(&w)) {
+    /* The timer first: connect_ready may run at once, and it cancels the timer and frees c. */
+    if (timeout > 0) {
+        sea_timer_init(&c->timer, connect_timeout, c);
+        c->timed = sea_timer_arm(&c->timer, timeout) == 0;
+    }
+    sea_future poll = sea_fd_poll(fd, POLLOUT);
+    sea__future_settle(&poll);
+    bool waiting = !sea_future_available(&poll);
+    sea_future w = sea_then_wrapped(poll, connect_ready, (struct connecting_ref){c});
+    if (waiting && sea_future_failed(&w) && sea_future_error(&w) == -ENOMEM) {
+        /* connect_ready will never run. */
+        if (c->timed)
+            sea_timer_cancel(&c->timer);
         sea_future_detach(w);
         sea_future_detach(f);
         sea_promise_release(&c->p);
@@ -609,9 +625,5 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
         return sea_failed(-ENOMEM, "out of memory connecting");
     }
     sea_future_detach(w);
-    if (timeout > 0) {
-        sea_timer_init(&c->timer, connect_timeout, c);
-        c->timed = sea_timer_arm(&c->timer, timeout) == 0;
-    }
     return f;
 }

@@ -24,6 +24,7 @@ void sea_semaphore_init(sea_semaphore *s, int64_t count) {
 void sea_semaphore_init_bounded(sea_semaphore *s, int64_t count) {
     sea_semaphore_init(s, count);
     s->sea__capacity = count > 0 ? count : 0;
+    s->sea__bounded = true;
 }
 
 void sea_semaphore_destroy(sea_semaphore *s) {
@@ -49,7 +50,7 @@ static sea_future wait_common(sea_semaphore *s, int64_t n, sea_time timeout, sea
         return sea_failed(-EINVAL, "semaphore wait for a negative number of units");
     if (s->sea__broken)
         return sea_failed(s->sea__broken, s->sea__broken_msg);
-    if (s->sea__capacity && n > s->sea__capacity)
+    if (s->sea__bounded && n > s->sea__capacity)
         return sea_failed_fmt(-EINVAL, "semaphore wait for %lld units, more than the %lld it can ever hold",
                               (long long)n, (long long)s->sea__capacity);
     if (!s->sea__waiters.sea__head && s->sea__count >= n) {
@@ -149,8 +150,8 @@ int64_t sea_semaphore_units_count(const sea_semaphore_units *u) {
 }
 
 void sea_semaphore_units_return(sea_semaphore_units *u, int64_t n) {
-    if (n > u->sea__n)
-        sea__panic("sea: returning %lld semaphore units from an object holding %lld", (long long)n,
+    if (n < 0 || n > u->sea__n)
+        sea__panic("returning %lld semaphore units from an object holding %lld", (long long)n,
                    (long long)u->sea__n);
     u->sea__n -= n;
     sea_semaphore_signal(u->sea__sem, n);
@@ -177,7 +178,12 @@ static sea_future give_back(struct give_back *g) {
 
 static sea_future run_holding(sea_semaphore *s, int64_t n, sea__finally_fn fn, void *cap) {
     sea_future r = fn(cap);
-    return sea_finally(r, give_back, (struct give_back){s, n});
+    sea__future_settle(&r);
+    bool waiting = !sea_future_available(&r);
+    sea_future out = sea_finally(r, give_back, (struct give_back){s, n});
+    if (waiting && sea_future_failed(&out) && sea_future_error(&out) == -ENOMEM)
+        sea_semaphore_signal(s, n); /* no memory to wait for the work: the units cannot stay out forever */
+    return out;
 }
 
 /* A wait that could not be served at once: the capture waits with it. */

@@ -37,7 +37,7 @@ sea_future sea_shared_promise_get_future(sea_shared_promise *sp) {
 /* Stores r (ready, not boxed) and gives every waiter a copy. */
 static void resolve(sea_shared_promise *sp, sea_future r) {
     if (sp->sea__resolved)
-        sea__panic("sea: shared promise resolved twice");
+        sea__panic("shared promise resolved twice");
     sp->sea__resolved = true;
     sp->sea__result = r;
     if ((r.sea__state & SEA__S_KIND) == SEA__S_ERROR)
@@ -95,7 +95,7 @@ size_t sea_shared_promise_waiters(const sea_shared_promise *sp) {
 
 void sea_shared_promise_destroy(sea_shared_promise *sp) {
     if (sp->sea__forwarding)
-        sea__panic("sea: sea_shared_promise_destroy while a forwarded future is pending");
+        sea__panic("sea_shared_promise_destroy while a forwarded future is pending");
     sea__waitlist_fail_all(&sp->sea__waiters, SEA_EBROKEN_PROMISE, "shared promise destroyed");
     if (sp->sea__resolved)
         sea_future_detach(sea_future_move(&sp->sea__result));

@@ -140,6 +140,8 @@ sea_future sea_sleep(sea_time d) {
 }
 
 sea_future sea_sleep_abortable(sea_time d, sea_abort_source *as) {
+    if (!as)
+        return sleep_start(d, NULL);
     if (as->sea__requested)
         return sea_failed(as->sea__err, "sleep aborted");
     return sleep_start(d, as);

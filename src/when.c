@@ -42,6 +42,7 @@ static sea_future verdict(sea_future *res, size_t n, sea_value *values) {
             sea_future_detach(sea_future_move(&res[i]));
         } else if (first == n && values) {
             values[i] = sea_future_value(&res[i]);
+            sea_future_detach(sea_future_move(&res[i])); /* frees a node, releases nothing more */
         } else {
             sea_future_detach(sea_future_move(&res[i]));
         }
@@ -68,8 +69,10 @@ static sea_future group_one(struct slot *s, sea_future *in) {
 
 static sea_future group_start(sea_future *fs, size_t n, sea_value *values, bool succeed) {
     size_t pending = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        sea__future_settle(&fs[i]);
         pending += !sea_future_available(&fs[i]);
+    }
     if (!pending)
         return succeed ? verdict(fs, n, values) : sea_ready();
     struct group *g = calloc(1, sizeof(*g) + (succeed ? n * sizeof(sea_future) : 0));
@@ -87,14 +90,20 @@ static sea_future group_start(sea_future *fs, size_t n, sea_value *values, bool 
     g->out = fs;
     g->values = values;
     g->succeed = succeed;
-    for (size_t i = 0; i < n; i++) {
-        if (sea_future_available(&fs[i])) {
-            if (succeed)
+    /* Ready ones first: once the pending ones are attached, the group may end (and go) at any time. */
+    if (succeed)
+        for (size_t i = 0; i < n; i++)
+            if (sea_future_available(&fs[i]))
                 g->res[i] = sea_future_move(&fs[i]);
+    for (size_t i = 0; i < n; i++) {
+        if ((fs[i].sea__state & SEA__S_KIND) != SEA__S_PENDING)
             continue;
-        }
         sea_future f = sea_future_move(&fs[i]);
-        sea_future_detach(sea_then_wrapped(f, group_one, (struct slot){g, i}));
+        sea_future c = sea_then_wrapped(f, group_one, (struct slot){g, i});
+        if (sea_future_failed(&c))
+            group_one(&(struct slot){g, i}, &c); /* no memory to wait for this one: that is its result */
+        else
+            sea_future_detach(c);
     }
     return out;
 }
@@ -138,9 +147,11 @@ static sea_future any_one(struct any_slot *s, sea_future *in) {
 sea_future sea_when_any(sea_future *fs, size_t n) {
     if (n == 0)
         return sea_failed(-EINVAL, "sea_when_any of no futures");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        sea__future_settle(&fs[i]);
         if (sea_future_available(&fs[i]))
             return sea_ready_int((int64_t)i);
+    }
     struct any *a = calloc(1, sizeof(*a) + n * sizeof(sea_promise));
     if (!a)
         return sea_failed(-ENOMEM, "out of memory waiting for any of several futures");
@@ -170,7 +181,11 @@ sea_future sea_when_any(sea_future *fs, size_t n) {
     for (size_t i = 0; i < n; i++) {
         sea_future f = sea_future_move(&fs[i]);
         fs[i] = relayed[i];
-        sea_future_detach(sea_then_wrapped(f, any_one, (struct any_slot){a, i}));
+        sea_future c = sea_then_wrapped(f, any_one, (struct any_slot){a, i});
+        if (sea_future_failed(&c))
+            any_one(&(struct any_slot){a, i}, &c); /* no memory to wait: relay that failure */
+        else
+            sea_future_detach(c);
     }
     free(relayed);
     return out;

@@ -416,6 +416,48 @@ static sea_future t_shared_objects(void) {
     return sea_then(sea_test_join(a, b), after_shared, SEA_NOCAPTURE);
 }
 
+/* ---- futures that arrived before anyone looked (pending, but already resolved) ---- */
+
+static sea_future arrived_int(int64_t v) {
+    sea_promise p;
+    sea_promise_init(&p);
+    sea_future f = sea_promise_get_future(&p);
+    sea_promise_set_int(&p, v);
+    sea_promise_release(&p);
+    return f;
+}
+
+static sea_future arrived_stop_at_3(struct every *c) {
+    return arrived_int(++c->i == 3 ? SEA_STOP : SEA_CONTINUE);
+}
+
+static sea_future arrived_or_yield(sea_nocapture *c, int64_t i) {
+    return i == 0 ? sea_yield() : arrived_int(i);
+}
+
+static sea_future arrived_element(sea_nocapture *c, int64_t i) {
+    return arrived_int(i);
+}
+
+static struct expect want_3 = {.v = 3};
+
+/* Iterations returning such futures: handled in the loop, never as a nested continuation (was a use after free). */
+FIBER_CASE(t_loops_with_arrived_futures) {
+    struct every e = {0};
+    sea_future r = sea_await(sea_repeat(arrived_stop_at_3, e));
+    CHECK(!sea_future_failed(&r));
+    sea_future_detach(r);
+    CHECK_EQ(sea_test_await_err(sea_parallel_for_each(0, 2, arrived_or_yield, SEA_NOCAPTURE), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_parallel_for_each(0, 1000, arrived_element, SEA_NOCAPTURE), NULL), 0);
+    sea_value v;
+    CHECK_EQ(sea_test_await_err(sea_map_reduce_range(0, 3, arrived_element, sea_reduce_sum_int, (sea_value){.i = 0},
+                                                     SEA_NOCAPTURE),
+                                &v),
+             0);
+    CHECK_EQ(v.i, want_3.v);
+    return sea_ready();
+}
+
 /* ---- from a fiber ---- */
 
 FIBER_CASE(t_loops_in_fibers) {
@@ -448,6 +490,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_do_with),
     SEA_TEST(t_shared_objects),
     SEA_TEST(t_loops_in_fibers),
+    SEA_TEST(t_loops_with_arrived_futures),
 };
 
 int main(int argc, char **argv) {

@@ -137,6 +137,12 @@ FIBER_CASE(t_semaphore_broken_and_bounded) {
     CHECK_STREQ(sea_future_message(&r), "semaphore wait for 2000000 units, more than the 1000000 it can ever hold");
     sea_future_detach(r);
     CHECK_EQ(sea_test_await_err(sea_semaphore_wait(&limit, 1000000), NULL), 0);
+    sea_semaphore zero;
+    sea_semaphore_init_bounded(&zero, 0); /* holds nothing, ever: any wait for units fails at once */
+    r = sea_semaphore_wait(&zero, 1);
+    CHECK(sea_future_available(&r));
+    CHECK_EQ(sea_future_error(&r), -EINVAL);
+    sea_future_detach(r);
     /* destroy fails the waiters. */
     sea_future d = sea_semaphore_wait(&limit, 1);
     sea_semaphore_destroy(&limit);

@@ -103,7 +103,7 @@ SEA_MUST_USE SEA__INLINE sea_future sea_stop(void) { return sea_ready_int(SEA_ST
  * started in order.  An error stops further starts.
  */
 #define sea_max_concurrent_for_each(begin, end, max, fn, ...) \
-    sea__for_each((begin), (end), (max) > 0 ? (uint64_t)(max) : 1, (sea__each_fn)(fn), NULL, \
+    sea__for_each((begin), (end), sea__at_least_one((int64_t)(max)), (sea__each_fn)(fn), NULL, \
                   (sea_value){0}, &(__VA_ARGS__), \
                   sizeof(__VA_ARGS__) + \
                       SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, int64_t)))
@@ -124,6 +124,7 @@ SEA_MUST_USE SEA__INLINE sea_future sea_stop(void) { return sea_ready_int(SEA_ST
 /* ---- private machinery behind the macros ---- */
 
 enum { SEA__LOOP_REPEAT, SEA__LOOP_UNTIL_VALUE, SEA__LOOP_DO_UNTIL, SEA__LOOP_KEEP_DOING };
+SEA__INLINE uint64_t sea__at_least_one(int64_t max) { return max > 0 ? (uint64_t)max : 1; }
 typedef sea_future (*sea__each_fn)(void *cap, int64_t i);
 sea_future sea__loop(int kind, void *fn, void *stop, const void *cap, size_t capsz) SEA_MUST_USE;
 sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__each_fn fn, sea_reduce_fn reduce,

@@ -37,7 +37,8 @@ extern "C" {
 /* Fields are private. */
 typedef struct sea_semaphore {
     int64_t sea__count;
-    int64_t sea__capacity;       /* 0: no limit on a single wait */
+    int64_t sea__capacity;       /* the most units a wait may ask for, if bounded */
+    bool sea__bounded;
     struct sea__waitlist sea__waiters;
     int sea__broken;             /* error once broken, else 0 */
     const char *sea__broken_msg;
@@ -51,7 +52,11 @@ void sea_semaphore_init(sea_semaphore *s, int64_t count);
  * never resolving.
  */
 void sea_semaphore_init_bounded(sea_semaphore *s, int64_t count);
-/* Fails every waiter with SEA_EBROKEN ("semaphore destroyed"); s may be freed afterwards. */
+/*
+ * Fails every waiter with SEA_EBROKEN ("semaphore destroyed").  s may be
+ * freed afterwards once nothing can signal it any more: units objects and
+ * sea_with_semaphore calls still running give their units back to s.
+ */
 void sea_semaphore_destroy(sea_semaphore *s);
 
 /*

@@ -22,8 +22,9 @@ extern "C" {
 /*
  * Waits until every fs[i] is ready, values and errors alike, and puts each
  * ready future back in fs[i] for the caller to consume (each must be used
- * once, as any future).  The returned future has no value and fails only
- * with -ENOMEM (fs is then untouched: still the caller's to consume).
+ * once, as any future).  The returned future has no value.  If memory runs
+ * out, it fails with -ENOMEM and fs is untouched; a single input that could
+ * not be waited for holds -ENOMEM as its result.
  */
 sea_future sea_when_all(sea_future *fs, size_t n) SEA_MUST_USE;
 
@@ -39,7 +40,8 @@ sea_future sea_when_all_succeed(sea_future *fs, size_t n, sea_value *values) SEA
  * Resolves with the index (v.i) of the first fs[i] to become ready; of
  * several ready at once, the lowest index.  fs[i] are replaced by futures of
  * the same results, so none is lost: the caller consumes all n.  Fails with
- * -EINVAL for n == 0, -ENOMEM (fs untouched).
+ * -EINVAL for n == 0, -ENOMEM (fs untouched).  (An input that could not be
+ * waited for for lack of memory finishes at once with -ENOMEM.)
  */
 sea_future sea_when_any(sea_future *fs, size_t n) SEA_MUST_USE;
 
