@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -332,6 +333,17 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) < 0)
         write_finish(s, -ENOMEM);
     return f;
+}
+
+int sea_socket_adopt(int fd, sea_socket **out) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    sea_socket *s = socket_new(fd);
+    if (!s)
+        return -ENOMEM;
+    *out = s;
+    return 0;
 }
 
 int sea_socket_shutdown(sea_socket *s, int how) {

@@ -93,6 +93,13 @@ void sea_listener_close(sea_listener *l);
  */
 sea_future sea_connect(const sea_addr *addr, sea_time timeout) SEA_MUST_USE;
 
+/*
+ * Makes a sea_socket of a connected stream socket fd (a socketpair end, a
+ * descriptor inherited from elsewhere), made non-blocking; the socket owns fd
+ * from now on.  0 or -ENOMEM (fd is then left alone).
+ */
+int sea_socket_adopt(int fd, sea_socket **out);
+
 sea_addr sea_socket_peer(const sea_socket *s);
 sea_addr sea_socket_local(const sea_socket *s);
 /* The descriptor, for options sea has no call for.  Do not close it. */

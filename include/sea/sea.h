@@ -10,6 +10,7 @@
 
 #include <sea/abort.h>
 #include <sea/app.h>
+#include <sea/buffer.h>
 #include <sea/condvar.h>
 #include <sea/error.h>
 #include <sea/fiber.h>
@@ -27,6 +28,7 @@
 #include <sea/shared_future.h>
 #include <sea/sharded.h>
 #include <sea/smp.h>
+#include <sea/stream.h>
 #include <sea/timer.h>
 #include <sea/when.h>
 
