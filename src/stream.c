@@ -104,7 +104,10 @@ static bool try_finish(sea_input_stream *in, size_t *result) {
         }
         if (in->have == in->want || in->eof) {
             sea_buf_trim(&in->acc, in->have);
-            *in->out = in->acc;
+            if (in->have)
+                *in->out = in->acc; /* the caller's now */
+            else
+                sea_buf_release(&in->acc); /* nothing came: an empty buffer, nothing to release */
             in->acc = SEA_BUF_EMPTY;
             *result = in->have;
             return true;
