@@ -211,22 +211,31 @@ static int try_read(sea_socket *s, size_t *n) {
     }
 }
 
-static void read_finish(sea_socket *s, int err, size_t n) {
-    s->reading = false;
+/* Ends a pending read or write: resolves its promise and frees s if it is closing and idle. */
+static void op_finish(sea_socket *s, bool *busy, sea_promise *p, int err, size_t n) {
+    *busy = false;
     if (err)
-        sea_promise_set_error(&s->rp, err, err == SEA_ECANCELED ? "socket closed" : NULL);
+        sea_promise_set_error(p, err, err == SEA_ECANCELED ? "socket closed" : NULL);
     else
-        sea_promise_set_value(&s->rp, (sea_value){.size = n});
-    sea_promise_release(&s->rp);
+        sea_promise_set_value(p, (sea_value){.size = n});
+    sea_promise_release(p);
     socket_maybe_free(s);
+}
+
+static void read_finish(sea_socket *s, int err, size_t n) {
+    op_finish(s, &s->reading, &s->rp, err, n);
+}
+
+/* A readiness wait ended: 0 to retry the operation, else why it must fail. */
+static int woken(sea_socket *s, sea_future *in) {
+    s->pending--;
+    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
+    return !err && s->closing ? SEA_ECANCELED : err;
 }
 
 static sea_future read_ready(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
-    s->pending--;
-    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
-    if (!err && s->closing)
-        err = SEA_ECANCELED;
+    int err = woken(s, in);
     if (err) {
         read_finish(s, err, 0);
         return sea_ready();
@@ -283,21 +292,12 @@ static int try_write(sea_socket *s) {
 }
 
 static void write_finish(sea_socket *s, int err) {
-    s->writing = false;
-    if (err)
-        sea_promise_set_error(&s->wp, err, err == SEA_ECANCELED ? "socket closed" : NULL);
-    else
-        sea_promise_set_value(&s->wp, (sea_value){.size = s->wlen});
-    sea_promise_release(&s->wp);
-    socket_maybe_free(s);
+    op_finish(s, &s->writing, &s->wp, err, s->wlen);
 }
 
 static sea_future write_ready(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
-    s->pending--;
-    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
-    if (!err && s->closing)
-        err = SEA_ECANCELED;
+    int err = woken(s, in);
     if (err) {
         write_finish(s, err);
         return sea_ready();

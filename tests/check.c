@@ -297,3 +297,12 @@ int sea_test_await_err(sea_future f, sea_value *v) {
     sea_future_detach(r);
     return err;
 }
+
+sea_future sea_test_arrived_int(int64_t v) {
+    sea_promise p;
+    sea_promise_init(&p);
+    sea_future f = sea_promise_get_future(&p);
+    sea_promise_set_int(&p, v);
+    sea_promise_release(&p);
+    return f;
+}

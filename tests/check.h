@@ -159,6 +159,12 @@ static inline unsigned sea_test_next_shard(void) {
     return (sea_shard_id() + 1) % sea_shard_count();
 }
 
+/*
+ * A future that is still formally pending but whose promise has already been
+ * resolved with v: attaching to it would run the continuation at once.
+ */
+sea_future sea_test_arrived_int(int64_t v) SEA_MUST_USE;
+
 /* In a fiber: awaits f and returns its error (0 for success), its value in *v if v is not NULL. */
 int sea_test_await_err(sea_future f, sea_value *v);
 

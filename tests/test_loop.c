@@ -418,25 +418,16 @@ static sea_future t_shared_objects(void) {
 
 /* ---- futures that arrived before anyone looked (pending, but already resolved) ---- */
 
-static sea_future arrived_int(int64_t v) {
-    sea_promise p;
-    sea_promise_init(&p);
-    sea_future f = sea_promise_get_future(&p);
-    sea_promise_set_int(&p, v);
-    sea_promise_release(&p);
-    return f;
-}
-
 static sea_future arrived_stop_at_3(struct every *c) {
-    return arrived_int(++c->i == 3 ? SEA_STOP : SEA_CONTINUE);
+    return sea_test_arrived_int(++c->i == 3 ? SEA_STOP : SEA_CONTINUE);
 }
 
 static sea_future arrived_or_yield(sea_nocapture *c, int64_t i) {
-    return i == 0 ? sea_yield() : arrived_int(i);
+    return i == 0 ? sea_yield() : sea_test_arrived_int(i);
 }
 
 static sea_future arrived_element(sea_nocapture *c, int64_t i) {
-    return arrived_int(i);
+    return sea_test_arrived_int(i);
 }
 
 static struct expect want_3 = {.v = 3};

@@ -329,24 +329,15 @@ FIBER_CASE(t_pipe) {
     return sea_ready();
 }
 
-static sea_future arrived_int(int64_t v) {
-    sea_promise p;
-    sea_promise_init(&p);
-    sea_future f = sea_promise_get_future(&p);
-    sea_promise_set_int(&p, v);
-    sea_promise_release(&p);
-    return f;
-}
-
 /* Inputs that arrived before the call: their nodes are freed (they leaked), values delivered. */
 FIBER_CASE(t_when_with_arrived_inputs) {
     sea_reactor_stats s0 = sea_test_stats();
     sea_value vals[2];
-    sea_future fs[2] = {arrived_int(5), arrived_int(6)};
+    sea_future fs[2] = {sea_test_arrived_int(5), sea_test_arrived_int(6)};
     CHECK_EQ(sea_test_await_err(sea_when_all_succeed(fs, 2, vals), NULL), 0);
     CHECK_EQ(vals[0].i, 5);
     CHECK_EQ(vals[1].i, 6);
-    sea_future gs[2] = {later_int(1, 1), arrived_int(2)};
+    sea_future gs[2] = {later_int(1, 1), sea_test_arrived_int(2)};
     sea_value v;
     CHECK_EQ(sea_test_await_err(sea_when_any(gs, 2), &v), 0);
     CHECK_EQ(v.i, 1);
