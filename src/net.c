@@ -143,6 +143,9 @@ struct sea_socket {
     const char *wbuf;
     size_t wlen, wdone;
     sea_promise wp;
+    bool dgram;           /* UDP: one datagram per read and write */
+    sea_addr *from;       /* UDP: where the pending read stores the sender */
+    sea_addr to;          /* UDP: where the pending write goes */
 };
 
 struct sock_ref {
@@ -200,7 +203,13 @@ static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
 /* 1: done (*n bytes, 0 at end), 0: would block, <0: error. */
 static int try_read(sea_socket *s, size_t *n) {
     for (;;) {
-        ssize_t r = recv(s->fd, s->rbuf, s->rlen, MSG_DONTWAIT);
+        ssize_t r;
+        if (s->dgram) {
+            s->from->len = sizeof(s->from->u);
+            r = recvfrom(s->fd, s->rbuf, s->rlen, MSG_DONTWAIT, &s->from->u.sa, &s->from->len);
+        } else {
+            r = recv(s->fd, s->rbuf, s->rlen, MSG_DONTWAIT);
+        }
         if (r >= 0) {
             *n = (size_t)r;
             return 1;
@@ -278,6 +287,18 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
 
 /* 1: all written, 0: would block, <0: error. */
 static int try_write(sea_socket *s) {
+    if (s->dgram) {
+        for (;;) {
+            ssize_t r = sendto(s->fd, s->wbuf, s->wlen, MSG_DONTWAIT | MSG_NOSIGNAL, &s->to.u.sa, s->to.len);
+            if (r >= 0) {
+                s->wdone = s->wlen; /* a datagram goes whole or not at all */
+                return 1;
+            }
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+        }
+    }
     while (s->wdone < s->wlen) {
         ssize_t r = send(s->fd, s->wbuf + s->wdone, s->wlen - s->wdone, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r >= 0) {
@@ -638,4 +659,48 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
     }
     sea_future_detach(w);
     return f;
+}
+
+/* ---- UDP ---- */
+
+int sea_udp_bind(const sea_addr *addr, sea_socket **out) {
+    int fd = socket(addr->u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, &addr->u.sa, addr->len) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    sea_socket *s = calloc(1, sizeof(*s));
+    if (!s) {
+        close(fd);
+        return -ENOMEM;
+    }
+    s->box.release = socket_box_release;
+    s->fd = fd;
+    s->dgram = true;
+    s->local.len = sizeof(s->local.u);
+    getsockname(fd, &s->local.u.sa, &s->local.len);
+    *out = s;
+    return 0;
+}
+
+sea_future sea_udp_send(sea_socket *s, const sea_addr *to, const void *data, size_t len) {
+    if (!s->dgram)
+        return sea_failed(-EINVAL, "sea_udp_send on a stream socket");
+    if (s->writing)
+        return sea_failed(-EBUSY, "a send is already pending on this socket");
+    s->to = *to;
+    return sea_socket_write(s, data, len);
+}
+
+sea_future sea_udp_recv(sea_socket *s, void *buf, size_t len, sea_addr *from) {
+    static __thread sea_addr ignored;
+    if (!s->dgram)
+        return sea_failed(-EINVAL, "sea_udp_recv on a stream socket");
+    if (s->reading)
+        return sea_failed(-EBUSY, "a receive is already pending on this socket");
+    s->from = from ? from : &ignored;
+    return sea_socket_read(s, buf, len);
 }

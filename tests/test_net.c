@@ -357,6 +357,48 @@ FIBER_CASE(t_close_cancels_pending) {
     return sea_ready();
 }
 
+FIBER_CASE(t_udp) {
+    const char *where[] = {"127.0.0.1:0", "[::1]:0"};
+    for (int k = 0; k < 2; k++) {
+        sea_addr a;
+        sea_addr_parse(where[k], &a);
+        sea_socket *x, *y;
+        CHECK_EQ(sea_udp_bind(&a, &x), 0);
+        CHECK_EQ(sea_udp_bind(&a, &y), 0);
+        sea_addr xa = sea_socket_local(x), ya = sea_socket_local(y);
+        /* A receive that waits, then the datagram. */
+        char buf[64];
+        sea_addr from;
+        sea_future r = sea_udp_recv(y, buf, sizeof(buf), &from);
+        CHECK(!sea_future_available(&r));
+        sea_future busy = sea_udp_recv(y, buf, sizeof(buf), NULL);
+        CHECK_EQ(sea_future_error(&busy), -EBUSY);
+        sea_future_detach(busy);
+        sea_value v;
+        CHECK_EQ(sea_test_await_err(sea_udp_send(x, &ya, "ping", 4), &v), 0);
+        CHECK_EQ(v.size, 4);
+        CHECK_EQ(sea_test_await_err(r, &v), 0);
+        CHECK(v.size == 4 && memcmp(buf, "ping", 4) == 0);
+        char fa[128], xs[128];
+        sea_addr_format(&from, fa, sizeof(fa));
+        sea_addr_format(&xa, xs, sizeof(xs));
+        CHECK_STREQ(fa, xs);
+        /* And back; a longer datagram is cut to the buffer. */
+        CHECK_EQ(sea_test_await_err(sea_udp_send(y, &from, "a longer reply", 14), NULL), 0);
+        CHECK_EQ(sea_test_await_err(sea_udp_recv(x, buf, 8, NULL), &v), 0);
+        CHECK(v.size == 8 && memcmp(buf, "a longer", 8) == 0);
+        /* Too large for a datagram. */
+        static char huge[70000];
+        CHECK_EQ(sea_test_await_err(sea_udp_send(x, &ya, huge, sizeof(huge)), NULL), -EMSGSIZE);
+        /* Closing cancels a pending receive. */
+        r = sea_udp_recv(x, buf, sizeof(buf), NULL);
+        sea_socket_close(x);
+        CHECK_EQ(sea_test_await_err(r, NULL), SEA_ECANCELED);
+        sea_socket_close(y);
+    }
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_addresses),
     SEA_TEST(t_echo_tcp),
@@ -364,6 +406,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_connect_refused_and_timeout),
     SEA_TEST(t_peer_reset),
     SEA_TEST(t_close_cancels_pending),
+    SEA_TEST(t_udp),
 };
 
 int main(int argc, char **argv) {

@@ -127,6 +127,26 @@ int sea_socket_shutdown(sea_socket *s, int how);
  */
 void sea_socket_close(sea_socket *s);
 
+/* ---- UDP ---- */
+
+/*
+ * A datagram socket bound to addr (port 0: any), as a sea_socket: close it
+ * with sea_socket_close; sea_socket_local gives the bound address.
+ * 0 or -errno.
+ */
+int sea_udp_bind(const sea_addr *addr, sea_socket **out);
+/*
+ * Sends one datagram of len bytes to to; resolves with v.size = len once the
+ * kernel took it.  -EMSGSIZE if too large; -EBUSY if a send is pending.
+ */
+sea_future sea_udp_send(sea_socket *s, const sea_addr *to, const void *data, size_t len) SEA_MUST_USE;
+/*
+ * Receives one datagram into buf (a longer one is cut to len bytes) and its
+ * sender into *from (may be NULL); v.size = bytes stored.  buf and from must
+ * stay valid until the future resolves.
+ */
+sea_future sea_udp_recv(sea_socket *s, void *buf, size_t len, sea_addr *from) SEA_MUST_USE;
+
 #ifdef __cplusplus
 }
 #endif
