@@ -259,6 +259,7 @@ struct sea__options {
     uint64_t memory;         /* -m/--memory in bytes, 0 for "all but the reserve" */
     uint64_t reserve_memory; /* --reserve-memory in bytes */
     bool has_reserve;
+    bool huge_pages;         /* --transparent-huge-pages */
 };
 
 struct sea__shard {

@@ -33,6 +33,9 @@ static const char help_text[] =
     "                                    reserve\n"
     "  --reserve-memory SIZE             memory left to the OS when -m is not given\n"
     "                                    (default 512M; half the memory below 1G)\n"
+    "  --transparent-huge-pages          back the shards' memory with huge pages where\n"
+    "                                    the kernel can (fewer TLB misses for dense\n"
+    "                                    heaps; sparse ones grow resident)\n"
     "  --help                            show this help and exit\n";
 
 const char *sea__options_help(void) {
@@ -178,15 +181,15 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
 #define IS(opt) (nlen == sizeof(opt) - 1 && strncmp(name, opt, nlen) == 0)
         bool takes_value = IS("reactor-backend") || IS("idle-poll-us") || IS("task-quota-ms") || IS("smp") ||
                            IS("cpuset") || IS("memory") || IS("reserve-memory");
-        bool is_flag = IS("poll-mode") || IS("help");
+        bool is_flag = IS("poll-mode") || IS("help") || IS("transparent-huge-pages");
         if (!takes_value && !is_flag) {
             char shown[80];
             snprintf(shown, sizeof(shown), "%.*s", (int)(nlen < 60 ? nlen : 60), name);
             return usage(err, errlen, "unknown option '--%s' (see --help)%s", shown, "");
         }
         if (is_flag && value)
-            return usage(err, errlen, "option '--%s' takes no value%s", IS("help") ? "help" : "poll-mode",
-                         "");
+            return usage(err, errlen, "option '--%s' takes no value%s",
+                         IS("help") ? "help" : IS("poll-mode") ? "poll-mode" : "transparent-huge-pages", "");
         if (takes_value && !value) {
             if (i + 1 >= argc || !argv[i + 1])
                 return usage(err, errlen, "option '%s' needs a value%s", a, "");
@@ -196,6 +199,8 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
             o->help = true;
         } else if (IS("poll-mode")) {
             o->poll_mode = true;
+        } else if (IS("transparent-huge-pages")) {
+            o->huge_pages = true;
         } else if (IS("reactor-backend")) {
             if (strcmp(value, "io_uring") == 0)
                 o->backend = "io_uring";

@@ -94,6 +94,7 @@ static sea_future t_bad_options_exit_2(void) {
         {"--reserve-memory"},
         {"--reserve-memory=x"},
         {"--reserve-memory=-5M"},
+        {"--transparent-huge-pages=1"},
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -170,6 +171,7 @@ static sea_future t_valid_options_accepted(void) {
         {"--reserve-memory=1G"},
         {"--reserve-memory", "0"},
         {"-m", "256M", "--reserve-memory", "1G"},
+        {"--transparent-huge-pages"},
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {

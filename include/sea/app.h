@@ -17,6 +17,10 @@
  *   --idle-poll-us=N                  poll this long before sleeping (default 200)
  *   --task-quota-ms=X                 run queued tasks for at most X ms before
  *                                     polling I/O and timers (default 0.5)
+ *   -c N, --smp N, --cpuset LIST      shards and their CPUs
+ *   -m SIZE, --memory SIZE            memory for the application (see sea/memory.h)
+ *   --reserve-memory SIZE             memory left to the OS (default 512M)
+ *   --transparent-huge-pages          back the shards' memory with huge pages
  *   --help                            print the options and exit 0
  * Option values may also follow as the next argument ("--task-quota-ms 2").
  * Unknown or malformed options print one line on stderr and exit with 2.
