@@ -24,7 +24,12 @@
 struct fd_entry {
     struct sea__poller *pollers; /* linked by fd_next */
     uint32_t registered;         /* events registered with epoll, 0 if none */
+    bool sticky;                 /* registered for good, edge-triggered (sea's sockets) */
+    uint32_t ready;              /* sticky: edges seen that no poller has taken yet */
 };
+
+/* A sticky registration: every event, edge-triggered, kept until sea__fd_forget. */
+#define STICKY_EVENTS (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 struct epoll_state {
     int epfd;
@@ -78,6 +83,8 @@ static struct fd_entry *entry(struct epoll_state *e, int fd) {
 
 /* Brings fd's epoll registration in line with the union of its pollers' events. */
 static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
+    if (ent->sticky)
+        return 0; /* registered for good */
     uint32_t want = 0;
     for (struct sea__poller *p = ent->pollers; p; p = p->fd_next)
         want |= p->events;
@@ -102,6 +109,28 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
     struct fd_entry *ent = entry(e, p->fd);
     if (!ent)
         return -ENOMEM;
+    if (p->sticky) {
+        if (!ent->sticky) {
+            struct epoll_event ev = {.events = STICKY_EVENTS, .data.fd = p->fd};
+            int op = ent->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+            if (epoll_ctl(e->epfd, op, p->fd, &ev) < 0 &&
+                (errno != EEXIST || epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->fd, &ev) < 0))
+                return -errno;
+            ent->sticky = true;
+            ent->registered = STICKY_EVENTS;
+            ent->ready = 0;
+        }
+        /* An edge that came while nobody waited: hand it over now. */
+        uint32_t got = ent->ready & (p->events | EPOLLERR | EPOLLHUP);
+        if (got) {
+            ent->ready &= ~(got & (EPOLLIN | EPOLLOUT | EPOLLPRI)); /* ERR and HUP stay: they do not come again */
+            sea__poller_complete(s, p, (int)got);
+            return 0;
+        }
+        p->fd_next = ent->pollers;
+        ent->pollers = p;
+        return 0;
+    }
     p->fd_next = ent->pollers;
     ent->pollers = p;
     int rc = update(e, p->fd, ent);
@@ -127,11 +156,19 @@ static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32
     if ((size_t)fd >= e->nfds)
         return;
     struct fd_entry *ent = &e->fds[fd];
+    if (ent->sticky) {
+        ent->ready |= revents & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLERR | EPOLLHUP);
+        if (revents & EPOLLRDHUP)
+            ent->ready |= EPOLLIN; /* the peer closed: reads will say so */
+        revents = ent->ready;
+    }
     struct sea__poller **pp = &ent->pollers, *done = NULL;
     while (*pp) {
         struct sea__poller *p = *pp;
         uint32_t ready = revents & (p->events | POLLERR | POLLHUP);
         if (ready) {
+            if (ent->sticky)
+                ent->ready &= ~(ready & (EPOLLIN | EPOLLOUT | EPOLLPRI));
             *pp = p->fd_next;
             p->fd_next = done;
             p->events = ready;
@@ -187,8 +224,22 @@ static unsigned epoll_backend_wait(struct sea__shard *s, sea_time deadline) {
     return handle(s, e, evs, n);
 }
 
+static void epoll_backend_forget(struct sea__shard *s, int fd) {
+    struct epoll_state *e = state(s);
+    if (!e || fd < 0 || (size_t)fd >= e->nfds)
+        return;
+    struct fd_entry *ent = &e->fds[fd];
+    if (ent->sticky && !ent->pollers) {
+        /* close() removes it from the epoll set (sea does not dup its sockets). */
+        ent->sticky = false;
+        ent->registered = 0;
+        ent->ready = 0;
+    }
+}
+
 const struct sea__backend_ops sea__backend_epoll = {
     .name = "epoll",
+    .forget = epoll_backend_forget,
     .init = epoll_backend_init,
     .destroy = epoll_backend_destroy,
     .poll_add = epoll_backend_poll_add,

@@ -138,6 +138,7 @@ struct sea__poller {
     uint32_t events;
     struct sea__poller *next, *prev; /* backend's list of pending polls */
     struct sea__poller *fd_next;     /* epoll: pollers of the same fd */
+    bool sticky;                     /* sea's own sockets: see sea__fd_poll_sticky */
 };
 
 struct sea__backend_ops {
@@ -150,7 +151,18 @@ struct sea__backend_ops {
     unsigned (*reap)(struct sea__shard *s);
     /* Sleeps until an event or the absolute monotonic deadline; then reaps. */
     unsigned (*wait)(struct sea__shard *s, sea_time deadline);
+    /* Forgets what it keeps about fd, which is about to be closed (may be NULL). */
+    void (*forget)(struct sea__shard *s, int fd);
 };
+
+/*
+ * sea_fd_poll for descriptors sea itself owns and closes (its sockets): the
+ * epoll backend may keep such a descriptor registered (edge-triggered)
+ * between polls instead of adding and removing it every time, so the owner
+ * must call sea__fd_forget before closing it.
+ */
+sea_future sea__fd_poll_sticky(int fd, uint32_t events);
+void sea__fd_forget(int fd);
 
 extern const struct sea__backend_ops sea__backend_uring;
 extern const struct sea__backend_ops sea__backend_epoll;

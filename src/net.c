@@ -179,6 +179,7 @@ static sea_socket *socket_new(int fd) {
 
 static void socket_maybe_free(sea_socket *s) {
     if (s->closing && !s->pending && !s->reading && !s->writing) {
+        sea__fd_forget(s->fd);
         close(s->fd);
         free(s);
     }
@@ -187,7 +188,7 @@ static void socket_maybe_free(sea_socket *s) {
 /* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
 static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
     s->pending++; /* first: cont may run at once if the poll is already over */
-    sea_future poll = sea_fd_poll(s->fd, events);
+    sea_future poll = sea__fd_poll_sticky(s->fd, events);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
     sea_future c = sea__then_wrapped(poll, cont, &(struct sock_ref){s}, sizeof(struct sock_ref));
@@ -457,6 +458,7 @@ sea_addr sea_listener_addr(const sea_listener *l) {
 
 static void listener_maybe_free(sea_listener *l) {
     if (l->closing && !l->pending && !l->accepting) {
+        sea__fd_forget(l->fd);
         close(l->fd);
         free(l);
     }
@@ -514,7 +516,7 @@ static sea_future accept_ready(struct listener_ref *ref, sea_future *in) {
 
 static int listener_wait(sea_listener *l) {
     l->pending++; /* first: accept_ready may run at once if the poll is already over */
-    sea_future poll = sea_fd_poll(l->fd, POLLIN);
+    sea_future poll = sea__fd_poll_sticky(l->fd, POLLIN);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
     sea_future c = sea_then_wrapped(poll, accept_ready, (struct listener_ref){l});
@@ -598,6 +600,7 @@ static sea_future connect_ready(struct connecting_ref *ref, sea_future *in) {
     if (!err && !s)
         err = -ENOMEM;
     if (err) {
+        sea__fd_forget(c->fd);
         close(c->fd);
         sea_promise_set_error(&c->p, err, err == -ETIMEDOUT ? "connect timed out" : NULL);
     } else {
@@ -642,7 +645,7 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
         sea_timer_init(&c->timer, connect_timeout, c);
         c->timed = sea_timer_arm(&c->timer, timeout) == 0;
     }
-    sea_future poll = sea_fd_poll(fd, POLLOUT);
+    sea_future poll = sea__fd_poll_sticky(fd, POLLOUT);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
     sea_future w = sea_then_wrapped(poll, connect_ready, (struct connecting_ref){c});

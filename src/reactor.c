@@ -262,7 +262,23 @@ void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res) 
     free(p);
 }
 
+static sea_future fd_poll(int fd, uint32_t events, bool sticky);
+
 sea_future sea_fd_poll(int fd, uint32_t events) {
+    return fd_poll(fd, events, false);
+}
+
+sea_future sea__fd_poll_sticky(int fd, uint32_t events) {
+    return fd_poll(fd, events, true);
+}
+
+void sea__fd_forget(int fd) {
+    struct sea__shard *s = sea__shard_current;
+    if (s && s->backend && s->backend->forget)
+        s->backend->forget(s, fd);
+}
+
+static sea_future fd_poll(int fd, uint32_t events, bool sticky) {
     struct sea__shard *s = sea__shard_current;
     if (!s)
         return sea_failed(SEA_ESHUTDOWN, "sea_fd_poll called with no running reactor");
@@ -276,6 +292,7 @@ sea_future sea_fd_poll(int fd, uint32_t events) {
         return sea_failed(-ENOMEM, "out of memory in sea_fd_poll");
     p->fd = fd;
     p->events = events;
+    p->sticky = sticky;
     sea_promise_init(&p->promise);
     sea_future f = sea_promise_get_future(&p->promise);
     if (sea_future_failed(&f)) {
