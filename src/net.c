@@ -143,6 +143,7 @@ struct sea_socket {
     const char *wbuf;
     size_t wlen, wdone;
     sea_promise wp;
+    bool wait_only;       /* the pending read is sea_socket_wait_readable */
     bool dgram;           /* UDP: one datagram per read and write */
     sea_addr *from;       /* UDP: where the pending read stores the sender */
     sea_addr to;          /* UDP: where the pending write goes */
@@ -246,6 +247,11 @@ static int woken(sea_socket *s, sea_future *in) {
 static sea_future read_ready(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
     int err = woken(s, in);
+    if (s->wait_only) {
+        s->wait_only = false;
+        read_finish(s, err, 0);
+        return sea_ready();
+    }
     if (err) {
         read_finish(s, err, 0);
         return sea_ready();
@@ -370,6 +376,38 @@ int sea_socket_adopt(int fd, sea_socket **out) {
 
 int sea_socket_shutdown(sea_socket *s, int how) {
     return shutdown(s->fd, how) == 0 ? 0 : -errno;
+}
+
+long sea_socket_try_read(sea_socket *s, void *buf, size_t len) {
+    if (s->closing)
+        return SEA_ECANCELED;
+    if (s->reading)
+        return -EBUSY;
+    s->rbuf = buf;
+    s->rlen = len;
+    size_t n = 0;
+    int rc = try_read(s, &n);
+    return rc > 0 ? (long)n : rc == 0 ? -EAGAIN : rc;
+}
+
+sea_future sea_socket_wait_readable(sea_socket *s) {
+    if (s->closing)
+        return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->reading)
+        return sea_failed(-EBUSY, "a read is already pending on this socket");
+    sea_promise_init(&s->rp);
+    sea_future f = sea_promise_get_future(&s->rp);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&s->rp);
+        return f;
+    }
+    s->reading = true;
+    s->wait_only = true;
+    if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) < 0) {
+        s->wait_only = false;
+        read_finish(s, -ENOMEM, 0);
+    }
+    return f;
 }
 
 void sea_socket_close(sea_socket *s) {

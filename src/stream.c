@@ -4,9 +4,12 @@
  * Input: the stream keeps the bytes read but not yet handed out ("pending",
  * a view into the last chunk).  Each operation is a small state machine:
  * try to finish from pending; if it cannot, read the next chunk and try
- * again.  Reads that complete at once are handled in a plain loop, so an
- * operation that needs no waiting returns a ready future; the first read that
- * has to wait gets a continuation, and the operation's promise is made then.
+ * again.  A chunk is allocated only to read what is already there: when
+ * nothing is, the stream waits for the socket to become readable holding no
+ * buffer, so an idle connection costs no chunk.  Reads that complete at once
+ * are handled in a plain loop, so an operation that needs no waiting returns
+ * a ready future; the first wait gets a continuation, and the operation's
+ * promise is made then.
  *
  * Output: a batch buffer collects small writes; it is sent when full, on
  * flush and on close, with one sea_socket_write.  Writes at least as large as
@@ -179,22 +182,37 @@ static int run(sea_input_stream *in, size_t *result) {
     for (;;) {
         if (try_finish(in, result))
             return 1;
+        /* Try to read now; only if nothing is there, wait without holding a chunk. */
         int rc = sea_buf_new(&in->rd, in->chunk);
         if (rc < 0)
             return rc;
-        sea_future r = sea_socket_read(in->s, in->rd.data, in->rd.len);
-        sea__future_settle(&r);
-        if (!sea_future_available(&r)) {
-            sea_future c = sea_then_wrapped(r, read_arrived, (struct in_ref){in});
-            if (sea_future_failed(&c)) {
-                rc = sea_future_error(&c);
+        long n = sea_socket_try_read(in->s, in->rd.data, in->rd.len);
+        if (n == -EAGAIN) {
+            sea_buf_release(&in->rd);
+            sea_future r = sea_socket_wait_readable(in->s);
+            sea__future_settle(&r);
+            if (!sea_future_available(&r)) {
+                sea_future c = sea_then_wrapped(r, read_arrived, (struct in_ref){in});
+                if (sea_future_failed(&c)) {
+                    rc = sea_future_error(&c);
+                    sea_future_detach(c);
+                    return rc;
+                }
                 sea_future_detach(c);
-                return rc;
+                return 0;
             }
-            sea_future_detach(c);
-            return 0;
+            rc = sea_future_failed(&r) ? sea_future_error(&r) : 0;
+            sea_future_detach(r);
+            if (rc < 0)
+                return rc;
+            continue;
         }
-        rc = absorb(in, &r);
+        if (n < 0) {
+            sea_buf_release(&in->rd);
+            return (int)n;
+        }
+        sea_future got = sea_ready_size((size_t)n);
+        rc = absorb(in, &got);
         if (rc < 0)
             return rc;
     }
@@ -210,10 +228,11 @@ static void finish(sea_input_stream *in, int err, size_t result) {
     sea_promise_release(&in->promise);
 }
 
+/* The socket became readable (or failed): carry on. */
 static sea_future read_arrived(struct in_ref *ref, sea_future *r) {
     sea_input_stream *in = ref->in;
     size_t result = 0;
-    int rc = absorb(in, r);
+    int rc = sea_future_failed(r) ? sea_future_error(r) : 0;
     if (rc == 0) {
         rc = run(in, &result);
         if (rc == 0)

@@ -10,7 +10,8 @@
  * writes batched (resolved at once) and sent on flush; a large write held
  * back by a peer that does not read (back-pressure) and released when it
  * does; write_buf releasing its buffer once sent; close giving the peer end
- * of stream; one operation at a time; writing to a peer that is gone.
+ * of stream; one operation at a time; writing to a peer that is gone.  An
+ * input stream waiting for data holds no read buffer.
  */
 #include "check.h"
 
@@ -325,6 +326,30 @@ FIBER_CASE(t_output_to_a_gone_peer) {
     return sea_ready();
 }
 
+/* Waiting for data holds no chunk: an idle connection costs no read buffer. */
+FIBER_CASE(t_idle_stream_holds_no_chunk) {
+    int peer;
+    sea_socket *s = pair(&peer);
+    sea_input_stream *in = sea_input_stream_new(s, 1 << 20); /* 1 MiB chunks: easy to see */
+    sea_memory_stats st0;
+    sea_memory_stats_get(&st0);
+    sea_buf b;
+    sea_future r = sea_input_read(in, &b);
+    CHECK(!sea_future_available(&r));
+    sea_memory_stats st1;
+    sea_memory_stats_get(&st1);
+    if (sea_memory_overrides_malloc())
+        CHECK(st1.used < st0.used + (64 << 10)); /* not the 1 MiB chunk */
+    CHECK_EQ(write(peer, "data", 4), 4);
+    CHECK_EQ(sea_test_await_err(r, NULL), 0);
+    CHECK(same(&b, "data"));
+    sea_buf_release(&b);
+    close(peer);
+    sea_input_stream_free(in);
+    sea_socket_close(s);
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_buffers),
     SEA_TEST(t_read_and_end),
@@ -333,6 +358,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_consume_lines),
     SEA_TEST(t_output_batching_and_backpressure),
     SEA_TEST(t_output_to_a_gone_peer),
+    SEA_TEST(t_idle_stream_holds_no_chunk),
 };
 
 int main(int argc, char **argv) {

@@ -119,6 +119,18 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) SEA_MUST_USE;
  * gone (no SIGPIPE); -EBUSY if a write is pending.
  */
 sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) SEA_MUST_USE;
+/*
+ * Reads what is there now, without waiting: the number of bytes (0 at end of
+ * stream), -EAGAIN when nothing is there yet, or another -errno.  -EBUSY
+ * while a read is pending.
+ */
+long sea_socket_try_read(sea_socket *s, void *buf, size_t len);
+/*
+ * Resolves when s has something to read (or end of stream, or an error),
+ * without reading it: wait first, then allocate the buffer, so an idle
+ * connection holds no buffer.  Counts as the socket's pending read.
+ */
+sea_future sea_socket_wait_readable(sea_socket *s) SEA_MUST_USE;
 /* shutdown(2): SHUT_RD, SHUT_WR or SHUT_RDWR.  0 or -errno. */
 int sea_socket_shutdown(sea_socket *s, int how);
 /*
