@@ -237,6 +237,20 @@ static void read_finish(sea_socket *s, int err, size_t n) {
     op_finish(s, &s->reading, &s->rp, err, n);
 }
 
+/* Starts waiting for events on behalf of a read or write (busy, p): the future the caller gets. */
+static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t events, sea__wrapped_fn cont) {
+    sea_promise_init(p);
+    sea_future f = sea_promise_get_future(p);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(p);
+        return f;
+    }
+    *busy = true;
+    if (socket_wait(s, events, cont) < 0)
+        op_finish(s, busy, p, -ENOMEM, 0);
+    return f;
+}
+
 /* A readiness wait ended: 0 to retry the operation, else why it must fail. */
 static int woken(sea_socket *s, sea_future *in) {
     s->pending--;
@@ -280,16 +294,7 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
         return sea_ready_size(n);
     if (rc < 0)
         return sea_failed(rc, NULL);
-    sea_promise_init(&s->rp);
-    sea_future f = sea_promise_get_future(&s->rp);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&s->rp);
-        return f;
-    }
-    s->reading = true;
-    if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) < 0)
-        read_finish(s, -ENOMEM, 0);
-    return f;
+    return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
 }
 
 /* 1: all written, 0: would block, <0: error. */
@@ -351,16 +356,7 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
         return sea_ready_size(len);
     if (rc < 0)
         return sea_failed(rc, NULL);
-    sea_promise_init(&s->wp);
-    sea_future f = sea_promise_get_future(&s->wp);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&s->wp);
-        return f;
-    }
-    s->writing = true;
-    if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) < 0)
-        write_finish(s, -ENOMEM);
-    return f;
+    return op_wait(s, &s->writing, &s->wp, POLLOUT, (sea__wrapped_fn)write_ready);
 }
 
 int sea_socket_adopt(int fd, sea_socket **out) {
@@ -395,18 +391,10 @@ sea_future sea_socket_wait_readable(sea_socket *s) {
         return sea_failed(SEA_ECANCELED, "socket closed");
     if (s->reading)
         return sea_failed(-EBUSY, "a read is already pending on this socket");
-    sea_promise_init(&s->rp);
-    sea_future f = sea_promise_get_future(&s->rp);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&s->rp);
-        return f;
-    }
-    s->reading = true;
     s->wait_only = true;
-    if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) < 0) {
-        s->wait_only = false;
-        read_finish(s, -ENOMEM, 0);
-    }
+    sea_future f = op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
+    if (!s->reading)
+        s->wait_only = false; /* it could not wait */
     return f;
 }
 
