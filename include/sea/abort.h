@@ -51,6 +51,7 @@ struct sea_abort_source {
     bool sea__requested;
 };
 
+/* Prepares as: not aborted, no subscriptions. */
 void sea_abort_source_init(sea_abort_source *as);
 /*
  * Aborts: runs every subscriber's callback with err (0 means SEA_EABORTED).
@@ -58,6 +59,7 @@ void sea_abort_source_init(sea_abort_source *as);
  * refused like any made after the abort.
  */
 void sea_abort_source_request(sea_abort_source *as, int err);
+/* True once sea_abort_source_request was called. */
 bool sea_abort_requested(const sea_abort_source *as);
 /* The abort's error, or 0 while not aborted. */
 int sea_abort_error(const sea_abort_source *as);

@@ -31,6 +31,7 @@ typedef struct sea_condvar {
     const char *sea__broken_msg;
 } sea_condvar;
 
+/* Prepares cv, with nobody waiting. */
 void sea_condvar_init(sea_condvar *cv);
 /* Fails every waiter with SEA_EBROKEN ("condition variable destroyed"). */
 void sea_condvar_destroy(sea_condvar *cv);
@@ -57,6 +58,7 @@ void sea_condvar_signal(sea_condvar *cv);
 void sea_condvar_broadcast(sea_condvar *cv);
 /* Fails every waiter and later wait with err (0: SEA_EBROKEN) and static_msg. */
 void sea_condvar_broken(sea_condvar *cv, int err, const char *static_msg);
+/* Waiters in line now. */
 size_t sea_condvar_waiters(const sea_condvar *cv);
 
 sea_future sea__condvar_wait_until(sea_condvar *cv, bool (*pred)(void *), const void *cap, size_t capsz)

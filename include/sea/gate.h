@@ -33,6 +33,7 @@ typedef struct sea_gate {
     sea_promise sea__closing;
 } sea_gate;
 
+/* Prepares g: open, nobody inside. */
 void sea_gate_init(sea_gate *g);
 /* Enters g: returns 0, or SEA_EGATE_CLOSED once g is closed (or closing). */
 int sea_gate_enter(sea_gate *g);
@@ -45,6 +46,7 @@ int sea_gate_check(const sea_gate *g);
  * (at once if none).  Closing twice fails with -EALREADY.
  */
 sea_future sea_gate_close(sea_gate *g) SEA_MUST_USE;
+/* True once sea_gate_close was called. */
 bool sea_gate_is_closed(const sea_gate *g);
 /* Operations inside g now. */
 uint64_t sea_gate_count(const sea_gate *g);

@@ -51,6 +51,7 @@ sea_future sea_queue_pop(sea_queue *q) SEA_MUST_USE;
  */
 void sea_queue_abort(sea_queue *q, int err, const char *static_msg);
 
+/* Items queued now, and the most the queue holds. */
 size_t sea_queue_size(const sea_queue *q);
 size_t sea_queue_capacity(const sea_queue *q);
 

@@ -99,6 +99,7 @@ typedef struct sea_semaphore_units {
 } sea_semaphore_units;
 
 sea_future sea_semaphore_get_units(sea_semaphore *s, int64_t n) SEA_MUST_USE;
+/* Units u still holds. */
 int64_t sea_semaphore_units_count(const sea_semaphore_units *u);
 /* Returns n of the units early (n <= what it holds). */
 void sea_semaphore_units_return(sea_semaphore_units *u, int64_t n);

@@ -32,6 +32,7 @@ typedef struct sea_shared_promise {
     bool sea__forwarding;     /* waiting for a future given to sea_shared_promise_forward */
 } sea_shared_promise;
 
+/* Prepares sp: unresolved, nobody waiting. */
 void sea_shared_promise_init(sea_shared_promise *sp);
 /*
  * A future of sp's result: pending until sp is resolved, ready afterwards.
@@ -48,6 +49,7 @@ void sea_shared_promise_set_error(sea_shared_promise *sp, int err, const char *s
  * must stay where it is until then.
  */
 void sea_shared_promise_forward(sea_shared_promise *sp, sea_future f);
+/* True once sp has its result. */
 bool sea_shared_promise_resolved(const sea_shared_promise *sp);
 /* Futures handed out and still pending. */
 size_t sea_shared_promise_waiters(const sea_shared_promise *sp);
