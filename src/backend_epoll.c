@@ -7,6 +7,14 @@
  * pending polls and the registration covers the union of their events.  A
  * descriptor epoll refuses (EPERM: regular files) is always ready, as poll(2)
  * and io_uring report it.  Sleeping uses epoll_pwait2 for nanosecond timeouts.
+ *
+ * sea's own sockets are "sticky" (sea__fd_poll_sticky): registered once for
+ * every event, edge-triggered, until their owner calls sea__fd_forget before
+ * closing them.  An edge that arrives while nobody waits is kept in the
+ * entry's ready bits and handed to the next wait at once (ERR and HUP stay
+ * set: they do not come again).  That saves the two epoll_ctl calls a
+ * one-shot registration costs per wait.  Descriptors polled through the public
+ * sea_fd_poll cannot be sticky: sea does not know when their owner closes them.
  */
 #include "internal.h"
 
