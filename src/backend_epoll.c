@@ -120,10 +120,13 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
     if (p->sticky) {
         if (!ent->sticky) {
             struct epoll_event ev = {.events = STICKY_EVENTS, .data.fd = p->fd};
+            /* The table may be stale (the descriptor number was closed and reused): try the other op. */
             int op = ent->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-            if (epoll_ctl(e->epfd, op, p->fd, &ev) < 0 &&
-                (errno != EEXIST || epoll_ctl(e->epfd, EPOLL_CTL_MOD, p->fd, &ev) < 0))
-                return -errno;
+            if (epoll_ctl(e->epfd, op, p->fd, &ev) < 0) {
+                int other = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+                if ((errno != EEXIST && errno != ENOENT) || epoll_ctl(e->epfd, other, p->fd, &ev) < 0)
+                    return -errno;
+            }
             ent->sticky = true;
             ent->registered = STICKY_EVENTS;
             ent->ready = 0;
