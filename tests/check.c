@@ -306,3 +306,12 @@ sea_future sea_test_arrived_int(int64_t v) {
     sea_promise_release(&p);
     return f;
 }
+
+void sea_test_await_error(sea_future f, int err, const char *msg) {
+    sea_future r = sea_await(f);
+    CHECK(sea_future_failed(&r));
+    CHECK_EQ(sea_future_error(&r), err);
+    if (msg)
+        CHECK_STREQ(sea_future_message(&r), msg);
+    sea_future_detach(r);
+}

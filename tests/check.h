@@ -165,6 +165,19 @@ static inline unsigned sea_test_next_shard(void) {
  */
 sea_future sea_test_arrived_int(int64_t v) SEA_MUST_USE;
 
+/* In a fiber: awaits f and CHECKs that it holds the integer v. */
+#define AWAIT_INT(f, v) \
+    do { \
+        sea_value got_ = {0}; \
+        int err_ = sea_await_value((f), &got_); \
+        CHECK_EQ(err_, 0); \
+        if (!err_) \
+            CHECK_EQ(got_.i, (v)); \
+    } while (0)
+
+/* In a fiber: awaits f and CHECKs that it failed with err and, if msg is not NULL, that message. */
+void sea_test_await_error(sea_future f, int err, const char *msg);
+
 /* In a fiber: awaits f and returns its error (0 for success), its value in *v if v is not NULL. */
 int sea_test_await_err(sea_future f, sea_value *v);
 

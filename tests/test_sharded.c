@@ -23,24 +23,6 @@
 
 #define MAX_SHARDS 64
 
-#define AWAIT_INT(f, v) \
-    do { \
-        sea_value got_ = {0}; \
-        int err_ = sea_await_value((f), &got_); \
-        CHECK_EQ(err_, 0); \
-        if (!err_) \
-            CHECK_EQ(got_.i, (v)); \
-    } while (0)
-
-static void await_error(sea_future f, int err, const char *msg) {
-    sea_future r = sea_await(f);
-    CHECK(sea_future_failed(&r));
-    CHECK_EQ(sea_future_error(&r), err);
-    if (msg)
-        CHECK_STREQ(sea_future_message(&r), msg);
-    sea_future_detach(r);
-}
-
 /*
  * Per-shard event logs: shard i appends only to logs[i]; shard 0 reads them
  * once the service's futures have resolved (the replies order the accesses).
@@ -213,11 +195,11 @@ FIBER_CASE(t_invoke_on) {
     /* Errors come back with their messages. */
     char want[64];
     snprintf(want, sizeof(want), "counter %u refuses 3", last);
-    await_error(sea_sharded_invoke_on(svc, last, fail_on, (struct add){3}), -EBADMSG, want);
+    sea_test_await_error(sea_sharded_invoke_on(svc, last, fail_on, (struct add){3}), -EBADMSG, want);
     /* A shard that does not exist. */
-    await_error(sea_sharded_invoke_on(svc, n, get_on, (struct add){0}), -EINVAL, NULL);
+    sea_test_await_error(sea_sharded_invoke_on(svc, n, get_on, (struct add){0}), -EINVAL, NULL);
     /* No service. */
-    await_error(sea_sharded_invoke_on(NULL, 0, get_on, (struct add){0}), -EINVAL, NULL);
+    sea_test_await_error(sea_sharded_invoke_on(NULL, 0, get_on, (struct add){0}), -EINVAL, NULL);
     CHECK_EQ(sea_await_value(sea_sharded_stop(svc), NULL), 0);
     sea_sharded_free(svc);
     return sea_ready();
@@ -251,10 +233,10 @@ FIBER_CASE(t_invoke_on_all_and_map_reduce) {
     AWAIT_INT(sea_sharded_map_reduce(svc, add_wide, sea_reduce_max_int, (sea_value){.i = 0}, w),
               3 + 24 + (int64_t)n - 1);
     /* invoke_on_all: the first error in shard order. */
-    await_error(sea_sharded_invoke_on_all(svc, fail_on, (struct add){9}), -EBADMSG, "counter 0 refuses 9");
-    await_error(sea_sharded_map_reduce(svc, fail_on, sea_reduce_sum_int, (sea_value){0}, (struct add){8}),
+    sea_test_await_error(sea_sharded_invoke_on_all(svc, fail_on, (struct add){9}), -EBADMSG, "counter 0 refuses 9");
+    sea_test_await_error(sea_sharded_map_reduce(svc, fail_on, sea_reduce_sum_int, (sea_value){0}, (struct add){8}),
                 -EBADMSG, "counter 0 refuses 8");
-    await_error(sea_sharded_invoke_on_all(NULL, get_on, (struct add){0}), -EINVAL, NULL);
+    sea_test_await_error(sea_sharded_invoke_on_all(NULL, get_on, (struct add){0}), -EINVAL, NULL);
     CHECK_EQ(sea_await_value(sea_sharded_stop(svc), NULL), 0);
     sea_sharded_free(svc);
     return sea_ready();
@@ -290,15 +272,15 @@ FIBER_CASE(t_calls_after_stop_fail) {
     CHECK_EQ(sea_await_value(sea_sharded_stop(svc), NULL), 0);
     CHECK(sea_sharded_local(svc) == NULL);
     for (unsigned i = 0; i < n; i++)
-        await_error(sea_sharded_invoke_on(svc, i, add_on, (struct add){1}), SEA_ESHUTDOWN, NULL);
-    await_error(sea_sharded_invoke_on_all(svc, add_on, (struct add){1}), SEA_ESHUTDOWN, NULL);
-    await_error(sea_sharded_map_reduce(svc, get_on, sea_reduce_sum_int, (sea_value){0}, (struct add){1}),
+        sea_test_await_error(sea_sharded_invoke_on(svc, i, add_on, (struct add){1}), SEA_ESHUTDOWN, NULL);
+    sea_test_await_error(sea_sharded_invoke_on_all(svc, add_on, (struct add){1}), SEA_ESHUTDOWN, NULL);
+    sea_test_await_error(sea_sharded_map_reduce(svc, get_on, sea_reduce_sum_int, (sea_value){0}, (struct add){1}),
                 SEA_ESHUTDOWN, NULL);
     /* Stopping again, and starting again, change nothing. */
     logs_reset();
     CHECK_EQ(sea_await_value(sea_sharded_stop(svc), NULL), 0);
-    await_error(sea_sharded_start(svc), -EALREADY, NULL);
-    await_error(sea_sharded_invoke_on(svc, last, add_on, (struct add){1}), SEA_ESHUTDOWN, NULL);
+    sea_test_await_error(sea_sharded_start(svc), -EALREADY, NULL);
+    sea_test_await_error(sea_sharded_invoke_on(svc, last, add_on, (struct add){1}), SEA_ESHUTDOWN, NULL);
     for (unsigned i = 0; i < n; i++)
         CHECK_STREQ(logs[i], "");
     sea_sharded_free(svc);
@@ -314,7 +296,7 @@ FIBER_CASE(t_calls_racing_stop) {
     sea_future stop = sea_sharded_stop(svc);
     sea_future after = sea_sharded_invoke_on(svc, last, add_on, (struct add){1});
     AWAIT_INT(before, 1);
-    await_error(after, SEA_ESHUTDOWN, NULL);
+    sea_test_await_error(after, SEA_ESHUTDOWN, NULL);
     CHECK_EQ(sea_await_value(stop, NULL), 0);
     sea_sharded_free(svc);
     return sea_ready();
@@ -372,12 +354,12 @@ FIBER_CASE(t_create_fails) {
     sea_sharded *svc = start_counters(&plan);
     char want[64];
     snprintf(want, sizeof(want), "no room on shard %u", last);
-    await_error(sea_sharded_start(svc), -ENOSPC, want);
+    sea_test_await_error(sea_sharded_start(svc), -ENOSPC, want);
     for (unsigned i = 0; i < last; i++)
         CHECK_STREQ(logs[i], "create destroy");
     CHECK_STREQ(logs[last], "");
     CHECK(sea_sharded_local(svc) == NULL);
-    await_error(sea_sharded_invoke_on(svc, 0, get_on, (struct add){0}), SEA_ESHUTDOWN, NULL);
+    sea_test_await_error(sea_sharded_invoke_on(svc, 0, get_on, (struct add){0}), SEA_ESHUTDOWN, NULL);
     CHECK_EQ(sea_await_value(sea_sharded_stop(svc), NULL), 0);
     sea_sharded_free(svc);
 
@@ -385,7 +367,7 @@ FIBER_CASE(t_create_fails) {
     logs_reset();
     plan = (struct plan){.fail_on = 0, .fail_after = SEA_MSEC(20)};
     svc = start_counters(&plan);
-    await_error(sea_sharded_start(svc), -ENOSPC, "no room on shard 0");
+    sea_test_await_error(sea_sharded_start(svc), -ENOSPC, "no room on shard 0");
     CHECK_STREQ(logs[0], "");
     for (unsigned i = 1; i < n; i++)
         CHECK_STREQ(logs[i], "create destroy");
@@ -398,9 +380,9 @@ FIBER_CASE(t_create_fails) {
 FIBER_CASE(t_start_twice) {
     sea_sharded *svc = start_counters(&default_plan);
     sea_future first = sea_sharded_start(svc);
-    await_error(sea_sharded_start(svc), -EALREADY, NULL); /* while the first is running */
+    sea_test_await_error(sea_sharded_start(svc), -EALREADY, NULL); /* while the first is running */
     CHECK_EQ(sea_await_value(first, NULL), 0);
-    await_error(sea_sharded_start(svc), -EALREADY, NULL); /* after it */
+    sea_test_await_error(sea_sharded_start(svc), -EALREADY, NULL); /* after it */
     CHECK_EQ(sea_await_value(sea_sharded_stop(svc), NULL), 0);
     sea_sharded_free(svc);
     return sea_ready();
@@ -475,7 +457,7 @@ FIBER_CASE(t_stop_during_start) {
     for (unsigned i = 0; i < n; i++)
         CHECK_STREQ(logs[i], "create stop stopped destroy");
     CHECK(sea_sharded_local(svc) == NULL);
-    await_error(sea_sharded_invoke_on(svc, n - 1, get_on, (struct add){0}), SEA_ESHUTDOWN, NULL);
+    sea_test_await_error(sea_sharded_invoke_on(svc, n - 1, get_on, (struct add){0}), SEA_ESHUTDOWN, NULL);
     sea_sharded_free(svc);
     /* The same with a start that fails: the stop has nothing left to do. */
     logs_reset();

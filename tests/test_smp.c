@@ -35,26 +35,6 @@ static long tid(void) {
     return (long)syscall(SYS_gettid);
 }
 
-/* Awaits f in a fiber and CHECKs that it holds the integer v. */
-#define AWAIT_INT(f, v) \
-    do { \
-        sea_value got_ = {0}; \
-        int err_ = sea_await_value((f), &got_); \
-        CHECK_EQ(err_, 0); \
-        if (!err_) \
-            CHECK_EQ(got_.i, (v)); \
-    } while (0)
-
-/* Awaits f in a fiber and CHECKs that it failed with err and, if msg is not NULL, that message. */
-static void await_error(sea_future f, int err, const char *msg) {
-    sea_future r = sea_await(f);
-    CHECK(sea_future_failed(&r));
-    CHECK_EQ(sea_future_error(&r), err);
-    if (msg)
-        CHECK_STREQ(sea_future_message(&r), msg);
-    sea_future_detach(r);
-}
-
 /* ---- sea_submit_to: values, errors, pending results ---- */
 
 struct num {
@@ -92,8 +72,8 @@ FIBER_CASE(t_submit_error) {
     unsigned o = sea_test_next_shard();
     char want[64];
     snprintf(want, sizeof(want), "failed on shard %u with 7", o);
-    await_error(sea_submit_to(o, fail_owned, (struct num){7}), -EIO, want);
-    await_error(sea_submit_to(o, fail_static, (struct num){0}), -ENOENT, "a static message");
+    sea_test_await_error(sea_submit_to(o, fail_owned, (struct num){7}), -EIO, want);
+    sea_test_await_error(sea_submit_to(o, fail_static, (struct num){0}), -ENOENT, "a static message");
     /* The error code alone, through sea_await_value (the owned message is freed). */
     CHECK_EQ(sea_await_value(sea_submit_to(o, fail_owned, (struct num){8}), NULL), -EIO);
     return sea_ready();
@@ -123,7 +103,7 @@ FIBER_CASE(t_submit_pending) {
     /* A pending failure comes back too. */
     char want[64];
     snprintf(want, sizeof(want), "failed on shard %u with 5", o);
-    await_error(sea_submit_to(o, sleep_then_fail, (struct num){5}), -EIO, want);
+    sea_test_await_error(sea_submit_to(o, sleep_then_fail, (struct num){5}), -EIO, want);
     /* Two pending results complete out of order; each comes back to its own future. */
     sea_future slow = sea_submit_to(o, sleep_then_value, (struct num){40});
     sea_future fast = sea_submit_to(o, sleep_then_value, (struct num){1});
@@ -492,13 +472,13 @@ FIBER_CASE(t_invoke_on_all_errors) {
     unsigned n = sea_shard_count();
     int released = 0;
     /* Every shard fails: shard 0's error wins, the others' messages are freed. */
-    await_error(sea_invoke_on_all(planned, (struct fail_plan){0, &released}), -EIO, "shard 0 failed");
+    sea_test_await_error(sea_invoke_on_all(planned, (struct fail_plan){0, &released}), -EIO, "shard 0 failed");
     /* Shard 0 fails last in time but still wins. */
-    await_error(sea_invoke_on_all(planned, (struct fail_plan){2, &released}), -EIO, "shard 0 failed");
+    sea_test_await_error(sea_invoke_on_all(planned, (struct fail_plan){2, &released}), -EIO, "shard 0 failed");
     /* Only the last shard fails: its error; the boxes the others returned are released. */
     char want[32];
     snprintf(want, sizeof(want), "shard %u failed", n - 1);
-    await_error(sea_invoke_on_all(planned, (struct fail_plan){1, &released}), -(EIO + (int)n - 1), want);
+    sea_test_await_error(sea_invoke_on_all(planned, (struct fail_plan){1, &released}), -(EIO + (int)n - 1), want);
     CHECK_EQ(released, (int)n - 1);
     return sea_ready();
 }
@@ -569,11 +549,11 @@ FIBER_CASE(t_map_reduce) {
     CHECK_EQ(reducer_shard, 0);
     /* A failing mapper fails the whole; the reducer never runs. */
     reduce_log[0] = '\0';
-    await_error(sea_map_reduce(map_fail_on_last, digits, (sea_value){.i = 0}, (struct num){0}), -EPERM,
+    sea_test_await_error(sea_map_reduce(map_fail_on_last, digits, (sea_value){.i = 0}, (struct num){0}), -EPERM,
                 "the last shard refuses");
     CHECK_STREQ(reduce_log, "");
     /* No reducer. */
-    await_error(sea__map_reduce((sea__xfn)map_id1, NULL, (sea_value){0}, &(struct num){0}, sizeof(struct num)),
+    sea_test_await_error(sea__map_reduce((sea__xfn)map_id1, NULL, (sea_value){0}, &(struct num){0}, sizeof(struct num)),
                 -EINVAL, NULL);
     return sea_ready();
 }
