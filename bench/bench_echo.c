@@ -7,14 +7,24 @@
  * --cpuset 1); the load generator runs here, pinned to CPU 0.  The client
  * keeps C connections busy, each sending S bytes and waiting for them to come
  * back, for a fixed time.  Reported per server and load:
- *   round trips per second, and the server's CPU time per round trip (from
- *   /proc/PID/stat, user + system), the number that matters when the server
- *   is the bottleneck.
+ *   round trips per second, and the server's CPU time per round trip: the
+ *   busy time of CPU 1 (from /proc/stat), which includes network-stack work
+ *   the kernel defers to ksoftirqd there, beside the server process's own
+ *   user + system time (/proc/PID/stat), which does not.
  * Also the memory each server holds per idle connection (its resident set
  * growth over 2,000 idle connections, socket buffers excluded since they are
  * kernel memory).
  *
- *     bench_echo [seconds per measurement, default 2]
+ *     bench_echo [seconds per measurement, default 1] [server name]
+ *
+ * All servers run at once (idle ones sleep); each round measures every
+ * server and load in turn, and the medians of the rounds are reported
+ * (SEA_BENCH_RUNS rounds, default 5), because on a shared VM the same server
+ * varies by 20% from one second to the next.
+ *
+ * With a server name (sea_io_uring, sea_io_uring_nopoll, sea_epoll,
+ * sea_epoll_nopoll, libuv, epoll_loop) only that
+ * server runs: handy under a profiler.
  *
  * On a machine with fewer than 2 CPUs the pinning cannot separate the two
  * sides; the numbers are then only indicative.
@@ -32,9 +42,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+enum { CLIENT_CPU = 0, SERVER_CPU = 1 };
+#define SERVER_CPU_TEXT "1"
 
 static void pin(int cpu) {
     cpu_set_t one;
@@ -165,6 +179,9 @@ struct sref {
     struct sconn *c;
 };
 
+static long sea_conns;        /* connections open */
+static size_t sea_conn_bytes; /* what the heap holds for each one's struct sconn */
+
 static sea_future s_written(struct sref *r, sea_value v) {
     return sea_continue();
 }
@@ -182,14 +199,35 @@ static sea_future s_step(struct sref *r) {
 static sea_future s_done(struct sref *r) {
     sea_socket_close(r->c->s);
     free(r->c);
+    sea_conns--;
     return sea_ready();
 }
 
 static sea_listener *sea_l;
 
+/*
+ * What the sea server reports to the benchmark through a page shared across
+ * the fork: the bytes its shard heap holds beyond the application's own
+ * connection objects, i.e. sea's memory (sockets, pending requests,
+ * continuations).  Updated every 20 ms.
+ */
+struct sea_report {
+    volatile long framework_bytes;
+};
+static struct sea_report *sea_report_page;
+
+static sea_future s_report(sea_nocapture *n) {
+    sea_memory_stats st;
+    if (sea_memory_stats_get(&st) == 0)
+        sea_report_page->framework_bytes = (long)st.used - sea_conns * (long)sea_conn_bytes;
+    return sea_sleep(SEA_MSEC(20));
+}
+
 static sea_future s_accepted(sea_nocapture *n, sea_value v) {
     struct sconn *c = malloc(sizeof(*c));
     c->s = v.ptr;
+    sea_conns++;
+    sea_conn_bytes = sea_malloc_usable_size(c);
     sea_future_detach(sea_finally(sea_repeat(s_step, (struct sref){c}), s_done, (struct sref){c}));
     return sea_ready();
 }
@@ -209,30 +247,45 @@ static sea_future sea_server_main(void *arg) {
     int rc = sea_listen(&addr, NULL, &sea_l);
     if (rc)
         return sea_failed(rc, "listen");
+    sea_future_detach(sea_keep_doing(s_report, SEA_NOCAPTURE));
     return sea_keep_doing(s_accept, SEA_NOCAPTURE);
 }
 
-static void sea_server(int lfd, const char *backend) {
+/* poll_us: how long an idle shard polls before sleeping (sea's default is 200). */
+static void sea_server(int lfd, const char *backend, int poll_us) {
     sea_lfd = lfd;
-    char be[64];
+    char be[64], poll[64];
     snprintf(be, sizeof(be), "--reactor-backend=%s", backend);
-    char *argv[] = {"bench_echo_server", "-c1", "--cpuset", "1", be, NULL};
-    exit(sea_app_run(5, argv, sea_server_main, NULL));
+    snprintf(poll, sizeof(poll), "--idle-poll-us=%d", poll_us);
+    char *argv[] = {"bench_echo_server", "-c1", "--cpuset", SERVER_CPU_TEXT, be, poll, NULL};
+    exit(sea_app_run(6, argv, sea_server_main, NULL));
 }
 
 /* ---- running a server ---- */
 
-enum { S_SEA_URING, S_SEA_EPOLL, S_LIBUV, S_EPOLL, NSERVERS };
-static const char *const server_names[NSERVERS] = {"sea_io_uring", "sea_epoll", "libuv", "epoll_loop"};
+/*
+ * sea appears twice per backend: as configured by default (an idle shard
+ * polls for 200 us before sleeping, which a half-loaded server spends as CPU
+ * time), and with --idle-poll-us=0 (sleeps as soon as it has nothing to do,
+ * like the other servers), which shows the work per round trip itself.
+ */
+enum { S_SEA_URING, S_SEA_URING_NOPOLL, S_SEA_EPOLL, S_SEA_EPOLL_NOPOLL, S_LIBUV, S_EPOLL, NSERVERS };
+static const char *const server_names[NSERVERS] = {"sea_io_uring",       "sea_io_uring_nopoll", "sea_epoll",
+                                                   "sea_epoll_nopoll",   "libuv",               "epoll_loop"};
+
+static struct sea_report *reports; /* one per server, shared with the children */
 
 static pid_t start_server(int kind, int *port) {
     int lfd = listen_any(port);
+    sea_report_page = &reports[kind];
     pid_t pid = fork();
     if (pid == 0) {
-        pin(1);
+        pin(SERVER_CPU);
         switch (kind) {
-        case S_SEA_URING: sea_server(lfd, "io_uring"); break;
-        case S_SEA_EPOLL: sea_server(lfd, "epoll"); break;
+        case S_SEA_URING: sea_server(lfd, "io_uring", 200); break;
+        case S_SEA_URING_NOPOLL: sea_server(lfd, "io_uring", 0); break;
+        case S_SEA_EPOLL: sea_server(lfd, "epoll", 200); break;
+        case S_SEA_EPOLL_NOPOLL: sea_server(lfd, "epoll", 0); break;
         case S_LIBUV: libuv_server(lfd); break;
         default: epoll_server(lfd); break;
         }
@@ -260,6 +313,33 @@ static double cpu_seconds(pid_t pid) {
     /* Fields after the command: state(3) ... utime(14) stime(15). */
     sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Busy time of the server's CPU (user, nice, system, irq, softirq; not idle,
+ * iowait or steal), from /proc/stat.  The server's own process time misses
+ * the network stack's work when the kernel defers it to ksoftirqd on that
+ * CPU, which happens more under some servers' batching than others: counting
+ * the whole CPU charges every server for all the work it causes there.
+ */
+static double cpu_busy_seconds(int cpu) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return 0;
+    char line[512], want[16];
+    snprintf(want, sizeof(want), "cpu%d ", cpu);
+    double busy = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, want, strlen(want)) != 0)
+            continue;
+        unsigned long long user, nice, sys, idle, iowait, irq, softirq;
+        if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait,
+                   &irq, &softirq) == 7)
+            busy = (double)(user + nice + sys + irq + softirq) / (double)sysconf(_SC_CLK_TCK);
+        break;
+    }
+    fclose(f);
+    return busy;
 }
 
 static long rss_kib(pid_t pid) {
@@ -291,12 +371,12 @@ static int connect_port(int port) {
 }
 
 struct result {
-    double rt_per_s, cpu_us_per_rt;
+    double rt_per_s, cpu_us_per_rt, proc_us_per_rt; /* CPU 1's busy time, and the server process's */
 };
 
 /* Ping-pong on nconn connections with size-byte messages for secs seconds. */
 static struct result load(pid_t pid, int port, int nconn, size_t size, double secs) {
-    struct result res = {0, 0};
+    struct result res = {0, 0, 0};
     int fds[128];
     size_t got[128];
     static char msg[65536], in[65536];
@@ -313,8 +393,8 @@ static struct result load(pid_t pid, int port, int nconn, size_t size, double se
             return res;
     }
     long trips = 0;
-    double cpu0 = 0;
-    int64_t t0 = 0, warm = bench_ns() + 300000000; /* 0.3 s warm-up */
+    double cpu0 = 0, busy0 = 0;
+    int64_t t0 = 0, warm = bench_ns() + 200000000; /* 0.2 s warm-up */
     bool measuring = false;
     for (;;) {
         int64_t now = bench_ns();
@@ -323,6 +403,7 @@ static struct result load(pid_t pid, int port, int nconn, size_t size, double se
             trips = 0;
             t0 = now;
             cpu0 = cpu_seconds(pid);
+            busy0 = cpu_busy_seconds(SERVER_CPU);
         }
         if (measuring && now - t0 >= (int64_t)(secs * 1e9))
             break;
@@ -348,16 +429,22 @@ static struct result load(pid_t pid, int port, int nconn, size_t size, double se
     }
     double elapsed = (double)(bench_ns() - t0) / 1e9;
     double cpu = cpu_seconds(pid) - cpu0;
+    double busy = cpu_busy_seconds(SERVER_CPU) - busy0;
     for (int i = 0; i < nconn; i++)
         close(fds[i]);
     close(ep);
     res.rt_per_s = (double)trips / elapsed;
-    res.cpu_us_per_rt = trips ? cpu / (double)trips * 1e6 : 0;
+    res.cpu_us_per_rt = trips ? busy / (double)trips * 1e6 : 0;
+    res.proc_us_per_rt = trips ? cpu / (double)trips * 1e6 : 0;
     return res;
 }
 
-/* Resident memory the server grows by per idle connection, over 2,000 of them. */
-static double idle_bytes(pid_t pid, int port) {
+/*
+ * Resident memory the server grows by per idle connection, over 2,000 of
+ * them; for sea also *framework, the heap bytes sea itself holds per idle
+ * connection (from the shared report page).
+ */
+static double idle_bytes(pid_t pid, int port, struct sea_report *report, double *framework) {
     enum { IDLE = 2000 };
     static int fds[IDLE];
     /* One round trip first, so that per-process start-up costs are paid. */
@@ -365,10 +452,13 @@ static double idle_bytes(pid_t pid, int port) {
     close(warm);
     usleep(100000);
     long before = rss_kib(pid);
+    long fw_before = report ? report->framework_bytes : 0;
     for (int i = 0; i < IDLE; i++)
         fds[i] = connect_port(port);
     usleep(300000);
     long after = rss_kib(pid);
+    if (report)
+        *framework = (double)(report->framework_bytes - fw_before) / IDLE;
     for (int i = 0; i < IDLE; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -376,44 +466,73 @@ static double idle_bytes(pid_t pid, int port) {
 }
 
 int main(int argc, char **argv) {
-    double secs = argc > 1 ? atof(argv[1]) : 2.0;
+    double secs = argc > 1 ? atof(argv[1]) : 1.0;
     if (!(secs > 0))
-        secs = 2.0;
+        secs = 1.0;
+    const char *only = argc > 2 ? argv[2] : NULL;
+    int runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
     signal(SIGPIPE, SIG_IGN);
-    pin(0);
+    pin(CLIENT_CPU);
     static const size_t sizes[] = {64, 16384};
     static const int conns[] = {1, 100};
-    printf("# echo ping-pong: server pinned to CPU 1, client to CPU 0, %.1f s per measurement\n", secs);
-    double base_cpu[2][2] = {{0}};
-    struct result all[NSERVERS][2][2];
-    double idle[NSERVERS];
-    for (int kind = NSERVERS - 1; kind >= 0; kind--) { /* the plain epoll loop first: the baseline */
-        int port;
-        pid_t pid = start_server(kind, &port);
+    printf("# echo ping-pong: server pinned to CPU 1, client to CPU 0; medians of %d interleaved rounds of %.1f s\n",
+           runs, secs);
+    /* Every server runs for the whole benchmark; the rounds take turns, so drift hits all alike. */
+    reports = mmap(NULL, sizeof(*reports) * NSERVERS, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (reports == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
+    pid_t pids[NSERVERS] = {0};
+    int ports[NSERVERS] = {0};
+    for (int kind = 0; kind < NSERVERS; kind++)
+        if (!only || strcmp(only, server_names[kind]) == 0)
+            pids[kind] = start_server(kind, &ports[kind]);
+    static struct bench_series rt[NSERVERS][2][2], cpu[NSERVERS][2][2], proc[NSERVERS][2][2];
+    for (int r = 0; r < runs; r++)
         for (int si = 0; si < 2; si++)
             for (int ci = 0; ci < 2; ci++)
-                all[kind][si][ci] = load(pid, port, conns[ci], sizes[si], secs);
-        idle[kind] = idle_bytes(pid, port);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+                for (int kind = NSERVERS - 1; kind >= 0; kind--) {
+                    if (!pids[kind])
+                        continue;
+                    struct result res = load(pids[kind], ports[kind], conns[ci], sizes[si], secs);
+                    bench_add(&rt[kind][si][ci], res.rt_per_s);
+                    bench_add(&cpu[kind][si][ci], res.cpu_us_per_rt);
+                    bench_add(&proc[kind][si][ci], res.proc_us_per_rt);
+                }
+    double idle[NSERVERS] = {0}, framework[NSERVERS] = {0};
+    for (int kind = 0; kind < NSERVERS; kind++) {
+        if (!pids[kind])
+            continue;
+        bool is_sea = kind <= S_SEA_EPOLL_NOPOLL;
+        idle[kind] = idle_bytes(pids[kind], ports[kind], is_sea ? &reports[kind] : NULL, &framework[kind]);
+        kill(pids[kind], SIGKILL);
+        waitpid(pids[kind], NULL, 0);
     }
-    for (int si = 0; si < 2; si++)
-        for (int ci = 0; ci < 2; ci++)
-            base_cpu[si][ci] = all[S_EPOLL][si][ci].cpu_us_per_rt;
     for (int si = 0; si < 2; si++) {
         for (int ci = 0; ci < 2; ci++) {
+            double base = pids[S_EPOLL] ? bench_median(&cpu[S_EPOLL][si][ci]) : 0;
             for (int kind = 0; kind < NSERVERS; kind++) {
-                struct result r = all[kind][si][ci];
-                printf("echo.%s.%zuB.%dconn: %.0f rt/s, %.2f us server CPU/rt", server_names[kind], sizes[si],
-                       conns[ci], r.rt_per_s, r.cpu_us_per_rt);
-                if (kind != S_EPOLL && base_cpu[si][ci] > 0)
-                    printf(", %.2fx the epoll loop's CPU", r.cpu_us_per_rt / base_cpu[si][ci]);
+                if (!pids[kind])
+                    continue;
+                double c = bench_median(&cpu[kind][si][ci]);
+                printf("echo.%s.%zuB.%dconn: %.0f rt/s, %.2f us server CPU/rt (process alone %.2f)",
+                       server_names[kind], sizes[si], conns[ci], bench_median(&rt[kind][si][ci]), c,
+                       bench_median(&proc[kind][si][ci]));
+                if (kind != S_EPOLL && base > 0)
+                    printf(", %.2fx the epoll loop's CPU", c / base);
                 printf("\n");
             }
         }
     }
     for (int kind = 0; kind < NSERVERS; kind++)
-        printf("idle_memory.%s: %.0f bytes per connection\n", server_names[kind], idle[kind]);
+        if (pids[kind])
+        {
+            printf("idle_memory.%s: %.0f bytes per connection", server_names[kind], idle[kind]);
+            if (kind <= S_SEA_EPOLL_NOPOLL)
+                printf(" (sea's own heap: %.0f bytes)", framework[kind]);
+            printf("\n");
+        }
     printf("# targets: sea on io_uring <= 4 us server CPU per 64 B round trip with 100 connections; "
            "sea on epoll no worse than the epoll loop; <= 2 KiB per idle connection\n");
     return 0;

@@ -40,8 +40,13 @@ static int uring_init(struct sea__shard *s) {
      * interrupt (COOP_TASKRUN); instead the kernel raises IORING_SQ_TASKRUN
      * (TASKRUN_FLAG) and reap() enters the kernel to run that work.
      */
-    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
+    params.flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
     int rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &params);
+    if (rc == -EINVAL) {
+        memset(&params, 0, sizeof(params));
+        params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
+        rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &params);
+    }
     if (rc == -EINVAL) {
         /* An older kernel without those flags. */
         memset(&params, 0, sizeof(params));
@@ -87,7 +92,17 @@ static int uring_poll_add(struct sea__shard *s, struct sea__poller *p) {
     struct io_uring_sqe *sqe = get_sqe(u);
     if (!sqe)
         return -EAGAIN;
-    io_uring_prep_poll_add(sqe, p->fd, p->events);
+    switch (p->op) {
+    case SEA__IO_RECV:
+        io_uring_prep_recv(sqe, p->fd, p->buf, p->len, p->flags);
+        break;
+    case SEA__IO_SEND:
+        io_uring_prep_send(sqe, p->fd, p->buf, p->len, p->flags);
+        break;
+    default:
+        io_uring_prep_poll_add(sqe, p->fd, p->events);
+        break;
+    }
     io_uring_sqe_set_data(sqe, p);
     u->unsubmitted++;
     return 0;
@@ -138,6 +153,7 @@ static unsigned uring_wait(struct sea__shard *s, sea_time deadline) {
 
 const struct sea__backend_ops sea__backend_uring = {
     .name = "io_uring",
+    .native_io = true,
     .init = uring_init,
     .destroy = uring_destroy,
     .poll_add = uring_poll_add,

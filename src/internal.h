@@ -131,11 +131,22 @@ void sea__timers_shutdown(struct sea__shard *s);
 
 /* ---- I/O backends (backend_uring.c, backend_epoll.c) ---- */
 
-/* A pending sea_fd_poll. */
+/* What a request asks of the backend. */
+enum sea__io_op {
+    SEA__IO_POLL, /* wait for events; resolves with the revents */
+    SEA__IO_RECV, /* recv(fd, buf, len, flags); resolves with the byte count */
+    SEA__IO_SEND, /* send(fd, buf, len, flags); resolves with the byte count */
+};
+
+/* A pending sea_fd_poll, or a native receive or send (backends with native_io). */
 struct sea__poller {
     sea_promise promise;
     int fd;
     uint32_t events;
+    uint8_t op;                      /* enum sea__io_op */
+    int flags;                       /* recv/send flags */
+    void *buf;                       /* recv/send */
+    size_t len;
     struct sea__poller *next, *prev; /* backend's list of pending polls */
     struct sea__poller *fd_next;     /* epoll: pollers of the same fd */
     bool sticky;                     /* sea's own sockets: see sea__fd_poll_sticky */
@@ -143,6 +154,12 @@ struct sea__poller {
 
 struct sea__backend_ops {
     const char *name;
+    /*
+     * True if poll_add also takes SEA__IO_RECV and SEA__IO_SEND requests:
+     * the kernel does the transfer when the socket is ready and the requests
+     * of a whole loop turn go in with one system call.
+     */
+    bool native_io;
     int (*init)(struct sea__shard *s);
     void (*destroy)(struct sea__shard *s);
     /* Starts watching p; completion calls sea__poller_complete. Returns 0 or -errno. */
@@ -163,6 +180,15 @@ struct sea__backend_ops {
  */
 sea_future sea__fd_poll_sticky(int fd, uint32_t events);
 void sea__fd_forget(int fd);
+
+/* True if the current shard's backend does native receives and sends. */
+bool sea__native_io(void);
+/*
+ * A native receive or send (op SEA__IO_RECV or SEA__IO_SEND) of len bytes at
+ * buf, which must stay valid until the future resolves: with the byte count
+ * (0 at end of stream for a receive), or failed with -errno.
+ */
+sea_future sea__fd_io(int fd, int op, void *buf, size_t len, int flags);
 
 extern const struct sea__backend_ops sea__backend_uring;
 extern const struct sea__backend_ops sea__backend_epoll;

@@ -1,11 +1,14 @@
 /*
  * net.c - sockets on the reactor (sea/net.h).
  *
- * Every socket is non-blocking.  An operation first tries its system call;
- * only when the kernel says EAGAIN does it wait for readiness with
- * sea_fd_poll (a poll request on io_uring, an epoll registration on epoll)
- * and try again.  So data that is already there costs one system call and no
- * reactor turn, and both backends behave the same.
+ * Every socket is non-blocking.  On epoll an operation first tries its
+ * system call; only when the kernel says EAGAIN does it wait for readiness
+ * (a sticky epoll registration) and try again, so data that is already
+ * there costs one system call and no reactor turn.  On io_uring a stream
+ * socket's read or write is instead one native IORING_OP_RECV / _SEND
+ * request: the kernel does it when the socket is ready, and a loop turn's
+ * requests share one io_uring_enter.  Datagrams, sea_socket_try_read and
+ * sea_socket_wait_readable take the readiness path on both backends.
  *
  * Closing: a socket with an operation pending cannot simply close(2) its
  * descriptor (an io_uring poll holds its own reference to the file and would
@@ -134,7 +137,7 @@ struct sea_socket {
     int fd;
     int pending;          /* readiness waits in flight */
     bool closing;
-    sea_addr peer, local;
+    sea_addr peer;        /* the local address is asked of the kernel when wanted */
     bool reading;
     void *rbuf;
     size_t rlen;
@@ -146,7 +149,7 @@ struct sea_socket {
     bool wait_only;       /* the pending read is sea_socket_wait_readable */
     bool dgram;           /* UDP: one datagram per read and write */
     sea_addr *from;       /* UDP: where the pending read stores the sender */
-    sea_addr to;          /* UDP: where the pending write goes */
+    sea_addr *to;         /* UDP: where the pending write goes (allocated by the first send) */
 };
 
 struct sock_ref {
@@ -169,9 +172,8 @@ static sea_socket *socket_new(int fd) {
     s->fd = fd;
     s->peer.len = sizeof(s->peer.u);
     getpeername(fd, &s->peer.u.sa, &s->peer.len);
-    s->local.len = sizeof(s->local.u);
-    getsockname(fd, &s->local.u.sa, &s->local.len);
-    if (is_tcp(s->local.u.sa.sa_family)) {
+    sea_addr local = sea_socket_local(s);
+    if (is_tcp(local.u.sa.sa_family)) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
@@ -182,17 +184,28 @@ static void socket_maybe_free(sea_socket *s) {
     if (s->closing && !s->pending && !s->reading && !s->writing) {
         sea__fd_forget(s->fd);
         close(s->fd);
+        free(s->to);
         free(s);
     }
 }
 
-/* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
-static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
-    s->pending++; /* first: cont may run at once if the poll is already over */
-    sea_future poll = sea__fd_poll_sticky(s->fd, events);
-    sea__future_settle(&poll);
-    bool waiting = !sea_future_available(&poll);
-    sea_future c = sea__then_wrapped(poll, cont, &(struct sock_ref){s}, sizeof(struct sock_ref));
+/* What a socket asks of the reactor: a readiness wait, or a native receive or send. */
+struct sock_req {
+    int op; /* enum sea__io_op */
+    uint32_t events;
+    void *buf;
+    size_t len;
+    int flags;
+};
+
+/* Starts req on s's descriptor; cont runs when it ends.  Returns 0 or -ENOMEM. */
+static int socket_start(sea_socket *s, const struct sock_req *req, sea__wrapped_fn cont) {
+    s->pending++; /* first: cont may run at once if the request is already over */
+    sea_future io = req->op == SEA__IO_POLL ? sea__fd_poll_sticky(s->fd, req->events)
+                                            : sea__fd_io(s->fd, req->op, req->buf, req->len, req->flags);
+    sea__future_settle(&io);
+    bool waiting = !sea_future_available(&io);
+    sea_future c = sea__then_wrapped(io, cont, &(struct sock_ref){s}, sizeof(struct sock_ref));
     if (waiting && sea_future_failed(&c) && sea_future_error(&c) == -ENOMEM) {
         s->pending--;
         sea_future_detach(c);
@@ -200,6 +213,11 @@ static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
     }
     sea_future_detach(c);
     return 0;
+}
+
+/* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
+static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
+    return socket_start(s, &(struct sock_req){.op = SEA__IO_POLL, .events = events}, cont);
 }
 
 /* 1: done (*n bytes, 0 at end), 0: would block, <0: error. */
@@ -237,8 +255,9 @@ static void read_finish(sea_socket *s, int err, size_t n) {
     op_finish(s, &s->reading, &s->rp, err, n);
 }
 
-/* Starts waiting for events on behalf of a read or write (busy, p): the future the caller gets. */
-static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t events, sea__wrapped_fn cont) {
+/* Starts req on behalf of a read or write (busy, p): the future the caller gets. */
+static sea_future op_start(sea_socket *s, bool *busy, sea_promise *p, const struct sock_req *req,
+                           sea__wrapped_fn cont) {
     sea_promise_init(p);
     sea_future f = sea_promise_get_future(p);
     if (sea_future_failed(&f)) {
@@ -246,9 +265,13 @@ static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t ev
         return f;
     }
     *busy = true;
-    if (socket_wait(s, events, cont) < 0)
+    if (socket_start(s, req, cont) < 0)
         op_finish(s, busy, p, -ENOMEM, 0);
     return f;
+}
+
+static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t events, sea__wrapped_fn cont) {
+    return op_start(s, busy, p, &(struct sock_req){.op = SEA__IO_POLL, .events = events}, cont);
 }
 
 /* A readiness wait ended: 0 to retry the operation, else why it must fail. */
@@ -281,6 +304,37 @@ static sea_future read_ready(struct sock_ref *ref, sea_future *in) {
     return sea_ready();
 }
 
+/*
+ * Native I/O (io_uring): the kernel receives or sends when the socket is
+ * ready, so the operation is one request in the next batch instead of a
+ * failed system call, a poll and a retry.
+ */
+
+/* A native operation ended: its byte count in *n, or why it failed. */
+static int native_done(sea_socket *s, sea_future *in, size_t *n) {
+    s->pending--;
+    if (s->closing)
+        return SEA_ECANCELED;
+    if (sea_future_failed(in))
+        return sea_future_error(in);
+    *n = (size_t)sea_future_value(in).u;
+    return 0;
+}
+
+static sea_future read_native_done(struct sock_ref *ref, sea_future *in) {
+    sea_socket *s = ref->s;
+    size_t n = 0;
+    int err = native_done(s, in, &n);
+    if (err == -EAGAIN) {
+        /* A kernel that honours O_NONBLOCK on io_uring requests: wait and retry the classic way. */
+        if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) == 0)
+            return sea_ready();
+        err = -ENOMEM;
+    }
+    read_finish(s, err, n);
+    return sea_ready();
+}
+
 sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");
@@ -288,6 +342,9 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
         return sea_failed(-EBUSY, "a read is already pending on this socket");
     s->rbuf = buf;
     s->rlen = len;
+    if (!s->dgram && sea__native_io())
+        return op_start(s, &s->reading, &s->rp, &(struct sock_req){.op = SEA__IO_RECV, .buf = buf, .len = len},
+                        (sea__wrapped_fn)read_native_done);
     size_t n = 0;
     int rc = try_read(s, &n);
     if (rc > 0)
@@ -301,7 +358,7 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
 static int try_write(sea_socket *s) {
     if (s->dgram) {
         for (;;) {
-            ssize_t r = sendto(s->fd, s->wbuf, s->wlen, MSG_DONTWAIT | MSG_NOSIGNAL, &s->to.u.sa, s->to.len);
+            ssize_t r = sendto(s->fd, s->wbuf, s->wlen, MSG_DONTWAIT | MSG_NOSIGNAL, &s->to->u.sa, s->to->len);
             if (r >= 0) {
                 s->wdone = s->wlen; /* a datagram goes whole or not at all */
                 return 1;
@@ -343,6 +400,35 @@ static sea_future write_ready(struct sock_ref *ref, sea_future *in) {
     return sea_ready();
 }
 
+/* A native send of what is left of the pending write; MSG_WAITALL makes the kernel send it all. */
+#define send_req(s)                                                                                  \
+    (struct sock_req) {                                                                              \
+        .op = SEA__IO_SEND, .buf = (void *)((s)->wbuf + (s)->wdone), .len = (s)->wlen - (s)->wdone, \
+        .flags = MSG_NOSIGNAL | MSG_WAITALL                                                          \
+    }
+
+static sea_future write_native_done(struct sock_ref *ref, sea_future *in) {
+    sea_socket *s = ref->s;
+    size_t n = 0;
+    int err = native_done(s, in, &n);
+    if (err == -EAGAIN) {
+        if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) == 0)
+            return sea_ready();
+        err = -ENOMEM;
+    }
+    if (!err) {
+        s->wdone += n;
+        if (s->wdone < s->wlen) {
+            /* A partial send (a signal, or a kernel without MSG_WAITALL for sends): send the rest. */
+            if (socket_start(s, &send_req(s), (sea__wrapped_fn)write_native_done) == 0)
+                return sea_ready();
+            err = -ENOMEM;
+        }
+    }
+    write_finish(s, err);
+    return sea_ready();
+}
+
 sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");
@@ -351,6 +437,8 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     s->wbuf = buf;
     s->wlen = len;
     s->wdone = 0;
+    if (!s->dgram && len && sea__native_io())
+        return op_start(s, &s->writing, &s->wp, &send_req(s), (sea__wrapped_fn)write_native_done);
     int rc = try_write(s);
     if (rc > 0)
         return sea_ready_size(len);
@@ -412,7 +500,10 @@ sea_addr sea_socket_peer(const sea_socket *s) {
 }
 
 sea_addr sea_socket_local(const sea_socket *s) {
-    return s->local;
+    sea_addr a = {.len = sizeof(a.u)};
+    if (getsockname(s->fd, &a.u.sa, &a.len) < 0)
+        memset(&a, 0, sizeof(a));
+    return a;
 }
 
 int sea_socket_fd(const sea_socket *s) {
@@ -709,8 +800,6 @@ int sea_udp_bind(const sea_addr *addr, sea_socket **out) {
     s->box.release = socket_box_release;
     s->fd = fd;
     s->dgram = true;
-    s->local.len = sizeof(s->local.u);
-    getsockname(fd, &s->local.u.sa, &s->local.len);
     *out = s;
     return 0;
 }
@@ -720,7 +809,9 @@ sea_future sea_udp_send(sea_socket *s, const sea_addr *to, const void *data, siz
         return sea_failed(-EINVAL, "sea_udp_send on a stream socket");
     if (s->writing)
         return sea_failed(-EBUSY, "a send is already pending on this socket");
-    s->to = *to;
+    if (!s->to && !(s->to = malloc(sizeof(*s->to))))
+        return sea_failed(-ENOMEM, "out of memory in sea_udp_send");
+    *s->to = *to;
     return sea_socket_write(s, data, len);
 }
 

@@ -255,7 +255,8 @@ void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p) {
 void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res) {
     sea__pollers_unlink(s, p);
     if (res < 0)
-        sea_promise_set_error_fmt(&p->promise, res, "poll on fd %d failed", p->fd);
+        sea_promise_set_error_fmt(&p->promise, res, "%s on fd %d failed",
+                                  p->op == SEA__IO_RECV ? "receive" : p->op == SEA__IO_SEND ? "send" : "poll", p->fd);
     else
         sea_promise_set_value(&p->promise, (sea_value){.u = (uint64_t)res});
     sea_promise_release(&p->promise);
@@ -278,21 +279,8 @@ void sea__fd_forget(int fd) {
         s->backend->forget(s, fd);
 }
 
-static sea_future fd_poll(int fd, uint32_t events, bool sticky) {
-    struct sea__shard *s = sea__shard_current;
-    if (!s)
-        return sea_failed(SEA_ESHUTDOWN, "sea_fd_poll called with no running reactor");
-    if (fd < 0)
-        return sea_failed(-EBADF, "sea_fd_poll: negative file descriptor");
-    events &= SEA_POLLIN | SEA_POLLPRI | SEA_POLLOUT | SEA_POLLERR | SEA_POLLHUP;
-    if (!events)
-        return sea_failed(-EINVAL, "sea_fd_poll: no events requested");
-    struct sea__poller *p = calloc(1, sizeof(*p));
-    if (!p)
-        return sea_failed(-ENOMEM, "out of memory in sea_fd_poll");
-    p->fd = fd;
-    p->events = events;
-    p->sticky = sticky;
+/* Queues a request with the backend: the future resolves when the backend completes it. */
+static sea_future request_submit(struct sea__shard *s, struct sea__poller *p) {
     sea_promise_init(&p->promise);
     sea_future f = sea_promise_get_future(&p->promise);
     if (sea_future_failed(&f)) {
@@ -308,6 +296,46 @@ static sea_future fd_poll(int fd, uint32_t events, bool sticky) {
     if (rc < 0)
         sea__poller_complete(s, p, rc);
     return f;
+}
+
+static sea_future fd_poll(int fd, uint32_t events, bool sticky) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s)
+        return sea_failed(SEA_ESHUTDOWN, "sea_fd_poll called with no running reactor");
+    if (fd < 0)
+        return sea_failed(-EBADF, "sea_fd_poll: negative file descriptor");
+    events &= SEA_POLLIN | SEA_POLLPRI | SEA_POLLOUT | SEA_POLLERR | SEA_POLLHUP;
+    if (!events)
+        return sea_failed(-EINVAL, "sea_fd_poll: no events requested");
+    struct sea__poller *p = calloc(1, sizeof(*p));
+    if (!p)
+        return sea_failed(-ENOMEM, "out of memory in sea_fd_poll");
+    p->fd = fd;
+    p->events = events;
+    p->sticky = sticky;
+    p->op = SEA__IO_POLL;
+    return request_submit(s, p);
+}
+
+bool sea__native_io(void) {
+    struct sea__shard *s = sea__shard_current;
+    return s && s->backend && s->backend->native_io;
+}
+
+sea_future sea__fd_io(int fd, int op, void *buf, size_t len, int flags) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s || !s->backend->native_io)
+        return sea_failed(-ENOTSUP, "native I/O without an io_uring reactor");
+    struct sea__poller *p = calloc(1, sizeof(*p));
+    if (!p)
+        return sea_failed(-ENOMEM, op == SEA__IO_RECV ? "out of memory starting a receive"
+                                                      : "out of memory starting a send");
+    p->fd = fd;
+    p->op = (uint8_t)op;
+    p->buf = buf;
+    p->len = len;
+    p->flags = flags;
+    return request_submit(s, p);
 }
 
 /* ---- introspection ---- */

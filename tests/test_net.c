@@ -363,6 +363,61 @@ FIBER_CASE(t_close_cancels_pending) {
     return sea_ready();
 }
 
+/* Connects, waits for the parent to say "done" on a pipe without ever reading, then expects a reset or end. */
+static void stalled_client(const sea_addr *a, int done_fd) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    if (connect(fd, &a->u.sa, a->len) < 0)
+        _exit(2);
+    char c;
+    if (read(done_fd, &c, 1) != 1)
+        _exit(3);
+    _exit(0);
+}
+
+FIBER_CASE(t_close_cancels_pending_write) {
+    sea_addr a;
+    sea_addr_parse("127.0.0.1:0", &a);
+    sea_listener *l;
+    CHECK_EQ(sea_listen(&a, NULL, &l), 0);
+    sea_addr bound = sea_listener_addr(l);
+    int done[2];
+    CHECK_EQ(pipe(done), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(done[1]);
+        stalled_client(&bound, done[0]);
+    }
+    close(done[0]);
+    sea_value v;
+    CHECK_EQ(sea_test_await_err(sea_accept(l), &v), 0);
+    sea_socket *s = v.ptr;
+    /* This end's address comes from the kernel: the listener's. */
+    sea_addr local = sea_socket_local(s);
+    CHECK_EQ(sea_addr_port(&local), sea_addr_port(&bound));
+    /* The client never reads: a write far bigger than the socket buffers stays pending... */
+    static char big[32 << 20];
+    sea_future w = sea_socket_write(s, big, sizeof(big));
+    for (int i = 0; i < 10 && !sea_future_available(&w); i++)
+        sea_future_detach(sea_await(sea_sleep(SEA_MSEC(5))));
+    CHECK(!sea_future_available(&w));
+    sea_future w2 = sea_socket_write(s, "x", 1);
+    CHECK_EQ(sea_future_error(&w2), -EBUSY);
+    sea_future_detach(w2);
+    /* ...until the socket closes, which cancels it. */
+    sea_socket_close(s);
+    sea_future r = sea_await(w);
+    CHECK_EQ(sea_future_error(&r), SEA_ECANCELED);
+    sea_future_detach(r);
+    CHECK_EQ(write(done[1], "x", 1), 1);
+    close(done[1]);
+    int status = await_child(pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sea_listener_close(l);
+    return sea_ready();
+}
+
 FIBER_CASE(t_udp) {
     const char *where[] = {"127.0.0.1:0", "[::1]:0"};
     for (int k = 0; k < 2; k++) {
@@ -520,6 +575,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_connect_refused_and_timeout),
     SEA_TEST(t_peer_reset),
     SEA_TEST(t_close_cancels_pending),
+    SEA_TEST(t_close_cancels_pending_write),
     SEA_TEST(t_udp),
     SEA_TEST(t_ten_thousand_connections),
 };

@@ -100,7 +100,10 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) SEA_MUST_USE;
  */
 int sea_socket_adopt(int fd, sea_socket **out);
 
-/* The address of the other end (for UDP: unset) and of this end. */
+/*
+ * The address of the other end (for UDP: unset), and of this end (asked of
+ * the kernel at each call; all zero if it cannot say).
+ */
 sea_addr sea_socket_peer(const sea_socket *s);
 sea_addr sea_socket_local(const sea_socket *s);
 /* The descriptor, for options sea has no call for.  Do not close it. */
