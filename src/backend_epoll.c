@@ -34,7 +34,22 @@ struct fd_entry {
     uint32_t registered;         /* events registered with epoll, 0 if none */
     bool sticky;                 /* registered for good, edge-triggered (sea's sockets) */
     uint32_t ready;              /* sticky: edges seen that no poller has taken yet */
+    bool peer_closed;            /* sticky: the peer's FIN or a hang-up was seen (see taken()) */
 };
+
+/*
+ * The ready bits a sticky poller that got `got` takes away from the entry.
+ * Readiness that will not come again as a new edge stays: errors and
+ * hang-ups, and readability once the peer has closed (a reader that stops
+ * after the last data, before the end of stream, must still be woken for
+ * the end).
+ */
+static uint32_t taken(const struct fd_entry *ent, uint32_t got) {
+    uint32_t edge = EPOLLIN | EPOLLOUT | EPOLLPRI;
+    if (ent->peer_closed)
+        edge &= ~(uint32_t)EPOLLIN;
+    return got & edge;
+}
 
 /* A sticky registration: every event, edge-triggered, kept until sea__fd_forget. */
 #define STICKY_EVENTS (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
@@ -130,11 +145,12 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
             ent->sticky = true;
             ent->registered = STICKY_EVENTS;
             ent->ready = 0;
+            ent->peer_closed = false;
         }
         /* An edge that came while nobody waited: hand it over now. */
         uint32_t got = ent->ready & (p->events | EPOLLERR | EPOLLHUP);
         if (got) {
-            ent->ready &= ~(got & (EPOLLIN | EPOLLOUT | EPOLLPRI)); /* ERR and HUP stay: they do not come again */
+            ent->ready &= ~taken(ent, got);
             sea__poller_complete(s, p, (int)got);
             return 0;
         }
@@ -169,8 +185,10 @@ static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32
     struct fd_entry *ent = &e->fds[fd];
     if (ent->sticky) {
         ent->ready |= revents & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLERR | EPOLLHUP);
-        if (revents & EPOLLRDHUP)
-            ent->ready |= EPOLLIN; /* the peer closed: reads will say so */
+        if (revents & (EPOLLRDHUP | EPOLLHUP)) {
+            ent->ready |= EPOLLIN; /* the peer closed: reads will say so, every time */
+            ent->peer_closed = true;
+        }
         revents = ent->ready;
     }
     struct sea__poller **pp = &ent->pollers, *done = NULL;
@@ -179,7 +197,7 @@ static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32
         uint32_t ready = revents & (p->events | POLLERR | POLLHUP);
         if (ready) {
             if (ent->sticky)
-                ent->ready &= ~(ready & (EPOLLIN | EPOLLOUT | EPOLLPRI));
+                ent->ready &= ~taken(ent, ready);
             *pp = p->fd_next;
             p->fd_next = done;
             p->events = ready;
@@ -245,6 +263,7 @@ static void epoll_backend_forget(struct sea__shard *s, int fd) {
         ent->sticky = false;
         ent->registered = 0;
         ent->ready = 0;
+        ent->peer_closed = false;
     }
 }
 

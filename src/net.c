@@ -147,6 +147,14 @@ struct sea_socket {
     size_t wlen, wdone;
     sea_promise wp;
     bool wait_only;       /* the pending read is sea_socket_wait_readable */
+    /*
+     * The last receive emptied the kernel's queue, so the next read waits for
+     * readiness before trying: in a request/response exchange the reply has
+     * only just gone out, and trying first would cost a failed recv every
+     * time.  Data that arrives meanwhile is a new readiness event, so the
+     * wait cannot miss it.
+     */
+    bool drained;
     bool dgram;           /* UDP: one datagram per read and write */
     sea_addr *from;       /* UDP: where the pending read stores the sender */
     sea_addr *to;         /* UDP: where the pending write goes (allocated by the first send) */
@@ -229,6 +237,8 @@ static int try_read(sea_socket *s, size_t *n) {
             r = recvfrom(s->fd, s->rbuf, s->rlen, MSG_DONTWAIT, &s->from->u.sa, &s->from->len);
         } else {
             r = recv(s->fd, s->rbuf, s->rlen, MSG_DONTWAIT);
+            /* Fewer bytes than asked for: the kernel's queue is empty now (see "drained"). */
+            s->drained = r > 0 && (size_t)r < s->rlen;
         }
         if (r >= 0) {
             *n = (size_t)r;
@@ -236,7 +246,9 @@ static int try_read(sea_socket *s, size_t *n) {
         }
         if (errno == EINTR)
             continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+        bool would_block = errno == EAGAIN || errno == EWOULDBLOCK;
+        s->drained = would_block && !s->dgram;
+        return would_block ? 0 : -errno;
     }
 }
 
@@ -345,6 +357,8 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
     if (!s->dgram && sea__native_io())
         return op_start(s, &s->reading, &s->rp, &(struct sock_req){.op = SEA__IO_RECV, .buf = buf, .len = len},
                         (sea__wrapped_fn)read_native_done);
+    if (s->drained)
+        return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
     size_t n = 0;
     int rc = try_read(s, &n);
     if (rc > 0)

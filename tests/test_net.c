@@ -418,6 +418,62 @@ FIBER_CASE(t_close_cancels_pending_write) {
     return sea_ready();
 }
 
+/* Connects, waits for the go on a pipe, then sends "hello" and its FIN back to back. */
+static void hello_fin_client(const sea_addr *a, int go_fd) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, &a->u.sa, a->len) < 0)
+        _exit(2);
+    char c;
+    if (read(go_fd, &c, 1) != 1)
+        _exit(3);
+    if (send(fd, "hello", 5, 0) != 5)
+        _exit(4);
+    shutdown(fd, SHUT_WR);
+    char end;
+    _exit(recv(fd, &end, 1, 0) == 0 ? 0 : 5);
+}
+
+/*
+ * Data and the end of stream arrive together while a read waits; the read
+ * gets the data (fewer bytes than asked for), and the next read must still
+ * see the end although no new readiness event will come for it.
+ */
+FIBER_CASE(t_end_after_short_read) {
+    sea_addr a;
+    sea_addr_parse("127.0.0.1:0", &a);
+    sea_listener *l;
+    CHECK_EQ(sea_listen(&a, NULL, &l), 0);
+    sea_addr bound = sea_listener_addr(l);
+    int go[2];
+    CHECK_EQ(pipe(go), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(go[1]);
+        hello_fin_client(&bound, go[0]);
+    }
+    close(go[0]);
+    sea_value v;
+    CHECK_EQ(sea_test_await_err(sea_accept(l), &v), 0);
+    sea_socket *s = v.ptr;
+    char buf[64];
+    sea_future rd = sea_socket_read(s, buf, sizeof(buf));
+    CHECK(!sea_future_available(&rd));
+    /* Let the wait begin, then hold the reactor while both the data and the FIN come in. */
+    sea_future_detach(sea_await(sea_yield()));
+    CHECK_EQ(write(go[1], "x", 1), 1);
+    usleep(50000);
+    CHECK_EQ(sea_test_await_err(rd, &v), 0);
+    CHECK_EQ(v.size, 5);
+    CHECK_EQ(sea_test_await_err(sea_with_timeout(sea_socket_read(s, buf, sizeof(buf)), SEA_SEC(5)), &v), 0);
+    CHECK_EQ(v.size, 0);
+    sea_socket_close(s);
+    close(go[1]);
+    int status = await_child(pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sea_listener_close(l);
+    return sea_ready();
+}
+
 FIBER_CASE(t_udp) {
     const char *where[] = {"127.0.0.1:0", "[::1]:0"};
     for (int k = 0; k < 2; k++) {
@@ -576,6 +632,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_peer_reset),
     SEA_TEST(t_close_cancels_pending),
     SEA_TEST(t_close_cancels_pending_write),
+    SEA_TEST(t_end_after_short_read),
     SEA_TEST(t_udp),
     SEA_TEST(t_ten_thousand_connections),
 };
