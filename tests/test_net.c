@@ -363,7 +363,47 @@ FIBER_CASE(t_close_cancels_pending) {
     return sea_ready();
 }
 
-/* Connects, waits for the parent to say "done" on a pipe without ever reading, then expects a reset or end. */
+/*
+ * A loopback listener and one client process: client(bound address, fd)
+ * runs in the child with the read end of a pipe whose write end goes to
+ * *cue (a byte there is the client's cue).  Returns the accepted socket.
+ */
+struct child_conn {
+    sea_listener *l;
+    pid_t pid;
+    int cue;
+};
+
+static sea_socket *accept_child(void (*client)(const sea_addr *, int), struct child_conn *cc) {
+    sea_addr a;
+    sea_addr_parse("127.0.0.1:0", &a);
+    CHECK_EQ(sea_listen(&a, NULL, &cc->l), 0);
+    sea_addr bound = sea_listener_addr(cc->l);
+    int cue[2];
+    CHECK_EQ(pipe(cue), 0);
+    cc->pid = fork();
+    if (cc->pid == 0) {
+        close(cue[1]);
+        client(&bound, cue[0]);
+    }
+    close(cue[0]);
+    cc->cue = cue[1];
+    sea_value v;
+    CHECK_EQ(sea_test_await_err(sea_accept(cc->l), &v), 0);
+    return v.ptr;
+}
+
+/* Cues the client if it still waits for that, and checks it exits 0. */
+static void child_done(struct child_conn *cc, bool cue) {
+    if (cue)
+        CHECK_EQ(write(cc->cue, "x", 1), 1);
+    close(cc->cue);
+    int status = await_child(cc->pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sea_listener_close(cc->l);
+}
+
+/* Connects, and waits for its cue without ever reading. */
 static void stalled_client(const sea_addr *a, int done_fd) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int small = 4096;
@@ -377,24 +417,10 @@ static void stalled_client(const sea_addr *a, int done_fd) {
 }
 
 FIBER_CASE(t_close_cancels_pending_write) {
-    sea_addr a;
-    sea_addr_parse("127.0.0.1:0", &a);
-    sea_listener *l;
-    CHECK_EQ(sea_listen(&a, NULL, &l), 0);
-    sea_addr bound = sea_listener_addr(l);
-    int done[2];
-    CHECK_EQ(pipe(done), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(done[1]);
-        stalled_client(&bound, done[0]);
-    }
-    close(done[0]);
-    sea_value v;
-    CHECK_EQ(sea_test_await_err(sea_accept(l), &v), 0);
-    sea_socket *s = v.ptr;
+    struct child_conn cc;
+    sea_socket *s = accept_child(stalled_client, &cc);
     /* This end's address comes from the kernel: the listener's. */
-    sea_addr local = sea_socket_local(s);
+    sea_addr local = sea_socket_local(s), bound = sea_listener_addr(cc.l);
     CHECK_EQ(sea_addr_port(&local), sea_addr_port(&bound));
     /* The client never reads: a write far bigger than the socket buffers stays pending... */
     static char big[32 << 20];
@@ -410,11 +436,7 @@ FIBER_CASE(t_close_cancels_pending_write) {
     sea_future r = sea_await(w);
     CHECK_EQ(sea_future_error(&r), SEA_ECANCELED);
     sea_future_detach(r);
-    CHECK_EQ(write(done[1], "x", 1), 1);
-    close(done[1]);
-    int status = await_child(pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    sea_listener_close(l);
+    child_done(&cc, true);
     return sea_ready();
 }
 
@@ -439,38 +461,22 @@ static void hello_fin_client(const sea_addr *a, int go_fd) {
  * see the end although no new readiness event will come for it.
  */
 FIBER_CASE(t_end_after_short_read) {
-    sea_addr a;
-    sea_addr_parse("127.0.0.1:0", &a);
-    sea_listener *l;
-    CHECK_EQ(sea_listen(&a, NULL, &l), 0);
-    sea_addr bound = sea_listener_addr(l);
-    int go[2];
-    CHECK_EQ(pipe(go), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(go[1]);
-        hello_fin_client(&bound, go[0]);
-    }
-    close(go[0]);
+    struct child_conn cc;
+    sea_socket *s = accept_child(hello_fin_client, &cc);
     sea_value v;
-    CHECK_EQ(sea_test_await_err(sea_accept(l), &v), 0);
-    sea_socket *s = v.ptr;
     char buf[64];
     sea_future rd = sea_socket_read(s, buf, sizeof(buf));
     CHECK(!sea_future_available(&rd));
     /* Let the wait begin, then hold the reactor while both the data and the FIN come in. */
     sea_future_detach(sea_await(sea_yield()));
-    CHECK_EQ(write(go[1], "x", 1), 1);
+    CHECK_EQ(write(cc.cue, "x", 1), 1);
     usleep(50000);
     CHECK_EQ(sea_test_await_err(rd, &v), 0);
     CHECK_EQ(v.size, 5);
     CHECK_EQ(sea_test_await_err(sea_with_timeout(sea_socket_read(s, buf, sizeof(buf)), SEA_SEC(5)), &v), 0);
     CHECK_EQ(v.size, 0);
     sea_socket_close(s);
-    close(go[1]);
-    int status = await_child(pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    sea_listener_close(l);
+    child_done(&cc, false);
     return sea_ready();
 }
 
