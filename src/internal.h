@@ -197,6 +197,21 @@ extern const struct sea__backend_ops sea__backend_epoll;
 void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res);
 void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p);
 
+/* ---- metrics (metrics.c) and the Prometheus endpoint (prometheus.c) ---- */
+
+/* Gives s its registry, holding the reactor's, memory's and network's own metrics. 0 or -ENOMEM. */
+int sea__metrics_shard_init(struct sea__shard *s);
+/* Frees s's registry and every metric still in it. */
+void sea__metrics_shard_destroy(struct sea__shard *s);
+/*
+ * On shard 0, once every shard runs: serves the metrics of all shards in
+ * Prometheus text format on o->prometheus_address:o->prometheus_port (if
+ * the port is >= 0).  Returns 0, or -errno with a one-line reason in err.
+ */
+int sea__prometheus_start(const struct sea__options *o, char *err, size_t errlen);
+/* Closes the endpoint and waits for scrapes in progress (at the orderly stop). */
+sea_future sea__prometheus_stop(void);
+
 /* ---- fibers (fiber.c) ---- */
 
 /* An execution context: the shard's own stack, or a fiber's. */
@@ -298,10 +313,24 @@ struct sea__options {
     uint64_t reserve_memory; /* --reserve-memory in bytes */
     bool has_reserve;
     bool huge_pages;         /* --transparent-huge-pages */
+    /* Operability (issue 8). */
+    int prometheus_port;            /* --prometheus-port, -1 when off (the default) */
+    const char *prometheus_address; /* --prometheus-address, default "127.0.0.1" */
+    sea_time blocked_notify;        /* --blocked-reactor-notify-ms in ns (default 25 ms), 0 for off */
+    sea_time stuck_stop;            /* --stop-report-ms in ns (default 5 s) */
+    const char *default_log_level;  /* --default-log-level, NULL for info */
+    const char **logger_levels;     /* --logger-log-level NAME=LEVEL values, in order (malloc'ed) */
+    int nlogger_levels;
+    bool help_loggers;              /* --help-loggers */
+    bool log_to_syslog;             /* --log-to-syslog */
+    const char *options_file;       /* --options-file */
 };
+
+struct sea__metrics; /* a shard's metric registry (metrics.c) */
 
 struct sea__shard {
     unsigned id, count;
+    struct sea__metrics *metrics;
 
     sea_task *rq_head;
     sea_task **rq_tail;

@@ -172,10 +172,18 @@ static bool is_tcp(int family) {
     return family == AF_INET || family == AF_INET6;
 }
 
+/* The current shard's counters (sea_reactor_stats), or a sink outside a shard. */
+static sea_reactor_stats *net_stats(void) {
+    static __thread sea_reactor_stats sink;
+    struct sea__shard *sh = sea__shard_current;
+    return sh ? &sh->stats : &sink;
+}
+
 static sea_socket *socket_new(int fd) {
     sea_socket *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    net_stats()->net_sockets_open++;
     s->box.release = socket_box_release;
     s->fd = fd;
     s->peer.len = sizeof(s->peer.u);
@@ -194,6 +202,7 @@ static void socket_maybe_free(sea_socket *s) {
         close(s->fd);
         free(s->to);
         free(s);
+        net_stats()->net_sockets_open--;
     }
 }
 
@@ -242,6 +251,7 @@ static int try_read(sea_socket *s, size_t *n) {
         }
         if (r >= 0) {
             *n = (size_t)r;
+            net_stats()->net_bytes_received += (uint64_t)r;
             return 1;
         }
         if (errno == EINTR)
@@ -337,6 +347,7 @@ static sea_future read_native_done(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
     size_t n = 0;
     int err = native_done(s, in, &n);
+    net_stats()->net_bytes_received += n;
     if (err == -EAGAIN) {
         /* A kernel that honours O_NONBLOCK on io_uring requests: wait and retry the classic way. */
         if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) == 0)
@@ -375,6 +386,7 @@ static int try_write(sea_socket *s) {
             ssize_t r = sendto(s->fd, s->wbuf, s->wlen, MSG_DONTWAIT | MSG_NOSIGNAL, &s->to->u.sa, s->to->len);
             if (r >= 0) {
                 s->wdone = s->wlen; /* a datagram goes whole or not at all */
+                net_stats()->net_bytes_sent += (uint64_t)r;
                 return 1;
             }
             if (errno == EINTR)
@@ -386,6 +398,7 @@ static int try_write(sea_socket *s) {
         ssize_t r = send(s->fd, s->wbuf + s->wdone, s->wlen - s->wdone, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r >= 0) {
             s->wdone += (size_t)r;
+            net_stats()->net_bytes_sent += (uint64_t)r;
             continue;
         }
         if (errno == EINTR)
@@ -425,6 +438,7 @@ static sea_future write_native_done(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
     size_t n = 0;
     int err = native_done(s, in, &n);
+    net_stats()->net_bytes_sent += n;
     if (err == -EAGAIN) {
         if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) == 0)
             return sea_ready();
@@ -605,6 +619,7 @@ static int try_accept(sea_listener *l, sea_socket **out) {
                 close(fd);
                 return -ENOMEM;
             }
+            net_stats()->net_accepted++;
             return 1;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -728,6 +743,8 @@ static sea_future connect_ready(struct connecting_ref *ref, sea_future *in) {
         err = -soerr;
     }
     sea_socket *s = err ? NULL : socket_new(c->fd);
+    if (s)
+        net_stats()->net_connected++;
     if (!err && !s)
         err = -ENOMEM;
     if (err) {
@@ -756,6 +773,7 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
             close(fd);
             return sea_failed(-ENOMEM, "out of memory making a socket");
         }
+        net_stats()->net_connected++;
         return sea_ready_box(&s->box);
     }
     if (errno != EINPROGRESS && errno != EAGAIN) {
@@ -814,6 +832,7 @@ int sea_udp_bind(const sea_addr *addr, sea_socket **out) {
     s->box.release = socket_box_release;
     s->fd = fd;
     s->dgram = true;
+    net_stats()->net_sockets_open++;
     *out = s;
     return 0;
 }

@@ -111,7 +111,8 @@ int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const str
 static void run_tasks(struct sea__shard *s) {
     if (!s->rq_head)
         return;
-    uint64_t deadline = sea__cycles() + s->quota_cycles;
+    uint64_t start = sea__cycles();
+    uint64_t deadline = start + s->quota_cycles;
     sea__hot.preempt_at = deadline;
     unsigned n = 0;
     sea_task *t;
@@ -125,6 +126,8 @@ static void run_tasks(struct sea__shard *s) {
         }
     }
     s->stats.tasks_run += n;
+    if (sea__cycles() - start > 2 * s->quota_cycles)
+        s->stats.quota_violations++;
     /*
      * preempt_at keeps this deadline until the next task run, so code running
      * from timer callbacks and completions sees a spent quota as spent.
@@ -133,6 +136,8 @@ static void run_tasks(struct sea__shard *s) {
 
 void sea__shard_run(struct sea__shard *s) {
     sea_time idle_since = -1;
+    if (!s->stats.started_ns)
+        s->stats.started_ns = (uint64_t)sea_now();
     while (!s->stopping) {
         s->stats.loop_iterations++;
         run_tasks(s);
@@ -174,7 +179,9 @@ void sea__shard_run(struct sea__shard *s) {
         sea_time deadline = s->timers.next;
         if (s->timers.expiring)
             deadline = now;
+        sea_time slept_from = sea_now();
         events = s->backend->wait(s, deadline);
+        s->stats.sleep_ns += (uint64_t)(sea_now() - slept_from);
         if (s->smp)
             sea__smp_after_sleep(s);
         s->stats.io_completions += events;
