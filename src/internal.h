@@ -199,6 +199,8 @@ void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p);
 
 /* ---- metrics (metrics.c) and the Prometheus endpoint (prometheus.c) ---- */
 
+struct sea__options;
+
 /* Gives s its registry, holding the reactor's, memory's and network's own metrics. 0 or -ENOMEM. */
 int sea__metrics_shard_init(struct sea__shard *s);
 /* Frees s's registry and every metric still in it. */
