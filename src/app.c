@@ -257,6 +257,7 @@ static void shard_main(struct app_run *run, unsigned id) {
     bool ok = run->init_rc == 0;
     if (ok) {
         app_options = run->opts;
+        sea__options_set_current(run->opts);
         if (id == 0) {
             if (smp->signal_fd >= 0)
                 sea_future_detach(watch_signals(smp));
@@ -282,6 +283,7 @@ static void shard_main(struct app_run *run, unsigned id) {
         free(s);
     }
     app_options = NULL;
+    sea__options_set_current(NULL);
     if (attach_rc == 0)
         sea__heap_detach();
 }
@@ -297,28 +299,69 @@ static void *shard_thread(void *arg) {
     return NULL;
 }
 
+/* Frees what sea_app_run allocated for the command line. */
+static void command_line_free(struct sea__options *opts, char **file_args, int nfile, char **all) {
+    sea__options_free(opts);
+    sea__options_file_free(file_args, nfile);
+    free(all);
+}
+
 int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     struct sea__options opts;
-    char err[256] = "";
+    char err[512] = "";
     const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "sea";
-    int rc = sea__options_parse(argc, argv, &opts, err, sizeof(err));
+    /* The options file's lines go before the command line's arguments, so the command line wins. */
+    char **file_args = NULL, **all = NULL;
+    int nfile = 0;
+    const char *file = argc > 0 && argv ? sea__options_file_find(argc, argv) : NULL;
+    if (file && sea__options_file_read(file, &file_args, &nfile, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 2;
+    }
+    int all_argc = argc;
+    char **all_argv = argv;
+    if (nfile) {
+        all = calloc((size_t)(argc + nfile + 1), sizeof(char *));
+        if (!all) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            sea__options_file_free(file_args, nfile);
+            return 1;
+        }
+        all[0] = (char *)prog;
+        memcpy(all + 1, file_args, (size_t)nfile * sizeof(char *));
+        if (argc > 1)
+            memcpy(all + 1 + nfile, argv + 1, (size_t)(argc - 1) * sizeof(char *));
+        all_argc = argc + nfile;
+        all_argv = all;
+    }
+    int rc = sea__options_parse(all_argc, all_argv, &opts, err, sizeof(err));
     if (rc == 1) {
-        printf("Usage: %s [options]\n\n%s", prog, sea__options_help());
-        sea__options_free(&opts);
+        if (opts.help)
+            sea__options_print_help(stdout, prog);
+        else
+            sea__log_print_loggers(stdout);
+        command_line_free(&opts, file_args, nfile, all);
         return 0;
     }
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
-        sea__options_free(&opts);
+        command_line_free(&opts, file_args, nfile, all);
+        return 2;
+    }
+    rc = sea__log_configure(&opts, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        command_line_free(&opts, file_args, nfile, all);
         return 2;
     }
     struct app_run *run = calloc(1, sizeof(*run));
     if (!main_fn || !run) {
         fprintf(stderr, "Couldn't start application: %s\n", run ? "no main function given" : "out of memory");
         free(run);
-        sea__options_free(&opts);
+        command_line_free(&opts, file_args, nfile, all);
         return 1;
     }
+    sea__options_lock(true);
     run->opts = &opts;
     run->main_fn = main_fn;
     run->main_arg = arg;
@@ -330,10 +373,12 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
         fprintf(stderr, "Couldn't start application: %s\n", n ? "out of memory" : err);
         pthread_mutex_destroy(&run->err_lock);
         free(run);
-        sea__options_free(&opts);
+        sea__options_lock(false);
+        command_line_free(&opts, file_args, nfile, all);
         return 1;
     }
     pthread_barrier_init(&run->smp.barrier, NULL, n);
+    bool logging = sea__log_start(n) == 0; /* else lines are written directly, which may block */
 
     /*
      * SIGINT and SIGTERM are blocked in every shard thread (they inherit the
@@ -378,6 +423,8 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
             code = run->smp.exit_code;
         pthread_barrier_destroy(&run->smp.barrier);
     }
+    if (logging)
+        sea__log_stop();
     if (restore)
         sched_setaffinity(0, sizeof(saved_affinity), &saved_affinity);
     if (run->smp.signal_fd >= 0)
@@ -393,7 +440,8 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     sea__smp_free(&run->smp);
     pthread_mutex_destroy(&run->err_lock);
     free(run);
-    sea__options_free(&opts);
+    sea__options_lock(false);
+    command_line_free(&opts, file_args, nfile, all);
     fflush(stdout);
     return code;
 }

@@ -16,9 +16,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sea/fiber.h>
 #include <sea/future.h>
+#include <sea/options.h>
 #include <sea/promise.h>
 #include <sea/reactor.h>
 #include <sea/timer.h>
@@ -197,6 +199,19 @@ extern const struct sea__backend_ops sea__backend_epoll;
 void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res);
 void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p);
 
+/* ---- logging (log.c) ---- */
+
+struct sea__options;
+
+/* Applies --default-log-level, --logger-log-level and --log-to-syslog.  0, or SEA_EUSAGE with err. */
+int sea__log_configure(const struct sea__options *o, char *err, size_t errlen);
+/* Lists the registered loggers (--help-loggers). */
+void sea__log_print_loggers(FILE *f);
+/* Gives each of nshards shards a ring and starts the writer thread; 0 or -errno. */
+int sea__log_start(unsigned nshards);
+/* Flushes the rings (waiting at most a second for a blocked output) and stops the writer. */
+void sea__log_stop(void);
+
 /* ---- metrics (metrics.c) and the Prometheus endpoint (prometheus.c) ---- */
 
 struct sea__options;
@@ -326,6 +341,22 @@ struct sea__options {
     bool help_loggers;              /* --help-loggers */
     bool log_to_syslog;             /* --log-to-syslog */
     const char *options_file;       /* --options-file */
+    struct sea__user_value *user;   /* the application's options (sea/options.h), in declaration order */
+    size_t nuser;
+};
+
+/* The value of one application option (sea/options.h). */
+struct sea__user_value {
+    const struct sea_option *opt;
+    bool given;     /* on the command line or in the options file */
+    bool has_value; /* given, or a default */
+    union {
+        int64_t i;
+        double d;
+        const char *s; /* points into argv, the options file's lines, or the default */
+        uint64_t size;
+        bool flag;
+    } v;
 };
 
 struct sea__metrics; /* a shard's metric registry (metrics.c) */
@@ -385,10 +416,29 @@ void sea__shard_run(struct sea__shard *s);
 void sea__shard_destroy(struct sea__shard *s);
 void sea__shard_stop(struct sea__shard *s, int exit_code);
 
-/* Options (options.c). Returns 0, 1 for --help, or SEA_EUSAGE with a message in err. */
+/*
+ * Options (options.c).  Parses the standard options and the application's
+ * (sea_app_add_options).  Returns 0, 1 for --help (or --help-loggers), or
+ * SEA_EUSAGE with a one-line message in err.
+ */
 int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err, size_t errlen);
 void sea__options_free(struct sea__options *o);
-const char *sea__options_help(void);
+/* Prints the standard options and the application's to f. */
+void sea__options_print_help(FILE *f, const char *prog);
+/* The options running now (set by app.c on every shard), for the sea_option_* getters. */
+void sea__options_set_current(const struct sea__options *o);
+/* Marks the declared tables as in use (1) or free to change (0). */
+void sea__options_lock(bool locked);
+
+/*
+ * Options file (options_file.c): reads path's "name = value" lines into
+ * "--name=value" arguments (*args, *nargs; free with sea__options_file_free),
+ * checking each line alone so that an error names the file and line.
+ */
+int sea__options_file_read(const char *path, char ***args, int *nargs, char *err, size_t errlen);
+void sea__options_file_free(char **args, int nargs);
+/* Where --options-file appears in argv (before any "--"), or NULL. */
+const char *sea__options_file_find(int argc, char **argv);
 
 /* ---- memory (memory.c, memory_setup.c) ---- */
 

@@ -17,9 +17,11 @@
 #include <sea/future.h>
 #include <sea/gate.h>
 #include <sea/lifetime.h>
+#include <sea/log.h>
 #include <sea/loop.h>
 #include <sea/memory.h>
 #include <sea/net.h>
+#include <sea/options.h>
 #include <sea/promise.h>
 #include <sea/queue.h>
 #include <sea/reactor.h>
