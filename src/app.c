@@ -12,6 +12,8 @@
  */
 #include "internal.h"
 
+#include <sea/log.h>
+
 #include <sea/app.h>
 
 #include <errno.h>
@@ -66,7 +68,18 @@ int sea_app_at_exit(sea_future (*fn)(void *arg), void *arg) {
 
 static sea_future run_next_at_exit(struct sea__smp **smpp, sea_value v);
 
+/* A stop callback is still running after --stop-report-ms (and every such period after). */
+static void stop_is_slow(sea_timer *t, void *arg) {
+    (void)t;
+    struct sea__smp *smp = arg;
+    char what[256];
+    sea__describe_addr((const void *)smp->stop_fn, what, sizeof(what));
+    sea_log_warn(&sea_log_sea, "stop callback %s has not finished after %lld ms; still waiting for it", what,
+                 (long long)((sea_now() - smp->stop_started) / 1000000));
+}
+
 static sea_future at_exit_done(struct sea__smp **smpp, sea_future *result) {
+    sea_timer_cancel(&(*smpp)->stop_timer);
     int err = sea_future_error(result);
     if (err) {
         const char *msg = sea_future_message(result);
@@ -87,6 +100,12 @@ static sea_future run_next_at_exit(struct sea__smp **smpp, sea_value v) {
         return sea_ready();
     }
     smp->at_exit = e->next;
+    smp->stop_fn = e->fn;
+    smp->stop_started = sea_now();
+    if (smp->stuck_stop > 0) {
+        sea_timer_init(&smp->stop_timer, stop_is_slow, smp);
+        sea_timer_arm_periodic(&smp->stop_timer, smp->stuck_stop);
+    }
     sea_future f = e->fn(e->arg);
     free(e);
     return sea_then_wrapped(f, at_exit_done, smp);
@@ -126,6 +145,8 @@ static sea_future signal_arrived(struct sea__smp **smpp, sea_future *in) {
         return sea_ready(); /* shutting down: the poll was cancelled */
     struct signalfd_siginfo si;
     while (read(smp->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (sea__signal_deliver((int)si.ssi_signo))
+            continue; /* the application handles it */
         if (++smp->signals_seen > 1) {
             static const char msg[] = "sea: second signal, exiting now\n";
             ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -239,10 +260,14 @@ static void shard_main(struct app_run *run, unsigned id) {
         rc = sea__shard_init(s, id, smp->n, run->opts, err, sizeof(err));
         if (rc == 0) {
             s->smp = smp;
+            s->thread = pthread_self();
             s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
             if (s->wake_fd < 0) {
                 rc = -errno;
                 snprintf(err, sizeof(err), "cannot create an eventfd: %s", strerror(errno));
+                sea__shard_destroy(s);
+            } else if ((rc = sea__metrics_shard_init(s)) < 0) {
+                close(s->wake_fd);
                 sea__shard_destroy(s);
             }
         }
@@ -261,14 +286,29 @@ static void shard_main(struct app_run *run, unsigned id) {
         if (id == 0) {
             if (smp->signal_fd >= 0)
                 sea_future_detach(watch_signals(smp));
-            sea_future f = run->main_fn(run->main_arg);
-            sea_future_detach(sea_then_wrapped(f, main_done, s));
+            int src = sea__signals_start(smp);
+            if (src < 0)
+                sea_log_warn(&sea_log_sea, "cannot install sea's SIGUSR2 handler: %s", sea_strerror(src));
+            src = sea__stall_start(smp, run->opts->blocked_notify);
+            if (src < 0)
+                sea_log_warn(&sea_log_sea, "cannot start the stall detector: %s", sea_strerror(src));
+            if (run->opts->prometheus_port >= 0 && sea__prometheus_start(run->opts, err, sizeof(err)) < 0) {
+                fprintf(stderr, "Couldn't start application: %s\n", err);
+                begin_exit(smp, 1);
+            } else {
+                sea_future f = run->main_fn(run->main_arg);
+                sea_future_detach(sea_then_wrapped(f, main_done, s));
+            }
         }
         sea__shard_run(s);
         /* Whoever stops first (shard 0, or a signal) tells the others. */
         sea__smp_request_stop(smp, s->exit_code);
     }
     pthread_barrier_wait(&smp->barrier); /* every loop has ended */
+    if (id == 0 && ok) {
+        sea__stall_stop();
+        sea__signals_stop(); /* before the shards' wake descriptors close */
+    }
     if (ok)
         sea__smp_drain_requests(s);
     pthread_barrier_wait(&smp->barrier); /* unrun requests are answered */
@@ -280,6 +320,8 @@ static void shard_main(struct app_run *run, unsigned id) {
             smp->exit_code = ok ? s->exit_code : 1;
         close(s->wake_fd);
         sea__shard_destroy(s);
+        /* After the teardown, whose releases may still remove metrics. */
+        sea__metrics_shard_destroy(s);
         free(s);
     }
     app_options = NULL;
@@ -378,6 +420,7 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
         return 1;
     }
     pthread_barrier_init(&run->smp.barrier, NULL, n);
+    run->smp.stuck_stop = opts.stuck_stop;
     bool logging = sea__log_start(n) == 0; /* else lines are written directly, which may block */
 
     /*

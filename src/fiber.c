@@ -114,6 +114,8 @@ struct sea_fiber {
     struct fls_item *locals;
     unsigned nlocals, caplocals;
     sea_fiber *next_live, *prev_live;
+    const void *wait_site;     /* where the fiber called sea_await (for the state dump) */
+    sea_time wait_since;       /* when (the loop's low-resolution clock) */
     char name[SEA_FIBER_NAME_MAX + 1];
 };
 
@@ -582,6 +584,8 @@ static inline __attribute__((always_inline)) sea_future await_impl(sea_future fu
     if (rc < 0)
         return sea_failed(rc, "out of memory attaching a fiber wait");
     f->waiting = true;
+    f->wait_site = __builtin_return_address(0);
+    f->wait_since = sea__hot.lowres_now;
     fiber_suspend(f);
     r = f->wait_result;
     f->wait_result.sea__state = SEA__S_INVALID;
@@ -739,4 +743,20 @@ void sea__fibers_shutdown(struct sea__shard *s) {
     fs->handler_ready = false;
     fs->stats.alive = 0;
     fs->stats.stacks_mapped = 0;
+}
+
+void sea__fibers_dump(struct sea__shard *s, FILE *out) {
+    sea_time now = sea_now();
+    for (sea_fiber *f = s->fibers.live; f; f = f->next_live) {
+        if (f == s->fibers.current) {
+            fprintf(out, "  fiber \"%s\": running (it asked for this dump)\n", f->name);
+        } else if (f->waiting) {
+            char where[256];
+            sea__describe_addr(f->wait_site, where, sizeof(where));
+            fprintf(out, "  fiber \"%s\": waiting for %lld ms, in sea_await called from %s\n", f->name,
+                    (long long)((now - f->wait_since) / 1000000), where);
+        } else {
+            fprintf(out, "  fiber \"%s\": ready to run\n", f->name);
+        }
+    }
 }

@@ -199,6 +199,27 @@ extern const struct sea__backend_ops sea__backend_epoll;
 void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res);
 void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p);
 
+/* ---- signals (signal.c), the state dump (debug.c), the stall detector (stall.c) ---- */
+
+/* Bit signo-1 set: signo arrived and its handler has not run yet. */
+extern _Atomic uint64_t sea__signals_pending;
+/* Runs the handlers of this shard's pending signals; returns how many ran. */
+unsigned sea__signals_run(struct sea__shard *s);
+/* A signal read from the signalfd: true if the application handles it (it will run), else false. */
+bool sea__signal_deliver(int signo);
+struct sea__smp;
+/* Installs sea's SIGUSR2 dump and lets handlers wake smp's shards.  0 or -errno. */
+int sea__signals_start(struct sea__smp *smp);
+/* Removes every handler and puts the previous dispositions back. */
+void sea__signals_stop(void);
+/* Starts the stall detector's watchdog for smp's shards (threshold > 0).  0 or -errno. */
+int sea__stall_start(struct sea__smp *smp, sea_time threshold);
+void sea__stall_stop(void);
+/* "function+0xOFF (binary)" or "binary+0xOFF" for a code address. */
+void sea__describe_addr(const void *addr, char *buf, size_t len);
+/* The fibers part of the state dump. */
+void sea__fibers_dump(struct sea__shard *s, FILE *out);
+
 /* ---- logging (log.c) ---- */
 
 struct sea__options;
@@ -288,6 +309,10 @@ struct sea__smp {
     struct sea__at_exit *at_exit;  /* most recent first */
     bool exiting;
     int exit_request;              /* exit code the stop will end with */
+    sea_time stuck_stop;           /* --stop-report-ms */
+    sea_timer stop_timer;          /* reports a stop callback that takes longer than that */
+    sea_future (*stop_fn)(void *); /* the stop callback running now */
+    sea_time stop_started;
     int signal_fd;
     unsigned signals_seen;
 };
@@ -361,9 +386,17 @@ struct sea__user_value {
 
 struct sea__metrics; /* a shard's metric registry (metrics.c) */
 
+#define SEA__STALL_FRAMES 32
+
 struct sea__shard {
     unsigned id, count;
     struct sea__metrics *metrics;
+    /* The stall detector (stall.c): a heartbeat, and a backtrace slot its signal fills. */
+    _Atomic uint64_t beat;
+    _Atomic int asleep;
+    pthread_t thread;
+    _Atomic int stall_bt_n;
+    void *stall_bt[SEA__STALL_FRAMES];
 
     sea_task *rq_head;
     sea_task **rq_tail;

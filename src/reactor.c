@@ -140,6 +140,7 @@ void sea__shard_run(struct sea__shard *s) {
         s->stats.started_ns = (uint64_t)sea_now();
     while (!s->stopping) {
         s->stats.loop_iterations++;
+        atomic_store_explicit(&s->beat, s->stats.loop_iterations, memory_order_relaxed);
         run_tasks(s);
         if (s->smp) {
             if (atomic_load_explicit(&s->stop_requested, memory_order_relaxed))
@@ -152,6 +153,8 @@ void sea__shard_run(struct sea__shard *s) {
         sea_time now = sea_now();
         sea__hot.lowres_now = now;
         unsigned events = s->smp ? sea__smp_poll(s) : 0;
+        if (atomic_load_explicit(&sea__signals_pending, memory_order_relaxed))
+            events += sea__signals_run(s);
         events += s->backend->reap(s);
         s->stats.io_completions += events;
         events += sea__timers_run(s, now);
@@ -180,13 +183,16 @@ void sea__shard_run(struct sea__shard *s) {
         if (s->timers.expiring)
             deadline = now;
         sea_time slept_from = sea_now();
+        atomic_store_explicit(&s->asleep, 1, memory_order_relaxed);
         events = s->backend->wait(s, deadline);
+        atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
         s->stats.sleep_ns += (uint64_t)(sea_now() - slept_from);
         if (s->smp)
             sea__smp_after_sleep(s);
         s->stats.io_completions += events;
         idle_since = -1;
     }
+    atomic_store_explicit(&s->asleep, 1, memory_order_relaxed); /* not running tasks: not stalled */
 }
 
 void sea__shard_stop(struct sea__shard *s, int exit_code) {

@@ -12,6 +12,7 @@
 #include <sea/app.h>
 #include <sea/buffer.h>
 #include <sea/condvar.h>
+#include <sea/debug.h>
 #include <sea/error.h>
 #include <sea/fiber.h>
 #include <sea/future.h>
@@ -20,6 +21,7 @@
 #include <sea/log.h>
 #include <sea/loop.h>
 #include <sea/memory.h>
+#include <sea/metrics.h>
 #include <sea/net.h>
 #include <sea/options.h>
 #include <sea/promise.h>
@@ -28,6 +30,7 @@
 #include <sea/rwlock.h>
 #include <sea/semaphore.h>
 #include <sea/shared_future.h>
+#include <sea/signal.h>
 #include <sea/sharded.h>
 #include <sea/smp.h>
 #include <sea/stream.h>

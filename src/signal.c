@@ -1,0 +1,182 @@
+/*
+ * signal.c - signal handlers that run on the reactor (sea/signal.h).
+ *
+ * The real signal handler only records the signal in a bit mask and writes
+ * the owning shard's wake eventfd (both async-signal-safe); the shard sees
+ * the bit at the top of its next loop turn (one relaxed load per turn) and
+ * calls the application's function there, as ordinary code.  SIGINT and
+ * SIGTERM stay blocked and arrive through shard 0's signalfd (app.c), which
+ * hands them here when the application handles them.
+ */
+#include "internal.h"
+
+#include <sea/debug.h>
+#include <sea/log.h>
+#include <sea/signal.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NSIG_HANDLED 65 /* signals 1..64 */
+
+struct handler {
+    sea_signal_fn fn;
+    void *arg;
+    _Atomic unsigned shard;
+    bool installed;        /* our catcher is the disposition; old holds the previous one */
+    struct sigaction old;
+};
+
+_Atomic uint64_t sea__signals_pending;
+static struct handler handlers[NSIG_HANDLED];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sea__smp *_Atomic running_smp;
+
+static uint64_t bit(int signo) {
+    return (uint64_t)1 << (signo - 1);
+}
+
+/* Marks signo pending and wakes the shard that handles it.  Async-signal-safe. */
+static void raise_on_shard(int signo) {
+    atomic_fetch_or(&sea__signals_pending, bit(signo));
+    struct sea__smp *smp = atomic_load(&running_smp);
+    unsigned id = atomic_load_explicit(&handlers[signo].shard, memory_order_relaxed);
+    if (smp && id < smp->n && smp->shards[id]) {
+        uint64_t one = 1;
+        ssize_t w = write(smp->shards[id]->wake_fd, &one, sizeof(one));
+        (void)w;
+    }
+}
+
+static void catcher(int signo) {
+    int saved = errno;
+    if (signo > 0 && signo < NSIG_HANDLED)
+        raise_on_shard(signo);
+    errno = saved;
+}
+
+static bool handleable(int signo) {
+    return signo > 0 && signo < NSIG_HANDLED && signo != SIGKILL && signo != SIGSTOP && signo != SIGSEGV &&
+           signo != SIGBUS && signo != SIGFPE && signo != SIGILL && signo != SIGTRAP && signo != SIGABRT &&
+           signo != SIGSYS;
+}
+
+/* Installs the catcher for signo (not SIGINT/SIGTERM: those come through the signalfd). */
+static int install(int signo) {
+    struct handler *h = &handlers[signo];
+    if (h->installed || signo == SIGINT || signo == SIGTERM)
+        return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = catcher;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(signo, &sa, &h->old) < 0)
+        return -errno;
+    h->installed = true;
+    return 0;
+}
+
+static int set_handler(int signo, sea_signal_fn fn, void *arg, unsigned shard) {
+    pthread_mutex_lock(&lock);
+    int rc = install(signo);
+    if (rc == 0) {
+        handlers[signo].fn = fn;
+        handlers[signo].arg = arg;
+        atomic_store(&handlers[signo].shard, shard);
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+/* sea's own SIGUSR2: the state dump. */
+static void dump_on_signal(int signo, void *arg) {
+    (void)signo;
+    (void)arg;
+    sea_future_detach(sea_debug_dump());
+}
+
+int sea_signal_handle(int signo, sea_signal_fn fn, void *arg) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s || !s->smp)
+        return SEA_ESHUTDOWN;
+    if (signo == SIGRTMIN)
+        return -EBUSY;
+    if (!fn || !handleable(signo))
+        return -EINVAL;
+    return set_handler(signo, fn, arg, s->id);
+}
+
+int sea_signal_unhandle(int signo) {
+    if (!handleable(signo))
+        return -ENOENT;
+    pthread_mutex_lock(&lock);
+    int rc = handlers[signo].fn ? 0 : -ENOENT;
+    if (signo == SIGUSR2) {
+        handlers[signo].fn = dump_on_signal;
+        handlers[signo].arg = NULL;
+        atomic_store(&handlers[signo].shard, 0u);
+    } else {
+        handlers[signo].fn = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+bool sea__signal_deliver(int signo) {
+    if (signo <= 0 || signo >= NSIG_HANDLED)
+        return false;
+    pthread_mutex_lock(&lock);
+    bool handled = handlers[signo].fn != NULL;
+    pthread_mutex_unlock(&lock);
+    if (handled)
+        raise_on_shard(signo);
+    return handled;
+}
+
+unsigned sea__signals_run(struct sea__shard *s) {
+    uint64_t bits = atomic_load_explicit(&sea__signals_pending, memory_order_acquire);
+    unsigned ran = 0;
+    while (bits) {
+        int signo = __builtin_ctzll(bits) + 1;
+        bits &= bits - 1;
+        pthread_mutex_lock(&lock);
+        sea_signal_fn fn = handlers[signo].fn;
+        void *arg = handlers[signo].arg;
+        unsigned owner = atomic_load(&handlers[signo].shard);
+        pthread_mutex_unlock(&lock);
+        if (fn && owner != s->id)
+            continue; /* another shard's */
+        if (!(atomic_fetch_and(&sea__signals_pending, ~bit(signo)) & bit(signo)))
+            continue;
+        if (fn) {
+            fn(signo, arg);
+            ran++;
+        }
+    }
+    return ran;
+}
+
+int sea__signals_start(struct sea__smp *smp) {
+    atomic_store(&sea__signals_pending, 0);
+    atomic_store(&running_smp, smp);
+    return set_handler(SIGUSR2, dump_on_signal, NULL, 0);
+}
+
+void sea__signals_stop(void) {
+    pthread_mutex_lock(&lock);
+    for (int signo = 1; signo < NSIG_HANDLED; signo++) {
+        struct handler *h = &handlers[signo];
+        if (h->installed)
+            sigaction(signo, &h->old, NULL);
+        h->installed = false;
+        h->fn = NULL;
+        h->arg = NULL;
+        atomic_store(&h->shard, 0u);
+    }
+    pthread_mutex_unlock(&lock);
+    atomic_store(&running_smp, NULL);
+    atomic_store(&sea__signals_pending, 0);
+}
