@@ -6,9 +6,10 @@
  * --help under "Application options", and lets every shard read the values:
  *
  *     static const sea_option app_opts[] = {
- *         {"port", SEA_OPTION_INT, "11211", "TCP port to serve", .min = 1, .max = 65535},
- *         {"name", SEA_OPTION_STRING, "demo", "the server's name"},
- *         {"verbose", SEA_OPTION_FLAG, NULL, "say more"},
+ *         {.name = "port", .type = SEA_OPTION_INT, .default_value = "11211",
+ *          .help = "TCP port to serve", .min = 1, .max = 65535},
+ *         {.name = "name", .type = SEA_OPTION_STRING, .default_value = "demo", .help = "the server's name"},
+ *         {.name = "verbose", .type = SEA_OPTION_FLAG, .help = "say more"},
  *     };
  *     int main(int argc, char **argv) {
  *         sea_app_add_options(app_opts, SEA_OPTION_COUNT(app_opts));
