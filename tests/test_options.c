@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *hello_path;
 
@@ -332,6 +333,80 @@ static sea_future t_parse_errors(void) {
     return sea_ready();
 }
 
+/* ---- application options: declarations, and the options file under fuzz ---- */
+
+static sea_future t_user_options(void) {
+    /* Declaring while an application runs is refused. */
+    static const sea_option late[] = {{.name = "late", .type = SEA_OPTION_INT}};
+    CHECK_EQ(sea_app_add_options(late, 1), -EBUSY);
+    /* Values of the running application: the harness gave none, so the defaults. */
+    CHECK_EQ(sea_option_int("fz-int"), 0);
+    CHECK_EQ(sea_option_size("fz-size"), 4096);
+    const char *text = "x";
+    CHECK_EQ(sea_option_get_string("fz-text", &text), -ENODATA);
+    CHECK(!sea_option_given("fz-int"));
+    double d;
+    CHECK_EQ(sea_option_get_double("fz-int", &d), -EINVAL);
+    CHECK_EQ(sea_option_get_double("nope", &d), -ENOENT);
+    /* Parsing with them. */
+    struct sea__options o;
+    char err[256];
+    CHECK_EQ(sea__options_parse(4, (char *[]){"p", "--fz-int=-5", "--fz-flag", "--fz-text=a b", NULL}, &o, err,
+                                sizeof(err)),
+             0);
+    CHECK(o.nuser == 5 && o.user[0].v.i == -5 && o.user[0].given && o.user[4].v.flag && !strcmp(o.user[3].v.s, "a b"));
+    sea__options_free(&o);
+    CHECK_EQ(sea__options_parse(2, (char *[]){"p", "--fz-int=6", NULL}, &o, err, sizeof(err)), SEA_EUSAGE);
+    CHECK_STREQ(err, "option '--fz-int': '6' is not a whole number in -5..5");
+    sea__options_free(&o);
+    return sea_ready();
+}
+
+static sea_future t_fuzz_options_file(void) {
+    static const char *const pieces[] = {"fz-int", "fz-flag", "fz-text", "smp", "memory", "=", " = ", " ", "\t",
+                                         "#", "\n", "\n", "\n", "1", "-5", "yes", "maybe", "1G", "x", "options-file",
+                                         "help", "\xff", "\r\n", "poll-mode", "true", "false", "==", "--fz-int"};
+    char path[] = "/tmp/sea-test-options-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    uint64_t rng = 0xf11e;
+    int ok = 0, rejected = 0, bad = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        FILE *f = fopen(path, "w");
+        int n = (int)(sea_test_rand(&rng) % 24);
+        for (int k = 0; k < n; k++)
+            fputs(pieces[sea_test_rand(&rng) % (sizeof(pieces) / sizeof(pieces[0]))], f);
+        fclose(f);
+        char **args = NULL;
+        int nargs = -1;
+        char err[512] = "";
+        int rc = sea__options_file_read(path, &args, &nargs, err, sizeof(err));
+        if (rc == 0) {
+            ok++;
+            /* What the file gave parses as a command line. */
+            char *argv[64] = {"p"};
+            int argc = 1;
+            for (int i = 0; i < nargs && argc < 63; i++)
+                argv[argc++] = args[i];
+            argv[argc] = NULL;
+            struct sea__options o;
+            if (sea__options_parse(argc, argv, &o, err, sizeof(err)) < 0)
+                bad++;
+            sea__options_free(&o);
+            sea__options_file_free(args, nargs);
+        } else {
+            rejected++;
+            if (!strstr(err, path) || strchr(err, '\n') || args || nargs != 0)
+                bad++;
+        }
+    }
+    unlink(path);
+    CHECK_EQ(bad, 0);
+    CHECK(ok > 100 && rejected > 100);
+    return sea_ready();
+}
+
 /* ---- fuzz ---- */
 
 static const char *const fragments[] = {
@@ -340,6 +415,10 @@ static const char *const fragments[] = {
     "1e-3", "-1", "+", ".", "e", "10000000", "10000001", "1000", "0.001", "nan", "inf", "0x1p3", "99999999999999999999",
     " ", "\t", "\xff", "\xc3\xa9", "%s", "%n", "%%", "help", "poll-mode", "reactor", "x", "",
     "-m", "--memory", "--memory=", "--reserve-memory", "--reserve-memory=", "1G", "64M", "k", "T", "-c",
+    /* the operability options and the application's (declared in main) */
+    "--default-log-level", "--logger-log-level", "sea=", "trace", "error", "--prometheus-port", "65535",
+    "--prometheus-address", "--blocked-reactor-notify-ms", "--stop-report-ms", "--log-to-syslog",
+    "--fz-int", "--fz-int=", "--fz-double=", "--fz-size=", "--fz-text", "--fz-flag", "--fz-flag=", "true", "no",
 };
 
 static sea_future t_fuzz_parser(void) {
@@ -390,8 +469,13 @@ static sea_future t_fuzz_parser(void) {
             if (o.task_quota < 1000 || o.task_quota > (sea_time)1000 * 1000000 || o.idle_poll < 0 ||
                 o.idle_poll > (sea_time)10000000 * 1000)
                 bad++;
-            if (rc == 1 && !o.help)
+            if (rc == 1 && !o.help && !o.help_loggers)
                 bad++;
+            for (size_t u = 0; u < o.nuser; u++) {
+                const struct sea__user_value *v = &o.user[u];
+                if (v->opt->type == SEA_OPTION_INT && v->has_value && (v->v.i < -5 || v->v.i > 5))
+                    bad++; /* outside its declared bounds */
+            }
         } else if (rc == SEA_EUSAGE) {
             counts[2]++;
             if (!err[0] || strchr(err, '\n'))
@@ -574,13 +658,26 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_parse_positional),
     SEA_TEST(t_parse_errors),
     SEA_TEST(t_fuzz_parser),
+    SEA_TEST(t_user_options),
+    SEA_TEST(t_fuzz_options_file),
     SEA_TEST(t_memory_sizes),
     SEA_TEST(t_memory_startup_errors),
     SEA_TEST(t_memory_cgroup_limit),
     SEA_TEST(t_memory_numa_nodes),
 };
 
+/* The application options the fuzzer and t_user_options know. */
+static const sea_option fuzz_options[] = {
+    {.name = "fz-int", .type = SEA_OPTION_INT, .default_value = "0", .help = "bounded", .min = -5, .max = 5},
+    {.name = "fz-double", .type = SEA_OPTION_DOUBLE, .help = "a number"},
+    {.name = "fz-size", .type = SEA_OPTION_SIZE, .default_value = "4k", .help = "a size"},
+    {.name = "fz-text", .type = SEA_OPTION_STRING, .help = "text"},
+    {.name = "fz-flag", .type = SEA_OPTION_FLAG, .help = "a flag"},
+};
+
 int main(int argc, char **argv) {
+    if (sea_app_add_options(fuzz_options, SEA_OPTION_COUNT(fuzz_options)) != 0)
+        return 3;
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: %s HELLO_PATH [harness options]\n", argv[0]);
         return 2;
