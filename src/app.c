@@ -261,6 +261,11 @@ static void shard_main(struct app_run *run, unsigned id) {
         if (rc == 0) {
             s->smp = smp;
             s->thread = pthread_self();
+            if (id > 0) { /* shard 0 is the caller's thread: its name stays the program's */
+                char name[16];
+                snprintf(name, sizeof(name), "sea-shard-%u", id % 100000u);
+                pthread_setname_np(pthread_self(), name); /* seen in gdb's "info threads", top -H */
+            }
             s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
             if (s->wake_fd < 0) {
                 rc = -errno;

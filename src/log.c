@@ -369,6 +369,8 @@ int sea__log_start(unsigned nshards) {
     pthread_sigmask(SIG_BLOCK, &all, &saved);
     int rc = pthread_create(&w.thread, NULL, writer_main, NULL);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (rc == 0)
+        pthread_setname_np(w.thread, "sea-log");
     if (rc) {
         free(w.rings);
         w.rings = NULL;

@@ -160,6 +160,8 @@ int sea__stall_start(struct sea__smp *smp, sea_time threshold) {
     pthread_sigmask(SIG_BLOCK, &all, &saved);
     int rc = pthread_create(&st.thread, NULL, watchdog, NULL);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (rc == 0)
+        pthread_setname_np(st.thread, "sea-watchdog");
     if (rc) {
         sigaction(SIGRTMIN, &st.old, NULL);
         free(st.w);
