@@ -51,7 +51,8 @@ static void record_backtrace(int signo) {
     (void)signo;
     int saved = errno;
     struct sea__shard *s = sea__shard_current;
-    if (s) {
+    /* -1 (stored with release by the watchdog once it is done with the slot): the slot is ours to fill. */
+    if (s && atomic_load_explicit(&s->stall_bt_n, memory_order_acquire) == -1) {
         int n = backtrace(s->stall_bt, SEA__STALL_FRAMES);
         atomic_store_explicit(&s->stall_bt_n, n, memory_order_release);
     }
@@ -59,7 +60,7 @@ static void record_backtrace(int signo) {
 }
 
 static void report(struct sea__shard *s, sea_time stalled) {
-    atomic_store_explicit(&s->stall_bt_n, -1, memory_order_relaxed);
+    atomic_store_explicit(&s->stall_bt_n, -1, memory_order_release);
     int n = -1;
     if (pthread_kill(s->thread, SIGRTMIN) == 0) {
         for (int i = 0; i < 200 && n < 0; i++) { /* up to 20 ms for the handler to run */
