@@ -232,6 +232,8 @@ void sea__log_print_loggers(FILE *f);
 int sea__log_start(unsigned nshards);
 /* Flushes the rings (waiting at most a second for a blocked output) and stops the writer. */
 void sea__log_stop(void);
+/* Starts fn(NULL) on a thread called name that takes no signals (the log writer, the watchdog). 0 or errno. */
+int sea__helper_thread_start(pthread_t *thread, void *(*fn)(void *), const char *name);
 
 /* ---- metrics (metrics.c) and the Prometheus endpoint (prometheus.c) ---- */
 

@@ -363,14 +363,7 @@ int sea__log_start(unsigned nshards) {
     atomic_store(&w.stopping, 0);
     atomic_store(&w.sleeping, 0);
     w.lost_at_exit = 0;
-    /* The writer takes no signals: they are for the shards and sea's handlers. */
-    sigset_t all, saved;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved);
-    int rc = pthread_create(&w.thread, NULL, writer_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    if (rc == 0)
-        pthread_setname_np(w.thread, "sea-log");
+    int rc = sea__helper_thread_start(&w.thread, writer_main, "sea-log");
     if (rc) {
         free(w.rings);
         w.rings = NULL;
@@ -380,6 +373,18 @@ int sea__log_start(unsigned nshards) {
     }
     __atomic_store_n(&w.running, true, __ATOMIC_RELEASE);
     return 0;
+}
+
+int sea__helper_thread_start(pthread_t *thread, void *(*fn)(void *), const char *name) {
+    /* Signals are for the shards and sea's handlers: a helper thread blocks them all. */
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+    int rc = pthread_create(thread, NULL, fn, NULL);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (rc == 0)
+        pthread_setname_np(*thread, name); /* seen in gdb's "info threads" and top -H */
+    return rc;
 }
 
 void sea__log_stop(void) {

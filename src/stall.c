@@ -156,13 +156,7 @@ int sea__stall_start(struct sea__smp *smp, sea_time threshold) {
     sea_time now = sea_now();
     for (unsigned i = 0; i < smp->n; i++)
         st.w[i].since = st.w[i].window_start = now;
-    sigset_t all, saved;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved);
-    int rc = pthread_create(&st.thread, NULL, watchdog, NULL);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    if (rc == 0)
-        pthread_setname_np(st.thread, "sea-watchdog");
+    int rc = sea__helper_thread_start(&st.thread, watchdog, "sea-watchdog");
     if (rc) {
         sigaction(SIGRTMIN, &st.old, NULL);
         free(st.w);
