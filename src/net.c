@@ -274,6 +274,7 @@ static void op_finish(sea_socket *s, bool *busy, sea_promise *p, int err, size_t
 }
 
 static void read_finish(sea_socket *s, int err, size_t n) {
+    s->wait_only = false;
     op_finish(s, &s->reading, &s->rp, err, n);
 }
 
@@ -365,6 +366,7 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
         return sea_failed(-EBUSY, "a read is already pending on this socket");
     s->rbuf = buf;
     s->rlen = len;
+    s->wait_only = false;
     if (!s->dgram && sea__native_io())
         return op_start(s, &s->reading, &s->rp, &(struct sock_req){.op = SEA__IO_RECV, .buf = buf, .len = len},
                         (sea__wrapped_fn)read_native_done);
@@ -507,11 +509,8 @@ sea_future sea_socket_wait_readable(sea_socket *s) {
         return sea_failed(SEA_ECANCELED, "socket closed");
     if (s->reading)
         return sea_failed(-EBUSY, "a read is already pending on this socket");
-    s->wait_only = true;
-    sea_future f = op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
-    if (!s->reading)
-        s->wait_only = false; /* it could not wait */
-    return f;
+    s->wait_only = true; /* cleared by read_finish, also when the wait cannot start */
+    return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
 }
 
 void sea_socket_close(sea_socket *s) {

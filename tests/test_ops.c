@@ -159,6 +159,12 @@ static int finish(struct child *c, int ms, bool read_err) {
     return WIFEXITED(c->status) ? WEXITSTATUS(c->status) : 128 + WTERMSIG(c->status);
 }
 
+static void child_free(struct child *c) {
+    free(c->obuf);
+    free(c->ebuf);
+    c->obuf = c->ebuf = NULL;
+}
+
 static int run(struct child *c, const char *mode, const char *const extra[]) {
     spawn(c, mode, extra);
     return finish(c, 20000, true);
@@ -248,6 +254,7 @@ static void test_options(void) {
     EXPECT(st == 0 && strstr(c.obuf, "Application options:") && matches(c.obuf, "--port INT +TCP port \\(default 11211\\)") &&
                strstr(c.obuf, "--verbose") && strstr(c.obuf, "--blocked-reactor-notify-ms"),
            "help: %s", c.obuf);
+    child_free(&c);
 }
 
 /* ---- logging ---- */
@@ -294,6 +301,7 @@ static void test_logging(void) {
     EXPECT(st == 0, "flood exit %d", st);
     EXPECT(strstr(c.ebuf, "log lines from shard 0 dropped: the log output is too slow"), "no drop report: %.300s",
            c.ebuf);
+    child_free(&c);
 }
 
 /* ---- stall detector ---- */
@@ -314,6 +322,7 @@ static void test_stall(void) {
     EXPECT(st == 0 && !strstr(c.ebuf, "Reactor stalled"), "off: %s", c.ebuf);
     st = run(&c, "stall", (const char *const[]){"--blocked-reactor-notify-ms=1000", NULL});
     EXPECT(st == 0 && !strstr(c.ebuf, "Reactor stalled"), "under the threshold: %s", c.ebuf);
+    child_free(&c);
 }
 
 /* ---- signals, stop, dump ---- */
@@ -363,6 +372,7 @@ static void test_signals(void) {
     kill(c.pid, SIGTERM);
     st = finish(&c, 10000, true);
     EXPECT(st == 0, "dump exit %d: %s", st, c.ebuf);
+    child_free(&c);
 }
 
 int main(int argc, char **argv) {
