@@ -21,6 +21,8 @@
  */
 #include "internal.h"
 
+#include <sea/log.h>
+
 #include "http_request.h"
 
 #include <sea/app.h>
@@ -442,9 +444,15 @@ int sea__prometheus_start(const struct sea__options *o, char *err, size_t errlen
         return -EINVAL;
     }
     int rc = endpoint_start(&a, NULL);
-    if (rc < 0)
+    if (rc < 0) {
         snprintf(err, errlen, "cannot serve Prometheus metrics on %s: %s", text, sea_strerror(rc));
-    return rc;
+        return rc;
+    }
+    sea_addr bound;
+    char shown[128];
+    if (sea_prometheus_address(&bound) == 0 && sea_addr_format(&bound, shown, sizeof(shown)) > 0)
+        sea_log_info(&sea_log_sea, "serving Prometheus metrics on http://%s/metrics", shown);
+    return 0;
 }
 
 static sea_future endpoint_free(struct endpoint **epp) {
