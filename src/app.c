@@ -287,7 +287,6 @@ static void shard_main(struct app_run *run, unsigned id) {
     bool ok = run->init_rc == 0;
     if (ok) {
         app_options = run->opts;
-        sea__options_set_current(run->opts);
         if (id == 0) {
             if (smp->signal_fd >= 0)
                 sea_future_detach(watch_signals(smp));
@@ -330,7 +329,6 @@ static void shard_main(struct app_run *run, unsigned id) {
         free(s);
     }
     app_options = NULL;
-    sea__options_set_current(NULL);
     if (attach_rc == 0)
         sea__heap_detach();
 }
@@ -353,7 +351,25 @@ static void command_line_free(struct sea__options *opts, char **file_args, int n
     free(all);
 }
 
+static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg);
+
 int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
+    /*
+     * One application at a time per process: a second one must fail before
+     * it touches what the first one is using (loggers, the log writer, the
+     * options, signal dispositions).
+     */
+    static atomic_bool running;
+    if (atomic_exchange(&running, true)) {
+        fprintf(stderr, "Couldn't start application: another sea application is already running in this process\n");
+        return 1;
+    }
+    int code = app_run(argc, argv, main_fn, arg);
+    atomic_store(&running, false);
+    return code;
+}
+
+static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     struct sea__options opts;
     char err[512] = "";
     const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "sea";
@@ -409,6 +425,7 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
         return 1;
     }
     sea__options_lock(true);
+    sea__options_set_current(&opts); /* readable from every thread until the shards have ended */
     run->opts = &opts;
     run->main_fn = main_fn;
     run->main_arg = arg;
@@ -420,6 +437,7 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
         fprintf(stderr, "Couldn't start application: %s\n", n ? "out of memory" : err);
         pthread_mutex_destroy(&run->err_lock);
         free(run);
+        sea__options_set_current(NULL);
         sea__options_lock(false);
         command_line_free(&opts, file_args, nfile, all);
         return 1;
@@ -488,6 +506,7 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     sea__smp_free(&run->smp);
     pthread_mutex_destroy(&run->err_lock);
     free(run);
+    sea__options_set_current(NULL);
     sea__options_lock(false);
     command_line_free(&opts, file_args, nfile, all);
     fflush(stdout);

@@ -32,7 +32,7 @@ void sea__describe_addr(const void *addr, char *buf, size_t len) {
     snprintf(buf, len, "%p", addr);
 }
 
-/* At most this many timers and tasks are listed per shard (the counts are always given). */
+/* At most this many fibers, timers and tasks are listed per shard (the counts are always given). */
 #define DUMP_LIMIT 32
 
 static void timers_dump(struct sea__shard *s, FILE *out) {
@@ -72,7 +72,7 @@ int sea_debug_dump_shard(FILE *out) {
     fprintf(out, "shard %u: %llu fibers, %llu timers, %u queued tasks, %llu pending futures\n", s->id,
             (unsigned long long)s->fibers.stats.alive,
             (unsigned long long)s->timers.count, tasks, (unsigned long long)s->nodes.in_use);
-    sea__fibers_dump(s, out);
+    sea__fibers_dump(s, out, DUMP_LIMIT);
     timers_dump(s, out);
     tasks_dump(s, out);
     return 0;

@@ -745,9 +745,10 @@ void sea__fibers_shutdown(struct sea__shard *s) {
     fs->stats.stacks_mapped = 0;
 }
 
-void sea__fibers_dump(struct sea__shard *s, FILE *out) {
+void sea__fibers_dump(struct sea__shard *s, FILE *out, unsigned limit) {
     sea_time now = sea_now();
-    for (sea_fiber *f = s->fibers.live; f; f = f->next_live) {
+    unsigned listed = 0;
+    for (sea_fiber *f = s->fibers.live; f && listed < limit; f = f->next_live, listed++) {
         if (f == s->fibers.current) {
             fprintf(out, "  fiber \"%s\": running (it asked for this dump)\n", f->name);
         } else if (f->waiting) {

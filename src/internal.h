@@ -217,8 +217,8 @@ int sea__stall_start(struct sea__smp *smp, sea_time threshold);
 void sea__stall_stop(void);
 /* "function+0xOFF (binary)" or "binary+0xOFF" for a code address. */
 void sea__describe_addr(const void *addr, char *buf, size_t len);
-/* The fibers part of the state dump. */
-void sea__fibers_dump(struct sea__shard *s, FILE *out);
+/* The fibers part of the state dump: at most limit of them. */
+void sea__fibers_dump(struct sea__shard *s, FILE *out, unsigned limit);
 
 /* ---- logging (log.c) ---- */
 
@@ -232,6 +232,8 @@ void sea__log_print_loggers(FILE *f);
 int sea__log_start(unsigned nshards);
 /* Flushes the rings (waiting at most a second for a blocked output) and stops the writer. */
 void sea__log_stop(void);
+/* The calling thread (not a shard: sea's watchdog) logs through the writer's extra ring. */
+void sea__log_use_extra_ring(void);
 /* Starts fn(NULL) on a thread called name that takes no signals (the log writer, the watchdog). 0 or errno. */
 int sea__helper_thread_start(pthread_t *thread, void *(*fn)(void *), const char *name);
 

@@ -88,6 +88,15 @@ out:
     return rc;
 }
 
+void sea__logger_register_at_start(sea_logger *lg) {
+    int rc = sea_logger_register(lg);
+    if (rc == -EEXIST)
+        fprintf(stderr, "sea: two loggers are named '%s'; the second one cannot be configured\n", lg->name);
+    else if (rc < 0)
+        fprintf(stderr, "sea: a logger has an invalid name ('%.64s'); it cannot be configured\n",
+                lg->name ? lg->name : "(null)");
+}
+
 sea_logger *sea_logger_find(const char *name) {
     if (!name)
         return NULL;
@@ -207,7 +216,18 @@ static struct {
     _Atomic int stopping;
     bool running;
     uint64_t lost_at_exit;
+    bool output_gone;
 } w = {.efd = -1};
+
+/*
+ * The ring a thread that is not a shard writes into while an application
+ * runs (sea's watchdog: its stall reports must not block it either), or -1.
+ */
+static _Thread_local int extra_ring = -1;
+
+void sea__log_use_extra_ring(void) {
+    extra_ring = (int)w.n; /* the ring after the shards' */
+}
 
 static int syslog_priority(int level) {
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
@@ -221,7 +241,7 @@ static int syslog_priority(int level) {
  * the write itself.
  */
 static void out_write(const char *p, size_t len, struct timespec *deadline) {
-    while (len) {
+    while (len && !w.output_gone) {
         int timeout = -1;
         if (atomic_load(&w.stopping)) {
             struct timespec now;
@@ -246,13 +266,18 @@ static void out_write(const char *p, size_t len, struct timespec *deadline) {
             ssize_t got = read(w.efd, &v, sizeof(v)); /* a stop request: go round to take the deadline */
             (void)got;
         }
+        if (pf[0].revents & POLLNVAL) {
+            w.output_gone = true; /* stderr is closed: nothing can be written */
+            return;
+        }
         if (!(pf[0].revents & (POLLOUT | POLLERR | POLLHUP)))
             continue;
         ssize_t n = write(2, p, len < 4096 ? len : 4096);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            return; /* stderr is gone: nothing more to do */
+            w.output_gone = true; /* stderr is gone (EPIPE, EBADF...): nothing more to do */
+            return;
         }
         p += n;
         len -= (size_t)n;
@@ -271,7 +296,7 @@ static bool drain(struct timespec *deadline) {
     bool any = false;
     static char batch[64 << 10];
     size_t used = 0;
-    for (unsigned i = 0; i < w.n; i++) {
+    for (unsigned i = 0; i <= w.n; i++) {
         struct log_ring *r = &w.rings[i];
         uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
         uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
@@ -299,7 +324,8 @@ static bool drain(struct timespec *deadline) {
         if (dropped) {
             char note[128];
             int n = snprintf(note, sizeof(note),
-                             "sea: %llu log lines from shard %u dropped: the log output is too slow\n",
+                             i < w.n ? "sea: %llu log lines from shard %u dropped: the log output is too slow\n"
+                                     : "sea: %llu log lines from sea's threads dropped: the log output is too slow\n",
                              (unsigned long long)dropped, i);
             if (to_syslog) {
                 syslog(LOG_WARNING, "%.*s", n - 1, note);
@@ -319,7 +345,7 @@ static bool drain(struct timespec *deadline) {
 }
 
 static bool rings_empty(void) {
-    for (unsigned i = 0; i < w.n; i++)
+    for (unsigned i = 0; i <= w.n; i++)
         if (atomic_load(&w.rings[i].head) != atomic_load(&w.rings[i].tail) || atomic_load(&w.rings[i].dropped))
             return false;
     return true;
@@ -345,11 +371,23 @@ static void *writer_main(void *arg) {
         (void)got;
         atomic_store(&w.sleeping, 0);
     }
+    if (w.lost_at_exit && !to_syslog && !w.output_gone) {
+        /* Said only if it can be said at once: the output is blocked, which is the news. */
+        static const char note[] = "sea: log output blocked at exit; some lines were not written\n";
+        struct pollfd pf = {.fd = 2, .events = POLLOUT};
+        if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLOUT)) {
+            ssize_t n = write(2, note, sizeof(note) - 1);
+            (void)n;
+        }
+    }
     return NULL;
 }
 
 int sea__log_start(unsigned nshards) {
-    w.rings = calloc(nshards, sizeof(*w.rings));
+    if (w.running)
+        return -EBUSY;
+    /* One ring per shard, and one more for sea's watchdog thread. */
+    w.rings = calloc(nshards + 1, sizeof(*w.rings));
     w.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!w.rings || w.efd < 0) {
         free(w.rings);
@@ -360,6 +398,7 @@ int sea__log_start(unsigned nshards) {
         return -ENOMEM;
     }
     w.n = nshards;
+    w.output_gone = false;
     atomic_store(&w.stopping, 0);
     atomic_store(&w.sleeping, 0);
     w.lost_at_exit = 0;
@@ -396,8 +435,6 @@ void sea__log_stop(void) {
     (void)n;
     pthread_join(w.thread, NULL);
     __atomic_store_n(&w.running, false, __ATOMIC_RELEASE);
-    if (w.lost_at_exit)
-        fprintf(stderr, "sea: log output blocked at exit; some lines were not written\n");
     free(w.rings);
     w.rings = NULL;
     w.n = 0;
@@ -449,7 +486,7 @@ void sea_log_write(sea_logger *lg, sea_log_level level, const char *fmt, ...) {
         snprintf(where, sizeof(where), "shard %u", s->id);
     else
         snprintf(where, sizeof(where), "thread");
-    int n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%06ld [%s] %s %s - ", tm.tm_year + 1900,
+    int n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%06ld [%s] %s %.64s - ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, where,
                      level_tags[level], lg && lg->name ? lg->name : "?");
     size_t len = n > 0 ? (size_t)n : 0;
@@ -466,8 +503,9 @@ void sea_log_write(sea_logger *lg, sea_log_level level, const char *fmt, ...) {
         len += (size_t)m;
     }
     line[len++] = '\n';
-    if (s && __atomic_load_n(&w.running, __ATOMIC_ACQUIRE) && s->id < w.n) {
-        ring_push(&w.rings[s->id], (int)level, line, len);
+    int ring = s ? (int)s->id : extra_ring;
+    if (ring >= 0 && __atomic_load_n(&w.running, __ATOMIC_ACQUIRE) && (unsigned)ring <= w.n) {
+        ring_push(&w.rings[ring], (int)level, line, len);
         return;
     }
     if (to_syslog) {

@@ -44,13 +44,14 @@ static const char help_text[] =
     "  --blocked-reactor-notify-ms N     report a task that runs longer than N ms, with\n"
     "                                    a backtrace (default 25; 0: off)\n"
     "  --stop-report-ms N                report stop callbacks still running after N ms\n"
-    "                                    (default 5000)\n"
+    "                                    (default 5000; 0: off)\n"
     "  --prometheus-port PORT            serve metrics in Prometheus format over HTTP\n"
     "                                    on PORT (default: off; 0: any free port)\n"
     "  --prometheus-address ADDR         address for --prometheus-port (default\n"
     "                                    127.0.0.1)\n"
     "  --options-file FILE               read options from FILE (\"name = value\"\n"
-    "                                    lines); the command line wins\n"
+    "                                    lines); the command line wins (a flag\n"
+    "                                    there is undone with --flag=false)\n"
     "  --help                            show this help and exit\n";
 
 /* ---- the application's option tables ---- */
@@ -286,8 +287,7 @@ int sea_app_add_options(const sea_option *table, size_t count) {
                 why = "is declared twice";
         char err[256];
         struct sea__user_value scratch;
-        if (!why && o->default_value && o->type != SEA_OPTION_FLAG &&
-            parse_user_value(o, o->default_value, &scratch, err, sizeof(err)) < 0)
+        if (!why && o->default_value && parse_user_value(o, o->default_value, &scratch, err, sizeof(err)) < 0)
             why = "has a default that does not parse";
         if (why) {
             fprintf(stderr, "sea_app_add_options: option '%.64s' %s\n", o->name ? o->name : "(null)", why);
@@ -337,10 +337,10 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
     for (size_t i = 0; i < ndeclared; i++) {
         struct sea__user_value *v = &o->user[i];
         v->opt = declared[i];
-        if (v->opt->type == SEA_OPTION_FLAG)
-            v->has_value = true; /* false */
-        else if (v->opt->default_value && parse_user_value(v->opt, v->opt->default_value, v, err, errlen) < 0)
+        if (v->opt->default_value && parse_user_value(v->opt, v->opt->default_value, v, err, errlen) < 0)
             return SEA_EUSAGE; /* checked by sea_app_add_options; cannot happen */
+        if (v->opt->type == SEA_OPTION_FLAG)
+            v->has_value = true; /* false, unless the default says true */
     }
     bool rest_positional = false;
     for (int i = 1; i < argc; i++) {
@@ -415,19 +415,27 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
         }
         if (!takes_value && !is_flag)
             return usage(err, errlen, "unknown option '--%s' (see --help)%s", shown, "");
-        if (is_flag && value)
-            return usage(err, errlen, "option '--%s' takes no value%s", shown, "");
+        /* A flag may say =true or =false (so that the command line can undo an options file's). */
+        bool on = true;
+        if (is_flag && value) {
+            if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+                on = true;
+            else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+                on = false;
+            else
+                return usage(err, errlen, "option '--%s': '%.60s' is not true or false", shown, value);
+        }
         if (takes_value && !value) {
             if (i + 1 >= argc || !argv[i + 1])
                 return usage(err, errlen, "option '%s' needs a value%s", a, "");
             value = argv[++i];
         }
         if (IS("help")) {
-            o->help = true;
+            o->help = on;
         } else if (IS("help-loggers")) {
-            o->help_loggers = true;
+            o->help_loggers = on;
         } else if (IS("log-to-syslog")) {
-            o->log_to_syslog = true;
+            o->log_to_syslog = on;
         } else if (IS("default-log-level")) {
             if (!is_log_level(value))
                 return usage(err, errlen,
@@ -465,9 +473,9 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
         } else if (IS("options-file")) {
             o->options_file = value;
         } else if (IS("poll-mode")) {
-            o->poll_mode = true;
+            o->poll_mode = on;
         } else if (IS("transparent-huge-pages")) {
-            o->huge_pages = true;
+            o->huge_pages = on;
         } else if (IS("reactor-backend")) {
             if (strcmp(value, "io_uring") == 0)
                 o->backend = "io_uring";
@@ -527,7 +535,11 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
 
 /* ---- reading the application's options ---- */
 
-static _Thread_local const struct sea__options *current;
+/*
+ * The running application's options: set before its shards start and
+ * cleared after they end, so any thread may read them meanwhile.
+ */
+static const struct sea__options *_Atomic current;
 
 void sea__options_set_current(const struct sea__options *o) {
     current = o;

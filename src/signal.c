@@ -113,13 +113,19 @@ int sea_signal_unhandle(int signo) {
     if (!handleable(signo))
         return -ENOENT;
     pthread_mutex_lock(&lock);
-    int rc = handlers[signo].fn ? 0 : -ENOENT;
+    struct handler *h = &handlers[signo];
+    int rc = h->fn ? 0 : -ENOENT;
     if (signo == SIGUSR2) {
-        handlers[signo].fn = dump_on_signal;
-        handlers[signo].arg = NULL;
-        atomic_store(&handlers[signo].shard, 0u);
+        h->fn = dump_on_signal; /* back to sea's own */
+        h->arg = NULL;
+        atomic_store(&h->shard, 0u);
     } else {
-        handlers[signo].fn = NULL;
+        h->fn = NULL;
+        if (h->installed) {
+            /* Back to what the signal did before (for SIGHUP, usually: terminate). */
+            sigaction(signo, &h->old, NULL);
+            h->installed = false;
+        }
     }
     pthread_mutex_unlock(&lock);
     return rc;

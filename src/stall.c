@@ -21,10 +21,13 @@
 
 #include <errno.h>
 #include <execinfo.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_REPORTS_PER_MINUTE 10
 
@@ -43,6 +46,7 @@ static struct {
     pthread_t thread;
     bool running;
     _Atomic int stop;
+    int wake_fd;          /* the stop wakes the watchdog's sleep through it */
     struct sigaction old;
     struct shard_watch *w;
 } st;
@@ -85,17 +89,19 @@ static void report(struct sea__shard *s, sea_time stalled) {
     } else {
         len += (size_t)snprintf(text + len, sizeof(text) - len, " (no backtrace: it moved on)");
     }
-    sea_log_write(&sea_log_sea, SEA_LOG_WARN, "%s", text);
+    sea_log_warn(&sea_log_sea, "%s", text);
 }
 
 static void *watchdog(void *arg) {
     (void)arg;
+    sea__log_use_extra_ring(); /* a report must not block the watchdog on a slow output */
     sea_time tick = st.threshold / 4;
     if (tick < 1000000)
         tick = 1000000;
     while (!atomic_load(&st.stop)) {
-        struct timespec ts = {(time_t)(tick / 1000000000), (long)(tick % 1000000000)};
-        nanosleep(&ts, NULL);
+        struct pollfd pf = {.fd = st.wake_fd, .events = POLLIN};
+        if (poll(&pf, 1, (int)(tick / 1000000)) > 0)
+            break; /* stopping */
         sea_time now = sea_now();
         for (unsigned i = 0; i < st.smp->n; i++) {
             struct sea__shard *s = st.smp->shards[i];
@@ -115,12 +121,13 @@ static void *watchdog(void *arg) {
             w->reported++;
             if (now - w->window_start > 60 * (sea_time)1000000000) {
                 if (w->suppressed)
-                    sea_log_write(&sea_log_sea, SEA_LOG_WARN, "%u more stall reports of shard %u were suppressed",
-                                  w->suppressed, i);
+                    sea_log_warn(&sea_log_sea, "%u more stall reports of shard %u were suppressed", w->suppressed, i);
                 w->window_start = now;
                 w->window_reports = 0;
                 w->suppressed = 0;
             }
+            if (!sea_log_enabled(&sea_log_sea, SEA_LOG_WARN))
+                continue;
             if (w->window_reports >= MAX_REPORTS_PER_MINUTE) {
                 w->suppressed++;
                 continue;
@@ -150,6 +157,14 @@ int sea__stall_start(struct sea__smp *smp, sea_time threshold) {
         st.w = NULL;
         return -errno;
     }
+    st.wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (st.wake_fd < 0) {
+        int e = errno;
+        sigaction(SIGRTMIN, &st.old, NULL);
+        free(st.w);
+        st.w = NULL;
+        return -e;
+    }
     st.smp = smp;
     st.threshold = threshold;
     atomic_store(&st.stop, 0);
@@ -158,6 +173,7 @@ int sea__stall_start(struct sea__smp *smp, sea_time threshold) {
         st.w[i].since = st.w[i].window_start = now;
     int rc = sea__helper_thread_start(&st.thread, watchdog, "sea-watchdog");
     if (rc) {
+        close(st.wake_fd);
         sigaction(SIGRTMIN, &st.old, NULL);
         free(st.w);
         st.w = NULL;
@@ -171,7 +187,20 @@ void sea__stall_stop(void) {
     if (!st.running)
         return;
     atomic_store(&st.stop, 1);
+    uint64_t one = 1;
+    ssize_t n = write(st.wake_fd, &one, sizeof(one));
+    (void)n;
     pthread_join(st.thread, NULL);
+    close(st.wake_fd);
+    /*
+     * A request the watchdog gave up on may still be queued for a shard
+     * thread: ignoring the signal first discards it, so that putting the old
+     * disposition (usually "terminate") back cannot kill the process.
+     */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGRTMIN, &ign, NULL);
     sigaction(SIGRTMIN, &st.old, NULL);
     free(st.w);
     st.w = NULL;

@@ -9,6 +9,7 @@
 #include <sea/sea.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,33 @@ static sea_future signal_main(void) {
                     (struct none){0});
 }
 
+/* A handler removed: the signal does what it did before (SIGHUP: terminate). */
+static sea_future unhandle_main(void) {
+    if (sea_signal_handle(SIGHUP, on_signal, NULL) != 0 || sea_signal_unhandle(SIGHUP) != 0 ||
+        sea_signal_unhandle(SIGHUP) != -ENOENT)
+        return sea_failed(-EIO, "sea_signal_unhandle gave unexpected results");
+    printf("ready\n");
+    fflush(stdout);
+    return sea_sleep(SEA_SEC(30));
+}
+
+/* A second application in the same process while this one runs: refused, and this one goes on. */
+static void *second_app(void *arg) {
+    char *argv[] = {"second", NULL};
+    *(int *)arg = sea_app_run(1, argv, NULL, NULL);
+    return NULL;
+}
+
+static sea_future twice_main(void) {
+    pthread_t t;
+    static int rc = -1;
+    pthread_create(&t, NULL, second_app, &rc);
+    pthread_join(t, NULL);
+    sea_log_info(&ops_log, "still logging after the second application was refused");
+    printf("second sea_app_run returned %d; port still %lld\n", rc, (long long)sea_option_int("port"));
+    return sea_ready();
+}
+
 /* ---- a slow stop, and the dump ---- */
 
 static sea_future slow_stop(void *arg) {
@@ -204,6 +232,10 @@ static sea_future app_main(void *arg) {
         return stall_main();
     if (strcmp(mode, "signal") == 0)
         return signal_main();
+    if (strcmp(mode, "unhandle") == 0)
+        return unhandle_main();
+    if (strcmp(mode, "twice") == 0)
+        return twice_main();
     if (strcmp(mode, "slow-stop") == 0) {
         sea_app_at_exit(slow_stop, NULL);
         return sea_ready();

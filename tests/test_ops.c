@@ -352,6 +352,31 @@ static void test_signals(void) {
     st = finish(&c, 10000, true);
     EXPECT(st == 0 && matches(c.ebuf, "WARN  sea - stop callback .* has not finished after [0-9]+ ms"),
            "slow stop: %d %s", st, c.ebuf);
+    /* The watchdog's long sleep (an hour's threshold) does not hold up the exit. */
+    spawn(&c, "slow-stop", (const char *const[]){"--blocked-reactor-notify-ms=3600000", "--stop-report-ms=0", NULL});
+    st = finish(&c, 10000, true);
+    EXPECT(st == 0 && !strstr(c.ebuf, "stop callback"), "exit with a long stall threshold: %d %s", st, c.ebuf);
+
+    /* A removed handler: SIGHUP terminates again. */
+    spawn(&c, "unhandle", NULL);
+    EXPECT(pump(&c, 10000, true, "ready\n"), "unhandle not ready: %s %s", c.obuf, c.ebuf);
+    kill(c.pid, SIGHUP);
+    st = finish(&c, 10000, true);
+    EXPECT(st == 128 + SIGHUP, "after unhandle, SIGHUP gave %d: %s", st, c.ebuf);
+
+    /* A second application while one runs is refused without disturbing the first. */
+    st = run(&c, "twice", NULL);
+    EXPECT(st == 0 && strstr(c.obuf, "second sea_app_run returned 1; port still 11211") &&
+               strstr(c.ebuf, "Couldn't start application: another sea application is already running") &&
+               strstr(c.ebuf, "still logging after the second application was refused"),
+           "twice: %d %s %s", st, c.obuf, c.ebuf);
+
+    /* A standard flag can be undone on the command line (after an options file set it). */
+    st = run(&c, "options", (const char *const[]){"--poll-mode", "--poll-mode=false", NULL});
+    EXPECT(st == 0, "--poll-mode=false: %d %s", st, c.ebuf);
+    st = run(&c, "options", (const char *const[]){"--poll-mode=sometimes", NULL});
+    EXPECT(st == 2 && strstr(c.ebuf, "option '--poll-mode': 'sometimes' is not true or false"), "bad flag: %s",
+           c.ebuf);
 
     spawn(&c, "dump", NULL);
     EXPECT(pump(&c, 10000, true, "ready\n"), "dump not ready: %s %s", c.obuf, c.ebuf);

@@ -56,7 +56,7 @@ typedef struct sea_logger {
 #define SEA_LOGGER(var, name_text)                                                                                \
     sea_logger var = {.name = (name_text), .sea__level = SEA_LOG_INFO};                                          \
     __attribute__((constructor)) static void sea__logger_register_##var(void) {                                \
-        sea_logger_register(&var);                                                                               \
+        sea__logger_register_at_start(&var);                                                                     \
     }
 
 /*
@@ -66,6 +66,9 @@ typedef struct sea_logger {
  * characters.  Registering the same logger twice is harmless.
  */
 int sea_logger_register(sea_logger *lg);
+
+/* SEA_LOGGER's registration: as sea_logger_register, saying on stderr why it failed. */
+void sea__logger_register_at_start(sea_logger *lg);
 
 /* True if lg would print a message of this level. */
 static inline bool sea_log_enabled(const sea_logger *lg, sea_log_level level) {
