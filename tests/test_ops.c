@@ -301,6 +301,10 @@ static void test_logging(void) {
     EXPECT(st == 0, "flood exit %d", st);
     EXPECT(strstr(c.ebuf, "log lines from shard 0 dropped: the log output is too slow"), "no drop report: %.300s",
            c.ebuf);
+    /* Nobody ever reads: the exit must not wait for a reader (the writer gives up after a second). */
+    spawn(&c, "flood", (const char *const[]){"--blocked-reactor-notify-ms=1", NULL});
+    st = finish(&c, 15000, false);
+    EXPECT(st == 0, "exit with a blocked stderr: %d", st);
     child_free(&c);
 }
 
