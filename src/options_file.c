@@ -117,20 +117,38 @@ int sea__options_file_read(const char *path, char ***args_out, int *nargs_out, c
     char **args = NULL;
     int nargs = 0, lineno = 0, rc = 0;
     size_t total = 0;
-    char line[MAX_LINE + 2];
-    while (fgets(line, sizeof(line), f)) {
+    char line[MAX_LINE + 1];
+    for (;;) {
+        /* One line, by hand: bounded whatever the file is (a FIFO, /dev/zero), and NUL bytes seen. */
+        size_t len = 0;
+        bool nul = false, too_long = false;
+        int ch;
+        while ((ch = getc(f)) != EOF && ch != '\n') {
+            if (++total > MAX_FILE_BYTES)
+                break;
+            if (ch == '\0')
+                nul = true;
+            if (len < MAX_LINE)
+                line[len++] = (char)ch;
+            else
+                too_long = true;
+        }
+        if (ch == EOF && len == 0 && !too_long)
+            break;
+        line[len] = '\0';
         lineno++;
-        size_t len = strlen(line);
-        total += len;
         if (total > MAX_FILE_BYTES) {
             snprintf(err, errlen, "%.200s: larger than %d bytes", path, MAX_FILE_BYTES);
             rc = SEA_EUSAGE;
             break;
         }
-        if (len && line[len - 1] == '\n')
-            line[--len] = '\0';
-        else if (!feof(f)) {
+        if (too_long) {
             snprintf(err, errlen, "%.200s:%d: line longer than %d bytes", path, lineno, MAX_LINE);
+            rc = SEA_EUSAGE;
+            break;
+        }
+        if (nul) {
+            snprintf(err, errlen, "%.200s:%d: the line holds a NUL byte", path, lineno);
             rc = SEA_EUSAGE;
             break;
         }

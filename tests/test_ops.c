@@ -246,7 +246,15 @@ static void test_options(void) {
         EXPECT(st == 2 && strstr(c.ebuf, path) && strstr(c.ebuf, bad_files[i].message), "bad file %zu: %d %s", i, st,
                c.ebuf);
     }
+    fd = open(path, O_WRONLY | O_TRUNC);
+    EXPECT(write(fd, "name = a\0b\n", 11) == 11, "w");
+    close(fd);
+    st = run(&c, "options", (const char *const[]){fileopt, NULL});
+    EXPECT(st == 2 && strstr(c.ebuf, ":1: the line holds a NUL byte"), "NUL: %d %s", st, c.ebuf);
     unlink(path);
+    /* A file that never ends is read only so far. */
+    st = run(&c, "options", (const char *const[]){"--options-file=/dev/zero", NULL});
+    EXPECT(st == 2 && strstr(c.ebuf, "/dev/zero: larger than 1048576 bytes"), "/dev/zero: %d %s", st, c.ebuf);
     st = run(&c, "options", (const char *const[]){"--options-file=/nonexistent/sea.conf", NULL});
     EXPECT(st == 2 && strstr(c.ebuf, "cannot read options file '/nonexistent/sea.conf'"), "missing file: %s", c.ebuf);
 

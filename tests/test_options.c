@@ -275,7 +275,7 @@ static sea_future t_parse_positional(void) {
 
 static sea_future t_parse_errors(void) {
     static const char *const bad[][2] = {
-        {"--bogus"}, {"-p"}, {"--poll-mode=yes"}, {"--help="}, {"--reactor-backend=EPOLL"},
+        {"--bogus"}, {"-p"}, {"--poll-mode=maybe"}, {"--help="}, {"--reactor-backend=EPOLL"},
         {"--reactor-backend"}, {"--idle-poll-us=+5"}, {"--idle-poll-us=0x5"}, {"--idle-poll-us="},
         {"--idle-poll-us=18446744073709551616"}, {"--task-quota-ms=-0.5"}, {"--task-quota-ms=1e3000"},
         {"--task-quota-ms=infinity"}, {"--task-quota-ms=1.0.0"}, {"--task-quota-ms=e"}, {"--task-quota-ms=."},
