@@ -46,8 +46,8 @@ static sea_future t_bad_options_exit_2(void) {
     static const char *const bad[][3] = {
         {"--bogus"},
         {"-x"},
-        {"--poll-mode=1"},
-        {"--help=yes"},
+        {"--poll-mode=2"},
+        {"--help=please"},
         {"--reactor-backend=kqueue"},
         {"--reactor-backend="},
         {"--reactor-backend"},
@@ -95,7 +95,7 @@ static sea_future t_bad_options_exit_2(void) {
         {"--reserve-memory"},
         {"--reserve-memory=x"},
         {"--reserve-memory=-5M"},
-        {"--transparent-huge-pages=1"},
+        {"--transparent-huge-pages=on"},
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
