@@ -415,6 +415,7 @@ struct sea__shard {
     struct sea__poller *pollers; /* pending fd polls (for shutdown) */
 
     uint64_t quota_cycles;
+    sea_time quota_ns;          /* the task quota, for counting loop turns that overran it */
     sea_time idle_poll;
     bool poll_mode;
     bool stopping;

@@ -608,7 +608,7 @@ static int register_builtins(struct sea__shard *s) {
         {"sea_reactor_busy_seconds_total", "Time the reactor was awake: its uptime less its sleeps", KIND_COUNTER,
          read_busy_seconds, s},
         {"sea_reactor_task_quota_violations_total",
-         "Task runs that took over twice the task quota: a task did not yield", KIND_COUNTER,
+         "Loop turns that took over twice the task quota: a task or completion did not yield", KIND_COUNTER,
          sea_metric_read_u64, STAT(quota_violations)},
         {"sea_reactor_quota_preemptions_total", "Task runs cut short by the task quota", KIND_COUNTER,
          sea_metric_read_u64, STAT(quota_preemptions)},

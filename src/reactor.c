@@ -72,6 +72,7 @@ int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const str
     s->idle_poll = o->idle_poll;
     s->poll_mode = o->poll_mode;
     double cpn = cycles_per_ns();
+    s->quota_ns = o->task_quota;
     s->quota_cycles = (uint64_t)((double)o->task_quota * cpn);
     if (s->quota_cycles == 0)
         s->quota_cycles = 1;
@@ -111,8 +112,7 @@ int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const str
 static void run_tasks(struct sea__shard *s) {
     if (!s->rq_head)
         return;
-    uint64_t start = sea__cycles();
-    uint64_t deadline = start + s->quota_cycles;
+    uint64_t deadline = sea__cycles() + s->quota_cycles;
     sea__hot.preempt_at = deadline;
     unsigned n = 0;
     sea_task *t;
@@ -126,8 +126,6 @@ static void run_tasks(struct sea__shard *s) {
         }
     }
     s->stats.tasks_run += n;
-    if (sea__cycles() - start > 2 * s->quota_cycles)
-        s->stats.quota_violations++;
     /*
      * preempt_at keeps this deadline until the next task run, so code running
      * from timer callbacks and completions sees a spent quota as spent.
@@ -136,6 +134,7 @@ static void run_tasks(struct sea__shard *s) {
 
 void sea__shard_run(struct sea__shard *s) {
     sea_time idle_since = -1;
+    sea_time turn_started = sea_now();
     if (!s->stats.started_ns)
         s->stats.started_ns = (uint64_t)sea_now();
     while (!s->stopping) {
@@ -152,6 +151,10 @@ void sea__shard_run(struct sea__shard *s) {
         sea__heap_poll(); /* frees of other shards' memory go home; ours come back */
         sea_time now = sea_now();
         sea__hot.lowres_now = now;
+        /* A turn of the loop (tasks, then polling) that took over twice the quota: something did not yield. */
+        if (now - turn_started > 2 * s->quota_ns)
+            s->stats.quota_violations++;
+        turn_started = now;
         unsigned events = s->smp ? sea__smp_poll(s) : 0;
         if (atomic_load_explicit(&sea__signals_pending, memory_order_relaxed))
             events += sea__signals_run(s);
@@ -186,7 +189,8 @@ void sea__shard_run(struct sea__shard *s) {
         atomic_store_explicit(&s->asleep, 1, memory_order_relaxed);
         events = s->backend->wait(s, deadline);
         atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
-        s->stats.sleep_ns += (uint64_t)(sea_now() - slept_from);
+        turn_started = sea_now();
+        s->stats.sleep_ns += (uint64_t)(turn_started - slept_from);
         if (s->smp)
             sea__smp_after_sleep(s);
         s->stats.io_completions += events;

@@ -107,9 +107,24 @@ __attribute__((noinline)) void ops_block_reactor_on_purpose(int ms) {
     } while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
 }
 
-static sea_future stall_main(void) {
+static sea_future stall_counted(struct none *n, sea_value v) {
+    (void)n;
+    (void)v;
+    sea_reactor_stats st;
+    sea_reactor_stats_get(&st);
+    printf("quota violations: %llu\n", (unsigned long long)st.quota_violations);
+    return sea_ready();
+}
+
+static sea_future stall_now(struct none *n, sea_value v) {
+    (void)v;
     ops_block_reactor_on_purpose(300);
-    return sea_sleep(SEA_MSEC(50));
+    return sea_then(sea_sleep(SEA_MSEC(50)), stall_counted, *n);
+}
+
+static sea_future stall_main(void) {
+    /* From a continuation inside the loop (main itself runs before the loop's first turn). */
+    return sea_then(sea_sleep(SEA_MSEC(10)), stall_now, (struct none){0});
 }
 
 /* ---- signals ---- */

@@ -330,6 +330,8 @@ static void test_stall(void) {
     for (const char *p = c.ebuf; (p = strstr(p, "Reactor stalled")); p++)
         reports++;
     EXPECT(reports >= 1 && reports <= 4, "%d reports", reports);
+    /* The same stall is a task-quota violation in the reactor's statistics (and metrics). */
+    EXPECT(matches(c.obuf, "^quota violations: [1-9][0-9]*$"), "quota violations: %s", c.obuf);
     st = run(&c, "stall", (const char *const[]){"--blocked-reactor-notify-ms=0", NULL});
     EXPECT(st == 0 && !strstr(c.ebuf, "Reactor stalled"), "off: %s", c.ebuf);
     st = run(&c, "stall", (const char *const[]){"--blocked-reactor-notify-ms=1000", NULL});

@@ -109,7 +109,7 @@ typedef struct sea_reactor_stats {
     uint64_t smp_messages;       /* requests and responses received from other shards */
     uint64_t sleep_ns;           /* time slept in the kernel (busy time = uptime - this) */
     uint64_t started_ns;         /* when the reactor started (sea_now() clock) */
-    uint64_t quota_violations;   /* task runs that took over twice the task quota: a task did not yield */
+    uint64_t quota_violations;   /* loop turns that took over twice the task quota: something did not yield */
     uint64_t net_bytes_received; /* bytes read from sockets (streams and datagrams) */
     uint64_t net_bytes_sent;     /* bytes written to sockets */
     uint64_t net_accepted;       /* connections accepted */
