@@ -373,17 +373,25 @@ static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     struct sea__options opts;
     char err[512] = "";
     const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "sea";
-    /* The options file's lines go before the command line's arguments, so the command line wins. */
+    /*
+     * The command line alone first: it says whether there is an options
+     * file (the parser knows which arguments are values).  Then, if there
+     * is, the file's lines go before the command line's arguments, so the
+     * command line wins.
+     */
     char **file_args = NULL, **all = NULL;
     int nfile = 0;
-    const char *file = argc > 0 && argv ? sea__options_file_find(argc, argv) : NULL;
-    if (file && sea__options_file_read(file, &file_args, &nfile, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        return 2;
-    }
     int all_argc = argc;
     char **all_argv = argv;
-    if (nfile) {
+    int rc = sea__options_parse(argc, argv, &opts, err, sizeof(err));
+    const char *file = rc == 0 ? opts.options_file : NULL;
+    if (file) {
+        rc = sea__options_file_read(file, &file_args, &nfile, err, sizeof(err));
+        sea__options_free(&opts);
+        if (rc < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return 2;
+        }
         all = calloc((size_t)(argc + nfile + 1), sizeof(char *));
         if (!all) {
             fprintf(stderr, "%s: out of memory\n", prog);
@@ -391,13 +399,14 @@ static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
             return 1;
         }
         all[0] = (char *)prog;
-        memcpy(all + 1, file_args, (size_t)nfile * sizeof(char *));
+        if (nfile)
+            memcpy(all + 1, file_args, (size_t)nfile * sizeof(char *));
         if (argc > 1)
             memcpy(all + 1 + nfile, argv + 1, (size_t)(argc - 1) * sizeof(char *));
         all_argc = argc + nfile;
         all_argv = all;
+        rc = sea__options_parse(all_argc, all_argv, &opts, err, sizeof(err));
     }
-    int rc = sea__options_parse(all_argc, all_argv, &opts, err, sizeof(err));
     if (rc == 1) {
         if (opts.help)
             sea__options_print_help(stdout, prog);

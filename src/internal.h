@@ -475,8 +475,6 @@ void sea__options_lock(bool locked);
  */
 int sea__options_file_read(const char *path, char ***args, int *nargs, char *err, size_t errlen);
 void sea__options_file_free(char **args, int nargs);
-/* Where --options-file appears in argv (before any "--"), or NULL. */
-const char *sea__options_file_find(int argc, char **argv);
 
 /* ---- memory (memory.c, memory_setup.c) ---- */
 

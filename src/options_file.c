@@ -19,19 +19,6 @@
 #define MAX_FILE_BYTES (1 << 20)
 #define MAX_LINE 4096
 
-const char *sea__options_file_find(int argc, char **argv) {
-    for (int i = 1; i < argc && argv[i]; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return NULL;
-        if (strncmp(a, "--options-file=", 15) == 0)
-            return a + 15;
-        if (strcmp(a, "--options-file") == 0)
-            return i + 1 < argc ? argv[i + 1] : NULL;
-    }
-    return NULL;
-}
-
 void sea__options_file_free(char **args, int nargs) {
     for (int i = 0; i < nargs; i++)
         free(args[i]);

@@ -255,6 +255,10 @@ static void test_options(void) {
     /* A file that never ends is read only so far. */
     st = run(&c, "options", (const char *const[]){"--options-file=/dev/zero", NULL});
     EXPECT(st == 2 && strstr(c.ebuf, "/dev/zero: larger than 1048576 bytes"), "/dev/zero: %d %s", st, c.ebuf);
+    /* Only a real --options-file names a file: here it is the value of --name. */
+    st = run(&c, "options", (const char *const[]){"--name", "--options-file=/nonexistent/sea.conf", NULL});
+    EXPECT(st == 0 && strstr(c.obuf, "name=--options-file=/nonexistent/sea.conf "), "value, not file: %d %s %s", st,
+           c.obuf, c.ebuf);
     st = run(&c, "options", (const char *const[]){"--options-file=/nonexistent/sea.conf", NULL});
     EXPECT(st == 2 && strstr(c.ebuf, "cannot read options file '/nonexistent/sea.conf'"), "missing file: %s", c.ebuf);
 
