@@ -297,18 +297,24 @@ static pid_t start_server(int kind, int *port) {
     return pid;
 }
 
-static double cpu_seconds(pid_t pid) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+/* Reads /proc/PID/name into buf (NUL-terminated); false if it cannot. */
+static bool read_proc(pid_t pid, const char *name, char *buf, size_t len) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        return false;
+    ssize_t n = read(fd, buf, len - 1);
     close(fd);
-    if (n <= 0)
+    buf[n > 0 ? n : 0] = '\0';
+    return n > 0;
+}
+
+static double cpu_seconds(pid_t pid) {
+    char buf[1024];
+    char *p = read_proc(pid, "stat", buf, sizeof(buf)) ? strrchr(buf, ')') : NULL;
+    if (!p)
         return 0;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
     unsigned long utime = 0, stime = 0;
     /* Fields after the command: state(3) ... utime(14) stime(15). */
     sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
@@ -343,14 +349,9 @@ static double cpu_busy_seconds(int cpu) {
 }
 
 static long rss_kib(pid_t pid) {
-    char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
+    char buf[256];
+    if (!read_proc(pid, "statm", buf, sizeof(buf)))
         return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
     long size = 0, resident = 0;
     sscanf(buf, "%ld %ld", &size, &resident);
     return resident * (sysconf(_SC_PAGESIZE) / 1024);

@@ -255,10 +255,18 @@ FIBER_CASE(t_connect_refused_and_timeout) {
     return sea_ready();
 }
 
-static void reset_client(const sea_addr *a) {
+/* In a client process: a TCP socket connected to a (rcvbuf > 0: with that receive buffer), or exit 2. */
+static int client_connect(const sea_addr *a, int rcvbuf) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     if (connect(fd, &a->u.sa, a->len) < 0)
         _exit(2);
+    return fd;
+}
+
+static void reset_client(const sea_addr *a) {
+    int fd = client_connect(a, 0);
     send(fd, "hello", 5, 0);
     struct linger lg = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -298,9 +306,7 @@ FIBER_CASE(t_peer_reset) {
 }
 
 static void silent_client(const sea_addr *a) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(fd, &a->u.sa, a->len) < 0)
-        _exit(2);
+    int fd = client_connect(a, 0);
     /* Expect end of stream: the server dropped the socket without reading. */
     char c;
     ssize_t r = recv(fd, &c, 1, 0);
@@ -405,11 +411,8 @@ static void child_done(struct child_conn *cc, bool cue) {
 
 /* Connects, and waits for its cue without ever reading. */
 static void stalled_client(const sea_addr *a, int done_fd) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    if (connect(fd, &a->u.sa, a->len) < 0)
-        _exit(2);
+    int fd = client_connect(a, 4096);
+    (void)fd; /* held open, never read */
     char c;
     if (read(done_fd, &c, 1) != 1)
         _exit(3);
@@ -442,9 +445,7 @@ FIBER_CASE(t_close_cancels_pending_write) {
 
 /* Connects, waits for the go on a pipe, then sends "hello" and its FIN back to back. */
 static void hello_fin_client(const sea_addr *a, int go_fd) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(fd, &a->u.sa, a->len) < 0)
-        _exit(2);
+    int fd = client_connect(a, 0);
     char c;
     if (read(go_fd, &c, 1) != 1)
         _exit(3);
