@@ -28,7 +28,7 @@
  */
 #include "check.h"
 
-#include "../src/http_request.h"
+#include "http/request.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,7 +3,7 @@
  * once, and a copy for every waiter, now or later.
  */
 #include "internal.h"
-#include "waitlist.h"
+#include "core/waitlist.h"
 
 #include <sea/shared_future.h>
 

@@ -7,7 +7,7 @@
  * its request fits.
  */
 #include "internal.h"
-#include "waitlist.h"
+#include "core/waitlist.h"
 
 #include <sea/semaphore.h>
 

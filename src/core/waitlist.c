@@ -2,7 +2,7 @@
  * waitlist.c - waiting operations: promises in FIFO lists, with timeouts and
  * abort subscriptions (see waitlist.h).
  */
-#include "waitlist.h"
+#include "core/waitlist.h"
 
 #include <errno.h>
 #include <stdlib.h>

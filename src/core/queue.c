@@ -10,7 +10,7 @@
  * state of its two ends; it is freed when both have closed.
  */
 #include "internal.h"
-#include "waitlist.h"
+#include "core/waitlist.h"
 
 #include <sea/queue.h>
 

@@ -2,7 +2,7 @@
  * condvar.c - condition variables (sea/condvar.h): a FIFO of waiters.
  */
 #include "internal.h"
-#include "waitlist.h"
+#include "core/waitlist.h"
 
 #include <sea/condvar.h>
 

@@ -23,7 +23,7 @@
 
 #include <sea/log.h>
 
-#include "http_request.h"
+#include "http/request.h"
 
 #include <sea/app.h>
 #include <sea/gate.h>
