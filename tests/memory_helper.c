@@ -86,7 +86,10 @@ static sea_future oom(void) {
     errno = 0;
     struct held *list = hold_until_full(NULL, 64 << 10, &blocks);
     EXPECT(errno == ENOMEM);
-    static const size_t sizes[] = {16, 32, 48, 64, 96, 128, 256, 512, 1024, 4096, 16384};
+    /* Every small size class (sea/memory.h): whatever size sea's own objects have, none is left. */
+    static const size_t sizes[] = {16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,  256,
+                                   320,  384,  448,  512,  640,  768,  896,  1024, 1280, 1536, 1792, 2048,
+                                   2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384};
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
         list = hold_until_full(list, sizes[k], &smalls);
     sea_memory_stats st1;

@@ -6,14 +6,17 @@
  * Runs the hello example with bad options (exit 2, exactly one line on
  * stderr, nothing on stdout), with --help (exit 0, usage on stdout) and with
  * valid values in both spellings (exit 0).  Then calls the parser itself
- * (sea__options_parse, src/internal.h) on exact cases and on 200,000 random
+ * (sea__options_parse, src/app/options.h) on exact cases and on 200,000 random
  * argument vectors built from option fragments and random bytes: it must
  * never crash and must return 0, 1 or SEA_EUSAGE with a one-line message.
  */
 #include "check.h"
 
 #include <sys/stat.h>
-#include "internal.h"
+
+#include "app/options.h"
+#include "base/cgroup.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -207,6 +210,20 @@ static struct parsed parse(int argc, const char *const *argv) {
     return p;
 }
 
+/* A parsed option's value, by name. */
+static const char *o_str(struct parsed *p, const char *name) {
+    return sea__opt_string(&p->o.values, name);
+}
+static int64_t o_int(struct parsed *p, const char *name) {
+    return sea__opt_int(&p->o.values, name);
+}
+static double o_double(struct parsed *p, const char *name) {
+    return sea__opt_double(&p->o.values, name);
+}
+static bool o_flag(struct parsed *p, const char *name) {
+    return sea__opt_flag(&p->o.values, name);
+}
+
 #define ARGV(...) ((const char *const[]){"prog", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((const char *const[]){"prog", __VA_ARGS__}) / sizeof(char *)))
 #define PARSE(...) parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
@@ -214,39 +231,56 @@ static struct parsed parse(int argc, const char *const *argv) {
 static sea_future t_parse_values(void) {
     struct parsed p = parse(1, (const char *const[]){"prog", NULL});
     CHECK_EQ(p.rc, 0);
-    CHECK(p.o.backend == NULL);
-    CHECK(!p.o.poll_mode);
-    CHECK(!p.o.help);
-    CHECK_EQ(p.o.task_quota, 500000);
-    CHECK_EQ(p.o.idle_poll, 200000);
+    CHECK(o_str(&p, "reactor-backend") == NULL);
+    CHECK(!o_flag(&p, "poll-mode"));
+    CHECK(!o_flag(&p, "help"));
+    CHECK(o_double(&p, "task-quota-ms") == 0.5);
+    CHECK_EQ(o_int(&p, "idle-poll-us"), 200);
+    CHECK_EQ(o_int(&p, "blocked-reactor-notify-ms"), 25);
+    CHECK_EQ(o_int(&p, "stop-report-ms"), 5000);
+    CHECK(!sea__opt_given(&p.o.values, "prometheus-port"));
     CHECK_EQ(p.o.nargs, 0);
     CHECK(p.o.args && p.o.args[0] == NULL);
     sea__options_free(&p.o);
 
     p = PARSE("--reactor-backend=epoll", "--poll-mode", "--idle-poll-us", "7", "--task-quota-ms=2.5");
     CHECK_EQ(p.rc, 0);
-    CHECK_STREQ(p.o.backend, "epoll");
-    CHECK(p.o.poll_mode);
-    CHECK_EQ(p.o.idle_poll, 7000);
-    CHECK_EQ(p.o.task_quota, 2500000);
+    CHECK_STREQ(o_str(&p, "reactor-backend"), "epoll");
+    CHECK(o_flag(&p, "poll-mode"));
+    CHECK_EQ(o_int(&p, "idle-poll-us"), 7);
+    CHECK(o_double(&p, "task-quota-ms") == 2.5);
     sea__options_free(&p.o);
 
     p = PARSE("--reactor-backend", "io_uring", "--task-quota-ms", "0.001", "--idle-poll-us=10000000");
     CHECK_EQ(p.rc, 0);
-    CHECK_STREQ(p.o.backend, "io_uring");
-    CHECK_EQ(p.o.task_quota, 1000);
-    CHECK_EQ(p.o.idle_poll, (sea_time)10000000 * 1000);
+    CHECK_STREQ(o_str(&p, "reactor-backend"), "io_uring");
+    CHECK(o_double(&p, "task-quota-ms") == 0.001);
+    CHECK_EQ(o_int(&p, "idle-poll-us"), 10000000);
     sea__options_free(&p.o);
 
     /* The last occurrence wins. */
     p = PARSE("--task-quota-ms=1", "--task-quota-ms=3");
-    CHECK_EQ(p.o.task_quota, 3000000);
+    CHECK(o_double(&p, "task-quota-ms") == 3.0);
+    sea__options_free(&p.o);
+
+    /* Short spellings, and a repeatable option keeps every value in order. */
+    p = PARSE("-c", "2", "-m64M", "--logger-log-level", "a=info", "--logger-log-level=b=trace");
+    CHECK_EQ(p.rc, 0);
+    CHECK_EQ(o_int(&p, "smp"), 2);
+    CHECK_EQ(sea__opt_size(&p.o.values, "memory"), 64u << 20);
+    size_t nlevels = 0;
+    const char *const *levels = sea__opt_list(&p.o.values, "logger-log-level", &nlevels);
+    CHECK_EQ(nlevels, 2);
+    if (nlevels == 2) {
+        CHECK_STREQ(levels[0], "a=info");
+        CHECK_STREQ(levels[1], "b=trace");
+    }
     sea__options_free(&p.o);
 
     /* --help: 1. */
     p = PARSE("--poll-mode", "--help");
     CHECK_EQ(p.rc, 1);
-    CHECK(p.o.help);
+    CHECK(o_flag(&p, "help"));
     sea__options_free(&p.o);
     return sea_ready();
 }
@@ -254,8 +288,8 @@ static sea_future t_parse_values(void) {
 static sea_future t_parse_positional(void) {
     struct parsed p = PARSE("a", "--poll-mode", "-", "b", "--", "--help", "-x", "");
     CHECK_EQ(p.rc, 0);
-    CHECK(p.o.poll_mode);
-    CHECK(!p.o.help);
+    CHECK(o_flag(&p, "poll-mode"));
+    CHECK(!o_flag(&p, "help"));
     CHECK_EQ(p.o.nargs, 6);
     const char *want[] = {"a", "-", "b", "--help", "-x", ""};
     for (int i = 0; i < 6 && i < p.o.nargs; i++)
@@ -310,7 +344,7 @@ static sea_future t_parse_errors(void) {
     /* A NULL before argc ends the vector. */
     p = parse(4, (const char *const[]){"prog", "--poll-mode", NULL, "--bogus", NULL});
     CHECK_EQ(p.rc, 0);
-    CHECK(p.o.poll_mode);
+    CHECK(o_flag(&p, "poll-mode"));
     sea__options_free(&p.o);
     /* A value required but the vector ends (NULL) early. */
     p = parse(3, (const char *const[]){"prog", "--task-quota-ms", NULL, NULL});
@@ -354,7 +388,10 @@ static sea_future t_user_options(void) {
     CHECK_EQ(sea__options_parse(4, (char *[]){"p", "--fz-int=-5", "--fz-flag", "--fz-text=a b", NULL}, &o, err,
                                 sizeof(err)),
              0);
-    CHECK(o.nuser == 5 && o.user[0].v.i == -5 && o.user[0].given && o.user[4].v.flag && !strcmp(o.user[3].v.s, "a b"));
+    const struct sea__opt_value *fi = sea__opt_find(&o.values, "fz-int", 6);
+    const struct sea__opt_value *ff = sea__opt_find(&o.values, "fz-flag", 7);
+    const struct sea__opt_value *ft = sea__opt_find(&o.values, "fz-text", 7);
+    CHECK(fi && fi->v.i == -5 && fi->given && ff && ff->v.flag && ft && !strcmp(ft->v.s, "a b"));
     sea__options_free(&o);
     CHECK_EQ(sea__options_parse(2, (char *[]){"p", "--fz-int=6", NULL}, &o, err, sizeof(err)), SEA_EUSAGE);
     CHECK_STREQ(err, "option '--fz-int': '6' is not a whole number in -5..5");
@@ -466,14 +503,16 @@ static sea_future t_fuzz_parser(void) {
             counts[rc]++;
             if (o.nargs < 0 || o.nargs >= claimed || !o.args || o.args[o.nargs] != NULL)
                 bad++;
-            if (o.task_quota < 1000 || o.task_quota > (sea_time)1000 * 1000000 || o.idle_poll < 0 ||
-                o.idle_poll > (sea_time)10000000 * 1000)
+            double quota = sea__opt_double(&o.values, "task-quota-ms");
+            int64_t idle = sea__opt_int(&o.values, "idle-poll-us");
+            if (quota < 0.001 || quota > 1000 || idle < 0 || idle > 10000000)
                 bad++;
-            if (rc == 1 && !o.help && !o.help_loggers)
+            if (rc == 1 && !sea__opt_flag(&o.values, "help"))
                 bad++;
-            for (size_t u = 0; u < o.nuser; u++) {
-                const struct sea__user_value *v = &o.user[u];
-                if (v->opt->type == SEA_OPTION_INT && v->has_value && (v->v.i < -5 || v->v.i > 5))
+            for (size_t u = 0; u < o.values.n; u++) {
+                const struct sea__opt_value *v = &o.values.v[u];
+                if ((v->opt->flags & SEA__OPT_APP) && v->opt->o.type == SEA_OPTION_INT && v->has_value &&
+                    (v->v.i < -5 || v->v.i > 5))
                     bad++; /* outside its declared bounds */
             }
         } else if (rc == SEA_EUSAGE) {
@@ -510,7 +549,7 @@ static sea_future t_memory_sizes(void) {
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         uint64_t v = 7;
-        CHECK(sea__parse_memory_size(good[i].s, &v));
+        CHECK(sea__parse_size(good[i].s, &v));
         CHECK(v == good[i].v);
     }
     static const char *const bad[] = {
@@ -519,7 +558,7 @@ static sea_future t_memory_sizes(void) {
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint64_t v = 7;
-        if (sea__parse_memory_size(bad[i], &v)) {
+        if (sea__parse_size(bad[i], &v)) {
             fprintf(stderr, "  \"%s\" accepted as %llu\n", bad[i], (unsigned long long)v);
             sea_test_failures++;
         }
@@ -540,7 +579,7 @@ static sea_future t_memory_sizes(void) {
         }
         buf[len] = '\0';
         uint64_t v;
-        if (sea__parse_memory_size(buf, &v)) {
+        if (sea__parse_size(buf, &v)) {
             accepted++;
             /* Digits, then at most one unit at the end. */
             size_t digits = strspn(buf, "0123456789");
@@ -624,6 +663,26 @@ static sea_future t_memory_cgroup_limit(void) {
     /* Malformed lines are skipped. */
     put_file(root, "proc/self/cgroup", "garbage\n::\n0::relative\n\n");
     CHECK_EQ(sea__cgroup_memory_limit(root), 0);
+    /* CPUs, read the same way: v2 cpu.max "quota period", rounded up; "max" is none. */
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 0);
+    put_file(root, "proc/self/cgroup", "0::/a/b\n");
+    put_file(root, "sys/fs/cgroup/a/b/cpu.max", "max 100000\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 0);
+    put_file(root, "sys/fs/cgroup/a/cpu.max", "250000 100000\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 3);
+    put_file(root, "sys/fs/cgroup/a/b/cpu.max", "100000 100000\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 1);
+    put_file(root, "sys/fs/cgroup/a/b/cpu.max", "x 100000\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 3);
+    /* v1: the cpu controller's quota over its period; -1 is none. */
+    put_file(root, "proc/self/cgroup", "4:memory:/m\n3:cpu,cpuacct:/g\n");
+    put_file(root, "sys/fs/cgroup/cpu/g/cpu.cfs_quota_us", "-1\n");
+    put_file(root, "sys/fs/cgroup/cpu/g/cpu.cfs_period_us", "100000\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 0);
+    put_file(root, "sys/fs/cgroup/cpu/g/cpu.cfs_quota_us", "150000\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 2);
+    put_file(root, "sys/fs/cgroup/cpu/g/cpu.cfs_period_us", "0\n");
+    CHECK_EQ(sea__cgroup_cpu_limit(root), 0);
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
     CHECK_EQ(system(cmd), 0);

@@ -5,7 +5,7 @@
  * someone calls sea_abort_source_request(), every subscriber's callback runs
  * (once, in subscription order, right away), and the waits built on it fail
  * with the abort's error (SEA_EABORTED unless another was given): sleeps
- * (sea_sleep_abortable), semaphore waits (sea_semaphore_wait_abortable), any
+ * (sea_sleep_abortable, in sea/timer.h), semaphore waits (sea_semaphore_wait_abortable), any
  * future awaited in a fiber (sea_await_abortable), and your own operations
  * through sea_abort_subscribe().
  *
@@ -26,6 +26,7 @@
 #include <stdbool.h>
 
 #include <sea/future.h>
+#include <sea/internal/list.h>
 #include <sea/timer.h>
 
 #ifdef __cplusplus
@@ -40,13 +41,13 @@ typedef void (*sea_abort_fn)(sea_abort_subscription *sub, int err);
 /* A subscription: embed it in the operation it cancels.  Fields are private. */
 struct sea_abort_subscription {
     sea_abort_fn sea__fn;
-    sea_abort_subscription *sea__next, *sea__prev;
+    struct sea__link sea__link;
     sea_abort_source *sea__source;
 };
 
 /* Fields are private. */
 struct sea_abort_source {
-    sea_abort_subscription *sea__head, *sea__tail;
+    struct sea__list sea__subs;
     int sea__err;
     bool sea__requested;
 };
@@ -71,12 +72,6 @@ int sea_abort_error(const sea_abort_source *as);
 int sea_abort_subscribe(sea_abort_source *as, sea_abort_subscription *sub, sea_abort_fn fn);
 /* Ends a subscription; harmless if it is not subscribed (any more). */
 void sea_abort_unsubscribe(sea_abort_subscription *sub);
-
-/*
- * sea_sleep that fails early with the abort's error when as aborts (at once,
- * if it has aborted already).
- */
-sea_future sea_sleep_abortable(sea_time d, sea_abort_source *as) SEA_MUST_USE;
 
 /*
  * In a fiber: waits for f, or until as aborts, whichever comes first, and

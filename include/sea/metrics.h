@@ -26,7 +26,7 @@
  * (sea_reactor_*), memory's (sea_memory_*) and the network's (sea_network_*).
  * docs/metrics.md lists them.
  *
- * The Prometheus endpoint (sea_prometheus_start, or --prometheus-port on the
+ * The Prometheus endpoint (sea/prometheus.h, or --prometheus-port on the
  * command line) serves GET /metrics over HTTP/1.1 from shard 0.
  *
  * Rules:
@@ -50,7 +50,6 @@
 
 #include <sea/buffer.h>
 #include <sea/future.h>
-#include <sea/net.h>
 #include <sea/timer.h>
 
 #ifdef __cplusplus
@@ -181,41 +180,6 @@ SEA__INLINE double sea_gauge_value(const sea_gauge *g) {
  * SEA_ESHUTDOWN once the application is stopping (*out is then empty).
  */
 sea_future sea_metrics_render(sea_buf *out) SEA_MUST_USE;
-
-/* ---- the Prometheus endpoint ---- */
-
-typedef struct sea_prometheus_options {
-    /*
-     * How long a connection may take to send its request, and then to take
-     * the response: past it, the connection is closed.  0: 10 s.
-     */
-    sea_time timeout;
-    /* Connections served at once; one more is closed at once.  0: 64. */
-    unsigned max_connections;
-} sea_prometheus_options;
-
-/*
- * Serves the metrics over HTTP/1.1 on address (sea_addr_parse syntax, e.g.
- * "127.0.0.1:9180"; port 0 picks a free port; NULL: "127.0.0.1:9180").
- * GET (or HEAD) /metrics answers 200 with every shard's metrics
- * (Content-Type: text/plain; version=0.0.4); other paths 404, other methods
- * 405, a malformed or oversized (over 8 KiB) request 400.  Each response
- * closes its connection.  opts may be NULL.
- *
- * Call it on shard 0 of a running application; the endpoint stops by itself
- * at the application's orderly stop (or earlier with sea_prometheus_stop).
- * Returns 0, -EINVAL (bad address, or not on shard 0), -EALREADY (already
- * serving), -ENOMEM, or the listen's -errno (-EADDRINUSE, ...).
- */
-int sea_prometheus_start(const char *address, const sea_prometheus_options *opts);
-/*
- * Stops serving: closes the listener and every connection, and resolves
- * once the scrapes in progress have ended.  Resolves at once if the
- * endpoint is not running.  Call it on shard 0.
- */
-sea_future sea_prometheus_stop(void) SEA_MUST_USE;
-/* The endpoint's bound address (the chosen port, for port 0) in *out: 0, or -ENOENT if it is not running. */
-int sea_prometheus_address(sea_addr *out);
 
 /* ---- private ---- */
 void sea__metric_remove(void *m);

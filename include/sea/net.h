@@ -163,6 +163,20 @@ sea_future sea_udp_send(sea_socket *s, const sea_addr *to, const void *data, siz
  */
 sea_future sea_udp_recv(sea_socket *s, void *buf, size_t len, sea_addr *from) SEA_MUST_USE;
 
+/* ---- statistics ---- */
+
+/* Counters kept by each shard's sockets (also served as the sea_network_* metrics). */
+typedef struct sea_net_stats {
+    uint64_t bytes_received; /* bytes read from sockets (streams and datagrams) */
+    uint64_t bytes_sent;     /* bytes written to sockets */
+    uint64_t accepted;       /* connections accepted */
+    uint64_t connected;      /* outgoing connections established */
+    uint64_t sockets_open;   /* sockets (not listeners) open right now */
+} sea_net_stats;
+
+/* Copies the current shard's network counters into *out.  Returns 0, or SEA_ESHUTDOWN off a shard. */
+int sea_net_stats_get(sea_net_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

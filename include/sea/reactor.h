@@ -103,18 +103,13 @@ typedef struct sea_reactor_stats {
     uint64_t quota_preemptions;  /* task runs cut short by the task quota */
     uint64_t sleeps;             /* times the reactor slept in the kernel */
     uint64_t timers_fired;       /* timer callbacks run */
-    uint64_t io_completions;     /* I/O events reaped */
+    uint64_t io_completions;     /* I/O requests completed */
     uint64_t ignored_failures;   /* failed futures nobody consumed */
     uint64_t nodes_in_use;       /* pending futures alive right now */
     uint64_t smp_messages;       /* requests and responses received from other shards */
     uint64_t sleep_ns;           /* time slept in the kernel (busy time = uptime - this) */
     uint64_t started_ns;         /* when the reactor started (sea_now() clock) */
     uint64_t quota_violations;   /* loop turns that took over twice the task quota: something did not yield */
-    uint64_t net_bytes_received; /* bytes read from sockets (streams and datagrams) */
-    uint64_t net_bytes_sent;     /* bytes written to sockets */
-    uint64_t net_accepted;       /* connections accepted */
-    uint64_t net_connected;      /* outgoing connections established */
-    uint64_t net_sockets_open;   /* sockets (not listeners) open right now */
 } sea_reactor_stats;
 
 /* Copies the current shard's counters into *out.  Returns 0 or SEA_ESHUTDOWN. */

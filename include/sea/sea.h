@@ -24,6 +24,7 @@
 #include <sea/metrics.h>
 #include <sea/net.h>
 #include <sea/options.h>
+#include <sea/prometheus.h>
 #include <sea/promise.h>
 #include <sea/queue.h>
 #include <sea/reactor.h>

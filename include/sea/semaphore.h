@@ -28,7 +28,7 @@
 #include <sea/abort.h>
 #include <sea/future.h>
 #include <sea/timer.h>
-#include <sea/waitlist.h>
+#include <sea/internal/waitlist.h>
 
 #ifdef __cplusplus
 extern "C" {

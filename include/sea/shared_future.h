@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include <sea/future.h>
-#include <sea/waitlist.h>
+#include <sea/internal/waitlist.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <sea/future.h>
+#include <sea/internal/list.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,14 +53,20 @@ static inline sea_time sea_lowres_now(void) {
  */
 sea_future sea_sleep(sea_time d) SEA_MUST_USE;
 
+typedef struct sea_abort_source sea_abort_source; /* sea/abort.h */
+/*
+ * sea_sleep that fails early with the abort's error when as aborts (at once,
+ * if it has aborted already).  as may be NULL (a plain sleep).
+ */
+sea_future sea_sleep_abortable(sea_time d, sea_abort_source *as) SEA_MUST_USE;
+
 /* A timer: embed it anywhere.  Fields are private. */
 typedef struct sea_timer sea_timer;
 typedef void (*sea_timer_cb)(sea_timer *t, void *arg);
 struct sea_timer {
     sea_time sea__when;        /* private: deadline */
     sea_time sea__period;      /* private: 0 for one-shot */
-    sea_timer *sea__next;      /* private: bucket links */
-    sea_timer *sea__prev;      /* private */
+    struct sea__link sea__link; /* private: its bucket */
     sea_timer_cb sea__cb;      /* private */
     void *sea__arg;            /* private */
     struct sea__shard *sea__shard; /* private: owning shard while armed */

@@ -10,9 +10,12 @@
  * Every line is parsed alone first, so that a bad one is reported with the
  * file and line: "app.conf:3: option '--smp': 'x' is not a number ...".
  */
-#include "internal.h"
+#include "app/options.h"
+
+#include <sea/error.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

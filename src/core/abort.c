@@ -1,23 +1,14 @@
 /*
- * abort.c - abort sources, and races between a future and a deadline or an
- * abort (sea_abortable, sea_await_abortable, sea_with_timeout).
- *
- * A race owns a promise that resolves with whichever comes first: the
- * future's result, a timer's expiry (-ETIMEDOUT) or an abort.  The loser is
- * cancelled (timer, subscription) or, for the future, left to finish: its
- * result is dropped when it arrives (a failure reported as ignored).  The
- * race's memory goes when the future has arrived and the promise is settled.
+ * abort.c - abort sources: one-shot signals that operations subscribe to
+ * (sea/abort.h).  What waits on them is elsewhere: sleeps (sleep.c), races
+ * (race.c), waiting operations (waitlist.c), I/O requests (io.c).
  */
-#include "internal.h"
-
 #include <sea/abort.h>
-#include <sea/when.h>
 
-#include <errno.h>
-#include <stdlib.h>
+#include "base/list.h"
 
 void sea_abort_source_init(sea_abort_source *as) {
-    as->sea__head = as->sea__tail = NULL;
+    sea__list_init(&as->sea__subs);
     as->sea__err = 0;
     as->sea__requested = false;
 }
@@ -35,13 +26,7 @@ int sea_abort_subscribe(sea_abort_source *as, sea_abort_subscription *sub, sea_a
         return as->sea__err;
     sub->sea__fn = fn;
     sub->sea__source = as;
-    sub->sea__next = NULL;
-    sub->sea__prev = as->sea__tail;
-    if (as->sea__tail)
-        as->sea__tail->sea__next = sub;
-    else
-        as->sea__head = sub;
-    as->sea__tail = sub;
+    sea__list_push_back(&as->sea__subs, &sub->sea__link);
     return 0;
 }
 
@@ -49,16 +34,8 @@ void sea_abort_unsubscribe(sea_abort_subscription *sub) {
     sea_abort_source *as = sub->sea__source;
     if (!as)
         return;
-    if (sub->sea__prev)
-        sub->sea__prev->sea__next = sub->sea__next;
-    else
-        as->sea__head = sub->sea__next;
-    if (sub->sea__next)
-        sub->sea__next->sea__prev = sub->sea__prev;
-    else
-        as->sea__tail = sub->sea__prev;
+    sea__list_remove(&as->sea__subs, &sub->sea__link);
     sub->sea__source = NULL;
-    sub->sea__next = sub->sea__prev = NULL;
 }
 
 void sea_abort_source_request(sea_abort_source *as, int err) {
@@ -67,119 +44,10 @@ void sea_abort_source_request(sea_abort_source *as, int err) {
     as->sea__requested = true;
     as->sea__err = err < 0 ? err : SEA_EABORTED;
     /* Each callback may unsubscribe others (or free them): always take the current head. */
-    while (as->sea__head) {
-        sea_abort_subscription *sub = as->sea__head;
+    struct sea__link *l;
+    while ((l = sea__list_first(&as->sea__subs))) {
+        sea_abort_subscription *sub = sea__list_entry(l, sea_abort_subscription, sea__link);
         sea_abort_unsubscribe(sub);
         sub->sea__fn(sub, as->sea__err);
     }
-}
-
-/* ---- races ---- */
-
-struct race {
-    sea_promise promise;
-    sea_timer timer;
-    bool timed;
-    sea_abort_subscription abort;
-    bool settled;      /* the promise has its result */
-    bool arrived;      /* the future's result came */
-};
-
-struct race_ref {
-    struct race *r;
-};
-
-static void race_maybe_free(struct race *r) {
-    if (r->settled && r->arrived) {
-        sea_promise_release(&r->promise);
-        free(r);
-    }
-}
-
-static void race_settle_error(struct race *r, int err, const char *msg) {
-    r->settled = true;
-    if (r->timed)
-        sea_timer_cancel(&r->timer);
-    r->timed = false;
-    sea_abort_unsubscribe(&r->abort);
-    sea_promise_set_error(&r->promise, err, msg);
-}
-
-static sea_future race_arrived(struct race_ref *ref, sea_future *in) {
-    struct race *r = ref->r;
-    r->arrived = true;
-    if (!r->settled) {
-        r->settled = true;
-        if (r->timed)
-            sea_timer_cancel(&r->timer);
-        r->timed = false;
-        sea_abort_unsubscribe(&r->abort);
-        sea_promise_forward(&r->promise, sea_future_move(in));
-    } else {
-        /* Too late: nobody waits for it any more. */
-        sea_future_ignore(sea_future_move(in));
-    }
-    race_maybe_free(r);
-    return sea_ready();
-}
-
-static void race_timeout(sea_timer *t, void *arg) {
-    struct race *r = arg;
-    r->timed = false;
-    race_settle_error(r, -ETIMEDOUT, "timed out");
-    race_maybe_free(r);
-}
-
-static void race_abort(sea_abort_subscription *sub, int err) {
-    struct race *r = sea__container_of(sub, struct race, abort);
-    race_settle_error(r, err, "aborted");
-    race_maybe_free(r);
-}
-
-/* f, or -ETIMEDOUT after timeout (if timeout >= 0), or the abort of as (if not NULL). */
-static sea_future race(sea_future f, sea_time timeout, sea_abort_source *as) {
-    sea__future_settle(&f);
-    if (sea_future_available(&f))
-        return f;
-    if (as && as->sea__requested) {
-        sea_future_ignore(f);
-        return sea_failed(as->sea__err, "aborted");
-    }
-    struct race *r = calloc(1, sizeof(*r));
-    if (!r) {
-        sea_future_ignore(f);
-        return sea_failed(-ENOMEM, "out of memory racing a future");
-    }
-    sea_promise_init(&r->promise);
-    sea_future out = sea_promise_get_future(&r->promise);
-    if (sea_future_failed(&out)) {
-        sea_promise_release(&r->promise);
-        free(r);
-        sea_future_ignore(f);
-        return out;
-    }
-    if (timeout >= 0) {
-        sea_timer_init(&r->timer, race_timeout, r);
-        r->timed = sea_timer_arm(&r->timer, timeout) == 0;
-    }
-    if (as)
-        sea_abort_subscribe(as, &r->abort, race_abort);
-    sea_future c = sea_then_wrapped(f, race_arrived, (struct race_ref){r});
-    if (sea_future_failed(&c))
-        race_arrived(&(struct race_ref){r}, &c); /* no memory to wait: that is the result */
-    else
-        sea_future_detach(c);
-    return out;
-}
-
-sea_future sea_abortable(sea_future f, sea_abort_source *as) {
-    return race(f, -1, as);
-}
-
-sea_future sea_with_timeout(sea_future f, sea_time timeout) {
-    return race(f, timeout < 0 ? 0 : timeout, NULL);
-}
-
-sea_future sea_await_abortable(sea_future f, sea_abort_source *as) {
-    return sea_await(race(f, -1, as));
 }

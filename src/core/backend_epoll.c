@@ -8,15 +8,15 @@
  * descriptor epoll refuses (EPERM: regular files) is always ready, as poll(2)
  * and io_uring report it.  Sleeping uses epoll_pwait2 for nanosecond timeouts.
  *
- * sea's own sockets are "sticky" (sea__fd_poll_sticky): registered once for
- * every event, edge-triggered, until their owner calls sea__fd_forget before
+ * sea's own sockets are "sticky" (sea__io_poll_sticky): registered once for
+ * every event, edge-triggered, until their owner calls sea__io_forget before
  * closing them.  An edge that arrives while nobody waits is kept in the
  * entry's ready bits and handed to the next wait at once (ERR and HUP stay
  * set: they do not come again).  That saves the two epoll_ctl calls a
  * one-shot registration costs per wait.  Descriptors polled through the public
  * sea_fd_poll cannot be sticky: sea does not know when their owner closes them.
  */
-#include "internal.h"
+#include "core/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,18 +27,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/list.h"
+
 #define MAX_EVENTS 128
 
 struct fd_entry {
-    struct sea__poller *pollers; /* linked by fd_next */
+    struct sea__io_request *waiting; /* linked by fd_next */
     uint32_t registered;         /* events registered with epoll, 0 if none */
     bool sticky;                 /* registered for good, edge-triggered (sea's sockets) */
-    uint32_t ready;              /* sticky: edges seen that no poller has taken yet */
+    uint32_t ready;              /* sticky: edges seen that no request has taken yet */
     bool peer_closed;            /* sticky: the peer's FIN or a hang-up was seen (see taken()) */
 };
 
 /*
- * The ready bits a sticky poller that got `got` takes away from the entry.
+ * The ready bits a sticky request that got `got` takes away from the entry.
  * Readiness that will not come again as a new edge stays: errors and
  * hang-ups, and readability once the peer has closed (a reader that stops
  * after the last data, before the end of stream, must still be woken for
@@ -51,7 +53,7 @@ static uint32_t taken(const struct fd_entry *ent, uint32_t got) {
     return got & edge;
 }
 
-/* A sticky registration: every event, edge-triggered, kept until sea__fd_forget. */
+/* A sticky registration: every event, edge-triggered, kept until sea__io_forget. */
 #define STICKY_EVENTS (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 struct epoll_state {
@@ -61,11 +63,11 @@ struct epoll_state {
     bool no_pwait2;
 };
 
-static struct epoll_state *state(struct sea__shard *s) {
-    return s->backend_state;
+static struct epoll_state *state(struct sea__io_shard *io) {
+    return io->state;
 }
 
-static int epoll_backend_init(struct sea__shard *s) {
+static int epoll_backend_init(struct sea__io_shard *io) {
     struct epoll_state *e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;
@@ -75,18 +77,18 @@ static int epoll_backend_init(struct sea__shard *s) {
         free(e);
         return err;
     }
-    s->backend_state = e;
+    io->state = e;
     return 0;
 }
 
-static void epoll_backend_destroy(struct sea__shard *s) {
-    struct epoll_state *e = state(s);
+static void epoll_backend_destroy(struct sea__io_shard *io) {
+    struct epoll_state *e = state(io);
     if (!e)
         return;
     close(e->epfd);
     free(e->fds);
     free(e);
-    s->backend_state = NULL;
+    io->state = NULL;
 }
 
 static struct fd_entry *entry(struct epoll_state *e, int fd) {
@@ -104,15 +106,15 @@ static struct fd_entry *entry(struct epoll_state *e, int fd) {
     return &e->fds[fd];
 }
 
-/* Brings fd's epoll registration in line with the union of its pollers' events. */
+/* Brings fd's epoll registration in line with the union of its requests' events. */
 static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
     if (ent->sticky)
         return 0; /* registered for good */
     uint32_t want = 0;
-    for (struct sea__poller *p = ent->pollers; p; p = p->fd_next)
-        want |= p->events;
+    for (struct sea__io_request *r = ent->waiting; r; r = r->fd_next)
+        want |= r->io.events;
     want &= EPOLLIN | EPOLLPRI | EPOLLOUT;
-    if (ent->pollers && !want)
+    if (ent->waiting && !want)
         want = EPOLLERR; /* only ERR/HUP requested: epoll always reports those; nothing else may wake us */
     if (want == ent->registered)
         return 0;
@@ -124,22 +126,24 @@ static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
     return 0;
 }
 
-static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
-    struct epoll_state *e = state(s);
+static int epoll_backend_submit(struct sea__io_shard *io, struct sea__io_request *p) {
+    struct epoll_state *e = state(io);
+    if (p->io.op != SEA__IO_POLL)
+        return -EOPNOTSUPP;
     /* Grow the table only for a descriptor that exists (a bad huge fd is -EBADF, not a huge table). */
-    if ((size_t)p->fd >= e->nfds && fcntl(p->fd, F_GETFD) < 0)
+    if ((size_t)p->io.fd >= e->nfds && fcntl(p->io.fd, F_GETFD) < 0)
         return -errno;
-    struct fd_entry *ent = entry(e, p->fd);
+    struct fd_entry *ent = entry(e, p->io.fd);
     if (!ent)
         return -ENOMEM;
-    if (p->sticky) {
+    if (p->io.sticky) {
         if (!ent->sticky) {
-            struct epoll_event ev = {.events = STICKY_EVENTS, .data.fd = p->fd};
+            struct epoll_event ev = {.events = STICKY_EVENTS, .data.fd = p->io.fd};
             /* The table may be stale (the descriptor number was closed and reused): try the other op. */
             int op = ent->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-            if (epoll_ctl(e->epfd, op, p->fd, &ev) < 0) {
+            if (epoll_ctl(e->epfd, op, p->io.fd, &ev) < 0) {
                 int other = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-                if ((errno != EEXIST && errno != ENOENT) || epoll_ctl(e->epfd, other, p->fd, &ev) < 0)
+                if ((errno != EEXIST && errno != ENOENT) || epoll_ctl(e->epfd, other, p->io.fd, &ev) < 0)
                     return -errno;
             }
             ent->sticky = true;
@@ -148,21 +152,21 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
             ent->peer_closed = false;
         }
         /* An edge that came while nobody waited: hand it over now. */
-        uint32_t got = ent->ready & (p->events | EPOLLERR | EPOLLHUP);
+        uint32_t got = ent->ready & (p->io.events | EPOLLERR | EPOLLHUP);
         if (got) {
             ent->ready &= ~taken(ent, got);
-            sea__poller_complete(s, p, (int)got);
+            sea__io_complete(io, p, (int)got);
             return 0;
         }
-        p->fd_next = ent->pollers;
-        ent->pollers = p;
+        p->fd_next = ent->waiting;
+        ent->waiting = p;
         return 0;
     }
-    p->fd_next = ent->pollers;
-    ent->pollers = p;
-    int rc = update(e, p->fd, ent);
+    p->fd_next = ent->waiting;
+    ent->waiting = p;
+    int rc = update(e, p->io.fd, ent);
     if (rc < 0) {
-        ent->pollers = p->fd_next;
+        ent->waiting = p->fd_next;
         p->fd_next = NULL;
         if (rc == -EPERM) {
             /*
@@ -170,8 +174,8 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
              * POLLPRI, as poll(2) and io_uring report them; io_uring fails a poll
              * for none of those with -EINVAL, and so do we.
              */
-            uint32_t ready = p->events & (POLLIN | POLLOUT);
-            sea__poller_complete(s, p, ready ? (int)ready : -EINVAL);
+            uint32_t ready = p->io.events & (POLLIN | POLLOUT);
+            sea__io_complete(io, p, ready ? (int)ready : -EINVAL);
             return 0;
         }
         return rc;
@@ -179,7 +183,7 @@ static int epoll_backend_poll_add(struct sea__shard *s, struct sea__poller *p) {
     return 0;
 }
 
-static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32_t revents) {
+static void dispatch(struct sea__io_shard *io, struct epoll_state *e, int fd, uint32_t revents) {
     if ((size_t)fd >= e->nfds)
         return;
     struct fd_entry *ent = &e->fds[fd];
@@ -191,16 +195,16 @@ static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32
         }
         revents = ent->ready;
     }
-    struct sea__poller **pp = &ent->pollers, *done = NULL;
+    struct sea__io_request **pp = &ent->waiting, *done = NULL;
     while (*pp) {
-        struct sea__poller *p = *pp;
-        uint32_t ready = revents & (p->events | POLLERR | POLLHUP);
+        struct sea__io_request *p = *pp;
+        uint32_t ready = revents & (p->io.events | POLLERR | POLLHUP);
         if (ready) {
             if (ent->sticky)
                 ent->ready &= ~taken(ent, ready);
             *pp = p->fd_next;
             p->fd_next = done;
-            p->events = ready;
+            p->io.events = ready;
             done = p;
         } else {
             pp = &p->fd_next;
@@ -211,30 +215,30 @@ static void dispatch(struct sea__shard *s, struct epoll_state *e, int fd, uint32
         ent->registered = 0;
     }
     while (done) {
-        struct sea__poller *next = done->fd_next;
+        struct sea__io_request *next = done->fd_next;
         done->fd_next = NULL;
-        sea__poller_complete(s, done, (int)done->events);
+        sea__io_complete(io, done, (int)done->io.events);
         done = next;
     }
 }
 
-static unsigned handle(struct sea__shard *s, struct epoll_state *e, struct epoll_event *evs, int n) {
+static unsigned handle(struct sea__io_shard *io, struct epoll_state *e, struct epoll_event *evs, int n) {
     for (int i = 0; i < n; i++)
-        dispatch(s, e, evs[i].data.fd, evs[i].events);
+        dispatch(io, e, evs[i].data.fd, evs[i].events);
     return n > 0 ? (unsigned)n : 0;
 }
 
-static unsigned epoll_backend_reap(struct sea__shard *s) {
-    struct epoll_state *e = state(s);
-    if (!s->pollers)
+static unsigned epoll_backend_reap(struct sea__io_shard *io) {
+    struct epoll_state *e = state(io);
+    if (sea__list_empty(&io->requests))
         return 0;
     struct epoll_event evs[MAX_EVENTS];
     int n = epoll_wait(e->epfd, evs, MAX_EVENTS, 0);
-    return handle(s, e, evs, n);
+    return handle(io, e, evs, n);
 }
 
-static unsigned epoll_backend_wait(struct sea__shard *s, sea_time deadline) {
-    struct epoll_state *e = state(s);
+static unsigned epoll_backend_wait(struct sea__io_shard *io, sea_time deadline) {
+    struct epoll_state *e = state(io);
     struct epoll_event evs[MAX_EVENTS];
     sea_time d = deadline == SEA_TIME_MAX ? -1 : deadline - sea_now();
     if (d < 0 && deadline != SEA_TIME_MAX)
@@ -246,19 +250,38 @@ static unsigned epoll_backend_wait(struct sea__shard *s, sea_time deadline) {
         if (n < 0 && errno == ENOSYS)
             e->no_pwait2 = true;
         else
-            return handle(s, e, evs, n);
+            return handle(io, e, evs, n);
     }
     int ms = d < 0 ? -1 : (int)((d + 999999) / 1000000);
     n = epoll_wait(e->epfd, evs, MAX_EVENTS, ms);
-    return handle(s, e, evs, n);
+    return handle(io, e, evs, n);
 }
 
-static void epoll_backend_forget(struct sea__shard *s, int fd) {
-    struct epoll_state *e = state(s);
+/* Takes r off its descriptor's list and ends it as cancelled. */
+static void epoll_backend_cancel(struct sea__io_shard *io, struct sea__io_request *r) {
+    struct epoll_state *e = state(io);
+    int fd = r->io.fd;
+    if (fd < 0 || (size_t)fd >= e->nfds)
+        return;
+    struct fd_entry *ent = &e->fds[fd];
+    for (struct sea__io_request **pp = &ent->waiting; *pp; pp = &(*pp)->fd_next) {
+        if (*pp == r) {
+            *pp = r->fd_next;
+            r->fd_next = NULL;
+            if (update(e, fd, ent) < 0)
+                ent->registered = 0; /* closed under us */
+            sea__io_complete(io, r, -ECANCELED);
+            return;
+        }
+    }
+}
+
+static void epoll_backend_forget(struct sea__io_shard *io, int fd) {
+    struct epoll_state *e = state(io);
     if (!e || fd < 0 || (size_t)fd >= e->nfds)
         return;
     struct fd_entry *ent = &e->fds[fd];
-    if (ent->sticky && !ent->pollers) {
+    if (ent->sticky && !ent->waiting) {
         /* close() removes it from the epoll set (sea does not dup its sockets). */
         ent->sticky = false;
         ent->registered = 0;
@@ -267,12 +290,13 @@ static void epoll_backend_forget(struct sea__shard *s, int fd) {
     }
 }
 
-const struct sea__backend_ops sea__backend_epoll = {
+const struct sea__backend sea__backend_epoll = {
     .name = "epoll",
     .forget = epoll_backend_forget,
     .init = epoll_backend_init,
     .destroy = epoll_backend_destroy,
-    .poll_add = epoll_backend_poll_add,
+    .submit = epoll_backend_submit,
+    .cancel = epoll_backend_cancel,
     .reap = epoll_backend_reap,
     .wait = epoll_backend_wait,
 };

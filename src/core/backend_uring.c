@@ -11,7 +11,7 @@
  * EPERM/ENOSYS as container runtimes commonly do), init fails and the reactor
  * falls back to epoll unless io_uring was asked for explicitly.
  */
-#include "internal.h"
+#include "core/io.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -25,11 +25,11 @@ struct uring_state {
     unsigned unsubmitted;
 };
 
-static struct uring_state *state(struct sea__shard *s) {
-    return s->backend_state;
+static struct uring_state *state(struct sea__io_shard *io) {
+    return io->state;
 }
 
-static int uring_init(struct sea__shard *s) {
+static int uring_init(struct sea__io_shard *io) {
     struct uring_state *u = calloc(1, sizeof(*u));
     if (!u)
         return -ENOMEM;
@@ -62,18 +62,18 @@ static int uring_init(struct sea__shard *s) {
         free(u);
         return -ENOSYS;
     }
-    s->backend_state = u;
+    io->state = u;
     return 0;
 }
 
-static void uring_destroy(struct sea__shard *s) {
-    struct uring_state *u = state(s);
+static void uring_destroy(struct sea__io_shard *io) {
+    struct uring_state *u = state(io);
     if (!u)
         return;
     /* Exiting the ring cancels every request still in flight. */
     io_uring_queue_exit(&u->ring);
     free(u);
-    s->backend_state = NULL;
+    io->state = NULL;
 }
 
 static struct io_uring_sqe *get_sqe(struct uring_state *u) {
@@ -87,54 +87,72 @@ static struct io_uring_sqe *get_sqe(struct uring_state *u) {
     return sqe;
 }
 
-static int uring_poll_add(struct sea__shard *s, struct sea__poller *p) {
-    struct uring_state *u = state(s);
+static int uring_submit(struct sea__io_shard *io, struct sea__io_request *r) {
+    struct uring_state *u = state(io);
+    const struct sea__io *q = &r->io;
     struct io_uring_sqe *sqe = get_sqe(u);
     if (!sqe)
         return -EAGAIN;
-    switch (p->op) {
+    switch (q->op) {
+    case SEA__IO_POLL:
+        io_uring_prep_poll_add(sqe, q->fd, q->events);
+        break;
     case SEA__IO_RECV:
-        io_uring_prep_recv(sqe, p->fd, p->buf, p->len, p->flags);
+        io_uring_prep_recv(sqe, q->fd, q->buf, q->len, q->flags);
         break;
     case SEA__IO_SEND:
-        io_uring_prep_send(sqe, p->fd, p->buf, p->len, p->flags);
+        io_uring_prep_send(sqe, q->fd, q->buf, q->len, q->flags);
         break;
     default:
-        io_uring_prep_poll_add(sqe, p->fd, p->events);
-        break;
+        /* Not taken yet: give the entry back as a no-op that completes nothing. */
+        io_uring_prep_nop(sqe);
+        io_uring_sqe_set_data(sqe, NULL);
+        u->unsubmitted++;
+        return -EOPNOTSUPP;
     }
-    io_uring_sqe_set_data(sqe, p);
+    io_uring_sqe_set_data(sqe, r);
     u->unsubmitted++;
     return 0;
 }
 
-static unsigned reap(struct sea__shard *s, struct uring_state *u) {
+static void uring_cancel(struct sea__io_shard *io, struct sea__io_request *r) {
+    struct uring_state *u = state(io);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe)
+        return; /* the ring is full even after a submit: r ends when it ends */
+    /* The cancel has a completion of its own, which names no request. */
+    io_uring_prep_cancel(sqe, r, 0);
+    io_uring_sqe_set_data(sqe, NULL);
+    u->unsubmitted++;
+}
+
+static unsigned reap(struct sea__io_shard *io, struct uring_state *u) {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
     io_uring_for_each_cqe(&u->ring, head, cqe) {
-        struct sea__poller *p = io_uring_cqe_get_data(cqe);
+        struct sea__io_request *r = io_uring_cqe_get_data(cqe);
         int res = cqe->res;
         n++;
-        if (p)
-            sea__poller_complete(s, p, res);
+        if (r)
+            sea__io_complete(io, r, res);
     }
     io_uring_cq_advance(&u->ring, n);
     return n;
 }
 
-static unsigned uring_reap(struct sea__shard *s) {
-    struct uring_state *u = state(s);
+static unsigned uring_reap(struct sea__io_shard *io) {
+    struct uring_state *u = state(io);
     unsigned kflags = IO_URING_READ_ONCE(*u->ring.sq.kflags);
     if (u->unsubmitted || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
         /* One system call submits new requests and runs pending completion work. */
         io_uring_submit_and_get_events(&u->ring);
         u->unsubmitted = 0;
     }
-    return reap(s, u);
+    return reap(io, u);
 }
 
-static unsigned uring_wait(struct sea__shard *s, sea_time deadline) {
-    struct uring_state *u = state(s);
+static unsigned uring_wait(struct sea__io_shard *io, sea_time deadline) {
+    struct uring_state *u = state(io);
     struct io_uring_cqe *cqe = NULL;
     u->unsubmitted = 0;
     if (deadline == SEA_TIME_MAX) {
@@ -148,15 +166,16 @@ static unsigned uring_wait(struct sea__shard *s, sea_time deadline) {
             io_uring_submit(&u->ring);
         }
     }
-    return reap(s, u);
+    return reap(io, u);
 }
 
-const struct sea__backend_ops sea__backend_uring = {
+const struct sea__backend sea__backend_uring = {
     .name = "io_uring",
-    .native_io = true,
+    .native_sockets = true,
     .init = uring_init,
     .destroy = uring_destroy,
-    .poll_add = uring_poll_add,
+    .submit = uring_submit,
+    .cancel = uring_cancel,
     .reap = uring_reap,
     .wait = uring_wait,
 };

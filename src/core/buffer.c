@@ -2,13 +2,14 @@
  * buffer.c - temporary buffers (sea/buffer.h): a reference count in front of
  * the bytes (or of a pointer to memory someone else owns).
  */
-#include "internal.h"
-
 #include <sea/buffer.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/panic.h"
 
 struct sea__buf_owner {
     size_t refs;
@@ -16,7 +17,6 @@ struct sea__buf_owner {
     void *arg;
     _Alignas(max_align_t) char bytes[];
 };
-
 int sea_buf_new(sea_buf *out, size_t len) {
     struct sea__buf_owner *o = len > SIZE_MAX - sizeof(*o) ? NULL : malloc(sizeof(*o) + len);
     if (!o) {
@@ -36,7 +36,6 @@ int sea_buf_copy(sea_buf *out, const void *data, size_t len) {
         memcpy(out->data, data, len);
     return rc;
 }
-
 int sea_buf_wrap(sea_buf *out, void *data, size_t len, void (*free_fn)(void *arg), void *arg) {
     struct sea__buf_owner *o = malloc(sizeof(*o));
     if (!o) {
@@ -62,7 +61,6 @@ sea_buf sea_buf_slice(const sea_buf *b, size_t off, size_t len) {
     sea_buf_trim(&s, len);
     return s;
 }
-
 void sea_buf_trim_front(sea_buf *b, size_t n) {
     if (n > b->len)
         n = b->len;
@@ -74,7 +72,6 @@ void sea_buf_trim(sea_buf *b, size_t len) {
     if (len < b->len)
         b->len = len;
 }
-
 void sea_buf_release(sea_buf *b) {
     struct sea__buf_owner *o = b->owner;
     *b = SEA_BUF_EMPTY;
@@ -88,7 +85,6 @@ void sea_buf_release(sea_buf *b) {
         o->free_fn(o->arg);
     free(o);
 }
-
 size_t sea_buf_refs(const sea_buf *b) {
     return b->owner ? b->owner->refs : 0;
 }

@@ -1,7 +1,6 @@
 /*
  * condvar.c - condition variables (sea/condvar.h): a FIFO of waiters.
  */
-#include "internal.h"
 #include "core/waitlist.h"
 
 #include <sea/condvar.h>
@@ -48,15 +47,15 @@ sea_future sea_condvar_wait_abortable(sea_condvar *cv, sea_abort_source *as) {
 }
 
 void sea_condvar_signal(sea_condvar *cv) {
-    if (cv->sea__waiters.sea__head)
-        sea__waiter_wake(cv->sea__waiters.sea__head, (sea_value){0});
+    if (sea__waitlist_first(&cv->sea__waiters))
+        sea__waiter_wake(sea__waitlist_first(&cv->sea__waiters), (sea_value){0});
 }
 
 void sea_condvar_broadcast(sea_condvar *cv) {
     /* Only those waiting now: a woken continuation that waits again is not woken twice. */
     size_t n = cv->sea__waiters.sea__count;
-    while (n-- && cv->sea__waiters.sea__head)
-        sea__waiter_wake(cv->sea__waiters.sea__head, (sea_value){0});
+    while (n-- && sea__waitlist_first(&cv->sea__waiters))
+        sea__waiter_wake(sea__waitlist_first(&cv->sea__waiters), (sea_value){0});
 }
 
 void sea_condvar_broken(sea_condvar *cv, int err, const char *static_msg) {

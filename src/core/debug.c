@@ -1,90 +1,47 @@
 /*
- * debug.c - the state dump (sea/debug.h): fibers, timers and queued tasks
- * of each shard, with code addresses turned into names where possible.
+ * debug.c - the state dump (sea/debug.h): every module describes its part
+ * of a shard (fibers, timers, queued tasks, pending futures), newest module
+ * first, with code addresses turned into names where possible.
  */
-#include "internal.h"
-
 #include <sea/debug.h>
 #include <sea/log.h>
 #include <sea/smp.h>
 
-#include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-void sea__describe_addr(const void *addr, char *buf, size_t len) {
-    Dl_info info;
-    if (!addr) {
-        snprintf(buf, len, "(unknown)");
-        return;
-    }
-    if (dladdr(addr, &info) && info.dli_fname) {
-        const char *file = strrchr(info.dli_fname, '/');
-        file = file ? file + 1 : info.dli_fname;
-        if (info.dli_sname && info.dli_saddr)
-            snprintf(buf, len, "%s+0x%lx (%s)", info.dli_sname,
-                     (unsigned long)((const char *)addr - (const char *)info.dli_saddr), file);
-        else
-            snprintf(buf, len, "%s+0x%lx", file, (unsigned long)((const char *)addr - (const char *)info.dli_fbase));
-        return;
-    }
-    snprintf(buf, len, "%p", addr);
-}
-
-/* At most this many fibers, timers and tasks are listed per shard (the counts are always given). */
-#define DUMP_LIMIT 32
-
-static void timers_dump(struct sea__shard *s, FILE *out) {
-    sea_time now = sea_now();
-    unsigned listed = 0;
-    for (int b = 0; b < SEA__TIMER_BUCKETS; b++) {
-        for (sea_timer *t = s->timers.buckets[b]; t && listed < DUMP_LIMIT; t = t->sea__next, listed++) {
-            char what[256];
-            sea__describe_addr((const void *)t->sea__cb, what, sizeof(what));
-            fprintf(out, "  timer: due in %lld ms%s, calls %s\n", (long long)((t->sea__when - now) / 1000000),
-                    t->sea__period ? " (periodic)" : "", what);
-        }
-    }
-    for (sea_timer *t = s->timers.expiring; t && listed < DUMP_LIMIT; t = t->sea__next, listed++) {
-        char what[256];
-        sea__describe_addr((const void *)t->sea__cb, what, sizeof(what));
-        fprintf(out, "  timer: due now, calls %s\n", what);
-    }
-}
-
-static void tasks_dump(struct sea__shard *s, FILE *out) {
-    unsigned listed = 0;
-    for (sea_task *t = s->rq_head; t && listed < DUMP_LIMIT; t = t->sea__next, listed++) {
-        char what[256];
-        sea__describe_addr((const void *)t->sea__run, what, sizeof(what));
-        fprintf(out, "  task: %s\n", what);
-    }
-}
+#include "core/module.h"
+#include "core/shard.h"
 
 int sea_debug_dump_shard(FILE *out) {
     struct sea__shard *s = sea__shard_current;
     if (!s)
         return SEA_ESHUTDOWN;
-    unsigned tasks = 0;
-    for (sea_task *t = s->rq_head; t; t = t->sea__next)
-        tasks++;
-    fprintf(out, "shard %u: %llu fibers, %llu timers, %u queued tasks, %llu pending futures\n", s->id,
-            (unsigned long long)s->fibers.stats.alive,
-            (unsigned long long)s->timers.count, tasks, (unsigned long long)s->nodes.in_use);
-    sea__fibers_dump(s, out, DUMP_LIMIT);
-    timers_dump(s, out);
-    tasks_dump(s, out);
+    size_t n = sea__modules_count();
+    fprintf(out, "shard %u:", s->id);
+    bool first = true;
+    for (size_t i = n; i-- > 0;) {
+        const struct sea__module *m = sea__module_at(i);
+        if (!m->dump)
+            continue;
+        fputs(first ? " " : ", ", out);
+        first = false;
+        m->dump(s, out, SEA__DUMP_SUMMARY);
+    }
+    fputc('\n', out);
+    for (size_t i = n; i-- > 0;) {
+        const struct sea__module *m = sea__module_at(i);
+        if (m->dump)
+            m->dump(s, out, SEA__DUMP_DETAILS);
+    }
     return 0;
 }
 
-struct dump_cap {
-    int unused;
-};
-
 /* On each shard: its dump, one log line per line. */
-static sea_future dump_here(struct dump_cap *cap) {
-    (void)cap;
+static sea_future dump_here(sea_nocapture *c) {
+    (void)c;
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
@@ -105,5 +62,5 @@ static sea_future dump_here(struct dump_cap *cap) {
 }
 
 sea_future sea_debug_dump(void) {
-    return sea_invoke_on_all(dump_here, (struct dump_cap){0});
+    return sea_invoke_on_all(dump_here, SEA_NOCAPTURE);
 }

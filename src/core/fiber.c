@@ -12,10 +12,11 @@
  * reactor) stores the result and switches back into the fiber.  So a wait
  * costs one deferred continuation plus two switches.
  *
- * Stacks: default-size stacks are carved from per-shard "arenas" of 16,
- * taken from the shard's own memory (memory.c), or mapped when sea's
- * allocator is not in use; either way 100,000 fibers do not mean 100,000
- * memory mappings (vm.max_map_count is 65,530 on common systems).  Each stack has a guard
+ * Stacks: default-size stacks are carved from per-shard 2 MiB "arenas"
+ * (14 stacks of 128 KiB, each with its 16 KiB guard), taken from the
+ * shard's own memory (memory.c), or mapped when sea's allocator is not in
+ * use; either way 100,000 fibers do not mean 100,000 memory mappings
+ * (vm.max_map_count is 65,530 on common systems).  Each stack has a guard
  * region below it, installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+),
  * which does not split the mapping, or with mprotect() on older kernels.  Pages
  * are touched only as the stack grows; recycled stacks are kept in a
@@ -26,7 +27,8 @@
  *
  * Sanitizers and valgrind are told about every switch and every stack.
  */
-#include "internal.h"
+#include <sea/fiber.h>
+#include <sea/promise.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +37,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "base/compiler.h"
+#include "base/list.h"
+#include "base/symbolize.h"
+#include "core/fiber_ctx.h"
+#include "core/future.h"
+#include "core/module.h"
+#include "core/shard.h"
+#include "mem/mem.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -61,11 +72,10 @@
 
 /* Bytes of guard below every stack: a frame larger than this could jump it. */
 #define GUARD_SIZE (16 * 1024)
-/* Default-size stacks per arena mapping. */
 /*
- * Default-size stacks come in 2 MiB arenas (25 stacks of 64 KiB plus guard):
- * a power of two, so arenas from the shard's heap sit next to each other and
- * their small-page setting does not split the mapping.
+ * Default-size stacks come in 2 MiB arenas (14 stacks of 128 KiB, each with
+ * its guard): a power of two, so arenas from the shard's heap sit next to
+ * each other and their small-page setting does not split the mapping.
  */
 #define ARENA_BYTES ((size_t)2 << 20)
 /* Cached stacks that keep their pages; older cached stacks give them back. */
@@ -76,11 +86,53 @@
 #define ODD_RESIDENT_MAX (1024 * 1024)
 
 
+/* An execution context: the shard's own stack, or a fiber's. */
+struct sea__ctx {
+    void *sp;                 /* saved stack pointer while not running */
+    const void *stack_bottom; /* lowest usable address (for ASan) */
+    size_t stack_size;
+    void *fake_stack;         /* ASan's fake stack of this context */
+    void *tsan_fiber;         /* TSan's fiber object */
+};
+
+struct sea__stack_slot;
+struct sea__stack_arena;
+
+/* A shard's fibers (its SEA__SLOT_FIBERS). */
+struct sea__fiber_shard {
+    struct sea__ctx main_ctx;          /* the reactor thread's own stack */
+    sea_fiber *current;                /* running fiber, NULL on the main stack */
+    struct sea__list live;             /* every fiber not yet finished */
+    sea_fiber *dead;                   /* ended fiber whose stack is not recycled yet */
+    struct sea__list cache;            /* free default-size stacks with their pages, newest first */
+    struct sea__stack_slot *cold;      /* free default-size stacks whose pages went back */
+    struct sea__stack_slot *odd_cache; /* free stacks of other sizes */
+    unsigned cached, cold_cached, odd_cached;
+    struct sea__stack_arena *arenas;   /* mappings default-size stacks are carved from */
+    void *altstack;                    /* signal stack for the overflow handler, if sea made one */
+    void *prev_altstack;               /* the thread's previous signal stack, restored at shutdown */
+    size_t prev_altstack_size;
+    int prev_altstack_flags;
+    bool handler_ready;
+    sea_fiber_stats stats;
+};
+
+static inline struct sea__fiber_shard *fibers_of(const struct sea__shard *s) {
+    return s->slot[SEA__SLOT_FIBERS];
+}
+
+/* The fiber running on s, or NULL (s may be NULL: not a shard). */
+static inline sea_fiber *running_fiber(const struct sea__shard *s) {
+    struct sea__fiber_shard *fs = s ? fibers_of(s) : NULL;
+    return fs ? fs->current : NULL;
+}
+
 /* One stack: [guard][usable ... control block at the top]. */
 struct sea__stack_slot {
     char *base;        /* start of the guard */
     size_t size;       /* usable bytes above the guard */
-    struct sea__stack_slot *next, *prev; /* cache links */
+    struct sea__stack_slot *next;   /* the cold and odd caches */
+    struct sea__link link;          /* the resident cache */
     bool from_arena;
     unsigned vg_id;    /* valgrind's stack id */
 };
@@ -113,7 +165,7 @@ struct sea_fiber {
     bool waiting, finished, stop_requested;
     struct fls_item *locals;
     unsigned nlocals, caplocals;
-    sea_fiber *next_live, *prev_live;
+    struct sea__link live;     /* the shard's live fibers */
     const void *wait_site;     /* where the fiber called sea_await (for the state dump) */
     sea_time wait_since;       /* when (the loop's low-resolution clock) */
     char name[SEA_FIBER_NAME_MAX + 1];
@@ -203,18 +255,13 @@ static void slot_unmap(struct sea__fiber_shard *fs, struct sea__stack_slot *slot
 
 static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t size) {
     if (size == SEA_FIBER_STACK_DEFAULT) {
-        struct sea__stack_slot *slot = fs->cache;
-        if (slot) {
+        struct sea__link *l = sea__list_pop_front(&fs->cache);
+        if (l) {
             /* The most recently used stack: its pages are likely still in cache. */
-            fs->cache = slot->next;
-            if (fs->cache)
-                fs->cache->prev = NULL;
-            else
-                fs->cache_tail = NULL;
             fs->cached--;
-            return slot;
+            return sea__list_entry(l, struct sea__stack_slot, link);
         }
-        slot = fs->cold;
+        struct sea__stack_slot *slot = fs->cold;
         if (slot) {
             fs->cold = slot->next;
             fs->cold_cached--;
@@ -236,17 +283,9 @@ static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t siz
 static void stack_put(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
     if (slot->size == SEA_FIBER_STACK_DEFAULT) {
         /* Newest first; past CACHE_RESIDENT the oldest gives its pages back. */
-        slot->prev = NULL;
-        slot->next = fs->cache;
-        if (fs->cache)
-            fs->cache->prev = slot;
-        else
-            fs->cache_tail = slot;
-        fs->cache = slot;
+        sea__list_push_front(&fs->cache, &slot->link);
         if (++fs->cached > CACHE_RESIDENT) {
-            struct sea__stack_slot *old = fs->cache_tail;
-            fs->cache_tail = old->prev;
-            fs->cache_tail->next = NULL;
+            struct sea__stack_slot *old = sea__list_entry(sea__list_pop_back(&fs->cache), struct sea__stack_slot, link);
             fs->cached--;
             madvise(old->base + GUARD_SIZE, old->size, MADV_DONTNEED);
             old->next = fs->cold;
@@ -284,7 +323,8 @@ static void write_str(const char *s) {
 
 static void segv_handler(int sig, siginfo_t *si, void *uc) {
     struct sea__shard *s = sea__shard_current;
-    sea_fiber *f = s ? s->fibers.current : NULL;
+    struct sea__fiber_shard *fs = s ? fibers_of(s) : NULL;
+    sea_fiber *f = fs ? fs->current : NULL;
     if (f && f->slot) {
         char *addr = si->si_addr;
         char *lo = f->slot->base, *hi = f->slot->base + GUARD_SIZE;
@@ -410,7 +450,7 @@ static void fiber_reap(struct sea__fiber_shard *fs) {
  * lands straight in our caller, with no return left to mispredict.
  */
 static inline void fiber_resume(struct sea__shard *s, sea_fiber *f) {
-    struct sea__fiber_shard *fs = &s->fibers;
+    struct sea__fiber_shard *fs = fibers_of(s);
     fiber_reap(fs);
     sea_fiber *prev = fs->current;
     struct sea__ctx *from = prev ? &prev->ctx : &fs->main_ctx;
@@ -425,7 +465,7 @@ static inline void fiber_resume(struct sea__shard *s, sea_fiber *f) {
 
 /* In the fiber: give the shard back to whoever resumed it and switch there. */
 static inline int fiber_suspend(sea_fiber *f) {
-    struct sea__fiber_shard *fs = &sea__shard_current->fibers;
+    struct sea__fiber_shard *fs = fibers_of(sea__shard_current);
     f->saved_depth = sea__hot.inline_depth;
     fs->current = f->resumer_fiber;
     sea__hot.inline_depth = f->resumer_depth;
@@ -453,13 +493,7 @@ static void fls_destroy(sea_fiber *f) {
 }
 
 static void live_unlink(struct sea__fiber_shard *fs, sea_fiber *f) {
-    if (f->prev_live)
-        f->prev_live->next_live = f->next_live;
-    else
-        fs->live = f->next_live;
-    if (f->next_live)
-        f->next_live->prev_live = f->prev_live;
-    f->next_live = f->prev_live = NULL;
+    sea__list_remove(&fs->live, &f->live);
 }
 
 __attribute__((noreturn)) static void fiber_entry(void *arg) {
@@ -474,16 +508,16 @@ __attribute__((noreturn)) static void fiber_entry(void *arg) {
 #endif
     sea_future r = f->fn(f->arg);
     fls_destroy(f);
-    struct sea__shard *s = sea__shard_current;
-    live_unlink(&s->fibers, f);
-    s->fibers.stats.alive--;
+    struct sea__fiber_shard *fs = fibers_of(sea__shard_current);
+    live_unlink(fs, f);
+    fs->stats.alive--;
     /* Resolving only queues continuations: nothing runs on this stack after it. */
     sea_promise_forward(&f->done, r);
     sea_promise_release(&f->done);
     f->finished = true;
-    fiber_reap(&s->fibers);
-    s->fibers.dead = f; /* its stack is recycled by the next resume or start */
-    s->fibers.current = f->resumer_fiber;
+    fiber_reap(fs);
+    fs->dead = f; /* its stack is recycled by the next resume or start */
+    fs->current = f->resumer_fiber;
     sea__hot.inline_depth = f->resumer_depth;
     switch_to(&f->ctx, f->resumer, true);
     __builtin_unreachable();
@@ -510,7 +544,7 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
         size_t page = page_size();
         size = (size + page - 1) & ~(page - 1);
     }
-    struct sea__fiber_shard *fs = &s->fibers;
+    struct sea__fiber_shard *fs = fibers_of(s);
     overflow_handler_install(fs);
     fiber_reap(fs);
     struct sea__stack_slot *slot = stack_get(fs, size);
@@ -544,10 +578,7 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     if (!fs->main_ctx.tsan_fiber)
         fs->main_ctx.tsan_fiber = __tsan_get_current_fiber();
 #endif
-    f->next_live = fs->live;
-    if (fs->live)
-        fs->live->prev_live = f;
-    fs->live = f;
+    sea__list_push_front(&fs->live, &f->live);
     fs->stats.started++;
     fs->stats.alive++;
     if (attr && attr->handle)
@@ -557,7 +588,9 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     return result;
 }
 
-void sea__fiber_wake(sea_fiber *f, sea_future result) {
+/* The future a fiber waits for in sea_await resolved (sea__future_notify): resume it with the result. */
+static void fiber_wake(void *arg, sea_future result) {
+    sea_fiber *f = arg;
     f->wait_result = result;
     f->waiting = false;
     fiber_resume(sea__shard_current, f);
@@ -571,14 +604,14 @@ static inline __attribute__((always_inline)) sea_future await_impl(sea_future fu
     if (kind != SEA__S_PENDING)
         return sea_failed(SEA_EFUTURE_USED, "sea_await on a consumed or uninitialised future");
     struct sea__shard *s = sea__shard_current;
-    sea_fiber *f = s ? s->fibers.current : NULL;
+    sea_fiber *f = running_fiber(s);
     if (!f) {
         if (s)
             sea_future_ignore(fut);
         return sea_failed(SEA_ENOTFIBER, "sea_await on a pending future outside a fiber");
     }
     sea_future r;
-    int rc = sea__await_attach(fut, f, &r);
+    int rc = sea__future_notify(fut, fiber_wake, f, &r);
     if (rc == 1)
         return r; /* ready by now */
     if (rc < 0)
@@ -617,7 +650,7 @@ int sea_await_value(sea_future fut, sea_value *out) {
 
 int sea_fiber_yield(void) {
     struct sea__shard *s = sea__shard_current;
-    sea_fiber *f = s ? s->fibers.current : NULL;
+    sea_fiber *f = running_fiber(s);
     if (!f)
         return SEA_ENOTFIBER;
     sea__rq_push(s, &f->task);
@@ -631,8 +664,7 @@ int sea_fiber_maybe_yield(void) {
 }
 
 sea_fiber *sea_fiber_self(void) {
-    struct sea__shard *s = sea__shard_current;
-    return s ? s->fibers.current : NULL;
+    return running_fiber(sea__shard_current);
 }
 
 const char *sea_fiber_name(const sea_fiber *f) {
@@ -683,23 +715,44 @@ int sea_fiber_local_set(const sea_fiber_key *key, void *value) {
 
 int sea_fiber_stats_get(sea_fiber_stats *out) {
     struct sea__shard *s = sea__shard_current;
-    if (!s)
+    struct sea__fiber_shard *fs = s ? fibers_of(s) : NULL;
+    if (!fs)
         return SEA_ESHUTDOWN;
-    fiber_reap(&s->fibers);
-    *out = s->fibers.stats;
-    out->stacks_cached = s->fibers.cached + s->fibers.cold_cached + s->fibers.odd_cached;
+    fiber_reap(fs);
+    *out = fs->stats;
+    out->stacks_cached = fs->cached + fs->cold_cached + fs->odd_cached;
     return 0;
 }
 
-/* ---- shutdown ---- */
+/* ---- the module: each shard's fibers ---- */
 
-void sea__fibers_shutdown(struct sea__shard *s) {
-    struct sea__fiber_shard *fs = &s->fibers;
+static int fibers_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct sea__fiber_shard *fs = calloc(1, sizeof(*fs));
+    if (!fs) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    s->slot[SEA__SLOT_FIBERS] = fs;
+    return 0;
+}
+
+static void slot_list_unmap(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
+    while (slot) {
+        struct sea__stack_slot *next = slot->next;
+        slot_unmap(fs, slot);
+        slot = next;
+    }
+}
+
+/* Fibers still waiting are dropped: their futures break, their stacks go. */
+static void fibers_shard_stop(struct sea__shard *s) {
+    struct sea__fiber_shard *fs = fibers_of(s);
+    if (!fs)
+        return;
     fiber_reap(fs);
-    /* Fibers still waiting are dropped: their futures break, their stacks go. */
-    while (fs->live) {
-        sea_fiber *f = fs->live;
-        live_unlink(fs, f);
+    struct sea__link *l;
+    while ((l = sea__list_pop_front(&fs->live))) {
+        sea_fiber *f = sea__list_entry(l, sea_fiber, live);
         free(f->locals);
         f->locals = NULL;
         sea__release(&f->wait_result);
@@ -708,21 +761,12 @@ void sea__fibers_shutdown(struct sea__shard *s) {
         __tsan_destroy_fiber(f->ctx.tsan_fiber);
 #endif
         stack_unpoison(f);
-        struct sea__stack_slot *slot = f->slot;
-        slot->next = fs->cache;
-        fs->cache = slot; /* unmapped below with the rest */
+        sea__list_push_front(&fs->cache, &f->slot->link); /* unmapped below with the rest */
     }
-    struct sea__stack_slot *lists[3] = {fs->cache, fs->cold, fs->odd_cache};
-    for (int i = 0; i < 3; i++) {
-        struct sea__stack_slot *slot = lists[i];
-        while (slot) {
-            struct sea__stack_slot *next = slot->next;
-            slot_unmap(fs, slot);
-            slot = next;
-        }
-    }
-    fs->cache = fs->cache_tail = fs->cold = fs->odd_cache = NULL;
-    fs->cached = fs->cold_cached = fs->odd_cached = 0;
+    while ((l = sea__list_pop_front(&fs->cache)))
+        slot_unmap(fs, sea__list_entry(l, struct sea__stack_slot, link));
+    slot_list_unmap(fs, fs->cold);
+    slot_list_unmap(fs, fs->odd_cache);
     while (fs->arenas) {
         struct sea__stack_arena *a = fs->arenas;
         fs->arenas = a->next;
@@ -738,18 +782,27 @@ void sea__fibers_shutdown(struct sea__shard *s) {
             ss.ss_flags = SS_DISABLE;
         sigaltstack(&ss, NULL);
         free(fs->altstack);
-        fs->altstack = NULL;
     }
-    fs->handler_ready = false;
-    fs->stats.alive = 0;
-    fs->stats.stacks_mapped = 0;
+    free(fs);
+    s->slot[SEA__SLOT_FIBERS] = NULL;
 }
 
-void sea__fibers_dump(struct sea__shard *s, FILE *out, unsigned limit) {
+/* At most this many fibers are listed in the state dump (the count is always given). */
+#define DUMP_LIMIT 32
+
+static void fibers_dump(struct sea__shard *s, FILE *out, int part) {
+    struct sea__fiber_shard *fs = fibers_of(s);
+    if (part == SEA__DUMP_SUMMARY) {
+        fprintf(out, "%llu fibers", (unsigned long long)fs->stats.alive);
+        return;
+    }
     sea_time now = sea_now();
     unsigned listed = 0;
-    for (sea_fiber *f = s->fibers.live; f && listed < limit; f = f->next_live, listed++) {
-        if (f == s->fibers.current) {
+    sea__list_for_each(l, &fs->live) {
+        if (listed++ >= DUMP_LIMIT)
+            break;
+        sea_fiber *f = sea__list_entry(l, sea_fiber, live);
+        if (f == fs->current) {
             fprintf(out, "  fiber \"%s\": running (it asked for this dump)\n", f->name);
         } else if (f->waiting) {
             char where[256];
@@ -761,3 +814,10 @@ void sea__fibers_dump(struct sea__shard *s, FILE *out, unsigned limit) {
         }
     }
 }
+
+const struct sea__module sea__module_fibers = {
+    .name = "fibers",
+    .shard_start = fibers_shard_start,
+    .shard_stop = fibers_shard_stop,
+    .dump = fibers_dump,
+};

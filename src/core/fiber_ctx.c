@@ -9,17 +9,14 @@
  * on nothing else in sea, so the switch can be tested on its own (and under an
  * emulator for the other architecture).
  */
+#include "core/fiber_ctx.h"
+
 #include <stdint.h>
 #include <string.h>
 
-void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
+/* fiber_switch_*.S: calls entry(arg) from the registers the first frame fills. */
 void sea__fiber_trampoline(void);
 
-/*
- * Builds a first frame below top (16-byte aligned) so that switching to the
- * returned stack pointer "returns" into the trampoline, which calls entry(arg).
- * entry must never return: it ends by switching away for good.
- */
 void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg) {
 #if defined(__x86_64__)
     top = (char *)((uintptr_t)top & ~(uintptr_t)15);

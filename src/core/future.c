@@ -18,33 +18,84 @@
  * consumed or the node is freed; a pending future carries the generation it
  * was issued with, so using a pending future twice is detected.
  */
-#include "internal.h"
+#include "core/future.h"
+
+#include <sea/promise.h>
+#include <sea/reactor.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/compiler.h"
+#include "base/panic.h"
+#include "core/module.h"
+#include "core/shard.h"
+
+/* What a node does when its input arrives. */
+enum node_kind {
+    K_BARE,     /* no continuation: the input is the output */
+    K_THEN,
+    K_WRAPPED,
+    K_FINALLY,
+    K_HANDLE,
+    K_NOTIFY,   /* sea__future_notify: fn(cap, input), no output (a fiber's sea_await) */
+};
+
+/* Where a node stands. */
+enum node_state {
+    N_FREE,
+    N_WAITING, /* input not arrived yet */
+    N_QUEUED,  /* input arrived, continuation queued on the run queue */
+    N_READY,   /* output held until its future is consumed */
+};
+
+/*
+ * A pending future's node: the continuation to run, the slot its input and
+ * then its output land in, and the next node waiting for that output.  One
+ * node per continuation attached to a not-yet-ready future; 128 bytes, from a
+ * per-shard free list.
+ */
+struct sea__node {
+    sea_task task;             /* run queue link; runs the continuation */
+    void *fn;                  /* the continuation, typed by kind */
+    struct sea__node *waiter;       /* who receives the output; or a W_* sentinel */
+    sea_future result;         /* input until the continuation ran, then output */
+    uint32_t gen;              /* bumped whenever a future referring to this node is consumed */
+    uint8_t kind;              /* enum node_kind */
+    uint8_t state;             /* enum node_state */
+    uint16_t capsz;            /* bytes of capture: inline_cap up to SEA_CAPTURE_INLINE, else allocated */
+    void *cap;                 /* the capture (K_NOTIFY: fn's argument) */
+    unsigned char inline_cap[SEA_CAPTURE_INLINE];
+};
+
+/* Waiter sentinels: the output is dropped (silently, or reported if it failed). */
+#define W_DETACH ((struct sea__node *)1)
+#define W_IGNORE ((struct sea__node *)2)
+
 #define NODES_PER_CHUNK 256
 
-struct sea__node_chunk {
-    struct sea__node_chunk *next;
+struct node_chunk {
+    struct node_chunk *next;
     struct sea__node nodes[NODES_PER_CHUNK];
+};
+
+/* A shard's nodes (its SEA__SLOT_FUTURES): a free list carved out of chunks. */
+struct node_pool {
+    struct sea__node *free;
+    struct node_chunk *chunks;
+    uint64_t in_use;
 };
 
 _Static_assert(sizeof(struct sea__node) <= 128, "a node should fit two cache lines");
 
-static void node_run(sea_task *t);
-
-void sea__panic(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("sea: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
+static inline struct node_pool *pool_of(const struct sea__shard *s) {
+    return s->slot[SEA__SLOT_FUTURES];
 }
+
+static void node_run(sea_task *t);
 
 static struct sea__shard *shard_or_panic(void) {
     struct sea__shard *s = sea__shard_current;
@@ -54,9 +105,9 @@ static struct sea__shard *shard_or_panic(void) {
 }
 
 static struct sea__node *node_alloc(struct sea__shard *s) {
-    struct sea__node_pool *pool = &s->nodes;
+    struct node_pool *pool = pool_of(s);
     if (SEA__UNLIKELY(!pool->free)) {
-        struct sea__node_chunk *c = malloc(sizeof(*c));
+        struct node_chunk *c = malloc(sizeof(*c));
         if (!c)
             return NULL;
         memset(c, 0, sizeof(*c));
@@ -73,8 +124,8 @@ static struct sea__node *node_alloc(struct sea__shard *s) {
     n->fn = NULL;
     n->cap = NULL;
     n->capsz = 0;
-    n->kind = SEA__K_BARE;
-    n->state = SEA__N_WAITING;
+    n->kind = K_BARE;
+    n->state = N_WAITING;
     n->task.sea__run = node_run;
     n->task.sea__next = NULL;
     /* No result yet: a freed node still holds its last one, already handed on. */
@@ -84,7 +135,7 @@ static struct sea__node *node_alloc(struct sea__shard *s) {
 }
 
 static void node_free_capture(struct sea__node *n) {
-    if (n->cap && n->cap != (void *)n->inline_cap)
+    if (n->capsz > SEA_CAPTURE_INLINE)
         free(n->cap);
     n->cap = NULL;
     n->capsz = 0;
@@ -92,11 +143,12 @@ static void node_free_capture(struct sea__node *n) {
 
 static void node_free(struct sea__shard *s, struct sea__node *n) {
     node_free_capture(n);
-    n->state = SEA__N_FREE;
+    n->state = N_FREE;
     n->gen++;
-    n->waiter = s->nodes.free;
-    s->nodes.free = n;
-    s->nodes.in_use--;
+    struct node_pool *pool = pool_of(s);
+    n->waiter = pool->free;
+    pool->free = n;
+    pool->in_use--;
 }
 
 /* Copies the capture into the node.  Returns false if out of memory. */
@@ -116,13 +168,9 @@ static bool node_set_capture(struct sea__node *n, const void *cap, size_t capsz)
     return true;
 }
 
-sea_future sea__node_future(struct sea__node *n) {
+static sea_future node_future(struct sea__node *n) {
     sea_future f = {SEA__S_PENDING, (int32_t)n->gen, {.ptr = n}};
     return f;
-}
-
-struct sea__node *sea__node_new_bare(void) {
-    return node_alloc(shard_or_panic());
 }
 
 static void report_ignored(struct sea__shard *s, const sea_future *r) {
@@ -164,19 +212,19 @@ static void node_deliver(struct sea__shard *s, struct sea__node *n, sea_future o
         struct sea__node *w = n->waiter;
         if (!w) {
             n->result = out;
-            n->state = SEA__N_READY;
+            n->state = N_READY;
             return;
         }
         node_free(s, n);
-        if (w == SEA__W_DETACH || w == SEA__W_IGNORE) {
+        if (w == W_DETACH || w == W_IGNORE) {
             /* A plain value owns nothing: only errors and boxes need releasing. */
             if (out.sea__state != SEA__S_VALUE)
-                sea__drop_result(&out, w == SEA__W_IGNORE);
+                sea__drop_result(&out, w == W_IGNORE);
             return;
         }
-        if (w->kind != SEA__K_BARE) {
+        if (w->kind != K_BARE) {
             w->result = out;
-            w->state = SEA__N_QUEUED;
+            w->state = N_QUEUED;
             w->task.sea__run = node_run;
             sea__rq_push(s, &w->task);
             return;
@@ -185,15 +233,15 @@ static void node_deliver(struct sea__shard *s, struct sea__node *n, sea_future o
     }
 }
 
-void sea__node_input(struct sea__node *n, sea_future result) {
+static void node_input(struct sea__node *n, sea_future result) {
     struct sea__shard *s = shard_or_panic();
-    if (n->state != SEA__N_WAITING)
+    if (n->state != N_WAITING)
         sea__panic("internal error: input delivered to a node that is not waiting");
-    if (n->kind == SEA__K_BARE) {
+    if (n->kind == K_BARE) {
         node_deliver(s, n, result);
     } else {
         n->result = result;
-        n->state = SEA__N_QUEUED;
+        n->state = N_QUEUED;
         n->task.sea__run = node_run;
         sea__rq_push(s, &n->task);
     }
@@ -202,7 +250,7 @@ void sea__node_input(struct sea__node *n, sea_future result) {
 /* Looks up the node a pending future names, catching a second use. */
 static struct sea__node *pending_node(sea_future f) {
     struct sea__node *n = f.sea__v.ptr;
-    if (!n || n->state == SEA__N_FREE || (uint32_t)f.sea__err != n->gen || n->waiter)
+    if (!n || n->state == N_FREE || (uint32_t)f.sea__err != n->gen || n->waiter)
         sea__panic("future used twice (or after its result was taken)");
     return n;
 }
@@ -212,12 +260,12 @@ static struct sea__node *pending_node(sea_future f) {
  * the node's output: now if it is ready, else when out's node delivers.
  */
 static void node_resolve(struct sea__shard *s, struct sea__node *n, sea_future out) {
-    n->kind = SEA__K_BARE;
+    n->kind = K_BARE;
     n->fn = NULL;
     uint32_t kind = out.sea__state & SEA__S_KIND;
     if (kind == SEA__S_PENDING) {
         struct sea__node *g = pending_node(out);
-        if (g->state == SEA__N_READY) {
+        if (g->state == N_READY) {
             out = g->result;
             node_free(s, g);
         } else {
@@ -228,7 +276,7 @@ static void node_resolve(struct sea__shard *s, struct sea__node *n, sea_future o
                 node_free(s, n);
             } else {
                 g->waiter = n;
-                n->state = SEA__N_WAITING;
+                n->state = N_WAITING;
             }
             return;
         }
@@ -245,14 +293,16 @@ static void node_run(sea_task *t) {
     struct sea__node *n = sea__container_of(t, struct sea__node, task);
     struct sea__shard *s = sea__shard_current;
     sea_future in = n->result;
-    if (n->kind == SEA__K_FIBER) {
-        /* A fiber waits for this result: no continuation, no output, nobody to deliver to. */
-        sea_fiber *fiber = n->fn;
-        n->kind = SEA__K_BARE;
+    if (n->kind == K_NOTIFY) {
+        /* Someone waits for this result without a continuation: no output, nobody to deliver to. */
+        sea__notify_fn fn = (sea__notify_fn)n->fn;
+        void *arg = n->cap;
+        n->kind = K_BARE;
         n->fn = NULL;
+        n->cap = NULL;
         n->result.sea__state = SEA__S_INVALID;
         node_free(s, n);
-        sea__fiber_wake(fiber, in);
+        fn(arg, in);
         return;
     }
     bool failed = (in.sea__state & SEA__S_KIND) == SEA__S_ERROR;
@@ -260,20 +310,20 @@ static void node_run(sea_task *t) {
     n->result.sea__state = SEA__S_INVALID;
     sea__hot.inline_depth++;
     switch (n->kind) {
-    case SEA__K_THEN:
+    case K_THEN:
         out = failed ? in : ((sea__then_fn)n->fn)(n->cap, in.sea__v);
         break;
-    case SEA__K_WRAPPED:
+    case K_WRAPPED:
         out = ((sea__wrapped_fn)n->fn)(n->cap, &in);
         sea__wrapped_cleanup(&in);
         break;
-    case SEA__K_FINALLY: {
+    case K_FINALLY: {
         sea_future r = ((sea__finally_fn)n->fn)(n->cap);
         node_free_capture(n);
         out = sea__finally_join(r, in);
         break;
     }
-    case SEA__K_HANDLE:
+    case K_HANDLE:
         if (failed) {
             out = ((sea__handle_fn)n->fn)(n->cap, in.sea__err, (const char *)in.sea__v.ptr);
             sea__release(&in);
@@ -299,16 +349,16 @@ static sea_future attach(sea_future f, uint8_t kind, void *fn, const void *cap, 
     struct sea__node *n;
     if (fkind == SEA__S_PENDING) {
         struct sea__node *src = pending_node(f);
-        if (src->state == SEA__N_WAITING && src->kind == SEA__K_BARE) {
+        if (src->state == N_WAITING && src->kind == K_BARE) {
             /* Reuse the bare node: its input becomes this continuation's input. */
             if (!node_set_capture(src, cap, capsz))
                 goto nomem_pending;
             src->kind = kind;
             src->fn = fn;
             src->gen++;
-            return sea__node_future(src);
+            return node_future(src);
         }
-        if (src->state == SEA__N_READY) {
+        if (src->state == N_READY) {
             /* Ready by now: run as a ready future would. */
             sea_future r = src->result;
             node_free(s, src);
@@ -326,9 +376,9 @@ static sea_future attach(sea_future f, uint8_t kind, void *fn, const void *cap, 
         n->fn = fn;
         src->waiter = n;
         src->gen++;
-        return sea__node_future(n);
+        return node_future(n);
     nomem_pending:
-        src->waiter = SEA__W_DETACH;
+        src->waiter = W_DETACH;
         src->gen++;
         return sea_failed(-ENOMEM, "out of memory attaching a continuation");
     }
@@ -338,11 +388,11 @@ ready:
     if (sea__may_inline()) {
         /* Only reached from a pending-but-ready node: run inline like the fast path. */
         switch (kind) {
-        case SEA__K_THEN:
+        case K_THEN:
             return sea__then(f, (sea__then_fn)fn, (void *)cap, capsz);
-        case SEA__K_WRAPPED:
+        case K_WRAPPED:
             return sea__then_wrapped(f, (sea__wrapped_fn)fn, (void *)cap, capsz);
-        case SEA__K_FINALLY:
+        case K_FINALLY:
             return sea__finally(f, (sea__finally_fn)fn, (void *)cap, capsz);
         default:
             return sea__handle_error(f, (sea__handle_fn)fn, (void *)cap, capsz);
@@ -359,49 +409,51 @@ ready:
     n->kind = kind;
     n->fn = fn;
     n->result = f;
-    n->state = SEA__N_QUEUED;
+    n->state = N_QUEUED;
     s->stats.inline_deferred++;
     sea__rq_push(s, &n->task);
-    return sea__node_future(n);
+    return node_future(n);
 }
 
-int sea__await_attach(sea_future f, sea_fiber *fiber, sea_future *ready) {
+int sea__future_notify(sea_future f, sea__notify_fn fn, void *arg, sea_future *ready) {
     struct sea__shard *s = shard_or_panic();
     struct sea__node *src = pending_node(f);
-    if (src->state == SEA__N_READY) {
+    if (src->state == N_READY) {
         *ready = src->result;
         node_free(s, src);
         return 1;
     }
     src->gen++; /* f is consumed */
-    if (src->state == SEA__N_WAITING && src->kind == SEA__K_BARE) {
-        /* The usual case (a promise's future): the node itself wakes the fiber. */
-        src->kind = SEA__K_FIBER;
-        src->fn = fiber;
+    if (src->state == N_WAITING && src->kind == K_BARE) {
+        /* The usual case (a promise's future): the node itself calls fn. */
+        src->kind = K_NOTIFY;
+        src->fn = (void *)fn;
+        src->cap = arg;
         return 0;
     }
     struct sea__node *n = node_alloc(s);
     if (!n) {
-        src->waiter = SEA__W_DETACH;
+        src->waiter = W_DETACH;
         return -ENOMEM;
     }
-    n->kind = SEA__K_FIBER;
-    n->fn = fiber;
+    n->kind = K_NOTIFY;
+    n->fn = (void *)fn;
+    n->cap = arg;
     src->waiter = n;
     return 0;
 }
 
 sea_future sea__then_slow(sea_future f, sea__then_fn fn, void *cap, size_t capsz) {
-    return attach(f, SEA__K_THEN, (void *)fn, cap, capsz);
+    return attach(f, K_THEN, (void *)fn, cap, capsz);
 }
 sea_future sea__wrapped_slow(sea_future f, sea__wrapped_fn fn, void *cap, size_t capsz) {
-    return attach(f, SEA__K_WRAPPED, (void *)fn, cap, capsz);
+    return attach(f, K_WRAPPED, (void *)fn, cap, capsz);
 }
 sea_future sea__finally_slow(sea_future f, sea__finally_fn fn, void *cap, size_t capsz) {
-    return attach(f, SEA__K_FINALLY, (void *)fn, cap, capsz);
+    return attach(f, K_FINALLY, (void *)fn, cap, capsz);
 }
 sea_future sea__handle_slow(sea_future f, sea__handle_fn fn, void *cap, size_t capsz) {
-    return attach(f, SEA__K_HANDLE, (void *)fn, cap, capsz);
+    return attach(f, K_HANDLE, (void *)fn, cap, capsz);
 }
 
 void sea__wrapped_cleanup(sea_future *in) {
@@ -438,15 +490,21 @@ sea_future sea__finally_join(sea_future r, sea_future input) {
 
 /* ---- public helpers ---- */
 
-sea_future sea_failed_fmt(int err, const char *fmt, ...) {
+/* A failed future owning its formatted message (no message if it cannot be allocated). */
+static sea_future failed_vfmt(int err, const char *fmt, va_list ap) {
     sea_future f = sea_failed(err, NULL);
-    va_list ap;
-    va_start(ap, fmt);
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) >= 0) {
         f.sea__v.ptr = msg;
         f.sea__state |= SEA__F_OWNED_MSG;
     }
+    return f;
+}
+
+sea_future sea_failed_fmt(int err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sea_future f = failed_vfmt(err, fmt, ap);
     va_end(ap);
     return f;
 }
@@ -455,7 +513,7 @@ void sea__future_settle(sea_future *f) {
     if ((f->sea__state & SEA__S_KIND) != SEA__S_PENDING)
         return;
     struct sea__node *n = pending_node(*f);
-    if (n->state == SEA__N_READY) {
+    if (n->state == N_READY) {
         sea_future r = n->result;
         node_free(shard_or_panic(), n);
         *f = r;
@@ -465,7 +523,7 @@ void sea__future_settle(sea_future *f) {
 bool sea_future_available(const sea_future *f) {
     uint32_t kind = f->sea__state & SEA__S_KIND;
     if (kind == SEA__S_PENDING)
-        return ((struct sea__node *)f->sea__v.ptr)->state == SEA__N_READY;
+        return ((struct sea__node *)f->sea__v.ptr)->state == N_READY;
     return kind == SEA__S_VALUE || kind == SEA__S_ERROR;
 }
 
@@ -477,7 +535,7 @@ bool sea_future_available(const sea_future *f) {
 static sea_future *ready_result(sea_future *f) {
     if ((f->sea__state & SEA__S_KIND) == SEA__S_PENDING) {
         struct sea__node *n = f->sea__v.ptr;
-        if (n && n->state == SEA__N_READY && (uint32_t)f->sea__err == n->gen && !n->waiter)
+        if (n && n->state == N_READY && (uint32_t)f->sea__err == n->gen && !n->waiter)
             return &n->result;
     }
     return f;
@@ -529,12 +587,12 @@ static void drop_future(sea_future f, bool report) {
     }
     struct sea__shard *s = shard_or_panic();
     struct sea__node *n = pending_node(f);
-    if (n->state == SEA__N_READY) {
+    if (n->state == N_READY) {
         sea__drop_result(&n->result, report);
         node_free(s, n);
         return;
     }
-    n->waiter = report ? SEA__W_IGNORE : SEA__W_DETACH;
+    n->waiter = report ? W_IGNORE : W_DETACH;
     n->gen++;
 }
 
@@ -567,7 +625,7 @@ sea_future sea_promise_get_future(sea_promise *p) {
     if (!n)
         return sea_failed(-ENOMEM, "out of memory creating a promise's future");
     p->sea__node = n;
-    return sea__node_future(n);
+    return node_future(n);
 }
 
 /* Hands a ready result to whoever waits on p. */
@@ -575,7 +633,7 @@ static void promise_deliver(sea_promise *p, sea_future r) {
     if (p->sea__node) {
         struct sea__node *n = p->sea__node;
         p->sea__node = NULL;
-        sea__node_input(n, r);
+        node_input(n, r);
     } else if (p->sea__flags & PROMISE_GOT_FUTURE) {
         /* The future failed to allocate (-ENOMEM) and the caller was told so. */
         sea__drop_result(&r, false);
@@ -588,7 +646,7 @@ static void promise_deliver(sea_promise *p, sea_future r) {
 static void promise_link(sea_promise *p, sea_future f) {
     struct sea__shard *s = shard_or_panic();
     struct sea__node *g = pending_node(f);
-    if (g->state == SEA__N_READY) {
+    if (g->state == N_READY) {
         sea_future r = g->result;
         node_free(s, g);
         promise_deliver(p, r);
@@ -599,10 +657,10 @@ static void promise_link(sea_promise *p, sea_future f) {
         g->waiter = p->sea__node;
         p->sea__node = NULL;
     } else if (p->sea__flags & PROMISE_GOT_FUTURE) {
-        g->waiter = SEA__W_DETACH;
+        g->waiter = W_DETACH;
     } else {
         /* Nobody took the future yet: it will be g's own. */
-        p->sea__early = sea__node_future(g);
+        p->sea__early = node_future(g);
     }
 }
 
@@ -635,14 +693,9 @@ void sea_promise_set_error(sea_promise *p, int err, const char *static_msg) {
     promise_resolve(p, sea_failed(err, static_msg));
 }
 void sea_promise_set_error_fmt(sea_promise *p, int err, const char *fmt, ...) {
-    sea_future f = sea_failed(err, NULL);
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) >= 0) {
-        f.sea__v.ptr = msg;
-        f.sea__state |= SEA__F_OWNED_MSG;
-    }
+    sea_future f = failed_vfmt(err, fmt, ap);
     va_end(ap);
     promise_resolve(p, f);
 }
@@ -660,7 +713,7 @@ void sea_promise_release(sea_promise *p) {
         if (p->sea__node) {
             struct sea__node *n = p->sea__node;
             p->sea__node = NULL;
-            sea__node_input(n, sea_failed(SEA_EBROKEN_PROMISE, "broken promise"));
+            node_input(n, sea_failed(SEA_EBROKEN_PROMISE, "broken promise"));
         }
     } else if (!(p->sea__flags & PROMISE_GOT_FUTURE)) {
         sea_future_detach(p->sea__early);
@@ -672,19 +725,19 @@ void sea_promise_release(sea_promise *p) {
 
 /* ---- shutdown ---- */
 
-void sea__node_pool_destroy(struct sea__node_pool *pool) {
-    struct sea__node_chunk *c = pool->chunks;
+static void pool_destroy(struct node_pool *pool) {
+    struct node_chunk *c = pool->chunks;
     while (c) {
         for (int i = 0; i < NODES_PER_CHUNK; i++) {
             struct sea__node *n = &c->nodes[i];
-            if (n->state == SEA__N_FREE)
+            if (n->state == N_FREE)
                 continue;
-            if (n->state == SEA__N_READY || n->state == SEA__N_QUEUED)
-                sea__drop_result(&n->result, n->state == SEA__N_READY);
-            if (n->cap && n->cap != (void *)n->inline_cap)
+            if (n->state == N_READY || n->state == N_QUEUED)
+                sea__drop_result(&n->result, n->state == N_READY);
+            if (n->capsz > SEA_CAPTURE_INLINE)
                 free(n->cap);
         }
-        struct sea__node_chunk *next = c->next;
+        struct node_chunk *next = c->next;
         free(c);
         c = next;
     }
@@ -692,3 +745,67 @@ void sea__node_pool_destroy(struct sea__node_pool *pool) {
     pool->free = NULL;
     pool->in_use = 0;
 }
+
+/* ---- yield ---- */
+
+static void yield_run(sea_task *t) {
+    struct sea__node *n = sea__container_of(t, struct sea__node, task);
+    /* The node itself is the task: its input is ready now. */
+    n->kind = K_BARE;
+    n->state = N_WAITING;
+    node_input(n, sea_ready());
+}
+
+sea_future sea_yield(void) {
+    struct sea__shard *s = sea__shard_current;
+    if (!s)
+        return sea_failed(SEA_ESHUTDOWN, "sea_yield called with no running reactor");
+    struct sea__node *n = node_alloc(s);
+    if (!n)
+        return sea_failed(-ENOMEM, "out of memory in sea_yield");
+    /* Borrow the node's own task link: run once, then it becomes an ordinary bare node. */
+    n->state = N_QUEUED;
+    n->task.sea__run = yield_run;
+    /* Queued after the next I/O poll and timer check, not merely behind the current tasks. */
+    sea__yq_push(s, &n->task);
+    return node_future(n);
+}
+
+/* ---- the futures module: each shard's pool of nodes ---- */
+
+uint64_t sea__futures_pending(const struct sea__shard *s) {
+    const struct node_pool *pool = pool_of(s);
+    return pool ? pool->in_use : 0;
+}
+
+static int futures_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct node_pool *pool = calloc(1, sizeof(*pool));
+    if (!pool) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    s->slot[SEA__SLOT_FUTURES] = pool;
+    return 0;
+}
+
+/* Last of the core's subsystems to go: everything before it released its promises into nodes. */
+static void futures_shard_stop(struct sea__shard *s) {
+    struct node_pool *pool = pool_of(s);
+    if (!pool)
+        return;
+    pool_destroy(pool);
+    free(pool);
+    s->slot[SEA__SLOT_FUTURES] = NULL;
+}
+
+static void futures_dump(struct sea__shard *s, FILE *out, int part) {
+    if (part == SEA__DUMP_SUMMARY)
+        fprintf(out, "%llu pending futures", (unsigned long long)sea__futures_pending(s));
+}
+
+const struct sea__module sea__module_futures = {
+    .name = "futures",
+    .shard_start = futures_shard_start,
+    .shard_stop = futures_shard_stop,
+    .dump = futures_dump,
+};

@@ -2,18 +2,17 @@
  * gate.c - gates (sea/gate.h): a count of running operations and a promise
  * for whoever closes the gate.
  */
-#include "internal.h"
-
 #include <sea/gate.h>
 
 #include <errno.h>
 #include <string.h>
+#include "base/panic.h"
+#include "core/future.h"
 
 void sea_gate_init(sea_gate *g) {
     memset(g, 0, sizeof(*g));
     sea_promise_init(&g->sea__closing);
 }
-
 int sea_gate_enter(sea_gate *g) {
     if (g->sea__closed)
         return SEA_EGATE_CLOSED;
@@ -49,19 +48,15 @@ sea_future sea_gate_close(sea_gate *g) {
     g->sea__waiting = true;
     return f;
 }
-
 bool sea_gate_is_closed(const sea_gate *g) {
     return g->sea__closed;
 }
-
 uint64_t sea_gate_count(const sea_gate *g) {
     return g->sea__count;
 }
-
 struct leave {
     sea_gate *g;
 };
-
 static sea_future leave_gate(struct leave *l) {
     sea_gate_leave(l->g);
     return sea_ready();

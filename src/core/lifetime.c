@@ -1,13 +1,13 @@
 /*
  * lifetime.c - sea_do_with and reference-counted objects (sea/lifetime.h).
  */
-#include "internal.h"
-
 #include <sea/lifetime.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/panic.h"
 
 struct kept {
     void (*cleanup)(void *);

@@ -18,8 +18,9 @@
  * before it drains, so a busy shard pays about one wake-up per millisecond,
  * not one system call per line.
  */
-#include "internal.h"
+#include "core/log.h"
 
+#include <sea/error.h>
 #include <sea/log.h>
 
 #include <errno.h>
@@ -33,6 +34,12 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "base/opt.h"
+#include "base/text.h"
+#include "base/thread.h"
+#include "core/module.h"
+#include "core/shard.h"
 
 SEA_LOGGER(sea_log_sea, "sea")
 
@@ -124,7 +131,8 @@ static int cmp_names(const void *a, const void *b) {
     return strcmp((*(sea_logger *const *)a)->name, (*(sea_logger *const *)b)->name);
 }
 
-void sea__log_print_loggers(FILE *f) {
+/* Lists the registered loggers (--help-loggers). */
+static void print_loggers(FILE *f) {
     pthread_mutex_lock(&registry_lock);
     size_t n = 0;
     for (sea_logger *l = loggers; l; l = l->sea__next)
@@ -147,15 +155,22 @@ void sea__log_print_loggers(FILE *f) {
 
 static bool to_syslog;
 
-int sea__log_configure(const struct sea__options *o, char *err, size_t errlen) {
+static int log_configure(const struct sea__opt_values *o, char *err, size_t errlen) {
+    if (sea__opt_flag(o, "help-loggers")) {
+        print_loggers(stdout);
+        return 1;
+    }
     sea_log_level def = SEA_LOG_INFO;
-    if (o->default_log_level && sea_log_level_parse(o->default_log_level, &def) < 0) {
-        snprintf(err, errlen, "option '--default-log-level': '%.60s' is not a level", o->default_log_level);
+    const char *def_text = sea__opt_string(o, "default-log-level");
+    if (def_text && sea_log_level_parse(def_text, &def) < 0) {
+        snprintf(err, errlen, "option '--default-log-level': '%.60s' is not a level", def_text);
         return SEA_EUSAGE;
     }
+    size_t nlevels;
+    const char *const *levels = sea__opt_list(o, "logger-log-level", &nlevels);
     /* Check every NAME=LEVEL first, so that a bad one changes nothing. */
-    for (int i = 0; i < o->nlogger_levels; i++) {
-        const char *v = o->logger_levels[i];
+    for (size_t i = 0; i < nlevels; i++) {
+        const char *v = levels[i];
         const char *eq = strchr(v, '=');
         char name[80];
         snprintf(name, sizeof(name), "%.*s", (int)(eq && eq - v < 70 ? eq - v : 70), v);
@@ -166,9 +181,7 @@ int sea__log_configure(const struct sea__options *o, char *err, size_t errlen) {
         }
         if (!sea_logger_find(name)) {
             snprintf(err, errlen, "option '--logger-log-level': no logger named '%s' (see --help-loggers)", name);
-            for (char *p = err; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                    *p = '?';
+            sea__one_line(err);
             return SEA_EUSAGE;
         }
     }
@@ -177,8 +190,8 @@ int sea__log_configure(const struct sea__options *o, char *err, size_t errlen) {
     for (sea_logger *l = loggers; l; l = l->sea__next)
         __atomic_store_n(&l->sea__level, (int)def, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&registry_lock);
-    for (int i = 0; i < o->nlogger_levels; i++) {
-        const char *v = o->logger_levels[i];
+    for (size_t i = 0; i < nlevels; i++) {
+        const char *v = levels[i];
         const char *eq = strchr(v, '=');
         char name[80];
         snprintf(name, sizeof(name), "%.*s", (int)(eq - v < 70 ? eq - v : 70), v);
@@ -186,7 +199,7 @@ int sea__log_configure(const struct sea__options *o, char *err, size_t errlen) {
         if (sea_log_level_parse(eq + 1, &lv) == 0)
             sea_logger_set_level(name, lv);
     }
-    to_syslog = o->log_to_syslog;
+    to_syslog = sea__opt_flag(o, "log-to-syslog");
     if (to_syslog)
         openlog(NULL, LOG_PID, LOG_USER);
     return 0;
@@ -394,7 +407,8 @@ static void *writer_main(void *arg) {
     return NULL;
 }
 
-int sea__log_start(unsigned nshards) {
+/* Gives each of nshards shards a ring and starts the writer thread; 0 or -errno. */
+static int log_start(unsigned nshards) {
     if (w.running)
         return -EBUSY;
     /* One ring per shard, and one more for sea's watchdog thread. */
@@ -425,19 +439,8 @@ int sea__log_start(unsigned nshards) {
     return 0;
 }
 
-int sea__helper_thread_start(pthread_t *thread, void *(*fn)(void *), const char *name) {
-    /* Signals are for the shards and sea's handlers: a helper thread blocks them all. */
-    sigset_t all, saved;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved);
-    int rc = pthread_create(thread, NULL, fn, NULL);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    if (rc == 0)
-        pthread_setname_np(*thread, name); /* seen in gdb's "info threads" and top -H */
-    return rc;
-}
-
-void sea__log_stop(void) {
+/* Flushes the rings (waiting at most a second for a blocked output) and stops the writer. */
+static void log_stop(void) {
     if (!w.running)
         return;
     atomic_store(&w.stopping, 1);
@@ -541,3 +544,42 @@ void sea_log_write(sea_logger *lg, sea_log_level level, const char *fmt, ...) {
         done += (size_t)k;
     }
 }
+
+/* ---- the module ---- */
+
+static bool is_level(const char *v) {
+    sea_log_level l;
+    return sea_log_level_parse(v, &l) == 0;
+}
+
+/* NAME=LEVEL: a name, then a level (whether the logger exists is checked by configure). */
+static bool is_name_and_level(const char *v) {
+    const char *eq = strchr(v, '=');
+    return eq && eq != v && is_level(eq + 1);
+}
+
+static const struct sea__opt options[] = {
+    {.o = {.name = "default-log-level", .type = SEA_OPTION_STRING,
+           .help = "error, warn, info (default), debug or trace"},
+     .value_name = "LEVEL", .meaning = "a level (error, warn, info, debug, trace)", .check = is_level},
+    {.o = {.name = "logger-log-level", .type = SEA_OPTION_STRING, .help = "one logger's level (repeatable)"},
+     .flags = SEA__OPT_REPEAT, .value_name = "NAME=LEVEL",
+     .meaning = "NAME=LEVEL (levels: error, warn, info, debug, trace)", .check = is_name_and_level},
+    {.o = {.name = "help-loggers", .type = SEA_OPTION_FLAG, .help = "list the loggers and exit"}},
+    {.o = {.name = "log-to-syslog", .type = SEA_OPTION_FLAG, .help = "log to syslog instead of stderr"}},
+};
+
+static int log_module_start(const struct sea__run *run, char *err, size_t errlen) {
+    /* Without the writer, lines are written directly (which may block): not a reason to refuse to start. */
+    (void)log_start(run->nshards);
+    return 0;
+}
+
+const struct sea__module sea__module_log = {
+    .name = "log",
+    .options = options,
+    .noptions = sizeof(options) / sizeof(options[0]),
+    .configure = log_configure,
+    .start = log_module_start,
+    .stop = log_stop,
+};

@@ -14,16 +14,17 @@
  * The capture is copied once into the loop's state, and a loop that finishes
  * without waiting returns a ready future (the state is freed at once).
  */
-#include "internal.h"
-
 #include <sea/loop.h>
+#include <sea/promise.h>
+#include <sea/reactor.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/compiler.h"
+#include "core/future.h"
 #define PREEMPT_CHECK_EVERY 16
-
 /* A ready result that owns nothing (no box, no owned message) and is not an error. */
 static inline bool plain_value(const sea_future *f) {
     return (f->sea__state & (SEA__S_KIND | SEA__F_BOX)) == SEA__S_VALUE;
@@ -33,9 +34,7 @@ static inline bool is_ready(const sea_future *f) {
     uint32_t k = f->sea__state & SEA__S_KIND;
     return k == SEA__S_VALUE || k == SEA__S_ERROR;
 }
-
 /* ---- sequential loops ---- */
-
 struct loop {
     sea_task task;
     sea_promise done;
@@ -45,11 +44,9 @@ struct loop {
     sea_value result;  /* repeat_until_value */
     _Alignas(max_align_t) unsigned char cap[];
 };
-
 struct loop_ref {
     struct loop *l;
 };
-
 /* Handles one iteration's ready result r; true when the loop is over (*final set). */
 static bool loop_step(struct loop *l, sea_future *r, sea_future *final) {
     if (sea_future_failed(r)) {

@@ -1,8 +1,11 @@
 /*
  * metrics.c - the per-shard metric registry (sea/metrics.h): registration,
- * sea's own metrics, a shard's snapshot of its values, and the Prometheus
- * text that merges every shard's snapshot.
+ * a shard's snapshot of its values, and the Prometheus text that merges
+ * every shard's snapshot.
  *
+ * Each shard's registry is its SEA__SLOT_METRICS, made and freed by the
+ * metrics module (first of the core's modules to start, last to stop, so
+ * every other module can register its own metrics in its shard_start).
  * A registry holds families (one per metric name, with its type and help)
  * in an array sorted by name, so a snapshot comes out in name order without
  * sorting; each family lists its series (one per label set).  A series'
@@ -16,9 +19,8 @@
  * merges the snapshots by name, so that each name gets one # HELP / # TYPE
  * header followed by the samples of every shard, in shard order.
  */
-#include "internal.h"
+#include "core/metrics.h"
 
-#include <sea/memory.h>
 #include <sea/metrics.h>
 #include <sea/smp.h>
 #include <sea/when.h>
@@ -26,9 +28,15 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/list.h"
+#include "base/panic.h"
+#include "core/module.h"
+#include "core/shard.h"
 
 enum metric_kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
 static const char *const kind_names[] = {"counter", "gauge", "histogram"};
@@ -37,7 +45,7 @@ struct family {
     char *name;
     char *help; /* escaped for a # HELP line; NULL: none */
     uint8_t kind;
-    struct sea__metric *first, *last;
+    struct sea__list series; /* its struct sea__metric, in registration order */
 };
 
 /* One series.  Every public handle (sea_counter *, sea_gauge *, ...) points to one of these. */
@@ -45,7 +53,7 @@ struct sea__metric {
     struct sea__metric_head head; /* first, so the inline functions in sea/metrics.h reach it */
     struct sea__metrics *reg;
     struct family *fam;
-    struct sea__metric *prev, *next;
+    struct sea__link link;   /* its family's series */
     char *labels;            /* escaped pairs sorted by name, shard included: method="get",shard="0" */
     sea_metric_read_fn read; /* NULL: the value is in head */
     void *arg;
@@ -348,9 +356,13 @@ static int metric_register(struct sea__metrics *r, const struct registration *g,
     struct family *f = family_find(r, g->name, strlen(g->name), "", &pos);
     if (f) {
         rc = f->kind != g->kind ? -EEXIST : 0;
-        for (const struct sea__metric *m = f->first; m && rc == 0; m = m->next)
+        sea__list_for_each(l, &f->series) {
+            const struct sea__metric *m = sea__list_entry(l, struct sea__metric, link);
+            if (rc != 0)
+                break;
             if (strcmp(m->labels, labels) == 0)
                 rc = -EEXIST;
+        }
     } else if (name_clashes(r, g->name, g->kind)) {
         rc = -EEXIST;
     }
@@ -415,12 +427,7 @@ static int metric_register(struct sea__metrics *r, const struct registration *g,
         r->nfams++;
     }
     m->fam = f;
-    m->prev = f->last;
-    if (f->last)
-        f->last->next = m;
-    else
-        f->first = m;
-    f->last = m;
+    sea__list_push_back(&f->series, &m->link);
     *out = m;
     return 0;
 }
@@ -429,16 +436,9 @@ static int metric_register(struct sea__metrics *r, const struct registration *g,
 static void metric_unregister(struct sea__metric *m) {
     struct family *f = m->fam;
     struct sea__metrics *r = m->reg;
-    if (m->prev)
-        m->prev->next = m->next;
-    else
-        f->first = m->next;
-    if (m->next)
-        m->next->prev = m->prev;
-    else
-        f->last = m->prev;
+    sea__list_remove(&f->series, &m->link);
     metric_free(m);
-    if (f->first)
+    if (!sea__list_empty(&f->series))
         return;
     size_t pos;
     if (family_find(r, f->name, strlen(f->name), "", &pos) == f) {
@@ -450,7 +450,7 @@ static void metric_unregister(struct sea__metric *m) {
 
 static struct sea__metrics *current_registry(void) {
     struct sea__shard *s = sea__shard_current;
-    return s ? s->metrics : NULL;
+    return s ? s->slot[SEA__SLOT_METRICS] : NULL;
 }
 
 /* ---- the public registration calls ---- */
@@ -564,130 +564,40 @@ int sea_histogram_bounds_exponential(double *bounds, size_t n, double start, dou
     return 0;
 }
 
-/* ---- sea's own metrics ---- */
+/* ---- the module: each shard's registry ---- */
 
-/* Time the reactor spent awake: its uptime less the time it slept in the kernel. */
-static double read_busy_seconds(void *arg) {
-    const struct sea__shard *s = arg;
-    if (!s->stats.started_ns)
-        return 0;
-    uint64_t now = (uint64_t)sea_now();
-    uint64_t up = now > s->stats.started_ns ? now - s->stats.started_ns : 0;
-    return (double)(up > s->stats.sleep_ns ? up - s->stats.sleep_ns : 0) / 1e9;
-}
-
-/* A field of sea_memory_stats, its offset in arg (asked of the allocator at each read: it is cheap). */
-static double read_memory_size(void *arg) {
-    sea_memory_stats st;
-    sea_memory_stats_get(&st);
-    return (double)*(const size_t *)(const void *)((const char *)&st + (uintptr_t)arg);
-}
-
-static double read_memory_u64(void *arg) {
-    sea_memory_stats st;
-    sea_memory_stats_get(&st);
-    return (double)*(const uint64_t *)(const void *)((const char *)&st + (uintptr_t)arg);
-}
-
-#define STAT(field) ((char *)&s->stats + offsetof(sea_reactor_stats, field))
-#define MEM(field) ((void *)(uintptr_t)offsetof(sea_memory_stats, field))
-
-static int register_builtins(struct sea__shard *s) {
-    const struct {
-        const char *name, *help;
-        int kind;
-        sea_metric_read_fn read;
-        void *arg;
-    } builtins[] = {
-        {"sea_reactor_tasks_run_total", "Tasks the reactor took from its run queue", KIND_COUNTER,
-         sea_metric_read_u64, STAT(tasks_run)},
-        {"sea_reactor_polls_total", "Turns of the reactor's event loop", KIND_COUNTER, sea_metric_read_u64,
-         STAT(loop_iterations)},
-        {"sea_reactor_sleeps_total", "Times the reactor slept in the kernel, idle", KIND_COUNTER,
-         sea_metric_read_u64, STAT(sleeps)},
-        {"sea_reactor_busy_seconds_total", "Time the reactor was awake: its uptime less its sleeps", KIND_COUNTER,
-         read_busy_seconds, s},
-        {"sea_reactor_task_quota_violations_total",
-         "Loop turns that took over twice the task quota: a task or completion did not yield", KIND_COUNTER,
-         sea_metric_read_u64, STAT(quota_violations)},
-        {"sea_reactor_quota_preemptions_total", "Task runs cut short by the task quota", KIND_COUNTER,
-         sea_metric_read_u64, STAT(quota_preemptions)},
-        {"sea_reactor_ignored_failed_futures_total", "Failed futures nobody consumed", KIND_COUNTER,
-         sea_metric_read_u64, STAT(ignored_failures)},
-        {"sea_reactor_inline_deferred_total", "Ready continuations queued because nesting reached its limit",
-         KIND_COUNTER, sea_metric_read_u64, STAT(inline_deferred)},
-        {"sea_reactor_timers_fired_total", "Timer callbacks run", KIND_COUNTER, sea_metric_read_u64,
-         STAT(timers_fired)},
-        {"sea_reactor_io_completions_total", "I/O events reaped", KIND_COUNTER, sea_metric_read_u64,
-         STAT(io_completions)},
-        {"sea_reactor_smp_messages_total", "Requests and responses received from other shards", KIND_COUNTER,
-         sea_metric_read_u64, STAT(smp_messages)},
-        {"sea_reactor_pending_futures", "Pending futures alive now", KIND_GAUGE, sea_metric_read_u64,
-         &s->nodes.in_use},
-        {"sea_memory_total_bytes", "The shard's memory budget", KIND_GAUGE, read_memory_size, MEM(total)},
-        {"sea_memory_used_bytes", "Memory held by live allocations", KIND_GAUGE, read_memory_size, MEM(used)},
-        {"sea_memory_free_bytes", "Memory in free pages", KIND_GAUGE, read_memory_size, MEM(free)},
-        {"sea_memory_cached_bytes", "Memory in pages kept for small objects but not in use", KIND_GAUGE,
-         read_memory_size, MEM(cached)},
-        {"sea_memory_failed_allocations_total", "Allocations that failed", KIND_COUNTER, read_memory_u64,
-         MEM(failed_allocs)},
-        {"sea_memory_cross_shard_frees_total", "Frees of this shard's memory made by other threads",
-         KIND_COUNTER, read_memory_u64, MEM(cross_shard_frees)},
-        {"sea_network_bytes_received_total", "Bytes read from sockets", KIND_COUNTER, sea_metric_read_u64,
-         STAT(net_bytes_received)},
-        {"sea_network_bytes_sent_total", "Bytes written to sockets", KIND_COUNTER, sea_metric_read_u64,
-         STAT(net_bytes_sent)},
-        {"sea_network_connections_accepted_total", "Connections accepted", KIND_COUNTER, sea_metric_read_u64,
-         STAT(net_accepted)},
-        {"sea_network_connections_established_total", "Outgoing connections established", KIND_COUNTER,
-         sea_metric_read_u64, STAT(net_connected)},
-        {"sea_network_sockets_open", "Sockets (not listeners) open now", KIND_GAUGE, sea_metric_read_u64,
-         STAT(net_sockets_open)},
-    };
-    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
-        struct registration g = {.name = builtins[i].name, .help = builtins[i].help, .kind = builtins[i].kind,
-                                 .read = builtins[i].read, .arg = builtins[i].arg};
-        struct sea__metric *m;
-        int rc = metric_register(s->metrics, &g, &m);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-#undef STAT
-#undef MEM
-
-int sea__metrics_shard_init(struct sea__shard *s) {
-    s->metrics = calloc(1, sizeof(*s->metrics));
-    if (!s->metrics)
+static int metrics_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct sea__metrics *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
         return -ENOMEM;
-    s->metrics->shard = s->id;
-    int rc = register_builtins(s);
-    if (rc < 0) {
-        sea__metrics_shard_destroy(s);
-        return rc;
     }
+    r->shard = s->id;
+    s->slot[SEA__SLOT_METRICS] = r;
     return 0;
 }
 
-void sea__metrics_shard_destroy(struct sea__shard *s) {
-    struct sea__metrics *r = s->metrics;
+/* After every other module stopped, whose releases may still remove metrics. */
+static void metrics_shard_stop(struct sea__shard *s) {
+    struct sea__metrics *r = s->slot[SEA__SLOT_METRICS];
     if (!r)
         return;
     for (size_t i = 0; i < r->nfams; i++) {
-        struct sea__metric *m = r->fams[i]->first;
-        while (m) {
-            struct sea__metric *next = m->next;
-            metric_free(m);
-            m = next;
-        }
+        struct sea__link *l;
+        while ((l = sea__list_pop_front(&r->fams[i]->series)))
+            metric_free(sea__list_entry(l, struct sea__metric, link));
         family_free(r->fams[i]);
     }
     free(r->fams);
     free(r);
-    s->metrics = NULL;
+    s->slot[SEA__SLOT_METRICS] = NULL;
 }
+
+const struct sea__module sea__module_metrics = {
+    .name = "metrics",
+    .shard_start = metrics_shard_start,
+    .shard_stop = metrics_shard_stop,
+};
 
 /* ---- snapshots: one shard's samples, rendered on that shard ---- */
 
@@ -799,8 +709,8 @@ static struct snapshot *snapshot_take(const struct sea__metrics *r) {
             text_append(t, f->help, strlen(f->help) + 1);
         }
         sf->samples = t->len;
-        for (const struct sea__metric *m = f->first; m; m = m->next)
-            render_series(t, f, m);
+        sea__list_for_each(l, &f->series)
+            render_series(t, f, sea__list_entry(l, struct sea__metric, link));
         sf->samples_len = t->len - sf->samples;
     }
     if (t->failed) {
@@ -936,7 +846,7 @@ static sea_future collect_done(struct collect **cp, sea_future *all) {
 sea_future sea_metrics_render(sea_buf *out) {
     *out = SEA_BUF_EMPTY;
     struct sea__shard *s = sea__shard_current;
-    if (!s || !s->metrics)
+    if (!s || !s->slot[SEA__SLOT_METRICS])
         return sea_failed(SEA_ESHUTDOWN, "sea_metrics_render called with no running reactor");
     unsigned n = s->count;
     struct collect *c = malloc(sizeof(*c) + n * sizeof(sea_future));

@@ -9,7 +9,6 @@
  * empty ring with its end: NULL, or the error.  A pipe is a queue plus the
  * state of its two ends; it is freed when both have closed.
  */
-#include "internal.h"
 #include "core/waitlist.h"
 
 #include <sea/queue.h>
@@ -54,9 +53,9 @@ static void release_item(sea_queue *q, void *item) {
 }
 
 static void fail_pushers(sea_queue *q, int err, const char *msg) {
-    while (q->pushers.sea__head) {
-        release_item(q, q->pushers.sea__head->item);
-        sea__waiter_fail(q->pushers.sea__head, err, msg);
+    while (sea__waitlist_first(&q->pushers)) {
+        release_item(q, sea__waitlist_first(&q->pushers)->item);
+        sea__waiter_fail(sea__waitlist_first(&q->pushers), err, msg);
     }
 }
 
@@ -88,8 +87,8 @@ static void *ring_take(sea_queue *q) {
     q->head = (q->head + 1) % q->cap;
     q->count--;
     /* Room now: the first waiting push gets in. */
-    if (q->pushers.sea__head) {
-        struct sea__waiter *w = q->pushers.sea__head;
+    if (sea__waitlist_first(&q->pushers)) {
+        struct sea__waiter *w = sea__waitlist_first(&q->pushers);
         ring_put(q, w->item);
         sea__waiter_wake(w, (sea_value){0});
     }
@@ -97,10 +96,10 @@ static void *ring_take(sea_queue *q) {
 }
 
 bool sea_queue_try_push(sea_queue *q, void *item) {
-    if (q->push_closed || q->ended || q->pushers.sea__head)
+    if (q->push_closed || q->ended || sea__waitlist_first(&q->pushers))
         return false;
-    if (q->poppers.sea__head) {
-        sea__waiter_wake(q->poppers.sea__head, (sea_value){.ptr = item});
+    if (sea__waitlist_first(&q->poppers)) {
+        sea__waiter_wake(sea__waitlist_first(&q->poppers), (sea_value){.ptr = item});
         return true;
     }
     if (q->count == q->cap)
@@ -150,11 +149,11 @@ static void queue_end(sea_queue *q, int err, const char *msg) {
     q->ended = true;
     q->end_err = err;
     q->end_msg = msg;
-    while (q->poppers.sea__head) {
+    while (sea__waitlist_first(&q->poppers)) {
         if (err)
-            sea__waiter_fail(q->poppers.sea__head, err, msg);
+            sea__waiter_fail(sea__waitlist_first(&q->poppers), err, msg);
         else
-            sea__waiter_wake(q->poppers.sea__head, (sea_value){.ptr = NULL});
+            sea__waiter_wake(sea__waitlist_first(&q->poppers), (sea_value){.ptr = NULL});
     }
 }
 

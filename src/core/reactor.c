@@ -1,37 +1,47 @@
 /*
- * reactor.c - the per-shard event loop.
+ * reactor.c - the per-shard event loop, and the shard's creation and end.
  *
- * One loop iteration: run queued tasks until the queue is empty or the task
- * quota is spent; refresh the low-resolution clock; reap I/O completions; fire
- * due timers.  When an iteration finds nothing to do the reactor keeps polling
- * for --idle-poll-us (default 200 us, so a request arriving right after the
- * last one is picked up without a wake-up), then sleeps in the kernel until
- * the next timer deadline or I/O event.  With --poll-mode it never sleeps.
+ * One loop turn: run queued tasks until the queue is empty or the task
+ * quota is spent; refresh the low-resolution clock; reap I/O completions;
+ * call every poller registered with the loop (cross-shard queues and frees,
+ * signals, timers: the loop does not know which).  When a turn finds
+ * nothing to do the reactor keeps polling for --idle-poll-us (default
+ * 200 us, so a request arriving right after the last one is picked up
+ * without a wake-up); then it asks each poller whether it may sleep and
+ * until when, and sleeps in the kernel until that deadline or an I/O
+ * event.  With --poll-mode it never sleeps.
  *
  * The task quota is measured with the CPU cycle counter, read once every 16
- * tasks so that the per-task cost stays near zero; sea_need_preempt() reads it
- * directly for user loops.
+ * tasks so that the per-task cost stays near zero; sea_need_preempt() reads
+ * it directly for user loops.
  */
-#include "internal.h"
+#include "core/shard.h"
+
+#include <sea/error.h>
+#include <sea/metrics.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
-__thread struct sea__hot sea__hot __attribute__((tls_model("initial-exec")));
-__thread struct sea__shard *sea__shard_current __attribute__((tls_model("initial-exec")));
+#include "base/symbolize.h"
+#include "core/future.h"
+#include "core/io.h"
+#include "core/module.h"
 
 /* How many tasks run between two reads of the cycle counter. */
 #define QUOTA_CHECK_EVERY 16
 
-void sea_task_schedule(sea_task *t) {
-    struct sea__shard *s = sea__shard_current;
-    if (SEA__UNLIKELY(!s))
-        sea__panic("sea_task_schedule called with no running reactor");
-    sea__rq_push(s, t);
-}
+/* The loop's settings (--task-quota-ms, --idle-poll-us, --poll-mode): set before the shards start, then read-only. */
+static struct {
+    sea_time task_quota;
+    sea_time idle_poll;
+    bool poll_mode;
+} config = {.task_quota = 500000, .idle_poll = 200000};
 
 static sea_task *rq_pop(struct sea__shard *s) {
     sea_task *t = s->rq_head;
@@ -62,51 +72,37 @@ static double cycles_per_ns(void) {
 #endif
 }
 
-int sea__shard_init(struct sea__shard *s, unsigned id, unsigned count, const struct sea__options *o,
-                    char *err, size_t errlen) {
+struct sea__shard *sea__shard_create(unsigned id, unsigned count, char *err, size_t errlen) {
+    struct sea__shard *s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     memset(s, 0, sizeof(*s));
     s->id = id;
     s->count = count;
+    s->thread = pthread_self();
     s->rq_tail = &s->rq_head;
     s->yq_tail = &s->yq_head;
-    s->idle_poll = o->idle_poll;
-    s->poll_mode = o->poll_mode;
-    double cpn = cycles_per_ns();
-    s->quota_ns = o->task_quota;
-    s->quota_cycles = (uint64_t)((double)o->task_quota * cpn);
+    s->idle_poll = config.idle_poll;
+    s->poll_mode = config.poll_mode;
+    s->quota_ns = config.task_quota;
+    s->quota_cycles = (uint64_t)((double)config.task_quota * cycles_per_ns());
     if (s->quota_cycles == 0)
         s->quota_cycles = 1;
-    sea__timer_set_init(&s->timers, sea_now());
-
+    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->wake_fd < 0) {
+        snprintf(err, errlen, "cannot create an eventfd: %s", strerror(errno));
+        free(s);
+        return NULL;
+    }
     sea__shard_current = s;
     sea__hot.active = 1;
     sea__hot.inline_depth = 0;
     sea__hot.lowres_now = sea_now();
     /* The application's main function runs before the loop: give it a quota too. */
     sea__hot.preempt_at = sea__cycles() + s->quota_cycles;
-
-    int rc;
-    if (o->backend && strcmp(o->backend, "epoll") == 0) {
-        s->backend = &sea__backend_epoll;
-        rc = s->backend->init(s);
-    } else {
-        s->backend = &sea__backend_uring;
-        rc = s->backend->init(s);
-        if (rc < 0 && !o->backend) {
-            /* io_uring missing or blocked (seccomp): the epoll backend behaves the same. */
-            s->backend = &sea__backend_epoll;
-            rc = s->backend->init(s);
-        }
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot start the %s reactor backend: %s", s->backend->name,
-                 sea_strerror(rc));
-        s->backend = NULL;
-        sea__shard_current = NULL;
-        sea__hot.active = 0;
-        return rc;
-    }
-    return 0;
+    return s;
 }
 
 static void run_tasks(struct sea__shard *s) {
@@ -128,8 +124,24 @@ static void run_tasks(struct sea__shard *s) {
     s->stats.tasks_run += n;
     /*
      * preempt_at keeps this deadline until the next task run, so code running
-     * from timer callbacks and completions sees a spent quota as spent.
+     * from pollers and completions sees a spent quota as spent.
      */
+}
+
+/*
+ * Asks every poller whether the loop may sleep, lowering *deadline.  On a
+ * veto, the pollers that had agreed are told the sleep is off.
+ */
+static bool may_sleep(struct sea__shard *s, sea_time *deadline) {
+    for (struct sea__poller *p = s->pollers; p; p = p->next) {
+        if (!p->try_sleep || p->try_sleep(p->state, deadline))
+            continue;
+        for (struct sea__poller *q = s->pollers; q != p; q = q->next)
+            if (q->try_sleep && q->after_wake)
+                q->after_wake(q->state);
+        return false;
+    }
+    return true;
 }
 
 void sea__shard_run(struct sea__shard *s) {
@@ -141,28 +153,22 @@ void sea__shard_run(struct sea__shard *s) {
         s->stats.loop_iterations++;
         atomic_store_explicit(&s->beat, s->stats.loop_iterations, memory_order_relaxed);
         run_tasks(s);
-        if (s->smp) {
-            if (atomic_load_explicit(&s->stop_requested, memory_order_relaxed))
-                s->stopping = true;
-            sea__smp_flush(s);
-        }
+        if (atomic_load_explicit(&s->stop_requested, memory_order_relaxed))
+            s->stopping = true;
         if (s->stopping)
             break;
-        sea__heap_poll(); /* frees of other shards' memory go home; ours come back */
         sea_time now = sea_now();
         sea__hot.lowres_now = now;
         /* A turn of the loop (tasks, then polling) that took over twice the quota: something did not yield. */
         if (now - turn_started > 2 * s->quota_ns)
             s->stats.quota_violations++;
         turn_started = now;
-        unsigned events = s->smp ? sea__smp_poll(s) : 0;
-        if (atomic_load_explicit(&sea__signals_pending, memory_order_relaxed))
-            events += sea__signals_run(s);
-        events += s->backend->reap(s);
+        unsigned events = sea__io_reap(s);
         s->stats.io_completions += events;
-        events += sea__timers_run(s, now);
+        for (struct sea__poller *p = s->pollers; p; p = p->next)
+            events += p->poll(p->state);
         if (s->yq_head) {
-            /* I/O polled, due timers fired: the yields made so far resolve now. */
+            /* I/O reaped, pollers run, due timers fired: the yields made so far resolve now. */
             *s->rq_tail = s->yq_head;
             s->rq_tail = s->yq_tail;
             s->yq_head = NULL;
@@ -178,21 +184,20 @@ void sea__shard_run(struct sea__shard *s) {
         }
         if (now - idle_since < s->idle_poll)
             continue;
-        /* Idle long enough: sleep until the next timer, an I/O event or a message. */
-        if (s->smp && !sea__smp_prepare_sleep(s))
+        /* Idle long enough: sleep until the earliest deadline a poller has, an I/O event or a wake-up. */
+        sea_time deadline = SEA_TIME_MAX;
+        if (!may_sleep(s, &deadline))
             continue;
         s->stats.sleeps++;
-        sea_time deadline = s->timers.next;
-        if (s->timers.expiring)
-            deadline = now;
         sea_time slept_from = sea_now();
         atomic_store_explicit(&s->asleep, 1, memory_order_relaxed);
-        events = s->backend->wait(s, deadline);
+        events = sea__io_wait(s, deadline);
         atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
         turn_started = sea_now();
         s->stats.sleep_ns += (uint64_t)(turn_started - slept_from);
-        if (s->smp)
-            sea__smp_after_sleep(s);
+        for (struct sea__poller *p = s->pollers; p; p = p->next)
+            if (p->try_sleep && p->after_wake)
+                p->after_wake(p->state);
         s->stats.io_completions += events;
         idle_since = -1;
     }
@@ -207,152 +212,10 @@ void sea__shard_stop(struct sea__shard *s, int exit_code) {
 }
 
 void sea__shard_destroy(struct sea__shard *s) {
-    /* Order: stop timers, fibers and I/O (resolving their promises as broken), then drop nodes. */
-    sea__timers_shutdown(s);
-    sea__fibers_shutdown(s);
-    if (s->backend)
-        s->backend->destroy(s);
-    struct sea__poller *p = s->pollers;
-    while (p) {
-        struct sea__poller *next = p->next;
-        sea_promise_release(&p->promise);
-        free(p);
-        p = next;
-    }
-    s->pollers = NULL;
-    /* Queued tasks that are not nodes belong to their owners; forget them. */
-    s->rq_head = NULL;
-    s->rq_tail = &s->rq_head;
-    s->yq_head = NULL;
-    s->yq_tail = &s->yq_head;
-    sea__node_pool_destroy(&s->nodes);
+    close(s->wake_fd);
+    free(s);
     sea__shard_current = NULL;
     sea__hot.active = 0;
-}
-
-/* ---- yield ---- */
-
-static void yield_run(sea_task *t) {
-    struct sea__node *n = sea__container_of(t, struct sea__node, task);
-    /* The node itself is the task: its input is ready now. */
-    n->kind = SEA__K_BARE;
-    n->state = SEA__N_WAITING;
-    sea__node_input(n, sea_ready());
-}
-
-sea_future sea_yield(void) {
-    struct sea__shard *s = sea__shard_current;
-    if (!s)
-        return sea_failed(SEA_ESHUTDOWN, "sea_yield called with no running reactor");
-    struct sea__node *n = sea__node_new_bare();
-    if (!n)
-        return sea_failed(-ENOMEM, "out of memory in sea_yield");
-    /* Borrow the node's own task link: run once, then it becomes an ordinary bare node. */
-    n->state = SEA__N_QUEUED;
-    n->task.sea__run = yield_run;
-    /* Queued after the next I/O poll and timer check, not merely behind the current tasks. */
-    n->task.sea__next = NULL;
-    *s->yq_tail = &n->task;
-    s->yq_tail = &n->task.sea__next;
-    return sea__node_future(n);
-}
-
-/* ---- fd polling ---- */
-
-void sea__pollers_unlink(struct sea__shard *s, struct sea__poller *p) {
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        s->pollers = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    p->next = p->prev = NULL;
-}
-
-void sea__poller_complete(struct sea__shard *s, struct sea__poller *p, int res) {
-    sea__pollers_unlink(s, p);
-    if (res < 0)
-        sea_promise_set_error_fmt(&p->promise, res, "%s on fd %d failed",
-                                  p->op == SEA__IO_RECV ? "receive" : p->op == SEA__IO_SEND ? "send" : "poll", p->fd);
-    else
-        sea_promise_set_value(&p->promise, (sea_value){.u = (uint64_t)res});
-    sea_promise_release(&p->promise);
-    free(p);
-}
-
-static sea_future fd_poll(int fd, uint32_t events, bool sticky);
-
-sea_future sea_fd_poll(int fd, uint32_t events) {
-    return fd_poll(fd, events, false);
-}
-
-sea_future sea__fd_poll_sticky(int fd, uint32_t events) {
-    return fd_poll(fd, events, true);
-}
-
-void sea__fd_forget(int fd) {
-    struct sea__shard *s = sea__shard_current;
-    if (s && s->backend && s->backend->forget)
-        s->backend->forget(s, fd);
-}
-
-/* Queues a request with the backend: the future resolves when the backend completes it. */
-static sea_future request_submit(struct sea__shard *s, struct sea__poller *p) {
-    sea_promise_init(&p->promise);
-    sea_future f = sea_promise_get_future(&p->promise);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&p->promise);
-        free(p);
-        return f;
-    }
-    p->next = s->pollers;
-    if (s->pollers)
-        s->pollers->prev = p;
-    s->pollers = p;
-    int rc = s->backend->poll_add(s, p);
-    if (rc < 0)
-        sea__poller_complete(s, p, rc);
-    return f;
-}
-
-static sea_future fd_poll(int fd, uint32_t events, bool sticky) {
-    struct sea__shard *s = sea__shard_current;
-    if (!s)
-        return sea_failed(SEA_ESHUTDOWN, "sea_fd_poll called with no running reactor");
-    if (fd < 0)
-        return sea_failed(-EBADF, "sea_fd_poll: negative file descriptor");
-    events &= SEA_POLLIN | SEA_POLLPRI | SEA_POLLOUT | SEA_POLLERR | SEA_POLLHUP;
-    if (!events)
-        return sea_failed(-EINVAL, "sea_fd_poll: no events requested");
-    struct sea__poller *p = calloc(1, sizeof(*p));
-    if (!p)
-        return sea_failed(-ENOMEM, "out of memory in sea_fd_poll");
-    p->fd = fd;
-    p->events = events;
-    p->sticky = sticky;
-    p->op = SEA__IO_POLL;
-    return request_submit(s, p);
-}
-
-bool sea__native_io(void) {
-    struct sea__shard *s = sea__shard_current;
-    return s && s->backend && s->backend->native_io;
-}
-
-sea_future sea__fd_io(int fd, int op, void *buf, size_t len, int flags) {
-    struct sea__shard *s = sea__shard_current;
-    if (!s || !s->backend->native_io)
-        return sea_failed(-ENOTSUP, "native I/O without an io_uring reactor");
-    struct sea__poller *p = calloc(1, sizeof(*p));
-    if (!p)
-        return sea_failed(-ENOMEM, op == SEA__IO_RECV ? "out of memory starting a receive"
-                                                      : "out of memory starting a send");
-    p->fd = fd;
-    p->op = (uint8_t)op;
-    p->buf = buf;
-    p->len = len;
-    p->flags = flags;
-    return request_submit(s, p);
 }
 
 /* ---- introspection ---- */
@@ -362,21 +225,105 @@ int sea_reactor_stats_get(sea_reactor_stats *out) {
     if (!s)
         return SEA_ESHUTDOWN;
     *out = s->stats;
-    out->nodes_in_use = s->nodes.in_use;
+    out->nodes_in_use = sea__futures_pending(s);
     return 0;
 }
 
-const char *sea_reactor_backend(void) {
-    struct sea__shard *s = sea__shard_current;
-    return s && s->backend ? s->backend->name : NULL;
+/* ---- the reactor as a module: its options, metrics and part of the state dump ---- */
+
+static const struct sea__opt options[] = {
+    {.o = {.name = "poll-mode", .type = SEA_OPTION_FLAG, .help = "poll continuously, never sleep (100% CPU)"}},
+    {.o = {.name = "idle-poll-us", .type = SEA_OPTION_INT, .default_value = "200", .min = 0, .max = 10000000,
+           .help = "poll N microseconds before sleeping when idle (default 200, 0..10000000)"},
+     .value_name = "N", .meaning = "a whole number of microseconds in 0..10000000"},
+    {.o = {.name = "task-quota-ms", .type = SEA_OPTION_DOUBLE, .default_value = "0.5", .min = 0.001, .max = 1000,
+           .help = "run tasks at most X ms before polling I/O and timers (default 0.5, 0.001..1000)"},
+     .value_name = "X", .meaning = "a number of milliseconds in 0.001..1000"},
+};
+
+static int reactor_configure(const struct sea__opt_values *v, char *err, size_t errlen) {
+    config.poll_mode = sea__opt_flag(v, "poll-mode");
+    config.idle_poll = (sea_time)sea__opt_int(v, "idle-poll-us") * 1000;
+    config.task_quota = (sea_time)(sea__opt_double(v, "task-quota-ms") * 1e6);
+    return 0;
 }
 
-unsigned sea_shard_id(void) {
-    struct sea__shard *s = sea__shard_current;
-    return s ? s->id : 0;
+/* Pending futures: the futures module's nodes in use. */
+static double read_pending_futures(void *arg) {
+    return (double)sea__futures_pending(arg);
 }
 
-unsigned sea_shard_count(void) {
-    struct sea__shard *s = sea__shard_current;
-    return s ? s->count : 0;
+/* Time the reactor spent awake: its uptime less the time it slept in the kernel. */
+static double read_busy_seconds(void *arg) {
+    const struct sea__shard *s = arg;
+    if (!s->stats.started_ns)
+        return 0;
+    uint64_t now = (uint64_t)sea_now();
+    uint64_t up = now > s->stats.started_ns ? now - s->stats.started_ns : 0;
+    return (double)(up > s->stats.sleep_ns ? up - s->stats.sleep_ns : 0) / 1e9;
 }
+
+static int reactor_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"sea_reactor_tasks_run_total", "Tasks the reactor took from its run queue",
+         offsetof(sea_reactor_stats, tasks_run)},
+        {"sea_reactor_polls_total", "Turns of the reactor's event loop", offsetof(sea_reactor_stats, loop_iterations)},
+        {"sea_reactor_sleeps_total", "Times the reactor slept in the kernel, idle", offsetof(sea_reactor_stats, sleeps)},
+        {"sea_reactor_task_quota_violations_total",
+         "Loop turns that took over twice the task quota: a task or completion did not yield",
+         offsetof(sea_reactor_stats, quota_violations)},
+        {"sea_reactor_quota_preemptions_total", "Task runs cut short by the task quota",
+         offsetof(sea_reactor_stats, quota_preemptions)},
+        {"sea_reactor_ignored_failed_futures_total", "Failed futures nobody consumed",
+         offsetof(sea_reactor_stats, ignored_failures)},
+        {"sea_reactor_inline_deferred_total", "Ready continuations queued because nesting reached its limit",
+         offsetof(sea_reactor_stats, inline_deferred)},
+        {"sea_reactor_timers_fired_total", "Timer callbacks run", offsetof(sea_reactor_stats, timers_fired)},
+        {"sea_reactor_io_completions_total", "I/O events reaped", offsetof(sea_reactor_stats, io_completions)},
+        {"sea_reactor_smp_messages_total", "Requests and responses received from other shards",
+         offsetof(sea_reactor_stats, smp_messages)},
+    };
+    int rc = sea_counter_register_fn("sea_reactor_busy_seconds_total",
+                                     "Time the reactor was awake: its uptime less its sleeps", NULL, read_busy_seconds,
+                                     s, NULL);
+    if (rc == 0)
+        rc = sea_gauge_register_fn("sea_reactor_pending_futures", "Pending futures alive now", NULL,
+                                   read_pending_futures, s, NULL);
+    for (size_t i = 0; rc == 0 && i < sizeof(counters) / sizeof(counters[0]); i++)
+        rc = sea_counter_register_fn(counters[i].name, counters[i].help, NULL, sea_metric_read_u64,
+                                     (char *)&s->stats + counters[i].offset, NULL);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot register the reactor's metrics: %s", sea_strerror(rc));
+    return rc;
+}
+
+/* At most this many queued tasks are listed in the state dump (the count is always given). */
+#define DUMP_LIMIT 32
+
+static void reactor_dump(struct sea__shard *s, FILE *out, int part) {
+    if (part == SEA__DUMP_SUMMARY) {
+        unsigned tasks = 0;
+        for (sea_task *t = s->rq_head; t; t = t->sea__next)
+            tasks++;
+        fprintf(out, "%u queued tasks", tasks);
+        return;
+    }
+    unsigned listed = 0;
+    for (sea_task *t = s->rq_head; t && listed < DUMP_LIMIT; t = t->sea__next, listed++) {
+        char what[256];
+        sea__describe_addr((const void *)t->sea__run, what, sizeof(what));
+        fprintf(out, "  task: %s\n", what);
+    }
+}
+
+const struct sea__module sea__module_reactor = {
+    .name = "reactor",
+    .options = options,
+    .noptions = sizeof(options) / sizeof(options[0]),
+    .configure = reactor_configure,
+    .shard_start = reactor_shard_start,
+    .dump = reactor_dump,
+};

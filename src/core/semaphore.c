@@ -6,14 +6,13 @@
  * cancelled wait (timeout, abort) serve the head of the line for as long as
  * its request fits.
  */
-#include "internal.h"
 #include "core/waitlist.h"
-
 #include <sea/semaphore.h>
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/panic.h"
+#include "core/future.h"
 
 void sea_semaphore_init(sea_semaphore *s, int64_t count) {
     memset(s, 0, sizeof(*s));
@@ -34,12 +33,11 @@ void sea_semaphore_destroy(sea_semaphore *s) {
 /* Serves the line from its head while the head's request fits. */
 static void serve(sea_semaphore *s) {
     struct sea__waiter *w;
-    while ((w = s->sea__waiters.sea__head) && w->n <= s->sea__count) {
+    while ((w = sea__waitlist_first(&s->sea__waiters)) && w->n <= s->sea__count) {
         s->sea__count -= w->n;
         sea__waiter_wake(w, (sea_value){.i = w->n});
     }
 }
-
 static void on_cancelled(struct sea__waitlist *l, void *owner) {
     (void)l;
     serve(owner);
@@ -53,7 +51,7 @@ static sea_future wait_common(sea_semaphore *s, int64_t n, sea_time timeout, sea
     if (s->sea__bounded && n > s->sea__capacity)
         return sea_failed_fmt(-EINVAL, "semaphore wait for %lld units, more than the %lld it can ever hold",
                               (long long)n, (long long)s->sea__capacity);
-    if (!s->sea__waiters.sea__head && s->sea__count >= n) {
+    if (!sea__waitlist_first(&s->sea__waiters) && s->sea__count >= n) {
         s->sea__count -= n;
         return sea_ready_int(n);
     }
@@ -69,21 +67,17 @@ static sea_future wait_common(sea_semaphore *s, int64_t n, sea_time timeout, sea
         sea__waiter_set_abort(w, as);
     return f;
 }
-
 sea_future sea_semaphore_wait(sea_semaphore *s, int64_t n) {
     return wait_common(s, n, -1, NULL);
 }
-
 sea_future sea_semaphore_wait_for(sea_semaphore *s, int64_t n, sea_time timeout) {
     return wait_common(s, n, timeout < 0 ? 0 : timeout, NULL);
 }
-
 sea_future sea_semaphore_wait_abortable(sea_semaphore *s, int64_t n, sea_abort_source *as) {
     return wait_common(s, n, -1, as);
 }
-
 bool sea_semaphore_try_wait(sea_semaphore *s, int64_t n) {
-    if (n < 0 || s->sea__broken || s->sea__waiters.sea__head || s->sea__count < n)
+    if (n < 0 || s->sea__broken || sea__waitlist_first(&s->sea__waiters) || s->sea__count < n)
         return false;
     s->sea__count -= n;
     return true;
@@ -93,7 +87,7 @@ void sea_semaphore_signal(sea_semaphore *s, int64_t n) {
     if (n <= 0)
         return;
     s->sea__count += n;
-    if (s->sea__waiters.sea__head)
+    if (sea__waitlist_first(&s->sea__waiters))
         serve(s);
 }
 
@@ -101,27 +95,21 @@ void sea_semaphore_consume(sea_semaphore *s, int64_t n) {
     if (n > 0)
         s->sea__count -= n;
 }
-
 void sea_semaphore_broken(sea_semaphore *s, int err, const char *static_msg) {
     s->sea__broken = err < 0 ? err : SEA_EBROKEN;
     s->sea__broken_msg = static_msg ? static_msg : "semaphore broken";
     sea__waitlist_fail_all(&s->sea__waiters, s->sea__broken, s->sea__broken_msg);
 }
-
 int64_t sea_semaphore_available(const sea_semaphore *s) {
     return s->sea__count;
 }
-
 size_t sea_semaphore_waiters(const sea_semaphore *s) {
     return s->sea__waiters.sea__count;
 }
-
 /* ---- units ---- */
-
 static void units_box_release(sea_box *box) {
     sea_semaphore_units_release((sea_semaphore_units *)box);
 }
-
 struct units_req {
     sea_semaphore *s;
     int64_t n;
@@ -163,9 +151,7 @@ void sea_semaphore_units_release(sea_semaphore_units *u) {
     sea_semaphore_signal(u->sea__sem, u->sea__n);
     free(u);
 }
-
 /* ---- with_semaphore ---- */
-
 struct give_back {
     sea_semaphore *s;
     int64_t n;
@@ -175,7 +161,6 @@ static sea_future give_back(struct give_back *g) {
     sea_semaphore_signal(g->s, g->n);
     return sea_ready();
 }
-
 static sea_future run_holding(sea_semaphore *s, int64_t n, sea__finally_fn fn, void *cap) {
     sea_future r = fn(cap);
     sea__future_settle(&r);
@@ -185,7 +170,6 @@ static sea_future run_holding(sea_semaphore *s, int64_t n, sea__finally_fn fn, v
         sea_semaphore_signal(s, n); /* no memory to wait for the work: the units cannot stay out forever */
     return out;
 }
-
 /* A wait that could not be served at once: the capture waits with it. */
 struct held_call {
     sea_semaphore *s;
@@ -193,11 +177,9 @@ struct held_call {
     sea__finally_fn fn;
     _Alignas(max_align_t) unsigned char cap[];
 };
-
 struct held_ref {
     struct held_call *c;
 };
-
 static sea_future held_go(struct held_ref *ref, sea_future *in) {
     struct held_call *c = ref->c;
     sea_future r;

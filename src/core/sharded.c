@@ -7,13 +7,14 @@
  * travel with sea__submit_to; each slot counts the calls running on its
  * instance so that stopping can wait for them.
  */
-#include "internal.h"
-
+#include <sea/promise.h>
 #include <sea/sharded.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/shard.h"
 
 /* A second stop that arrived while the first was still running on a shard. */
 struct stop_waiter {

@@ -2,19 +2,17 @@
  * shared_future.c - shared promises (sea/shared_future.h): the result kept
  * once, and a copy for every waiter, now or later.
  */
-#include "internal.h"
 #include "core/waitlist.h"
-
 #include <sea/shared_future.h>
-
 #include <errno.h>
 #include <string.h>
+
+#include "base/panic.h"
 
 void sea_shared_promise_init(sea_shared_promise *sp) {
     memset(sp, 0, sizeof(*sp));
     sea__waitlist_init(&sp->sea__waiters);
 }
-
 /* A ready copy of the stored result; an owned message is copied too. */
 static sea_future copy_result(const sea_shared_promise *sp) {
     const sea_future *r = &sp->sea__result;
@@ -42,8 +40,8 @@ static void resolve(sea_shared_promise *sp, sea_future r) {
     sp->sea__result = r;
     if ((r.sea__state & SEA__S_KIND) == SEA__S_ERROR)
         (void)sea_future_error(&sp->sea__result); /* handed to the waiters: not "ignored" */
-    while (sp->sea__waiters.sea__head)
-        sea__waiter_settle(sp->sea__waiters.sea__head, copy_result(sp));
+    while (sea__waitlist_first(&sp->sea__waiters))
+        sea__waiter_settle(sea__waitlist_first(&sp->sea__waiters), copy_result(sp));
 }
 
 void sea_shared_promise_set_value(sea_shared_promise *sp, sea_value v) {
@@ -84,15 +82,12 @@ void sea_shared_promise_forward(sea_shared_promise *sp, sea_future f) {
     }
     sea_future_detach(c);
 }
-
 bool sea_shared_promise_resolved(const sea_shared_promise *sp) {
     return sp->sea__resolved;
 }
-
 size_t sea_shared_promise_waiters(const sea_shared_promise *sp) {
     return sp->sea__waiters.sea__count;
 }
-
 void sea_shared_promise_destroy(sea_shared_promise *sp) {
     if (sp->sea__forwarding)
         sea__panic("sea_shared_promise_destroy while a forwarded future is pending");

@@ -2,13 +2,13 @@
  * signal.c - signal handlers that run on the reactor (sea/signal.h).
  *
  * The real signal handler only records the signal in a bit mask and writes
- * the owning shard's wake eventfd (both async-signal-safe); the shard sees
- * the bit at the top of its next loop turn (one relaxed load per turn) and
+ * the owning shard's wake eventfd (both async-signal-safe); the shard's
+ * poller sees the bit on its next loop turn (one relaxed load per turn) and
  * calls the application's function there, as ordinary code.  SIGINT and
  * SIGTERM stay blocked and arrive through shard 0's signalfd (app.c), which
  * hands them here when the application handles them.
  */
-#include "internal.h"
+#include "core/signals.h"
 
 #include <sea/debug.h>
 #include <sea/log.h>
@@ -16,8 +16,14 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/module.h"
+#include "core/shard.h"
+#include "core/smp.h"
 
 #define NSIG_HANDLED 65 /* signals 1..64 */
 
@@ -29,7 +35,8 @@ struct handler {
     struct sigaction old;
 };
 
-_Atomic uint64_t sea__signals_pending;
+/* Bit signo-1 set: signo arrived and its handler has not run yet. */
+static _Atomic uint64_t pending;
 static struct handler handlers[NSIG_HANDLED];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sea__smp *_Atomic running_smp;
@@ -40,14 +47,11 @@ static uint64_t bit(int signo) {
 
 /* Marks signo pending and wakes the shard that handles it.  Async-signal-safe. */
 static void raise_on_shard(int signo) {
-    atomic_fetch_or(&sea__signals_pending, bit(signo));
+    atomic_fetch_or(&pending, bit(signo));
     struct sea__smp *smp = atomic_load(&running_smp);
     unsigned id = atomic_load_explicit(&handlers[signo].shard, memory_order_relaxed);
-    if (smp && id < smp->n && smp->shards[id]) {
-        uint64_t one = 1;
-        ssize_t w = write(smp->shards[id]->wake_fd, &one, sizeof(one));
-        (void)w;
-    }
+    if (smp && id < smp->n && smp->shards[id])
+        sea__shard_wake(smp->shards[id]);
 }
 
 static void catcher(int signo) {
@@ -142,8 +146,12 @@ bool sea__signal_deliver(int signo) {
     return handled;
 }
 
-unsigned sea__signals_run(struct sea__shard *s) {
-    uint64_t bits = atomic_load_explicit(&sea__signals_pending, memory_order_acquire);
+/* The poller: runs the handlers of this shard's pending signals; returns how many ran. */
+static unsigned signals_poll(void *state) {
+    struct sea__shard *s = state;
+    if (!atomic_load_explicit(&pending, memory_order_relaxed))
+        return 0;
+    uint64_t bits = atomic_load_explicit(&pending, memory_order_acquire);
     unsigned ran = 0;
     while (bits) {
         int signo = __builtin_ctzll(bits) + 1;
@@ -155,7 +163,7 @@ unsigned sea__signals_run(struct sea__shard *s) {
         pthread_mutex_unlock(&lock);
         if (fn && owner != s->id)
             continue; /* another shard's */
-        if (!(atomic_fetch_and(&sea__signals_pending, ~bit(signo)) & bit(signo)))
+        if (!(atomic_fetch_and(&pending, ~bit(signo)) & bit(signo)))
             continue;
         if (fn) {
             fn(signo, arg);
@@ -165,13 +173,19 @@ unsigned sea__signals_run(struct sea__shard *s) {
     return ran;
 }
 
-int sea__signals_start(struct sea__smp *smp) {
-    atomic_store(&sea__signals_pending, 0);
+/* On shard 0, every shard running: SIGUSR2 dumps the state, handlers can wake their shards. */
+static int signals_running(struct sea__smp *smp, char *err, size_t errlen) {
+    atomic_store(&pending, 0);
     atomic_store(&running_smp, smp);
-    return set_handler(SIGUSR2, dump_on_signal, NULL, 0);
+    int rc = set_handler(SIGUSR2, dump_on_signal, NULL, 0);
+    if (rc < 0)
+        sea_log_warn(&sea_log_sea, "cannot install sea's SIGUSR2 handler: %s", sea_strerror(rc));
+    return 0; /* the application runs without it */
 }
 
-void sea__signals_stop(void) {
+/* Every loop has ended: before the shards' wake descriptors close, every handler goes. */
+static void signals_ended(struct sea__smp *smp) {
+    (void)smp;
     pthread_mutex_lock(&lock);
     for (int signo = 1; signo < NSIG_HANDLED; signo++) {
         struct handler *h = &handlers[signo];
@@ -184,5 +198,31 @@ void sea__signals_stop(void) {
     }
     pthread_mutex_unlock(&lock);
     atomic_store(&running_smp, NULL);
-    atomic_store(&sea__signals_pending, 0);
+    atomic_store(&pending, 0);
 }
+
+/* Every shard runs its own handlers: a poller that looks at the pending bits each turn. */
+static int signals_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct sea__poller *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    *p = (struct sea__poller){.poll = signals_poll, .state = s};
+    sea__poller_add(s, p);
+    s->slot[SEA__SLOT_SIGNALS] = p;
+    return 0;
+}
+
+static void signals_shard_stop(struct sea__shard *s) {
+    free(s->slot[SEA__SLOT_SIGNALS]);
+    s->slot[SEA__SLOT_SIGNALS] = NULL;
+}
+
+const struct sea__module sea__module_signals = {
+    .name = "signals",
+    .shard_start = signals_shard_start,
+    .shard_stop = signals_shard_stop,
+    .running = signals_running,
+    .ended = signals_ended,
+};

@@ -23,8 +23,10 @@
  * result on the way back; the promise they resolve stays on the sender's
  * shard and is touched only there.
  */
-#include "internal.h"
+#include "core/smp.h"
 
+#include <sea/promise.h>
+#include <sea/reactor.h>
 #include <sea/smp.h>
 
 #include <errno.h>
@@ -32,9 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "base/list.h"
+#include "core/module.h"
+#include "core/shard.h"
 
 #define RING_CAP 128
 #define RING_MASK (RING_CAP - 1)
@@ -59,20 +64,39 @@ struct sea__xq {
 
 struct sea__xmsg {
     /* The first cache line holds all the target touches (for captures of up to 16 bytes). */
-    struct sea__xmsg *next; /* staging link; on the target, the running list's link */
+    struct sea__xmsg *next; /* staging link; the pool's link */
     sea__xfn fn;
     void *cap;
     unsigned src, dst;
     sea_future result;
     _Alignas(max_align_t) unsigned char inline_cap[MSG_INLINE_CAP]; /* aligned for any capture type */
     /* Sender only, or pending requests only. */
-    struct sea__xmsg **pprev; /* on the target: running list back link */
+    struct sea__link running; /* on the target: its requests still running */
     sea_promise promise;    /* on src */
     size_t capsz;
 };
 
 #define MSG_SIZE ((sizeof(struct sea__xmsg) + 63) & ~(size_t)63)
 #define MSG_POOL_MAX 1024
+
+/* A shard's end of the queues (its SEA__SLOT_SMP, and smp->peers[id]). */
+struct smp_shard {
+    struct sea__shard *shard;
+    struct sea__smp *smp;
+    unsigned id;
+    unsigned staged;           /* outgoing messages not yet in a ring */
+    struct sea__list running;  /* requests running here, their results not ready yet */
+    struct sea__xmsg *free;    /* recycled messages (this shard's own) */
+    unsigned free_n;
+    bool wake_armed;           /* a poll on the shard's wake_fd is pending */
+    struct sea__poller poller;
+    /* Read by other shards after every flush: on a cache line of its own. */
+    _Alignas(64) _Atomic int sleeping; /* set while (about to be) asleep in the kernel */
+};
+
+static inline struct smp_shard *smp_of(const struct sea__shard *s) {
+    return s->slot[SEA__SLOT_SMP];
+}
 
 static struct sea__xq *req_q(struct sea__smp *smp, unsigned from, unsigned to) {
     return &smp->req[(size_t)from * smp->n + to];
@@ -90,10 +114,12 @@ int sea__smp_create(struct sea__smp *smp, unsigned n) {
     smp->req = aligned_alloc(64, sizeof(struct sea__xq) * count);
     smp->resp = aligned_alloc(64, sizeof(struct sea__xq) * count);
     smp->shards = calloc(n, sizeof(*smp->shards));
-    if (!smp->req || !smp->resp || !smp->shards) {
+    smp->peers = calloc(n, sizeof(*smp->peers));
+    if (!smp->req || !smp->resp || !smp->shards || !smp->peers) {
         free(smp->req);
         free(smp->resp);
         free(smp->shards);
+        free(smp->peers);
         return -ENOMEM;
     }
     memset(smp->req, 0, sizeof(struct sea__xq) * count);
@@ -111,17 +137,13 @@ void sea__smp_free(struct sea__smp *smp) {
     free(smp->req);
     free(smp->resp);
     free(smp->shards);
+    free(smp->peers);
     smp->req = smp->resp = NULL;
     smp->shards = NULL;
+    smp->peers = NULL;
 }
 
 /* ---- sending ---- */
-
-static void wake(struct sea__shard *dst) {
-    uint64_t one = 1;
-    ssize_t w = write(dst->wake_fd, &one, sizeof(one));
-    (void)w; /* EAGAIN: the counter is already non-zero, the shard will wake */
-}
 
 /* Moves as much of q's staging as fits into its ring and publishes it. */
 static void flush_q(struct sea__smp *smp, struct sea__xq *q, unsigned dst) {
@@ -153,37 +175,37 @@ static void flush_q(struct sea__smp *smp, struct sea__xq *q, unsigned dst) {
         atomic_thread_fence(memory_order_seq_cst);
     else
         atomic_signal_fence(memory_order_seq_cst); /* keep the compiler from hoisting the load */
-    struct sea__shard *d = smp->shards[dst];
-    if (atomic_load_explicit(&d->sleeping, memory_order_relaxed))
-        wake(d);
+    if (atomic_load_explicit(&smp->peers[dst]->sleeping, memory_order_relaxed))
+        sea__shard_wake(smp->shards[dst]);
 }
 
-static void stage(struct sea__shard *s, struct sea__xq *q, unsigned dst, struct sea__xmsg *m) {
+static void stage(struct smp_shard *me, struct sea__xq *q, unsigned dst, struct sea__xmsg *m) {
     m->next = NULL;
     *q->stage_tail = m;
     q->stage_tail = &m->next;
     q->staged++;
-    s->smp_staged++;
+    me->staged++;
     if (q->staged >= FLUSH_BATCH)
-        flush_q(s->smp, q, dst);
+        flush_q(me->smp, q, dst);
 }
 
-void sea__smp_flush(struct sea__shard *s) {
-    struct sea__smp *smp = s->smp;
-    if (!smp || !s->smp_staged)
+/* Publishes staged outgoing messages. */
+static void smp_flush(struct smp_shard *me) {
+    struct sea__smp *smp = me->smp;
+    if (!me->staged)
         return;
     unsigned left = 0;
     for (unsigned j = 0; j < smp->n; j++) {
-        if (j == s->id)
+        if (j == me->id)
             continue;
-        struct sea__xq *q = req_q(smp, s->id, j);
+        struct sea__xq *q = req_q(smp, me->id, j);
         flush_q(smp, q, j);
         left += q->staged;
-        q = resp_q(smp, s->id, j);
+        q = resp_q(smp, me->id, j);
         flush_q(smp, q, j);
         left += q->staged;
     }
-    s->smp_staged = left;
+    me->staged = left;
 }
 
 /* ---- receiving ---- */
@@ -192,35 +214,19 @@ void sea__smp_flush(struct sea__shard *s) {
  * Requests whose function ran on the target but whose result is not ready
  * sit on the target's running list, so that a stop can still answer them.
  */
-static void running_add(struct sea__shard *s, struct sea__xmsg *m) {
-    m->next = s->smp_running;
-    if (m->next)
-        m->next->pprev = &m->next;
-    m->pprev = &s->smp_running;
-    s->smp_running = m;
-}
-
-static void running_remove(struct sea__xmsg *m) {
-    *m->pprev = m->next;
-    if (m->next)
-        m->next->pprev = m->pprev;
-    m->next = NULL;
-    m->pprev = NULL;
-}
-
 static sea_future request_done(struct sea__xmsg **mp, sea_future *in) {
     struct sea__xmsg *m = *mp;
-    struct sea__shard *s = sea__shard_current;
-    running_remove(m);
+    struct smp_shard *me = smp_of(sea__shard_current);
+    sea__list_remove(&me->running, &m->running);
     m->result = sea_future_move(in);
-    stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
+    stage(me, resp_q(me->smp, me->id, m->src), m->src, m);
     return sea_ready();
 }
 
 /* On the target: run the request; its result goes back when ready. */
-static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
+static void handle_request(struct smp_shard *me, struct sea__xmsg *m) {
     sea_future f;
-    if (s->stopping) {
+    if (me->shard->stopping) {
         f = sea_failed(SEA_ESHUTDOWN, "the target shard is stopping");
     } else {
         sea__hot.inline_depth++;
@@ -230,10 +236,10 @@ static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
     if ((f.sea__state & SEA__S_KIND) != SEA__S_PENDING) {
         /* Ready at once (the common case): answer now, no continuation needed. */
         m->result = f;
-        stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
+        stage(me, resp_q(me->smp, me->id, m->src), m->src, m);
         return;
     }
-    running_add(s, m);
+    sea__list_push_front(&me->running, &m->running);
     sea_future w = sea_then_wrapped(f, request_done, m);
     /*
      * Once request_done ran, m belongs to the sender again (a flush may have
@@ -243,20 +249,20 @@ static void handle_request(struct sea__shard *s, struct sea__xmsg *m) {
      */
     if ((w.sea__state & SEA__S_KIND) == SEA__S_ERROR) {
         /* Could not wait for the result (out of memory): answer with that. */
-        running_remove(m);
+        sea__list_remove(&me->running, &m->running);
         m->result = w;
-        stage(s, resp_q(s->smp, s->id, m->src), m->src, m);
+        stage(me, resp_q(me->smp, me->id, m->src), m->src, m);
         return;
     }
     sea_future_detach(w);
 }
 
 /* Messages always come home to the shard that sent them: each shard recycles its own. */
-static struct sea__xmsg *msg_alloc(struct sea__shard *s) {
-    struct sea__xmsg *m = s->smp_free;
+static struct sea__xmsg *msg_alloc(struct smp_shard *me) {
+    struct sea__xmsg *m = me->free;
     if (m) {
-        s->smp_free = m->next;
-        s->smp_free_n--;
+        me->free = m->next;
+        me->free_n--;
         return m;
     }
     return aligned_alloc(64, MSG_SIZE);
@@ -266,11 +272,12 @@ static void msg_free(struct sea__xmsg *m) {
     if (m->cap && m->cap != (void *)m->inline_cap)
         free(m->cap);
     struct sea__shard *s = sea__shard_current;
-    if (s && s->id == m->src && s->smp_free_n < MSG_POOL_MAX &&
-        !atomic_load_explicit(&s->smp->stopping, memory_order_relaxed)) {
-        m->next = s->smp_free;
-        s->smp_free = m;
-        s->smp_free_n++;
+    struct smp_shard *me = s ? smp_of(s) : NULL;
+    if (me && me->id == m->src && me->free_n < MSG_POOL_MAX &&
+        !atomic_load_explicit(&me->smp->stopping, memory_order_relaxed)) {
+        m->next = me->free;
+        me->free = m;
+        me->free_n++;
         return;
     }
     free(m);
@@ -284,7 +291,7 @@ static void handle_response(struct sea__xmsg *m) {
 }
 
 /* Takes everything ring r holds, oldest first. */
-static unsigned drain_ring(struct sea__shard *s, struct sea__xring *r, bool requests) {
+static unsigned drain_ring(struct smp_shard *me, struct sea__xring *r, bool requests) {
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     if (tail == head)
@@ -293,7 +300,7 @@ static unsigned drain_ring(struct sea__shard *s, struct sea__xring *r, bool requ
     for (; head != tail; head++, n++) {
         struct sea__xmsg *m = r->slots[head & RING_MASK];
         if (requests)
-            handle_request(s, m);
+            handle_request(me, m);
         else
             handle_response(m);
     }
@@ -301,31 +308,34 @@ static unsigned drain_ring(struct sea__shard *s, struct sea__xring *r, bool requ
     return n;
 }
 
-unsigned sea__smp_poll(struct sea__shard *s) {
-    struct sea__smp *smp = s->smp;
-    if (!smp || smp->n == 1)
+/* The poller: publishes what this shard staged, then handles incoming requests and responses. */
+static unsigned smp_poll(void *state) {
+    struct smp_shard *me = state;
+    struct sea__smp *smp = me->smp;
+    smp_flush(me);
+    if (smp->n == 1)
         return 0;
     unsigned n = 0;
     for (unsigned i = 0; i < smp->n; i++) {
-        if (i == s->id)
+        if (i == me->id)
             continue;
-        n += drain_ring(s, &resp_q(smp, i, s->id)->ring, false);
-        n += drain_ring(s, &req_q(smp, i, s->id)->ring, true);
+        n += drain_ring(me, &resp_q(smp, i, me->id)->ring, false);
+        n += drain_ring(me, &req_q(smp, i, me->id)->ring, true);
     }
-    s->stats.smp_messages += n;
+    me->shard->stats.smp_messages += n;
     return n;
 }
 
 /* True if any incoming ring holds a message. */
-static bool incoming(struct sea__shard *s) {
-    struct sea__smp *smp = s->smp;
+static bool incoming(struct smp_shard *me) {
+    struct sea__smp *smp = me->smp;
     for (unsigned i = 0; i < smp->n; i++) {
-        if (i == s->id)
+        if (i == me->id)
             continue;
-        struct sea__xring *r = &req_q(smp, i, s->id)->ring;
+        struct sea__xring *r = &req_q(smp, i, me->id)->ring;
         if (atomic_load_explicit(&r->tail, memory_order_acquire) != atomic_load_explicit(&r->head, memory_order_relaxed))
             return true;
-        r = &resp_q(smp, i, s->id)->ring;
+        r = &resp_q(smp, i, me->id)->ring;
         if (atomic_load_explicit(&r->tail, memory_order_acquire) != atomic_load_explicit(&r->head, memory_order_relaxed))
             return true;
     }
@@ -334,42 +344,45 @@ static bool incoming(struct sea__shard *s) {
 
 /* ---- sleeping ---- */
 
-static sea_future wake_drained(struct sea__shard **sp, sea_future *in) {
-    struct sea__shard *s = *sp;
+static sea_future wake_drained(struct smp_shard **mep, sea_future *in) {
+    struct smp_shard *me = *mep;
     (void)sea_future_error(in); /* a broken poll at shutdown is fine */
     uint64_t v;
-    ssize_t r = read(s->wake_fd, &v, sizeof(v));
+    ssize_t r = read(me->shard->wake_fd, &v, sizeof(v));
     (void)r;
-    s->wake_armed = false;
+    me->wake_armed = false;
     return sea_ready();
 }
 
-bool sea__smp_prepare_sleep(struct sea__shard *s) {
-    struct sea__smp *smp = s->smp;
-    if (!smp || smp->n == 1)
+/* Before the loop sleeps: true if it may (nothing staged, nothing incoming), with the wake-up armed. */
+static bool smp_try_sleep(void *state, sea_time *deadline) {
+    struct smp_shard *me = state;
+    struct sea__smp *smp = me->smp;
+    (void)deadline;
+    if (smp->n == 1)
         return true;
-    sea__smp_flush(s);
-    if (s->smp_staged)
+    smp_flush(me);
+    if (me->staged)
         return false; /* a full ring: keep polling until the target makes room */
-    if (!s->wake_armed) {
-        s->wake_armed = true;
-        sea_future_detach(sea_then_wrapped(sea_fd_poll(s->wake_fd, SEA_POLLIN), wake_drained, s));
+    if (!me->wake_armed) {
+        me->wake_armed = true;
+        sea_future_detach(sea_then_wrapped(sea_fd_poll(me->shard->wake_fd, SEA_POLLIN), wake_drained, me));
     }
-    atomic_store_explicit(&s->sleeping, 1, memory_order_relaxed);
+    atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
     if (smp->membarrier_ok)
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     else
         atomic_thread_fence(memory_order_seq_cst);
-    if (incoming(s) || atomic_load_explicit(&s->stop_requested, memory_order_relaxed)) {
-        atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+    if (incoming(me) || atomic_load_explicit(&me->shard->stop_requested, memory_order_relaxed)) {
+        atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
         return false;
     }
     return true;
 }
 
-void sea__smp_after_sleep(struct sea__shard *s) {
-    if (s->smp)
-        atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+static void smp_after_wake(void *state) {
+    struct smp_shard *me = state;
+    atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
 }
 
 void sea__smp_request_stop(struct sea__smp *smp, int exit_code) {
@@ -380,7 +393,7 @@ void sea__smp_request_stop(struct sea__smp *smp, int exit_code) {
         struct sea__shard *d = smp->shards[i];
         atomic_store_explicit(&d->stop_requested, 1, memory_order_release);
         if (d != sea__shard_current)
-            wake(d);
+            sea__shard_wake(d);
     }
 }
 
@@ -392,24 +405,25 @@ void sea__smp_request_stop(struct sea__smp *smp, int exit_code) {
  * has ended), are answered with SEA_ESHUTDOWN, staged like any response.
  */
 void sea__smp_drain_requests(struct sea__shard *s) {
-    struct sea__smp *smp = s->smp;
-    while (s->smp_running) {
+    struct smp_shard *me = smp_of(s);
+    struct sea__smp *smp = me->smp;
+    struct sea__link *l;
+    while ((l = sea__list_pop_front(&me->running))) {
         /* Its pending continuation (request_done) never runs now, and is dropped with the shard. */
-        struct sea__xmsg *m = s->smp_running;
-        running_remove(m);
+        struct sea__xmsg *m = sea__list_entry(l, struct sea__xmsg, running);
         m->result = sea_failed(SEA_ESHUTDOWN, "the application stopped while this request was running");
-        stage(s, resp_q(smp, s->id, m->src), m->src, m);
+        stage(me, resp_q(smp, me->id, m->src), m->src, m);
     }
     for (unsigned i = 0; i < smp->n; i++) {
-        if (i == s->id)
+        if (i == me->id)
             continue;
-        struct sea__xring *r = &req_q(smp, i, s->id)->ring;
+        struct sea__xring *r = &req_q(smp, i, me->id)->ring;
         uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
         uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
         for (; head != tail; head++) {
             struct sea__xmsg *m = r->slots[head & RING_MASK];
             m->result = sea_failed(SEA_ESHUTDOWN, "the application stopped before this request ran");
-            stage(s, resp_q(smp, s->id, m->src), m->src, m);
+            stage(me, resp_q(smp, me->id, m->src), m->src, m);
         }
         atomic_store_explicit(&r->head, head, memory_order_release);
     }
@@ -422,12 +436,13 @@ void sea__smp_drain_requests(struct sea__shard *s) {
  * resolved here (responses) or failed (requests never sent).
  */
 void sea__smp_drain_home(struct sea__shard *s) {
-    struct sea__smp *smp = s->smp;
+    struct smp_shard *me = smp_of(s);
+    struct sea__smp *smp = me->smp;
     for (unsigned i = 0; i < smp->n; i++) {
-        if (i == s->id)
+        if (i == me->id)
             continue;
-        drain_ring(s, &resp_q(smp, i, s->id)->ring, false);
-        struct sea__xq *q = resp_q(smp, i, s->id);
+        drain_ring(me, &resp_q(smp, i, me->id)->ring, false);
+        struct sea__xq *q = resp_q(smp, i, me->id);
         for (struct sea__xmsg *m = q->stage_head, *next; m; m = next) {
             next = m->next;
             handle_response(m);
@@ -435,7 +450,7 @@ void sea__smp_drain_home(struct sea__shard *s) {
         q->stage_head = NULL;
         q->stage_tail = &q->stage_head;
         q->staged = 0;
-        q = req_q(smp, s->id, i);
+        q = req_q(smp, me->id, i);
         for (struct sea__xmsg *m = q->stage_head, *next; m; m = next) {
             next = m->next;
             m->result = sea_failed(SEA_ESHUTDOWN, "the application stopped before this request was sent");
@@ -445,13 +460,13 @@ void sea__smp_drain_home(struct sea__shard *s) {
         q->stage_tail = &q->stage_head;
         q->staged = 0;
     }
-    s->smp_staged = 0;
-    while (s->smp_free) {
-        struct sea__xmsg *m = s->smp_free;
-        s->smp_free = m->next;
+    me->staged = 0;
+    while (me->free) {
+        struct sea__xmsg *m = me->free;
+        me->free = m->next;
         free(m);
     }
-    s->smp_free_n = 0;
+    me->free_n = 0;
 }
 
 /* ---- public API ---- */
@@ -469,9 +484,10 @@ sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t c
         sea__hot.inline_depth--;
         return f;
     }
-    if (atomic_load_explicit(&s->smp->stopping, memory_order_relaxed))
+    struct smp_shard *me = smp_of(s);
+    if (atomic_load_explicit(&me->smp->stopping, memory_order_relaxed))
         return sea_failed(SEA_ESHUTDOWN, "the application is stopping");
-    struct sea__xmsg *m = msg_alloc(s);
+    struct sea__xmsg *m = msg_alloc(me);
     if (!m)
         return sea_failed(-ENOMEM, "out of memory sending a message to another shard");
     m->cap = capsz <= MSG_INLINE_CAP ? m->inline_cap : malloc(capsz);
@@ -492,7 +508,7 @@ sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t c
         msg_free(m);
         return f;
     }
-    stage(s, req_q(s->smp, s->id, shard), shard, m);
+    stage(me, req_q(me->smp, me->id, shard), shard, m);
     return f;
 }
 
@@ -635,3 +651,43 @@ int sea_foreign_release(sea_foreign f) {
     sea_future_ignore(r);
     return 0;
 }
+
+/* ---- the module ---- */
+
+static int smp_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct smp_shard *me = aligned_alloc(64, (sizeof(*me) + 63) & ~(size_t)63);
+    if (!me) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    memset(me, 0, sizeof(*me));
+    me->shard = s;
+    me->smp = s->smp;
+    me->id = s->id;
+    me->poller = (struct sea__poller){.poll = smp_poll, .try_sleep = smp_try_sleep, .after_wake = smp_after_wake,
+                                      .state = me};
+    sea__poller_add(s, &me->poller);
+    s->slot[SEA__SLOT_SMP] = me;
+    s->smp->peers[s->id] = me;
+    return 0;
+}
+
+/* After both drain phases: nothing of this shard is in flight any more. */
+static void smp_shard_stop(struct sea__shard *s) {
+    struct smp_shard *me = smp_of(s);
+    if (!me)
+        return;
+    while (me->free) {
+        struct sea__xmsg *m = me->free;
+        me->free = m->next;
+        free(m);
+    }
+    free(me);
+    s->slot[SEA__SLOT_SMP] = NULL;
+}
+
+const struct sea__module sea__module_smp = {
+    .name = "smp",
+    .shard_start = smp_shard_start,
+    .shard_stop = smp_shard_stop,
+};

@@ -15,8 +15,9 @@
  * threshold, then at 2x, 4x, 8x... as it goes on, and at most 10 reports
  * per shard per minute (the rest are counted and the count reported).
  */
-#include "internal.h"
+#include "core/stall.h"
 
+#include <sea/error.h>
 #include <sea/log.h>
 
 #include <errno.h>
@@ -28,6 +29,25 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "base/symbolize.h"
+#include "base/thread.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "core/shard.h"
+#include "core/smp.h"
+
+#define STALL_FRAMES 32
+
+/* A shard's slot for its backtrace (SEA__SLOT_STALL), handed between the watchdog and the signal handler. */
+struct stall_slot {
+    _Atomic int n;              /* -1: the handler may fill frames; >= 0: filled (n frames) */
+    void *frames[STALL_FRAMES];
+};
+
+static inline struct stall_slot *stall_of(const struct sea__shard *s) {
+    return s->slot[SEA__SLOT_STALL];
+}
 
 #define MAX_REPORTS_PER_MINUTE 10
 
@@ -55,22 +75,24 @@ static void record_backtrace(int signo) {
     (void)signo;
     int saved = errno;
     struct sea__shard *s = sea__shard_current;
+    struct stall_slot *bt = s ? stall_of(s) : NULL;
     /* -1 (stored with release by the watchdog once it is done with the slot): the slot is ours to fill. */
-    if (s && atomic_load_explicit(&s->stall_bt_n, memory_order_acquire) == -1) {
-        int n = backtrace(s->stall_bt, SEA__STALL_FRAMES);
-        atomic_store_explicit(&s->stall_bt_n, n, memory_order_release);
+    if (bt && atomic_load_explicit(&bt->n, memory_order_acquire) == -1) {
+        int n = backtrace(bt->frames, STALL_FRAMES);
+        atomic_store_explicit(&bt->n, n, memory_order_release);
     }
     errno = saved;
 }
 
 static void report(struct sea__shard *s, sea_time stalled) {
-    atomic_store_explicit(&s->stall_bt_n, -1, memory_order_release);
+    struct stall_slot *bt = stall_of(s);
+    atomic_store_explicit(&bt->n, -1, memory_order_release);
     int n = -1;
     if (pthread_kill(s->thread, SIGRTMIN) == 0) {
         for (int i = 0; i < 200 && n < 0; i++) { /* up to 20 ms for the handler to run */
             struct timespec ts = {0, 100000};
             nanosleep(&ts, NULL);
-            n = atomic_load_explicit(&s->stall_bt_n, memory_order_acquire);
+            n = atomic_load_explicit(&bt->n, memory_order_acquire);
             if (n < 0 && atomic_load_explicit(&s->beat, memory_order_relaxed) != st.w[s->id].last_beat)
                 break; /* it moved on meanwhile */
         }
@@ -83,8 +105,8 @@ static void report(struct sea__shard *s, sea_time stalled) {
         /* Frame 0 is the signal handler and 1 the signal trampoline: start where the shard was. */
         for (int i = 2; i < n && len < sizeof(text) - 300; i++) {
             char where[256];
-            sea__describe_addr(s->stall_bt[i], where, sizeof(where));
-            len += (size_t)snprintf(text + len, sizeof(text) - len, "\n  %p %s", s->stall_bt[i], where);
+            sea__describe_addr(bt->frames[i], where, sizeof(where));
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "\n  %p %s", bt->frames[i], where);
         }
     } else {
         len += (size_t)snprintf(text + len, sizeof(text) - len, " (no backtrace: it moved on)");
@@ -139,7 +161,10 @@ static void *watchdog(void *arg) {
     return NULL;
 }
 
-int sea__stall_start(struct sea__smp *smp, sea_time threshold) {
+/* --blocked-reactor-notify-ms in ns, 0 for off.  Set before the shards start, then read-only. */
+static sea_time threshold_option = 25000000;
+
+static int stall_start(struct sea__smp *smp, sea_time threshold) {
     if (threshold <= 0)
         return 0;
     st.w = calloc(smp->n, sizeof(*st.w));
@@ -183,7 +208,8 @@ int sea__stall_start(struct sea__smp *smp, sea_time threshold) {
     return 0;
 }
 
-void sea__stall_stop(void) {
+static void stall_ended(struct sea__smp *smp) {
+    (void)smp;
     if (!st.running)
         return;
     atomic_store(&st.stop, 1);
@@ -206,3 +232,50 @@ void sea__stall_stop(void) {
     st.w = NULL;
     st.running = false;
 }
+
+/* ---- the module ---- */
+
+static const struct sea__opt options[] = {
+    {.o = {.name = "blocked-reactor-notify-ms", .type = SEA_OPTION_INT, .default_value = "25", .min = 0,
+           .max = 3600000, .help = "report a task that runs longer than N ms, with a backtrace (default 25; 0: off)"},
+     .value_name = "N", .meaning = "a whole number of milliseconds in 0..3600000"},
+};
+
+static int stall_configure(const struct sea__opt_values *v, char *err, size_t errlen) {
+    threshold_option = (sea_time)sea__opt_int(v, "blocked-reactor-notify-ms") * 1000000;
+    return 0;
+}
+
+static int stall_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct stall_slot *bt = calloc(1, sizeof(*bt));
+    if (!bt) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    s->slot[SEA__SLOT_STALL] = bt;
+    return 0;
+}
+
+static void stall_shard_stop(struct sea__shard *s) {
+    free(s->slot[SEA__SLOT_STALL]);
+    s->slot[SEA__SLOT_STALL] = NULL;
+}
+
+/* On shard 0, every shard running: the watchdog starts (a failure leaves the application without it). */
+static int stall_running(struct sea__smp *smp, char *err, size_t errlen) {
+    int rc = stall_start(smp, threshold_option);
+    if (rc < 0)
+        sea_log_warn(&sea_log_sea, "cannot start the stall detector: %s", sea_strerror(rc));
+    return 0;
+}
+
+const struct sea__module sea__module_stall = {
+    .name = "stall",
+    .options = options,
+    .noptions = sizeof(options) / sizeof(options[0]),
+    .configure = stall_configure,
+    .shard_start = stall_shard_start,
+    .shard_stop = stall_shard_stop,
+    .running = stall_running,
+    .ended = stall_ended,
+};

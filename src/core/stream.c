@@ -15,14 +15,16 @@
  * flush and on close, with one sea_socket_write.  Writes at least as large as
  * the batch go straight from the caller's memory after the batch is sent.
  */
-#include "internal.h"
-
+#include <sea/promise.h>
 #include <sea/stream.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "base/panic.h"
+#include "core/future.h"
 
 #define DEFAULT_SIZE 8192
 

@@ -12,7 +12,9 @@
  * arming and cancelling never search, and each timer is re-bucketed at most
  * 64 times over its life.
  */
-#include "internal.h"
+#include "core/timers.h"
+
+#include "base/list.h"
 
 static unsigned bucket_of(const struct sea__timer_set *ts, sea_time when) {
     if (when <= ts->last)
@@ -20,37 +22,23 @@ static unsigned bucket_of(const struct sea__timer_set *ts, sea_time when) {
     return 63u - (unsigned)__builtin_clzll((uint64_t)when ^ (uint64_t)ts->last);
 }
 
+static sea_timer *timer_of(struct sea__link *l) {
+    return sea__list_entry(l, sea_timer, sea__link);
+}
+
 void sea__timer_set_init(struct sea__timer_set *ts, sea_time now) {
     for (unsigned i = 0; i < SEA__TIMER_BUCKETS; i++)
-        ts->buckets[i] = NULL;
+        sea__list_init(&ts->buckets[i]);
     ts->nonempty = 0;
     ts->last = now;
     ts->next = SEA_TIME_MAX;
     ts->count = 0;
-    ts->expiring = NULL;
-}
-
-static void list_push(sea_timer **head, sea_timer *t) {
-    t->sea__prev = NULL;
-    t->sea__next = *head;
-    if (*head)
-        (*head)->sea__prev = t;
-    *head = t;
-}
-
-static void list_unlink(sea_timer **head, sea_timer *t) {
-    if (t->sea__prev)
-        t->sea__prev->sea__next = t->sea__next;
-    else
-        *head = t->sea__next;
-    if (t->sea__next)
-        t->sea__next->sea__prev = t->sea__prev;
-    t->sea__next = t->sea__prev = NULL;
+    sea__list_init(&ts->expiring);
 }
 
 void sea__timer_set_insert(struct sea__timer_set *ts, sea_timer *t) {
     unsigned b = bucket_of(ts, t->sea__when);
-    list_push(&ts->buckets[b], t);
+    sea__list_push_front(&ts->buckets[b], &t->sea__link);
     ts->nonempty |= 1ull << b;
     ts->count++;
     if (t->sea__when < ts->next)
@@ -59,35 +47,35 @@ void sea__timer_set_insert(struct sea__timer_set *ts, sea_timer *t) {
 
 void sea__timer_set_remove(struct sea__timer_set *ts, sea_timer *t) {
     if (t->sea__flags & SEA__TF_EXPIRING) {
-        list_unlink(&ts->expiring, t);
+        sea__list_remove(&ts->expiring, &t->sea__link);
         t->sea__flags &= ~SEA__TF_EXPIRING;
         return;
     }
     unsigned b = bucket_of(ts, t->sea__when);
-    list_unlink(&ts->buckets[b], t);
-    if (!ts->buckets[b])
+    sea__list_remove(&ts->buckets[b], &t->sea__link);
+    if (sea__list_empty(&ts->buckets[b]))
         ts->nonempty &= ~(1ull << b);
     ts->count--;
 }
 
-/* Merge sort of a singly linked list (sea__next) by deadline; stable. */
-static sea_timer *sort_by_deadline(sea_timer *head, size_t n) {
+/* Merge sort by deadline of a chain linked through sea__next only; stable. */
+static struct sea__link *sort_by_deadline(struct sea__link *head, size_t n) {
     if (n <= 1) {
         if (head)
             head->sea__next = NULL;
         return head;
     }
     size_t half = n / 2;
-    sea_timer *mid = head;
+    struct sea__link *mid = head;
     for (size_t i = 1; i < half; i++)
         mid = mid->sea__next;
-    sea_timer *right = mid->sea__next;
+    struct sea__link *right = mid->sea__next;
     mid->sea__next = NULL;
-    sea_timer *a = sort_by_deadline(head, half);
-    sea_timer *b = sort_by_deadline(right, n - half);
-    sea_timer *out = NULL, **tail = &out;
+    struct sea__link *a = sort_by_deadline(head, half);
+    struct sea__link *b = sort_by_deadline(right, n - half);
+    struct sea__link *out = NULL, **tail = &out;
     while (a && b) {
-        sea_timer **pick = b->sea__when < a->sea__when ? &b : &a;
+        struct sea__link **pick = timer_of(b)->sea__when < timer_of(a)->sea__when ? &b : &a;
         *tail = *pick;
         tail = &(*pick)->sea__next;
         *pick = (*pick)->sea__next;
@@ -100,72 +88,59 @@ void sea__timer_set_expire(struct sea__timer_set *ts, sea_time now) {
     if (now < ts->last)
         now = ts->last;
     unsigned idx = bucket_of(ts, now);
-    sea_timer *due = NULL, *keep = NULL;
+    struct sea__link *due = NULL, *keep = NULL; /* chains through sea__next */
     size_t ndue = 0;
 
     /* Buckets below idx are entirely due. */
     uint64_t below = idx ? ts->nonempty & ((1ull << idx) - 1) : 0;
-    if (idx == 0)
-        below = 0;
     while (below) {
         unsigned b = (unsigned)__builtin_ctzll(below);
         below &= below - 1;
-        sea_timer *t = ts->buckets[b];
-        while (t) {
-            sea_timer *next = t->sea__next;
-            t->sea__next = due;
-            due = t;
+        for (struct sea__link *l = ts->buckets[b].sea__first, *next; l; l = next) {
+            next = l->sea__next;
+            l->sea__next = due;
+            due = l;
             ndue++;
-            t = next;
         }
-        ts->buckets[b] = NULL;
+        sea__list_init(&ts->buckets[b]);
         ts->nonempty &= ~(1ull << b);
     }
     /* Now's own bucket: split into due and not yet. */
-    sea_timer *t = ts->buckets[idx];
-    ts->buckets[idx] = NULL;
+    struct sea__link *l = ts->buckets[idx].sea__first;
+    sea__list_init(&ts->buckets[idx]);
     ts->nonempty &= ~(1ull << idx);
-    while (t) {
-        sea_timer *next = t->sea__next;
-        if (t->sea__when <= now) {
-            t->sea__next = due;
-            due = t;
+    for (struct sea__link *next; l; l = next) {
+        next = l->sea__next;
+        if (timer_of(l)->sea__when <= now) {
+            l->sea__next = due;
+            due = l;
             ndue++;
         } else {
-            t->sea__next = keep;
-            keep = t;
+            l->sea__next = keep;
+            keep = l;
         }
-        t = next;
     }
     ts->count -= ndue;
     ts->last = now;
     /* Not-yet timers of idx go to lower buckets relative to the new `last`. */
-    while (keep) {
-        sea_timer *next = keep->sea__next;
-        unsigned b = bucket_of(ts, keep->sea__when);
-        list_push(&ts->buckets[b], keep);
+    for (struct sea__link *next; keep; keep = next) {
+        next = keep->sea__next;
+        unsigned b = bucket_of(ts, timer_of(keep)->sea__when);
+        sea__list_push_front(&ts->buckets[b], keep);
         ts->nonempty |= 1ull << b;
-        keep = next;
     }
     /* The earliest deadline lives in the lowest non-empty bucket. */
     ts->next = SEA_TIME_MAX;
     if (ts->nonempty) {
         unsigned b = (unsigned)__builtin_ctzll(ts->nonempty);
-        for (sea_timer *x = ts->buckets[b]; x; x = x->sea__next)
-            if (x->sea__when < ts->next)
-                ts->next = x->sea__when;
+        sea__list_for_each(x, &ts->buckets[b])
+            if (timer_of(x)->sea__when < ts->next)
+                ts->next = timer_of(x)->sea__when;
     }
     /* Append the due timers, in deadline order, to the expiring list. */
-    due = sort_by_deadline(due, ndue);
-    sea_timer **tail = &ts->expiring, *prev = NULL;
-    while (*tail) {
-        prev = *tail;
-        tail = &(*tail)->sea__next;
+    for (struct sea__link *d = sort_by_deadline(due, ndue), *next; d; d = next) {
+        next = d->sea__next;
+        timer_of(d)->sea__flags |= SEA__TF_EXPIRING;
+        sea__list_push_back(&ts->expiring, d);
     }
-    for (sea_timer *d = due; d; d = d->sea__next) {
-        d->sea__prev = prev;
-        d->sea__flags |= SEA__TF_EXPIRING;
-        prev = d;
-    }
-    *tail = due;
 }

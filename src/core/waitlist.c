@@ -9,14 +9,7 @@
 
 static void unlink_waiter(struct sea__waiter *w) {
     struct sea__waitlist *l = w->list;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        l->sea__head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        l->sea__tail = w->prev;
+    sea__list_remove(&l->sea__waiters, &w->link);
     l->sea__count--;
     if (w->timed)
         sea_timer_cancel(&w->timer);
@@ -41,12 +34,7 @@ struct sea__waiter *sea__waiter_add(struct sea__waitlist *l, int64_t n, sea_futu
     w->list = l;
     w->cancelled = cancelled;
     w->owner = owner;
-    w->prev = l->sea__tail;
-    if (w->prev)
-        w->prev->next = w;
-    else
-        l->sea__head = w;
-    l->sea__tail = w;
+    sea__list_push_back(&l->sea__waiters, &w->link);
     l->sea__count++;
     return w;
 }
@@ -75,8 +63,9 @@ void sea__waiter_settle(struct sea__waiter *w, sea_future r) {
 }
 
 void sea__waitlist_fail_all(struct sea__waitlist *l, int err, const char *static_msg) {
-    while (l->sea__head)
-        sea__waiter_fail(l->sea__head, err, static_msg);
+    struct sea__waiter *w;
+    while ((w = sea__waitlist_first(l)))
+        sea__waiter_fail(w, err, static_msg);
 }
 
 /* A timeout or an abort gave up on w: fail it, then let the owner look at its list again. */
@@ -102,7 +91,7 @@ void sea__waiter_set_timeout(struct sea__waiter *w, sea_time timeout, const char
 }
 
 static void on_abort(sea_abort_subscription *sub, int err) {
-    struct sea__waiter *w = (struct sea__waiter *)((char *)sub - offsetof(struct sea__waiter, abort));
+    struct sea__waiter *w = sea__container_of(sub, struct sea__waiter, abort);
     give_up(w, err, "aborted");
 }
 

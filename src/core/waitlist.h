@@ -1,5 +1,5 @@
 /*
- * waitlist.h - the waiting operations behind semaphores, condition
+ * core/waitlist.h - the waiting operations behind semaphores, condition
  * variables, queues and shared promises (waitlist.c).
  *
  * A waiter is a promise in a FIFO list, plus what it waits for (units, an
@@ -8,19 +8,21 @@
  * promise, and tells the list's owner through cancelled() (a semaphore whose
  * first waiter gave up may now serve the next one).
  */
-#ifndef SEA_SRC_WAITLIST_H
-#define SEA_SRC_WAITLIST_H
+#ifndef SEA_CORE_WAITLIST_H
+#define SEA_CORE_WAITLIST_H
 
 #include <sea/abort.h>
 #include <sea/promise.h>
 #include <sea/timer.h>
-#include <sea/waitlist.h>
+#include <sea/internal/waitlist.h>
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/list.h"
+
 struct sea__waiter {
-    struct sea__waiter *next, *prev;
+    struct sea__link link;       /* its list's waiters */
     struct sea__waitlist *list;
     sea_promise promise;
     int64_t n;                   /* semaphore units */
@@ -34,8 +36,14 @@ struct sea__waiter {
 };
 
 static inline void sea__waitlist_init(struct sea__waitlist *l) {
-    l->sea__head = l->sea__tail = NULL;
+    sea__list_init(&l->sea__waiters);
     l->sea__count = 0;
+}
+
+/* The first waiter of l (the one that waited longest), or NULL. */
+static inline struct sea__waiter *sea__waitlist_first(const struct sea__waitlist *l) {
+    struct sea__link *first = sea__list_first(&l->sea__waiters);
+    return first ? sea__list_entry(first, struct sea__waiter, link) : NULL;
 }
 
 /*

@@ -1,18 +1,19 @@
 /*
  * when.c - when_all, when_all_succeed and when_any (sea/when.h).
- * (sea_with_timeout lives with the other races in abort.c.)
+ * (sea_with_timeout lives with the other races in race.c.)
  *
  * Each keeps one heap state for the whole group: a counter of results still
  * to come, the results themselves, and the promise of the group's future.
  * Ready inputs are handled at once and cost nothing.
  */
-#include "internal.h"
-
+#include <sea/promise.h>
 #include <sea/when.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/future.h"
 
 struct group {
     sea_promise promise;
@@ -22,7 +23,6 @@ struct group {
     bool succeed;
     sea_future res[];     /* when_all_succeed: the results */
 };
-
 struct slot {
     struct group *g;
     size_t i;
@@ -66,7 +66,6 @@ static sea_future group_one(struct slot *s, sea_future *in) {
     }
     return sea_ready();
 }
-
 static sea_future group_start(sea_future *fs, size_t n, sea_value *values, bool succeed) {
     size_t pending = 0;
     for (size_t i = 0; i < n; i++) {
@@ -124,7 +123,6 @@ struct any {
     size_t remaining;
     sea_promise relay[]; /* one per input: the caller's replacement futures */
 };
-
 struct any_slot {
     struct any *a;
     size_t i;

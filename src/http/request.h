@@ -1,6 +1,7 @@
 /*
- * http_request.h - the HTTP/1.x request-head parser of the Prometheus
- * endpoint (prometheus.c), on its own so that tests can call and fuzz it.
+ * http/request.h - the HTTP/1.x request-head parser (request.c): the first
+ * piece of the HTTP layer, used by its small server (server.c) and fuzzed
+ * by the tests.
  */
 #ifndef SEA_HTTP_REQUEST_H
 #define SEA_HTTP_REQUEST_H
@@ -14,7 +15,7 @@ enum {
     SEA__HTTP_BAD = 2,  /* not a valid HTTP/1.0 or 1.1 request head */
 };
 
-/* The parts of a request the endpoint needs; they point into the parsed bytes. */
+/* The parts of a request head; they point into the parsed bytes. */
 struct sea__http_request {
     const char *method;
     size_t method_len;

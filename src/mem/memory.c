@@ -37,17 +37,20 @@
  * shards freed, returns every cached small object, merges free blocks, and
  * runs the application's reclaim hooks, then retries once.
  */
-#include "internal.h"
+#include "mem/mem.h"
 
 #include <sea/memory.h>
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "base/panic.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>

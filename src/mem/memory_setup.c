@@ -19,16 +19,18 @@
  * allocations resident too (measured: 125 KB instead of 6 KB per idle
  * connection of an echo server with 64 KiB buffers).
  */
-#include "internal.h"
+#include "mem/mem.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "base/cgroup.h"
+#include "base/text.h"
 
 #define DEFAULT_RESERVE (512ull << 20)
 #define MIN_SHARD_MEMORY (4ull << 20)
@@ -38,54 +40,6 @@
 #define MPOL_PREFERRED 1
 #endif
 
-bool sea__parse_memory_size(const char *s, uint64_t *out) {
-    size_t len = strlen(s);
-    if (len == 0 || len > 24)
-        return false;
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (i == 0)
-        return false;
-    unsigned shift = 0;
-    if (i < len) {
-        if (i + 1 != len)
-            return false;
-        switch (s[i]) {
-        case 'k': case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        case 'T': shift = 40; break;
-        default: return false;
-        }
-    }
-    if (shift && v > (UINT64_MAX >> shift))
-        return false;
-    *out = v << shift;
-    return true;
-}
-
-/* "10 TiB", "23.4 GiB", "4096 bytes". */
-static const char *human(uint64_t b, char *buf, size_t len) {
-    static const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    unsigned u = 0;
-    double v = (double)b;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0 || v == (double)(uint64_t)v)
-        snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]);
-    else
-        snprintf(buf, len, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 static bool read_line(const char *path, char *buf, size_t len) {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -93,106 +47,6 @@ static bool read_line(const char *path, char *buf, size_t len) {
     bool ok = fgets(buf, (int)len, f) != NULL;
     fclose(f);
     return ok;
-}
-
-/*
- * The memory limit of the process's cgroup (v2: the smallest memory.max from
- * its group up; v1: memory.limit_in_bytes), or 0 for none.  root prefixes
- * every path ("" on a real system), so tests can use a fake tree.
- */
-uint64_t sea__cgroup_memory_limit(const char *root) {
-    char path[8192], line[4096];
-    snprintf(path, sizeof(path), "%s/proc/self/cgroup", root);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    uint64_t limit = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2 || c2[1] != '/')
-            continue;
-        *c1 = *c2 = '\0';
-        const char *controllers = c1 + 1, *group = c2 + 1;
-        bool v2 = strcmp(line, "0") == 0 && controllers[0] == '\0';
-        bool v1 = false;
-        for (const char *p = controllers; *p;) {
-            size_t n = strcspn(p, ",");
-            if (n == 6 && strncmp(p, "memory", 6) == 0)
-                v1 = true;
-            p += n + (p[n] == ',');
-        }
-        if (!v1 && !v2)
-            continue;
-        /* Walk from the group up to the root: any ancestor's limit applies. */
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", group);
-        for (;;) {
-            char value[64];
-            if (v2)
-                snprintf(path, sizeof(path), "%s/sys/fs/cgroup%s/memory.max", root,
-                         strcmp(dir, "/") == 0 ? "" : dir);
-            else
-                snprintf(path, sizeof(path), "%s/sys/fs/cgroup/memory%s/memory.limit_in_bytes", root,
-                         strcmp(dir, "/") == 0 ? "" : dir);
-            if (read_line(path, value, sizeof(value))) {
-                char *end;
-                errno = 0;
-                unsigned long long v = strtoull(value, &end, 10);
-                /* "max", or v1's "unlimited" near 2^63, mean no limit. */
-                if (!errno && end != value && (*end == '\n' || *end == '\0') && v < (1ull << 62) &&
-                    (!limit || v < limit))
-                    limit = v;
-            }
-            char *slash = strrchr(dir, '/');
-            if (!slash || strcmp(dir, "/") == 0)
-                break;
-            if (slash == dir)
-                dir[1] = '\0';
-            else
-                *slash = '\0';
-        }
-    }
-    fclose(f);
-    return limit;
-}
-
-int sea__numa_node_of_cpu(const char *root, int cpu) {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%d", root, cpu);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int node = -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        if (strncmp(e->d_name, "node", 4) != 0 || !e->d_name[4])
-            continue;
-        long v = strtol(e->d_name + 4, &end, 10);
-        if (*end == '\0' && v >= 0 && v < 4096) {
-            node = (int)v;
-            break;
-        }
-    }
-    closedir(d);
-    return node;
-}
-
-static int numa_node_count(const char *root) {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/devices/system/node", root);
-    DIR *d = opendir(path);
-    if (!d)
-        return 1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, "node", 4) == 0 && e->d_name[4] >= '0' && e->d_name[4] <= '9')
-            n++;
-    closedir(d);
-    return n ? n : 1;
 }
 
 static unsigned ceil_log2(uint64_t n) {
@@ -223,7 +77,7 @@ static bool thp_available(void) {
            !strstr(mode, "[never]");
 }
 
-int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *cpus, char *err,
+int sea__memory_plan(const struct sea__mem_config *o, unsigned nshards, const int *cpus, char *err,
                      size_t errlen) {
     char a[32], b[32], c[32];
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -233,26 +87,26 @@ int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *
         physical = cg;
     uint64_t total;
     if (o->memory) {
-        uint64_t room = o->has_reserve ? (o->reserve_memory < physical ? physical - o->reserve_memory : 0)
+        uint64_t room = o->has_reserve ? (o->reserve < physical ? physical - o->reserve : 0)
                                        : physical;
         if (o->memory > room) {
             if (o->has_reserve)
                 snprintf(err, errlen,
                          "insufficient physical memory: -m %s plus --reserve-memory %s exceed the %s available",
-                         human(o->memory, a, sizeof(a)), human(o->reserve_memory, b, sizeof(b)),
-                         human(physical, c, sizeof(c)));
+                         sea__format_size(o->memory, a, sizeof(a)), sea__format_size(o->reserve, b, sizeof(b)),
+                         sea__format_size(physical, c, sizeof(c)));
             else
                 snprintf(err, errlen, "insufficient physical memory: -m asks for %s, %s is available",
-                         human(o->memory, a, sizeof(a)), human(physical, b, sizeof(b)));
+                         sea__format_size(o->memory, a, sizeof(a)), sea__format_size(physical, b, sizeof(b)));
             return -ENOMEM;
         }
         total = o->memory;
     } else {
-        uint64_t reserve = o->has_reserve ? o->reserve_memory
+        uint64_t reserve = o->has_reserve ? o->reserve
                                           : (physical < (1ull << 30) ? physical / 2 : DEFAULT_RESERVE);
         if (reserve >= physical) {
             snprintf(err, errlen, "insufficient physical memory: --reserve-memory %s leaves nothing of %s",
-                     human(reserve, a, sizeof(a)), human(physical, b, sizeof(b)));
+                     sea__format_size(reserve, a, sizeof(a)), sea__format_size(physical, b, sizeof(b)));
             return -ENOMEM;
         }
         total = physical - reserve;
@@ -260,8 +114,8 @@ int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *
     uint64_t per_shard = total / nshards;
     if (per_shard < MIN_SHARD_MEMORY) {
         snprintf(err, errlen, "not enough memory for %u shard%s: each gets %s and needs at least %s", nshards,
-                 nshards == 1 ? "" : "s", human(per_shard, a, sizeof(a)),
-                 human(MIN_SHARD_MEMORY, b, sizeof(b)));
+                 nshards == 1 ? "" : "s", sea__format_size(per_shard, a, sizeof(a)),
+                 sea__format_size(MIN_SHARD_MEMORY, b, sizeof(b)));
         return -ENOMEM;
     }
     if (!sea__mem.size) {
@@ -288,7 +142,7 @@ int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *
             base = reserve(nslices, shift);
         if (!base) {
             snprintf(err, errlen, "cannot reserve %s of address space for %u shards' memory: %s",
-                     human((uint64_t)nslices << need, a, sizeof(a)), nslices, strerror(errno));
+                     sea__format_size((uint64_t)nslices << need, a, sizeof(a)), nslices, strerror(errno));
             return -ENOMEM;
         }
         shift++;
@@ -306,7 +160,7 @@ int sea__memory_plan(const struct sea__options *o, unsigned nshards, const int *
         return -ENOMEM;
     }
     sea__mem.shard_budget = per_shard;
-    if (numa_node_count("/sys") > 1) {
+    if (sea__numa_node_count("/sys") > 1) {
         for (unsigned i = 0; i < nshards; i++) {
             int node = sea__numa_node_of_cpu("/sys", cpus[i]);
             if (node < 0)

@@ -17,9 +17,10 @@
  * SEA_ECANCELED, and the last one out closes the descriptor and frees the
  * socket.  Listeners and connects in progress work the same way.
  */
-#include "internal.h"
+#include "net/net.h"
 
-#include <sea/net.h>
+#include <sea/error.h>
+#include <sea/promise.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/future.h"
+#include "core/io.h"
 
 /* ---- addresses ---- */
 
@@ -172,18 +176,13 @@ static bool is_tcp(int family) {
     return family == AF_INET || family == AF_INET6;
 }
 
-/* The current shard's counters (sea_reactor_stats), or a sink outside a shard. */
-static sea_reactor_stats *net_stats(void) {
-    static __thread sea_reactor_stats sink;
-    struct sea__shard *sh = sea__shard_current;
-    return sh ? &sh->stats : &sink;
-}
+#define net_stats sea__net_stats
 
 static sea_socket *socket_new(int fd) {
     sea_socket *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    net_stats()->net_sockets_open++;
+    net_stats()->sockets_open++;
     s->box.release = socket_box_release;
     s->fd = fd;
     s->peer.len = sizeof(s->peer.u);
@@ -198,28 +197,21 @@ static sea_socket *socket_new(int fd) {
 
 static void socket_maybe_free(sea_socket *s) {
     if (s->closing && !s->pending && !s->reading && !s->writing) {
-        sea__fd_forget(s->fd);
+        sea__io_forget(s->fd);
         close(s->fd);
         free(s->to);
         free(s);
-        net_stats()->net_sockets_open--;
+        net_stats()->sockets_open--;
     }
 }
 
-/* What a socket asks of the reactor: a readiness wait, or a native receive or send. */
-struct sock_req {
-    int op; /* enum sea__io_op */
-    uint32_t events;
-    void *buf;
-    size_t len;
-    int flags;
-};
-
-/* Starts req on s's descriptor; cont runs when it ends.  Returns 0 or -ENOMEM. */
-static int socket_start(sea_socket *s, const struct sock_req *req, sea__wrapped_fn cont) {
+/* Starts req (a readiness wait, or a native receive or send) on s's descriptor; cont runs when it ends.  0 or -ENOMEM. */
+static int socket_start(sea_socket *s, const struct sea__io *req, sea__wrapped_fn cont) {
     s->pending++; /* first: cont may run at once if the request is already over */
-    sea_future io = req->op == SEA__IO_POLL ? sea__fd_poll_sticky(s->fd, req->events)
-                                            : sea__fd_io(s->fd, req->op, req->buf, req->len, req->flags);
+    struct sea__io q = *req;
+    q.fd = s->fd;
+    q.sticky = q.op == SEA__IO_POLL; /* sea's own socket: see sea__io_forget */
+    sea_future io = sea__io_submit(&q, NULL);
     sea__future_settle(&io);
     bool waiting = !sea_future_available(&io);
     sea_future c = sea__then_wrapped(io, cont, &(struct sock_ref){s}, sizeof(struct sock_ref));
@@ -234,7 +226,7 @@ static int socket_start(sea_socket *s, const struct sock_req *req, sea__wrapped_
 
 /* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
 static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
-    return socket_start(s, &(struct sock_req){.op = SEA__IO_POLL, .events = events}, cont);
+    return socket_start(s, &(struct sea__io){.op = SEA__IO_POLL, .events = events}, cont);
 }
 
 /* 1: done (*n bytes, 0 at end), 0: would block, <0: error. */
@@ -251,7 +243,7 @@ static int try_read(sea_socket *s, size_t *n) {
         }
         if (r >= 0) {
             *n = (size_t)r;
-            net_stats()->net_bytes_received += (uint64_t)r;
+            net_stats()->bytes_received += (uint64_t)r;
             return 1;
         }
         if (errno == EINTR)
@@ -279,7 +271,7 @@ static void read_finish(sea_socket *s, int err, size_t n) {
 }
 
 /* Starts req on behalf of a read or write (busy, p): the future the caller gets. */
-static sea_future op_start(sea_socket *s, bool *busy, sea_promise *p, const struct sock_req *req,
+static sea_future op_start(sea_socket *s, bool *busy, sea_promise *p, const struct sea__io *req,
                            sea__wrapped_fn cont) {
     sea_promise_init(p);
     sea_future f = sea_promise_get_future(p);
@@ -294,7 +286,7 @@ static sea_future op_start(sea_socket *s, bool *busy, sea_promise *p, const stru
 }
 
 static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t events, sea__wrapped_fn cont) {
-    return op_start(s, busy, p, &(struct sock_req){.op = SEA__IO_POLL, .events = events}, cont);
+    return op_start(s, busy, p, &(struct sea__io){.op = SEA__IO_POLL, .events = events}, cont);
 }
 
 /* A readiness wait ended: 0 to retry the operation, else why it must fail. */
@@ -348,7 +340,7 @@ static sea_future read_native_done(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
     size_t n = 0;
     int err = native_done(s, in, &n);
-    net_stats()->net_bytes_received += n;
+    net_stats()->bytes_received += n;
     if (err == -EAGAIN) {
         /* A kernel that honours O_NONBLOCK on io_uring requests: wait and retry the classic way. */
         if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) == 0)
@@ -367,8 +359,8 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
     s->rbuf = buf;
     s->rlen = len;
     s->wait_only = false;
-    if (!s->dgram && sea__native_io())
-        return op_start(s, &s->reading, &s->rp, &(struct sock_req){.op = SEA__IO_RECV, .buf = buf, .len = len},
+    if (!s->dgram && sea__io_native())
+        return op_start(s, &s->reading, &s->rp, &(struct sea__io){.op = SEA__IO_RECV, .buf = buf, .len = len},
                         (sea__wrapped_fn)read_native_done);
     if (s->drained)
         return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
@@ -388,7 +380,7 @@ static int try_write(sea_socket *s) {
             ssize_t r = sendto(s->fd, s->wbuf, s->wlen, MSG_DONTWAIT | MSG_NOSIGNAL, &s->to->u.sa, s->to->len);
             if (r >= 0) {
                 s->wdone = s->wlen; /* a datagram goes whole or not at all */
-                net_stats()->net_bytes_sent += (uint64_t)r;
+                net_stats()->bytes_sent += (uint64_t)r;
                 return 1;
             }
             if (errno == EINTR)
@@ -400,7 +392,7 @@ static int try_write(sea_socket *s) {
         ssize_t r = send(s->fd, s->wbuf + s->wdone, s->wlen - s->wdone, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r >= 0) {
             s->wdone += (size_t)r;
-            net_stats()->net_bytes_sent += (uint64_t)r;
+            net_stats()->bytes_sent += (uint64_t)r;
             continue;
         }
         if (errno == EINTR)
@@ -431,7 +423,7 @@ static sea_future write_ready(struct sock_ref *ref, sea_future *in) {
 
 /* A native send of what is left of the pending write; MSG_WAITALL makes the kernel send it all. */
 #define send_req(s)                                                                                  \
-    (struct sock_req) {                                                                              \
+    (struct sea__io) {                                                                               \
         .op = SEA__IO_SEND, .buf = (void *)((s)->wbuf + (s)->wdone), .len = (s)->wlen - (s)->wdone, \
         .flags = MSG_NOSIGNAL | MSG_WAITALL                                                          \
     }
@@ -440,7 +432,7 @@ static sea_future write_native_done(struct sock_ref *ref, sea_future *in) {
     sea_socket *s = ref->s;
     size_t n = 0;
     int err = native_done(s, in, &n);
-    net_stats()->net_bytes_sent += n;
+    net_stats()->bytes_sent += n;
     if (err == -EAGAIN) {
         if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) == 0)
             return sea_ready();
@@ -467,7 +459,7 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     s->wbuf = buf;
     s->wlen = len;
     s->wdone = 0;
-    if (!s->dgram && len && sea__native_io())
+    if (!s->dgram && len && sea__io_native())
         return op_start(s, &s->writing, &s->wp, &send_req(s), (sea__wrapped_fn)write_native_done);
     int rc = try_write(s);
     if (rc > 0)
@@ -602,7 +594,7 @@ sea_addr sea_listener_addr(const sea_listener *l) {
 
 static void listener_maybe_free(sea_listener *l) {
     if (l->closing && !l->pending && !l->accepting) {
-        sea__fd_forget(l->fd);
+        sea__io_forget(l->fd);
         close(l->fd);
         free(l);
     }
@@ -618,7 +610,7 @@ static int try_accept(sea_listener *l, sea_socket **out) {
                 close(fd);
                 return -ENOMEM;
             }
-            net_stats()->net_accepted++;
+            net_stats()->accepted++;
             return 1;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -661,7 +653,7 @@ static sea_future accept_ready(struct listener_ref *ref, sea_future *in) {
 
 static int listener_wait(sea_listener *l) {
     l->pending++; /* first: accept_ready may run at once if the poll is already over */
-    sea_future poll = sea__fd_poll_sticky(l->fd, POLLIN);
+    sea_future poll = sea__io_poll_sticky(l->fd, POLLIN);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
     sea_future c = sea_then_wrapped(poll, accept_ready, (struct listener_ref){l});
@@ -743,11 +735,11 @@ static sea_future connect_ready(struct connecting_ref *ref, sea_future *in) {
     }
     sea_socket *s = err ? NULL : socket_new(c->fd);
     if (s)
-        net_stats()->net_connected++;
+        net_stats()->connected++;
     if (!err && !s)
         err = -ENOMEM;
     if (err) {
-        sea__fd_forget(c->fd);
+        sea__io_forget(c->fd);
         close(c->fd);
         sea_promise_set_error(&c->p, err, err == -ETIMEDOUT ? "connect timed out" : NULL);
     } else {
@@ -772,7 +764,7 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
             close(fd);
             return sea_failed(-ENOMEM, "out of memory making a socket");
         }
-        net_stats()->net_connected++;
+        net_stats()->connected++;
         return sea_ready_box(&s->box);
     }
     if (errno != EINPROGRESS && errno != EAGAIN) {
@@ -793,7 +785,7 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
         sea_timer_init(&c->timer, connect_timeout, c);
         c->timed = sea_timer_arm(&c->timer, timeout) == 0;
     }
-    sea_future poll = sea__fd_poll_sticky(fd, POLLOUT);
+    sea_future poll = sea__io_poll_sticky(fd, POLLOUT);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
     sea_future w = sea_then_wrapped(poll, connect_ready, (struct connecting_ref){c});
@@ -831,7 +823,7 @@ int sea_udp_bind(const sea_addr *addr, sea_socket **out) {
     s->box.release = socket_box_release;
     s->fd = fd;
     s->dgram = true;
-    net_stats()->net_sockets_open++;
+    net_stats()->sockets_open++;
     *out = s;
     return 0;
 }

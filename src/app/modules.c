@@ -1,0 +1,43 @@
+/*
+ * modules.c - the list of modules, in start order.  Each one may rely on
+ * every module before it: memory's slice before anything allocates, the
+ * metrics registry before anyone registers a metric, futures before any
+ * promise, I/O before the loop polls it, and so on up the layers.  Stopping
+ * goes in reverse.  The state dump lists the modules newest first.
+ */
+#include "app/modules.h"
+
+#include "core/fiber.h"
+#include "core/future.h"
+#include "core/io.h"
+#include "core/log.h"
+#include "core/mem_module.h"
+#include "core/metrics.h"
+#include "core/shard.h"
+#include "core/signals.h"
+#include "core/sleep.h"
+#include "core/smp.h"
+#include "core/stall.h"
+#include "core/timers.h"
+#include "http/prometheus.h"
+#include "net/net.h"
+
+const struct sea__module *const sea__app_modules[] = {
+    &sea__module_metrics,  /* the registry: first to start on a shard, last to go */
+    &sea__module_memory,   /* the region (start), each shard's slice (thread_start) */
+    &sea__module_futures,
+    &sea__module_io,
+    &sea__module_reactor,
+    &sea__module_timers,
+    &sea__module_sleep,
+    &sea__module_fibers,
+    &sea__module_smp,
+    &sea__module_signals,
+    &sea__module_log,
+    &sea__module_stall,
+    &sea__module_net,
+    &sea__module_prometheus,
+    &sea__module_app,
+};
+
+const size_t sea__app_module_count = sizeof(sea__app_modules) / sizeof(sea__app_modules[0]);

@@ -1,0 +1,18 @@
+/*
+ * net/net.h - the network layer's private side: the module that gives each
+ * shard its counters (sea_net_stats, a reserved shard slot) and registers
+ * them as metrics.
+ */
+#ifndef SEA_NET_NET_H
+#define SEA_NET_NET_H
+
+#include <sea/net.h>
+
+struct sea__module;
+
+/* The current shard's network counters, or a sink off a shard (counted nowhere). */
+sea_net_stats *sea__net_stats(void);
+
+extern const struct sea__module sea__module_net;
+
+#endif
