@@ -11,7 +11,10 @@
  * back by a peer that does not read (back-pressure) and released when it
  * does; write_buf releasing its buffer once sent; close giving the peer end
  * of stream; one operation at a time; writing to a peer that is gone.  An
- * input stream waiting for data holds no read buffer.
+ * input stream waiting for data holds no read buffer.  Streams over sources
+ * and sinks of the test's own (bytes in memory, given out in pieces, some
+ * at once and some a turn later), to show that streams do not depend on
+ * sockets.
  */
 #include "check.h"
 
@@ -350,6 +353,128 @@ FIBER_CASE(t_idle_stream_holds_no_chunk) {
     return sea_ready();
 }
 
+/* ---- streams over a source and a sink of our own ---- */
+
+/* A source that gives out text in pieces of `piece` bytes; every other piece arrives a loop turn late. */
+struct mem_source {
+    sea_data_source base;
+    const char *text;
+    size_t len, at, piece;
+    unsigned gets;
+    bool released;
+    sea_buf *out;
+};
+
+static sea_future mem_source_fill(struct mem_source **srcp, sea_value v) {
+    (void)v;
+    struct mem_source *src = *srcp;
+    size_t n = src->len - src->at < src->piece ? src->len - src->at : src->piece;
+    if (n && sea_buf_copy(src->out, src->text + src->at, n) < 0)
+        return sea_failed(-ENOMEM, NULL);
+    src->at += n;
+    return sea_ready_size(n);
+}
+
+static sea_future mem_source_get(sea_data_source *base, sea_buf *out) {
+    struct mem_source *src = (struct mem_source *)base;
+    src->out = out;
+    *out = SEA_BUF_EMPTY;
+    if (src->gets++ % 2)
+        return sea_then(sea_yield(), mem_source_fill, src);
+    return mem_source_fill(&src, (sea_value){0});
+}
+
+static void mem_source_release(sea_data_source *base) {
+    ((struct mem_source *)base)->released = true;
+}
+
+static const sea_data_source_ops mem_source_ops = {.get = mem_source_get, .release = mem_source_release};
+
+/* A sink that collects what it is given; every other put completes a loop turn late. */
+struct mem_sink {
+    sea_data_sink base;
+    char got[256];
+    size_t len;
+    unsigned puts;
+    bool ended, released;
+};
+
+struct mem_sink_len {
+    size_t len;
+};
+
+static sea_future mem_sink_done(struct mem_sink_len *c, sea_value v) {
+    (void)v;
+    return sea_ready_size(c->len);
+}
+
+static sea_future mem_sink_put(sea_data_sink *base, const void *data, size_t len) {
+    struct mem_sink *sink = (struct mem_sink *)base;
+    CHECK(sink->len + len <= sizeof(sink->got));
+    if (sink->len + len <= sizeof(sink->got)) {
+        memcpy(sink->got + sink->len, data, len);
+        sink->len += len;
+    }
+    if (sink->puts++ % 2)
+        return sea_then(sea_yield(), mem_sink_done, (struct mem_sink_len){len});
+    return sea_ready_size(len);
+}
+
+static sea_future mem_sink_end(sea_data_sink *base) {
+    ((struct mem_sink *)base)->ended = true;
+    return sea_ready();
+}
+
+static void mem_sink_release(sea_data_sink *base) {
+    ((struct mem_sink *)base)->released = true;
+}
+
+static const sea_data_sink_ops mem_sink_ops = {.put = mem_sink_put, .end = mem_sink_end, .release = mem_sink_release};
+
+static sea_future own_source_and_sink(void *arg) {
+    (void)arg;
+    static const char text[] = "alpha beta\ngamma\ndelta epsilon zeta\n";
+    struct mem_source src = {.base = {&mem_source_ops}, .text = text, .len = sizeof(text) - 1, .piece = 5};
+    sea_input_stream *in = sea_input_stream_from(&src.base);
+    CHECK(in != NULL);
+    sea_buf b;
+    sea_value v;
+    /* Exactly 13 bytes, across three pieces, one of which waits a turn. */
+    CHECK_EQ(sea_await_value(sea_input_read_exactly(in, 13, &b), &v), 0);
+    CHECK_EQ(v.size, 13);
+    CHECK(b.len == 13 && memcmp(b.data, "alpha beta\nga", 13) == 0);
+    sea_buf_release(&b);
+    CHECK_EQ(sea_await_value(sea_input_skip(in, 5), &v), 0);
+    CHECK_EQ(v.size, 5);
+    /* Whatever comes next, then the rest up to the end. */
+    size_t total = 18;
+    while (sea_await_value(sea_input_read(in, &b), &v) == 0 && v.size > 0) {
+        total += v.size;
+        sea_buf_release(&b);
+    }
+    CHECK_EQ(total, sizeof(text) - 1);
+    sea_input_stream_free(in);
+    CHECK(src.released);
+
+    struct mem_sink sink = {.base = {&mem_sink_ops}};
+    sea_output_stream *out = sea_output_stream_to(&sink.base, 8);
+    CHECK(out != NULL);
+    CHECK_EQ(sea_await_value(sea_output_write(out, "abc", 3), NULL), 0);           /* batched */
+    CHECK_EQ(sink.len, 0);
+    CHECK_EQ(sea_await_value(sea_output_write(out, "defghij", 7), NULL), 0);       /* fills and sends the batch */
+    CHECK_EQ(sea_await_value(sea_output_write(out, "0123456789ABCDEF", 16), NULL), 0); /* large: straight through */
+    CHECK_EQ(sea_await_value(sea_output_close(out), NULL), 0);
+    CHECK(sink.ended);
+    CHECK(sink.len == 26 && memcmp(sink.got, "abcdefghij0123456789ABCDEF", 26) == 0);
+    sea_output_stream_free(out);
+    CHECK(sink.released);
+    return sea_ready();
+}
+
+static sea_future t_own_source_and_sink(void) {
+    return sea_fiber_start(own_source_and_sink, NULL, NULL);
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_buffers),
     SEA_TEST(t_read_and_end),
@@ -359,6 +484,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_output_batching_and_backpressure),
     SEA_TEST(t_output_to_a_gone_peer),
     SEA_TEST(t_idle_stream_holds_no_chunk),
+    SEA_TEST(t_own_source_and_sink),
 };
 
 int main(int argc, char **argv) {

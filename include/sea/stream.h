@@ -1,8 +1,14 @@
 /*
- * sea/stream.h - input and output streams over a socket.
+ * sea/stream.h - input and output streams, over data sources and sinks.
  *
- * An input stream reads the socket in chunks and hands out the bytes as
- * temporary buffers (sea/buffer.h) without copying them again: read() gives
+ * A stream reads from a data source or writes to a data sink: a small
+ * table of functions that a socket implements (sea_input_stream_new and
+ * sea_output_stream_new make streams over a sea_socket), and so can
+ * anything that produces or consumes bytes (an encrypted connection, a
+ * file, an HTTP body, bytes in memory): a stream over a stream.
+ *
+ * An input stream gets the bytes in buffers from its source and hands them
+ * out as temporary buffers (sea/buffer.h) without copying them again: read() gives
  * whatever arrived, read_exactly(n) exactly n bytes (fewer only at end of
  * stream), read_up_to(n) at most n, skip(n) drops n, and consume() feeds the
  * bytes to a parser that says how much it used.
@@ -13,12 +19,13 @@
  * the stream can take the next one, so a peer that reads slowly holds the
  * writer back (back-pressure).
  *
- * Memory per connection is bounded: the input stream holds at most one chunk
- * (default 8 KiB) of unread bytes, the output stream one batch (default
- * 8 KiB); large writes stay in the caller's memory until sent.
+ * Memory per connection is bounded: over a socket, the input stream holds at
+ * most one chunk (default 8 KiB) of unread bytes and none while it waits,
+ * the output stream one batch (default 8 KiB); large writes stay in the
+ * caller's memory until sent.
  *
  * One operation at a time per stream (-EBUSY otherwise); wait for each
- * future before the next call.  The socket must outlive its streams.
+ * future before the next call.  A socket must outlive its streams.
  */
 #ifndef SEA_STREAM_H
 #define SEA_STREAM_H
@@ -36,13 +43,65 @@ extern "C" {
 typedef struct sea_input_stream sea_input_stream;
 typedef struct sea_output_stream sea_output_stream;
 
+/* ---- sources and sinks: what a stream reads from and writes to ---- */
+
+typedef struct sea_data_source sea_data_source;
+typedef struct sea_data_sink sea_data_sink;
+
+typedef struct sea_data_source_ops {
+    /*
+     * The next bytes: stores them in *out (a buffer the stream then owns)
+     * and resolves with v.size = out->len, or with 0 (and an empty *out) at
+     * the end of the data; fails with the reason it cannot.  Called again
+     * only once the previous future has resolved.
+     */
+    sea_future (*get)(sea_data_source *src, sea_buf *out);
+    /* Frees the source; no get is pending.  (A socket's source leaves the socket open.) */
+    void (*release)(sea_data_source *src);
+} sea_data_source_ops;
+
+/* Embed this first in your source's struct; ops stays valid while the source lives. */
+struct sea_data_source {
+    const sea_data_source_ops *ops;
+};
+
+typedef struct sea_data_sink_ops {
+    /*
+     * Takes len bytes at data, which stay valid until the future resolves;
+     * resolves (v.size = len) once the sink has them all and data may be
+     * reused.  Called again only once the previous future has resolved.
+     */
+    sea_future (*put)(sea_data_sink *sink, const void *data, size_t len);
+    /* No more data: resolves once the end is passed on (a socket shuts its write side down). */
+    sea_future (*end)(sea_data_sink *sink);
+    /* Frees the sink; nothing is pending.  (A socket's sink leaves the socket open.) */
+    void (*release)(sea_data_sink *sink);
+} sea_data_sink_ops;
+
+/* Embed this first in your sink's struct; ops stays valid while the sink lives. */
+struct sea_data_sink {
+    const sea_data_sink_ops *ops;
+};
+
+/* An input stream reading src, which it owns from now on (released with the stream, or at once on failure).  NULL if out of memory. */
+sea_input_stream *sea_input_stream_from(sea_data_source *src);
+/* An output stream writing to sink with a batch of batch bytes (0: 8 KiB); owns sink as above.  NULL if out of memory. */
+sea_output_stream *sea_output_stream_to(sea_data_sink *sink, size_t batch);
+
+/* ---- over a socket ---- */
+
 /* An input stream reading s in chunks of chunk bytes (0: 8 KiB).  NULL if out of memory. */
 sea_input_stream *sea_input_stream_new(sea_socket *s, size_t chunk);
-/* Frees in (and the bytes it holds).  Not while an operation is pending. */
+/* An output stream on s with a batch of batch bytes (0: 8 KiB).  NULL if out of memory. */
+sea_output_stream *sea_output_stream_new(sea_socket *s, size_t batch);
+
+/* ---- reading ---- */
+
+/* Frees in (and the bytes it holds), and releases its source.  Not while an operation is pending. */
 void sea_input_stream_free(sea_input_stream *in);
 
 /*
- * The operations below store their bytes in *out (which must stay valid
+ * The reading operations below store their bytes in *out (which must stay valid
  * until the future resolves; release it with sea_buf_release) and resolve
  * with v.size = out->len.  Read failures (-ECONNRESET...) fail the future.
  */
@@ -73,9 +132,9 @@ enum { SEA_CONSUME_MORE, SEA_CONSUME_STOP, SEA_CONSUME_SKIP };
                        sizeof(__VA_ARGS__) + \
                            SEA__CHECK_FN(fn, sea_consumption (*)(__typeof__(__VA_ARGS__) *, const char *, size_t)))
 
-/* An output stream on s with a batch of batch bytes (0: 8 KiB).  NULL if out of memory. */
-sea_output_stream *sea_output_stream_new(sea_socket *s, size_t batch);
-/* Frees out; unsent bytes are dropped (close first to send them). */
+/* ---- writing ---- */
+
+/* Frees out and releases its sink; unsent bytes are dropped (close first to send them). */
 void sea_output_stream_free(sea_output_stream *out);
 /*
  * Writes len bytes; data must stay valid until the future resolves.  A write
@@ -88,7 +147,7 @@ sea_future sea_output_write(sea_output_stream *out, const void *data, size_t len
 sea_future sea_output_write_buf(sea_output_stream *out, sea_buf b) SEA_MUST_USE;
 /* Sends what is batched; resolves when the kernel has it. */
 sea_future sea_output_flush(sea_output_stream *out) SEA_MUST_USE;
-/* Flushes, then shuts the socket's write side down (the peer reads end of stream). */
+/* Flushes, then ends the sink (a socket's write side shuts down: the peer reads end of stream). */
 sea_future sea_output_close(sea_output_stream *out) SEA_MUST_USE;
 
 typedef sea_consumption (*sea__consume_fn)(void *cap, const char *data, size_t len);

@@ -1,19 +1,20 @@
 /*
- * stream.c - input and output streams (sea/stream.h).
+ * stream.c - input and output streams over data sources and sinks
+ * (sea/stream.h).  What the bytes come from or go to (a socket, later TLS,
+ * a file, an HTTP body) is the source's or sink's business; the streams
+ * only buffer and parse.
  *
- * Input: the stream keeps the bytes read but not yet handed out ("pending",
- * a view into the last chunk).  Each operation is a small state machine:
- * try to finish from pending; if it cannot, read the next chunk and try
- * again.  A chunk is allocated only to read what is already there: when
- * nothing is, the stream waits for the socket to become readable holding no
- * buffer, so an idle connection costs no chunk.  Reads that complete at once
- * are handled in a plain loop, so an operation that needs no waiting returns
- * a ready future; the first wait gets a continuation, and the operation's
- * promise is made then.
+ * Input: the stream keeps the bytes it got but has not handed out yet
+ * ("pending", a view into the source's last buffer).  Each operation is a
+ * small state machine: try to finish from pending; if it cannot, get the
+ * next buffer from the source and try again.  Buffers that arrive at once
+ * are handled in a plain loop, so an operation that needs no waiting
+ * returns a ready future; the first wait gets a continuation, and the
+ * operation's promise is made then.
  *
- * Output: a batch buffer collects small writes; it is sent when full, on
- * flush and on close, with one sea_socket_write.  Writes at least as large as
- * the batch go straight from the caller's memory after the batch is sent.
+ * Output: a batch buffer collects small writes; it goes to the sink when
+ * full, on flush and on close.  Writes at least as large as the batch go to
+ * the sink straight from the caller's memory after the batch.
  */
 #include <sea/promise.h>
 #include <sea/stream.h>
@@ -21,7 +22,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "base/panic.h"
 #include "core/future.h"
@@ -31,10 +31,9 @@
 enum { OP_READ, OP_UP_TO, OP_EXACTLY, OP_SKIP, OP_CONSUME };
 
 struct sea_input_stream {
-    sea_socket *s;
-    size_t chunk;
-    sea_buf pending;      /* read, not handed out yet */
-    sea_buf rd;           /* the chunk being read into */
+    sea_data_source *src;
+    sea_buf pending;      /* got from the source, not handed out yet */
+    sea_buf rd;           /* where the source puts its next buffer */
     bool eof;
     bool busy;
     bool has_promise;
@@ -49,12 +48,15 @@ struct sea_input_stream {
     void *cap;
 };
 
-sea_input_stream *sea_input_stream_new(sea_socket *s, size_t chunk) {
-    sea_input_stream *in = calloc(1, sizeof(*in));
-    if (!in)
+sea_input_stream *sea_input_stream_from(sea_data_source *src) {
+    if (!src)
         return NULL;
-    in->s = s;
-    in->chunk = chunk ? chunk : DEFAULT_SIZE;
+    sea_input_stream *in = calloc(1, sizeof(*in));
+    if (!in) {
+        src->ops->release(src);
+        return NULL;
+    }
+    in->src = src;
     return in;
 }
 
@@ -64,6 +66,7 @@ void sea_input_stream_free(sea_input_stream *in) {
     if (in->busy)
         sea__panic("sea_input_stream_free while an operation is pending");
     sea_buf_release(&in->pending);
+    in->src->ops->release(in->src);
     free(in);
 }
 
@@ -148,7 +151,7 @@ static bool try_finish(sea_input_stream *in, size_t *result) {
     }
 }
 
-/* Takes a read's result into pending (or eof); returns 0 or the error. */
+/* Takes the source's result (its buffer is in rd) into pending, or notes the end; returns 0 or the error. */
 static int absorb(sea_input_stream *in, sea_future *r) {
     if (sea_future_failed(r)) {
         int err = sea_future_error(r);
@@ -169,12 +172,8 @@ static int absorb(sea_input_stream *in, sea_future *r) {
     return 0;
 }
 
-struct in_ref {
-    sea_input_stream *in;
-};
-
 static void finish(sea_input_stream *in, int err, size_t result);
-static sea_future read_arrived(struct in_ref *ref, sea_future *r);
+static sea_future got_buffer(sea_input_stream **inp, sea_future *r);
 
 /*
  * Runs the operation: 1 done (*result), 0 waiting (a continuation carries
@@ -184,37 +183,19 @@ static int run(sea_input_stream *in, size_t *result) {
     for (;;) {
         if (try_finish(in, result))
             return 1;
-        /* Try to read now; only if nothing is there, wait without holding a chunk. */
-        int rc = sea_buf_new(&in->rd, in->chunk);
-        if (rc < 0)
-            return rc;
-        long n = sea_socket_try_read(in->s, in->rd.data, in->rd.len);
-        if (n == -EAGAIN) {
-            sea_buf_release(&in->rd);
-            sea_future r = sea_socket_wait_readable(in->s);
-            sea__future_settle(&r);
-            if (!sea_future_available(&r)) {
-                sea_future c = sea_then_wrapped(r, read_arrived, (struct in_ref){in});
-                if (sea_future_failed(&c)) {
-                    rc = sea_future_error(&c);
-                    sea_future_detach(c);
-                    return rc;
-                }
+        sea_future r = in->src->ops->get(in->src, &in->rd);
+        sea__future_settle(&r);
+        if (!sea_future_available(&r)) {
+            sea_future c = sea_then_wrapped(r, got_buffer, in);
+            if (sea_future_failed(&c)) {
+                int rc = sea_future_error(&c);
                 sea_future_detach(c);
-                return 0;
-            }
-            rc = sea_future_failed(&r) ? sea_future_error(&r) : 0;
-            sea_future_detach(r);
-            if (rc < 0)
                 return rc;
-            continue;
+            }
+            sea_future_detach(c);
+            return 0;
         }
-        if (n < 0) {
-            sea_buf_release(&in->rd);
-            return (int)n;
-        }
-        sea_future got = sea_ready_size((size_t)n);
-        rc = absorb(in, &got);
+        int rc = absorb(in, &r);
         if (rc < 0)
             return rc;
     }
@@ -230,11 +211,11 @@ static void finish(sea_input_stream *in, int err, size_t result) {
     sea_promise_release(&in->promise);
 }
 
-/* The socket became readable (or failed): carry on. */
-static sea_future read_arrived(struct in_ref *ref, sea_future *r) {
-    sea_input_stream *in = ref->in;
+/* The source's buffer (or its failure) arrived: carry on. */
+static sea_future got_buffer(sea_input_stream **inp, sea_future *r) {
+    sea_input_stream *in = *inp;
     size_t result = 0;
-    int rc = sea_future_failed(r) ? sea_future_error(r) : 0;
+    int rc = absorb(in, r);
     if (rc == 0) {
         rc = run(in, &result);
         if (rc == 0)
@@ -298,12 +279,8 @@ sea_future sea_input_skip(sea_input_stream *in, size_t n) {
     return start(in, OP_SKIP, n, NULL);
 }
 
-struct capture_copy {
-    void *p;
-};
-
-static sea_future free_capture_copy(struct capture_copy *c) {
-    free(c->p);
+static sea_future free_capture_copy(void **copy) {
+    free(*copy);
     return sea_ready();
 }
 
@@ -322,13 +299,13 @@ sea_future sea__input_consume(sea_input_stream *in, sea__consume_fn fn, const vo
         free(copy);
         return f;
     }
-    return sea_finally(f, free_capture_copy, (struct capture_copy){copy});
+    return sea_finally(f, free_capture_copy, copy);
 }
 
 /* ---- output ---- */
 
 struct sea_output_stream {
-    sea_socket *s;
+    sea_data_sink *sink;
     sea_buf batch;        /* its bytes [0, used) wait to be sent */
     size_t used;
     sea_buf keep;         /* sea_output_write_buf's buffer, until its bytes are sent */
@@ -336,15 +313,16 @@ struct sea_output_stream {
     bool closed;
 };
 
-sea_output_stream *sea_output_stream_new(sea_socket *s, size_t batch) {
-    sea_output_stream *out = calloc(1, sizeof(*out));
-    if (!out)
+sea_output_stream *sea_output_stream_to(sea_data_sink *sink, size_t batch) {
+    if (!sink)
         return NULL;
-    if (sea_buf_new(&out->batch, batch ? batch : DEFAULT_SIZE) < 0) {
+    sea_output_stream *out = calloc(1, sizeof(*out));
+    if (!out || sea_buf_new(&out->batch, batch ? batch : DEFAULT_SIZE) < 0) {
         free(out);
+        sink->ops->release(sink);
         return NULL;
     }
-    out->s = s;
+    out->sink = sink;
     return out;
 }
 
@@ -354,25 +332,26 @@ void sea_output_stream_free(sea_output_stream *out) {
     if (out->busy)
         sea__panic("sea_output_stream_free while a write is pending");
     sea_buf_release(&out->batch);
+    out->sink->ops->release(out->sink);
     free(out);
 }
 
-struct out_ref {
-    sea_output_stream *out;
-};
+static sea_future put(sea_output_stream *out, const void *data, size_t len) {
+    return out->sink->ops->put(out->sink, data, len);
+}
 
-static sea_future batch_sent(struct out_ref *r, sea_future *in) {
-    r->out->used = 0;
-    r->out->busy = false;
+static sea_future batch_sent(sea_output_stream **outp, sea_future *in) {
+    (*outp)->used = 0;
+    (*outp)->busy = false;
     return sea_future_move(in);
 }
 
-/* Sends the batch; the stream is busy until the kernel has it. */
+/* Sends the batch; the stream is busy until the sink has it. */
 static sea_future send_batch(sea_output_stream *out) {
     if (!out->used)
         return sea_ready();
     out->busy = true;
-    return sea_then_wrapped(sea_socket_write(out->s, out->batch.data, out->used), batch_sent, (struct out_ref){out});
+    return sea_then_wrapped(put(out, out->batch.data, out->used), batch_sent, out);
 }
 
 /* The rest of a write that did not fit: after the batch went out. */
@@ -382,9 +361,9 @@ struct rest {
     size_t len;
 };
 
-static sea_future large_sent(struct out_ref *r, sea_future *in) {
-    r->out->busy = false;
-    sea_buf_release(&r->out->keep);
+static sea_future large_sent(sea_output_stream **outp, sea_future *in) {
+    (*outp)->busy = false;
+    sea_buf_release(&(*outp)->keep);
     return sea_future_move(in);
 }
 
@@ -393,7 +372,7 @@ static sea_future write_rest(struct rest *r, sea_value v) {
     if (r->len >= out->batch.len) {
         /* Large: straight from the caller's memory (or the buffer's). */
         out->busy = true;
-        return sea_then_wrapped(sea_socket_write(out->s, r->data, r->len), large_sent, (struct out_ref){out});
+        return sea_then_wrapped(put(out, r->data, r->len), large_sent, out);
     }
     memcpy(out->batch.data, r->data, r->len);
     out->used = r->len;
@@ -401,9 +380,9 @@ static sea_future write_rest(struct rest *r, sea_value v) {
     return sea_ready();
 }
 
-static sea_future release_on_error(struct out_ref *r, sea_future *in) {
+static sea_future release_on_error(sea_output_stream **outp, sea_future *in) {
     if (sea_future_failed(in))
-        sea_buf_release(&r->out->keep); /* the batch could not be sent: write_rest never ran */
+        sea_buf_release(&(*outp)->keep); /* the batch could not be sent: write_rest never ran */
     return sea_future_move(in);
 }
 
@@ -429,7 +408,7 @@ static sea_future write_common(sea_output_stream *out, const void *data, size_t 
         r.data += k;
         r.len -= k;
     }
-    return sea_then_wrapped(sea_then(send_batch(out), write_rest, r), release_on_error, (struct out_ref){out});
+    return sea_then_wrapped(sea_then(send_batch(out), write_rest, r), release_on_error, out);
 }
 
 sea_future sea_output_write(sea_output_stream *out, const void *data, size_t len) {
@@ -446,9 +425,9 @@ sea_future sea_output_flush(sea_output_stream *out) {
     return send_batch(out);
 }
 
-static sea_future shut_write_side(struct out_ref *r, sea_value v) {
-    int rc = sea_socket_shutdown(r->out->s, SHUT_WR);
-    return rc < 0 ? sea_failed(rc, "shutting the write side down") : sea_ready();
+static sea_future end_sink(sea_output_stream **outp, sea_value v) {
+    (void)v;
+    return (*outp)->sink->ops->end((*outp)->sink);
 }
 
 sea_future sea_output_close(sea_output_stream *out) {
@@ -456,5 +435,5 @@ sea_future sea_output_close(sea_output_stream *out) {
         return sea_ready();
     sea_future f = sea_output_flush(out);
     out->closed = true;
-    return sea_then(f, shut_write_side, (struct out_ref){out});
+    return sea_then(f, end_sink, out);
 }
