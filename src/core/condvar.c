@@ -76,12 +76,8 @@ struct pred_wait {
     _Alignas(max_align_t) unsigned char cap[];
 };
 
-struct pred_ref {
-    struct pred_wait *w;
-};
-
-static sea_future pred_check(struct pred_ref *ref, sea_future *in) {
-    struct pred_wait *w = ref->w;
+static sea_future pred_check(struct pred_wait **wp, sea_future *in) {
+    struct pred_wait *w = *wp;
     if (sea_future_failed(in)) {
         free(w);
         return sea_future_move(in);
@@ -90,7 +86,7 @@ static sea_future pred_check(struct pred_ref *ref, sea_future *in) {
         free(w);
         return sea_ready();
     }
-    return sea_then_wrapped(sea_condvar_wait(w->cv), pred_check, (struct pred_ref){w});
+    return sea_then_wrapped(sea_condvar_wait(w->cv), pred_check, w);
 }
 
 sea_future sea__condvar_wait_until(sea_condvar *cv, bool (*pred)(void *), const void *cap, size_t capsz) {
@@ -102,5 +98,5 @@ sea_future sea__condvar_wait_until(sea_condvar *cv, bool (*pred)(void *), const 
     w->cv = cv;
     w->pred = pred;
     memcpy(w->cap, cap, capsz);
-    return sea_then_wrapped(sea_condvar_wait(cv), pred_check, (struct pred_ref){w});
+    return sea_then_wrapped(sea_condvar_wait(cv), pred_check, w);
 }

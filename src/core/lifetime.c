@@ -14,14 +14,11 @@ struct kept {
     _Alignas(max_align_t) unsigned char obj[];
 };
 
-struct kept_ref {
-    struct kept *k;
-};
-
-static sea_future drop_kept(struct kept_ref *r) {
-    if (r->k->cleanup)
-        r->k->cleanup(r->k->obj);
-    free(r->k);
+static sea_future drop_kept(struct kept **kp) {
+    struct kept *k = *kp;
+    if (k->cleanup)
+        k->cleanup(k->obj);
+    free(k);
     return sea_ready();
 }
 
@@ -35,7 +32,7 @@ sea_future sea__do_with(sea__finally_fn fn, void (*cleanup)(void *), const void 
      * If the finally step cannot be attached (no memory), the object leaks:
      * the operation may still be using it, so freeing it would be worse.
      */
-    return sea_finally(fn(k->obj), drop_kept, (struct kept_ref){k});
+    return sea_finally(fn(k->obj), drop_kept, k);
 }
 
 /* ---- reference-counted objects ---- */

@@ -44,9 +44,6 @@ struct loop {
     sea_value result;  /* repeat_until_value */
     _Alignas(max_align_t) unsigned char cap[];
 };
-struct loop_ref {
-    struct loop *l;
-};
 /* Handles one iteration's ready result r; true when the loop is over (*final set). */
 static bool loop_step(struct loop *l, sea_future *r, sea_future *final) {
     if (sea_future_failed(r)) {
@@ -74,7 +71,7 @@ static bool loop_step(struct loop *l, sea_future *r, sea_future *final) {
     }
 }
 
-static sea_future loop_resume(struct loop_ref *ref, sea_future *in);
+static sea_future loop_resume(struct loop **lp, sea_future *in);
 
 /*
  * Runs iterations until the loop ends (true, *final set), one is pending (a
@@ -91,7 +88,7 @@ static bool loop_run(struct loop *l, sea_future *final) {
                            : ((sea_future(*)(void *))l->fn)(l->cap);
         sea__future_settle(&r); /* arrived already: handled here, not by a nested continuation */
         if (!is_ready(&r)) {
-            sea_future c = sea_then_wrapped(r, loop_resume, (struct loop_ref){l});
+            sea_future c = sea_then_wrapped(r, loop_resume, l);
             if (sea_future_failed(&c)) { /* no memory for the continuation */
                 *final = c;
                 return true;
@@ -114,8 +111,8 @@ static void loop_finish(struct loop *l, sea_future final) {
     free(l);
 }
 
-static sea_future loop_resume(struct loop_ref *ref, sea_future *in) {
-    struct loop *l = ref->l;
+static sea_future loop_resume(struct loop **lp, sea_future *in) {
+    struct loop *l = *lp;
     sea_future final;
     if (loop_step(l, in, &final) || loop_run(l, &final))
         loop_finish(l, final);
@@ -166,10 +163,6 @@ struct each {
     _Alignas(max_align_t) unsigned char cap[];
 };
 
-struct each_ref {
-    struct each *e;
-};
-
 static void each_result(struct each *e, sea_future *r) {
     if (sea_future_failed(r)) {
         if (!e->failed) {
@@ -192,7 +185,7 @@ static bool each_over(const struct each *e) {
     return no_more && e->inflight == 0 && !e->scheduled;
 }
 
-static sea_future each_done(struct each_ref *ref, sea_future *in);
+static sea_future each_done(struct each **ep, sea_future *in);
 
 /* Starts iterations while allowed; true once the whole loop is over. */
 static bool each_launch(struct each *e) {
@@ -204,7 +197,7 @@ static bool each_launch(struct each *e) {
             if (!plain_value(&r) || e->reduce)
                 each_result(e, &r);
         } else {
-            sea_future c = sea_then_wrapped(r, each_done, (struct each_ref){e});
+            sea_future c = sea_then_wrapped(r, each_done, e);
             if (sea_future_failed(&c)) {
                 each_result(e, &c);
             } else {
@@ -233,8 +226,8 @@ static void each_finish(struct each *e) {
     free(e);
 }
 
-static sea_future each_done(struct each_ref *ref, sea_future *in) {
-    struct each *e = ref->e;
+static sea_future each_done(struct each **ep, sea_future *in) {
+    struct each *e = *ep;
     e->inflight--;
     each_result(e, in);
     if (!e->scheduled && each_launch(e))

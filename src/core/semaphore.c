@@ -177,11 +177,8 @@ struct held_call {
     sea__finally_fn fn;
     _Alignas(max_align_t) unsigned char cap[];
 };
-struct held_ref {
-    struct held_call *c;
-};
-static sea_future held_go(struct held_ref *ref, sea_future *in) {
-    struct held_call *c = ref->c;
+static sea_future held_go(struct held_call **cp, sea_future *in) {
+    struct held_call *c = *cp;
     sea_future r;
     if (sea_future_failed(in))
         r = sea_future_move(in);
@@ -201,5 +198,5 @@ sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__finally_fn fn, 
     c->n = n;
     c->fn = fn;
     memcpy(c->cap, cap, capsz);
-    return sea_then_wrapped(sea_semaphore_wait(s, n), held_go, (struct held_ref){c});
+    return sea_then_wrapped(sea_semaphore_wait(s, n), held_go, c);
 }

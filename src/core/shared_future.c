@@ -56,12 +56,8 @@ void sea_shared_promise_set_error(sea_shared_promise *sp, int err, const char *s
     resolve(sp, sea_failed(err, static_msg));
 }
 
-struct sp_ref {
-    sea_shared_promise *sp;
-};
-
-static sea_future forwarded(struct sp_ref *ref, sea_future *in) {
-    sea_shared_promise *sp = ref->sp;
+static sea_future forwarded(sea_shared_promise **spp, sea_future *in) {
+    sea_shared_promise *sp = *spp;
     sp->sea__forwarding = false;
     if (in->sea__state & SEA__F_BOX) {
         sea_future_detach(sea_future_move(in));
@@ -74,7 +70,7 @@ static sea_future forwarded(struct sp_ref *ref, sea_future *in) {
 
 void sea_shared_promise_forward(sea_shared_promise *sp, sea_future f) {
     sp->sea__forwarding = true;
-    sea_future c = sea_then_wrapped(f, forwarded, (struct sp_ref){sp});
+    sea_future c = sea_then_wrapped(f, forwarded, sp);
     if (sea_future_failed(&c)) { /* no memory to wait: that is the result */
         sp->sea__forwarding = false;
         resolve(sp, c);

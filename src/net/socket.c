@@ -164,10 +164,6 @@ struct sea_socket {
     sea_addr *to;         /* UDP: where the pending write goes (allocated by the first send) */
 };
 
-struct sock_ref {
-    sea_socket *s;
-};
-
 static void socket_box_release(sea_box *box) {
     sea_socket_close((sea_socket *)box);
 }
@@ -214,7 +210,7 @@ static int socket_start(sea_socket *s, const struct sea__io *req, sea__wrapped_f
     sea_future io = sea__io_submit(&q, NULL);
     sea__future_settle(&io);
     bool waiting = !sea_future_available(&io);
-    sea_future c = sea__then_wrapped(io, cont, &(struct sock_ref){s}, sizeof(struct sock_ref));
+    sea_future c = sea__then_wrapped(io, cont, &s, sizeof(s));
     if (waiting && sea_future_failed(&c) && sea_future_error(&c) == -ENOMEM) {
         s->pending--;
         sea_future_detach(c);
@@ -296,8 +292,8 @@ static int woken(sea_socket *s, sea_future *in) {
     return !err && s->closing ? SEA_ECANCELED : err;
 }
 
-static sea_future read_ready(struct sock_ref *ref, sea_future *in) {
-    sea_socket *s = ref->s;
+static sea_future read_ready(sea_socket **sp, sea_future *in) {
+    sea_socket *s = *sp;
     int err = woken(s, in);
     if (s->wait_only) {
         s->wait_only = false;
@@ -336,8 +332,8 @@ static int native_done(sea_socket *s, sea_future *in, size_t *n) {
     return 0;
 }
 
-static sea_future read_native_done(struct sock_ref *ref, sea_future *in) {
-    sea_socket *s = ref->s;
+static sea_future read_native_done(sea_socket **sp, sea_future *in) {
+    sea_socket *s = *sp;
     size_t n = 0;
     int err = native_done(s, in, &n);
     net_stats()->bytes_received += n;
@@ -406,8 +402,8 @@ static void write_finish(sea_socket *s, int err) {
     op_finish(s, &s->writing, &s->wp, err, s->wlen);
 }
 
-static sea_future write_ready(struct sock_ref *ref, sea_future *in) {
-    sea_socket *s = ref->s;
+static sea_future write_ready(sea_socket **sp, sea_future *in) {
+    sea_socket *s = *sp;
     int err = woken(s, in);
     if (err) {
         write_finish(s, err);
@@ -428,8 +424,8 @@ static sea_future write_ready(struct sock_ref *ref, sea_future *in) {
         .flags = MSG_NOSIGNAL | MSG_WAITALL                                                          \
     }
 
-static sea_future write_native_done(struct sock_ref *ref, sea_future *in) {
-    sea_socket *s = ref->s;
+static sea_future write_native_done(sea_socket **sp, sea_future *in) {
+    sea_socket *s = *sp;
     size_t n = 0;
     int err = native_done(s, in, &n);
     net_stats()->bytes_sent += n;
@@ -550,10 +546,6 @@ struct sea_listener {
     sea_addr addr;
 };
 
-struct listener_ref {
-    sea_listener *l;
-};
-
 int sea_listen(const sea_addr *addr, const sea_listen_options *opts, sea_listener **out) {
     sea_listen_options none = {0};
     if (!opts)
@@ -631,8 +623,8 @@ static void accept_finish(sea_listener *l, int err, sea_socket *s) {
 
 static int listener_wait(sea_listener *l);
 
-static sea_future accept_ready(struct listener_ref *ref, sea_future *in) {
-    sea_listener *l = ref->l;
+static sea_future accept_ready(sea_listener **lp, sea_future *in) {
+    sea_listener *l = *lp;
     l->pending--;
     int err = sea_future_failed(in) ? sea_future_error(in) : 0;
     if (!err && l->closing)
@@ -656,7 +648,7 @@ static int listener_wait(sea_listener *l) {
     sea_future poll = sea__io_poll_sticky(l->fd, POLLIN);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
-    sea_future c = sea_then_wrapped(poll, accept_ready, (struct listener_ref){l});
+    sea_future c = sea_then_wrapped(poll, accept_ready, l);
     if (waiting && sea_future_failed(&c) && sea_future_error(&c) == -ENOMEM) {
         l->pending--;
         sea_future_detach(c);
@@ -708,10 +700,6 @@ struct connecting {
     bool timed, timed_out;
 };
 
-struct connecting_ref {
-    struct connecting *c;
-};
-
 static void connect_timeout(sea_timer *t, void *arg) {
     struct connecting *c = arg;
     c->timed = false;
@@ -719,8 +707,8 @@ static void connect_timeout(sea_timer *t, void *arg) {
     shutdown(c->fd, SHUT_RDWR); /* wakes the poll */
 }
 
-static sea_future connect_ready(struct connecting_ref *ref, sea_future *in) {
-    struct connecting *c = ref->c;
+static sea_future connect_ready(struct connecting **cp, sea_future *in) {
+    struct connecting *c = *cp;
     if (c->timed)
         sea_timer_cancel(&c->timer);
     int err = sea_future_failed(in) ? sea_future_error(in) : 0;
@@ -788,7 +776,7 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
     sea_future poll = sea__io_poll_sticky(fd, POLLOUT);
     sea__future_settle(&poll);
     bool waiting = !sea_future_available(&poll);
-    sea_future w = sea_then_wrapped(poll, connect_ready, (struct connecting_ref){c});
+    sea_future w = sea_then_wrapped(poll, connect_ready, c);
     if (waiting && sea_future_failed(&w) && sea_future_error(&w) == -ENOMEM) {
         /* connect_ready will never run. */
         if (c->timed)
