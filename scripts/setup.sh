@@ -10,6 +10,8 @@ have_pc() { have_cmd pkg-config && pkg-config --exists "$1" 2>/dev/null; }
 have_cmd cc || missing+=(gcc)
 have_cmd cmake || missing+=(cmake)
 have_cmd pkg-config || missing+=(pkgconf)
+have_cmd python3 || missing+=(python3)      # the layering check (scripts/check_layers.py)
+have_cmd nm || missing+=(binutils)
 have_pc liburing || missing+=(liburing-dev)
 have_pc libuv || missing+=(libuv1-dev)    # the benchmarks' reference event loop
 have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference allocators

@@ -10,10 +10,20 @@
  * turn's requests go to the kernel in the one io_uring_enter that reaps
  * completions.  On epoll, socket operations wait for readiness and then
  * make their system call; file operations (read, write, fsync at an
- * offset), for which readiness means nothing, are made at once.
+ * offset), for which readiness means nothing, are made at once, inside
+ * sea__io_submit: the shard waits for the disk meanwhile (the disk layer
+ * is to bring an asynchronous path).  Both give the same results, the
+ * kernel's: a receive or send with MSG_WAITALL on a stream socket moves
+ * all of len unless the stream ends or fails after part of it (the count
+ * so far), a send never raises SIGPIPE (-EPIPE instead).
+ *
+ * Socket operations are for non-blocking descriptors (SOCK_NONBLOCK): on
+ * epoll a connect is made at submission and an accept after readiness,
+ * and on a blocking descriptor either may block the shard.
  *
  * A request may be cancelled through an abort source: it then fails with
- * SEA_ECANCELED (or ends with its result, if it finished first).
+ * SEA_ECANCELED (or ends with its result, if it finished first; a receive
+ * or send that moved part of its bytes ends with that count).
  */
 #ifndef SEA_CORE_IO_H
 #define SEA_CORE_IO_H
@@ -94,9 +104,11 @@ struct sea__io_request {
     struct sea__io io;
     sea_promise promise;
     struct sea__link link;           /* the shard's requests in flight */
-    struct sea__io_request *fd_next; /* epoll: requests waiting on the same descriptor */
+    struct sea__io_request *fd_next; /* epoll: requests waiting on the same descriptor; io_uring: the backlog */
     sea_abort_subscription abort;    /* the submitter's abort source, if any */
     bool cancelling;                 /* asked to end early: completes with SEA_ECANCELED */
+    uint8_t queued;                  /* io_uring: in the backlog, to start or to cancel (backend_uring.c) */
+    size_t done;                     /* epoll: bytes a MSG_WAITALL receive or send has moved so far */
 };
 
 /* A shard's I/O (its SEA__SLOT_IO). */

@@ -17,8 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sea__ctx_switch(void **save_sp, void *load_sp);
-void *sea__ctx_prepare(char *top, void (*entry)(void *), void *arg);
+#include "core/fiber_ctx.h"
 
 #define ROUNDS 100000
 

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stall_filter.h"
+
 #define CONNS 40
 
 static int failures;
@@ -158,32 +160,6 @@ static int stop(struct server *s) {
     return -1;
 }
 
-/*
- * Removes the stall detector's reports (a "Reactor stalled" line and its
- * backtrace lines) from text: on a loaded machine, or under a sanitizer, a
- * shard may legitimately take over 25 ms somewhere, and saying so is not an
- * error of the server's.
- */
-static char *drop_stall_reports(char *text) {
-    char *out = text;
-    bool in_report = false;
-    for (char *line = text; *line;) {
-        char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
-        if (strstr(line, "Reactor stalled") && (!nl || strstr(line, "Reactor stalled") < nl))
-            in_report = true;
-        else if (strncmp(line, "  0x", 4) != 0)
-            in_report = false;
-        if (!in_report) {
-            memmove(out, line, len);
-            out += len;
-        }
-        line += len;
-    }
-    *out = '\0';
-    return text;
-}
-
 static void run_mode(const char *binary, const char *mode, int nopts, char **opts) {
     char *argv[32];
     int n = 0;
@@ -230,7 +206,7 @@ static void run_mode(const char *binary, const char *mode, int nopts, char **opt
     char err[4096];
     got = read_all(s.err, err, sizeof(err) - 1);
     err[got > 0 ? got : 0] = '\0';
-    EXPECT(!*drop_stall_reports(err), "%s: unexpected stderr: %s", mode, err);
+    EXPECT(!*sea_test_drop_stall_reports(err), "%s: unexpected stderr: %s", mode, err);
     close(s.out);
     close(s.err);
 }

@@ -12,6 +12,11 @@
  * Helpers for the cases: a reactor statistics snapshot, capturing this
  * process's stderr, running a function in a forked child or running another
  * program with their stdout and stderr captured.
+ *
+ * The stall detector is off in test programs (--blocked-reactor-notify-ms=0
+ * first on the command line), and the stderr the helpers capture comes
+ * without stall reports (stall_filter.h): a loaded machine may print them
+ * for any program, and no test here is about them but test_ops.
  */
 #ifndef SEA_TEST_CHECK_H
 #define SEA_TEST_CHECK_H
@@ -93,7 +98,7 @@ sea_reactor_stats sea_test_stats(void);
 /*
  * Captures everything written to stderr (fd 2) from now until
  * sea_test_stderr_end(), which restores stderr and returns the text (valid
- * until the next capture).  Captures do not nest.
+ * until the next capture), stall reports removed.  Captures do not nest.
  */
 void sea_test_stderr_begin(void);
 const char *sea_test_stderr_end(void);
@@ -102,7 +107,7 @@ const char *sea_test_stderr_end(void);
 struct sea_test_child {
     int status;      /* as from waitpid; -1 if the child could not be started */
     char out[16384]; /* its stdout (truncated), NUL-terminated */
-    char err[16384]; /* its stderr (truncated), NUL-terminated */
+    char err[16384]; /* its stderr (truncated), NUL-terminated, stall reports removed */
 };
 
 /*

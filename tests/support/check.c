@@ -4,6 +4,8 @@
  */
 #include "check.h"
 
+#include "stall_filter.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -78,8 +80,23 @@ int sea_test_main(int argc, char **argv, const struct sea_test_case *cases, size
         else if (strcmp(argv[i], "--reactor-backend") == 0 && i + 1 < argc)
             sea_test_backend_arg = argv[i + 1];
     }
+    /*
+     * The cases block their shard on purpose now and then (a child to wait
+     * for, a file to write), and some capture this process's stderr: the
+     * stall detector is off unless the command line turns it on (a later
+     * option wins).
+     */
+    char **args = calloc((size_t)argc + 2, sizeof(char *));
+    if (!args)
+        return 1;
+    args[0] = argc > 0 ? argv[0] : "test";
+    args[1] = "--blocked-reactor-notify-ms=0";
+    for (int i = 1; i < argc; i++)
+        args[i + 1] = argv[i];
     the_runner = (struct runner){.cases = cases, .n = n};
-    return sea_app_run(argc, argv, start, &the_runner);
+    int code = sea_app_run(argc + 1, args, start, &the_runner);
+    free(args);
+    return code;
 }
 
 sea_reactor_stats sea_test_stats(void) {
@@ -127,6 +144,7 @@ const char *sea_test_stderr_end(void) {
     close(capture_saved_fd);
     capture_saved_fd = -1;
     read_all(fileno(capture_file), capture_text, sizeof(capture_text));
+    sea_test_drop_stall_reports(capture_text);
     fclose(capture_file);
     capture_file = NULL;
     return capture_text;
@@ -178,6 +196,7 @@ static int run_child(void (*fn)(void *), void *arg, char *const argv[], struct s
     c->status = status;
     read_all(fileno(out), c->out, sizeof(c->out));
     read_all(fileno(err), c->err, sizeof(c->err));
+    sea_test_drop_stall_reports(c->err);
     fclose(out);
     fclose(err);
     return status;
