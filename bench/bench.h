@@ -267,4 +267,25 @@ static inline void bench_heap_run(struct bench_heap *h, int64_t now) {
     }
 }
 
+/*
+ * sea_app_run for a benchmark: the stall detector is off, since a benchmark
+ * runs long loops without yielding on purpose and its output is its
+ * results, not reports about them.  An explicit --blocked-reactor-notify-ms
+ * on the command line still wins (the later option counts).
+ */
+#include <sea/app.h>
+
+static inline int bench_app_run(int argc, char **argv, sea_main_fn fn, void *arg) {
+    char **args = calloc((size_t)argc + 2, sizeof(char *));
+    if (!args)
+        return 1;
+    args[0] = argc > 0 ? argv[0] : "bench";
+    args[1] = "--blocked-reactor-notify-ms=0";
+    for (int i = 1; i < argc; i++)
+        args[i + 1] = argv[i];
+    int code = sea_app_run(argc + 1, args, fn, arg);
+    free(args);
+    return code;
+}
+
 #endif

@@ -258,7 +258,7 @@ static void sea_server(int lfd, const char *backend, int poll_us) {
     snprintf(be, sizeof(be), "--reactor-backend=%s", backend);
     snprintf(poll, sizeof(poll), "--idle-poll-us=%d", poll_us);
     char *argv[] = {"bench_echo_server", "-c1", "--cpuset", SERVER_CPU_TEXT, be, poll, NULL};
-    exit(sea_app_run(6, argv, sea_server_main, NULL));
+    exit(bench_app_run(6, argv, sea_server_main, NULL));
 }
 
 /* ---- running a server ---- */

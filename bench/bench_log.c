@@ -91,5 +91,5 @@ int main(int argc, char **argv) {
     if (null < 0 || dup2(null, 2) < 0)
         return 1;
     close(null);
-    return sea_app_run(argc, argv, bench_main, NULL);
+    return bench_app_run(argc, argv, bench_main, NULL);
 }

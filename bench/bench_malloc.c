@@ -355,5 +355,5 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc && n < 63; i++)
         args[n++] = argv[i];
     args[n] = NULL;
-    return sea_app_run(n, args, bench_main, NULL);
+    return bench_app_run(n, args, bench_main, NULL);
 }

@@ -927,14 +927,14 @@ static int run_mode(int mode, int argc, char **argv, bool add_c2) {
         off += snprintf(label + off, sizeof(label) - (size_t)off, " %s", av[i]);
     res[mode].label = strdup(label);
     fflush(stdout);
-    int rc = sea_app_run(ac, av, app_main, NULL);
+    int rc = bench_app_run(ac, av, app_main, NULL);
     free(av);
     return rc;
 }
 
 int main(int argc, char **argv) {
     if (has_long(argc, argv, "help"))
-        return sea_app_run(argc, argv, app_main, NULL);
+        return bench_app_run(argc, argv, app_main, NULL);
     n_seq = bench_iters(100000, 200);
     n_seq_sleep = bench_iters(5000, 50);
     n_tp[0] = n_seq;

@@ -150,5 +150,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return bench_app_run(argc, argv, app_main, NULL);
 }
