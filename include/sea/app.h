@@ -9,23 +9,11 @@
  * application's exit code is that future's value (v.i, so sea_ready() means 0);
  * if it fails, the error is printed on stderr and the exit code is 1.
  *
- * Standard options (also shown by --help):
- *   --reactor-backend=io_uring|epoll  I/O backend (default io_uring, falling
- *                                     back to epoll if io_uring is unavailable)
- *   --poll-mode                       never sleep in the kernel (lowest latency,
- *                                     100% CPU)
- *   --idle-poll-us=N                  poll this long before sleeping (default 200)
- *   --task-quota-ms=X                 run queued tasks for at most X ms before
- *                                     polling I/O and timers (default 0.5)
- *   -c N, --smp N, --cpuset LIST      shards and their CPUs
- *   -m SIZE, --memory SIZE            memory for the application (see sea/memory.h)
- *   --reserve-memory SIZE             memory left to the OS (default 512M)
- *   --transparent-huge-pages          back the shards' memory with huge pages
- *   --help                            print the options and exit 0
- * Option values may also follow as the next argument ("--task-quota-ms 2").
- * Unknown or malformed options print one line on stderr and exit with 2.
- * Arguments after "--", and arguments not starting with "-", are left for the
- * application in sea_app_args().
+ * sea_app_run takes sea's standard options (-c, -m, --reactor-backend, log
+ * levels, ...: --help lists them, docs/options.md describes them) and the
+ * application's own (sea/options.h).  Unknown or malformed options print one
+ * line on stderr and exit with 2.  Arguments after "--", and arguments not
+ * starting with "-", are left for the application in sea_app_args().
  */
 #ifndef SEA_APP_H
 #define SEA_APP_H

@@ -47,15 +47,17 @@ sea_future sea_condvar_wait_abortable(sea_condvar *cv, sea_abort_source *as) {
 }
 
 void sea_condvar_signal(sea_condvar *cv) {
-    if (sea__waitlist_first(&cv->sea__waiters))
-        sea__waiter_wake(sea__waitlist_first(&cv->sea__waiters), (sea_value){0});
+    struct sea__waiter *w = sea__waitlist_first(&cv->sea__waiters);
+    if (w)
+        sea__waiter_wake(w, (sea_value){0});
 }
 
 void sea_condvar_broadcast(sea_condvar *cv) {
     /* Only those waiting now: a woken continuation that waits again is not woken twice. */
     size_t n = cv->sea__waiters.sea__count;
-    while (n-- && sea__waitlist_first(&cv->sea__waiters))
-        sea__waiter_wake(sea__waitlist_first(&cv->sea__waiters), (sea_value){0});
+    struct sea__waiter *w;
+    while (n-- && (w = sea__waitlist_first(&cv->sea__waiters)))
+        sea__waiter_wake(w, (sea_value){0});
 }
 
 void sea_condvar_broken(sea_condvar *cv, int err, const char *static_msg) {

@@ -53,9 +53,10 @@ static void release_item(sea_queue *q, void *item) {
 }
 
 static void fail_pushers(sea_queue *q, int err, const char *msg) {
-    while (sea__waitlist_first(&q->pushers)) {
-        release_item(q, sea__waitlist_first(&q->pushers)->item);
-        sea__waiter_fail(sea__waitlist_first(&q->pushers), err, msg);
+    struct sea__waiter *w;
+    while ((w = sea__waitlist_first(&q->pushers))) {
+        release_item(q, w->item);
+        sea__waiter_fail(w, err, msg);
     }
 }
 
@@ -87,8 +88,8 @@ static void *ring_take(sea_queue *q) {
     q->head = (q->head + 1) % q->cap;
     q->count--;
     /* Room now: the first waiting push gets in. */
-    if (sea__waitlist_first(&q->pushers)) {
-        struct sea__waiter *w = sea__waitlist_first(&q->pushers);
+    struct sea__waiter *w = sea__waitlist_first(&q->pushers);
+    if (w) {
         ring_put(q, w->item);
         sea__waiter_wake(w, (sea_value){0});
     }
@@ -98,8 +99,9 @@ static void *ring_take(sea_queue *q) {
 bool sea_queue_try_push(sea_queue *q, void *item) {
     if (q->push_closed || q->ended || sea__waitlist_first(&q->pushers))
         return false;
-    if (sea__waitlist_first(&q->poppers)) {
-        sea__waiter_wake(sea__waitlist_first(&q->poppers), (sea_value){.ptr = item});
+    struct sea__waiter *w = sea__waitlist_first(&q->poppers);
+    if (w) {
+        sea__waiter_wake(w, (sea_value){.ptr = item});
         return true;
     }
     if (q->count == q->cap)
@@ -149,11 +151,12 @@ static void queue_end(sea_queue *q, int err, const char *msg) {
     q->ended = true;
     q->end_err = err;
     q->end_msg = msg;
-    while (sea__waitlist_first(&q->poppers)) {
+    struct sea__waiter *w;
+    while ((w = sea__waitlist_first(&q->poppers))) {
         if (err)
-            sea__waiter_fail(sea__waitlist_first(&q->poppers), err, msg);
+            sea__waiter_fail(w, err, msg);
         else
-            sea__waiter_wake(sea__waitlist_first(&q->poppers), (sea_value){.ptr = NULL});
+            sea__waiter_wake(w, (sea_value){.ptr = NULL});
     }
 }
 

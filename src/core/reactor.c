@@ -282,7 +282,7 @@ static int reactor_shard_start(struct sea__shard *s, char *err, size_t errlen) {
         {"sea_reactor_inline_deferred_total", "Ready continuations queued because nesting reached its limit",
          offsetof(sea_reactor_stats, inline_deferred)},
         {"sea_reactor_timers_fired_total", "Timer callbacks run", offsetof(sea_reactor_stats, timers_fired)},
-        {"sea_reactor_io_completions_total", "I/O events reaped", offsetof(sea_reactor_stats, io_completions)},
+        {"sea_reactor_io_completions_total", "I/O requests completed", offsetof(sea_reactor_stats, io_completions)},
         {"sea_reactor_smp_messages_total", "Requests and responses received from other shards",
          offsetof(sea_reactor_stats, smp_messages)},
     };

@@ -40,8 +40,9 @@ static void resolve(sea_shared_promise *sp, sea_future r) {
     sp->sea__result = r;
     if ((r.sea__state & SEA__S_KIND) == SEA__S_ERROR)
         (void)sea_future_error(&sp->sea__result); /* handed to the waiters: not "ignored" */
-    while (sea__waitlist_first(&sp->sea__waiters))
-        sea__waiter_settle(sea__waitlist_first(&sp->sea__waiters), copy_result(sp));
+    struct sea__waiter *w;
+    while ((w = sea__waitlist_first(&sp->sea__waiters)))
+        sea__waiter_settle(w, copy_result(sp));
 }
 
 void sea_shared_promise_set_value(sea_shared_promise *sp, sea_value v) {

@@ -1,12 +1,16 @@
 /*
- * smp.c - many shards: threads pinned to CPUs, and the queues between them.
+ * smp.c - the queues between shards: sea_submit_to, invoke_on_all and
+ * map_reduce, foreign pointers, and the module that gives each shard its end
+ * of the queues (a poller that publishes and drains them every loop turn,
+ * and puts them to sleep).  The application template (app.c) starts and
+ * pins the shards' threads.
  *
  * Each ordered pair of shards (a, b) has two single-producer single-consumer
  * rings of 128 message pointers: requests from a to b, and responses from b
  * back to a, so N shards have N*(N-1) of each.  A sender first appends
  * messages to a staging list it alone owns; staging is copied into the ring
- * and published (one release store of the tail) every 16 messages and at
- * the end of every loop turn.  When the ring is full, messages stay staged,
+ * and published (one release store of the tail) every 16 messages and once
+ * every loop turn, by the poller.  When the ring is full, messages stay staged,
  * in order, and go out on a later turn: nothing spins, nothing is dropped.
  *
  * Wake-ups: a shard about to sleep sets its `sleeping` flag, then runs
