@@ -426,54 +426,20 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     return code;
 }
 
-static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
-    char err[512] = "";
-    const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "sea";
-    sea__modules_use(sea__app_modules, sea__app_module_count);
-    struct command_line cl;
-    int rc = command_line_parse(argc, argv, prog, &cl, err, sizeof(err));
-    if (rc == 1) {
-        sea__options_print_help(stdout, prog);
-        command_line_free(&cl);
-        return 0;
-    }
-    if (rc == 0)
-        rc = sea__modules_configure(&cl.opts.values, err, sizeof(err));
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, "%s: %s\n", prog, err);
-        command_line_free(&cl);
-        return rc == 1 ? 0 : rc == -ENOMEM ? 1 : 2; /* 1: a module did what was asked (--help-loggers) */
-    }
-    struct app_run *run = calloc(1, sizeof(*run));
-    if (!main_fn || !run) {
-        fprintf(stderr, "Couldn't start application: %s\n", run ? "no main function given" : "out of memory");
-        free(run);
-        command_line_free(&cl);
-        return 1;
-    }
-    sea__options_lock(true);
-    sea__options_set_current(&cl.opts); /* readable from every thread until the shards have ended */
-    run->opts = &cl.opts;
-    run->main_fn = main_fn;
-    run->main_arg = arg;
-    run->stuck_stop = (sea_time)sea__opt_int(&cl.opts.values, "stop-report-ms") * 1000000;
-    run->signal_fd = -1;
-    pthread_mutex_init(&run->err_lock, NULL);
-    unsigned n = choose_cpus(&cl.opts.values, run->cpus, err, sizeof(err));
+/*
+ * Starts the modules and the shards, runs the application on them, and
+ * winds everything down: the exit code.
+ */
+static int run_shards(struct app_run *run, char *err, size_t errlen) {
+    unsigned n = choose_cpus(&run->opts->values, run->cpus, err, errlen);
     struct sea__run info = {.nshards = n, .cpus = run->cpus};
     bool created = n && sea__smp_create(&run->smp, n) == 0;
     if (n && !created)
-        snprintf(err, sizeof(err), "out of memory");
-    if (!created || sea__modules_start(&info, err, sizeof(err)) < 0) {
+        snprintf(err, errlen, "out of memory");
+    if (!created || sea__modules_start(&info, err, errlen) < 0) {
         fprintf(stderr, "Couldn't start application: %s\n", err);
         if (created)
             sea__smp_free(&run->smp);
-        pthread_mutex_destroy(&run->err_lock);
-        free(run);
-        sea__options_set_current(NULL);
-        sea__options_lock(false);
-        command_line_free(&cl);
         return 1;
     }
     pthread_barrier_init(&run->barrier, NULL, n);
@@ -535,6 +501,44 @@ static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     free(threads);
     free(tids);
     sea__smp_free(&run->smp);
+    return code;
+}
+
+static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
+    char err[512] = "";
+    const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "sea";
+    sea__modules_use(sea__app_modules, sea__app_module_count);
+    struct command_line cl;
+    int rc = command_line_parse(argc, argv, prog, &cl, err, sizeof(err));
+    if (rc == 1) {
+        sea__options_print_help(stdout, prog);
+        command_line_free(&cl);
+        return 0;
+    }
+    if (rc == 0)
+        rc = sea__modules_configure(&cl.opts.values, err, sizeof(err));
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "%s: %s\n", prog, err);
+        command_line_free(&cl);
+        return rc == 1 ? 0 : rc == -ENOMEM ? 1 : 2; /* 1: a module did what was asked (--help-loggers) */
+    }
+    struct app_run *run = calloc(1, sizeof(*run));
+    if (!main_fn || !run) {
+        fprintf(stderr, "Couldn't start application: %s\n", run ? "no main function given" : "out of memory");
+        free(run);
+        command_line_free(&cl);
+        return 1;
+    }
+    sea__options_lock(true);
+    sea__options_set_current(&cl.opts); /* readable from every thread until the shards have ended */
+    run->opts = &cl.opts;
+    run->main_fn = main_fn;
+    run->main_arg = arg;
+    run->stuck_stop = (sea_time)sea__opt_int(&cl.opts.values, "stop-report-ms") * 1000000;
+    run->signal_fd = -1;
+    pthread_mutex_init(&run->err_lock, NULL);
+    int code = run_shards(run, err, sizeof(err));
     pthread_mutex_destroy(&run->err_lock);
     free(run);
     sea__options_set_current(NULL);

@@ -166,6 +166,12 @@ int sea__numa_node_of_cpu(const char *sysfs, int cpu) {
     return node;
 }
 
+bool sea__thp_available(const char *sysfs) {
+    char path[4096], mode[128];
+    snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/enabled", sysfs);
+    return read_line(path, mode, sizeof(mode)) && !strstr(mode, "[never]");
+}
+
 int sea__numa_node_count(const char *sysfs) {
     char path[4096];
     snprintf(path, sizeof(path), "%s/devices/system/node", sysfs);

@@ -1,6 +1,6 @@
 /*
  * base/cgroup.h - what the machine and the process's control groups allow:
- * memory and CPU limits, and the NUMA layout from sysfs.
+ * memory and CPU limits, and what sysfs says of NUMA nodes and huge pages.
  *
  * Each function takes a root that prefixes every path it reads ("" on a
  * real system), so that tests can point it at a fake tree.
@@ -8,6 +8,7 @@
 #ifndef SEA_BASE_CGROUP_H
 #define SEA_BASE_CGROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -26,5 +27,7 @@ unsigned sea__cgroup_cpu_limit(const char *root);
 int sea__numa_node_of_cpu(const char *sysfs, int cpu);
 /* How many NUMA nodes the sysfs tree at sysfs lists (1 if it says nothing). */
 int sea__numa_node_count(const char *sysfs);
+/* True unless the sysfs tree at sysfs says transparent huge pages are off ("[never]"). */
+bool sea__thp_available(const char *sysfs);
 
 #endif

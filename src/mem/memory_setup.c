@@ -40,15 +40,6 @@
 #define MPOL_PREFERRED 1
 #endif
 
-static bool read_line(const char *path, char *buf, size_t len) {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    bool ok = fgets(buf, (int)len, f) != NULL;
-    fclose(f);
-    return ok;
-}
-
 static unsigned ceil_log2(uint64_t n) {
     return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
 }
@@ -69,12 +60,6 @@ static uintptr_t reserve(unsigned nslices, unsigned shift) {
     if (end > base + size)
         munmap((void *)(base + size), end - (base + size));
     return base;
-}
-
-static bool thp_available(void) {
-    char mode[128];
-    return read_line("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof(mode)) &&
-           !strstr(mode, "[never]");
 }
 
 int sea__memory_plan(const struct sea__mem_config *o, unsigned nshards, const int *cpus, char *err,
@@ -146,7 +131,7 @@ int sea__memory_plan(const struct sea__mem_config *o, unsigned nshards, const in
             return -ENOMEM;
         }
         shift++;
-        if (o->huge_pages && thp_available())
+        if (o->huge_pages && sea__thp_available("/sys"))
             sea__mem.huge_pages = madvise((void *)base, (size_t)nslices << shift, MADV_HUGEPAGE) == 0;
         sea__mem.base = base;
         sea__mem.shift = shift;
