@@ -15,16 +15,38 @@
  * set: they do not come again).  That saves the two epoll_ctl calls a
  * one-shot registration costs per wait.  Descriptors polled through the public
  * sea_fd_poll cannot be sticky: sea does not know when their owner closes them.
+ *
+ * The other operations give what io_uring gives.  Receives, sends and
+ * accepts wait on the descriptor's list like polls (for POLLIN or POLLOUT)
+ * and make their system call once it is ready, without blocking (recv and
+ * send with MSG_DONTWAIT; send with MSG_NOSIGNAL, as io_uring does); if that
+ * finds nothing after all (EAGAIN) they wait again.  A connect is made at
+ * submission; if it is in progress it waits for POLLOUT and then connects
+ * again, as io_uring does: that gives the outcome and leaves the socket as
+ * io_uring leaves it (see socket_io).  On a sticky descriptor, whose edges
+ * may have been taken already, they try their call first.  A cancelled
+ * request still waiting is taken off its descriptor's list and ends at once.
+ * An accept or connect on a blocking descriptor may block the shard (sea's
+ * sockets are non-blocking).
+ *
+ * File operations (pread, pwrite, preadv, pwritev, fsync, fdatasync) have no
+ * readiness to wait for: they are made inside submit and complete at once,
+ * so on this backend file I/O blocks the shard while the kernel does it (a
+ * read from the page cache is quick; a cold read or an fsync waits for the
+ * disk).  The disk layer is to bring an asynchronous path.
  */
 #include "core/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/list.h"
@@ -126,10 +148,196 @@ static int update(struct epoll_state *e, int fd, struct fd_entry *ent) {
     return 0;
 }
 
+/* ---- operations other than polls ---- */
+
+/* The most one receive or send moves (the kernel's own cap on a transfer), so that its count fits an int. */
+#define MAX_TRANSFER ((size_t)INT_MAX & ~(size_t)4095)
+
+/* Whether a short MSG_WAITALL transfer goes on: on stream sockets, as io_uring does. */
+static bool waits_for_all(const struct sea__io_request *r) {
+    if (!(r->io.flags & MSG_WAITALL))
+        return false;
+    int type = 0;
+    socklen_t len = sizeof(type);
+    return getsockopt(r->io.fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+           (type == SOCK_STREAM || type == SOCK_SEQPACKET);
+}
+
+/*
+ * Makes a socket request's system call, its descriptor being ready: the
+ * result, or -EAGAIN to wait for readiness again.  A MSG_WAITALL receive or
+ * send keeps its progress in r->done and ends with it if the stream ends or
+ * fails after part of the bytes.
+ */
+static int socket_io(struct sea__io_request *r) {
+    const struct sea__io *q = &r->io;
+    for (;;) {
+        ssize_t n;
+        switch (q->op) {
+        case SEA__IO_RECV:
+            n = recv(q->fd, (char *)q->buf + r->done, q->len - r->done, q->flags | MSG_DONTWAIT);
+            break;
+        case SEA__IO_SEND:
+            n = send(q->fd, (const char *)q->buf + r->done, q->len - r->done, q->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+            break;
+        case SEA__IO_ACCEPT:
+            n = accept4(q->fd, NULL, NULL, q->flags);
+            if (n < 0 && errno == EINTR)
+                continue;
+            return n >= 0 ? (int)n : errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        default: {
+            /*
+             * SEA__IO_CONNECT, in progress until now.  Connecting again says
+             * how it ended and leaves the socket as a finished connect does
+             * (connected: a third connect is -EISCONN; refused: unconnected,
+             * free to try again), as io_uring does; reading SO_ERROR alone
+             * would leave it "connecting".  A socket that says it is
+             * connected already (-EISCONN, or -EBADFD from some protocols)
+             * has its outcome in SO_ERROR.
+             */
+            if (connect(q->fd, q->buf, (socklen_t)q->len) == 0)
+                return 0;
+            if (errno == EALREADY || errno == EINPROGRESS || errno == EINTR)
+                return -EAGAIN;
+            if (errno != EISCONN && errno != EBADFD)
+                return -errno;
+            int err = 0;
+            socklen_t len = sizeof(err);
+            if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+            return -err;
+        }
+        }
+        if (n > 0) {
+            r->done += (size_t)n;
+            if (r->done < q->len && waits_for_all(r))
+                continue; /* more may be there already; else EAGAIN below */
+            return (int)r->done;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -EAGAIN;
+        /* The end of the stream (0), or an error: what was moved before it counts. */
+        return r->done ? (int)r->done : n < 0 ? -errno : 0;
+    }
+}
+
+/* Starts a connect: 0 if done at once, -EINPROGRESS to wait for POLLOUT, else why it failed. */
+static int connect_start(const struct sea__io *q) {
+    if (connect(q->fd, q->buf, (socklen_t)q->len) == 0)
+        return 0;
+    /* Interrupted (a blocking socket), the connection still goes on: wait for it like a non-blocking one. */
+    return errno == EINPROGRESS || errno == EINTR ? -EINPROGRESS : -errno;
+}
+
+/* A file operation, made now: the byte count or 0, or -errno.  Offset -1: at the file position, as on io_uring. */
+static int file_io(const struct sea__io *q) {
+    bool at_pos = q->offset == UINT64_MAX;
+    off_t off = (off_t)q->offset;
+    int iovcnt = q->len < INT_MAX ? (int)q->len : INT_MAX; /* too many: -EINVAL */
+    for (;;) {
+        ssize_t n;
+        switch (q->op) {
+        case SEA__IO_READ:
+            n = at_pos ? read(q->fd, q->buf, q->len) : pread(q->fd, q->buf, q->len, off);
+            break;
+        case SEA__IO_WRITE:
+            n = at_pos ? write(q->fd, q->buf, q->len) : pwrite(q->fd, q->buf, q->len, off);
+            break;
+        case SEA__IO_READV:
+            n = at_pos ? readv(q->fd, q->buf, iovcnt) : preadv(q->fd, q->buf, iovcnt, off);
+            break;
+        case SEA__IO_WRITEV:
+            n = at_pos ? writev(q->fd, q->buf, iovcnt) : pwritev(q->fd, q->buf, iovcnt, off);
+            break;
+        case SEA__IO_FSYNC:
+            n = fsync(q->fd);
+            break;
+        default:
+            n = fdatasync(q->fd);
+            break;
+        }
+        if (n >= 0)
+            return (int)n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Puts socket request r on its descriptor's list until the descriptor is ready for r->io.events. */
+static int wait_ready(struct sea__io_shard *io, struct epoll_state *e, struct sea__io_request *r) {
+    int fd = r->io.fd;
+    if ((size_t)fd >= e->nfds && fcntl(fd, F_GETFD) < 0)
+        return -errno;
+    struct fd_entry *ent = entry(e, fd);
+    if (!ent)
+        return -ENOMEM;
+    if (ent->sticky) {
+        if (r->io.op == SEA__IO_CONNECT) {
+            ent->ready &= ~(uint32_t)EPOLLOUT; /* connecting: not writable until the edge that says so */
+        } else {
+            /* Edge-triggered: what is there may have been announced already (and the edge taken by a poll). */
+            int res = socket_io(r);
+            if (res != -EAGAIN) {
+                sea__io_complete(io, r, res);
+                return 0;
+            }
+            ent->ready &= ~taken(ent, r->io.events);
+        }
+        r->fd_next = ent->waiting;
+        ent->waiting = r;
+        return 0;
+    }
+    r->fd_next = ent->waiting;
+    ent->waiting = r;
+    int rc = update(e, fd, ent);
+    if (rc < 0) {
+        ent->waiting = r->fd_next;
+        r->fd_next = NULL;
+        if (rc == -EPERM) {
+            /* Not pollable (a regular file): always ready, as for polls; the call says what it makes of it. */
+            sea__io_complete(io, r, socket_io(r));
+            return 0;
+        }
+        return rc;
+    }
+    return 0;
+}
+
+static int submit_other(struct sea__io_shard *io, struct epoll_state *e, struct sea__io_request *r) {
+    switch (r->io.op) {
+    case SEA__IO_RECV:
+    case SEA__IO_SEND:
+        /* The count must fit the result (a MSG_WAITALL transfer adds up); io_uring's length is as short. */
+        if (r->io.len > MAX_TRANSFER)
+            r->io.len = MAX_TRANSFER;
+        r->io.events = r->io.op == SEA__IO_RECV ? EPOLLIN : EPOLLOUT;
+        break;
+    case SEA__IO_ACCEPT:
+        r->io.events = EPOLLIN;
+        break;
+    case SEA__IO_CONNECT: {
+        int rc = connect_start(&r->io);
+        if (rc != -EINPROGRESS) {
+            sea__io_complete(io, r, rc);
+            return 0;
+        }
+        r->io.events = EPOLLOUT;
+        break;
+    }
+    default:
+        /* Files: no readiness to wait for (see the top of the file). */
+        sea__io_complete(io, r, file_io(&r->io));
+        return 0;
+    }
+    return wait_ready(io, e, r);
+}
+
 static int epoll_backend_submit(struct sea__io_shard *io, struct sea__io_request *p) {
     struct epoll_state *e = state(io);
     if (p->io.op != SEA__IO_POLL)
-        return -EOPNOTSUPP;
+        return submit_other(io, e, p);
     /* Grow the table only for a descriptor that exists (a bad huge fd is -EBADF, not a huge table). */
     if ((size_t)p->io.fd >= e->nfds && fcntl(p->io.fd, F_GETFD) < 0)
         return -errno;
@@ -202,6 +410,14 @@ static void dispatch(struct sea__io_shard *io, struct epoll_state *e, int fd, ui
         if (ready) {
             if (ent->sticky)
                 ent->ready &= ~taken(ent, ready);
+            if (p->io.op != SEA__IO_POLL) {
+                int res = socket_io(p);
+                if (res == -EAGAIN) { /* ready, yet nothing to take: wait again */
+                    pp = &p->fd_next;
+                    continue;
+                }
+                ready = (uint32_t)res; /* what it completes with, in the field polls use (below) */
+            }
             *pp = p->fd_next;
             p->fd_next = done;
             p->io.events = ready;
@@ -270,7 +486,8 @@ static void epoll_backend_cancel(struct sea__io_shard *io, struct sea__io_reques
             r->fd_next = NULL;
             if (update(e, fd, ent) < 0)
                 ent->registered = 0; /* closed under us */
-            sea__io_complete(io, r, -ECANCELED);
+            /* A MSG_WAITALL transfer that moved part of its bytes ends with their count, as on io_uring. */
+            sea__io_complete(io, r, r->done ? (int)r->done : -ECANCELED);
             return;
         }
     }

@@ -20,8 +20,10 @@
  * finished first, and the two completions come in either order (the kernel
  * usually posts the cancel's first).  The request is freed only at its own
  * completion, so its buffers stay valid until the kernel is done with them.
- * A cancel entry always reaches the ring before its request can be freed
- * (see reap()), so it cannot hit a newer request that reuses the address.
+ * A cancel never hits a newer request that reuses a freed request's
+ * address: one already in the ring reaches the kernel before any request
+ * made after the completion, and one still in the backlog is dropped at the
+ * completion (see reap()).
  *
  * If io_uring cannot be set up (old kernel, or a seccomp filter returning
  * EPERM/ENOSYS as container runtimes commonly do), init fails and the reactor
@@ -144,6 +146,9 @@ static void prep(struct io_uring_sqe *sqe, struct sea__io_request *r) {
         break;
     case SEA__IO_CONNECT:
         io_uring_prep_connect(sqe, q->fd, q->buf, (socklen_t)q->len);
+        break;
+    default:
+        io_uring_prep_nop(sqe); /* unreachable: sea__io_submit refuses unknown operations */
         break;
     }
     io_uring_sqe_set_data(sqe, r);

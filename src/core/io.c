@@ -35,7 +35,8 @@ static inline struct sea__io_shard *io_of(const struct sea__shard *s) {
 void sea__io_complete(struct sea__io_shard *io, struct sea__io_request *r, int res) {
     sea__list_remove(&io->requests, &r->link);
     sea_abort_unsubscribe(&r->abort);
-    if (r->cancelling && res == -ECANCELED)
+    /* A cancelled operation the kernel had already started may end interrupted rather than cancelled. */
+    if (r->cancelling && (res == -ECANCELED || res == -EINTR))
         sea_promise_set_error_fmt(&r->promise, SEA_ECANCELED, "%s on fd %d cancelled", op_names[r->io.op], r->io.fd);
     else if (res < 0)
         sea_promise_set_error_fmt(&r->promise, res, "%s on fd %d failed", op_names[r->io.op], r->io.fd);

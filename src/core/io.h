@@ -17,9 +17,11 @@
  * all of len unless the stream ends or fails after part of it (the count
  * so far), a send never raises SIGPIPE (-EPIPE instead).
  *
- * Socket operations are for non-blocking descriptors (SOCK_NONBLOCK): on
- * epoll a connect is made at submission and an accept after readiness,
- * and on a blocking descriptor either may block the shard.
+ * On epoll a connect is made inside sea__io_submit and an accept once the
+ * listener is readable, so on a blocking descriptor either may block the
+ * shard (a connect until the handshake ends, an accept if another process
+ * took the connection first): give them non-blocking descriptors, as sea's
+ * own sockets are.
  *
  * A request may be cancelled through an abort source: it then fails with
  * SEA_ECANCELED (or ends with its result, if it finished first; a receive
@@ -66,7 +68,7 @@ struct sea__io {
     int flags;       /* RECV, SEND: MSG_* flags; ACCEPT: SOCK_NONBLOCK, SOCK_CLOEXEC */
     void *buf;
     size_t len;
-    uint64_t offset; /* READ, WRITE, READV, WRITEV */
+    uint64_t offset; /* READ, WRITE, READV, WRITEV; UINT64_MAX: at the file position, which advances */
 };
 
 /*
