@@ -1,9 +1,9 @@
 /*
  * modules.c - the list of modules, in start order.  Each one may rely on
- * every module before it: memory's slice before anything allocates, the
- * metrics registry before anyone registers a metric, futures before any
- * promise, I/O before the loop polls it, and so on up the layers.  Stopping
- * goes in reverse.  The state dump lists the modules newest first.
+ * every module before it: memory's slice before anything allocates,
+ * futures before any promise, I/O before the loop polls it, and so on up
+ * the layers.  Stopping goes in reverse, so the metrics registry, first,
+ * goes last.  The state dump lists the modules newest first.
  */
 #include "app/modules.h"
 
@@ -23,7 +23,7 @@
 #include "net/net.h"
 
 const struct sea__module *const sea__app_modules[] = {
-    &sea__module_metrics,  /* the registry: first to start on a shard, last to go */
+    &sea__module_metrics,  /* the registry: last to go, as the others' releases may still remove metrics */
     &sea__module_memory,   /* the region (start), each shard's slice (thread_start) */
     &sea__module_futures,
     &sea__module_io,

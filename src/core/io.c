@@ -119,15 +119,6 @@ const char *sea_reactor_backend(void) {
     return io ? io->backend->name : NULL;
 }
 
-unsigned sea__io_reap(struct sea__shard *s) {
-    struct sea__io_shard *io = io_of(s);
-    return io->backend->reap(io);
-}
-
-unsigned sea__io_wait(struct sea__shard *s, sea_time deadline) {
-    struct sea__io_shard *io = io_of(s);
-    return io->backend->wait(io, deadline);
-}
 
 /* ---- the module ---- */
 

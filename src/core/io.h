@@ -40,7 +40,8 @@
 #include <sea/promise.h>
 #include <sea/timer.h>
 
-struct sea__shard;
+#include "core/shard.h"
+
 struct sea__module;
 
 /* What a request asks of the kernel, and what its future resolves with. */
@@ -92,13 +93,6 @@ void sea__io_forget(int fd);
 /* True if the current shard's backend does receives and sends itself (io_uring): no readiness round trip. */
 bool sea__io_native(void);
 
-/* ---- the loop's side (reactor.c) ---- */
-
-/* Handles ready completions without blocking; returns how many. */
-unsigned sea__io_reap(struct sea__shard *s);
-/* Sleeps until an I/O event or the absolute monotonic deadline; then reaps.  Returns how many. */
-unsigned sea__io_wait(struct sea__shard *s, sea_time deadline);
-
 /* ---- the backends' side ---- */
 
 /* A request in flight, as the backends see it. */
@@ -144,6 +138,20 @@ extern const struct sea__backend sea__backend_epoll;
 
 /* Ends r with res (>= 0, or -errno): resolves its future, frees it. */
 void sea__io_complete(struct sea__io_shard *io, struct sea__io_request *r, int res);
+
+/* ---- the loop's side (reactor.c): inline, since the loop reaps every turn ---- */
+
+/* Handles ready completions without blocking; returns how many. */
+static inline unsigned sea__io_reap(struct sea__shard *s) {
+    struct sea__io_shard *io = s->slot[SEA__SLOT_IO];
+    return io->backend->reap(io);
+}
+
+/* Sleeps until an I/O event or the absolute monotonic deadline; then reaps.  Returns how many. */
+static inline unsigned sea__io_wait(struct sea__shard *s, sea_time deadline) {
+    struct sea__io_shard *io = s->slot[SEA__SLOT_IO];
+    return io->backend->wait(io, deadline);
+}
 
 /* The module: --reactor-backend, and each shard's backend (SEA__SLOT_IO). */
 extern const struct sea__module sea__module_io;

@@ -98,6 +98,11 @@ static int memory_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     p->poll = heap_poll;
     sea__poller_add(s, p);
     s->slot[SEA__SLOT_MEMORY] = p;
+    return 0;
+}
+
+static int memory_metrics(struct sea__shard *s, char *err, size_t errlen) {
+    (void)s;
     const struct {
         const char *name, *help;
         bool counter;
@@ -139,4 +144,5 @@ const struct sea__module sea__module_memory = {
     .thread_stop = memory_thread_stop,
     .shard_start = memory_shard_start,
     .shard_stop = memory_shard_stop,
+    .metrics = memory_metrics,
 };

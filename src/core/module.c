@@ -82,6 +82,14 @@ int sea__modules_shard_start(struct sea__shard *s, char *err, size_t errlen) {
             return rc;
         }
     }
+    /* Once every module's state exists: a metric may read any of it. */
+    for (size_t i = 0; i < nmodules; i++) {
+        int rc = modules[i]->metrics ? modules[i]->metrics(s, err, errlen) : 0;
+        if (rc < 0) {
+            sea__modules_shard_stop(s);
+            return rc;
+        }
+    }
     return 0;
 }
 

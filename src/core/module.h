@@ -12,7 +12,9 @@
  *   start         once, before the shards start (calling thread)
  *   thread_start  on each shard's thread, before its shard exists
  *   shard_start   on each shard, once it exists: fill its slot, register
- *                 pollers and metrics
+ *                 pollers
+ *   metrics       on each shard, once every module's shard_start ran:
+ *                 register the module's metrics
  *   running       on shard 0, once every shard runs, before main
  *   stopping      on shard 0, at the orderly stop, after the application's
  *                 own stop callbacks: wind down while the loops still run
@@ -60,6 +62,8 @@ struct sea__module {
     void (*thread_stop)(unsigned id);
     int (*shard_start)(struct sea__shard *s, char *err, size_t errlen);
     void (*shard_stop)(struct sea__shard *s);
+    /* 0, or -errno with err (start-up fails).  The metrics go with the shard's registry. */
+    int (*metrics)(struct sea__shard *s, char *err, size_t errlen);
     /* 0, or -errno with err: the application does not run main and stops with exit code 1. */
     int (*running)(struct sea__smp *smp, char *err, size_t errlen);
     /* Resolves when the module has wound down (a failure is reported; the stop goes on). */
@@ -77,7 +81,8 @@ const struct sea__module *sea__module_at(size_t i);
  * Each hook of every module, in order (stopping ones in reverse).  A
  * failing start hook stops the modules started before it and returns its
  * error (its reason in err); running and configure stop at the first
- * failure.
+ * failure.  sea__modules_shard_start runs every shard_start hook, then
+ * every metrics hook.
  */
 int sea__modules_configure(const struct sea__opt_values *v, char *err, size_t errlen);
 int sea__modules_start(const struct sea__run *run, char *err, size_t errlen);

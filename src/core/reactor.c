@@ -2,9 +2,10 @@
  * reactor.c - the per-shard event loop, and the shard's creation and end.
  *
  * One loop turn: run queued tasks until the queue is empty or the task
- * quota is spent; refresh the low-resolution clock; reap I/O completions;
- * call every poller registered with the loop (cross-shard queues and frees,
- * signals, timers: the loop does not know which).  When a turn finds
+ * quota is spent; let the pollers pass on what the tasks produced (staged
+ * messages to other shards); refresh the low-resolution clock; reap I/O
+ * completions; call every poller registered with the loop (cross-shard
+ * queues and frees, signals, timers: the loop does not know which).  When a turn finds
  * nothing to do the reactor keeps polling for --idle-poll-us (default
  * 200 us, so a request arriving right after the last one is picked up
  * without a wake-up); then it asks each poller whether it may sleep and
@@ -153,6 +154,8 @@ void sea__shard_run(struct sea__shard *s) {
         s->stats.loop_iterations++;
         atomic_store_explicit(&s->beat, s->stats.loop_iterations, memory_order_relaxed);
         run_tasks(s);
+        for (struct sea__poller *p = s->flushers; p; p = p->next_flush)
+            p->flush(p->state);
         if (atomic_load_explicit(&s->stop_requested, memory_order_relaxed))
             s->stopping = true;
         if (s->stopping)
@@ -166,7 +169,8 @@ void sea__shard_run(struct sea__shard *s) {
         unsigned events = sea__io_reap(s);
         s->stats.io_completions += events;
         for (struct sea__poller *p = s->pollers; p; p = p->next)
-            events += p->poll(p->state);
+            if (!p->work || atomic_load_explicit(p->work, memory_order_relaxed))
+                events += p->poll(p->state);
         if (s->yq_head) {
             /* I/O reaped, pollers run, due timers fired: the yields made so far resolve now. */
             *s->rq_tail = s->yq_head;
@@ -263,7 +267,7 @@ static double read_busy_seconds(void *arg) {
     return (double)(up > s->stats.sleep_ns ? up - s->stats.sleep_ns : 0) / 1e9;
 }
 
-static int reactor_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+static int reactor_metrics(struct sea__shard *s, char *err, size_t errlen) {
     static const struct {
         const char *name, *help;
         size_t offset;
@@ -324,6 +328,6 @@ const struct sea__module sea__module_reactor = {
     .options = options,
     .noptions = sizeof(options) / sizeof(options[0]),
     .configure = reactor_configure,
-    .shard_start = reactor_shard_start,
+    .metrics = reactor_metrics,
     .dump = reactor_dump,
 };

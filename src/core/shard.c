@@ -28,6 +28,13 @@ void sea__poller_add(struct sea__shard *s, struct sea__poller *p) {
         pp = &(*pp)->next;
     p->next = NULL;
     *pp = p;
+    p->next_flush = NULL;
+    if (p->flush) {
+        /* Their own list: the loop calls them right after the tasks, every turn. */
+        for (pp = &s->flushers; *pp; pp = &(*pp)->next_flush)
+            ;
+        *pp = p;
+    }
 }
 
 unsigned sea__slot_reserve(void) {

@@ -10,8 +10,9 @@
  * sea__shard_current; code on a shard touches only its own shard.
  *
  * Pollers are how subsystems hook into the loop without the loop naming
- * them: each turn the loop calls every poller's poll(); before sleeping it
- * asks each whether it may sleep and until when; after waking it tells them.
+ * them: each turn the loop calls every poller's flush() right after the
+ * tasks, then every poller's poll(); before sleeping it asks each whether
+ * it may sleep and until when; after waking it tells them.
  * The cross-shard queues, signals, cross-shard frees and timers are pollers.
  */
 #ifndef SEA_CORE_SHARD_H
@@ -47,8 +48,21 @@ enum sea__slot {
 
 /* A subsystem's hook into the loop; registered with sea__poller_add, kept by the caller. */
 struct sea__poller {
+    /*
+     * Right after the tasks of a turn ran, before anything else: passes on
+     * what they produced (the queues publish their staged messages, so the
+     * other shard sees them a turn sooner).  NULL: nothing to pass on.
+     */
+    void (*flush)(void *state);
     /* Every loop turn, after the tasks: does its work; returns how many events it handled. */
     unsigned (*poll)(void *state);
+    /*
+     * If not NULL, a word that is non-zero only when poll has something to
+     * do (pending signals): the loop reads it (relaxed) and calls poll only
+     * then, so a poller that is rarely needed costs a load per turn, not a
+     * call.
+     */
+    const _Atomic uint64_t *work;
     /*
      * The loop found nothing to do and is about to sleep until *deadline:
      * lower *deadline for a wake-up of its own, or return false to keep the
@@ -58,7 +72,8 @@ struct sea__poller {
     /* The loop slept (try_sleep allowed it) and woke up.  NULL: nothing to do. */
     void (*after_wake)(void *state);
     void *state;
-    struct sea__poller *next; /* private to the loop */
+    struct sea__poller *next;       /* private to the loop: every poller */
+    struct sea__poller *next_flush; /* private to the loop: those with a flush */
 };
 
 struct sea__shard {
@@ -83,6 +98,7 @@ struct sea__shard {
     sea_reactor_stats stats;
     struct sea__smp *smp;      /* the application's shards: set by the template before the modules start */
     struct sea__poller *pollers; /* in registration order */
+    struct sea__poller *flushers; /* the pollers with a flush hook, in registration order */
     int wake_fd;               /* an eventfd: written to wake this shard (other shards, signal handlers) */
 
     void *slot[SEA__SLOTS];    /* each subsystem's per-shard state */

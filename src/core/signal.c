@@ -149,8 +149,6 @@ bool sea__signal_deliver(int signo) {
 /* The poller: runs the handlers of this shard's pending signals; returns how many ran. */
 static unsigned signals_poll(void *state) {
     struct sea__shard *s = state;
-    if (!atomic_load_explicit(&pending, memory_order_relaxed))
-        return 0;
     uint64_t bits = atomic_load_explicit(&pending, memory_order_acquire);
     unsigned ran = 0;
     while (bits) {
@@ -208,7 +206,7 @@ static int signals_shard_start(struct sea__shard *s, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    *p = (struct sea__poller){.poll = signals_poll, .state = s};
+    *p = (struct sea__poller){.poll = signals_poll, .work = &pending, .state = s};
     sea__poller_add(s, p);
     s->slot[SEA__SLOT_SIGNALS] = p;
     return 0;

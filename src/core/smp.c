@@ -312,7 +312,12 @@ static unsigned drain_ring(struct smp_shard *me, struct sea__xring *r, bool requ
     return n;
 }
 
-/* The poller: publishes what this shard staged, then handles incoming requests and responses. */
+/* The poller's flush, right after the tasks: what they sent goes out before anything else happens. */
+static void smp_flush_hook(void *state) {
+    smp_flush(state);
+}
+
+/* The poller: publishes what is still staged (a ring was full), then handles incoming requests and responses. */
 static unsigned smp_poll(void *state) {
     struct smp_shard *me = state;
     struct sea__smp *smp = me->smp;
@@ -668,8 +673,8 @@ static int smp_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     me->shard = s;
     me->smp = s->smp;
     me->id = s->id;
-    me->poller = (struct sea__poller){.poll = smp_poll, .try_sleep = smp_try_sleep, .after_wake = smp_after_wake,
-                                      .state = me};
+    me->poller = (struct sea__poller){.flush = smp_flush_hook, .poll = smp_poll, .try_sleep = smp_try_sleep,
+                                      .after_wake = smp_after_wake, .state = me};
     sea__poller_add(s, &me->poller);
     s->slot[SEA__SLOT_SMP] = me;
     s->smp->peers[s->id] = me;

@@ -47,6 +47,11 @@ static int net_shard_start(struct sea__shard *s, char *err, size_t errlen) {
         return -ENOMEM;
     }
     s->slot[net_slot] = st;
+    return 0;
+}
+
+static int net_metrics(struct sea__shard *s, char *err, size_t errlen) {
+    sea_net_stats *st = s->slot[net_slot];
     const struct {
         const char *name, *help;
         bool counter;
@@ -64,11 +69,8 @@ static int net_shard_start(struct sea__shard *s, char *err, size_t errlen) {
                                                           metrics[i].field, NULL)
                                 : sea_gauge_register_fn(metrics[i].name, metrics[i].help, NULL, sea_metric_read_u64,
                                                         metrics[i].field, NULL);
-    if (rc < 0) {
+    if (rc < 0)
         snprintf(err, errlen, "cannot register the network's metrics: %s", sea_strerror(rc));
-        s->slot[net_slot] = NULL;
-        free(st); /* the metrics that did register go with the registry, unread */
-    }
     return rc;
 }
 
@@ -82,4 +84,5 @@ const struct sea__module sea__module_net = {
     .start = net_start,
     .shard_start = net_shard_start,
     .shard_stop = net_shard_stop,
+    .metrics = net_metrics,
 };
