@@ -28,27 +28,61 @@
 sea__ctx_switch:
     .cfi_startproc
     pushq   %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %rbp, -16
     pushq   %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %rbx, -24
     pushq   %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %r12, -32
     pushq   %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %r13, -40
     pushq   %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %r14, -48
     pushq   %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %r15, -56
     subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
     movq    %rsp, (%rdi)
+    /*
+     * From here on rsp is the resumed context's saved frame, laid out like
+     * the one just pushed, so the same unwind rules describe it: a signal
+     * (the stall detector's backtrace) landing here unwinds into the
+     * resumed context, or stops at a new fiber's trampoline.
+     */
     movq    %rsi, %rsp
     ldmxcsr (%rsp)
     fldcw   4(%rsp)
     addq    $8, %rsp
+    .cfi_adjust_cfa_offset -8
     popq    %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
     popq    %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
     popq    %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
     popq    %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
     popq    %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
     popq    %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
     xorl    %eax, %eax          /* returns 0: sea_fiber_yield tail-calls the switch */
     popq    %rcx                /* return address of the context resumed: */
+    .cfi_adjust_cfa_offset -8
+    .cfi_register %rip, %rcx
     jmpq    *%rcx               /* an indirect jump, not ret (see above) */
     .cfi_endproc
     .size   sea__ctx_switch, .-sea__ctx_switch

@@ -6,16 +6,28 @@
  * compiler keeps live across the call (in callee-saved registers at -O2), and
  * its own floating-point rounding mode (MXCSR/x87 control word on x86-64,
  * FPCR on aarch64), which the two sides set differently.  Depends only on
- * src/fiber_ctx.c and src/fiber_switch_*.S, so it also runs under an emulator
- * for the other architecture:
+ * src/core/fiber_ctx.c and src/core/fiber_switch_*.S, so it also runs under
+ * an emulator for the other architecture:
  *
- *   aarch64-linux-gnu-gcc -O2 -static tests/test_ctx_switch.c src/fiber_ctx.c \
- *       src/fiber_switch_aarch64.S -o /tmp/t && qemu-aarch64 /tmp/t
+ *   aarch64-linux-gnu-gcc -O2 -static -Isrc tests/unit/core/test_ctx_switch.c \
+ *       src/core/fiber_ctx.c src/core/fiber_switch_aarch64.S -o /tmp/t && qemu-aarch64 /tmp/t
+ *
+ * Then the same ping-pong under a profiling timer whose signal handler
+ * unwinds the stack with backtrace(), as the stall detector does: a signal
+ * may land on any instruction of the switch, including between the two
+ * stacks, and the unwind information must describe every one of them (it
+ * once did not, and the stall detector crashed programs that switch
+ * fibers).  It runs until many signals have landed inside the switch.
  */
+#include <execinfo.h>
 #include <fenv.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <ucontext.h>
 
 #include "core/fiber_ctx.h"
 
@@ -101,6 +113,68 @@ static void co_entry(void *arg) {
     abort(); /* co_body never returns */
 }
 
+/* ---- unwinding from anywhere in the switch ---- */
+
+void sea__fiber_trampoline(void); /* fiber_switch_*.S: the function right after sea__ctx_switch */
+
+static volatile sig_atomic_t signals, inside, empty;
+
+static void unwind_here(int sig, siginfo_t *si, void *ucv) {
+    (void)sig;
+    (void)si;
+    void *frames[64];
+    int n = backtrace(frames, 64);
+    if (n < 1)
+        empty++;
+#if defined(__x86_64__)
+    const ucontext_t *uc = ucv;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (pc >= (uintptr_t)sea__ctx_switch && pc < (uintptr_t)sea__fiber_trampoline)
+        inside++;
+#else
+    (void)ucv;
+    inside++; /* elsewhere the signals are only counted */
+#endif
+    signals++;
+}
+
+static void *unwind_main_sp, *unwind_co_sp;
+
+static void unwind_co(void *arg) {
+    (void)arg;
+    for (;;)
+        sea__ctx_switch(&unwind_co_sp, unwind_main_sp);
+}
+
+/* Switches back and forth under a 20 us profiling timer until 200 signals landed in the switch (at most 50,000 signals). */
+static void test_unwind_anywhere(void) {
+    size_t size = 64 * 1024;
+    char *stack = malloc(size);
+    EXPECT(stack != NULL);
+    if (!stack)
+        return;
+    /* Load the unwinder before the first signal: loading it from a handler is not safe. */
+    void *warm[2];
+    backtrace(warm, 2);
+    unwind_co_sp = sea__ctx_prepare(stack + size, unwind_co, NULL);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = unwind_here;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPROF, &sa, &old);
+    struct itimerval every = {{0, 20}, {0, 20}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_PROF, &every, NULL);
+    while (inside < 200 && signals < 50000)
+        sea__ctx_switch(&unwind_main_sp, unwind_co_sp);
+    setitimer(ITIMER_PROF, &off, NULL);
+    sigaction(SIGPROF, &old, NULL);
+    EXPECT(inside >= 200);
+    EXPECT(empty == 0);
+    printf("unwound from %d signals, %d of them inside the switch\n", (int)signals, (int)inside);
+    free(stack);
+}
+
 int main(void) {
     size_t size = 64 * 1024;
     char *stack = malloc(size);
@@ -121,6 +195,7 @@ int main(void) {
         EXPECT(y == x * 2 && z == x * 4 && w == x * 8);
     }
     fesetround(FE_TONEAREST);
+    test_unwind_anywhere();
     printf("%d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);
     free(stack);
     return failures ? 1 : 0;
