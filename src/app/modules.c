@@ -27,11 +27,11 @@ const struct sea__module *const sea__app_modules[] = {
     &sea__module_memory,   /* the region (start), each shard's slice (thread_start) */
     &sea__module_futures,
     &sea__module_io,
+    &sea__module_smp,      /* its poller right after the heap's: a message is handled as early in a turn as it can */
     &sea__module_reactor,
     &sea__module_timers,
     &sea__module_sleep,
     &sea__module_fibers,
-    &sea__module_smp,
     &sea__module_signals,
     &sea__module_log,
     &sea__module_stall,

@@ -317,11 +317,14 @@ static void smp_flush_hook(void *state) {
     smp_flush(state);
 }
 
-/* The poller: publishes what is still staged (a ring was full), then handles incoming requests and responses. */
+/*
+ * The poller: handles incoming requests and responses.  (What this shard
+ * staged went out in the flush right after the tasks; what a full ring held
+ * back goes out at the next one, or before sleeping.)
+ */
 static unsigned smp_poll(void *state) {
     struct smp_shard *me = state;
     struct sea__smp *smp = me->smp;
-    smp_flush(me);
     if (smp->n == 1)
         return 0;
     unsigned n = 0;
@@ -494,7 +497,8 @@ sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t c
         return f;
     }
     struct smp_shard *me = smp_of(s);
-    if (atomic_load_explicit(&me->smp->stopping, memory_order_relaxed))
+    /* No queues any more (the shard is being torn down), or the application is stopping. */
+    if (!me || atomic_load_explicit(&me->smp->stopping, memory_order_relaxed))
         return sea_failed(SEA_ESHUTDOWN, "the application is stopping");
     struct sea__xmsg *m = msg_alloc(me);
     if (!m)
