@@ -554,10 +554,26 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     char *lo = slot->base + GUARD_SIZE;
     char *top = lo + slot->size;
     sea_fiber *f = (sea_fiber *)(((uintptr_t)top - sizeof(sea_fiber)) & ~(uintptr_t)63);
-    memset(f, 0, sizeof(*f));
+    /*
+     * Field by field rather than a memset of the whole block: the compiler
+     * turns a 240-byte memset into rep stos, whose start-up alone was a
+     * fifth of a fiber's start.  (ctx, done, task and live are set below.)
+     */
+    f->ctx.fake_stack = NULL;
+    f->ctx.tsan_fiber = NULL;
+    f->resumer = NULL;
+    f->resumer_fiber = NULL;
+    f->resumer_depth = 0;
     f->slot = slot;
     f->fn = fn;
     f->arg = arg;
+    f->wait_result = (sea_future){0};
+    f->saved_depth = 0;
+    f->waiting = f->finished = f->stop_requested = false;
+    f->locals = NULL;
+    f->nlocals = f->caplocals = 0;
+    f->wait_site = NULL;
+    f->wait_since = 0;
     const char *name = attr && attr->name ? attr->name : "fiber";
     size_t len = strnlen(name, SEA_FIBER_NAME_MAX); /* not snprintf: that is half the cost of a start */
     memcpy(f->name, name, len);
