@@ -679,7 +679,8 @@ static int smp_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     me->id = s->id;
     me->poller = (struct sea__poller){.flush = smp_flush_hook, .poll = smp_poll, .try_sleep = smp_try_sleep,
                                       .after_wake = smp_after_wake, .state = me};
-    sea__poller_add(s, &me->poller);
+    if (s->smp->n > 1) /* alone, a shard has no queues to poll */
+        sea__poller_add(s, &me->poller);
     s->slot[SEA__SLOT_SMP] = me;
     s->smp->peers[s->id] = me;
     return 0;
