@@ -106,7 +106,12 @@ static void uring_destroy(struct sea__io_shard *io) {
     io->state = NULL;
 }
 
-/* Largest byte count one read or write entry carries (the kernel caps a transfer there anyway). */
+/*
+ * Largest byte count one read, write, receive or send entry carries (the
+ * kernel caps a transfer there anyway). The entry's length field is 32 bits:
+ * a larger count must be clamped, not wrapped (4 GiB would become 0, which a
+ * receive reports as the end of the stream).
+ */
 #define MAX_RW_COUNT ((unsigned)INT_MAX & ~4095u)
 
 /* Fills sqe for r's operation. */
@@ -117,10 +122,10 @@ static void prep(struct io_uring_sqe *sqe, struct sea__io_request *r) {
         io_uring_prep_poll_add(sqe, q->fd, q->events);
         break;
     case SEA__IO_RECV:
-        io_uring_prep_recv(sqe, q->fd, q->buf, q->len, q->flags);
+        io_uring_prep_recv(sqe, q->fd, q->buf, q->len < MAX_RW_COUNT ? q->len : MAX_RW_COUNT, q->flags);
         break;
     case SEA__IO_SEND:
-        io_uring_prep_send(sqe, q->fd, q->buf, q->len, q->flags);
+        io_uring_prep_send(sqe, q->fd, q->buf, q->len < MAX_RW_COUNT ? q->len : MAX_RW_COUNT, q->flags);
         break;
     case SEA__IO_READ:
         io_uring_prep_read(sqe, q->fd, q->buf, q->len < MAX_RW_COUNT ? (unsigned)q->len : MAX_RW_COUNT, q->offset);

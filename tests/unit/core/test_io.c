@@ -507,6 +507,27 @@ FIBER_CASE(t_waitall) {
     return sea_ready();
 }
 
+FIBER_CASE(t_recv_huge_length) {
+    /*
+     * A length past 32 bits is a legal request (the kernel caps a transfer at
+     * about 2 GiB): it must receive what is there, not have its length
+     * wrapped (exactly 4 GiB would wrap to 0 and read as the end of stream).
+     */
+    int sv[2];
+    make_socketpair(sv);
+    static char b[16];
+    const size_t huge[] = {(size_t)1 << 32, ((size_t)1 << 32) + 2, SIZE_MAX / 2};
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+        memset(b, 0, sizeof(b));
+        CHECK_EQ(write(sv[0], "abc", 3), 3);
+        CHECK_EQ(IO(.op = SEA__IO_RECV, .fd = sv[1], .buf = b, .len = huge[i]), 3);
+        CHECK_STREQ(b, "abc");
+    }
+    close(sv[0]);
+    close(sv[1]);
+    return sea_ready();
+}
+
 FIBER_CASE(t_send_to_closed_peer) {
     /* -EPIPE, and no SIGPIPE (io_uring adds MSG_NOSIGNAL; so does epoll). */
     int sv[2];
@@ -817,6 +838,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_connect_refused),
     SEA_TEST(t_recv_send),
     SEA_TEST(t_waitall),
+    SEA_TEST(t_recv_huge_length),
     SEA_TEST(t_send_to_closed_peer),
     SEA_TEST(t_recv_on_sticky_descriptor),
     SEA_TEST(t_cancel_recv),
