@@ -26,29 +26,25 @@ struct text {
     const char *s;
 };
 
-static sea_future print(struct text *t, sea_value v) {
-    (void)v;
+static sea_future print(struct text *t) {
     fputs(t->s, stdout);
     fflush(stdout);
     return sea_ready();
 }
 
-static sea_future print_got(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future print_got(sea_value v) {
     printf("Got %lld\n", (long long)v.i);
     return sea_ready();
 }
 
 /* ---- tutorial 2 and 4 ---- */
 
-static sea_future hello(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future hello(void) {
     printf("\n== Hello world (tutorial 2)\nHello world\n");
     return sea_ready();
 }
 
-static sea_future parallel_sleeps(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future parallel_sleeps(void) {
     printf("\n== Three sleeps at once (tutorial 4)\nSleeping... ");
     fflush(stdout);
     sea_future_ignore(sea_then(sea_sleep(ms(200)), print, (struct text){"200ms "}));
@@ -56,17 +52,15 @@ static sea_future parallel_sleeps(sea_nocapture *c, sea_value v) {
     return sea_then(sea_sleep(ms(1000)), print, (struct text){"Done.\n"});
 }
 
-static sea_future three(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future three(void) {
     return sea_ready_int(3);
 }
 
-static sea_future slow_and_fast(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future slow_and_fast(void) {
     printf("\n== A future with a value: slow() then fast() (tutorial 4, 4.1)\n");
-    sea_future slow = sea_then(sea_sleep(ms(100)), three, SEA_NOCAPTURE);
-    sea_future f = sea_then(slow, print_got, SEA_NOCAPTURE);
-    return sea_then(sea_then(f, three, SEA_NOCAPTURE), print_got, SEA_NOCAPTURE);
+    sea_future slow = sea_then(sea_sleep(ms(100)), three);
+    sea_future f = sea_then(slow, print_got);
+    return sea_then(sea_then(f, three), print_got);
 }
 
 /* ---- tutorial 5.1 ---- */
@@ -75,53 +69,46 @@ struct incr_state {
     int i;
 };
 
-static sea_future add_one(struct incr_state *st, sea_value v) {
-    (void)v;
+static sea_future add_one(struct incr_state *st) {
     return sea_ready_int(st->i + 1);
 }
 
-static sea_future incr(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future incr(void) {
     printf("\n== Captured state: incr(3) (tutorial 5.1)\n");
     sea_future f = sea_then(sea_sleep(ms(10)), add_one, (struct incr_state){.i = 3});
-    return sea_then(f, print_got, SEA_NOCAPTURE);
+    return sea_then(f, print_got);
 }
 
 /* ---- tutorial 6 ---- */
 
-static sea_future failing_step(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future failing_step(void) {
     printf("step 2 fails\n");
     return sea_failed(-EIO, "the disk said no");
 }
 
-static sea_future skipped_step(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future skipped_step(void) {
     printf("step 3 (never printed)\n");
     return sea_ready();
 }
 
-static sea_future inspect(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future inspect(sea_future *in) {
     int err = sea_future_error(in);
     printf("then_wrapped saw: %s: %s\n", err ? sea_strerror(err) : "a value",
            err ? sea_future_message(in) : "");
     return sea_ready();
 }
 
-static sea_future cleanup(sea_nocapture *c) {
-    (void)c;
+static sea_future cleanup(void) {
     printf("finally runs either way\n");
     return sea_ready();
 }
 
-static sea_future errors(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future errors(void) {
     printf("\n== Errors skip continuations until handled (tutorial 6)\nstep 1\n");
-    sea_future f = sea_then(sea_sleep(ms(1)), failing_step, SEA_NOCAPTURE);
-    f = sea_then(f, skipped_step, SEA_NOCAPTURE);
-    f = sea_then_wrapped(f, inspect, SEA_NOCAPTURE);
-    return sea_finally(f, cleanup, SEA_NOCAPTURE);
+    sea_future f = sea_then(sea_sleep(ms(1)), failing_step);
+    f = sea_then(f, skipped_step);
+    f = sea_then_wrapped(f, inspect);
+    return sea_finally(f, cleanup);
 }
 
 /* ---- tutorial 15 ---- */
@@ -146,14 +133,12 @@ static void tick(sea_timer *t, void *arg) {
     }
 }
 
-static sea_future ticks_done(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future ticks_done(sea_value v) {
     printf("promise resolved after %lld ticks\n", (long long)v.i);
     return sea_ready();
 }
 
-static sea_future promise_ticks(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future promise_ticks(void) {
     printf("\n== A promise resolved by a periodic timer (tutorial 15)\n");
     struct ticker *tk = &the_ticker;
     sea_promise_init(&tk->done);
@@ -164,11 +149,10 @@ static sea_future promise_ticks(sea_nocapture *c, sea_value v) {
         sea_promise_set_error(&tk->done, rc, "cannot arm the tick timer");
         sea_promise_release(&tk->done);
     }
-    return sea_then(f, ticks_done, SEA_NOCAPTURE);
+    return sea_then(f, ticks_done);
 }
 
-static sea_future summary(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future summary(void) {
     sea_reactor_stats st;
     if (sea_reactor_stats_get(&st) == 0)
         printf("\n== Reactor (%s backend): %llu loop iterations, %llu tasks, %llu timers fired, "
@@ -180,8 +164,7 @@ static sea_future summary(sea_nocapture *c, sea_value v) {
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int n;
     char **args = sea_app_args(&n);
     for (int i = 0; i < n; i++) {
@@ -190,15 +173,15 @@ static sea_future app_main(void *arg) {
         else
             return sea_failed_fmt(-EINVAL, "unknown argument '%s' (expected: fast)", args[i]);
     }
-    sea_future f = sea_then(sea_ready(), hello, SEA_NOCAPTURE);
-    f = sea_then(f, parallel_sleeps, SEA_NOCAPTURE);
-    f = sea_then(f, slow_and_fast, SEA_NOCAPTURE);
-    f = sea_then(f, incr, SEA_NOCAPTURE);
-    f = sea_then(f, errors, SEA_NOCAPTURE);
-    f = sea_then(f, promise_ticks, SEA_NOCAPTURE);
-    return sea_then(f, summary, SEA_NOCAPTURE);
+    sea_future f = sea_then(sea_ready(), hello);
+    f = sea_then(f, parallel_sleeps);
+    f = sea_then(f, slow_and_fast);
+    f = sea_then(f, incr);
+    f = sea_then(f, errors);
+    f = sea_then(f, promise_ticks);
+    return sea_then(f, summary);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

@@ -275,17 +275,22 @@ static inline void bench_heap_run(struct bench_heap *h, int64_t now) {
  */
 #include <sea/app.h>
 
-static inline int bench_app_run(int argc, char **argv, sea_main_fn fn, void *arg) {
+static inline char **bench_args(int argc, char **argv) {
     char **args = calloc((size_t)argc + 2, sizeof(char *));
     if (!args)
-        return 1;
+        return NULL;
     args[0] = argc > 0 ? argv[0] : "bench";
     args[1] = "--blocked-reactor-notify-ms=0";
     for (int i = 1; i < argc; i++)
         args[i + 1] = argv[i];
-    int code = sea_app_run(argc + 1, args, fn, arg);
-    free(args);
-    return code;
+    return args;
 }
+#define bench_app_run(argc, argv, fn) \
+    __extension__({ \
+        char **bench_argv_ = bench_args((argc), (argv)); \
+        int bench_code_ = bench_argv_ ? sea_app_run((argc) + 1, bench_argv_, fn) : 1; \
+        free(bench_argv_); \
+        bench_code_; \
+    })
 
 #endif

@@ -190,8 +190,7 @@ static void finish(void) {
     bench_fifo_destroy(&fq);
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int runs = bench_runs();
     nbatches = bench_iters(1000, 2);
     bench_fifo_init(&fq, 4096);
@@ -207,5 +206,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return bench_app_run(argc, argv, app_main, NULL);
+    return bench_app_run(argc, argv, app_main);
 }

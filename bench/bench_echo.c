@@ -216,14 +216,14 @@ struct sea_report {
 };
 static struct sea_report *sea_report_page;
 
-static sea_future s_report(sea_nocapture *n) {
+static sea_future s_report(void) {
     sea_memory_stats st;
     if (sea_memory_stats_get(&st) == 0)
         sea_report_page->framework_bytes = (long)st.used - sea_conns * (long)sea_conn_bytes;
     return sea_sleep(SEA_MSEC(20));
 }
 
-static sea_future s_accepted(sea_nocapture *n, sea_value v) {
+static sea_future s_accepted(sea_value v) {
     struct sconn *c = malloc(sizeof(*c));
     c->s = v.ptr;
     sea_conns++;
@@ -232,11 +232,11 @@ static sea_future s_accepted(sea_nocapture *n, sea_value v) {
     return sea_ready();
 }
 
-static sea_future s_accept(sea_nocapture *n) {
-    return sea_then(sea_accept(sea_l), s_accepted, SEA_NOCAPTURE);
+static sea_future s_accept(void) {
+    return sea_then(sea_accept(sea_l), s_accepted);
 }
 
-static sea_future sea_server_main(void *arg) {
+static sea_future sea_server_main(void) {
     /* The listening socket was made before the fork; sea adopts its address by listening anew on it. */
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
@@ -247,8 +247,8 @@ static sea_future sea_server_main(void *arg) {
     int rc = sea_listen(&addr, NULL, &sea_l);
     if (rc)
         return sea_failed(rc, "listen");
-    sea_future_detach(sea_keep_doing(s_report, SEA_NOCAPTURE));
-    return sea_keep_doing(s_accept, SEA_NOCAPTURE);
+    sea_future_detach(sea_keep_doing(s_report));
+    return sea_keep_doing(s_accept);
 }
 
 /* poll_us: how long an idle shard polls before sleeping (sea's default is 200). */
@@ -258,7 +258,7 @@ static void sea_server(int lfd, const char *backend, int poll_us) {
     snprintf(be, sizeof(be), "--reactor-backend=%s", backend);
     snprintf(poll, sizeof(poll), "--idle-poll-us=%d", poll_us);
     char *argv[] = {"bench_echo_server", "-c1", "--cpuset", SERVER_CPU_TEXT, be, poll, NULL};
-    exit(bench_app_run(6, argv, sea_server_main, NULL));
+    exit(bench_app_run(6, argv, sea_server_main));
 }
 
 /* ---- running a server ---- */

@@ -290,8 +290,7 @@ static double pthread_run(void) {
 
 static long yield_rounds;
 
-static sea_future yielder(void *arg) {
-    (void)arg;
+static sea_future yielder(void) {
     for (long i = 0; i < yield_rounds; i++)
         sea_fiber_yield();
     return sea_ready();
@@ -308,8 +307,8 @@ static void must_ok(sea_future r, const char *what) {
 static double yield_sea_run(void) {
     yield_rounds = n_yield;
     int64_t t0 = bench_ns();
-    sea_future a = sea_fiber_start(yielder, NULL, NULL);
-    sea_future b = sea_fiber_start(yielder, NULL, NULL);
+    sea_future a = sea_fiber_start(yielder);
+    sea_future b = sea_fiber_start(yielder);
     must_ok(sea_await(a), "yield fiber");
     must_ok(sea_await(b), "yield fiber");
     return (double)(bench_ns() - t0) / (2.0 * (double)n_yield);
@@ -383,8 +382,7 @@ static double mini_run(void (*body)(void *), long rounds, bool peers_wake) {
 static sea_promise pa, pb; /* ping waits on pa, pong on pb */
 static long await_rounds;
 
-static sea_future pinger(void *arg) {
-    (void)arg;
+static sea_future pinger(void) {
     for (long i = 0; i < await_rounds; i++) {
         sea_promise_init(&pa);
         sea_promise_set_void(&pb);
@@ -395,8 +393,7 @@ static sea_future pinger(void *arg) {
     return sea_ready();
 }
 
-static sea_future ponger(void *arg) {
-    (void)arg;
+static sea_future ponger(void) {
     for (long i = 0; i < await_rounds; i++) {
         int err = sea_await_value(sea_promise_get_future(&pb), NULL);
         if (err)
@@ -412,8 +409,8 @@ static double await_sea_run(void) {
     await_rounds = n_await;
     sea_promise_init(&pb);
     int64_t t0 = bench_ns();
-    sea_future a = sea_fiber_start(pinger, NULL, NULL);
-    sea_future b = sea_fiber_start(ponger, NULL, NULL);
+    sea_future a = sea_fiber_start(pinger);
+    sea_future b = sea_fiber_start(ponger);
     must_ok(sea_await(a), "ping fiber");
     must_ok(sea_await(b), "pong fiber");
     return (double)(bench_ns() - t0) / (double)n_await;
@@ -421,8 +418,7 @@ static double await_sea_run(void) {
 
 /* ---- 3c. starting fibers ---- */
 
-static BENCH_NOIPA sea_future noop_fiber(void *arg) {
-    (void)arg;
+static BENCH_NOIPA sea_future noop_fiber(void) {
     return sea_ready();
 }
 
@@ -431,7 +427,7 @@ static double spawn_sea_run(long n, const sea_fiber_attr *attr) {
     int64_t t0 = bench_ns();
     for (long b = 0; b < batches; b++) {
         for (int j = 0; j < SPAWN_BATCH; j++)
-            sea_future_detach(sea_fiber_start(noop_fiber, NULL, attr));
+            sea_future_detach(sea_fiber_start_attr(attr, noop_fiber));
         sea_fiber_yield();
     }
     return (double)(bench_ns() - t0) / (double)(batches * SPAWN_BATCH);
@@ -440,7 +436,7 @@ static double spawn_sea_run(long n, const sea_fiber_attr *attr) {
 static double spawn_await_run(void) {
     int64_t t0 = bench_ns();
     for (long i = 0; i < n_spawn_await; i++)
-        must_ok(sea_await(sea_fiber_start(noop_fiber, NULL, NULL)), "noop fiber");
+        must_ok(sea_await(sea_fiber_start(noop_fiber)), "noop fiber");
     return (double)(bench_ns() - t0) / (double)n_spawn_await;
 }
 
@@ -490,8 +486,8 @@ static struct mem mem_now(void) {
     return m;
 }
 
-static sea_future idle_fiber(void *arg) {
-    return sea_await(sea_promise_get_future(arg));
+static sea_future idle_fiber(sea_promise **p) {
+    return sea_await(sea_promise_get_future(*p));
 }
 
 static void idle_fibers(long n, const char *name) {
@@ -502,7 +498,7 @@ static void idle_fibers(long n, const char *name) {
     sea_fiber_stats_get(&st0);
     struct mem m0 = mem_now();
     for (long i = 0; i < n; i++) {
-        sea_future f = sea_fiber_start(idle_fiber, &proms[i], NULL);
+        sea_future f = sea_fiber_start(idle_fiber, &proms[i]);
         if (sea_future_failed(&f)) {
             fprintf(stderr, "bench_fiber: starting idle fiber %ld of %ld failed: %s\n", i, n,
                     sea_future_message(&f));
@@ -651,8 +647,7 @@ static void one_run(bool record) {
         bench_add(&s_sp_pt, v);
 }
 
-static sea_future driver(void *arg) {
-    (void)arg;
+static sea_future driver(void) {
     int runs = bench_runs();
     printf("# bench_fiber: backend=%s runs=%d (median of runs); switch %ld round trips, ucontext "
            "%ld, pthread %ld; yield %ld per fiber; await %ld round trips; spawn %ld, "
@@ -735,8 +730,7 @@ static sea_future driver(void *arg) {
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     n_switch = bench_iters(1000000, 1000);
     n_ucontext = bench_iters(100000, 100);
     n_pthread = bench_iters(10000, 50);
@@ -756,9 +750,9 @@ static sea_future app_main(void *arg) {
 #endif
     uc_stack = xmalloc(RAW_STACK);
     sea_fiber_attr attr = {.name = "bench-driver"};
-    return sea_fiber_start(driver, NULL, &attr);
+    return sea_fiber_start_attr(&attr, driver);
 }
 
 int main(int argc, char **argv) {
-    return bench_app_run(argc, argv, app_main, NULL);
+    return bench_app_run(argc, argv, app_main);
 }

@@ -63,8 +63,7 @@ static double run_write_direct(void) {
     return (double)(bench_ns() - t0) / LINES;
 }
 
-static sea_future bench_main(void *arg) {
-    (void)arg;
+static sea_future bench_main(void) {
     int runs = bench_runs();
     struct bench_series enabled = {0}, direct = {0}, disabled = {0};
     run_sea_enabled(); /* warm-up */
@@ -91,5 +90,5 @@ int main(int argc, char **argv) {
     if (null < 0 || dup2(null, 2) < 0)
         return 1;
     close(null);
-    return bench_app_run(argc, argv, bench_main, NULL);
+    return bench_app_run(argc, argv, bench_main);
 }

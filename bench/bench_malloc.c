@@ -292,7 +292,7 @@ static double free_elsewhere(int a, struct ring *r) {
     return 0;
 }
 
-static sea_future bench_fiber(void *arg) {
+static sea_future bench_fiber(void) {
     if (sea_shard_count() < 2)
         return sea_failed(-EINVAL, "bench_malloc needs two shards (-c2)");
     sizes_init();
@@ -342,8 +342,8 @@ static sea_future bench_fiber(void *arg) {
     return sea_ready();
 }
 
-static sea_future bench_main(void *arg) {
-    return sea_fiber_start(bench_fiber, NULL, &(sea_fiber_attr){.name = "bench"});
+static sea_future bench_main(void) {
+    return sea_fiber_start_attr(&(sea_fiber_attr){.name = "bench"}, bench_fiber);
 }
 
 int main(int argc, char **argv) {
@@ -355,5 +355,5 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc && n < 63; i++)
         args[n++] = argv[i];
     args[n] = NULL;
-    return bench_app_run(n, args, bench_main, NULL);
+    return bench_app_run(n, args, bench_main);
 }

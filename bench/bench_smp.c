@@ -141,13 +141,11 @@ static BENCH_NOIPA int64_t echo_raw(int64_t x) {
     return x + 1;
 }
 
-static sea_future get_cpu(sea_nocapture *c) {
-    (void)c;
+static sea_future get_cpu(void) {
     return sea_ready_int(sched_getcpu());
 }
 
-static sea_future get_stats(sea_nocapture *c) {
-    (void)c;
+static sea_future get_stats(void) {
     static sea_reactor_stats st[64]; /* one per shard; read by shard 0 after the reply */
     unsigned id = sea_shard_id();
     if (id >= 64 || sea_reactor_stats_get(&st[id]) != 0)
@@ -170,16 +168,15 @@ static struct {
     sea_promise done;
 } tp;
 
-static sea_future tp_step(sea_nocapture *c, sea_future *in);
+static sea_future tp_step(sea_future *in);
 
 static void tp_submit(void) {
     tp.to_send--;
     struct req r = {tp.to_send};
-    sea_future_detach(sea_then_wrapped(sea_submit_to(1, echo, r), tp_step, SEA_NOCAPTURE));
+    sea_future_detach(sea_then_wrapped(sea_submit_to(1, echo, r), tp_step));
 }
 
-static sea_future tp_step(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future tp_step(sea_future *in) {
     int err = sea_future_error(in);
     if (err)
         must(err, "sea_submit_to");
@@ -300,8 +297,7 @@ static struct speed speed_here(void) {
     return sp;
 }
 
-static sea_future speed_shard(sea_nocapture *c) {
-    (void)c;
+static sea_future speed_shard(void) {
     static struct speed sp[64];
     unsigned id = sea_shard_id();
     if (id >= 64)
@@ -313,7 +309,7 @@ static sea_future speed_shard(sea_nocapture *c) {
 static void speed_check(struct mode_results *r) {
     struct speed s0 = speed_here();
     sea_value v;
-    must(sea_await_value(sea_submit_to(1, speed_shard, SEA_NOCAPTURE), &v), "speed check on shard 1");
+    must(sea_await_value(sea_submit_to(1, speed_shard), &v), "speed check on shard 1");
     const struct speed *s1 = v.ptr;
     r->spin_ns[0] = s0.spin_ns;
     r->clock_ns[0] = s0.clock_ns;
@@ -334,8 +330,7 @@ static struct {
     _Alignas(64) _Atomic int64_t pong;
 } xc;
 
-static sea_future xcpu_server(sea_nocapture *c) {
-    (void)c;
+static sea_future xcpu_server(void) {
     for (int64_t i = 1; i <= XCPU_ROUNDS; i++) {
         while (atomic_load_explicit(&xc.ping, memory_order_acquire) != i)
             cpu_relax();
@@ -347,7 +342,7 @@ static sea_future xcpu_server(sea_nocapture *c) {
 static double xcpu_check(void) {
     atomic_store(&xc.ping, 0);
     atomic_store(&xc.pong, 0);
-    sea_future f = sea_submit_to(1, xcpu_server, SEA_NOCAPTURE);
+    sea_future f = sea_submit_to(1, xcpu_server);
     /* One turn of the loop publishes the request (sea_fiber_yield would not: it
      * only requeues this fiber behind the other ready tasks). */
     must(sea_await_value(sea_yield(), NULL), "sea_yield");
@@ -373,14 +368,13 @@ static void shard_stats(unsigned long long sleeps[2], unsigned long long msgs[2]
     sleeps[0] = st.sleeps;
     msgs[0] = st.smp_messages;
     sea_value v;
-    must(sea_await_value(sea_submit_to(1, get_stats, SEA_NOCAPTURE), &v), "stats of shard 1");
+    must(sea_await_value(sea_submit_to(1, get_stats), &v), "stats of shard 1");
     const sea_reactor_stats *s1 = v.ptr;
     sleeps[1] = s1->sleeps;
     msgs[1] = s1->smp_messages;
 }
 
-static sea_future driver(void *arg) {
-    (void)arg;
+static sea_future driver(void) {
     struct mode_results *r = &res[cur_mode];
     nshards = (int)sea_shard_count();
     if (nshards < 2)
@@ -389,7 +383,7 @@ static sea_future driver(void *arg) {
     r->backend = sea_reactor_backend();
     shard_cpu[0] = sched_getcpu();
     sea_value v;
-    must(sea_await_value(sea_submit_to(1, get_cpu, SEA_NOCAPTURE), &v), "asking shard 1 for its CPU");
+    must(sea_await_value(sea_submit_to(1, get_cpu), &v), "asking shard 1 for its CPU");
     shard_cpu[1] = (int)v.i;
 
     if (cur_mode == M_DEFAULT)
@@ -447,9 +441,9 @@ static sea_future driver(void *arg) {
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
+static sea_future app_main(void) {
     sea_fiber_attr attr = {.name = "bench-driver"};
-    return sea_fiber_start(driver, arg, &attr);
+    return sea_fiber_start_attr(&attr, driver);
 }
 
 /* ---- threads: pinned pairs ---- */
@@ -927,14 +921,14 @@ static int run_mode(int mode, int argc, char **argv, bool add_c2) {
         off += snprintf(label + off, sizeof(label) - (size_t)off, " %s", av[i]);
     res[mode].label = strdup(label);
     fflush(stdout);
-    int rc = bench_app_run(ac, av, app_main, NULL);
+    int rc = bench_app_run(ac, av, app_main);
     free(av);
     return rc;
 }
 
 int main(int argc, char **argv) {
     if (has_long(argc, argv, "help"))
-        return bench_app_run(argc, argv, app_main, NULL);
+        return bench_app_run(argc, argv, app_main);
     n_seq = bench_iters(100000, 200);
     n_seq_sleep = bench_iters(5000, 50);
     n_tp[0] = n_seq;

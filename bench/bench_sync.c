@@ -76,7 +76,7 @@ static double sem_uncontended_floor(long n) {
 
 static long woken;
 
-static BENCH_NOIPA sea_future on_units(sea_nocapture *c, sea_value v) {
+static BENCH_NOIPA sea_future on_units(sea_value v) {
     woken++;
     return sea_ready();
 }
@@ -95,7 +95,7 @@ static sea_future contended_round(struct contended **pc, sea_value v);
 static sea_future contended_start(struct contended *c) {
     sea_future fs[QUEUED];
     for (int i = 0; i < QUEUED; i++)
-        fs[i] = sea_then(sea_semaphore_wait(&c->s, 1), on_units, SEA_NOCAPTURE);
+        fs[i] = sea_then(sea_semaphore_wait(&c->s, 1), on_units);
     for (int i = 0; i < QUEUED; i++)
         sea_semaphore_signal(&c->s, 1);
     for (int i = 0; i < QUEUED; i++)
@@ -154,7 +154,7 @@ static double sem_contended_floor(long rounds) {
 
 static int64_t pfe_sum;
 
-static BENCH_NOIPA sea_future element(sea_nocapture *c, int64_t i) {
+static BENCH_NOIPA sea_future element(int64_t i) {
     pfe_sum += i;
     return sea_ready();
 }
@@ -162,22 +162,21 @@ static BENCH_NOIPA sea_future element(sea_nocapture *c, int64_t i) {
 static double pfe_sea(long n) {
     int64_t t0 = bench_ns();
     /* Until the loop is over, including the reactor turns it yields for when the task quota runs out. */
-    sea_future_detach(sea_await(sea_parallel_for_each(0, n, element, SEA_NOCAPTURE)));
+    sea_future_detach(sea_await(sea_parallel_for_each(0, n, element)));
     return (double)(bench_ns() - t0) / (double)n;
 }
 
-static BENCH_NOIPA sea_future element_floor(sea_nocapture *c, int64_t i) {
+static BENCH_NOIPA sea_future element_floor(int64_t i) {
     pfe_sum += i;
     return sea_ready();
 }
 
 static double pfe_floor(long n) {
-    sea_future (*fn)(sea_nocapture *, int64_t) = element_floor;
+    sea_future (*fn)(int64_t) = element_floor;
     BENCH_OPAQUE(fn);
-    sea_nocapture nc;
     int64_t t0 = bench_ns();
     for (long i = 0; i < n; i++) {
-        sea_future f = fn(&nc, i);
+        sea_future f = fn(i);
         __asm__ __volatile__("" : : "r"(f.sea__state));
     }
     return (double)(bench_ns() - t0) / (double)n;
@@ -185,7 +184,7 @@ static double pfe_floor(long n) {
 
 /* ---- the runs ---- */
 
-static sea_future bench_fiber(void *arg) {
+static sea_future bench_fiber(void) {
     int runs = bench_runs();
     long n_unc = bench_iters(20000000, 1000), rounds = bench_iters(2000, 10), n_pfe = bench_iters(1000000, 1000);
     struct bench_series s_unc = {0}, f_unc = {0}, s_con = {0}, f_con = {0}, s_pfe = {0}, f_pfe = {0};
@@ -220,10 +219,10 @@ static sea_future bench_fiber(void *arg) {
     return sea_ready();
 }
 
-static sea_future bench_main(void *arg) {
-    return sea_fiber_start(bench_fiber, NULL, &(sea_fiber_attr){.name = "bench"});
+static sea_future bench_main(void) {
+    return sea_fiber_start_attr(&(sea_fiber_attr){.name = "bench"}, bench_fiber);
 }
 
 int main(int argc, char **argv) {
-    return bench_app_run(argc, argv, bench_main, NULL);
+    return bench_app_run(argc, argv, bench_main);
 }

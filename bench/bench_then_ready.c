@@ -160,8 +160,7 @@ static double run_sea_now(long n) {
     return (double)(bench_ns() - t0) / (double)n;
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int runs = bench_runs();
     long n = bench_iters(20000000, 1000);
     long n_slow = bench_iters(2000000, 1000);
@@ -207,5 +206,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return bench_app_run(argc, argv, app_main, NULL);
+    return bench_app_run(argc, argv, app_main);
 }

@@ -135,8 +135,7 @@ static void finish(void) {
     bench_heap_destroy(&heap);
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int runs = bench_runs();
     nops = bench_iters(200000, 100);
     sea_timer_init(&timer, sea_fire, NULL);
@@ -150,5 +149,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return bench_app_run(argc, argv, app_main, NULL);
+    return bench_app_run(argc, argv, app_main);
 }

@@ -176,8 +176,7 @@ static void one_bench(const char *bench, const uint32_t *ord, int runs) {
     report(bench, "sea_at", &sea_at);
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int runs = bench_runs();
     n = (uint32_t)bench_iters(1000000, 1000);
     delays = malloc(sizeof(*delays) * n);
@@ -225,5 +224,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return bench_app_run(argc, argv, app_main, NULL);
+    return bench_app_run(argc, argv, app_main);
 }

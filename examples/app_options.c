@@ -17,8 +17,7 @@ static const sea_option options[] = {
     {.name = "times", .type = SEA_OPTION_INT, .default_value = "1", .help = "how many times", .min = 1, .max = 100},
 };
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int64_t times = sea_option_int("times"); /* readable on every shard */
     for (int64_t i = 0; i < times; i++)
         printf("%s\n", sea_option_string("greeting"));
@@ -28,5 +27,5 @@ static sea_future app_main(void *arg) {
 
 int main(int argc, char **argv) {
     sea_app_add_options(options, SEA_OPTION_COUNT(options));
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

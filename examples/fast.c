@@ -12,17 +12,15 @@ static sea_future fast(void) {
     return sea_ready_int(3);
 }
 
-static sea_future print_value(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future print_value(sea_value v) {
     printf("Got %lld\n", (long long)v.i);
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
-    return sea_then(fast(), print_value, SEA_NOCAPTURE);
+static sea_future app_main(void) {
+    return sea_then(fast(), print_value);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

@@ -17,8 +17,7 @@
 #include <sea/sea.h>
 #include <stdio.h>
 
-static sea_future line2(void *arg) {
-    (void)arg;
+static sea_future line2(void) {
     printf("line2 fails\n");
     int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
     if (err)
@@ -26,22 +25,20 @@ static sea_future line2(void *arg) {
     return sea_failed(-EINVAL, "line2 went wrong");
 }
 
-static sea_future fail_again(void *arg) {
-    (void)arg;
+static sea_future fail_again(void) {
     int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
     if (err)
         return sea_failed(err, "sleep failed");
     return sea_failed(-ETIMEDOUT, NULL);
 }
 
-static sea_future main_fiber(void *arg) {
-    (void)arg;
+static sea_future main_fiber(void) {
     int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
     if (err)
         return sea_failed(err, "sleep failed");
     printf("line1\n");
 
-    sea_future r = sea_await(sea_fiber_start(line2, NULL, NULL));
+    sea_future r = sea_await(sea_fiber_start(line2));
     err = sea_future_error(&r);
     if (!err)
         printf("line3 (never printed)\n");
@@ -50,12 +47,12 @@ static sea_future main_fiber(void *arg) {
     sea_future_detach(r); /* done with it: releases the error and its message */
     printf("finally\n");
 
-    err = sea_await_value(sea_fiber_start(fail_again, NULL, NULL), NULL);
+    err = sea_await_value(sea_fiber_start(fail_again), NULL);
     if (err)
         printf("handled: %s\n", sea_strerror(err));
     return sea_ready();
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, main_fiber, NULL); /* main_fiber runs in a fiber */
+    return sea_app_run_fiber(argc, argv, main_fiber); /* main_fiber runs in a fiber */
 }

@@ -16,8 +16,7 @@ struct nap {
     const char *label;
 };
 
-static sea_future napper(void *arg) {
-    const struct nap *n = arg;
+static sea_future napper(struct nap *n) {
     int err = sea_await_value(sea_sleep(n->length), NULL);
     if (err)
         return sea_failed(err, "sleep failed");
@@ -26,19 +25,15 @@ static sea_future napper(void *arg) {
     return sea_ready();
 }
 
-static const struct nap long_nap = {SEA_MSEC(200), "200ms "};
-static const struct nap short_nap = {SEA_MSEC(100), "100ms "};
-static const struct nap main_nap = {SEA_SEC(1), "Done.\n"};
 
-static sea_future main_fiber(void *arg) {
-    (void)arg;
+static sea_future main_fiber(void) {
     printf("Sleeping... ");
     fflush(stdout);
-    sea_future_ignore(sea_fiber_start(napper, (void *)&long_nap, NULL));
-    sea_future_ignore(sea_fiber_start(napper, (void *)&short_nap, NULL));
-    return napper((void *)&main_nap); /* a fiber may call a fiber function directly */
+    sea_future_ignore(sea_fiber_start(napper, (struct nap){SEA_MSEC(200), "200ms "}));
+    sea_future_ignore(sea_fiber_start(napper, (struct nap){SEA_MSEC(100), "100ms "}));
+    return napper(&(struct nap){SEA_SEC(1), "Done.\n"}); /* a fiber may call a fiber function directly */
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, main_fiber, NULL); /* main_fiber runs in a fiber */
+    return sea_app_run_fiber(argc, argv, main_fiber); /* main_fiber runs in a fiber */
 }

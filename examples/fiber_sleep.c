@@ -9,8 +9,7 @@
 #include <sea/sea.h>
 #include <stdio.h>
 
-static sea_future sleeper(void *arg) {
-    (void)arg;
+static sea_future sleeper(void) {
     printf("Sleeping... ");
     fflush(stdout);
     int err = sea_await_value(sea_sleep(SEA_SEC(1)), NULL); /* suspends this fiber only */
@@ -21,5 +20,5 @@ static sea_future sleeper(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, sleeper, NULL); /* sleeper runs in a fiber */
+    return sea_app_run_fiber(argc, argv, sleeper); /* sleeper runs in a fiber */
 }

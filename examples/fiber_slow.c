@@ -11,13 +11,12 @@
 #include <sea/sea.h>
 #include <stdio.h>
 
-static sea_future three(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future three(void) {
     return sea_ready_int(3);
 }
 
 static sea_future slow(void) {
-    return sea_then(sea_sleep(SEA_MSEC(100)), three, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(100)), three);
 }
 
 /* Stores i + 1 in *out after 10 ms; returns 0 or an error code.  Fibers only. */
@@ -29,8 +28,7 @@ static int incr(int64_t i, int64_t *out) {
     return 0;
 }
 
-static sea_future main_fiber(void *arg) {
-    (void)arg;
+static sea_future main_fiber(void) {
     sea_value v;
     int err = sea_await_value(slow(), &v);
     if (err)
@@ -45,5 +43,5 @@ static sea_future main_fiber(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, main_fiber, NULL); /* main_fiber runs in a fiber */
+    return sea_app_run_fiber(argc, argv, main_fiber); /* main_fiber runs in a fiber */
 }

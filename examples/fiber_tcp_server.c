@@ -32,8 +32,8 @@ static __thread struct server server;
 static const char canned_response[] = "Seastar is the future!\n";
 
 /* One connection, start to end. */
-static sea_future connection_fiber(void *arg) {
-    struct conn *c = arg;
+static sea_future connection_fiber(struct conn **cp) {
+    struct conn *c = *cp;
     if (mode == CANNED) {
         sea_future_detach(sea_await(sea_socket_write(c->s, canned_response, strlen(canned_response))));
     } else {
@@ -57,7 +57,7 @@ static sea_future connection_fiber(void *arg) {
 }
 
 /* Each shard: accept until the listener closes. */
-static sea_future accept_fiber(void *arg) {
+static sea_future accept_fiber(void) {
     sea_value v;
     while (sea_await_value(sea_accept(server.listener), &v) == 0) {
         sea_socket *s = v.ptr;
@@ -83,7 +83,7 @@ static sea_future accept_fiber(void *arg) {
             c->next->prev = c;
         server.conns = c;
         /* Not waited for: the next accept must not wait for this connection. */
-        sea_future_detach(sea_fiber_start(connection_fiber, c, &(sea_fiber_attr){.name = "connection"}));
+        sea_future_detach(sea_fiber_start_attr(&(sea_fiber_attr){.name = "connection"}, connection_fiber, c));
     }
     return sea_ready(); /* the listener closed */
 }
@@ -100,12 +100,12 @@ static sea_future start_shard(struct where *w) {
             return sea_failed_fmt(rc, "shard %u cannot listen: %s", sea_shard_id(), sea_strerror(rc));
     }
     sea_gate_init(&server.gate);
-    server.accept_fiber = sea_fiber_start(accept_fiber, NULL, &(sea_fiber_attr){.name = "accept"});
+    server.accept_fiber = sea_fiber_start_attr(&(sea_fiber_attr){.name = "accept"}, accept_fiber);
     return sea_ready();
 }
 
 /* At exit, on every shard, in a fiber: stop accepting, end the connections, wait for them. */
-static sea_future stop_fiber(void *arg) {
+static sea_future stop_fiber(void) {
     sea_listener_close(server.listener);
     server.listener = NULL;
     sea_future_detach(sea_await(server.accept_fiber));
@@ -114,15 +114,15 @@ static sea_future stop_fiber(void *arg) {
     return sea_gate_close(&server.gate);
 }
 
-static sea_future stop_shard(sea_nocapture *nc) {
-    return sea_fiber_start(stop_fiber, NULL, NULL);
+static sea_future stop_shard(void) {
+    return sea_fiber_start(stop_fiber);
 }
 
-static sea_future stop_all(void *arg) {
-    return sea_invoke_on_all(stop_shard, SEA_NOCAPTURE);
+static sea_future stop_all(void) {
+    return sea_invoke_on_all(stop_shard);
 }
 
-static sea_future app_main(void *arg) {
+static sea_future app_main(void) {
     int n;
     char **args = sea_app_args(&n);
     const char *m = n > 0 ? args[0] : "echo";
@@ -137,7 +137,7 @@ static sea_future app_main(void *arg) {
     if (rc < 0)
         return sea_failed_fmt(rc, "cannot listen: %s", sea_strerror(rc));
     w.addr = sea_listener_addr(server.listener);
-    sea_app_at_exit(stop_all, NULL);
+    sea_app_at_exit(stop_all);
     char text[128];
     sea_addr_format(&w.addr, text, sizeof(text));
     fprintf(stderr, "listening on %s on %u shard%s\n", text, sea_shard_count(), sea_shard_count() > 1 ? "s" : "");
@@ -149,5 +149,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, app_main, NULL);
+    return sea_app_run_fiber(argc, argv, app_main);
 }

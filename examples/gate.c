@@ -39,7 +39,7 @@ static sea_future say_done(struct op *o) {
 }
 
 /* The variant's step: sleep a second, then stop if the gate is closing. */
-static sea_future check_then_go_on(struct op **o, sea_value v) {
+static sea_future check_then_go_on(struct op **o) {
     int rc = sea_gate_check(&(*o)->a->g);
     if (rc)
         return sea_failed(rc, NULL);
@@ -66,7 +66,7 @@ static sea_future start(struct app_ref *r, int64_t i) {
     return sea_sleep(SECOND);
 }
 
-static sea_future enter_too_late(struct app_ref *r, sea_value v) {
+static sea_future enter_too_late(struct app_ref *r) {
     /* This fails: the gate closed a second ago. */
     int rc = sea_gate_enter(&r->a->g);
     if (rc)
@@ -74,13 +74,13 @@ static sea_future enter_too_late(struct app_ref *r, sea_value v) {
     return sea_with_gate(&r->a->g, slow, (struct op){r->a, 6, 0});
 }
 
-static sea_future close_gate(struct app_ref *r, sea_value v) {
+static sea_future close_gate(struct app_ref *r) {
     sea_future_ignore(sea_then(sea_sleep(SECOND), enter_too_late, *r));
     r->a->closed_at = sea_now();
     return sea_gate_close(&r->a->g);
 }
 
-static sea_future report(struct app_ref *r, sea_value v) {
+static sea_future report(struct app_ref *r) {
     if (r->a->check)
         printf("everything stopped %s a second after the gate closed\n",
                sea_now() - r->a->closed_at <= 3 * SECOND / 2 ? "within" : "more than");
@@ -93,7 +93,7 @@ static sea_future run(struct app *a) {
     return sea_then(sea_then(loop, close_gate, (struct app_ref){a}), report, (struct app_ref){a});
 }
 
-static sea_future f(void *arg) {
+static sea_future f(void) {
     int n;
     char **args = sea_app_args(&n);
     bool check = n == 1 && strcmp(args[0], "check") == 0;
@@ -101,5 +101,5 @@ static sea_future f(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, f, NULL);
+    return sea_app_run(argc, argv, f);
 }

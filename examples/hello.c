@@ -7,12 +7,11 @@
 #include <sea/sea.h>
 #include <stdio.h>
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     printf("Hello world\n");
     return sea_ready();
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

@@ -12,8 +12,7 @@ struct incr_state {
     int i;
 };
 
-static sea_future add_one(struct incr_state *st, sea_value v) {
-    (void)v;
+static sea_future add_one(struct incr_state *st) {
     return sea_ready_int(st->i + 1);
 }
 
@@ -21,17 +20,15 @@ static sea_future incr(int i) {
     return sea_then(sea_sleep(SEA_MSEC(10)), add_one, (struct incr_state){.i = i});
 }
 
-static sea_future print_value(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future print_value(sea_value v) {
     printf("Got %lld\n", (long long)v.i);
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
-    return sea_then(incr(3), print_value, SEA_NOCAPTURE);
+static sea_future app_main(void) {
+    return sea_then(incr(3), print_value);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

@@ -22,7 +22,7 @@ struct obj_ref {
     struct obj *o;
 };
 
-static sea_future value_of(struct obj_ref *r, sea_value v) {
+static sea_future value_of(struct obj_ref *r) {
     return sea_ready_int(r->o->i);
 }
 
@@ -57,7 +57,7 @@ static sea_future drop_ref(struct two_calls *t) {
     return sea_ready();
 }
 
-static sea_future with_shared(sea_nocapture *c, sea_value v) {
+static sea_future with_shared(void) {
     struct obj *o = sea_shared_new(sizeof(*o), NULL);
     if (!o)
         return sea_failed(-12 /* ENOMEM */, "out of memory");
@@ -68,11 +68,11 @@ static sea_future with_shared(sea_nocapture *c, sea_value v) {
     return sea_finally(chain, drop_ref, t);
 }
 
-static sea_future f(void *arg) {
+static sea_future f(void) {
     sea_future a = sea_do_with(use_twice, (struct obj){.i = 3});
-    return sea_then(a, with_shared, SEA_NOCAPTURE);
+    return sea_then(a, with_shared);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, f, NULL);
+    return sea_app_run(argc, argv, f);
 }

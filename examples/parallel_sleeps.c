@@ -13,15 +13,13 @@ struct label {
     const char *text;
 };
 
-static sea_future print_label(struct label *l, sea_value v) {
-    (void)v;
+static sea_future print_label(struct label *l) {
     printf("%s", l->text);
     fflush(stdout);
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     printf("Sleeping... ");
     fflush(stdout);
     sea_future_ignore(sea_then(sea_sleep(SEA_MSEC(200)), print_label, (struct label){"200ms "}));
@@ -30,5 +28,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

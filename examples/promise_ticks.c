@@ -42,24 +42,22 @@ static sea_future ticks(struct ticker *tk, sea_time period) {
     return f;
 }
 
-static sea_future report(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future report(sea_value v) {
     printf("done after %lld ticks\n", (long long)v.i);
     return sea_ready();
 }
 
 static struct ticker the_ticker;
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int n;
     char **args = sea_app_args(&n);
     long period_ms = n > 0 ? strtol(args[0], NULL, 10) : 1000;
     if (period_ms <= 0)
         return sea_failed(-22, "the period must be a positive number of milliseconds");
-    return sea_then(ticks(&the_ticker, SEA_MSEC(period_ms)), report, SEA_NOCAPTURE);
+    return sea_then(ticks(&the_ticker, SEA_MSEC(period_ms)), report);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

@@ -13,39 +13,40 @@
 static sea_semaphore limit;
 static int running, peak;
 
-static sea_future slow_done(sea_nocapture *c, sea_value v) {
+static sea_future slow_done(void) {
     running--;
     return sea_ready();
 }
 
-static sea_future slow(sea_nocapture *c) {
+static sea_future slow(void) {
     if (++running > peak)
         peak = running;
-    return sea_then(sea_sleep(SEA_MSEC(10)), slow_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(10)), slow_done);
 }
 
 static sea_future g(void) {
-    return sea_with_semaphore(&limit, 1, slow, SEA_NOCAPTURE);
+    return sea_with_semaphore(&limit, 1, slow);
 }
 
 static int calls;
 
-static sea_future call_g(sea_nocapture *c, int64_t i) {
+static sea_future call_g(int64_t i) {
+    (void)i;
     calls++;
     return g();
 }
 
-static sea_future report(sea_nocapture *c, sea_value v) {
+static sea_future report(void) {
     printf("%d calls to g(), at most %d at a time\n", calls, peak);
     return sea_ready();
 }
 
-static sea_future f(void *arg) {
+static sea_future f(void) {
     sea_semaphore_init(&limit, 100);
     /* 1,000 events arrive at once. */
-    return sea_then(sea_parallel_for_each(0, 1000, call_g, SEA_NOCAPTURE), report, SEA_NOCAPTURE);
+    return sea_then(sea_parallel_for_each(0, 1000, call_g), report);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, f, NULL);
+    return sea_app_run(argc, argv, f);
 }

@@ -17,7 +17,7 @@
 static sea_semaphore limit;
 static int running, peak, finished;
 
-static sea_future slow_done(sea_nocapture *c, sea_value v) {
+static sea_future slow_done(void) {
     running--;
     finished++;
     return sea_ready();
@@ -27,10 +27,10 @@ static sea_future slow(void) {
     fputc('.', stderr);
     if (++running > peak)
         peak = running;
-    return sea_then(sea_sleep(SEA_MSEC(100)), slow_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(100)), slow_done);
 }
 
-static sea_future give_back(sea_nocapture *c) {
+static sea_future give_back(void) {
     sea_semaphore_signal(&limit, 1);
     return sea_ready();
 }
@@ -44,9 +44,9 @@ struct state_ref {
     struct loop_state *s;
 };
 
-static sea_future start_one(struct state_ref *r, sea_value v) {
+static sea_future start_one(struct state_ref *r) {
     /* Started in the background; its unit comes back whenever it ends. */
-    sea_future_ignore(sea_finally(slow(), give_back, SEA_NOCAPTURE));
+    sea_future_ignore(sea_finally(slow(), give_back));
     return ++r->s->i == CALLS ? sea_stop() : sea_continue();
 }
 
@@ -54,21 +54,21 @@ static sea_future iteration(struct loop_state *s) {
     return sea_then(sea_semaphore_wait(&limit, 1), start_one, (struct state_ref){s});
 }
 
-static sea_future all_units_back(sea_nocapture *c) {
+static sea_future all_units_back(void) {
     return sea_semaphore_wait(&limit, PARALLEL);
 }
 
-static sea_future report(sea_nocapture *c, sea_value v) {
+static sea_future report(void) {
     printf("\n%d calls to slow(), at most %d at a time\n", finished, peak);
     return sea_ready();
 }
 
-static sea_future f(void *arg) {
+static sea_future f(void) {
     sea_semaphore_init(&limit, PARALLEL);
     sea_future loop = sea_repeat(iteration, (struct loop_state){0});
-    return sea_then(sea_finally(loop, all_units_back, SEA_NOCAPTURE), report, SEA_NOCAPTURE);
+    return sea_then(sea_finally(loop, all_units_back), report);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, f, NULL);
+    return sea_app_run(argc, argv, f);
 }

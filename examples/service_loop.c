@@ -64,8 +64,7 @@ static sea_future service_loop(struct loop_config *cfg) {
 }
 
 /* Runs on every shard once the loops ended: the shard's report. */
-static sea_future report(sea_nocapture *c) {
-    (void)c;
+static sea_future report(void) {
     /* The pointer is read on shard 0 while this shard leaves the report alone. */
     return sea_ready_ptr(&local_service);
 }
@@ -78,24 +77,21 @@ static sea_value print_report(sea_value acc, sea_value v) {
     return acc;
 }
 
-static sea_future print_summary(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future print_summary(sea_value v) {
     printf("%lld loops finished\n", (long long)v.i);
     return sea_ready();
 }
 
-static sea_future collect(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
-    sea_future all = sea_map_reduce(report, print_report, (sea_value){.i = 0}, SEA_NOCAPTURE);
-    return sea_then(all, print_summary, SEA_NOCAPTURE);
+static sea_future collect(void) {
+    sea_future all = sea_map_reduce(report, print_report, (sea_value){.i = 0});
+    return sea_then(all, print_summary);
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     sea_future loops = sea_invoke_on_all(service_loop, (struct loop_config){SEA_MSEC(10), 3});
-    return sea_then(loops, collect, SEA_NOCAPTURE);
+    return sea_then(loops, collect);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

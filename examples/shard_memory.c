@@ -14,12 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct nothing {
-    int unused;
-};
-
 /* Runs on each shard in turn. */
-static sea_future report(struct nothing *unused) {
+static sea_future report(void) {
     sea_memory_stats st;
     sea_memory_stats_get(&st);
     void *p = sea_malloc(100); /* malloc itself, in a default build */
@@ -29,12 +25,12 @@ static sea_future report(struct nothing *unused) {
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
+static sea_future app_main(void) {
     for (unsigned i = 0; i < sea_shard_count(); i++)
-        sea_future_detach(sea_await(sea_submit_to(i, report, (struct nothing){0})));
+        sea_future_detach(sea_await(sea_submit_to(i, report)));
     return sea_ready();
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, app_main, NULL);
+    return sea_app_run_fiber(argc, argv, app_main);
 }

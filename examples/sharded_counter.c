@@ -53,15 +53,14 @@ static sea_future count_event(void *instance, struct event *e) {
     return sea_ready();
 }
 
-static sea_future read_count(void *instance, sea_nocapture *nc) {
-    (void)nc;
+static sea_future read_count(void *instance) {
     struct counter *c = instance;
     return sea_ready_int(c->total);
 }
 
 /* Registered with sea_app_at_exit: runs once main is done (or on Ctrl-C). */
-static sea_future stop_counters(void *arg) {
-    sea_sharded *counters = arg;
+static sea_future stop_counters(sea_sharded **cp) {
+    sea_sharded *counters = *cp;
     int err = sea_await_value(sea_sharded_stop(counters), NULL);
     sea_sharded_free(counters);
     if (err)
@@ -70,14 +69,13 @@ static sea_future stop_counters(void *arg) {
     return sea_ready();
 }
 
-static sea_future stop_in_fiber(void *arg) {
-    return sea_fiber_start(stop_counters, arg, NULL); /* a fiber, to await inside */
+static sea_future stop_in_fiber(sea_sharded **cp) {
+    return sea_fiber_start(stop_counters, *cp); /* a fiber, to await inside */
 }
 
 #define EVENTS 10
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     unsigned n = sea_shard_count();
     sea_sharded *counters = sea_sharded_new(&counter_ops, NULL);
     if (!counters)
@@ -88,7 +86,7 @@ static sea_future app_main(void *arg) {
         return sea_failed(err, "the counters did not start");
     }
     if ((err = sea_app_at_exit(stop_in_fiber, counters)) != 0) {
-        sea_future_detach(stop_counters(counters)); /* stop it here, then (we are in a fiber) */
+        sea_future_detach(stop_counters(&counters)); /* stop it here, then (we are in a fiber) */
         return sea_failed(err, "cannot register the stop");
     }
 
@@ -103,7 +101,7 @@ static sea_future app_main(void *arg) {
     /* Each shard's own count, asked for in shard order. */
     for (unsigned i = 0; i < n; i++) {
         sea_value v;
-        if ((err = sea_await_value(sea_sharded_invoke_on(counters, i, read_count, SEA_NOCAPTURE), &v)) != 0)
+        if ((err = sea_await_value(sea_sharded_invoke_on(counters, i, read_count), &v)) != 0)
             return sea_failed(err, "a shard did not answer");
         printf("shard %u counted %lld\n", i, (long long)v.i);
     }
@@ -111,7 +109,7 @@ static sea_future app_main(void *arg) {
     /* The total: every shard's count, added up on this shard. */
     sea_value total;
     err = sea_await_value(
-        sea_sharded_map_reduce(counters, read_count, sea_reduce_sum_int, (sea_value){.i = 0}, SEA_NOCAPTURE),
+        sea_sharded_map_reduce(counters, read_count, sea_reduce_sum_int, (sea_value){.i = 0}),
         &total);
     if (err)
         return sea_failed(err, "the map-reduce failed");
@@ -120,5 +118,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run_fiber(argc, argv, app_main, NULL);
+    return sea_app_run_fiber(argc, argv, app_main);
 }

@@ -4,19 +4,17 @@
 #include <sea/sea.h>
 #include <stdio.h>
 
-static sea_future done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future done(void) {
     printf("Done.\n");
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     printf("Sleeping... ");
     fflush(stdout);
-    return sea_then(sea_sleep(SEA_SEC(1)), done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_SEC(1)), done);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

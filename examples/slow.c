@@ -7,26 +7,23 @@
 #include <sea/sea.h>
 #include <stdio.h>
 
-static sea_future three(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future three(void) {
     return sea_ready_int(3);
 }
 
 static sea_future slow(void) {
-    return sea_then(sea_sleep(SEA_MSEC(100)), three, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(100)), three);
 }
 
-static sea_future print_value(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future print_value(sea_value v) {
     printf("Got %lld\n", (long long)v.i);
     return sea_ready();
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
-    return sea_then(slow(), print_value, SEA_NOCAPTURE);
+static sea_future app_main(void) {
+    return sea_then(slow(), print_value);
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

@@ -46,14 +46,10 @@ static const char canned_response[] = "Seastar is the future!\n";
 
 /* ---- one connection ---- */
 
-static sea_future go_on(struct conn_ref *r, sea_value v) {
-    return sea_continue();
-}
-
 static sea_future echo_read(struct conn_ref *r, sea_value v) {
     if (v.size == 0)
         return sea_stop(); /* the client closed its side */
-    return sea_then(sea_socket_write(r->c->s, r->c->buf, v.size), go_on, *r);
+    return sea_then(sea_socket_write(r->c->s, r->c->buf, v.size), sea_continue);
 }
 
 static sea_future echo_step(struct conn_ref *r) {
@@ -99,7 +95,7 @@ static void handle_connection(sea_socket *s) {
 
 /* ---- accepting ---- */
 
-static sea_future accepted(sea_nocapture *nc, sea_value v) {
+static sea_future accepted(sea_value v) {
     sea_socket *s = v.ptr;
     if (mode == ACCEPT) {
         char peer[128];
@@ -114,8 +110,8 @@ static sea_future accepted(sea_nocapture *nc, sea_value v) {
     return sea_ready();
 }
 
-static sea_future accept_one(sea_nocapture *nc) {
-    return sea_then(sea_accept(server.listener), accepted, SEA_NOCAPTURE);
+static sea_future accept_one(void) {
+    return sea_then(sea_accept(server.listener), accepted);
 }
 
 struct where {
@@ -132,36 +128,36 @@ static sea_future start_shard(struct where *w) {
     }
     sea_gate_init(&server.gate);
     /* keep_doing ends only with an error: SEA_ECANCELED once the listener closes. */
-    server.accept_loop = sea_keep_doing(accept_one, SEA_NOCAPTURE);
+    server.accept_loop = sea_keep_doing(accept_one);
     return sea_ready();
 }
 
-static sea_future accept_loop_ended(sea_nocapture *nc, sea_future *in) {
+static sea_future accept_loop_ended(sea_future *in) {
     (void)sea_future_error(in); /* the expected SEA_ECANCELED */
     return sea_gate_close(&server.gate);
 }
 
 /* At exit, on every shard: stop accepting, end the connections, wait for the loop and the handlers. */
-static sea_future stop_shard(sea_nocapture *nc) {
+static sea_future stop_shard(void) {
     sea_listener_close(server.listener);
     server.listener = NULL;
     for (struct conn *c = server.conns; c; c = c->next)
         sea_socket_shutdown(c->s, SHUT_RDWR);
-    return sea_then_wrapped(server.accept_loop, accept_loop_ended, SEA_NOCAPTURE);
+    return sea_then_wrapped(server.accept_loop, accept_loop_ended);
 }
 
-static sea_future stop_all(void *arg) {
-    return sea_invoke_on_all(stop_shard, SEA_NOCAPTURE);
+static sea_future stop_all(void) {
+    return sea_invoke_on_all(stop_shard);
 }
 
-static sea_future start_others(struct where *w, sea_value v) {
+static sea_future start_others(struct where *w) {
     char text[128];
     sea_addr_format(&w->addr, text, sizeof(text));
     fprintf(stderr, "listening on %s on %u shard%s\n", text, sea_shard_count(), sea_shard_count() > 1 ? "s" : "");
     return sea_invoke_on_all(start_shard, *w);
 }
 
-static sea_future app_main(void *arg) {
+static sea_future app_main(void) {
     int n;
     char **args = sea_app_args(&n);
     const char *m = n > 0 ? args[0] : "echo";
@@ -177,7 +173,7 @@ static sea_future app_main(void *arg) {
     if (rc < 0)
         return sea_failed_fmt(rc, "cannot listen: %s", sea_strerror(rc));
     w.addr = sea_listener_addr(server.listener);
-    sea_app_at_exit(stop_all, NULL);
+    sea_app_at_exit(stop_all);
     /* The server runs until SIGINT or SIGTERM: main's future never resolves. */
     sea_future_ignore(sea_then(sea_ready(), start_others, w));
     static sea_promise forever = SEA_PROMISE_INIT;
@@ -185,5 +181,5 @@ static sea_future app_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main, NULL);
+    return sea_app_run(argc, argv, app_main);
 }

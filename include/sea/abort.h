@@ -54,6 +54,8 @@ struct sea_abort_source {
 
 /* Prepares as: not aborted, no subscriptions. */
 void sea_abort_source_init(sea_abort_source *as);
+/* A static initialiser, the same as sea_abort_source_init: static sea_abort_source as = SEA_ABORT_SOURCE_INIT; */
+#define SEA_ABORT_SOURCE_INIT {0}
 /*
  * Aborts: runs every subscriber's callback with err (0 means SEA_EABORTED).
  * Later requests do nothing.  Subscriptions made during the callbacks are

@@ -33,6 +33,8 @@ typedef struct sea_condvar {
 
 /* Prepares cv, with nobody waiting. */
 void sea_condvar_init(sea_condvar *cv);
+/* A static initialiser, the same as sea_condvar_init: static sea_condvar cv = SEA_CONDVAR_INIT; */
+#define SEA_CONDVAR_INIT {0}
 /* Fails every waiter with SEA_EBROKEN ("condition variable destroyed"). */
 void sea_condvar_destroy(sea_condvar *cv);
 
@@ -44,13 +46,20 @@ sea_future sea_condvar_wait_for(sea_condvar *cv, sea_time timeout) SEA_MUST_USE;
 sea_future sea_condvar_wait_abortable(sea_condvar *cv, sea_abort_source *as) SEA_MUST_USE;
 
 /*
- * sea_condvar_wait_until(cv, pred, capture): resolves once
- *     bool pred(CAPTURE_TYPE *c)
+ * sea_condvar_wait_until(cv, pred [, capture]): resolves once
+ *     bool pred(T *capture)    (or pred(void))
  * is true: checked at once, then after every wake-up.
  */
-#define sea_condvar_wait_until(cv, pred, ...) \
-    sea__condvar_wait_until((cv), (bool (*)(void *))(pred), &(__VA_ARGS__), \
-                            sizeof(__VA_ARGS__) + SEA__CHECK_FN(pred, bool (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_condvar_wait_until(cv, ...) SEA__CAPTURE_DISPATCH(sea__cv_until_m, __VA_ARGS__)(cv, __VA_ARGS__)
+#define sea__cv_until_m0(cv, pred) \
+    SEA__UNCAPTURED(SEA__FN_IS(pred, bool (*)(void)), \
+                    "sea_condvar_wait_until: " #pred " must be  bool " #pred "(void)  (no capture was given)", \
+                    sea__condvar_wait_until((cv), (sea__fnptr)(pred), NULL, 0))
+#define sea__cv_until_m1(cv, pred, ...) sea__cv_until_c(SEA__UNIQUE(sea__cap), cv, pred, __VA_ARGS__)
+#define sea__cv_until_c(c, cv, pred, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(pred, bool (*)(__typeof__(c) *)), \
+                  "sea_condvar_wait_until: " #pred " must be  bool " #pred "(T *capture)" SEA__T_IS(__VA_ARGS__), \
+                  sea__condvar_wait_until((cv), (sea__fnptr)(pred), &c, sizeof(c)), __VA_ARGS__)
 
 /* Wakes the first waiter, if any. */
 void sea_condvar_signal(sea_condvar *cv);
@@ -61,7 +70,7 @@ void sea_condvar_broken(sea_condvar *cv, int err, const char *static_msg);
 /* Waiters in line now. */
 size_t sea_condvar_waiters(const sea_condvar *cv);
 
-sea_future sea__condvar_wait_until(sea_condvar *cv, bool (*pred)(void *), const void *cap, size_t capsz)
+sea_future sea__condvar_wait_until(sea_condvar *cv, sea__fnptr pred, const void *cap, size_t capsz)
     SEA_MUST_USE;
 
 #ifdef __cplusplus

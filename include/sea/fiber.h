@@ -5,16 +5,14 @@
  * in a fiber waits for a future with sea_await() and reads top to bottom, as
  * blocking code would, while the shard goes on running other tasks:
  *
- *     static sea_future worker(void *arg) {
- *         sea_value v;
- *         int err = sea_await_value(sea_sleep(SEA_MSEC(10)), &v);   // suspends this fiber only
- *         if (err)
- *             return sea_failed(err, "sleep failed");
- *         printf("slept\n");
+ *     static sea_future worker(int *id) {
+ *         SEA_AWAIT(sea_sleep(SEA_MSEC(10)));      // suspends this fiber only; a failure returns it
+ *         printf("worker %d slept\n", *id);
  *         return sea_ready_int(42);
  *     }
  *     ...
- *     sea_future done = sea_fiber_start(worker, NULL, NULL);      // resolves with 42
+ *     for (int i = 0; i < 3; i++)
+ *         futures[i] = sea_fiber_start(worker, i);  // each fiber gets its own copy of i
  *
  * Fibers are cooperative: a fiber runs until it waits, yields or ends, and
  * only then does anything else on its shard run.  Long computations call
@@ -57,10 +55,7 @@ extern "C" {
 
 typedef struct sea_fiber sea_fiber;
 
-/* A fiber's body.  Its return value (ready or pending) becomes the fiber's result. */
-typedef sea_future (*sea_fiber_fn)(void *arg);
-
-/* Optional attributes for sea_fiber_start; zero-initialise, then set what you need. */
+/* Optional attributes for sea_fiber_start_attr; zero-initialise, then set what you need. */
 typedef struct sea_fiber_attr {
     size_t stack_size;  /* 0 for SEA_FIBER_STACK_DEFAULT; else SEA_FIBER_STACK_MIN..MAX */
     const char *name;   /* copied; shown in overflow reports.  NULL: "fiber" */
@@ -68,12 +63,39 @@ typedef struct sea_fiber_attr {
 } sea_fiber_attr;
 
 /*
- * Starts fn(arg) in a new fiber on the current shard and returns a future of
- * its result.  The fiber begins on a later turn of the reactor, never inside
- * this call.  Fails with -EINVAL for a bad stack size, -ENOMEM when no stack
- * can be had, SEA_ESHUTDOWN when no reactor runs on this thread.
+ * sea_fiber_start(fn [, capture]): starts
+ *     sea_future fn(T *capture)    (or fn(void))
+ * in a new fiber on the current shard and returns a future of its result
+ * (what fn returns, ready or pending).  The capture is copied onto the
+ * fiber's own stack, as with sea_then: fn gets a pointer to that copy, which
+ * lives as long as the fiber.  The fiber begins on a later turn of the
+ * reactor, never inside this call.  Fails with -EINVAL for a bad stack size
+ * or a capture larger than a quarter of the stack, -ENOMEM when no stack can
+ * be had, SEA_ESHUTDOWN when no reactor runs on this thread.
  */
-sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *attr) SEA_MUST_USE;
+#define sea_fiber_start(...) \
+    SEA__CAPTURE_DISPATCH(sea__fstart_m, __VA_ARGS__)("sea_fiber_start", sea__fiber_start, (NULL, ), __VA_ARGS__)
+
+/*
+ * sea_fiber_start_attr(attr, fn [, capture]): the same, with attributes
+ * (attr may be NULL).  A compound literal with several fields needs
+ * parentheses here: sea_fiber_start_attr((&(sea_fiber_attr){.name = "w",
+ * .stack_size = 65536}), fn).
+ */
+#define sea_fiber_start_attr(attr, ...) \
+    SEA__CAPTURE_DISPATCH(sea__fstart_m, __VA_ARGS__)("sea_fiber_start_attr", sea__fiber_start, ((attr), ), \
+                                                      __VA_ARGS__)
+
+/*
+ * sea_fiber_start_in(gate, fn [, capture]): starts a fiber that is inside
+ * gate (sea/gate.h) from its start until its result resolves, so that
+ * sea_gate_close(gate) waits for it: work in the background that a shutdown
+ * waits for.  If gate is closed, fn does not run and the result fails with
+ * SEA_EGATE_CLOSED.
+ */
+#define sea_fiber_start_in(gate, ...) \
+    SEA__CAPTURE_DISPATCH(sea__fstart_m, __VA_ARGS__)("sea_fiber_start_in", sea__fiber_start_in, ((gate), ), \
+                                                      __VA_ARGS__)
 
 /*
  * Waits for f and returns it ready (value or error), suspending the calling
@@ -87,9 +109,47 @@ sea_future sea_await(sea_future f) SEA_MUST_USE;
 /*
  * Waits for f like sea_await; stores its value in *out (if out is non-NULL)
  * and returns 0, or returns its error code (the error counts as handled, its
- * message is released; use sea_await to read the message).
+ * message is released; use sea_await to read the message).  A boxed value
+ * stored in *out is the caller's from then on (sea no longer releases it);
+ * with out == NULL it is released.
  */
 int sea_await_value(sea_future f, sea_value *out) SEA_MUST_USE;
+
+/*
+ * SEA_AWAIT(f): in a function that returns sea_future, waits for f (as
+ * sea_await) and evaluates to its value; if f fails, the function returns
+ * that failure, message included.  The one-line way to pass an error on:
+ *
+ *     size_t n = SEA_AWAIT(sea_socket_read(s, buf, sizeof(buf))).size;
+ *     SEA_AWAIT(sea_socket_write(s, buf, n));
+ *
+ * A boxed value becomes the caller's, as with sea_await_value.  To wait for
+ * a future and drop its result on purpose, value or error, write
+ * sea_future_detach(sea_await(f)).
+ */
+#define SEA_AWAIT(f) sea__await_or_return(SEA__UNIQUE(sea__awaited), f)
+#define sea__await_or_return(r, f) \
+    __extension__({ \
+        sea_future r = sea_await(f); \
+        if (sea_future_failed(&r)) \
+            return r; \
+        sea_future_value(&r); \
+    })
+
+/*
+ * SEA_TRY(expr): in a function that returns sea_future, evaluates expr (an
+ * int: 0 or more for success, a negative error code) and, if it is negative,
+ * returns a failed future with that code and the message "<expr>: <reason>".
+ * Evaluates to expr's value otherwise.  Works anywhere, fiber or not.
+ */
+#define SEA_TRY(expr) sea__try_or_return(SEA__UNIQUE(sea__rc), expr)
+#define sea__try_or_return(rc, expr) \
+    __extension__({ \
+        long rc = (expr); \
+        if (rc < 0) \
+            return sea_failed_fmt((int)rc, "%s: %s", #expr, sea_strerror((int)rc)); \
+        rc; \
+    })
 
 /*
  * Lets every other ready task on the shard run, then continues.  I/O and
@@ -131,6 +191,14 @@ void *sea_fiber_local_get(const sea_fiber_key *key);
 
 /* Sets the running fiber's value for key.  Returns 0, -ENOMEM, or SEA_ENOTFIBER. */
 int sea_fiber_local_set(const sea_fiber_key *key, void *value);
+
+/* ---- private ---- */
+typedef struct sea_gate sea_gate;
+sea_future sea__fiber_start(const sea_fiber_attr *attr, sea__fnptr fn, const void *cap, size_t capsz) SEA_MUST_USE;
+/* (in gate.c: a gate knows fibers, fibers do not know gates) */
+sea_future sea__fiber_start_in(sea_gate *gate, sea__fnptr fn, const void *cap, size_t capsz) SEA_MUST_USE;
+#define sea__fstart_m0(what, call, pre, fn) sea__fn_m0(what, call, pre, fn)
+#define sea__fstart_m1(what, call, pre, fn, ...) sea__fn_m1(what, call, pre, fn, __VA_ARGS__)
 
 /* Counters of the current shard's fibers. */
 typedef struct sea_fiber_stats {

@@ -35,6 +35,8 @@ typedef struct sea_gate {
 
 /* Prepares g: open, nobody inside. */
 void sea_gate_init(sea_gate *g);
+/* A static initialiser, the same as sea_gate_init: static sea_gate g = SEA_GATE_INIT; */
+#define SEA_GATE_INIT {0}
 /* Enters g: returns 0, or SEA_EGATE_CLOSED once g is closed (or closing). */
 int sea_gate_enter(sea_gate *g);
 /* Leaves g (one enter each).  Leaving more often than entering aborts the program. */
@@ -52,16 +54,19 @@ bool sea_gate_is_closed(const sea_gate *g);
 uint64_t sea_gate_count(const sea_gate *g);
 
 /*
- * sea_with_gate(g, fn, capture): enters g, runs
- *     sea_future fn(CAPTURE_TYPE *capture);
- * and leaves when fn's future resolves.  If g is closed, fn does not run and
- * the result fails with SEA_EGATE_CLOSED.
+ * sea_with_gate(g, fn [, capture]): enters g, runs
+ *     sea_future fn(T *capture)    (or fn(void))
+ * at once, and leaves when fn's future resolves.  If g is closed, fn does
+ * not run and the result fails with SEA_EGATE_CLOSED.  From a fiber, fn runs
+ * in that fiber and is waited for there: the result comes back ready.  To
+ * run work in the background inside a gate from a fiber, start a fiber in
+ * it with sea_fiber_start_in (sea/fiber.h).
  */
-#define sea_with_gate(g, fn, ...) \
-    sea__with_gate((g), (sea__finally_fn)(fn), &(__VA_ARGS__) + \
-                   SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_with_gate(g, ...) SEA__CAPTURE_DISPATCH(sea__with_gate_m, __VA_ARGS__)(g, __VA_ARGS__)
 
-sea_future sea__with_gate(sea_gate *g, sea__finally_fn fn, void *cap) SEA_MUST_USE;
+sea_future sea__with_gate(sea_gate *g, sea__fnptr fn, void *cap, size_t capsz) SEA_MUST_USE;
+#define sea__with_gate_m0(g, fn) sea__fn_m0("sea_with_gate", sea__with_gate, ((g), ), fn)
+#define sea__with_gate_m1(g, fn, ...) sea__fn_m1("sea_with_gate", sea__with_gate, ((g), ), fn, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

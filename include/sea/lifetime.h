@@ -30,23 +30,29 @@ extern "C" {
 #endif
 
 /*
- * sea_do_with(fn, object): copies object (any lvalue) into memory sea owns,
- * runs  sea_future fn(OBJECT_TYPE *obj)  and frees the copy once fn's future
- * has resolved.  Resolves with fn's result.
+ * sea_do_with(fn, object): copies object (any expression, as a capture)
+ * into memory sea owns, runs  sea_future fn(T *obj)  and frees the copy once
+ * fn's future has resolved.  Resolves with fn's result.  From a fiber, fn
+ * runs in that fiber and is waited for there.
  */
-#define sea_do_with(fn, ...) \
-    sea__do_with((sea__finally_fn)(fn), NULL, &(__VA_ARGS__), \
-                 sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_do_with(fn, ...) sea__do_with_c(SEA__UNIQUE(sea__cap), fn, __VA_ARGS__)
+#define sea__do_with_c(c, fn, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *)), \
+                  "sea_do_with: " #fn " must be  sea_future " #fn "(T *obj)" SEA__T_IS(__VA_ARGS__), \
+                  sea__do_with((sea__fnptr)(fn), NULL, &c, sizeof(c)), __VA_ARGS__)
 
 /*
  * sea_do_with_cleanup(fn, cleanup, object): the same, and
- *     void cleanup(OBJECT_TYPE *obj)
+ *     void cleanup(T *obj)
  * runs before the copy is freed (to release what the object owns).
  */
-#define sea_do_with_cleanup(fn, cleanup, ...) \
-    sea__do_with((sea__finally_fn)(fn), (void (*)(void *))(cleanup), &(__VA_ARGS__), \
-                 sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)) + \
-                     SEA__CHECK_FN(cleanup, void (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_do_with_cleanup(fn, cleanup, ...) sea__do_with_cleanup_c(SEA__UNIQUE(sea__cap), fn, cleanup, __VA_ARGS__)
+#define sea__do_with_cleanup_c(c, fn, cleanup, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *)) && SEA__FN_IS(cleanup, void (*)(__typeof__(c) *)), \
+                  "sea_do_with_cleanup: " #fn " must be  sea_future " #fn "(T *obj)  and " #cleanup \
+                  " must be  void " #cleanup "(T *obj)" SEA__T_IS(__VA_ARGS__), \
+                  sea__do_with((sea__fnptr)(fn), (void (*)(void *))(sea__fnptr)(cleanup), &c, sizeof(c)), \
+                  __VA_ARGS__)
 
 /*
  * A zeroed object of size bytes with one reference; destroy(obj), if not
@@ -61,7 +67,7 @@ void sea_shared_unref(void *obj);
 /* References held now. */
 size_t sea_shared_count(const void *obj);
 
-sea_future sea__do_with(sea__finally_fn fn, void (*cleanup)(void *), const void *obj, size_t size) SEA_MUST_USE;
+sea_future sea__do_with(sea__fnptr fn, void (*cleanup)(void *), const void *obj, size_t size) SEA_MUST_USE;
 
 #ifdef __cplusplus
 }

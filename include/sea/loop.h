@@ -1,17 +1,16 @@
 /*
  * sea/loop.h - asynchronous loops.
  *
- * Each loop copies its capture once, into memory it owns for the whole loop,
- * and passes every iteration a pointer to that copy: the capture is the
- * loop's state, and iterations may change it.
+ * Each loop copies its capture (optional, as with sea_then) once, into
+ * memory it owns for the whole loop, and passes every iteration a pointer to
+ * that copy: the capture is the loop's state, and iterations may change it.
  *
- *     struct count { int i; };
- *     static sea_future step(struct count *c) {
- *         if (++c->i == 10) return sea_stop();
- *         return sea_then(sea_sleep(SEA_MSEC(1)), keep_going, SEA_NOCAPTURE);
+ *     static sea_future step(int *i) {
+ *         if (++*i == 10) return sea_stop();
+ *         return sea_then(sea_sleep(SEA_MSEC(1)), sea_continue);
  *     }
  *     ...
- *     return sea_repeat(step, (struct count){0});
+ *     return sea_repeat(step, 0);
  *
  * Guarantees, for every loop here:
  *  - Iterations whose futures are already ready run one after another in a
@@ -42,93 +41,136 @@ SEA_MUST_USE SEA__INLINE sea_future sea_continue(void) { return sea_ready_int(SE
 SEA_MUST_USE SEA__INLINE sea_future sea_stop(void) { return sea_ready_int(SEA_STOP); }
 
 /*
- * sea_repeat(fn, capture): runs  sea_future fn(CAPTURE_TYPE *c)  until its
- * future holds SEA_STOP (v.i != 0).  Resolves with no value.
+ * sea_repeat(fn [, capture]): runs  sea_future fn(T *capture)  (or fn(void))
+ * until its future holds SEA_STOP (v.i != 0).  Resolves with no value.
  */
-#define sea_repeat(fn, ...) \
-    sea__loop(SEA__LOOP_REPEAT, (void *)(fn), NULL, &(__VA_ARGS__), \
-              sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_repeat(...) SEA__CAPTURE_DISPATCH(sea__repeat_m, __VA_ARGS__)(__VA_ARGS__)
 
 /*
- * sea_repeat_until_value(fn, capture): runs
- *     sea_future fn(CAPTURE_TYPE *c, sea_value *result)
+ * sea_repeat_until_value(fn [, capture]): runs
+ *     sea_future fn(T *capture, sea_value *result)    (or fn(sea_value *result))
  * until its future holds SEA_STOP; the loop then resolves with *result, which
  * the iteration set (a plain value: it is not released if dropped).
  */
-#define sea_repeat_until_value(fn, ...) \
-    sea__loop(SEA__LOOP_UNTIL_VALUE, (void *)(fn), NULL, &(__VA_ARGS__), \
-              sizeof(__VA_ARGS__) + \
-                  SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, sea_value *)))
+#define sea_repeat_until_value(...) SEA__CAPTURE_DISPATCH(sea__until_value_m, __VA_ARGS__)(__VA_ARGS__)
 
 /*
- * sea_do_until(stop, fn, capture): while  bool stop(CAPTURE_TYPE *c)  is
- * false, runs  sea_future fn(CAPTURE_TYPE *c)  and waits for it.
+ * sea_do_until(stop, fn [, capture]): while  bool stop(T *capture)  is false,
+ * runs  sea_future fn(T *capture)  and waits for it.  (Without a capture:
+ * bool stop(void) and sea_future fn(void).)
  */
-#define sea_do_until(stop, fn, ...) \
-    sea__loop(SEA__LOOP_DO_UNTIL, (void *)(fn), (void *)(stop), &(__VA_ARGS__), \
-              sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)) + \
-                  SEA__CHECK_FN(stop, bool (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_do_until(stop, ...) SEA__CAPTURE_DISPATCH(sea__do_until_m, __VA_ARGS__)(stop, __VA_ARGS__)
 
 /*
- * sea_keep_doing(fn, capture): runs  sea_future fn(CAPTURE_TYPE *c)  again
- * and again; the loop's future resolves only with the first error.
+ * sea_keep_doing(fn [, capture]): runs  sea_future fn(T *capture)  (or
+ * fn(void)) again and again; the loop's future resolves only with the first
+ * error.
  */
-#define sea_keep_doing(fn, ...) \
-    sea__loop(SEA__LOOP_KEEP_DOING, (void *)(fn), NULL, &(__VA_ARGS__), \
-              sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_keep_doing(...) SEA__CAPTURE_DISPATCH(sea__keep_doing_m, __VA_ARGS__)(__VA_ARGS__)
 
 /*
- * sea_do_for_each(begin, end, fn, capture): for i = begin .. end-1 in order,
- * runs  sea_future fn(CAPTURE_TYPE *c, int64_t i)  and waits for it.  (For an
- * array, put the array in the capture and index it.)
+ * sea_do_for_each(begin, end, fn [, capture]): for i = begin .. end-1 in
+ * order, runs  sea_future fn(T *capture, int64_t i)  (or fn(int64_t i)) and
+ * waits for it.  (For an array, put the array in the capture and index it.)
  */
-#define sea_do_for_each(begin, end, fn, ...) \
-    sea__for_each((begin), (end), 1, (sea__each_fn)(fn), NULL, (sea_value){0}, &(__VA_ARGS__), \
-                  sizeof(__VA_ARGS__) + \
-                      SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, int64_t)))
+#define sea_do_for_each(begin, end, ...) \
+    SEA__CAPTURE_DISPATCH(sea__each_m, __VA_ARGS__)("sea_do_for_each", begin, end, 1, NULL, (sea_value){0}, __VA_ARGS__)
 
 /*
- * sea_parallel_for_each(begin, end, fn, capture): starts fn(c, i) for every
- * i in [begin, end) without waiting in between, then waits for them all.
+ * sea_parallel_for_each(begin, end, fn [, capture]): starts fn for every i
+ * in [begin, end) without waiting in between, then waits for them all.
  * Fails with the first error to arrive (the others are dropped).
  */
-#define sea_parallel_for_each(begin, end, fn, ...) \
-    sea__for_each((begin), (end), 0, (sea__each_fn)(fn), NULL, (sea_value){0}, &(__VA_ARGS__), \
-                  sizeof(__VA_ARGS__) + \
-                      SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, int64_t)))
+#define sea_parallel_for_each(begin, end, ...) \
+    SEA__CAPTURE_DISPATCH(sea__each_m, __VA_ARGS__)("sea_parallel_for_each", begin, end, 0, NULL, (sea_value){0}, \
+                                                    __VA_ARGS__)
 
 /*
- * sea_max_concurrent_for_each(begin, end, max, fn, capture): like
+ * sea_max_concurrent_for_each(begin, end, max, fn [, capture]): like
  * sea_parallel_for_each with at most max (>= 1) calls unfinished at a time,
  * started in order.  An error stops further starts.
  */
-#define sea_max_concurrent_for_each(begin, end, max, fn, ...) \
-    sea__for_each((begin), (end), sea__at_least_one((int64_t)(max)), (sea__each_fn)(fn), NULL, \
-                  (sea_value){0}, &(__VA_ARGS__), \
-                  sizeof(__VA_ARGS__) + \
-                      SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *, int64_t)))
+#define sea_max_concurrent_for_each(begin, end, max, ...) \
+    SEA__CAPTURE_DISPATCH(sea__each_m, __VA_ARGS__)("sea_max_concurrent_for_each", begin, end, \
+                                                    sea__at_least_one((int64_t)(max)), NULL, (sea_value){0}, \
+                                                    __VA_ARGS__)
 
 /*
- * sea_map_reduce_range(begin, end, mapper, reducer, initial, capture): runs
- *     sea_future mapper(CAPTURE_TYPE *c, int64_t i)
+ * sea_map_reduce_range(begin, end, mapper, reducer, initial [, capture]): runs
+ *     sea_future mapper(T *capture, int64_t i)    (or mapper(int64_t i))
  * for every i at once (as sea_parallel_for_each), folding each value into
  * initial with  sea_value reducer(sea_value acc, sea_value v)  as it arrives
  * (so the reducer should not care about order: sum, max, or...).  Resolves
  * with the folded value, or the first error.
  */
-#define sea_map_reduce_range(begin, end, mapper, reducer, initial, ...) \
-    sea__for_each((begin), (end), 0, (sea__each_fn)(mapper), (reducer), (initial), &(__VA_ARGS__), \
-                  sizeof(__VA_ARGS__) + \
-                      SEA__CHECK_FN(mapper, sea_future (*)(__typeof__(__VA_ARGS__) *, int64_t)))
+#define sea_map_reduce_range(begin, end, mapper, reducer, ...) \
+    SEA__CAPTURE_DISPATCH(sea__mrr_m, __VA_ARGS__)(begin, end, mapper, reducer, __VA_ARGS__)
 
 /* ---- private machinery behind the macros ---- */
 
 enum { SEA__LOOP_REPEAT, SEA__LOOP_UNTIL_VALUE, SEA__LOOP_DO_UNTIL, SEA__LOOP_KEEP_DOING };
 SEA__INLINE uint64_t sea__at_least_one(int64_t max) { return max > 0 ? (uint64_t)max : 1; }
-typedef sea_future (*sea__each_fn)(void *cap, int64_t i);
-sea_future sea__loop(int kind, void *fn, void *stop, const void *cap, size_t capsz) SEA_MUST_USE;
-sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__each_fn fn, sea_reduce_fn reduce,
+typedef bool (*sea__pred_fn)(void *cap);
+sea_future sea__loop(int kind, sea__fnptr fn, sea__fnptr stop, const void *cap, size_t capsz) SEA_MUST_USE;
+sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn, sea_reduce_fn reduce,
                          sea_value initial, const void *cap, size_t capsz) SEA_MUST_USE;
+
+/* A loop body that returns sea_future: fn(T *) with a capture, fn(void) without. */
+#define sea__body_m0(what, kind, fn) \
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(void)), \
+                    what ": " #fn " must be  sea_future " #fn "(void)  (no capture was given)", \
+                    sea__loop(kind, (sea__fnptr)(fn), NULL, NULL, 0))
+#define sea__body_m1(what, kind, fn, ...) sea__body_c(SEA__UNIQUE(sea__cap), what, kind, fn, __VA_ARGS__)
+#define sea__body_c(c, what, kind, fn, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *)), \
+                  what ": " #fn " must be  sea_future " #fn "(T *capture)" SEA__T_IS(__VA_ARGS__), \
+                  sea__loop(kind, (sea__fnptr)(fn), NULL, &c, sizeof(c)), __VA_ARGS__)
+#define sea__repeat_m0(fn) sea__body_m0("sea_repeat", SEA__LOOP_REPEAT, fn)
+#define sea__repeat_m1(fn, ...) sea__body_m1("sea_repeat", SEA__LOOP_REPEAT, fn, __VA_ARGS__)
+#define sea__keep_doing_m0(fn) sea__body_m0("sea_keep_doing", SEA__LOOP_KEEP_DOING, fn)
+#define sea__keep_doing_m1(fn, ...) sea__body_m1("sea_keep_doing", SEA__LOOP_KEEP_DOING, fn, __VA_ARGS__)
+
+#define sea__until_value_m0(fn) \
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(sea_value *)), \
+                    "sea_repeat_until_value: " #fn " must be  sea_future " #fn \
+                    "(sea_value *result)  (no capture was given)", \
+                    sea__loop(SEA__LOOP_UNTIL_VALUE, (sea__fnptr)(fn), NULL, NULL, 0))
+#define sea__until_value_m1(fn, ...) sea__until_value_c(SEA__UNIQUE(sea__cap), fn, __VA_ARGS__)
+#define sea__until_value_c(c, fn, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *, sea_value *)), \
+                  "sea_repeat_until_value: " #fn " must be  sea_future " #fn "(T *capture, sea_value *result)" \
+                      SEA__T_IS(__VA_ARGS__), \
+                  sea__loop(SEA__LOOP_UNTIL_VALUE, (sea__fnptr)(fn), NULL, &c, sizeof(c)), __VA_ARGS__)
+
+#define sea__do_until_m0(stop, fn) \
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(void)) && SEA__FN_IS(stop, bool (*)(void)), \
+                    "sea_do_until: " #stop " must be  bool " #stop "(void)  and " #fn " must be  sea_future " #fn \
+                    "(void)  (no capture was given)", \
+                    sea__loop(SEA__LOOP_DO_UNTIL, (sea__fnptr)(fn), (sea__fnptr)(stop), NULL, 0))
+#define sea__do_until_m1(stop, fn, ...) sea__do_until_c(SEA__UNIQUE(sea__cap), stop, fn, __VA_ARGS__)
+#define sea__do_until_c(c, stop, fn, ...) \
+    SEA__CAPTURED(c, \
+                  SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *)) && SEA__FN_IS(stop, bool (*)(__typeof__(c) *)), \
+                  "sea_do_until: " #stop " must be  bool " #stop "(T *capture)  and " #fn " must be  sea_future " #fn \
+                  "(T *capture)" SEA__T_IS(__VA_ARGS__), \
+                  sea__loop(SEA__LOOP_DO_UNTIL, (sea__fnptr)(fn), (sea__fnptr)(stop), &c, sizeof(c)), __VA_ARGS__)
+
+/* The for-each family: fn(T *, int64_t) with a capture, fn(int64_t) without. */
+#define sea__each_m0(what, begin, end, max, reduce, initial, fn) \
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(int64_t)), \
+                    what ": " #fn " must be  sea_future " #fn "(int64_t i)  (no capture was given)", \
+                    sea__for_each((begin), (end), (max), (sea__fnptr)(fn), (reduce), (initial), NULL, 0))
+#define sea__each_m1(what, begin, end, max, reduce, initial, fn, ...) \
+    sea__each_c(SEA__UNIQUE(sea__cap), what, begin, end, max, reduce, initial, fn, __VA_ARGS__)
+#define sea__each_c(c, what, begin, end, max, reduce, initial, fn, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *, int64_t)), \
+                  what ": " #fn " must be  sea_future " #fn "(T *capture, int64_t i)" SEA__T_IS(__VA_ARGS__), \
+                  sea__for_each((begin), (end), (max), (sea__fnptr)(fn), (reduce), (initial), &c, sizeof(c)), \
+                  __VA_ARGS__)
+#define sea__mrr_m0(begin, end, mapper, reducer, initial) \
+    sea__each_m0("sea_map_reduce_range", begin, end, 0, reducer, initial, mapper)
+#define sea__mrr_m1(begin, end, mapper, reducer, initial, ...) \
+    sea__each_m1("sea_map_reduce_range", begin, end, 0, reducer, initial, mapper, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

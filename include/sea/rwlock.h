@@ -24,6 +24,8 @@ typedef struct sea_rwlock {
     sea_semaphore sea__sem;
 } sea_rwlock;
 
+/* A static initialiser, the same as sea_rwlock_init: static sea_rwlock l = SEA_RWLOCK_INIT; */
+#define SEA_RWLOCK_INIT {SEA_SEMAPHORE_INIT_BOUNDED(SEA_RWLOCK_MAX_READERS)}
 static inline void sea_rwlock_init(sea_rwlock *l) {
     sea_semaphore_init_bounded(&l->sea__sem, SEA_RWLOCK_MAX_READERS);
 }
@@ -55,9 +57,9 @@ static inline bool sea_rwlock_locked(const sea_rwlock *l) {
     return sea_semaphore_available(&l->sea__sem) < SEA_RWLOCK_MAX_READERS;
 }
 
-/* sea_with_read_lock(l, fn, capture) / sea_with_write_lock: as sea_with_semaphore. */
-#define sea_with_read_lock(l, fn, ...) sea_with_semaphore(&(l)->sea__sem, 1, fn, __VA_ARGS__)
-#define sea_with_write_lock(l, fn, ...) sea_with_semaphore(&(l)->sea__sem, SEA_RWLOCK_MAX_READERS, fn, __VA_ARGS__)
+/* sea_with_read_lock(l, fn [, capture]) / sea_with_write_lock: as sea_with_semaphore (fibers included). */
+#define sea_with_read_lock(l, ...) sea_with_semaphore(&(l)->sea__sem, 1, __VA_ARGS__)
+#define sea_with_write_lock(l, ...) sea_with_semaphore(&(l)->sea__sem, SEA_RWLOCK_MAX_READERS, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

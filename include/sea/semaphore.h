@@ -46,6 +46,10 @@ typedef struct sea_semaphore {
 
 /* count units to start with (>= 0). */
 void sea_semaphore_init(sea_semaphore *s, int64_t count);
+/* A static initialiser: static sea_semaphore limit = SEA_SEMAPHORE_INIT(100); is sea_semaphore_init(&limit, 100). */
+#define SEA_SEMAPHORE_INIT(count) {.sea__count = (count)}
+/* The same for sea_semaphore_init_bounded. */
+#define SEA_SEMAPHORE_INIT_BOUNDED(count) {.sea__count = (count), .sea__capacity = (count), .sea__bounded = true}
 /*
  * A semaphore that never holds more than count units (a limit on memory,
  * say): a wait for more than count fails at once with -EINVAL instead of
@@ -107,17 +111,24 @@ void sea_semaphore_units_return(sea_semaphore_units *u, int64_t n);
 void sea_semaphore_units_release(sea_semaphore_units *u);
 
 /*
- * sea_with_semaphore(s, n, fn, capture): waits for n units, runs
- *     sea_future fn(CAPTURE_TYPE *capture);
+ * sea_with_semaphore(s, n, fn [, capture]): waits for n units, runs
+ *     sea_future fn(T *capture)    (or fn(void))
  * and returns the units when fn's future resolves, however it ends.
  * Resolves with fn's result (or the wait's error, fn then not run).
+ *
+ * From a fiber it all happens in that fiber: the wait suspends it, fn runs
+ * in it (so fn may use sea_await) and is waited for there, and the result
+ * comes back ready.  From a continuation, fn runs as a continuation once the
+ * units are there.
  */
-#define sea_with_semaphore(s, n, fn, ...) \
-    sea__with_semaphore((s), (n), (sea__finally_fn)(fn), &(__VA_ARGS__), \
-                        sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_with_semaphore(s, n, ...) SEA__CAPTURE_DISPATCH(sea__with_sem_m, __VA_ARGS__)(s, n, __VA_ARGS__)
 
-sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__finally_fn fn, void *cap, size_t capsz)
+sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__fnptr fn, void *cap, size_t capsz)
     SEA_MUST_USE;
+#define sea__with_sem_m0(s, n, fn) \
+    sea__fn_m0("sea_with_semaphore", sea__with_semaphore, ((s), (n), ), fn)
+#define sea__with_sem_m1(s, n, fn, ...) \
+    sea__fn_m1("sea_with_semaphore", sea__with_semaphore, ((s), (n), ), fn, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

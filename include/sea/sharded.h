@@ -67,27 +67,27 @@ sea_future sea_sharded_start(sea_sharded *svc) SEA_MUST_USE;
 void *sea_sharded_local(sea_sharded *svc);
 
 /*
- * sea_sharded_invoke_on(svc, shard, fn, capture): runs
- *     sea_future fn(void *instance, CAPTURE_TYPE *capture);
+ * sea_sharded_invoke_on(svc, shard, fn [, capture]): runs
+ *     sea_future fn(void *instance, T *capture)    (or fn(void *instance))
  * on `shard` with that shard's instance; the result comes back as a future.
  * Fails with SEA_ESHUTDOWN when the service is not running there.
  */
-#define sea_sharded_invoke_on(svc, shard, fn, ...) \
-    sea__sharded_invoke_on((svc), (shard), (sea__svc_fn)(fn), &(__VA_ARGS__), \
-                           sizeof(__VA_ARGS__) + \
-                               SEA__CHECK_FN(fn, sea_future (*)(void *, __typeof__(__VA_ARGS__) *)))
+#define sea_sharded_invoke_on(svc, shard, ...) \
+    SEA__CAPTURE_DISPATCH(sea__svc_m, __VA_ARGS__)("sea_sharded_invoke_on", sea__sharded_invoke_on, \
+                                                   ((svc), (shard), ), __VA_ARGS__)
 
-/* sea_sharded_invoke_on_all(svc, fn, capture): fn on every shard's instance; first error wins. */
-#define sea_sharded_invoke_on_all(svc, fn, ...) \
-    sea__sharded_map_reduce((svc), (sea__svc_fn)(fn), NULL, (sea_value){0}, &(__VA_ARGS__), \
-                            sizeof(__VA_ARGS__) + \
-                                SEA__CHECK_FN(fn, sea_future (*)(void *, __typeof__(__VA_ARGS__) *)))
+/* sea_sharded_invoke_on_all(svc, fn [, capture]): fn on every shard's instance; first error wins. */
+#define sea_sharded_invoke_on_all(svc, ...) \
+    SEA__CAPTURE_DISPATCH(sea__svc_m, __VA_ARGS__)("sea_sharded_invoke_on_all", sea__sharded_map_reduce, \
+                                                   ((svc), NULL, (sea_value){0}, ), __VA_ARGS__)
 
-/* sea_sharded_map_reduce(svc, fn, reducer, initial, capture): as sea_map_reduce, over the instances. */
-#define sea_sharded_map_reduce(svc, fn, reducer, initial, ...) \
-    sea__sharded_map_reduce((svc), (sea__svc_fn)(fn), (reducer), (initial), &(__VA_ARGS__), \
-                            sizeof(__VA_ARGS__) + \
-                                SEA__CHECK_FN(fn, sea_future (*)(void *, __typeof__(__VA_ARGS__) *)))
+/* sea_sharded_map_reduce(svc, fn, reducer, initial [, capture]): as sea_map_reduce, over the instances. */
+#define sea_sharded_map_reduce(svc, fn, reducer, ...) \
+    SEA__CAPTURE_DISPATCH(sea__svc_mr_m, __VA_ARGS__)(svc, fn, reducer, __VA_ARGS__)
+#define sea__svc_mr_m0(svc, fn, reducer, initial) \
+    sea__svc_m0("sea_sharded_map_reduce", sea__sharded_map_reduce, ((svc), (reducer), (initial), ), fn)
+#define sea__svc_mr_m1(svc, fn, reducer, initial, ...) \
+    sea__svc_m1("sea_sharded_map_reduce", sea__sharded_map_reduce, ((svc), (reducer), (initial), ), fn, __VA_ARGS__)
 
 /*
  * Stops the service on every shard (see the top of this file) and resolves
@@ -102,11 +102,19 @@ sea_future sea_sharded_stop(sea_sharded *svc) SEA_MUST_USE;
 void sea_sharded_free(sea_sharded *svc);
 
 /* ---- private ---- */
-typedef sea_future (*sea__svc_fn)(void *instance, void *cap);
-sea_future sea__sharded_invoke_on(sea_sharded *svc, unsigned shard, sea__svc_fn fn, const void *cap,
+sea_future sea__sharded_invoke_on(sea_sharded *svc, unsigned shard, sea__fnptr fn, const void *cap,
                                   size_t capsz) SEA_MUST_USE;
-sea_future sea__sharded_map_reduce(sea_sharded *svc, sea__svc_fn fn, sea_reduce_fn reduce, sea_value initial,
+sea_future sea__sharded_map_reduce(sea_sharded *svc, sea_reduce_fn reduce, sea_value initial, sea__fnptr fn,
                                    const void *cap, size_t capsz) SEA_MUST_USE;
+#define sea__svc_m0(what, call, pre, fn) \
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(void *)), \
+                    what ": " #fn " must be  sea_future " #fn "(void *instance)  (no capture was given)", \
+                    call(SEA__UNPAREN pre (sea__fnptr)(fn), NULL, 0))
+#define sea__svc_m1(what, call, pre, fn, ...) sea__svc_c(SEA__UNIQUE(sea__cap), what, call, pre, fn, __VA_ARGS__)
+#define sea__svc_c(c, what, call, pre, fn, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(void *, __typeof__(c) *)), \
+                  what ": " #fn " must be  sea_future " #fn "(void *instance, T *capture)" SEA__T_IS(__VA_ARGS__), \
+                  call(SEA__UNPAREN pre (sea__fnptr)(fn), &c, sizeof(c)), __VA_ARGS__)
 
 #ifdef __cplusplus
 }

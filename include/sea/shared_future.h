@@ -34,6 +34,8 @@ typedef struct sea_shared_promise {
 
 /* Prepares sp: unresolved, nobody waiting. */
 void sea_shared_promise_init(sea_shared_promise *sp);
+/* A static initialiser, the same as sea_shared_promise_init. */
+#define SEA_SHARED_PROMISE_INIT {0}
 /*
  * A future of sp's result: pending until sp is resolved, ready afterwards.
  * Fails with -ENOMEM when a waiter cannot be allocated.

@@ -7,14 +7,13 @@
  * queue per ordered pair of shards.  The result always comes back to the
  * shard that asked, as a future:
  *
- *     struct lookup { int id; };
- *     static sea_future do_lookup(struct lookup *l) {       // runs on the target shard
- *         return sea_ready_ptr(local_table_find(l->id));
+ *     static sea_future do_lookup(int *id) {         // runs on the target shard
+ *         return sea_ready_ptr(local_table_find(*id));
  *     }
  *     ...
- *     sea_future f = sea_submit_to(other_shard, do_lookup, (struct lookup){.id = 7});
+ *     sea_future f = sea_submit_to(other_shard, do_lookup, 7);
  *
- * The capture (an lvalue, as with sea_then) is copied into the message, so
+ * The capture (optional, as with sea_then) is copied into the message, so
  * the target gets its own copy; pointers inside it point to the sender's
  * memory, which the target may read only if the sender keeps it alive and
  * unchanged until the future resolves.  Values and errors come back the same
@@ -34,29 +33,24 @@
 extern "C" {
 #endif
 
-typedef sea_future (*sea__xfn)(void *cap);
-
 /*
- * sea_submit_to(shard, fn, capture): runs
- *     sea_future fn(CAPTURE_TYPE *capture);
- * on shard `shard` and returns, on the calling shard, a future of fn's result
- * (fn may return a pending future; its eventual result comes back).  Fails
- * with -EINVAL for a shard number out of range, -ENOMEM, or SEA_ESHUTDOWN
- * once the application is stopping.
+ * sea_submit_to(shard, fn [, capture]): runs
+ *     sea_future fn(T *capture)    (or fn(void))
+ * on shard `shard`, as a continuation there, and returns, on the calling
+ * shard, a future of fn's result (fn may return a pending future; its
+ * eventual result comes back).  Fails with -EINVAL for a shard number out of
+ * range, -ENOMEM, or SEA_ESHUTDOWN once the application is stopping.  To
+ * wait with sea_await on the target, start a fiber there from fn.
  */
-#define sea_submit_to(shard, fn, ...) \
-    sea__submit_to((shard), (sea__xfn)(fn), &(__VA_ARGS__), \
-                   sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_submit_to(shard, ...) SEA__CAPTURE_DISPATCH(sea__submit_m, __VA_ARGS__)(shard, __VA_ARGS__)
 
 /*
- * sea_invoke_on_all(fn, capture): runs fn on every shard (each gets its own
- * copy of the capture) and resolves, on the calling shard, once all have
+ * sea_invoke_on_all(fn [, capture]): runs fn on every shard (each gets its
+ * own copy of the capture) and resolves, on the calling shard, once all have
  * finished: with no value if all succeeded, else with the first error (in
  * shard order).
  */
-#define sea_invoke_on_all(fn, ...) \
-    sea__invoke_on_all((sea__xfn)(fn), &(__VA_ARGS__), \
-                       sizeof(__VA_ARGS__) + SEA__CHECK_FN(fn, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_invoke_on_all(...) SEA__CAPTURE_DISPATCH(sea__on_all_m, __VA_ARGS__)(__VA_ARGS__)
 
 /*
  * A reducer for sea_map_reduce: combines the accumulated value with one
@@ -65,13 +59,12 @@ typedef sea_future (*sea__xfn)(void *cap);
 typedef sea_value (*sea_reduce_fn)(sea_value acc, sea_value v);
 
 /*
- * sea_map_reduce(mapper, reducer, initial, capture): runs mapper on every
+ * sea_map_reduce(mapper, reducer, initial [, capture]): runs mapper on every
  * shard, then folds the values into initial with reducer on the calling
  * shard.  Fails with the first error (in shard order) if any mapper fails.
  */
-#define sea_map_reduce(mapper, reducer, initial, ...) \
-    sea__map_reduce((sea__xfn)(mapper), (reducer), (initial), &(__VA_ARGS__), \
-                    sizeof(__VA_ARGS__) + SEA__CHECK_FN(mapper, sea_future (*)(__typeof__(__VA_ARGS__) *)))
+#define sea_map_reduce(mapper, reducer, ...) \
+    SEA__CAPTURE_DISPATCH(sea__map_reduce_m, __VA_ARGS__)(mapper, reducer, __VA_ARGS__)
 
 /* Common reducers: sum of v.i, sum of v.size, maximum of v.i. */
 sea_value sea_reduce_sum_int(sea_value acc, sea_value v);
@@ -101,10 +94,24 @@ sea_foreign sea_foreign_make(void *ptr, void (*release)(void *ptr));
 int sea_foreign_release(sea_foreign f);
 
 /* ---- private ---- */
-sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t capsz) SEA_MUST_USE;
-sea_future sea__invoke_on_all(sea__xfn fn, const void *cap, size_t capsz) SEA_MUST_USE;
-sea_future sea__map_reduce(sea__xfn fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
+sea_future sea__submit_to(unsigned shard, sea__fnptr fn, const void *cap, size_t capsz) SEA_MUST_USE;
+sea_future sea__invoke_on_all(sea__fnptr fn, const void *cap, size_t capsz) SEA_MUST_USE;
+sea_future sea__map_reduce(sea__fnptr fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
                            size_t capsz) SEA_MUST_USE;
+
+#define sea__submit_m0(shard, fn) sea__fn_m0("sea_submit_to", sea__submit_to, ((shard), ), fn)
+#define sea__submit_m1(shard, fn, ...) \
+    sea__fn_m1("sea_submit_to", sea__submit_to, ((shard), ), fn, __VA_ARGS__)
+#define sea__on_all_m0(fn) sea__fn_m0("sea_invoke_on_all", sea__invoke_on_all, (), fn)
+#define sea__on_all_m1(fn, ...) sea__fn_m1("sea_invoke_on_all", sea__invoke_on_all, (), fn, __VA_ARGS__)
+#define sea__map_reduce_m0(mapper, reducer, initial) \
+    sea__fn_m0("sea_map_reduce", sea__map_reduce_flip, ((reducer), (initial), ), mapper)
+#define sea__map_reduce_m1(mapper, reducer, initial, ...) \
+    sea__fn_m1("sea_map_reduce", sea__map_reduce_flip, ((reducer), (initial), ), mapper, __VA_ARGS__)
+SEA_MUST_USE SEA__INLINE sea_future sea__map_reduce_flip(sea_reduce_fn reduce, sea_value initial, sea__fnptr fn,
+                                                         const void *cap, size_t capsz) {
+    return sea__map_reduce(fn, reduce, initial, cap, capsz);
+}
 
 #ifdef __cplusplus
 }

@@ -122,15 +122,23 @@ typedef struct sea_consumption {
 enum { SEA_CONSUME_MORE, SEA_CONSUME_STOP, SEA_CONSUME_SKIP };
 
 /*
- * sea_input_consume(in, fn, capture): feeds the stream to
- *     sea_consumption fn(CAPTURE_TYPE *c, const char *data, size_t len)
+ * sea_input_consume(in, fn [, capture]): feeds the stream to
+ *     sea_consumption fn(T *capture, const char *data, size_t len)    (or fn(const char *data, size_t len))
  * chunk by chunk until it returns SEA_CONSUME_STOP; len == 0 means end of
  * stream (fn should stop).  Resolves with v.size = bytes used.
  */
-#define sea_input_consume(in, fn, ...) \
-    sea__input_consume((in), (sea__consume_fn)(fn), &(__VA_ARGS__), \
-                       sizeof(__VA_ARGS__) + \
-                           SEA__CHECK_FN(fn, sea_consumption (*)(__typeof__(__VA_ARGS__) *, const char *, size_t)))
+#define sea_input_consume(in, ...) SEA__CAPTURE_DISPATCH(sea__consume_m, __VA_ARGS__)(in, __VA_ARGS__)
+#define sea__consume_m0(in, fn) \
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_consumption (*)(const char *, size_t)), \
+                    "sea_input_consume: " #fn " must be  sea_consumption " #fn \
+                    "(const char *data, size_t len)  (no capture was given)", \
+                    sea__input_consume((in), (sea__fnptr)(fn), NULL, 0))
+#define sea__consume_m1(in, fn, ...) sea__consume_c(SEA__UNIQUE(sea__cap), in, fn, __VA_ARGS__)
+#define sea__consume_c(c, in, fn, ...) \
+    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_consumption (*)(__typeof__(c) *, const char *, size_t)), \
+                  "sea_input_consume: " #fn " must be  sea_consumption " #fn \
+                  "(T *capture, const char *data, size_t len)" SEA__T_IS(__VA_ARGS__), \
+                  sea__input_consume((in), (sea__fnptr)(fn), &c, sizeof(c)), __VA_ARGS__)
 
 /* ---- writing ---- */
 
@@ -150,8 +158,7 @@ sea_future sea_output_flush(sea_output_stream *out) SEA_MUST_USE;
 /* Flushes, then ends the sink (a socket's write side shuts down: the peer reads end of stream). */
 sea_future sea_output_close(sea_output_stream *out) SEA_MUST_USE;
 
-typedef sea_consumption (*sea__consume_fn)(void *cap, const char *data, size_t len);
-sea_future sea__input_consume(sea_input_stream *in, sea__consume_fn fn, const void *cap, size_t capsz)
+sea_future sea__input_consume(sea_input_stream *in, sea__fnptr fn, const void *cap, size_t capsz)
     SEA_MUST_USE;
 
 #ifdef __cplusplus

@@ -75,6 +75,8 @@ struct sea_timer {
 
 /* Prepares t to call cb(t, arg) when it expires.  t starts disarmed. */
 void sea_timer_init(sea_timer *t, sea_timer_cb cb, void *arg);
+/* A static initialiser, the same as sea_timer_init(&t, cb, arg): static sea_timer t = SEA_TIMER_INIT(cb, arg); */
+#define SEA_TIMER_INIT(cb, arg) {.sea__when = SEA_TIME_MAX, .sea__cb = (cb), .sea__arg = (arg)}
 /*
  * Arms t to fire once, delay nanoseconds from now.  Re-arming an armed timer
  * moves it.  Returns 0, or SEA_ESHUTDOWN if no reactor runs on this thread.

@@ -21,7 +21,9 @@
 #include <sea/error.h>
 #include <sea/fiber.h>
 #include <sea/log.h>
+#include <sea/promise.h>
 #include <sea/reactor.h>
+#include <sea/smp.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,9 +48,10 @@
 
 /* An application's stop callback (sea_app_at_exit). */
 struct at_exit {
-    sea_future (*fn)(void *arg);
-    void *arg;
+    sea__fnptr fn;
+    bool has_cap;            /* fn takes the capture below */
     struct at_exit *next;
+    _Alignas(max_align_t) unsigned char cap[];
 };
 
 /* One run of an application: what every shard thread needs, and the orderly stop's state. */
@@ -56,14 +59,17 @@ struct app_run {
     struct sea__smp smp;    /* first: a shard finds its run from its smp */
     struct sea__options *opts;
     int cpus[CPU_SETSIZE];
-    sea_main_fn main_fn;
-    void *main_arg;
+    sea__fnptr main_fn;
+    const void *main_cap;   /* the caller's capture (it outlives the run), or NULL */
+    size_t main_capsz;
+    bool main_in_fiber;
     pthread_barrier_t barrier;
     int init_rc;            /* first start-up failure, 0 if none */
     char init_err[256];
     pthread_mutex_t err_lock;
     /* Shard 0 only: the orderly stop. */
     struct at_exit *at_exit;       /* most recent first */
+    struct stop_waiter *stop_waiters; /* sea_app_stopped futures */
     size_t module_stops;           /* modules whose stopping hook has not run yet (the last ones first) */
     bool exiting;
     int exit_request;              /* exit code the stop will end with */
@@ -96,17 +102,62 @@ static struct app_run *current_run(void) {
 
 /* ---- the orderly stop: stop callbacks, the modules' stopping hooks, then every shard stops ---- */
 
-int sea_app_at_exit(sea_future (*fn)(void *arg), void *arg) {
+int sea__app_at_exit(sea__fnptr fn, const void *cap, size_t capsz) {
     struct app_run *run = current_run();
     if (!fn || !run || sea__shard_current->id != 0)
         return -EINVAL;
-    struct at_exit *e = malloc(sizeof(*e));
+    struct at_exit *e = malloc(sizeof(*e) + (cap ? capsz : 0));
     if (!e)
         return -ENOMEM;
     e->fn = fn;
-    e->arg = arg;
+    e->has_cap = cap != NULL;
+    if (cap)
+        memcpy(e->cap, cap, capsz);
     e->next = run->at_exit;
     run->at_exit = e;
+    return 0;
+}
+
+struct stop_waiter {
+    sea_promise stopped;
+    struct stop_waiter *next;
+};
+
+sea_future sea_app_stopped(void) {
+    struct app_run *run = current_run();
+    if (!run)
+        return sea_failed(SEA_ESHUTDOWN, "sea_app_stopped: no application is running");
+    if (run->exiting)
+        return sea_ready();
+    if (sea__shard_current->id != 0)
+        return sea_submit_to(0, sea_app_stopped);
+    struct stop_waiter *w = malloc(sizeof(*w));
+    if (!w)
+        return sea_failed(-ENOMEM, "out of memory in sea_app_stopped");
+    sea_promise_init(&w->stopped);
+    sea_future f = sea_promise_get_future(&w->stopped);
+    w->next = run->stop_waiters;
+    run->stop_waiters = w;
+    return f;
+}
+
+static void stop_waiters_resolve(struct app_run *run) {
+    while (run->stop_waiters) {
+        struct stop_waiter *w = run->stop_waiters;
+        run->stop_waiters = w->next;
+        sea_promise_set_void(&w->stopped);
+        sea_promise_release(&w->stopped);
+        free(w);
+    }
+}
+
+static void begin_exit(struct app_run *run, int code);
+
+int sea_app_stop(int code) {
+    struct app_run *run = current_run();
+    if (!run || sea__shard_current->id != 0)
+        return -EINVAL;
+    begin_exit(run, code);
     return 0;
 }
 
@@ -137,16 +188,12 @@ static sea_future run_next_stop(struct app_run **runp, sea_value v) {
     struct app_run *run = *runp;
     (void)v;
     const void *fn = NULL;
-    sea_future (*call)(void *) = NULL;
-    void *arg = NULL;
+    struct at_exit *e = NULL;
     const struct sea__module *m = NULL;
     if (run->at_exit) {
-        struct at_exit *e = run->at_exit;
+        e = run->at_exit;
         run->at_exit = e->next;
-        call = e->fn;
-        arg = e->arg;
         fn = (const void *)e->fn;
-        free(e);
     } else {
         while (run->module_stops > 0 && !m) {
             m = sea__app_modules[--run->module_stops];
@@ -167,7 +214,13 @@ static sea_future run_next_stop(struct app_run **runp, sea_value v) {
         sea_timer_init(&run->stop_timer, stop_is_slow, run);
         sea_timer_arm_periodic(&run->stop_timer, run->stuck_stop);
     }
-    sea_future f = call ? call(arg) : m->stopping(&run->smp);
+    sea_future f;
+    if (e) {
+        f = sea__call(e->fn, e->has_cap ? e->cap : NULL);
+        free(e);
+    } else {
+        f = m->stopping(&run->smp);
+    }
     return sea_then_wrapped(f, stop_done, run);
 }
 
@@ -178,6 +231,7 @@ static void begin_exit(struct app_run *run, int code) {
     run->exiting = true;
     run->exit_request = code;
     run->module_stops = sea__app_module_count;
+    stop_waiters_resolve(run);
     sea_future_detach(run_next_stop(&run, (sea_value){0}));
 }
 
@@ -323,7 +377,10 @@ static void shard_main(struct app_run *run, unsigned id) {
                 fprintf(stderr, "Couldn't start application: %s\n", err);
                 begin_exit(run, 1);
             } else {
-                sea_future f = run->main_fn(run->main_arg);
+                sea_future f = run->main_in_fiber
+                                   ? sea__fiber_start(&(sea_fiber_attr){.name = "main"}, run->main_fn,
+                                                      run->main_cap, run->main_capsz)
+                                   : sea__call(run->main_fn, (void *)run->main_cap);
                 sea_future_detach(sea_then_wrapped(f, main_done, run));
             }
         }
@@ -408,9 +465,9 @@ static int command_line_parse(int argc, char **argv, const char *prog, struct co
     return sea__options_parse(argc + c->nfile, c->all, &c->opts, err, errlen);
 }
 
-static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg);
+static int app_run(int argc, char **argv, bool fiber, sea__fnptr main_fn, const void *cap, size_t capsz);
 
-int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
+int sea__app_run(int argc, char **argv, bool fiber, sea__fnptr main_fn, const void *cap, size_t capsz) {
     /*
      * One application at a time per process: a second one must fail before
      * it touches what the first one is using (loggers, the log writer, the
@@ -421,7 +478,7 @@ int sea_app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
         fprintf(stderr, "Couldn't start application: another sea application is already running in this process\n");
         return 1;
     }
-    int code = app_run(argc, argv, main_fn, arg);
+    int code = app_run(argc, argv, fiber, main_fn, cap, capsz);
     atomic_store(&running, false);
     return code;
 }
@@ -498,13 +555,19 @@ static int run_shards(struct app_run *run, char *err, size_t errlen) {
         run->at_exit = e->next;
         free(e);
     }
+    while (run->stop_waiters) { /* never stopped in order (start-up failed): nobody waits any more */
+        struct stop_waiter *w = run->stop_waiters;
+        run->stop_waiters = w->next;
+        sea_promise_release(&w->stopped);
+        free(w);
+    }
     free(threads);
     free(tids);
     sea__smp_free(&run->smp);
     return code;
 }
 
-static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
+static int app_run(int argc, char **argv, bool fiber, sea__fnptr main_fn, const void *cap, size_t capsz) {
     char err[512] = "";
     const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "sea";
     sea__modules_use(sea__app_modules, sea__app_module_count);
@@ -534,7 +597,9 @@ static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     sea__options_set_current(&cl.opts); /* readable from every thread until the shards have ended */
     run->opts = &cl.opts;
     run->main_fn = main_fn;
-    run->main_arg = arg;
+    run->main_cap = cap;
+    run->main_capsz = capsz;
+    run->main_in_fiber = fiber;
     run->stuck_stop = (sea_time)sea__opt_int(&cl.opts.values, "stop-report-ms") * 1000000;
     run->signal_fd = -1;
     pthread_mutex_init(&run->err_lock, NULL);
@@ -546,23 +611,4 @@ static int app_run(int argc, char **argv, sea_main_fn main_fn, void *arg) {
     command_line_free(&cl);
     fflush(stdout);
     return code;
-}
-
-/* sea_app_run_fiber: the application's main function, run in a fiber. */
-struct fiber_main {
-    sea_main_fn fn;
-    void *arg;
-};
-
-static sea_future start_main_fiber(void *arg) {
-    struct fiber_main *m = arg;
-    sea_fiber_attr attr = {.name = "main"};
-    return sea_fiber_start(m->fn, m->arg, &attr);
-}
-
-int sea_app_run_fiber(int argc, char **argv, sea_main_fn main_fn, void *arg) {
-    if (!main_fn)
-        return sea_app_run(argc, argv, NULL, arg);
-    struct fiber_main m = {main_fn, arg};
-    return sea_app_run(argc, argv, start_main_fiber, &m);
 }

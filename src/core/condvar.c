@@ -74,9 +74,14 @@ size_t sea_condvar_waiters(const sea_condvar *cv) {
 
 struct pred_wait {
     sea_condvar *cv;
-    bool (*pred)(void *);
+    sea__fnptr pred;
+    bool has_cap;      /* pred takes the capture */
     _Alignas(max_align_t) unsigned char cap[];
 };
+
+static bool pred_true(sea__fnptr pred, void *cap) {
+    return cap ? ((bool (*)(void *))pred)(cap) : ((bool (*)(void))pred)();
+}
 
 static sea_future pred_check(struct pred_wait **wp, sea_future *in) {
     struct pred_wait *w = *wp;
@@ -84,21 +89,23 @@ static sea_future pred_check(struct pred_wait **wp, sea_future *in) {
         free(w);
         return sea_future_move(in);
     }
-    if (w->pred(w->cap)) {
+    if (pred_true(w->pred, w->has_cap ? w->cap : NULL)) {
         free(w);
         return sea_ready();
     }
     return sea_then_wrapped(sea_condvar_wait(w->cv), pred_check, w);
 }
 
-sea_future sea__condvar_wait_until(sea_condvar *cv, bool (*pred)(void *), const void *cap, size_t capsz) {
-    if (pred((void *)cap))
+sea_future sea__condvar_wait_until(sea_condvar *cv, sea__fnptr pred, const void *cap, size_t capsz) {
+    if (pred_true(pred, (void *)cap))
         return sea_ready();
     struct pred_wait *w = malloc(sizeof(*w) + capsz);
     if (!w)
         return sea_failed(-ENOMEM, "out of memory waiting on a condition variable");
     w->cv = cv;
     w->pred = pred;
-    memcpy(w->cap, cap, capsz);
+    w->has_cap = cap != NULL;
+    if (cap)
+        memcpy(w->cap, cap, capsz);
     return sea_then_wrapped(sea_condvar_wait(cv), pred_check, w);
 }

@@ -40,8 +40,7 @@ int sea_debug_dump_shard(FILE *out) {
 }
 
 /* On each shard: its dump, one log line per line. */
-static sea_future dump_here(sea_nocapture *c) {
-    (void)c;
+static sea_future dump_here(void) {
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
@@ -62,5 +61,5 @@ static sea_future dump_here(sea_nocapture *c) {
 }
 
 sea_future sea_debug_dump(void) {
-    return sea_invoke_on_all(dump_here, SEA_NOCAPTURE);
+    return sea_invoke_on_all(dump_here);
 }

@@ -156,7 +156,7 @@ struct sea_fiber {
     sea_fiber *resumer_fiber;  /* the fiber that resumed this one, NULL for the main stack */
     uint32_t resumer_depth;    /* the resumer's inline continuation depth */
     struct sea__stack_slot *slot;
-    sea_fiber_fn fn;
+    sea__fnptr fn;
     void *arg;
     sea_promise done;
     sea_task task;             /* first start and yields */
@@ -506,7 +506,7 @@ __attribute__((noreturn)) static void fiber_entry(void *arg) {
     f->resumer->stack_bottom = from_bottom;
     f->resumer->stack_size = from_size;
 #endif
-    sea_future r = f->fn(f->arg);
+    sea_future r = sea__call(f->fn, f->arg);
     fls_destroy(f);
     struct sea__fiber_shard *fs = fibers_of(sea__shard_current);
     live_unlink(fs, f);
@@ -530,7 +530,7 @@ static void fiber_task_run(sea_task *t) {
 
 /* ---- public API ---- */
 
-sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *attr) {
+static sea_future fiber_start(const sea_fiber_attr *attr, sea__fnptr fn, const void *cap, size_t capsz) {
     struct sea__shard *s = sea__shard_current;
     if (!s)
         return sea_failed(SEA_ESHUTDOWN, "sea_fiber_start called with no running reactor");
@@ -544,6 +544,8 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
         size_t page = page_size();
         size = (size + page - 1) & ~(page - 1);
     }
+    if (capsz > size / 4)
+        return sea_failed_fmt(-EINVAL, "a fiber capture of %zu bytes is too large for a stack of %zu", capsz, size);
     struct sea__fiber_shard *fs = fibers_of(s);
     overflow_handler_install(fs);
     fiber_reap(fs);
@@ -566,7 +568,15 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     f->resumer_depth = 0;
     f->slot = slot;
     f->fn = fn;
-    f->arg = arg;
+    /* The capture goes on the fiber's own stack, right below its control block. */
+    char *below = (char *)f;
+    if (cap) {
+        below = (char *)(((uintptr_t)f - capsz) & ~(uintptr_t)(_Alignof(max_align_t) - 1));
+        memcpy(below, cap, capsz);
+        f->arg = below;
+    } else {
+        f->arg = NULL;
+    }
     f->wait_result = (sea_future){0};
     f->saved_depth = 0;
     f->waiting = f->finished = f->stop_requested = false;
@@ -585,7 +595,7 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
         stack_put(fs, slot);
         return result;
     }
-    char *stack_top = (char *)((uintptr_t)f & ~(uintptr_t)15);
+    char *stack_top = (char *)((uintptr_t)below & ~(uintptr_t)15);
     f->ctx.sp = sea__ctx_prepare(stack_top, fiber_entry, f);
     f->ctx.stack_bottom = lo;
     f->ctx.stack_size = (size_t)(stack_top - lo);
@@ -602,6 +612,10 @@ sea_future sea_fiber_start(sea_fiber_fn fn, void *arg, const sea_fiber_attr *att
     sea_task_init(&f->task, fiber_task_run);
     sea__rq_push(s, &f->task);
     return result;
+}
+
+sea_future sea__fiber_start(const sea_fiber_attr *attr, sea__fnptr fn, const void *cap, size_t capsz) {
+    return fiber_start(attr, fn, cap, capsz);
 }
 
 /* The future a fiber waits for in sea_await resolved (sea__future_notify): resume it with the result. */

@@ -42,6 +42,8 @@ enum node_kind {
     K_FINALLY,
     K_HANDLE,
     K_NOTIFY,   /* sea__future_notify: fn(cap, input), no output (a fiber's sea_await) */
+    K_MASK = 0x7f,
+    K_NOVAL = 0x80, /* with K_THEN: fn takes no value */
 };
 
 /* Where a node stands. */
@@ -60,7 +62,7 @@ enum node_state {
  */
 struct sea__node {
     sea_task task;             /* run queue link; runs the continuation */
-    void *fn;                  /* the continuation, typed by kind */
+    sea__fnptr fn;             /* the continuation, typed by kind (cap == NULL: it takes no capture) */
     struct sea__node *waiter;       /* who receives the output; or a W_* sentinel */
     sea_future result;         /* input until the continuation ran, then output */
     uint32_t gen;              /* bumped whenever a future referring to this node is consumed */
@@ -153,6 +155,11 @@ static void node_free(struct sea__shard *s, struct sea__node *n) {
 
 /* Copies the capture into the node.  Returns false if out of memory. */
 static bool node_set_capture(struct sea__node *n, const void *cap, size_t capsz) {
+    if (!cap) { /* the continuation takes no capture */
+        n->cap = NULL;
+        n->capsz = 0;
+        return true;
+    }
     if (capsz <= SEA_CAPTURE_INLINE) {
         n->cap = n->inline_cap;
     } else {
@@ -309,23 +316,23 @@ static void node_run(sea_task *t) {
     sea_future out;
     n->result.sea__state = SEA__S_INVALID;
     sea__hot.inline_depth++;
-    switch (n->kind) {
+    switch (n->kind & K_MASK) {
     case K_THEN:
-        out = failed ? in : ((sea__then_fn)n->fn)(n->cap, in.sea__v);
+        out = failed ? in : sea__call_then(n->fn, n->cap, n->kind & K_NOVAL, in.sea__v);
         break;
     case K_WRAPPED:
-        out = ((sea__wrapped_fn)n->fn)(n->cap, &in);
+        out = sea__call_wrapped(n->fn, n->cap, &in);
         sea__wrapped_cleanup(&in);
         break;
     case K_FINALLY: {
-        sea_future r = ((sea__finally_fn)n->fn)(n->cap);
+        sea_future r = sea__call(n->fn, n->cap);
         node_free_capture(n);
         out = sea__finally_join(r, in);
         break;
     }
     case K_HANDLE:
         if (failed) {
-            out = ((sea__handle_fn)n->fn)(n->cap, in.sea__err, (const char *)in.sea__v.ptr);
+            out = sea__call_handle(n->fn, n->cap, in.sea__err, (const char *)in.sea__v.ptr);
             sea__release(&in);
         } else {
             out = in;
@@ -343,7 +350,7 @@ static void node_run(sea_task *t) {
  * Attaches a continuation of the given kind to f, which is pending or ready
  * (ready but past the inline depth limit).  Returns the future of its result.
  */
-static sea_future attach(sea_future f, uint8_t kind, void *fn, const void *cap, size_t capsz) {
+static sea_future attach(sea_future f, uint8_t kind, sea__fnptr fn, const void *cap, size_t capsz) {
     struct sea__shard *s = shard_or_panic();
     uint32_t fkind = f.sea__state & SEA__S_KIND;
     struct sea__node *n;
@@ -387,15 +394,15 @@ static sea_future attach(sea_future f, uint8_t kind, void *fn, const void *cap, 
 ready:
     if (sea__may_inline()) {
         /* Only reached from a pending-but-ready node: run inline like the fast path. */
-        switch (kind) {
+        switch (kind & K_MASK) {
         case K_THEN:
-            return sea__then(f, (sea__then_fn)fn, (void *)cap, capsz);
+            return sea__then(f, fn, (void *)cap, capsz, kind & K_NOVAL);
         case K_WRAPPED:
-            return sea__then_wrapped(f, (sea__wrapped_fn)fn, (void *)cap, capsz);
+            return sea__then_wrapped(f, fn, (void *)cap, capsz);
         case K_FINALLY:
-            return sea__finally(f, (sea__finally_fn)fn, (void *)cap, capsz);
+            return sea__finally(f, fn, (void *)cap, capsz);
         default:
-            return sea__handle_error(f, (sea__handle_fn)fn, (void *)cap, capsz);
+            return sea__handle_error(f, fn, (void *)cap, capsz);
         }
     }
     /* Too deep to run inline: queue it with its input already in place. */
@@ -427,7 +434,7 @@ int sea__future_notify(sea_future f, sea__notify_fn fn, void *arg, sea_future *r
     if (src->state == N_WAITING && src->kind == K_BARE) {
         /* The usual case (a promise's future): the node itself calls fn. */
         src->kind = K_NOTIFY;
-        src->fn = (void *)fn;
+        src->fn = (sea__fnptr)fn;
         src->cap = arg;
         return 0;
     }
@@ -437,23 +444,23 @@ int sea__future_notify(sea_future f, sea__notify_fn fn, void *arg, sea_future *r
         return -ENOMEM;
     }
     n->kind = K_NOTIFY;
-    n->fn = (void *)fn;
+    n->fn = (sea__fnptr)fn;
     n->cap = arg;
     src->waiter = n;
     return 0;
 }
 
-sea_future sea__then_slow(sea_future f, sea__then_fn fn, void *cap, size_t capsz) {
-    return attach(f, K_THEN, (void *)fn, cap, capsz);
+sea_future sea__then_slow(sea_future f, sea__fnptr fn, void *cap, size_t capsz, unsigned noval) {
+    return attach(f, K_THEN | (noval ? K_NOVAL : 0), fn, cap, capsz);
 }
-sea_future sea__wrapped_slow(sea_future f, sea__wrapped_fn fn, void *cap, size_t capsz) {
-    return attach(f, K_WRAPPED, (void *)fn, cap, capsz);
+sea_future sea__wrapped_slow(sea_future f, sea__fnptr fn, void *cap, size_t capsz) {
+    return attach(f, K_WRAPPED, fn, cap, capsz);
 }
-sea_future sea__finally_slow(sea_future f, sea__finally_fn fn, void *cap, size_t capsz) {
-    return attach(f, K_FINALLY, (void *)fn, cap, capsz);
+sea_future sea__finally_slow(sea_future f, sea__fnptr fn, void *cap, size_t capsz) {
+    return attach(f, K_FINALLY, fn, cap, capsz);
 }
-sea_future sea__handle_slow(sea_future f, sea__handle_fn fn, void *cap, size_t capsz) {
-    return attach(f, K_HANDLE, (void *)fn, cap, capsz);
+sea_future sea__handle_slow(sea_future f, sea__fnptr fn, void *cap, size_t capsz) {
+    return attach(f, K_HANDLE, fn, cap, capsz);
 }
 
 void sea__wrapped_cleanup(sea_future *in) {

@@ -2,6 +2,7 @@
  * gate.c - gates (sea/gate.h): a count of running operations and a promise
  * for whoever closes the gate.
  */
+#include <sea/fiber.h>
 #include <sea/gate.h>
 
 #include <errno.h>
@@ -54,23 +55,41 @@ bool sea_gate_is_closed(const sea_gate *g) {
 uint64_t sea_gate_count(const sea_gate *g) {
     return g->sea__count;
 }
-struct leave {
-    sea_gate *g;
-};
-static sea_future leave_gate(struct leave *l) {
-    sea_gate_leave(l->g);
+static sea_future leave_gate(sea_gate **g) {
+    sea_gate_leave(*g);
     return sea_ready();
 }
 
-sea_future sea__with_gate(sea_gate *g, sea__finally_fn fn, void *cap) {
-    if (g->sea__closed)
-        return sea_failed(SEA_EGATE_CLOSED, NULL);
-    g->sea__count++;
-    sea_future r = fn(cap);
+/* Waits for r's result, leaving g when it arrives (at once if no memory is left to wait). */
+static sea_future leave_when_done(sea_gate *g, sea_future r) {
     sea__future_settle(&r);
     bool waiting = !sea_future_available(&r);
-    sea_future out = sea_finally(r, leave_gate, (struct leave){g});
+    sea_future out = sea_finally(r, leave_gate, g);
     if (waiting && sea_future_failed(&out) && sea_future_error(&out) == -ENOMEM)
         sea_gate_leave(g); /* no memory to wait for the operation: do not hold the gate forever */
     return out;
+}
+
+sea_future sea__with_gate(sea_gate *g, sea__fnptr fn, void *cap, size_t capsz) {
+    (void)capsz; /* fn runs now: the caller's capture is still there */
+    if (g->sea__closed)
+        return sea_failed(SEA_EGATE_CLOSED, NULL);
+    g->sea__count++;
+    if (sea_fiber_self()) {
+        /* From a fiber: fn runs in it, and is waited for here. */
+        sea_future r = sea_await(sea__call(fn, cap));
+        sea_gate_leave(g);
+        return r;
+    }
+    return leave_when_done(g, sea__call(fn, cap));
+}
+
+sea_future sea__fiber_start_in(sea_gate *g, sea__fnptr fn, const void *cap, size_t capsz) {
+    if (g->sea__closed)
+        return sea_failed(SEA_EGATE_CLOSED, "sea_fiber_start_in: the gate is closed");
+    sea_future r = sea__fiber_start(NULL, fn, cap, capsz);
+    if (sea_future_failed(&r))
+        return r;
+    g->sea__count++;
+    return leave_when_done(g, r);
 }

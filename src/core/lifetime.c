@@ -1,6 +1,7 @@
 /*
  * lifetime.c - sea_do_with and reference-counted objects (sea/lifetime.h).
  */
+#include <sea/fiber.h>
 #include <sea/lifetime.h>
 
 #include <errno.h>
@@ -22,7 +23,17 @@ static sea_future drop_kept(struct kept **kp) {
     return sea_ready();
 }
 
-sea_future sea__do_with(sea__finally_fn fn, void (*cleanup)(void *), const void *obj, size_t size) {
+sea_future sea__do_with(sea__fnptr fn, void (*cleanup)(void *), const void *obj, size_t size) {
+    if (sea_fiber_self()) {
+        /*
+         * From a fiber: the object stays where the macro put it, on this
+         * fiber's stack, which outlives the wait.
+         */
+        sea_future r = sea_await(sea__call(fn, (void *)obj));
+        if (cleanup)
+            cleanup((void *)obj);
+        return r;
+    }
     struct kept *k = malloc(sizeof(*k) + size);
     if (!k)
         return sea_failed(-ENOMEM, "out of memory in sea_do_with");
@@ -32,7 +43,7 @@ sea_future sea__do_with(sea__finally_fn fn, void (*cleanup)(void *), const void 
      * If the finally step cannot be attached (no memory), the object leaks:
      * the operation may still be using it, so freeing it would be worse.
      */
-    return sea_finally(fn(k->obj), drop_kept, k);
+    return sea_finally(sea__call(fn, k->obj), drop_kept, k);
 }
 
 /* ---- reference-counted objects ---- */

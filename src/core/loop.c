@@ -39,8 +39,9 @@ struct loop {
     sea_task task;
     sea_promise done;
     int kind;
-    void *fn;
-    void *stop;
+    bool has_cap;      /* fn and stop take the capture */
+    sea__fnptr fn;
+    sea__fnptr stop;
     sea_value result;  /* repeat_until_value */
     _Alignas(max_align_t) unsigned char cap[];
 };
@@ -79,13 +80,17 @@ static sea_future loop_resume(struct loop **lp, sea_future *in);
  */
 static bool loop_run(struct loop *l, sea_future *final) {
     for (unsigned n = 1;; n++) {
-        if (l->kind == SEA__LOOP_DO_UNTIL && ((bool (*)(void *))l->stop)(l->cap)) {
+        if (l->kind == SEA__LOOP_DO_UNTIL &&
+            (l->has_cap ? ((bool (*)(void *))l->stop)(l->cap) : ((bool (*)(void))l->stop)())) {
             *final = sea_ready();
             return true;
         }
-        sea_future r = l->kind == SEA__LOOP_UNTIL_VALUE
-                           ? ((sea_future(*)(void *, sea_value *))l->fn)(l->cap, &l->result)
-                           : ((sea_future(*)(void *))l->fn)(l->cap);
+        sea_future r;
+        if (l->kind == SEA__LOOP_UNTIL_VALUE)
+            r = l->has_cap ? ((sea_future(*)(void *, sea_value *))l->fn)(l->cap, &l->result)
+                           : ((sea_future(*)(sea_value *))l->fn)(&l->result);
+        else
+            r = sea__call(l->fn, l->has_cap ? l->cap : NULL);
         sea__future_settle(&r); /* arrived already: handled here, not by a nested continuation */
         if (!is_ready(&r)) {
             sea_future c = sea_then_wrapped(r, loop_resume, l);
@@ -126,16 +131,18 @@ static void loop_task(sea_task *t) {
         loop_finish(l, final);
 }
 
-sea_future sea__loop(int kind, void *fn, void *stop, const void *cap, size_t capsz) {
+sea_future sea__loop(int kind, sea__fnptr fn, sea__fnptr stop, const void *cap, size_t capsz) {
     struct loop *l = malloc(sizeof(*l) + capsz);
     if (!l)
         return sea_failed(-ENOMEM, "out of memory starting a loop");
     sea_task_init(&l->task, loop_task);
     l->kind = kind;
+    l->has_cap = cap != NULL;
     l->fn = fn;
     l->stop = stop;
     l->result = (sea_value){0};
-    memcpy(l->cap, cap, capsz);
+    if (cap)
+        memcpy(l->cap, cap, capsz);
     sea_future final;
     if (loop_run(l, &final)) {
         free(l);
@@ -159,7 +166,8 @@ struct each {
     sea_future error;      /* the first error */
     sea_reduce_fn reduce;
     sea_value acc;
-    sea__each_fn fn;
+    bool has_cap;          /* fn takes the capture */
+    sea__fnptr fn;
     _Alignas(max_align_t) unsigned char cap[];
 };
 
@@ -191,7 +199,9 @@ static sea_future each_done(struct each **ep, sea_future *in);
 static bool each_launch(struct each *e) {
     unsigned n = 0;
     while (e->next < e->end && !(e->failed && e->max) && (!e->max || e->inflight < e->max)) {
-        sea_future r = e->fn(e->cap, e->next++);
+        int64_t i = e->next++;
+        sea_future r = e->has_cap ? ((sea_future(*)(void *, int64_t))e->fn)(e->cap, i)
+                                  : ((sea_future(*)(int64_t))e->fn)(i);
         sea__future_settle(&r);
         if (is_ready(&r)) {
             if (!plain_value(&r) || e->reduce)
@@ -242,7 +252,7 @@ static void each_task(sea_task *t) {
         each_finish(e);
 }
 
-sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__each_fn fn, sea_reduce_fn reduce,
+sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn, sea_reduce_fn reduce,
                          sea_value initial, const void *cap, size_t capsz) {
     if (begin >= end)
         return reduce ? sea_ready_value(initial) : sea_ready();
@@ -258,8 +268,10 @@ sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__each_fn 
     e->failed = false;
     e->reduce = reduce;
     e->acc = initial;
+    e->has_cap = cap != NULL;
     e->fn = fn;
-    memcpy(e->cap, cap, capsz);
+    if (cap)
+        memcpy(e->cap, cap, capsz);
     if (each_launch(e)) {
         sea_future final = each_final(e);
         free(e);

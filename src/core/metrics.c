@@ -720,7 +720,7 @@ static struct snapshot *snapshot_take(const struct sea__metrics *r) {
     return snap;
 }
 
-static sea_future snapshot_here(sea_nocapture *c) {
+static sea_future snapshot_here(void) {
     struct sea__metrics *r = current_registry();
     if (!r)
         return sea_failed(SEA_ESHUTDOWN, "no metrics registry on this shard");
@@ -860,6 +860,6 @@ sea_future sea_metrics_render(sea_buf *out) {
     c->n = n;
     c->snaps = snaps;
     for (unsigned i = 0; i < n; i++)
-        c->fs[i] = sea_submit_to(i, snapshot_here, SEA_NOCAPTURE);
+        c->fs[i] = sea_submit_to(i, snapshot_here);
     return sea_then_wrapped(sea_when_all(c->fs, n), collect_done, c);
 }

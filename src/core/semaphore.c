@@ -7,6 +7,7 @@
  * its request fits.
  */
 #include "core/waitlist.h"
+#include <sea/fiber.h>
 #include <sea/semaphore.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -161,8 +162,8 @@ static sea_future give_back(struct give_back *g) {
     sea_semaphore_signal(g->s, g->n);
     return sea_ready();
 }
-static sea_future run_holding(sea_semaphore *s, int64_t n, sea__finally_fn fn, void *cap) {
-    sea_future r = fn(cap);
+static sea_future run_holding(sea_semaphore *s, int64_t n, sea__fnptr fn, void *cap) {
+    sea_future r = sea__call(fn, cap);
     sea__future_settle(&r);
     bool waiting = !sea_future_available(&r);
     sea_future out = sea_finally(r, give_back, (struct give_back){s, n});
@@ -174,7 +175,8 @@ static sea_future run_holding(sea_semaphore *s, int64_t n, sea__finally_fn fn, v
 struct held_call {
     sea_semaphore *s;
     int64_t n;
-    sea__finally_fn fn;
+    sea__fnptr fn;
+    bool has_cap;
     _Alignas(max_align_t) unsigned char cap[];
 };
 static sea_future held_go(struct held_call **cp, sea_future *in) {
@@ -183,12 +185,21 @@ static sea_future held_go(struct held_call **cp, sea_future *in) {
     if (sea_future_failed(in))
         r = sea_future_move(in);
     else
-        r = run_holding(c->s, c->n, c->fn, c->cap);
+        r = run_holding(c->s, c->n, c->fn, c->has_cap ? c->cap : NULL);
     free(c);
     return r;
 }
 
-sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__finally_fn fn, void *cap, size_t capsz) {
+sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__fnptr fn, void *cap, size_t capsz) {
+    if (sea_fiber_self()) {
+        /* From a fiber: wait, run fn and wait for it, all in this fiber (the capture stays where it is). */
+        sea_future w = sea_await(sea_semaphore_wait(s, n));
+        if (sea_future_failed(&w))
+            return w;
+        sea_future r = sea_await(sea__call(fn, cap));
+        sea_semaphore_signal(s, n);
+        return r;
+    }
     if (sea_semaphore_try_wait(s, n))
         return run_holding(s, n, fn, cap);
     struct held_call *c = malloc(sizeof(*c) + capsz);
@@ -197,6 +208,8 @@ sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__finally_fn fn, 
     c->s = s;
     c->n = n;
     c->fn = fn;
-    memcpy(c->cap, cap, capsz);
+    c->has_cap = cap != NULL;
+    if (cap)
+        memcpy(c->cap, cap, capsz);
     return sea_then_wrapped(sea_semaphore_wait(s, n), held_go, c);
 }

@@ -72,7 +72,8 @@ static void waiters_resolve(struct stop_waiter **list) {
 /* The message capture of a call: this header, then the caller's capture bytes. */
 struct call_hdr {
     sea_sharded *svc;
-    sea__svc_fn fn;
+    sea__fnptr fn;
+    bool has_cap;      /* fn takes the capture after the instance */
     size_t capsz;
     _Alignas(16) unsigned char cap[];
 };
@@ -125,12 +126,13 @@ static sea_future call_on_shard(struct call_hdr *h) {
     if (!slot->running)
         return sea_failed(SEA_ESHUTDOWN, "the service is not running on this shard");
     slot->inflight++;
-    sea_future f = h->fn(slot->instance, h->cap);
+    sea_future f = h->has_cap ? ((sea_future(*)(void *, void *))h->fn)(slot->instance, h->cap)
+                              : ((sea_future(*)(void *))h->fn)(slot->instance);
     return sea_finally(f, call_done, h->svc);
 }
 
 /* Builds the header+capture buffer; returns NULL if out of memory. */
-static struct call_hdr *call_make(sea_sharded *svc, sea__svc_fn fn, const void *cap, size_t capsz,
+static struct call_hdr *call_make(sea_sharded *svc, sea__fnptr fn, const void *cap, size_t capsz,
                                   size_t *total) {
     *total = sizeof(struct call_hdr) + capsz;
     struct call_hdr *h = malloc(*total);
@@ -138,12 +140,14 @@ static struct call_hdr *call_make(sea_sharded *svc, sea__svc_fn fn, const void *
         return NULL;
     h->svc = svc;
     h->fn = fn;
+    h->has_cap = cap != NULL;
     h->capsz = capsz;
-    memcpy(h->cap, cap, capsz);
+    if (cap)
+        memcpy(h->cap, cap, capsz);
     return h;
 }
 
-sea_future sea__sharded_invoke_on(sea_sharded *svc, unsigned shard, sea__svc_fn fn, const void *cap,
+sea_future sea__sharded_invoke_on(sea_sharded *svc, unsigned shard, sea__fnptr fn, const void *cap,
                                   size_t capsz) {
     if (!svc)
         return sea_failed(-EINVAL, "sea_sharded_invoke_on: no service");
@@ -151,12 +155,12 @@ sea_future sea__sharded_invoke_on(sea_sharded *svc, unsigned shard, sea__svc_fn 
     struct call_hdr *h = call_make(svc, fn, cap, capsz, &total);
     if (!h)
         return sea_failed(-ENOMEM, "out of memory calling a sharded service");
-    sea_future f = sea__submit_to(shard, (sea__xfn)call_on_shard, h, total);
+    sea_future f = sea__submit_to(shard, (sea__fnptr)call_on_shard, h, total);
     free(h); /* submit copied it */
     return f;
 }
 
-sea_future sea__sharded_map_reduce(sea_sharded *svc, sea__svc_fn fn, sea_reduce_fn reduce, sea_value initial,
+sea_future sea__sharded_map_reduce(sea_sharded *svc, sea_reduce_fn reduce, sea_value initial, sea__fnptr fn,
                                    const void *cap, size_t capsz) {
     if (!svc)
         return sea_failed(-EINVAL, "sea_sharded_map_reduce: no service");
@@ -164,8 +168,8 @@ sea_future sea__sharded_map_reduce(sea_sharded *svc, sea__svc_fn fn, sea_reduce_
     struct call_hdr *h = call_make(svc, fn, cap, capsz, &total);
     if (!h)
         return sea_failed(-ENOMEM, "out of memory calling a sharded service");
-    sea_future f = reduce ? sea__map_reduce((sea__xfn)call_on_shard, reduce, initial, h, total)
-                          : sea__invoke_on_all((sea__xfn)call_on_shard, h, total);
+    sea_future f = reduce ? sea__map_reduce((sea__fnptr)call_on_shard, reduce, initial, h, total)
+                          : sea__invoke_on_all((sea__fnptr)call_on_shard, h, total);
     free(h);
     return f;
 }

@@ -69,7 +69,7 @@ struct sea__xq {
 struct sea__xmsg {
     /* The first cache line holds all the target touches (for captures of up to 16 bytes). */
     struct sea__xmsg *next; /* staging link; the pool's link */
-    sea__xfn fn;
+    sea__fnptr fn;
     void *cap;
     unsigned src, dst;
     sea_future result;
@@ -234,7 +234,7 @@ static void handle_request(struct smp_shard *me, struct sea__xmsg *m) {
         f = sea_failed(SEA_ESHUTDOWN, "the target shard is stopping");
     } else {
         sea__hot.inline_depth++;
-        f = m->fn(m->cap);
+        f = sea__call(m->fn, m->cap);
         sea__hot.inline_depth--;
     }
     if ((f.sea__state & SEA__S_KIND) != SEA__S_PENDING) {
@@ -483,7 +483,7 @@ void sea__smp_drain_home(struct sea__shard *s) {
 
 /* ---- public API ---- */
 
-sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t capsz) {
+sea_future sea__submit_to(unsigned shard, sea__fnptr fn, const void *cap, size_t capsz) {
     struct sea__shard *s = sea__shard_current;
     if (!s)
         return sea_failed(SEA_ESHUTDOWN, "sea_submit_to called with no running reactor");
@@ -492,7 +492,7 @@ sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t c
     if (shard == s->id) {
         /* A local target is a direct call. */
         sea__hot.inline_depth++;
-        sea_future f = fn((void *)cap);
+        sea_future f = sea__call(fn, (void *)cap);
         sea__hot.inline_depth--;
         return f;
     }
@@ -503,12 +503,13 @@ sea_future sea__submit_to(unsigned shard, sea__xfn fn, const void *cap, size_t c
     struct sea__xmsg *m = msg_alloc(me);
     if (!m)
         return sea_failed(-ENOMEM, "out of memory sending a message to another shard");
-    m->cap = capsz <= MSG_INLINE_CAP ? m->inline_cap : malloc(capsz);
-    if (!m->cap) {
+    m->cap = !cap ? NULL : capsz <= MSG_INLINE_CAP ? m->inline_cap : malloc(capsz);
+    if (cap && !m->cap) {
         free(m);
         return sea_failed(-ENOMEM, "out of memory copying a capture for another shard");
     }
-    memcpy(m->cap, cap, capsz);
+    if (cap)
+        memcpy(m->cap, cap, capsz);
     m->capsz = capsz;
     m->src = s->id;
     m->dst = shard;
@@ -571,7 +572,7 @@ static sea_future gather_one(struct gather_slot *slot, sea_future *in) {
     return sea_ready();
 }
 
-static sea_future gather_all(sea__xfn fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
+static sea_future gather_all(sea__fnptr fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
                              size_t capsz) {
     struct sea__shard *s = sea__shard_current;
     if (!s)
@@ -606,12 +607,12 @@ static sea_future gather_all(sea__xfn fn, sea_reduce_fn reduce, sea_value initia
     return f;
 }
 
-sea_future sea__invoke_on_all(sea__xfn fn, const void *cap, size_t capsz) {
+sea_future sea__invoke_on_all(sea__fnptr fn, const void *cap, size_t capsz) {
     sea_value zero = {0};
     return gather_all(fn, NULL, zero, cap, capsz);
 }
 
-sea_future sea__map_reduce(sea__xfn fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
+sea_future sea__map_reduce(sea__fnptr fn, sea_reduce_fn reduce, sea_value initial, const void *cap,
                            size_t capsz) {
     if (!reduce)
         return sea_failed(-EINVAL, "sea_map_reduce: no reducer given");

@@ -44,8 +44,8 @@ struct sea_input_stream {
     sea_buf acc;          /* read_exactly: bytes gathered so far */
     sea_buf *out;
     size_t skip_left;     /* consume: bytes a SKIP still has to drop */
-    sea__consume_fn fn;
-    void *cap;
+    sea__fnptr fn;
+    void *cap;            /* NULL: fn takes no capture */
 };
 
 sea_input_stream *sea_input_stream_from(sea_data_source *src) {
@@ -137,7 +137,10 @@ static bool try_finish(sea_input_stream *in, size_t *result) {
             }
             if (!in->pending.len && !in->eof)
                 return false;
-            sea_consumption c = in->fn(in->cap, in->pending.data, in->pending.len);
+            sea_consumption c =
+                in->cap ? ((sea_consumption(*)(void *, const char *, size_t))in->fn)(in->cap, in->pending.data,
+                                                                                      in->pending.len)
+                        : ((sea_consumption(*)(const char *, size_t))in->fn)(in->pending.data, in->pending.len);
             if (c.action == SEA_CONSUME_STOP || !in->pending.len) {
                 size_t used = c.action == SEA_CONSUME_STOP ? drop(in, c.n) : 0;
                 *result = in->have + used;
@@ -284,18 +287,21 @@ static sea_future free_capture_copy(void **copy) {
     return sea_ready();
 }
 
-sea_future sea__input_consume(sea_input_stream *in, sea__consume_fn fn, const void *cap, size_t capsz) {
+sea_future sea__input_consume(sea_input_stream *in, sea__fnptr fn, const void *cap, size_t capsz) {
     if (in->busy)
         return sea_failed(-EBUSY, "an operation is already pending on this input stream");
     /* The capture must live while the consumer may be called: keep a copy until done. */
-    void *copy = malloc(capsz ? capsz : 1);
-    if (!copy)
-        return sea_failed(-ENOMEM, "out of memory consuming a stream");
-    memcpy(copy, cap, capsz);
+    void *copy = NULL;
+    if (cap) {
+        copy = malloc(capsz ? capsz : 1);
+        if (!copy)
+            return sea_failed(-ENOMEM, "out of memory consuming a stream");
+        memcpy(copy, cap, capsz);
+    }
     in->fn = fn;
     in->cap = copy;
     sea_future f = start(in, OP_CONSUME, 0, NULL);
-    if (sea_future_available(&f)) {
+    if (sea_future_available(&f) || !copy) {
         free(copy);
         return f;
     }

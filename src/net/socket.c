@@ -202,7 +202,7 @@ static void socket_maybe_free(sea_socket *s) {
 }
 
 /* Starts req (a readiness wait, or a native receive or send) on s's descriptor; cont runs when it ends.  0 or -ENOMEM. */
-static int socket_start(sea_socket *s, const struct sea__io *req, sea__wrapped_fn cont) {
+static int socket_start(sea_socket *s, const struct sea__io *req, sea__fnptr cont) {
     s->pending++; /* first: cont may run at once if the request is already over */
     struct sea__io q = *req;
     q.fd = s->fd;
@@ -221,7 +221,7 @@ static int socket_start(sea_socket *s, const struct sea__io *req, sea__wrapped_f
 }
 
 /* Waits for events on s's descriptor, then runs cont.  Returns 0 or -ENOMEM. */
-static int socket_wait(sea_socket *s, uint32_t events, sea__wrapped_fn cont) {
+static int socket_wait(sea_socket *s, uint32_t events, sea__fnptr cont) {
     return socket_start(s, &(struct sea__io){.op = SEA__IO_POLL, .events = events}, cont);
 }
 
@@ -268,7 +268,7 @@ static void read_finish(sea_socket *s, int err, size_t n) {
 
 /* Starts req on behalf of a read or write (busy, p): the future the caller gets. */
 static sea_future op_start(sea_socket *s, bool *busy, sea_promise *p, const struct sea__io *req,
-                           sea__wrapped_fn cont) {
+                           sea__fnptr cont) {
     sea_promise_init(p);
     sea_future f = sea_promise_get_future(p);
     if (sea_future_failed(&f)) {
@@ -281,7 +281,7 @@ static sea_future op_start(sea_socket *s, bool *busy, sea_promise *p, const stru
     return f;
 }
 
-static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t events, sea__wrapped_fn cont) {
+static sea_future op_wait(sea_socket *s, bool *busy, sea_promise *p, uint32_t events, sea__fnptr cont) {
     return op_start(s, busy, p, &(struct sea__io){.op = SEA__IO_POLL, .events = events}, cont);
 }
 
@@ -307,7 +307,7 @@ static sea_future read_ready(sea_socket **sp, sea_future *in) {
     size_t n = 0;
     int rc = try_read(s, &n);
     if (rc == 0) { /* woken, but nothing to read after all: wait again */
-        if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) == 0)
+        if (socket_wait(s, POLLIN | POLLRDHUP, (sea__fnptr)read_ready) == 0)
             return sea_ready();
         rc = -ENOMEM;
     }
@@ -339,7 +339,7 @@ static sea_future read_native_done(sea_socket **sp, sea_future *in) {
     net_stats()->bytes_received += n;
     if (err == -EAGAIN) {
         /* A kernel that honours O_NONBLOCK on io_uring requests: wait and retry the classic way. */
-        if (socket_wait(s, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready) == 0)
+        if (socket_wait(s, POLLIN | POLLRDHUP, (sea__fnptr)read_ready) == 0)
             return sea_ready();
         err = -ENOMEM;
     }
@@ -357,16 +357,16 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
     s->wait_only = false;
     if (!s->dgram && sea__io_native())
         return op_start(s, &s->reading, &s->rp, &(struct sea__io){.op = SEA__IO_RECV, .buf = buf, .len = len},
-                        (sea__wrapped_fn)read_native_done);
+                        (sea__fnptr)read_native_done);
     if (s->drained)
-        return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
+        return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__fnptr)read_ready);
     size_t n = 0;
     int rc = try_read(s, &n);
     if (rc > 0)
         return sea_ready_size(n);
     if (rc < 0)
         return sea_failed(rc, NULL);
-    return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
+    return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__fnptr)read_ready);
 }
 
 /* 1: all written, 0: would block, <0: error. */
@@ -410,7 +410,7 @@ static sea_future write_ready(sea_socket **sp, sea_future *in) {
         return sea_ready();
     }
     int rc = try_write(s);
-    if (rc == 0 && socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) < 0)
+    if (rc == 0 && socket_wait(s, POLLOUT, (sea__fnptr)write_ready) < 0)
         rc = -ENOMEM;
     if (rc != 0)
         write_finish(s, rc < 0 ? rc : 0);
@@ -430,7 +430,7 @@ static sea_future write_native_done(sea_socket **sp, sea_future *in) {
     int err = native_done(s, in, &n);
     net_stats()->bytes_sent += n;
     if (err == -EAGAIN) {
-        if (socket_wait(s, POLLOUT, (sea__wrapped_fn)write_ready) == 0)
+        if (socket_wait(s, POLLOUT, (sea__fnptr)write_ready) == 0)
             return sea_ready();
         err = -ENOMEM;
     }
@@ -438,7 +438,7 @@ static sea_future write_native_done(sea_socket **sp, sea_future *in) {
         s->wdone += n;
         if (s->wdone < s->wlen) {
             /* A partial send (a signal, or a kernel without MSG_WAITALL for sends): send the rest. */
-            if (socket_start(s, &send_req(s), (sea__wrapped_fn)write_native_done) == 0)
+            if (socket_start(s, &send_req(s), (sea__fnptr)write_native_done) == 0)
                 return sea_ready();
             err = -ENOMEM;
         }
@@ -456,13 +456,13 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     s->wlen = len;
     s->wdone = 0;
     if (!s->dgram && len && sea__io_native())
-        return op_start(s, &s->writing, &s->wp, &send_req(s), (sea__wrapped_fn)write_native_done);
+        return op_start(s, &s->writing, &s->wp, &send_req(s), (sea__fnptr)write_native_done);
     int rc = try_write(s);
     if (rc > 0)
         return sea_ready_size(len);
     if (rc < 0)
         return sea_failed(rc, NULL);
-    return op_wait(s, &s->writing, &s->wp, POLLOUT, (sea__wrapped_fn)write_ready);
+    return op_wait(s, &s->writing, &s->wp, POLLOUT, (sea__fnptr)write_ready);
 }
 
 int sea_socket_adopt(int fd, sea_socket **out) {
@@ -498,7 +498,7 @@ sea_future sea_socket_wait_readable(sea_socket *s) {
     if (s->reading)
         return sea_failed(-EBUSY, "a read is already pending on this socket");
     s->wait_only = true; /* cleared by read_finish, also when the wait cannot start */
-    return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__wrapped_fn)read_ready);
+    return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__fnptr)read_ready);
 }
 
 void sea_socket_close(sea_socket *s) {

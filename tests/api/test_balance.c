@@ -31,14 +31,14 @@ struct where {
     sea_addr addr;
 };
 
-static sea_future count_one(sea_nocapture *c, sea_value v) {
+static sea_future count_one(sea_value v) {
     accepted++;
     sea_socket_close(v.ptr);
     return sea_ready();
 }
 
-static sea_future accept_one(sea_nocapture *c) {
-    return sea_then(sea_accept(listener), count_one, SEA_NOCAPTURE);
+static sea_future accept_one(void) {
+    return sea_then(sea_accept(listener), count_one);
 }
 
 static sea_future start(struct where *w) {
@@ -49,23 +49,23 @@ static sea_future start(struct where *w) {
             return sea_failed(rc, "listen");
     }
     accepted = 0;
-    accept_loop = sea_keep_doing(accept_one, SEA_NOCAPTURE);
+    accept_loop = sea_keep_doing(accept_one);
     return sea_ready();
 }
 
-static sea_future count(sea_nocapture *c) {
+static sea_future count(void) {
     return sea_ready_int((int64_t)accepted);
 }
 
-static sea_future loop_ended(sea_nocapture *c, sea_future *in) {
+static sea_future loop_ended(sea_future *in) {
     CHECK_EQ(sea_future_error(in), SEA_ECANCELED); /* the listener closed */
     return sea_ready();
 }
 
-static sea_future stop(sea_nocapture *c) {
+static sea_future stop(void) {
     sea_listener_close(listener);
     listener = NULL;
-    return sea_then_wrapped(accept_loop, loop_ended, SEA_NOCAPTURE);
+    return sea_then_wrapped(accept_loop, loop_ended);
 }
 
 struct burst {
@@ -115,7 +115,7 @@ FIBER_CASE(t_burst_of_connections) {
         total = 0;
         for (unsigned i = 0; i < n && i < 64; i++) {
             sea_value v;
-            CHECK_EQ(sea_test_await_err(sea_submit_to(i, count, SEA_NOCAPTURE), &v), 0);
+            CHECK_EQ(sea_test_await_err(sea_submit_to(i, count), &v), 0);
             counts[i] = v.i;
             total += v.i;
         }
@@ -128,7 +128,7 @@ FIBER_CASE(t_burst_of_connections) {
         CHECK((double)counts[i] >= BURST / (double)n * 0.8 && (double)counts[i] <= BURST / (double)n * 1.2);
     }
     printf("\n");
-    CHECK_EQ(sea_test_await_err(sea_invoke_on_all(stop, SEA_NOCAPTURE), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_invoke_on_all(stop), NULL), 0);
     return sea_ready();
 }
 

@@ -65,8 +65,7 @@ static sea_future close_after(int *fd, sea_future *in) {
 
 static int rw_pipe[2];
 static int readable_done;
-static sea_future write_now(int *fd, sea_value v) {
-    (void)v;
+static sea_future write_now(int *fd) {
     /* The poll was still pending after a loop turn and a sleep: nothing to read yet. */
     CHECK_EQ(readable_done, 0);
     CHECK_EQ(write(*fd, "x", 1), 1);
@@ -74,8 +73,7 @@ static sea_future write_now(int *fd, sea_value v) {
 }
 
 static uint64_t completions_before;
-static sea_future completions_counted(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future completions_counted(sea_future *in) {
     CHECK_EQ(sea_future_error(in), 0);
     CHECK(sea_test_stats().io_completions > completions_before);
     return sea_ready();
@@ -89,7 +87,7 @@ static sea_future t_pipe_readable_after_write(void) {
     CHECK(!sea_future_available(&f));
     sea_future checked = EXPECT_EVENTS(f, SEA_POLLIN, &readable_done);
     sea_future w = sea_then(sea_sleep(SEA_MSEC(2)), write_now, rw_pipe[1]);
-    sea_future all = sea_then_wrapped(sea_test_join(w, checked), completions_counted, SEA_NOCAPTURE);
+    sea_future all = sea_then_wrapped(sea_test_join(w, checked), completions_counted);
     all = CLOSE_AFTER(all, rw_pipe[0]);
     return CLOSE_AFTER(all, rw_pipe[1]);
 }
@@ -113,8 +111,7 @@ static sea_future t_pipe_data_already_there(void) {
     return CLOSE_AFTER(all, p[1]);
 }
 
-static sea_future close_fd_cont(int *fd, sea_value v) {
-    (void)v;
+static sea_future close_fd_cont(int *fd) {
     close(*fd);
     return sea_ready();
 }
@@ -139,8 +136,7 @@ static sea_future t_pipe_hangup(void) {
 static int hup_pipe[2];
 static sea_reactor_stats hup_before;
 static int hup_done;
-static sea_future hup_close_writer(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future hup_close_writer(void) {
     sea_reactor_stats now = sea_test_stats();
     CHECK_EQ(hup_done, 0);
     /* Nothing completed during the 20 ms: the readable data must not wake the loop. */
@@ -155,7 +151,7 @@ static sea_future t_poll_hangup_only_does_not_spin(void) {
     hup_done = 0;
     sea_future f = sea_fd_poll(hup_pipe[0], SEA_POLLHUP);
     hup_before = sea_test_stats();
-    sea_future all = sea_then(sea_sleep(SEA_MSEC(20)), hup_close_writer, SEA_NOCAPTURE);
+    sea_future all = sea_then(sea_sleep(SEA_MSEC(20)), hup_close_writer);
     /* POLLIN was not asked for, so only POLLHUP is reported. */
     all = sea_test_join(all, EXPECT_EVENTS(f, SEA_POLLHUP, &hup_done));
     return CLOSE_AFTER(all, hup_pipe[0]);
@@ -169,7 +165,7 @@ static sea_future t_poll_pri_only(void) {
     sea_future f = sea_fd_poll(hup_pipe[0], SEA_POLLPRI);
     sea_future g = sea_fd_poll(hup_pipe[0], SEA_POLLERR);
     hup_before = sea_test_stats();
-    sea_future all = sea_then(sea_sleep(SEA_MSEC(20)), hup_close_writer, SEA_NOCAPTURE);
+    sea_future all = sea_then(sea_sleep(SEA_MSEC(20)), hup_close_writer);
     all = sea_test_join(all, EXPECT_EVENTS(f, SEA_POLLHUP, &hup_done));
     all = sea_test_join(all, EXPECT_EVENTS(g, SEA_POLLHUP, &hup_done));
     return CLOSE_AFTER(all, hup_pipe[0]);
@@ -179,8 +175,7 @@ static sea_future t_poll_pri_only(void) {
 
 static int sp[2];
 static int two_read_done;
-static sea_future two_write(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future two_write(sea_future *in) {
     /* The POLLOUT poll completed; the POLLIN one is still waiting. */
     CHECK_EQ(sea_future_error(in), 0);
     CHECK_EQ(two_read_done, 0);
@@ -200,7 +195,7 @@ static sea_future t_two_polls_same_fd(void) {
     sea_future rdc = EXPECT_EVENTS(rd, SEA_POLLIN, &two_read_done);
     sea_future rdc2 = EXPECT_EVENTS(rd2, SEA_POLLIN, &two_read_done);
     /* The POLLOUT poll completes first (a fresh socket is writable); then data arrives. */
-    sea_future all = sea_then_wrapped(EXPECT_EVENTS(wr, SEA_POLLOUT, NULL), two_write, SEA_NOCAPTURE);
+    sea_future all = sea_then_wrapped(EXPECT_EVENTS(wr, SEA_POLLOUT, NULL), two_write);
     all = sea_test_join(all, rdc);
     all = sea_test_join(all, rdc2);
     /* The descriptor is still usable for new polls afterwards (registration updated). */
@@ -209,8 +204,7 @@ static sea_future t_two_polls_same_fd(void) {
     return CLOSE_AFTER(all, sp[1]);
 }
 
-static sea_future poll_again(int *fd, sea_value v) {
-    (void)v;
+static sea_future poll_again(int *fd) {
     /* Data is still unread: ready again. */
     return EXPECT_EVENTS(sea_fd_poll(*fd, SEA_POLLIN | SEA_POLLOUT), SEA_POLLIN | SEA_POLLOUT, NULL);
 }
@@ -312,15 +306,13 @@ static sea_future t_no_events(void) {
 #define NPIPES 300
 static int many_pipes[NPIPES][2];
 static int many_done;
-static sea_future many_write(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future many_write(void) {
     CHECK_EQ(many_done, 0);
     for (int i = 0; i < NPIPES; i++)
         CHECK_EQ(write(many_pipes[i][1], "y", 1), 1);
     return sea_ready();
 }
-static sea_future many_close(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future many_close(sea_future *in) {
     CHECK_EQ(sea_future_error(in), 0);
     CHECK_EQ(many_done, NPIPES);
     for (int i = 0; i < NPIPES; i++) {
@@ -337,22 +329,20 @@ static sea_future t_many_polls(void) {
         make_pipe(many_pipes[i]);
         all = sea_test_join(all, EXPECT_EVENTS(sea_fd_poll(many_pipes[i][0], SEA_POLLIN), SEA_POLLIN, &many_done));
     }
-    all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), many_write, SEA_NOCAPTURE), all);
-    return sea_then_wrapped(all, many_close, SEA_NOCAPTURE);
+    all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), many_write), all);
+    return sea_then_wrapped(all, many_close);
 }
 
 /* More polls completing at once than the io_uring completion ring holds. */
 #define NSAME 1500
 static int same_pipe[2];
 static int same_done;
-static sea_future same_write(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future same_write(void) {
     CHECK_EQ(same_done, 0);
     CHECK_EQ(write(same_pipe[1], "w", 1), 1);
     return sea_ready();
 }
-static sea_future same_close(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future same_close(sea_future *in) {
     CHECK_EQ(sea_future_error(in), 0);
     CHECK_EQ(same_done, NSAME);
     close(same_pipe[0]);
@@ -366,8 +356,8 @@ static sea_future t_many_polls_one_fd(void) {
     sea_future all = sea_ready();
     for (int i = 0; i < NSAME; i++)
         all = sea_test_join(all, EXPECT_EVENTS(sea_fd_poll(same_pipe[0], SEA_POLLIN), SEA_POLLIN, &same_done));
-    all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), same_write, SEA_NOCAPTURE), all);
-    return sea_then_wrapped(all, same_close, SEA_NOCAPTURE);
+    all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), same_write), all);
+    return sea_then_wrapped(all, same_close);
 }
 
 /* ---- pending at shutdown ---- */
@@ -376,8 +366,8 @@ static int left_pipe[2];
 struct big_capture {
     char bytes[300];
 };
-static sea_future never_runs(struct big_capture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future never_runs(struct big_capture *c) {
+    (void)c;
     CHECK(!"a poll pending at shutdown resolved");
     return sea_ready();
 }

@@ -64,20 +64,20 @@ static void await_expect_int(sea_future f, int64_t v) {
 
 /* ---- a fiber's result ---- */
 
-static sea_future ret_int_fn(void *arg) {
-    return sea_ready_int((int64_t)(intptr_t)arg);
+static sea_future ret_int_fn(intptr_t *v) {
+    return sea_ready_int((int64_t)*v);
 }
-static sea_future ret_error_fn(void *arg) {
+static sea_future ret_error_fn(void) {
     return sea_failed_fmt(-ENOENT, "no %s here", "fiber");
 }
-static sea_future ret_pending_fn(void *arg) {
+static sea_future ret_pending_fn(void) {
     return sea_test_sleep_then(SEA_MSEC(1), sea_ready_int(7));
 }
-static sea_future ret_pending_error_fn(void *arg) {
+static sea_future ret_pending_error_fn(void) {
     return sea_test_later(sea_failed_fmt(-EPIPE, "later %s", "pipe"));
 }
 static int started_flag;
-static sea_future set_flag_fn(void *arg) {
+static sea_future set_flag_fn(void) {
     started_flag = 1;
     return sea_ready_int(5);
 }
@@ -86,19 +86,19 @@ static sea_future t_result(void) {
     sea_fiber_stats st0 = fstats();
     /* The fiber starts on a later turn, never inside sea_fiber_start. */
     started_flag = 0;
-    sea_future s = sea_fiber_start(set_flag_fn, NULL, NULL);
+    sea_future s = sea_fiber_start(set_flag_fn);
     CHECK_EQ(started_flag, 0);
     CHECK(!sea_future_available(&s));
     CHECK_EQ(fstats().alive, st0.alive + 1);
     CHECK_EQ(fstats().started, st0.started + 1);
 
-    sea_future a = sea_then_wrapped(sea_fiber_start(ret_int_fn, (void *)(intptr_t)42, NULL), expect_value,
+    sea_future a = sea_then_wrapped(sea_fiber_start(ret_int_fn, (intptr_t)(42)), expect_value,
                                     (struct expect){.v = 42});
-    sea_future b = sea_then_wrapped(sea_fiber_start(ret_error_fn, NULL, NULL), expect_error,
+    sea_future b = sea_then_wrapped(sea_fiber_start(ret_error_fn), expect_error,
                                     (struct expect){.err = -ENOENT, .msg = "no fiber here"});
-    sea_future c = sea_then_wrapped(sea_fiber_start(ret_pending_fn, NULL, NULL), expect_value,
+    sea_future c = sea_then_wrapped(sea_fiber_start(ret_pending_fn), expect_value,
                                     (struct expect){.v = 7});
-    sea_future d = sea_then_wrapped(sea_fiber_start(ret_pending_error_fn, NULL, NULL), expect_error,
+    sea_future d = sea_then_wrapped(sea_fiber_start(ret_pending_error_fn), expect_error,
                                     (struct expect){.err = -EPIPE, .msg = "later pipe"});
     s = sea_then_wrapped(s, expect_value, (struct expect){.v = 5});
     return sea_test_join(s, sea_test_join(a, sea_test_join(b, sea_test_join(c, d))));
@@ -106,13 +106,13 @@ static sea_future t_result(void) {
 
 /* A fiber awaiting other fibers' results, each kind. */
 FIBER_CASE(t_result_awaited_in_fiber) {
-    await_expect_int(sea_fiber_start(ret_int_fn, (void *)(intptr_t)-3, NULL), -3);
-    await_expect_int(sea_fiber_start(ret_pending_fn, NULL, NULL), 7);
-    sea_future r = sea_await(sea_fiber_start(ret_error_fn, NULL, NULL));
+    await_expect_int(sea_fiber_start(ret_int_fn, (intptr_t)(-3)), -3);
+    await_expect_int(sea_fiber_start(ret_pending_fn), 7);
+    sea_future r = sea_await(sea_fiber_start(ret_error_fn));
     CHECK_EQ(sea_future_error(&r), -ENOENT);
     CHECK_STREQ(sea_future_message(&r), "no fiber here");
     sea_future_detach(r);
-    r = sea_await(sea_fiber_start(ret_pending_error_fn, NULL, NULL));
+    r = sea_await(sea_fiber_start(ret_pending_error_fn));
     CHECK_EQ(sea_future_error(&r), -EPIPE);
     CHECK_STREQ(sea_future_message(&r), "later pipe");
     /* Returning the awaited failure passes it on (the message travels along). */
@@ -122,7 +122,7 @@ FIBER_CASE(t_result_awaited_in_fiber) {
 
 static sea_future t_start_bad_arguments(void) {
     sea_fiber_stats st0 = fstats();
-    sea_future f = sea_fiber_start(NULL, NULL, NULL);
+    sea_future f = sea__fiber_start(NULL, NULL, NULL, 0); /* what a NULL function does */
     CHECK_EQ(sea_future_error(&f), -EINVAL);
     CHECK(sea_future_message(&f) != NULL);
     sea_future_detach(f);
@@ -162,6 +162,7 @@ FIBER_CASE(t_await_ready) {
 }
 
 static void resolve_from_timer(sea_timer *t, void *arg) {
+    (void)t;
     sea_promise_set_int(arg, 30);
 }
 FIBER_CASE(t_await_pending) {
@@ -219,7 +220,7 @@ FIBER_CASE(t_await_pending) {
 
 /* FP control words are per context: the fiber's rounding mode survives a wait and does not leak out. */
 static int round_seen_outside;
-static sea_future check_round(sea_promise **pp, sea_value v) {
+static sea_future check_round(sea_promise **pp) {
     round_seen_outside = fegetround();
     sea_promise_set_void(*pp);
     return sea_ready();
@@ -241,7 +242,7 @@ FIBER_CASE(t_await_keeps_fp_control) {
 
 /* Outside a fiber: ready futures pass, a pending one fails with SEA_ENOTFIBER and its failure is reported. */
 static uint64_t outside_ignored_before;
-static sea_future outside_done(sea_nocapture *c, sea_value v) {
+static sea_future outside_done(void) {
     const char *err = sea_test_stderr_end();
     CHECK_CONTAINS(err, "exceptional future ignored");
     CHECK_CONTAINS(err, "dropped pipe");
@@ -268,13 +269,13 @@ static sea_future t_await_outside_fiber(void) {
     sea_future_detach(r);
     /* A pending value is dropped silently. */
     CHECK_EQ(sea_await_value(sea_test_later(sea_ready_int(1)), NULL), SEA_ENOTFIBER);
-    return sea_then(sea_test_later(sea_test_later(sea_ready())), outside_done, SEA_NOCAPTURE);
+    return sea_then(sea_test_later(sea_test_later(sea_ready())), outside_done);
 }
 
 /* ---- a fiber outliving the chain that started it ---- */
 
 static int detached_done;
-static sea_future detached_fn(void *arg) {
+static sea_future detached_fn(void) {
     int err = sea_await_value(sea_sleep(SEA_MSEC(5)), NULL);
     CHECK_EQ(err, 0);
     err = sea_await_value(sea_test_later(sea_ready()), NULL);
@@ -282,15 +283,15 @@ static sea_future detached_fn(void *arg) {
     detached_done = 1;
     return sea_ready();
 }
-static sea_future starter(sea_nocapture *c, sea_value v) {
-    sea_future_detach(sea_fiber_start(detached_fn, NULL, &(sea_fiber_attr){.name = "detached"}));
+static sea_future starter(void) {
+    sea_future_detach(sea_fiber_start_attr(&(sea_fiber_attr){.name = "detached"}, detached_fn));
     return sea_ready_int(1);
 }
 struct outlive {
     uint64_t alive0;
     int polls;
 };
-static sea_future outlive_poll(struct outlive *o, sea_value v) {
+static sea_future outlive_poll(struct outlive *o) {
     if (!detached_done && o->polls++ < 5000)
         return sea_then(sea_sleep(SEA_MSEC(1)), outlive_poll, *o);
     CHECK_EQ(detached_done, 1);
@@ -307,7 +308,7 @@ static sea_future starter_ended(struct outlive *o, sea_value v) {
 static sea_future t_fiber_outlives_starter(void) {
     detached_done = 0;
     struct outlive o = {.alive0 = fstats().alive};
-    sea_future chain = sea_then(sea_test_later(sea_ready()), starter, SEA_NOCAPTURE);
+    sea_future chain = sea_then(sea_test_later(sea_ready()), starter);
     return sea_then(chain, starter_ended, o);
 }
 
@@ -319,7 +320,7 @@ struct pingpong {
 };
 static struct pingpong pp;
 
-static sea_future ping_fiber(void *arg) {
+static sea_future ping_fiber(void) {
     log_add("f1");
     sea_promise_set_int(&pp.to_chain[0], 1);
     await_expect_int(sea_future_move(&pp.fiber_wait[0]), 10);
@@ -329,19 +330,19 @@ static sea_future ping_fiber(void *arg) {
     log_add("f3");
     return sea_ready_int(3);
 }
-static sea_future pong2(sea_nocapture *c, sea_value v) {
+static sea_future pong2(sea_value v) {
     CHECK_EQ(v.i, 2);
     log_add("c2");
     sea_promise_set_int(&pp.to_fiber[1], 20);
     return sea_ready();
 }
-static sea_future pong1(sea_nocapture *c, sea_value v) {
+static sea_future pong1(sea_value v) {
     CHECK_EQ(v.i, 1);
     log_add("c1");
     sea_promise_set_int(&pp.to_fiber[0], 10);
-    return sea_then(sea_future_move(&pp.chain_wait[1]), pong2, SEA_NOCAPTURE);
+    return sea_then(sea_future_move(&pp.chain_wait[1]), pong2);
 }
-static sea_future pingpong_done(sea_nocapture *c, sea_value v) {
+static sea_future pingpong_done(void) {
     log_add("end");
     CHECK_STREQ(order_log, "m f1 c1 f2 c2 f3 end");
     for (int i = 0; i < 2; i++) {
@@ -358,27 +359,27 @@ static sea_future t_interleave_with_continuations(void) {
         pp.chain_wait[i] = sea_promise_get_future(&pp.to_chain[i]);
         pp.fiber_wait[i] = sea_promise_get_future(&pp.to_fiber[i]);
     }
-    sea_future fib = sea_fiber_start(ping_fiber, NULL, NULL);
-    sea_future chain = sea_then(sea_future_move(&pp.chain_wait[0]), pong1, SEA_NOCAPTURE);
+    sea_future fib = sea_fiber_start(ping_fiber);
+    sea_future chain = sea_then(sea_future_move(&pp.chain_wait[0]), pong1);
     log_add("m");
     fib = sea_then_wrapped(fib, expect_value, (struct expect){.v = 3});
-    return sea_then(sea_test_join(chain, fib), pingpong_done, SEA_NOCAPTURE);
+    return sea_then(sea_test_join(chain, fib), pingpong_done);
 }
 
 /* A fiber and a sea_yield() chain sharing the shard: both make progress. */
 static int chain_ticks;
 static bool chain_stop;
-static sea_future tick_chain(sea_nocapture *c, sea_value v) {
+static sea_future tick_chain(void) {
     if (chain_stop)
         return sea_ready_int(chain_ticks);
     chain_ticks++;
-    return sea_then(sea_yield(), tick_chain, SEA_NOCAPTURE);
+    return sea_then(sea_yield(), tick_chain);
 }
 
 /* ---- yields ---- */
 
-static sea_future yielder(void *arg) {
-    const char *name = arg;
+static sea_future yielder(char **namep) {
+    const char *name = *namep;
     for (int i = 0; i < 3; i++) {
         char w[16];
         snprintf(w, sizeof(w), "%s%d", name, i);
@@ -387,7 +388,7 @@ static sea_future yielder(void *arg) {
     }
     return sea_ready();
 }
-static sea_future yield_done(uint64_t *sw0, sea_value v) {
+static sea_future yield_done(uint64_t *sw0) {
     CHECK_STREQ(order_log, "A0 B0 A1 B1 A2 B2");
     CHECK(fstats().switches >= *sw0 + 8);
     return sea_ready();
@@ -395,20 +396,20 @@ static sea_future yield_done(uint64_t *sw0, sea_value v) {
 static sea_future t_yield_alternates(void) {
     log_reset();
     uint64_t sw0 = fstats().switches;
-    sea_future a = sea_fiber_start(yielder, "A", NULL);
-    sea_future b = sea_fiber_start(yielder, "B", NULL);
+    sea_future a = sea_fiber_start(yielder, "A");
+    sea_future b = sea_fiber_start(yielder, "B");
     return sea_then(sea_test_join(a, b), yield_done, sw0);
 }
 
 /* A fiber that only yields still lets timers fire (at least once per task quota). */
 static int timer_flag;
-static sea_future set_timer_flag(sea_nocapture *c, sea_value v) {
+static sea_future set_timer_flag(void) {
     timer_flag = 1;
     return sea_ready();
 }
 FIBER_CASE(t_yield_services_timers) {
     timer_flag = 0;
-    sea_future side = sea_then(sea_sleep(SEA_MSEC(2)), set_timer_flag, SEA_NOCAPTURE);
+    sea_future side = sea_then(sea_sleep(SEA_MSEC(2)), set_timer_flag);
     sea_time start = sea_now();
     long yields = 0;
     while (!timer_flag && sea_now() - start < SEA_SEC(10)) {
@@ -424,7 +425,7 @@ FIBER_CASE(t_yield_services_timers) {
 FIBER_CASE(t_maybe_yield) {
     chain_ticks = 0;
     chain_stop = false;
-    sea_future ticker = sea_then(sea_yield(), tick_chain, SEA_NOCAPTURE);
+    sea_future ticker = sea_then(sea_yield(), tick_chain);
     sea_time start = sea_now();
     volatile uint64_t spin = 0;
     while (chain_ticks < 3 && sea_now() - start < SEA_SEC(10)) {
@@ -450,7 +451,8 @@ static sea_future t_yield_outside_fiber(void) {
 /* ---- self, names, handles, stop requests ---- */
 
 static sea_fiber *name_handle;
-static sea_future name_fn(void *arg) {
+static sea_future name_fn(char **argp) {
+    const char *arg = *argp;
     sea_fiber *self = sea_fiber_self();
     CHECK(self != NULL);
     CHECK(self == name_handle);
@@ -461,7 +463,7 @@ static sea_future name_fn(void *arg) {
     CHECK_STREQ(sea_fiber_name(sea_fiber_self()), (const char *)arg);
     return sea_ready();
 }
-static sea_future inner_self_fn(void *arg) {
+static sea_future inner_self_fn(void) {
     return sea_ready_ptr(sea_fiber_self());
 }
 FIBER_CASE(t_self_name_handle) {
@@ -471,14 +473,14 @@ FIBER_CASE(t_self_name_handle) {
 
     name_handle = NULL;
     sea_future f =
-        sea_fiber_start(name_fn, "worker-7", &(sea_fiber_attr){.name = "worker-7", .handle = &name_handle});
+        sea_fiber_start_attr((&(sea_fiber_attr){.name = "worker-7", .handle = &name_handle}), name_fn, "worker-7");
     CHECK(name_handle != NULL); /* set before the fiber runs */
     CHECK(name_handle != me);
     CHECK_STREQ(sea_fiber_name(name_handle), "worker-7");
     CHECK_EQ(sea_await_value(f, NULL), 0);
 
     name_handle = NULL;
-    f = sea_fiber_start(name_fn, "fiber", &(sea_fiber_attr){.handle = &name_handle});
+    f = sea_fiber_start_attr(&(sea_fiber_attr){.handle = &name_handle}, name_fn, "fiber");
     CHECK_EQ(sea_await_value(f, NULL), 0);
 
     /* Long names are cut to SEA_FIBER_NAME_MAX characters. */
@@ -488,12 +490,12 @@ FIBER_CASE(t_self_name_handle) {
     cut[SEA_FIBER_NAME_MAX] = '\0';
     CHECK_EQ(strlen(cut), SEA_FIBER_NAME_MAX);
     name_handle = NULL;
-    f = sea_fiber_start(name_fn, cut, &(sea_fiber_attr){.name = longname, .handle = &name_handle});
+    f = sea_fiber_start_attr((&(sea_fiber_attr){.name = longname, .handle = &name_handle}), name_fn, cut);
     CHECK_EQ(sea_await_value(f, NULL), 0);
 
     /* A nested fiber is itself, and we are ourselves again afterwards. */
     sea_value v = {0};
-    CHECK_EQ(sea_await_value(sea_fiber_start(inner_self_fn, NULL, NULL), &v), 0);
+    CHECK_EQ(sea_await_value(sea_fiber_start(inner_self_fn), &v), 0);
     CHECK(v.ptr != NULL);
     CHECK(v.ptr != me);
     CHECK(sea_fiber_self() == me);
@@ -507,7 +509,7 @@ static sea_future t_self_outside_fiber(void) {
 }
 
 static int stop_iterations;
-static sea_future stoppable(void *arg) {
+static sea_future stoppable(void) {
     int n = 0;
     while (!sea_fiber_stop_requested()) {
         int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
@@ -519,8 +521,8 @@ static sea_future stoppable(void *arg) {
     stop_iterations = n;
     return sea_failed(SEA_ECANCELED, "stopped on request");
 }
-static sea_future stopper_fn(void *arg) {
-    sea_fiber *target = arg;
+static sea_future stopper_fn(sea_fiber **targetp) {
+    sea_fiber *target = *targetp;
     CHECK(!sea_fiber_stop_requested());
     CHECK_EQ(sea_await_value(sea_sleep(SEA_MSEC(3)), NULL), 0);
     sea_fiber_request_stop(target);
@@ -530,7 +532,7 @@ static sea_future stopper_fn(void *arg) {
 struct stop_cap {
     sea_fiber *target;
 };
-static sea_future stop_from_continuation(struct stop_cap *c, sea_value v) {
+static sea_future stop_from_continuation(struct stop_cap *c) {
     sea_fiber_request_stop(c->target);
     return sea_ready();
 }
@@ -538,8 +540,8 @@ FIBER_CASE(t_stop_requests) {
     /* From another fiber. */
     sea_fiber *h = NULL;
     stop_iterations = -1;
-    sea_future w = sea_fiber_start(stoppable, NULL, &(sea_fiber_attr){.handle = &h});
-    sea_future s = sea_fiber_start(stopper_fn, h, NULL);
+    sea_future w = sea_fiber_start_attr(&(sea_fiber_attr){.handle = &h}, stoppable);
+    sea_future s = sea_fiber_start(stopper_fn, h);
     sea_future r = sea_await(w);
     CHECK_EQ(sea_future_error(&r), SEA_ECANCELED);
     CHECK_STREQ(sea_future_message(&r), "stopped on request");
@@ -550,7 +552,7 @@ FIBER_CASE(t_stop_requests) {
     /* From a continuation. */
     h = NULL;
     stop_iterations = -1;
-    w = sea_fiber_start(stoppable, NULL, &(sea_fiber_attr){.handle = &h});
+    w = sea_fiber_start_attr(&(sea_fiber_attr){.handle = &h}, stoppable);
     sea_future c = sea_then(sea_sleep(SEA_MSEC(3)), stop_from_continuation, (struct stop_cap){h});
     CHECK_EQ(sea_await_value(w, NULL), SEA_ECANCELED);
     CHECK(stop_iterations >= 1);
@@ -558,7 +560,7 @@ FIBER_CASE(t_stop_requests) {
 
     /* Before the fiber even ran: it sees the request at its first check. */
     h = NULL;
-    w = sea_fiber_start(stoppable, NULL, &(sea_fiber_attr){.handle = &h});
+    w = sea_fiber_start_attr(&(sea_fiber_attr){.handle = &h}, stoppable);
     sea_fiber_request_stop(h);
     CHECK_EQ(sea_await_value(w, NULL), SEA_ECANCELED);
     CHECK_EQ(stop_iterations, 0);
@@ -596,7 +598,8 @@ FIBER_CASE(t_fls_get_set) {
     return sea_ready();
 }
 
-static sea_future fls_isolated_fn(void *arg) {
+static sea_future fls_isolated_fn(char **argp) {
+    char *arg = *argp;
     CHECK(sea_fiber_local_get(&key_a) == NULL);
     CHECK_EQ(sea_fiber_local_set(&key_a, arg), 0);
     for (int i = 0; i < 3; i++) {
@@ -610,8 +613,8 @@ static sea_future fls_isolated_fn(void *arg) {
 FIBER_CASE(t_fls_per_fiber) {
     static char mine[] = "mine", va[] = "a", vb[] = "b";
     CHECK_EQ(sea_fiber_local_set(&key_a, mine), 0);
-    sea_future a = sea_fiber_start(fls_isolated_fn, va, NULL);
-    sea_future b = sea_fiber_start(fls_isolated_fn, vb, NULL);
+    sea_future a = sea_fiber_start(fls_isolated_fn, va);
+    sea_future b = sea_fiber_start(fls_isolated_fn, vb);
     sea_value v = {0};
     CHECK_EQ(sea_await_value(a, &v), 0);
     CHECK(v.ptr == va);
@@ -643,7 +646,7 @@ static void reset_forever_dtor(void *v) {
     sea_fiber_local_set(&key_forever, v);
 }
 
-static sea_future fls_dtor_fn(void *arg) {
+static sea_future fls_dtor_fn(void) {
     static int plain;
     CHECK_EQ(sea_fiber_local_set(&key_d1, "x"), 0);
     CHECK_EQ(sea_fiber_local_set(&key_reset, "first"), 0);
@@ -656,7 +659,7 @@ static sea_future fls_dtor_fn(void *arg) {
     log_add("return");
     return sea_ready();
 }
-static sea_future fls_forever_fn(void *arg) {
+static sea_future fls_forever_fn(void) {
     CHECK_EQ(sea_fiber_local_set(&key_forever, "again"), 0);
     return sea_ready();
 }
@@ -664,13 +667,13 @@ FIBER_CASE(t_fls_destructors) {
     log_reset();
     dtor_outside_calls = 0;
     dtor_fiber = NULL;
-    sea_future f = sea_fiber_start(fls_dtor_fn, NULL, &(sea_fiber_attr){.handle = &dtor_fiber});
+    sea_future f = sea_fiber_start_attr(&(sea_fiber_attr){.handle = &dtor_fiber}, fls_dtor_fn);
     CHECK_EQ(sea_await_value(f, NULL), 0);
     CHECK_STREQ(order_log, "return one first two second");
     CHECK_EQ(dtor_outside_calls, 0);
     /* A destructor that always sets its value again: a bounded number of rounds. */
     reset_forever_calls = 0;
-    CHECK_EQ(sea_await_value(sea_fiber_start(fls_forever_fn, NULL, NULL), NULL), 0);
+    CHECK_EQ(sea_await_value(sea_fiber_start(fls_forever_fn), NULL), 0);
     CHECK(reset_forever_calls >= 2);
     CHECK(reset_forever_calls <= 8);
     return sea_ready();
@@ -721,8 +724,8 @@ static int use_stack(size_t target) {
 }
 
 /* arg: bytes of stack to use (75% of the stack size); then a wait on that stack too. */
-static sea_future deep_fn(void *arg) {
-    size_t target = (size_t)(uintptr_t)arg;
+static sea_future deep_fn(size_t *targetp) {
+    size_t target = *targetp;
     int depth = use_stack(target);
     CHECK(depth > 1);
     int err = sea_await_value(sea_test_later(sea_ready()), NULL);
@@ -734,7 +737,7 @@ static sea_future deep_fn(void *arg) {
 static void start_and_expect_depth(size_t stack_size, size_t target) {
     sea_fiber_attr attr = {.stack_size = stack_size};
     sea_value v = {0};
-    sea_future f = sea_fiber_start(deep_fn, (void *)(uintptr_t)target, &attr);
+    sea_future f = sea_fiber_start_attr(&attr, deep_fn, target);
     int err = sea_await_value(f, &v);
     if (err)
         fprintf(stderr, "  stack size %zu: %s\n", stack_size, sea_errname(err));
@@ -745,7 +748,7 @@ static void start_and_expect_depth(size_t stack_size, size_t target) {
 FIBER_CASE(t_stack_sizes) {
     /* Default (NULL attributes and a zero size), minimum, odd, large and maximal stacks. */
     start_and_expect_depth(0, SEA_FIBER_STACK_DEFAULT * 3 / 4);
-    CHECK_EQ(sea_await_value(sea_fiber_start(deep_fn, (void *)(uintptr_t)4096, NULL), NULL), 0);
+    CHECK_EQ(sea_await_value(sea_fiber_start(deep_fn, (size_t)4096), NULL), 0);
     start_and_expect_depth(SEA_FIBER_STACK_DEFAULT, SEA_FIBER_STACK_DEFAULT * 3 / 4);
     start_and_expect_depth(SEA_FIBER_STACK_MIN, SEA_FIBER_STACK_MIN * 3 / 4);
     start_and_expect_depth(100000, 75000); /* not a page multiple: rounded up */
@@ -756,7 +759,7 @@ FIBER_CASE(t_stack_sizes) {
     sea_fiber_stats st0 = fstats();
     size_t bad[] = {1, SEA_FIBER_STACK_MIN - 1, (size_t)SEA_FIBER_STACK_MAX + 1, SIZE_MAX};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        sea_future f = sea_fiber_start(ret_int_fn, NULL, &(sea_fiber_attr){.stack_size = bad[i]});
+        sea_future f = sea_fiber_start_attr(&(sea_fiber_attr){.stack_size = bad[i]}, ret_int_fn, (intptr_t)0);
         CHECK(sea_future_available(&f));
         CHECK_EQ(sea_future_error(&f), -EINVAL);
         CHECK_CONTAINS(sea_future_message(&f), "stack size");
@@ -778,15 +781,18 @@ __attribute__((noinline, noclone)) static int recurse_forever(int depth) {
     return r + buf[0];
 }
 static void overflow_child(void *arg) {
+    (void)arg;
     printf("depth %d\n", recurse_forever(0));
 }
 
 static int *volatile null_ptr;
 static void null_write_child(void *arg) {
+    (void)arg;
     *null_ptr = 1;
     printf("survived\n");
 }
 static void wild_write_child(void *arg) {
+    (void)arg;
     *(volatile int *)(uintptr_t)4096 = 1; /* below mmap_min_addr: never mapped */
     printf("survived\n");
 }
@@ -796,8 +802,8 @@ static void report_child(const char *what, const struct sea_test_child *c) {
 }
 
 /* In a fiber named arg: a forked child recurses without bound on this fiber's stack. */
-static sea_future overflow_in_fiber(void *arg) {
-    const char *name = arg;
+static sea_future overflow_in_fiber(const char **namep) {
+    const char *name = *namep;
     CHECK_STREQ(sea_fiber_name(sea_fiber_self()), name);
     static struct sea_test_child child;
     sea_test_fork(overflow_child, NULL, &child);
@@ -814,7 +820,7 @@ static sea_future overflow_in_fiber(void *arg) {
 
 static void expect_overflow_report(const char *name, size_t stack_size) {
     sea_fiber_attr attr = {.name = name, .stack_size = stack_size};
-    CHECK_EQ(sea_await_value(sea_fiber_start(overflow_in_fiber, (void *)name, &attr), NULL), 0);
+    CHECK_EQ(sea_await_value(sea_fiber_start_attr(&attr, overflow_in_fiber, name), NULL), 0);
 }
 
 FIBER_CASE(t_stack_overflow_reported) {
@@ -841,20 +847,20 @@ static void expect_plain_fault(void (*fn)(void *), const char *what) {
     (void)what;
 #endif
 }
-static sea_future faults_in_fiber(void *arg) {
+static sea_future faults_in_fiber(void) {
     expect_plain_fault(null_write_child, "null write in a fiber");
     expect_plain_fault(wild_write_child, "wild write in a fiber");
     return sea_ready();
 }
-static sea_future faults_outside_done(sea_nocapture *c, sea_value v) {
+static sea_future faults_outside_done(void) {
     /* On the reactor's own stack, with the handler installed by earlier fibers. */
     expect_plain_fault(null_write_child, "null write outside fibers");
     expect_plain_fault(wild_write_child, "wild write outside fibers");
     return sea_ready();
 }
 static sea_future t_other_faults_not_overflow(void) {
-    sea_future f = sea_fiber_start(faults_in_fiber, NULL, &(sea_fiber_attr){.name = "faulty"});
-    return sea_then(f, faults_outside_done, SEA_NOCAPTURE);
+    sea_future f = sea_fiber_start_attr(&(sea_fiber_attr){.name = "faulty"}, faults_in_fiber);
+    return sea_then(f, faults_outside_done);
 }
 
 /* ---- 100,000 fibers at once ---- */
@@ -902,8 +908,8 @@ static struct {
     int reached;
 } many;
 
-static sea_future many_fn(void *arg) {
-    intptr_t i = (intptr_t)arg;
+static sea_future many_fn(intptr_t *ip) {
+    intptr_t i = *ip;
     many.reached++;
     sea_value v = {0};
     int err = sea_await_value(sea_promise_get_future(&many.promises[i]), &v);
@@ -938,7 +944,7 @@ FIBER_CASE(t_many_fibers) {
     sea_time t0 = sea_now();
     int start_failures = 0;
     for (int i = 0; i < n; i++) {
-        futures[i] = sea_fiber_start(many_fn, (void *)(intptr_t)i, NULL);
+        futures[i] = sea_fiber_start(many_fn, (intptr_t)(i));
         if (sea_future_failed(&futures[i]) && start_failures++ == 0)
             fprintf(stderr, "  fiber %d failed to start: %s\n", i,
                     sea_errname(sea_future_error(&futures[i])));
@@ -997,11 +1003,11 @@ FIBER_CASE(t_many_fibers) {
 
 /* ---- stack recycling ---- */
 
-static sea_future short_fn(void *arg) {
+static sea_future short_fn(intptr_t *argp) {
     int err = sea_await_value(sea_test_later(sea_ready()), NULL);
     if (err)
         return sea_failed(err, "wait failed");
-    return sea_ready_int((int64_t)(intptr_t)arg);
+    return sea_ready_int((int64_t)*argp);
 }
 
 static long minor_faults(void) {
@@ -1013,11 +1019,11 @@ FIBER_CASE(t_stacks_recycled) {
     /* One after another: the first may need a stack, the rest reuse it. */
     for (size_t size = SEA_FIBER_STACK_DEFAULT, round = 0; round < 2; round++, size = 64 * 1024) {
         sea_fiber_attr attr = {.stack_size = size};
-        await_expect_int(sea_fiber_start(short_fn, (void *)(intptr_t)0, &attr), 0);
+        await_expect_int(sea_fiber_start_attr(&attr, short_fn, (intptr_t)(0)), 0);
         sea_fiber_stats first = fstats();
         CHECK(first.stacks_cached >= 1);
         for (int i = 1; i < 2000; i++)
-            await_expect_int(sea_fiber_start(short_fn, (void *)(intptr_t)i, &attr), i);
+            await_expect_int(sea_fiber_start_attr(&attr, short_fn, (intptr_t)(i)), i);
         sea_fiber_stats last = fstats();
         CHECK_EQ(last.stacks_mapped, first.stacks_mapped);
         CHECK_EQ(last.started, first.started + 1999);
@@ -1030,7 +1036,7 @@ FIBER_CASE(t_stacks_recycled) {
     uint64_t mapped_after_first = 0;
     for (int b = 0; b < 5; b++) {
         for (int i = 0; i < BATCH; i++)
-            fs[i] = sea_fiber_start(short_fn, (void *)(intptr_t)i, NULL);
+            fs[i] = sea_fiber_start(short_fn, (intptr_t)(i));
         for (int i = 0; i < BATCH; i++)
             await_expect_int(fs[i], i);
         if (b == 0)
@@ -1045,7 +1051,7 @@ FIBER_CASE(t_stacks_recycled) {
      */
     long faults0 = minor_faults();
     for (int i = 0; i < 1000; i++)
-        await_expect_int(sea_fiber_start(short_fn, (void *)(intptr_t)i, NULL), i);
+        await_expect_int(sea_fiber_start(short_fn, (intptr_t)(i)), i);
     long faults = minor_faults() - faults0;
     if (faults >= 100)
         fprintf(stderr, "  %ld page faults for 1000 fibers on recycled stacks\n", faults);
@@ -1056,7 +1062,7 @@ FIBER_CASE(t_stacks_recycled) {
     sea_fiber_attr odd = {.stack_size = 48 * 1024};
     for (int b = 0; b < 3; b++) {
         for (int i = 0; i < 40; i++)
-            fs[i] = sea_fiber_start(short_fn, (void *)(intptr_t)i, &odd);
+            fs[i] = sea_fiber_start_attr(&odd, short_fn, (intptr_t)(i));
         for (int i = 0; i < 40; i++)
             await_expect_int(fs[i], i);
     }

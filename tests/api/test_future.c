@@ -55,8 +55,7 @@ static sea_future add_sleep_cont(struct add *c, sea_value v) {
 
 /* A continuation that must never run. */
 static int never_ran;
-static sea_future never_cont(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future never_cont(void) {
     never_ran++;
     return sea_ready_int(-1);
 }
@@ -201,13 +200,12 @@ static sea_future t_then_pending(void) {
     return CHECK_COUNT_AFTER(EXPECT_VALUE(f, 17), &pending_ran, 2);
 }
 
-/* A ready capture is used where it stands; a pending one is copied at attach time. */
+/* A capture is a copy: of the value it had when sea_then was called. */
 struct where {
     int value;
     struct where **seen;
 };
-static sea_future where_cont(struct where *c, sea_value v) {
-    (void)v;
+static sea_future where_cont(struct where *c) {
     *c->seen = c;
     return sea_ready_int(c->value);
 }
@@ -216,7 +214,7 @@ static sea_future t_capture_in_place_or_copied(void) {
     static struct where *seen;
     struct where w = {.value = 1, .seen = &seen};
     sea_future f = sea_then(sea_ready(), where_cont, w);
-    CHECK(seen == &w);
+    CHECK(seen != NULL && seen != &w);
     CHECK_EQ(sea_future_value(&f).i, 1);
 
     seen = NULL;
@@ -263,8 +261,7 @@ static sea_future t_chain_flattens_nested(void) {
     return EXPECT_VALUE(f, 50);
 }
 
-static sea_future fail_cont(struct expect *c, sea_value v) {
-    (void)v;
+static sea_future fail_cont(struct expect *c) {
     return sea_failed(c->err, c->msg);
 }
 
@@ -273,7 +270,7 @@ static sea_future t_errors_skip_then(void) {
     /* Ready error: every sea_then is skipped at once. */
     sea_future f = sea_failed(-EIO, "disk");
     for (int i = 0; i < 3; i++)
-        f = sea_then(f, never_cont, SEA_NOCAPTURE);
+        f = sea_then(f, never_cont);
     CHECK_EQ(never_ran, 0);
     CHECK(sea_future_available(&f) && sea_future_failed(&f));
     sea_future all = EXPECT_ERROR(f, -EIO, "disk");
@@ -281,12 +278,12 @@ static sea_future t_errors_skip_then(void) {
     /* An error raised by a pending step skips the rest of the chain. */
     sea_future g = sea_then(later_int(1), fail_cont, ((struct expect){.err = -ENOENT, .msg = "gone"}));
     for (int i = 0; i < 5; i++)
-        g = sea_then(g, never_cont, SEA_NOCAPTURE);
+        g = sea_then(g, never_cont);
     all = sea_test_join(all, EXPECT_ERROR(g, -ENOENT, "gone"));
 
     /* An error from a pending source. */
     sea_future h = sea_test_later(sea_failed(SEA_ECANCELED, NULL));
-    h = sea_then(h, never_cont, SEA_NOCAPTURE);
+    h = sea_then(h, never_cont);
     h = sea_then(h, add_cont, ((struct add){.n = 1}));
     all = sea_test_join(all, EXPECT_ERROR(h, SEA_ECANCELED, NULL));
     return CHECK_COUNT_AFTER(all, &never_ran, 0);
@@ -356,8 +353,7 @@ static sea_future t_wrapped_value(void) {
 
 static uint64_t wrap_ignored_before;
 static int wrap_ran;
-static sea_future wrapped_error_observed_done(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future wrapped_error_observed_done(sea_future *in) {
     const char *err = sea_test_stderr_end();
     CHECK_EQ(sea_future_error(in), 0);
     CHECK_EQ(sea_future_value(in).i, -EIO);
@@ -377,11 +373,10 @@ static sea_future t_wrapped_error_observed(void) {
     /* Pending, with an owned message. */
     sea_future p = sea_then_wrapped(sea_test_later(sea_failed_fmt(-EIO, "pending %d", 1)), wrapped_cont,
                                     ((struct wrapped_cap){0, &wrap_ran}));
-    return sea_then_wrapped(p, wrapped_error_observed_done, SEA_NOCAPTURE);
+    return sea_then_wrapped(p, wrapped_error_observed_done);
 }
 
-static sea_future wrapped_error_unobserved_done(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future wrapped_error_unobserved_done(sea_future *in) {
     const char *err = sea_test_stderr_end();
     CHECK_EQ(sea_future_error(in), 0);
     CHECK_EQ(sea_future_value(in).i, -1);
@@ -410,11 +405,10 @@ static sea_future t_wrapped_error_unobserved(void) {
                                     ((struct wrapped_cap){1, &wrap_ran}));
     sea_future q = sea_then_wrapped(sea_test_later(sea_failed(-ECONNRESET, NULL)), wrapped_cont,
                                     ((struct wrapped_cap){1, &wrap_ran}));
-    return sea_then_wrapped(sea_test_join(q, p), wrapped_error_unobserved_done, SEA_NOCAPTURE);
+    return sea_then_wrapped(sea_test_join(q, p), wrapped_error_unobserved_done);
 }
 
-static sea_future wrapped_move_done(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future wrapped_move_done(sea_future *in) {
     const char *err = sea_test_stderr_end();
     CHECK_EQ(sea_future_error(in), -EBADMSG);
     CHECK_STREQ(sea_future_message(in), "moved 9");
@@ -438,7 +432,7 @@ static sea_future t_wrapped_move_and_recover(void) {
     /* ...and pending. */
     g = sea_then_wrapped(sea_test_later(g), wrapped_cont, ((struct wrapped_cap){2, &wrap_ran}));
     g = sea_then_wrapped(g, wrapped_cont, ((struct wrapped_cap){2, &wrap_ran}));
-    return sea_then_wrapped(g, wrapped_move_done, SEA_NOCAPTURE);
+    return sea_then_wrapped(g, wrapped_move_done);
 }
 
 /* ---- sea_finally ---- */
@@ -589,7 +583,7 @@ static sea_future t_handle_error(void) {
                                           13));
     /* An error produced further up the chain reaches the handler past skipped steps. */
     sea_future g = sea_then(later_int(1), fail_cont, ((struct expect){.err = -EXDEV, .msg = "xdev"}));
-    g = sea_then(g, never_cont, SEA_NOCAPTURE);
+    g = sea_then(g, never_cont);
     g = sea_handle_error(g, handler_cont, ((struct handler){&handle_ran, -EXDEV, "xdev", 0}));
     all = sea_test_join(all, EXPECT_VALUE(g, 99));
     return CHECK_COUNT_AFTER(all, &handle_ran, 6);
@@ -606,7 +600,7 @@ static sea_future t_failed_fmt(void) {
     /* Consumed by every route; each frees the message exactly once (ASan). */
     sea_future_detach(f);
     sea_future_detach(sea_failed_fmt(-EIO, "detached %d", 1));
-    sea_future_detach(sea_then(sea_failed_fmt(-EIO, "skipped %d", 2), never_cont, SEA_NOCAPTURE));
+    sea_future_detach(sea_then(sea_failed_fmt(-EIO, "skipped %d", 2), never_cont));
     /* A positive code becomes -EINVAL. */
     f = sea_failed_fmt(3, "%s", "pos");
     CHECK_EQ(sea_future_error(&f), -EINVAL);
@@ -630,9 +624,9 @@ static sea_future t_failed_fmt(void) {
     CHECK(sea_future_message(&f) == NULL);
     sea_future_detach(f);
     /* Through pending chains. */
-    sea_future all = EXPECT_ERROR(sea_then(sea_test_later(sea_failed_fmt(-EIO, "late %d", 4)), never_cont, SEA_NOCAPTURE),
+    sea_future all = EXPECT_ERROR(sea_then(sea_test_later(sea_failed_fmt(-EIO, "late %d", 4)), never_cont),
                                   -EIO, "late 4");
-    sea_future_detach(sea_then(sea_test_later(sea_failed_fmt(-EIO, "late detached %d", 5)), never_cont, SEA_NOCAPTURE));
+    sea_future_detach(sea_then(sea_test_later(sea_failed_fmt(-EIO, "late detached %d", 5)), never_cont));
     return all;
 }
 
@@ -854,8 +848,7 @@ static sea_future t_capture_inline_boundary(void) {
 /* ---- ignore / detach ---- */
 
 static uint64_t drop_ignored_before;
-static sea_future drop_done(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future drop_done(sea_future *in) {
     const char *err = sea_test_stderr_end();
     CHECK_EQ(sea_future_error(in), 0);
     /* Exactly the three ignored failures are reported, once each. */
@@ -887,18 +880,16 @@ static sea_future t_ignore_vs_detach(void) {
     sea_future_ignore(later_int(1));
     sea_future_ignore(sea_ready_int(1));
     sea_future_detach(later_int(1));
-    return sea_then_wrapped(sea_sleep(SEA_MSEC(2)), drop_done, SEA_NOCAPTURE);
+    return sea_then_wrapped(sea_sleep(SEA_MSEC(2)), drop_done);
 }
 
 /* An error passed on after being looked at is a new, unobserved failure for the next owner. */
-static sea_future observe_and_pass(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future observe_and_pass(sea_future *in) {
     CHECK(sea_future_error(in) != 0);
     return sea_future_move(in);
 }
 static uint64_t passed_before;
-static sea_future passed_done(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future passed_done(sea_future *in) {
     const char *err = sea_test_stderr_end();
     CHECK_EQ(sea_future_error(in), 0);
     CHECK_EQ(ignored_now(), passed_before + 2);
@@ -910,22 +901,19 @@ static sea_future passed_done(sea_nocapture *c, sea_future *in) {
 static sea_future t_passed_on_error_still_reported(void) {
     passed_before = ignored_now();
     sea_test_stderr_begin();
-    sea_future_ignore(sea_then_wrapped(sea_failed(-EIO, "passed on ready"), observe_and_pass, SEA_NOCAPTURE));
-    sea_future_ignore(sea_then_wrapped(sea_test_later(sea_failed(-EIO, "passed on pending")), observe_and_pass,
-                                       SEA_NOCAPTURE));
-    return sea_then_wrapped(sea_sleep(SEA_MSEC(1)), passed_done, SEA_NOCAPTURE);
+    sea_future_ignore(sea_then_wrapped(sea_failed(-EIO, "passed on ready"), observe_and_pass));
+    sea_future_ignore(sea_then_wrapped(sea_test_later(sea_failed(-EIO, "passed on pending")), observe_and_pass));
+    return sea_then_wrapped(sea_sleep(SEA_MSEC(1)), passed_done);
 }
 
 /* ---- move, consumed futures ---- */
 
-static sea_future zero_cont(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future zero_cont(void) {
     sea_future z;
     memset(&z, 0, sizeof(z));
     return z;
 }
-static sea_future zero_finally(sea_nocapture *c) {
-    (void)c;
+static sea_future zero_finally(void) {
     sea_future z;
     memset(&z, 0, sizeof(z));
     return z;
@@ -939,7 +927,7 @@ static sea_future t_move(void) {
     CHECK(sea_future_available(&g));
     CHECK_EQ(sea_future_value(&g).i, 11);
     /* A moved-out future is consumed: attaching to it yields SEA_EFUTURE_USED. */
-    sea_future h = sea_then(f, never_cont, SEA_NOCAPTURE);
+    sea_future h = sea_then(f, never_cont);
     CHECK_EQ(sea_future_error(&h), SEA_EFUTURE_USED);
     sea_future_detach(h);
     /* Moving a pending future. */
@@ -948,9 +936,9 @@ static sea_future t_move(void) {
     CHECK(!sea_future_available(&p));
     sea_future all = EXPECT_VALUE(q, 12);
     /* A continuation returning a consumed future fails with SEA_EFUTURE_USED. */
-    all = sea_test_join(all, EXPECT_ERROR(sea_then(later_int(1), zero_cont, SEA_NOCAPTURE), SEA_EFUTURE_USED, NULL));
-    all = sea_test_join(all, EXPECT_ERROR(sea_finally(later_int(1), zero_finally, SEA_NOCAPTURE), SEA_EFUTURE_USED, NULL));
-    sea_future r = sea_finally(sea_ready_int(1), zero_finally, SEA_NOCAPTURE);
+    all = sea_test_join(all, EXPECT_ERROR(sea_then(later_int(1), zero_cont), SEA_EFUTURE_USED, NULL));
+    all = sea_test_join(all, EXPECT_ERROR(sea_finally(later_int(1), zero_finally), SEA_EFUTURE_USED, NULL));
+    sea_future r = sea_finally(sea_ready_int(1), zero_finally);
     CHECK_EQ(sea_future_error(&r), SEA_EFUTURE_USED);
     sea_future_detach(r);
     return all;
@@ -1034,8 +1022,7 @@ static sea_future count_cont(struct count_to *c, sea_value v) {
 }
 
 static uint64_t deferred_before;
-static sea_future deep_done(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future deep_done(sea_value v) {
     CHECK_EQ(v.i, 100000);
     CHECK(max_nest <= SEA_INLINE_DEPTH_MAX);
     CHECK(max_nest >= SEA_INLINE_DEPTH_MAX / 2);
@@ -1048,7 +1035,7 @@ static sea_future t_inline_deep_finite(void) {
     deferred_before = sea_test_stats().inline_deferred;
     /* 100000 ready continuations: far deeper than any stack would allow inline. */
     sea_future f = sea_then(sea_ready_int(0), count_cont, ((struct count_to){100000}));
-    return sea_then(f, deep_done, SEA_NOCAPTURE);
+    return sea_then(f, deep_done);
 }
 
 /* Every continuation kind past the depth limit is queued, with its capture. */
@@ -1085,8 +1072,7 @@ static sea_future deep_handle(struct big *b, int err, const char *msg) {
 struct dive {
     int kind;
 };
-static sea_future dive_cont(struct dive *d, sea_value v) {
-    (void)v;
+static sea_future dive_cont(struct dive *d) {
     /* White box: dive through ready continuations until the inline depth is spent. */
     if (sea__hot.inline_depth < SEA_INLINE_DEPTH_MAX)
         return sea_then(sea_ready(), dive_cont, *d);
@@ -1112,8 +1098,7 @@ static sea_future dive_cont(struct dive *d, sea_value v) {
 }
 
 static uint64_t deep_ignored_before;
-static sea_future deep_kinds_done(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future deep_kinds_done(sea_future *in) {
     const char *err = sea_test_stderr_end();
     CHECK_EQ(sea_future_error(in), 0);
     CHECK(sea_test_stats().inline_deferred >= deferred_before + 6);
@@ -1136,7 +1121,7 @@ static sea_future t_inline_deferred_kinds(void) {
     all = sea_test_join(all, EXPECT_VALUE(sea_then(sea_ready(), dive_cont, ((struct dive){4})), 0));
     all = sea_test_join(all, EXPECT_VALUE(sea_then(sea_ready(), dive_cont, ((struct dive){5})), 6));
     all = sea_test_join(all, sea_yield());
-    return sea_then_wrapped(all, deep_kinds_done, SEA_NOCAPTURE);
+    return sea_then_wrapped(all, deep_kinds_done);
 }
 
 /* An endless chain of ready continuations neither overflows nor starves the loop. */
@@ -1145,8 +1130,7 @@ struct endless {
 };
 static volatile int endless_stop;
 static int64_t endless_steps;
-static sea_future endless_cont(struct endless *c, sea_value v) {
-    (void)v;
+static sea_future endless_cont(struct endless *c) {
     endless_steps++;
     if (endless_stop)
         return sea_ready_int(c->n);
@@ -1157,8 +1141,7 @@ static void endless_timer_cb(sea_timer *t, void *arg) {
     endless_stop = 1;
 }
 static sea_timer endless_timer;
-static sea_future endless_done(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future endless_done(sea_value v) {
     CHECK(endless_stop);
     CHECK(!sea_timer_armed(&endless_timer));
     CHECK(v.i > SEA_INLINE_DEPTH_MAX); /* it ran past the limit many times */
@@ -1174,7 +1157,7 @@ static sea_future t_inline_endless_chain_lets_timer_fire(void) {
     sea_timer_init(&endless_timer, endless_timer_cb, NULL);
     CHECK_EQ(sea_timer_arm(&endless_timer, SEA_MSEC(10)), 0);
     sea_future f = sea_then(sea_ready(), endless_cont, ((struct endless){0}));
-    return sea_then(f, endless_done, SEA_NOCAPTURE);
+    return sea_then(f, endless_done);
 }
 
 /* ---- no node leaks ---- */

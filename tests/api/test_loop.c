@@ -24,7 +24,7 @@
 static bool reactor_ran;
 static int64_t seen_at;
 
-static sea_future mark_ran(sea_nocapture *c, sea_value v) {
+static sea_future mark_ran(void) {
     reactor_ran = true;
     return sea_ready();
 }
@@ -46,7 +46,7 @@ static sea_future count_up(struct counter *c) {
 
 static int64_t progress;
 
-static sea_future after_million(sea_nocapture *c, sea_value v) {
+static sea_future after_million(void) {
     CHECK_EQ(progress, 3000000);
     /* The task queued before the loop ran while the loop was still going. */
     CHECK(reactor_ran);
@@ -58,24 +58,20 @@ static sea_future t_repeat_ready_million(void) {
     reactor_ran = false;
     seen_at = 0;
     progress = 0;
-    sea_future_detach(sea_then(sea_yield(), mark_ran, SEA_NOCAPTURE));
+    sea_future_detach(sea_then(sea_yield(), mark_ran));
     sea_future f = sea_repeat(count_up, (struct counter){0, 3000000, &progress});
-    return sea_then(f, after_million, SEA_NOCAPTURE);
+    return sea_then(f, after_million);
 }
 
 struct every {
     int i;
 };
 
-static sea_future next_after_sleep(struct every *c, sea_value v) {
-    return sea_continue();
-}
-
 static sea_future sometimes_sleep(struct every *c) {
     if (++c->i == 50)
         return sea_stop();
     if (c->i % 10 == 0)
-        return sea_then(sea_sleep(SEA_MSEC(1)), next_after_sleep, *c);
+        return sea_then(sea_sleep(SEA_MSEC(1)), sea_continue);
     return sea_continue();
 }
 
@@ -132,7 +128,7 @@ static sea_future keep_until_fail(struct every *c) {
 static struct expect want_49 = {.v = 49};
 static struct expect want_enough = {.err = -ECANCELED, .msg = "enough"};
 
-static sea_future check_kept(sea_nocapture *c, sea_value v) {
+static sea_future check_kept(void) {
     CHECK_EQ(kept, 1000);
     return sea_ready();
 }
@@ -143,7 +139,7 @@ static sea_future t_until_value_do_until_keep_doing(void) {
                                     want_void);
     sea_future c = sea_then_wrapped(sea_keep_doing(keep_until_fail, (struct every){0}), expect_error,
                                     want_enough);
-    c = sea_then(c, check_kept, SEA_NOCAPTURE);
+    c = sea_then(c, check_kept);
     return sea_test_join(sea_test_join(a, b), c);
 }
 
@@ -163,7 +159,7 @@ struct item {
     int64_t i;
 };
 
-static sea_future item_done(struct item *it, sea_value v) {
+static sea_future item_done(struct item *it) {
     struct log *l = it->log;
     if (l->n < LOG_MAX)
         l->order[l->n++] = it->i;
@@ -246,7 +242,7 @@ FIBER_CASE(t_parallel_for_each_million_ready) {
     int64_t sum = 0;
     reactor_ran = false;
     seen_at = 0;
-    sea_future_detach(sea_then(sea_yield(), mark_ran, SEA_NOCAPTURE));
+    sea_future_detach(sea_then(sea_yield(), mark_ran));
     sea_future r = sea_await(sea_parallel_for_each(0, 2000000, add_index, (struct sum_ref){&sum}));
     CHECK(!sea_future_failed(&r));
     sea_future_detach(r);
@@ -286,11 +282,11 @@ FIBER_CASE(t_max_concurrent_for_each) {
     return sea_ready();
 }
 
-static sea_future map_index(sea_nocapture *c, int64_t i) {
+static sea_future map_index(int64_t i) {
     return i % 2 ? sea_test_later(sea_ready_int(i)) : sea_ready_int(i);
 }
 
-static sea_future map_fail_at_500(sea_nocapture *c, int64_t i) {
+static sea_future map_fail_at_500(int64_t i) {
     return i == 500 ? sea_test_later(sea_failed(-EDOM, "500")) : sea_ready_int(i);
 }
 
@@ -299,14 +295,12 @@ static struct expect want_edom = {.err = -EDOM, .msg = "500"};
 static struct expect want_initial = {.v = 77};
 
 static sea_future t_map_reduce_range(void) {
-    sea_future a = sea_then_wrapped(sea_map_reduce_range(0, 1000, map_index, sea_reduce_sum_int, (sea_value){.i = 0},
-                                                         SEA_NOCAPTURE),
+    sea_future a = sea_then_wrapped(sea_map_reduce_range(0, 1000, map_index, sea_reduce_sum_int, (sea_value){.i = 0}),
                                     expect_value, want_sum);
     sea_future b = sea_then_wrapped(sea_map_reduce_range(0, 1000, map_fail_at_500, sea_reduce_sum_int,
-                                                         (sea_value){.i = 0}, SEA_NOCAPTURE),
+                                                         (sea_value){.i = 0}),
                                     expect_error, want_edom);
-    sea_future c = sea_then_wrapped(sea_map_reduce_range(3, 3, map_index, sea_reduce_sum_int, (sea_value){.i = 77},
-                                                         SEA_NOCAPTURE),
+    sea_future c = sea_then_wrapped(sea_map_reduce_range(3, 3, map_index, sea_reduce_sum_int, (sea_value){.i = 77}),
                                     expect_value, want_initial);
     return sea_test_join(sea_test_join(a, b), c);
 }
@@ -321,7 +315,7 @@ struct obj {
 
 static int cleanups, alive, cleanups2, alive2;
 
-static sea_future read_later(struct obj **o, sea_value v) {
+static sea_future read_later(struct obj **o) {
     CHECK_EQ((*o)->i, 3);
     CHECK_EQ(*(*o)->alive, 1);
     return sea_ready_int((*o)->i * 2);
@@ -348,7 +342,7 @@ static void obj_cleanup(struct obj *o) {
     *o->alive = 0;
 }
 
-static sea_future after_do_with(sea_nocapture *c, sea_future *in) {
+static sea_future after_do_with(sea_future *in) {
     CHECK(!sea_future_failed(in));
     CHECK_EQ(sea_future_value(in).i, 6);
     CHECK_EQ(cleanups, 1);
@@ -356,7 +350,7 @@ static sea_future after_do_with(sea_nocapture *c, sea_future *in) {
     return sea_ready();
 }
 
-static sea_future after_failed_do_with(sea_nocapture *c, sea_future *in) {
+static sea_future after_failed_do_with(sea_future *in) {
     CHECK_EQ(sea_future_error(in), -EIO);
     CHECK_EQ(cleanups2, 1);
     CHECK_EQ(alive2, 0);
@@ -367,9 +361,9 @@ static sea_future t_do_with(void) {
     cleanups = alive = cleanups2 = alive2 = 0;
     sea_future f = sea_do_with_cleanup(use_twice, obj_cleanup, (struct obj){3, &cleanups, &alive});
     CHECK_EQ(cleanups, 0); /* alive while the chain runs */
-    sea_future a = sea_then_wrapped(f, after_do_with, SEA_NOCAPTURE);
+    sea_future a = sea_then_wrapped(f, after_do_with);
     sea_future g = sea_do_with_cleanup(use_and_fail, obj_cleanup, (struct obj){3, &cleanups2, &alive2});
-    sea_future b = sea_then_wrapped(g, after_failed_do_with, SEA_NOCAPTURE);
+    sea_future b = sea_then_wrapped(g, after_failed_do_with);
     return sea_test_join(a, b);
 }
 
@@ -388,14 +382,14 @@ struct thing_ref {
     struct thing *t;
 };
 
-static sea_future use_shared(struct thing_ref *r, sea_value v) {
+static sea_future use_shared(struct thing_ref *r) {
     CHECK_EQ(r->t->value, 5);
     CHECK_EQ(destroyed, 0);
     sea_shared_unref(r->t);
     return sea_ready();
 }
 
-static sea_future after_shared(sea_nocapture *c, sea_value v) {
+static sea_future after_shared(void) {
     CHECK_EQ(destroyed, 1);
     return sea_ready();
 }
@@ -413,7 +407,7 @@ static sea_future t_shared_objects(void) {
     sea_shared_unref(t); /* the creator is done with it */
     CHECK_EQ(destroyed, 0);
     sea_shared_unref(NULL);
-    return sea_then(sea_test_join(a, b), after_shared, SEA_NOCAPTURE);
+    return sea_then(sea_test_join(a, b), after_shared);
 }
 
 /* ---- futures that arrived before anyone looked (pending, but already resolved) ---- */
@@ -422,11 +416,11 @@ static sea_future arrived_stop_at_3(struct every *c) {
     return sea_test_arrived_int(++c->i == 3 ? SEA_STOP : SEA_CONTINUE);
 }
 
-static sea_future arrived_or_yield(sea_nocapture *c, int64_t i) {
+static sea_future arrived_or_yield(int64_t i) {
     return i == 0 ? sea_yield() : sea_test_arrived_int(i);
 }
 
-static sea_future arrived_element(sea_nocapture *c, int64_t i) {
+static sea_future arrived_element(int64_t i) {
     return sea_test_arrived_int(i);
 }
 
@@ -438,11 +432,10 @@ FIBER_CASE(t_loops_with_arrived_futures) {
     sea_future r = sea_await(sea_repeat(arrived_stop_at_3, e));
     CHECK(!sea_future_failed(&r));
     sea_future_detach(r);
-    CHECK_EQ(sea_test_await_err(sea_parallel_for_each(0, 2, arrived_or_yield, SEA_NOCAPTURE), NULL), 0);
-    CHECK_EQ(sea_test_await_err(sea_parallel_for_each(0, 1000, arrived_element, SEA_NOCAPTURE), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_parallel_for_each(0, 2, arrived_or_yield), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_parallel_for_each(0, 1000, arrived_element), NULL), 0);
     sea_value v;
-    CHECK_EQ(sea_test_await_err(sea_map_reduce_range(0, 3, arrived_element, sea_reduce_sum_int, (sea_value){.i = 0},
-                                                     SEA_NOCAPTURE),
+    CHECK_EQ(sea_test_await_err(sea_map_reduce_range(0, 3, arrived_element, sea_reduce_sum_int, (sea_value){.i = 0}),
                                 &v),
              0);
     CHECK_EQ(v.i, want_3.v);
@@ -460,8 +453,7 @@ FIBER_CASE(t_loops_in_fibers) {
     sea_value v;
     CHECK_EQ(sea_await_value(sea_repeat_until_value(find_seven, (struct every){0}), &v), 0);
     CHECK_EQ(v.i, 49);
-    CHECK_EQ(sea_await_value(sea_map_reduce_range(0, 1000, map_index, sea_reduce_sum_int, (sea_value){.i = 0},
-                                                  SEA_NOCAPTURE),
+    CHECK_EQ(sea_await_value(sea_map_reduce_range(0, 1000, map_index, sea_reduce_sum_int, (sea_value){.i = 0}),
                              &v),
              0);
     CHECK_EQ(v.i, 499500);

@@ -444,7 +444,7 @@ FIBER_CASE(t_cross_shard_free) {
 }
 
 /* Every shard allocates and sends its objects to the next one to free, all at once. */
-static sea_future storm_fiber(void *arg) {
+static sea_future storm_fiber(void) {
     void **ptrs = sea_malloc(BATCH * sizeof(void *));
     if (!ptrs)
         return sea_failed(-ENOMEM, "storm");
@@ -461,8 +461,8 @@ static sea_future storm_fiber(void *arg) {
     return bad ? sea_failed(-EIO, "storm: objects damaged or lost") : sea_ready();
 }
 
-static sea_future storm_one(struct nothing *unused) {
-    return sea_fiber_start(storm_fiber, NULL, NULL);
+static sea_future storm_one(void) {
+    return sea_fiber_start(storm_fiber);
 }
 
 FIBER_CASE(t_cross_shard_storm) {
@@ -472,7 +472,7 @@ FIBER_CASE(t_cross_shard_storm) {
     for (int storm = 0; storm < 2; storm++) {
         for (unsigned i = 0; i < n && i < 8; i++)
             before[i] = stats_of(i);
-        sea_future r = sea_await(sea_invoke_on_all(storm_one, (struct nothing){0}));
+        sea_future r = sea_await(sea_invoke_on_all(storm_one));
         CHECK(!sea_future_failed(&r));
         sea_future_ignore(r);
     }
@@ -487,6 +487,7 @@ FIBER_CASE(t_cross_shard_storm) {
 /* ---- threads that are not shards ---- */
 
 static size_t no_reclaim(void *arg, size_t wanted) {
+    (void)arg, (void)wanted;
     return 0;
 }
 
@@ -544,6 +545,7 @@ FIBER_CASE(t_other_threads) {
 /* ---- statistics, hooks, bad calls ---- */
 
 static size_t count_calls(void *arg, size_t wanted) {
+    (void)wanted;
     ++*(int *)arg;
     return 0;
 }
@@ -638,6 +640,7 @@ static sea_future t_asan_sees_shard_memory(void) {
 /* ---- processes ---- */
 
 static void forked_child(void *arg) {
+    (void)arg;
     /* The child has one thread: it goes on using the shard's heap it inherited. */
     int bad = 0;
     for (int i = 0; i < 10000; i++) {

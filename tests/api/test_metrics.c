@@ -565,7 +565,7 @@ static __thread sea_counter *hits;
 static __thread sea_counter *mixed_counter;
 static __thread sea_gauge *mixed_gauge;
 
-static sea_future hits_register(sea_nocapture *c) {
+static sea_future hits_register(void) {
     int rc = sea_counter_register("cross_hits_total", "Hits", NULL, &hits);
     if (rc)
         return sea_failed(rc, "cross_hits_total");
@@ -576,7 +576,7 @@ static sea_future hits_register(sea_nocapture *c) {
     return rc ? sea_failed(rc, "cross_mixed") : sea_ready();
 }
 
-static sea_future hits_remove(sea_nocapture *c) {
+static sea_future hits_remove(void) {
     sea_metric_remove(hits);
     sea_metric_remove(mixed_counter);
     sea_metric_remove(mixed_gauge);
@@ -610,14 +610,14 @@ static sea_future remote_rendered(struct remote_render **rp, sea_future *in) {
     return sea_ready_int(seen);
 }
 
-static sea_future render_here(sea_nocapture *c) {
+static sea_future render_here(void) {
     struct remote_render *r = malloc(sizeof(*r));
     return sea_then_wrapped(sea_metrics_render(&r->buf), remote_rendered, r);
 }
 
 FIBER_CASE(t_cross_shard) {
     unsigned n = sea_shard_count();
-    CHECK_EQ(sea_test_await_err(sea_invoke_on_all(hits_register, SEA_NOCAPTURE), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_invoke_on_all(hits_register), NULL), 0);
     char *text = render();
     if (text) {
         CHECK_EQ(check_exposition(text), 0);
@@ -637,8 +637,8 @@ FIBER_CASE(t_cross_shard) {
     }
     free(text);
     /* Collected from the last shard: the same values. */
-    AWAIT_INT(sea_submit_to(n - 1, render_here, SEA_NOCAPTURE), (int64_t)((1u << n) - 1));
-    CHECK_EQ(sea_test_await_err(sea_invoke_on_all(hits_remove, SEA_NOCAPTURE), NULL), 0);
+    AWAIT_INT(sea_submit_to(n - 1, render_here), (int64_t)((1u << n) - 1));
+    CHECK_EQ(sea_test_await_err(sea_invoke_on_all(hits_remove), NULL), 0);
     text = render();
     CHECK(text && !strstr(text, "cross_hits") && !strstr(text, "cross_mixed"));
     free(text);
@@ -648,12 +648,12 @@ FIBER_CASE(t_cross_shard) {
 /* A handle of shard 1, removed on shard 0: the program stops with a message. */
 static __thread sea_counter *foreign_counter;
 
-static sea_future foreign_register(sea_nocapture *c) {
+static sea_future foreign_register(void) {
     return sea_ready_ptr(sea_counter_register("foreign_total", NULL, NULL, &foreign_counter) ? NULL
                                                                                                : foreign_counter);
 }
 
-static sea_future foreign_remove(sea_nocapture *c) {
+static sea_future foreign_remove(void) {
     sea_metric_remove(foreign_counter);
     return sea_ready();
 }
@@ -668,7 +668,7 @@ FIBER_CASE(t_remove_off_shard) {
         return sea_ready();
     }
     sea_value v;
-    CHECK_EQ(sea_test_await_err(sea_submit_to(1, foreign_register, SEA_NOCAPTURE), &v), 0);
+    CHECK_EQ(sea_test_await_err(sea_submit_to(1, foreign_register), &v), 0);
     CHECK(v.ptr != NULL);
     char *out, *err;
     int status = spawn(NULL, remove_off_shard, v.ptr, &out, &err);
@@ -676,7 +676,7 @@ FIBER_CASE(t_remove_off_shard) {
     CHECK_CONTAINS(err, "sea: metric foreign_total removed off its shard (shard 1 registered it)");
     free(out);
     free(err);
-    CHECK_EQ(sea_test_await_err(sea_submit_to(1, foreign_remove, SEA_NOCAPTURE), NULL), 0);
+    CHECK_EQ(sea_test_await_err(sea_submit_to(1, foreign_remove), NULL), 0);
     return sea_ready();
 }
 
@@ -806,13 +806,13 @@ FIBER_CASE(t_endpoint_bad_requests) {
     return sea_ready();
 }
 
-static sea_future start_here(sea_nocapture *c) {
+static sea_future start_here(void) {
     return sea_ready_int(sea_prometheus_start("127.0.0.1:0", NULL));
 }
 
 FIBER_CASE(t_endpoint_start_errors) {
     if (sea_shard_count() > 1)
-        AWAIT_INT(sea_submit_to(1, start_here, SEA_NOCAPTURE), -EINVAL);
+        AWAIT_INT(sea_submit_to(1, start_here), -EINVAL);
     /* A port someone else listens on. */
     sea_addr a;
     sea_addr_parse("127.0.0.1:0", &a);

@@ -19,20 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sea_future ident(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future ident(sea_value v) {
     return sea_ready_value(v);
 }
-static sea_future ident_wrapped(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future ident_wrapped(sea_future *in) {
     return sea_future_move(in);
 }
-static sea_future fin(sea_nocapture *c) {
-    (void)c;
+static sea_future fin(void) {
     return sea_ready();
 }
-static sea_future handle(sea_nocapture *c, int err, const char *msg) {
-    (void)c, (void)err, (void)msg;
+static sea_future handle(int err, const char *msg) {
+    (void)err, (void)msg;
     return sea_ready();
 }
 
@@ -45,13 +42,13 @@ static sea_future consume(sea_future f, enum use u) {
     sea_promise p;
     switch (u) {
     case U_THEN:
-        return sea_then(f, ident, SEA_NOCAPTURE);
+        return sea_then(f, ident);
     case U_WRAPPED:
-        return sea_then_wrapped(f, ident_wrapped, SEA_NOCAPTURE);
+        return sea_then_wrapped(f, ident_wrapped);
     case U_FINALLY:
-        return sea_finally(f, fin, SEA_NOCAPTURE);
+        return sea_finally(f, fin);
     case U_HANDLE:
-        return sea_handle_error(f, handle, SEA_NOCAPTURE);
+        return sea_handle_error(f, handle);
     case U_DETACH:
         sea_future_detach(f);
         return sea_ready();
@@ -97,7 +94,7 @@ static sea_future make_pending(enum source s) {
     case S_SLEEP:
         return sea_sleep(SEA_SEC(100));
     default:
-        return sea_then(sea_yield(), ident, SEA_NOCAPTURE);
+        return sea_then(sea_yield(), ident);
     }
 }
 
@@ -166,10 +163,10 @@ static void after_taken_child(void *arg) {
     sea_promise_release(&p);
     sea_future copy = f;
     /* Ready by now: this runs inline and frees the node. */
-    sea_future g = sea_then(f, ident, SEA_NOCAPTURE);
+    sea_future g = sea_then(f, ident);
     CHECK(sea_future_available(&g));
     sea_future_detach(g);
-    sea_future_detach(sea_then(copy, ident, SEA_NOCAPTURE));
+    sea_future_detach(sea_then(copy, ident));
     fputs("no abort\n", stderr);
 }
 

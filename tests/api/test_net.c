@@ -92,8 +92,8 @@ static int echo_client(const sea_addr *a, size_t total) {
 }
 
 /* The server side of one connection: echo until end of stream, then close. */
-static sea_future echo_fiber(void *arg) {
-    sea_socket *s = arg;
+static sea_future echo_fiber(sea_socket **sp) {
+    sea_socket *s = *sp;
     static char buf[16384];
     size_t total = 0;
     for (;;) {
@@ -135,7 +135,7 @@ static void echo_round(const char *text, size_t total) {
     sea_addr_format(&pa, peer, sizeof(peer));
     CHECK(a.u.sa.sa_family == AF_UNIX || strncmp(peer, text[0] == '[' ? "[::1]:" : "127.0.0.1:", 6) == 0);
     sea_value served;
-    CHECK_EQ(sea_test_await_err(sea_fiber_start(echo_fiber, s, NULL), &served), 0);
+    CHECK_EQ(sea_test_await_err(sea_fiber_start(echo_fiber, s), &served), 0);
     CHECK_EQ(served.size, total);
     int status = await_child(pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -567,14 +567,10 @@ struct echo_ref {
 
 static sea_future small_echo_step(struct echo_ref *r);
 
-static sea_future small_echo_written(struct echo_ref *r, sea_value v) {
-    return sea_continue();
-}
-
 static sea_future small_echo_read(struct echo_ref *r, sea_value v) {
     if (v.size == 0)
         return sea_stop();
-    return sea_then(sea_socket_write(r->e->s, r->e->buf, v.size), small_echo_written, *r);
+    return sea_then(sea_socket_write(r->e->s, r->e->buf, v.size), sea_continue);
 }
 
 static sea_future small_echo_step(struct echo_ref *r) {

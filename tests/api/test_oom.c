@@ -56,8 +56,7 @@ void *__wrap_realloc(void *p, size_t n) {
     return __real_realloc(p, n);
 }
 
-static sea_future ident(sea_nocapture *c, sea_value v) {
-    (void)c;
+static sea_future ident(sea_value v) {
     return sea_ready_value(v);
 }
 struct big {
@@ -88,12 +87,11 @@ static int released;
 struct dive {
     sea_future *out;
 };
-static sea_future dive(struct dive *d, sea_value v) {
-    (void)v;
+static sea_future dive(struct dive *d) {
     if (sea__hot.inline_depth < SEA_INLINE_DEPTH_MAX)
         return sea_then(sea_ready(), dive, *d);
     /* Too deep to run inline, and no node to queue it: -ENOMEM. */
-    *d->out = sea_then(sea_ready_int(1), ident, SEA_NOCAPTURE);
+    *d->out = sea_then(sea_ready_int(1), ident);
     return sea_ready();
 }
 
@@ -102,7 +100,7 @@ static sea_future t_out_of_memory(void) {
     CHECK_EQ(pipe(p), 0);
     released = 0;
     /* Made while memory is there: a pending then-node and a bare promise future. */
-    sea_future waiting_then = sea_then(sea_yield(), ident, SEA_NOCAPTURE);
+    sea_future waiting_then = sea_then(sea_yield(), ident);
     sea_promise bare;
     sea_promise_init(&bare);
     sea_future bare_f = sea_promise_get_future(&bare);
@@ -138,12 +136,12 @@ static sea_future t_out_of_memory(void) {
     sea_future fp = sea_fd_poll(p[0], SEA_POLLIN);
     CHECK_EQ(sea_future_error(&fp), -ENOMEM);
     /* Attaching to a bare promise future with an inline capture needs no memory... */
-    sea_future ok = sea_then(bare_f, ident, SEA_NOCAPTURE);
+    sea_future ok = sea_then(bare_f, ident);
     CHECK(!sea_future_failed(&ok));
     /* ...but a large capture, or a node behind a then-node, does. */
     sea_future nomem1 = sea_then(boxed_f, big_ident, (struct big){{0}});
     CHECK_EQ(sea_future_error(&nomem1), -ENOMEM);
-    sea_future nomem2 = sea_then(waiting_then, ident, SEA_NOCAPTURE);
+    sea_future nomem2 = sea_then(waiting_then, ident);
     CHECK_EQ(sea_future_error(&nomem2), -ENOMEM);
     sea_future nomem3;
     memset(&nomem3, 0, sizeof(nomem3));
@@ -190,7 +188,7 @@ static sea_future t_dropped_source_released(void) {
 }
 
 static sea_future t_works_again(void) {
-    sea_future all = sea_then_wrapped(sea_then(sea_yield(), ident, SEA_NOCAPTURE), expect, (struct expect){.v = 0, .err = 0});
+    sea_future all = sea_then_wrapped(sea_then(sea_yield(), ident), expect, (struct expect){.v = 0, .err = 0});
     all = sea_test_join(all, sea_sleep(SEA_MSEC(1)));
     return sea_test_join(all, sea_then_wrapped(sea_then(sea_test_later(sea_ready_int(3)), big_ident, (struct big){{0}}),
                                                expect, (struct expect){.v = 3, .err = 0}));
@@ -199,13 +197,11 @@ static sea_future t_works_again(void) {
 /* ---- the epoll descriptor table ---- */
 
 static int big_fd = -1, big_pipe[2];
-static sea_future write_big(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future write_big(void) {
     CHECK_EQ(write(big_pipe[1], "z", 1), 1);
     return sea_ready();
 }
-static sea_future close_big(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future close_big(sea_future *in) {
     (void)sea_future_error(in);
     close(big_fd);
     close(big_pipe[0]);
@@ -231,10 +227,10 @@ static sea_future t_epoll_table_cannot_grow(void) {
         all = sea_then_wrapped(f, expect, (struct expect){.v = 0, .err = -ENOMEM});
     } else {
         /* io_uring does not: the poll works. */
-        all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), write_big, SEA_NOCAPTURE),
+        all = sea_test_join(sea_then(sea_sleep(SEA_MSEC(1)), write_big),
                             sea_then_wrapped(f, expect, (struct expect){.v = SEA_POLLIN, .err = 0}));
     }
-    return sea_then_wrapped(all, close_big, SEA_NOCAPTURE);
+    return sea_then_wrapped(all, close_big);
 }
 
 static const struct sea_test_case cases[] = {

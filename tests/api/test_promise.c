@@ -355,8 +355,7 @@ struct chain_state {
     sea_promise p;
     int step;
 };
-static sea_future resolver(struct chain_state **cs, sea_value v) {
-    (void)v;
+static sea_future resolver(struct chain_state **cs) {
     struct chain_state *s = *cs;
     sea_promise_set_int(&s->p, 5);
     /* Still inside this continuation: the waiter must not have run. */

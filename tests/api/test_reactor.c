@@ -31,8 +31,7 @@ static void logged_run(sea_task *t) {
 }
 static struct logged_task tasks[4];
 
-static sea_future tasks_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future tasks_done(void) {
     CHECK_EQ(task_n, 4);
     for (int i = 0; i < 4; i++)
         CHECK_EQ(task_log[i], i);
@@ -55,7 +54,7 @@ static sea_future t_tasks_fifo_not_synchronous(void) {
     CHECK_EQ(task_n, 0);
     CHECK(!sea_future_available(&y));
     /* One more yield: queued after all four. */
-    return sea_then(sea_test_join(y, sea_yield()), tasks_done, SEA_NOCAPTURE);
+    return sea_then(sea_test_join(y, sea_yield()), tasks_done);
 }
 
 /* A task that schedules itself again a number of times. */
@@ -112,8 +111,7 @@ static void due_cb(sea_timer *t, void *arg) {
     (void)t, (void)arg;
     due_fired++;
 }
-static sea_future after_yield(sea_future *poll_f, sea_value v) {
-    (void)v;
+static sea_future after_yield(sea_future *poll_f) {
     CHECK_EQ(due_fired, 1);
     CHECK(sea_future_available(poll_f));
     CHECK(!sea_future_failed(poll_f));
@@ -145,8 +143,7 @@ static void quota_timer_cb(sea_timer *t, void *arg) {
     quota_timer_fired = 1;
 }
 static uint64_t preemptions_before;
-static sea_future yield_loop(struct spin *s, sea_value v) {
-    (void)v;
+static sea_future yield_loop(struct spin *s) {
     s->iterations++;
     if (quota_timer_fired) {
         CHECK(s->iterations > 1);
@@ -182,8 +179,7 @@ static void busy_run(sea_task *t) {
         sea_promise_release(&busy_done);
     }
 }
-static sea_future busy_check(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future busy_check(void) {
     CHECK(quota_timer_fired);
     CHECK(sea_test_stats().quota_preemptions > preemptions_before);
     for (int i = 0; i < NBUSY; i++)
@@ -203,13 +199,12 @@ static sea_future t_timer_fires_during_task_loop(void) {
         sea_task_init(&busy[i].task, busy_run);
         sea_task_schedule(&busy[i].task);
     }
-    return sea_then(sea_promise_get_future(&busy_done), busy_check, SEA_NOCAPTURE);
+    return sea_then(sea_promise_get_future(&busy_done), busy_check);
 }
 
 /* Many independent task chains at once, plus a timer. */
 static int chains_left;
-static sea_future chain_step(int *n, sea_value v) {
-    (void)v;
+static sea_future chain_step(int *n) {
     if (quota_timer_fired) {
         chains_left--;
         return sea_ready();
@@ -229,8 +224,7 @@ static sea_future t_many_chains_and_a_timer(void) {
     return all;
 }
 
-static sea_future spin_until_preempt(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future spin_until_preempt(void) {
     /* Inside a task: spin (up to 2 s, far beyond the 0.5 ms quota). */
     sea_time start = sea_now();
     bool preempt = false;
@@ -248,8 +242,7 @@ static sea_future spin_until_preempt(sea_nocapture *c, sea_value v) {
     return y;
 }
 
-static sea_future check_fresh_quota(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future check_fresh_quota(void) {
     /* After the yield a fresh task ran: sea_maybe_yield is pending or ready, both valid. */
     sea_future y = sea_maybe_yield();
     CHECK(!sea_future_failed(&y));
@@ -257,8 +250,8 @@ static sea_future check_fresh_quota(sea_nocapture *c, sea_value v) {
 }
 
 static sea_future t_need_preempt_and_maybe_yield(void) {
-    sea_future f = sea_then(sea_yield(), spin_until_preempt, SEA_NOCAPTURE);
-    return sea_then(f, check_fresh_quota, SEA_NOCAPTURE);
+    sea_future f = sea_then(sea_yield(), spin_until_preempt);
+    return sea_then(f, check_fresh_quota);
 }
 
 /* A long computation split with sea_maybe_yield lets a timer fire in between. */
@@ -266,8 +259,7 @@ struct work {
     int64_t done;
     int slices;
 };
-static sea_future work_slice(struct work *w, sea_value v) {
-    (void)v;
+static sea_future work_slice(struct work *w) {
     w->slices++;
     while (!quota_timer_fired) {
         for (int i = 0; i < 1000; i++)
@@ -289,8 +281,7 @@ static sea_future t_maybe_yield_loop_lets_timer_fire(void) {
 /* ---- statistics and identity ---- */
 
 static sea_reactor_stats stats_before;
-static sea_future stats_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future stats_done(void) {
     sea_reactor_stats s = sea_test_stats();
     CHECK(s.tasks_run > stats_before.tasks_run);
     CHECK(s.loop_iterations > stats_before.loop_iterations);
@@ -305,7 +296,7 @@ static sea_future t_stats(void) {
     sea_reactor_stats s;
     CHECK_EQ(sea_reactor_stats_get(&s), 0);
     stats_before = s;
-    return sea_then(sea_sleep(SEA_MSEC(20)), stats_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(20)), stats_done);
 }
 
 static sea_future t_backend_and_shard(void) {
@@ -327,8 +318,7 @@ static sea_future t_backend_and_shard(void) {
 }
 
 static sea_time lowres_start;
-static sea_future lowres_after_sleep(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future lowres_after_sleep(void) {
     sea_time lr = sea_lowres_now();
     /* The sleep ended no earlier than its deadline, as read by the loop. */
     CHECK(lr - lowres_start >= SEA_MSEC(3));
@@ -344,7 +334,7 @@ static sea_future t_lowres_clock(void) {
     /* Free to read: the same value until the loop turns. */
     CHECK_EQ(sea_lowres_now(), a);
     lowres_start = sea_now();
-    return sea_then(sea_sleep(SEA_MSEC(3)), lowres_after_sleep, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(3)), lowres_after_sleep);
 }
 
 static sea_future t_now_monotonic(void) {

@@ -54,8 +54,7 @@ struct plan {
     sea_time stop_delay;
 };
 
-static sea_future create_now(struct plan **pp, sea_value v) {
-    (void)v;
+static sea_future create_now(struct plan **pp) {
     struct plan *p = *pp;
     if ((int)sea_shard_id() == p->fail_on)
         return sea_failed_fmt(-ENOSPC, "no room on shard %u", sea_shard_id());
@@ -75,8 +74,7 @@ static sea_future counter_create(void *arg) {
     return sea_then(sea_sleep(d), create_now, p);
 }
 
-static sea_future stop_logged(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future stop_logged(void) {
     log_event("stopped");
     return sea_ready();
 }
@@ -87,7 +85,7 @@ static sea_future counter_stop(void *instance) {
     CHECK_EQ(c->shard, sea_shard_id());
     CHECK_EQ(c->magic, COUNTER_MAGIC);
     log_event("stop");
-    return sea_then(sea_sleep(current_plan->stop_delay), stop_logged, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(current_plan->stop_delay), stop_logged);
 }
 
 static void counter_destroy(void *instance) {
@@ -138,8 +136,7 @@ static sea_future check_local(void *instance, struct add *a) {
 }
 
 /* A call that sleeps, then adds. */
-static sea_future slow_add_done(struct counter **cp, sea_value v) {
-    (void)v;
+static sea_future slow_add_done(struct counter **cp) {
     log_event("call-end");
     (*cp)->value += 1;
     return sea_ready_int(42);

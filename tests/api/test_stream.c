@@ -365,8 +365,7 @@ struct mem_source {
     sea_buf *out;
 };
 
-static sea_future mem_source_fill(struct mem_source **srcp, sea_value v) {
-    (void)v;
+static sea_future mem_source_fill(struct mem_source **srcp) {
     struct mem_source *src = *srcp;
     size_t n = src->len - src->at < src->piece ? src->len - src->at : src->piece;
     if (n && sea_buf_copy(src->out, src->text + src->at, n) < 0)
@@ -381,7 +380,7 @@ static sea_future mem_source_get(sea_data_source *base, sea_buf *out) {
     *out = SEA_BUF_EMPTY;
     if (src->gets++ % 2)
         return sea_then(sea_yield(), mem_source_fill, src);
-    return mem_source_fill(&src, (sea_value){0});
+    return mem_source_fill(&src);
 }
 
 static void mem_source_release(sea_data_source *base) {
@@ -403,8 +402,7 @@ struct mem_sink_len {
     size_t len;
 };
 
-static sea_future mem_sink_done(struct mem_sink_len *c, sea_value v) {
-    (void)v;
+static sea_future mem_sink_done(struct mem_sink_len *c) {
     return sea_ready_size(c->len);
 }
 
@@ -431,8 +429,7 @@ static void mem_sink_release(sea_data_sink *base) {
 
 static const sea_data_sink_ops mem_sink_ops = {.put = mem_sink_put, .end = mem_sink_end, .release = mem_sink_release};
 
-static sea_future own_source_and_sink(void *arg) {
-    (void)arg;
+static sea_future own_source_and_sink(void) {
     static const char text[] = "alpha beta\ngamma\ndelta epsilon zeta\n";
     struct mem_source src = {.base = {&mem_source_ops}, .text = text, .len = sizeof(text) - 1, .piece = 5};
     sea_input_stream *in = sea_input_stream_from(&src.base);
@@ -472,7 +469,7 @@ static sea_future own_source_and_sink(void *arg) {
 }
 
 static sea_future t_own_source_and_sink(void) {
-    return sea_fiber_start(own_source_and_sink, NULL, NULL);
+    return sea_fiber_start(own_source_and_sink);
 }
 
 static const struct sea_test_case cases[] = {

@@ -31,7 +31,7 @@ struct tag {
     int id;
 };
 
-static sea_future record(struct tag *t, sea_value v) {
+static sea_future record(struct tag *t) {
     t->o->seq[t->o->n++] = t->id;
     return sea_ready();
 }
@@ -156,7 +156,7 @@ struct work {
     bool fail;
 };
 
-static sea_future work_done(struct work *w, sea_value v) {
+static sea_future work_done(struct work *w) {
     --*w->running;
     return w->fail ? sea_failed(-EIO, "work failed") : sea_ready_int(7);
 }
@@ -167,25 +167,74 @@ static sea_future do_work(struct work *w) {
     return sea_then(sea_sleep(SEA_USEC(200)), work_done, *w);
 }
 
-FIBER_CASE(t_with_semaphore_and_units) {
-    sea_semaphore s;
-    sea_semaphore_init(&s, 3);
-    int running = 0, peak = 0;
-    sea_future fs[20];
+/* Twenty calls from a continuation (not a fiber): each runs fn as a continuation, at most three at a time. */
+struct twenty {
+    sea_semaphore *s;
+    int *running, *peak;
+    sea_future *fs;
+};
+static sea_future start_twenty(struct twenty *t) {
+    CHECK(sea_fiber_self() == NULL);
     for (int i = 0; i < 20; i++)
-        fs[i] = sea_with_semaphore(&s, 1, do_work, (struct work){&s, &running, &peak, i % 5 == 0});
-    sea_future_detach(sea_await(sea_when_all(fs, 20)));
+        t->fs[i] = sea_with_semaphore(t->s, 1, do_work, (struct work){t->s, t->running, t->peak, i % 5 == 0});
+    return sea_ready();
+}
+
+/* The same work in fiber style: it waits with sea_await, so it must run in the calling fiber. */
+static sea_future fiber_work(struct work *w) {
+    CHECK(sea_fiber_self() != NULL);
+    if (++*w->running > *w->peak)
+        *w->peak = *w->running;
+    int err = sea_await_value(sea_sleep(SEA_USEC(200)), NULL);
+    --*w->running;
+    if (err)
+        return sea_failed(err, "sleep failed");
+    return w->fail ? sea_failed(-EIO, "work failed") : sea_ready_int(7);
+}
+static sea_future worker_fiber(struct work *w) {
+    sea_future r = sea_with_semaphore(w->s, 1, fiber_work, *w);
+    CHECK(sea_future_available(&r)); /* waited for here, in this fiber */
+    return r;
+}
+
+static int count_results(sea_future *fs, int n) {
+    sea_future_detach(sea_await(sea_when_all(fs, (size_t)n)));
     int failed = 0;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < n; i++) {
         if (sea_future_failed(&fs[i]))
             failed += sea_future_error(&fs[i]) == -EIO;
         else
             CHECK_EQ(sea_future_value(&fs[i]).i, 7);
         sea_future_detach(sea_future_move(&fs[i]));
     }
-    CHECK_EQ(failed, 4);
+    return failed;
+}
+
+FIBER_CASE(t_with_semaphore_and_units) {
+    sea_semaphore s;
+    sea_semaphore_init(&s, 3);
+    int running = 0, peak = 0;
+    sea_future fs[20];
+    sea_future_detach(
+        sea_await(sea_then(sea_test_later(sea_ready()), start_twenty, (struct twenty){&s, &running, &peak, fs})));
+    CHECK_EQ(count_results(fs, 20), 4);
     CHECK_EQ(peak, 3);
     CHECK_EQ(sea_semaphore_available(&s), 3); /* every unit back, failures included */
+    /* Fiber style: twenty fibers, each waiting in sea_with_semaphore and in its function. */
+    peak = 0;
+    for (int i = 0; i < 20; i++)
+        fs[i] = sea_fiber_start(worker_fiber, (struct work){&s, &running, &peak, i % 5 == 0});
+    CHECK_EQ(count_results(fs, 20), 4);
+    CHECK_EQ(peak, 3);
+    CHECK_EQ(sea_semaphore_available(&s), 3);
+    /* From a fiber, a wait that fails never runs the function. */
+    sea_semaphore_broken(&s, -ECANCELED, "closed for the test");
+    sea_future r = sea_with_semaphore(&s, 1, fiber_work, (struct work){&s, &running, &peak, false});
+    CHECK(sea_future_available(&r));
+    CHECK_EQ(sea_future_error(&r), -ECANCELED);
+    sea_future_detach(r);
+    CHECK_EQ(running, 0);
+    sea_semaphore_init(&s, 3);
     /* Units objects. */
     sea_value v;
     CHECK_EQ(sea_test_await_err(sea_semaphore_get_units(&s, 2), &v), 0);
@@ -215,7 +264,7 @@ struct gate_op {
     int *done;
 };
 
-static sea_future op_done(struct gate_op *o, sea_value v) {
+static sea_future op_done(struct gate_op *o) {
     ++*o->done;
     return sea_ready();
 }
@@ -224,13 +273,50 @@ static sea_future gate_op(struct gate_op *o) {
     return sea_then(sea_sleep(SEA_MSEC(2)), op_done, *o);
 }
 
-FIBER_CASE(t_gate) {
-    sea_gate g;
-    sea_gate_init(&g);
-    int done = 0;
-    sea_future ops[3];
+struct three_ops {
+    sea_gate *g;
+    int *done;
+    sea_future *ops;
+};
+static sea_future start_three(struct three_ops *t) {
+    CHECK(sea_fiber_self() == NULL);
     for (int i = 0; i < 3; i++)
-        ops[i] = sea_with_gate(&g, gate_op, (struct gate_op){&g, &done});
+        t->ops[i] = sea_with_gate(t->g, gate_op, (struct gate_op){t->g, t->done});
+    return sea_ready();
+}
+
+/* In fiber style: waits inside the gate. */
+static sea_future fiber_gate_op(struct gate_op *o) {
+    CHECK(sea_gate_count(o->g) >= 1); /* inside the gate while it runs */
+    int err = sea_await_value(sea_sleep(SEA_MSEC(2)), NULL);
+    ++*o->done;
+    return err ? sea_failed(err, "sleep failed") : sea_ready_int(5);
+}
+
+FIBER_CASE(t_gate) {
+    sea_gate g = SEA_GATE_INIT;
+    int done = 0;
+    /* From a fiber: the function runs in it, and sea_with_gate returns when it is done. */
+    sea_future in_fiber = sea_with_gate(&g, fiber_gate_op, (struct gate_op){&g, &done});
+    CHECK(sea_future_available(&in_fiber));
+    CHECK_EQ(sea_future_value(&in_fiber).i, 5);
+    CHECK_EQ(done, 1);
+    CHECK_EQ(sea_gate_count(&g), 0);
+    done = 0;
+    /* In the background, from a fiber: fibers started in the gate. */
+    sea_future bg[2];
+    for (int i = 0; i < 2; i++)
+        bg[i] = sea_fiber_start_in(&g, fiber_gate_op, (struct gate_op){&g, &done});
+    CHECK_EQ(sea_gate_count(&g), 2);
+    sea_future_detach(sea_await(sea_when_all(bg, 2)));
+    for (int i = 0; i < 2; i++)
+        sea_future_detach(sea_future_move(&bg[i]));
+    CHECK_EQ(done, 2);
+    CHECK_EQ(sea_gate_count(&g), 0);
+    done = 0;
+    /* From continuations: the functions run at once and the gate is left when their futures resolve. */
+    sea_future ops[3];
+    sea_future_detach(sea_await(sea_then(sea_test_later(sea_ready()), start_three, (struct three_ops){&g, &done, ops})));
     CHECK_EQ(sea_gate_count(&g), 3);
     CHECK_EQ(sea_gate_enter(&g), 0); /* a manual one too */
     CHECK_EQ(sea_gate_check(&g), 0);
@@ -243,6 +329,9 @@ FIBER_CASE(t_gate) {
     CHECK(sea_future_available(&refused));
     CHECK_EQ(sea_future_error(&refused), SEA_EGATE_CLOSED);
     CHECK_STREQ(sea_strerror(SEA_EGATE_CLOSED), "gate closed");
+    sea_future_detach(refused);
+    refused = sea_fiber_start_in(&g, fiber_gate_op, (struct gate_op){&g, &done});
+    CHECK_EQ(sea_future_error(&refused), SEA_EGATE_CLOSED);
     sea_future_detach(refused);
     CHECK_EQ(sea_test_await_err(sea_gate_close(&g), NULL), -EALREADY);
     sea_future_detach(sea_await(sea_when_all(ops, 3)));
@@ -262,6 +351,7 @@ FIBER_CASE(t_gate) {
 }
 
 static void leave_unbalanced(void *arg) {
+    (void)arg;
     sea_gate g;
     sea_gate_init(&g);
     sea_gate_leave(&g);
@@ -283,23 +373,23 @@ struct lock_log {
     int id;
 };
 
-static sea_future read_done(struct lock_log *x, sea_value v) {
+static sea_future read_done(struct lock_log *x) {
     x->o->seq[x->o->n++] = x->id;
     sea_rwlock_read_unlock(x->l);
     return sea_ready();
 }
 
-static sea_future write_done(struct lock_log *x, sea_value v) {
+static sea_future write_done(struct lock_log *x) {
     x->o->seq[x->o->n++] = x->id;
     sea_rwlock_write_unlock(x->l);
     return sea_ready();
 }
 
-static sea_future reader(struct lock_log *x, sea_value v) {
+static sea_future reader(struct lock_log *x) {
     return sea_then(sea_sleep(SEA_MSEC(2)), read_done, *x);
 }
 
-static sea_future writer(struct lock_log *x, sea_value v) {
+static sea_future writer(struct lock_log *x) {
     CHECK(!sea_rwlock_try_read_lock(x->l)); /* exclusive */
     return sea_then(sea_sleep(SEA_MSEC(1)), write_done, *x);
 }
@@ -446,7 +536,7 @@ struct stopper {
     sea_abort_source *as;
 };
 
-static sea_future stop_it(struct stopper *s, sea_value v) {
+static sea_future stop_it(struct stopper *s) {
     sea_abort_source_request(s->as, -ECANCELED);
     return sea_ready();
 }

@@ -47,8 +47,7 @@ static void counted_init(struct counted *c) {
 /* ---- one-shot ---- */
 
 static struct counted one;
-static sea_future one_shot_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future one_shot_done(void) {
     CHECK_EQ(one.fired, 1);
     CHECK(!one.armed_in_cb);
     CHECK(one.expiry_in_cb == SEA_TIME_MAX);
@@ -72,12 +71,11 @@ static sea_future t_one_shot(void) {
     CHECK(sea_timer_expiry(&one.t) <= after + SEA_MSEC(2));
     CHECK_EQ(one.fired, 0);
     /* Wait well past it: it fired once, and only once. */
-    return sea_then(sea_sleep(SEA_MSEC(10)), one_shot_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(10)), one_shot_done);
 }
 
 static struct counted at_future, at_past, at_min;
-static sea_future arm_at_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future arm_at_done(void) {
     CHECK_EQ(at_future.fired, 1);
     CHECK_EQ(at_past.fired, 1);
     CHECK_EQ(at_min.fired, 1);
@@ -101,27 +99,26 @@ static sea_future t_arm_at(void) {
     CHECK_EQ(sea_timer_arm_at(&at_min.t, INT64_MIN), 0);
     CHECK_EQ(at_past.fired + at_min.fired, 0);
     CHECK(sea_timer_armed(&at_past.t));
-    return sea_then(sea_sleep(SEA_MSEC(8)), arm_at_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(8)), arm_at_done);
 }
 
 /* ---- periodic ---- */
 
 static struct counted per;
 static int per_after_cancel;
-static sea_future periodic_check(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future periodic_check(void) {
     /* No firing after the self-cancel. */
     CHECK_EQ(per.fired, per_after_cancel);
     CHECK(!sea_timer_armed(&per.t));
     return sea_ready();
 }
-static sea_future periodic_done(sea_promise **pp, sea_value v) {
-    (void)pp, (void)v;
+static sea_future periodic_done(sea_promise **pp) {
+    (void)pp;
     CHECK_EQ(per.fired, 5);
     CHECK(per.cancel_result); /* re-armed before the callback, so the cancel found it armed */
     CHECK(!sea_timer_armed(&per.t));
     per_after_cancel = per.fired;
-    return sea_then(sea_sleep(SEA_MSEC(10)), periodic_check, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(10)), periodic_check);
 }
 
 static sea_promise per_promise;
@@ -193,8 +190,7 @@ static void behind_cb(sea_timer *t, void *arg) {
     if (c->fired == 3)
         CHECK(sea_timer_cancel(t));
 }
-static sea_future behind_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future behind_done(void) {
     CHECK_EQ(behind.fired, 3);
     CHECK_EQ(behind_bad_rearm, 0);
     return sea_ready();
@@ -205,7 +201,7 @@ static sea_future t_periodic_falls_behind(void) {
     behind_bad_rearm = 0;
     sea_timer_init(&behind.t, behind_cb, &behind);
     CHECK_EQ(sea_timer_arm_periodic(&behind.t, SEA_MSEC(1)), 0);
-    return sea_then(sea_sleep(SEA_MSEC(30)), behind_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(30)), behind_done);
 }
 
 /* A periodic timer with a 1 ns period fires once per check and does not stall the loop. */
@@ -217,8 +213,7 @@ static void tiny_cb(sea_timer *t, void *arg) {
     if (sea_timer_expiry(t) <= sea_lowres_now())
         c->cancel_result = true; /* misuse of the field: "bad re-arm seen" */
 }
-static sea_future tiny_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future tiny_done(void) {
     CHECK(tiny.fired > 1);
     CHECK(!tiny.cancel_result);
     CHECK(sea_timer_cancel(&tiny.t));
@@ -230,14 +225,13 @@ static sea_future t_periodic_tiny_period(void) {
     sea_timer_init(&tiny.t, tiny_cb, &tiny);
     CHECK_EQ(sea_timer_arm_periodic(&tiny.t, 1), 0);
     /* Other timers, tasks and this sleep still make progress. */
-    return sea_then(sea_test_join(sea_sleep(SEA_MSEC(3)), sea_yield()), tiny_done, SEA_NOCAPTURE);
+    return sea_then(sea_test_join(sea_sleep(SEA_MSEC(3)), sea_yield()), tiny_done);
 }
 
 /* ---- re-arming, cancelling ---- */
 
 static struct counted moved_earlier, moved_later, cancelled, periodic_to_one;
-static sea_future rearm_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future rearm_done(void) {
     CHECK_EQ(moved_earlier.fired, 1);
     CHECK_EQ(moved_later.fired, 0); /* deadline 10 s away */
     CHECK(sea_timer_armed(&moved_later.t));
@@ -272,7 +266,7 @@ static sea_future t_rearm_and_cancel(void) {
     /* Periodic re-armed as one-shot fires once. */
     CHECK_EQ(sea_timer_arm_periodic(&periodic_to_one.t, SEA_USEC(500)), 0);
     CHECK_EQ(sea_timer_arm(&periodic_to_one.t, SEA_MSEC(1)), 0);
-    return sea_then(sea_sleep(SEA_MSEC(10)), rearm_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(10)), rearm_done);
 }
 
 /* ---- order ---- */
@@ -288,8 +282,7 @@ static void ordered_cb(sea_timer *t, void *arg) {
     struct ordered *o = arg;
     order_log[order_n++] = o->id;
 }
-static sea_future order_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future order_done(void) {
     CHECK_EQ(order_n, NORDER);
     for (int i = 0; i < order_n; i++)
         CHECK_EQ(order_log[i], i);
@@ -305,7 +298,7 @@ static sea_future t_fire_in_deadline_order(void) {
         sea_timer_init(&ordered[i].t, ordered_cb, &ordered[i]);
         CHECK_EQ(sea_timer_arm_at(&ordered[i].t, base + i * SEA_USEC(100)), 0);
     }
-    return sea_then(sea_sleep(SEA_MSEC(15)), order_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(15)), order_done);
 }
 
 static sea_future t_fire_in_deadline_order_same_pass(void) {
@@ -317,7 +310,7 @@ static sea_future t_fire_in_deadline_order_same_pass(void) {
         sea_timer_init(&ordered[i].t, ordered_cb, &ordered[i]);
         CHECK_EQ(sea_timer_arm_at(&ordered[i].t, base + i), 0);
     }
-    return sea_then(sea_sleep(0), order_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(0), order_done);
 }
 
 /* ---- many random timers ---- */
@@ -343,8 +336,7 @@ static void many_cb(sea_timer *t, void *arg) {
     if (sea_now() < m->deadline)
         many_early++;
 }
-static sea_future many_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future many_done(void) {
     CHECK_EQ(many_fired, NMANY);
     int wrong = 0;
     for (int i = 0; i < NMANY; i++)
@@ -374,7 +366,7 @@ static sea_future t_many_random_timers(void) {
             break;
         }
     }
-    return sea_then(sea_sleep(SEA_MSEC(70)), many_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(70)), many_done);
 }
 
 /* ---- cancelling and re-arming from a callback in the same pass ---- */
@@ -401,8 +393,7 @@ static void pass_a_cb(sea_timer *t, void *arg) {
     /* E (due later in the pass) re-armed with the same deadline still fires once. */
     CHECK_EQ(sea_timer_arm_at(&pass_e.t, sea_timer_expiry(&pass_e.t)), 0);
 }
-static sea_future same_pass_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future same_pass_done(void) {
     CHECK_EQ(pass_a.fired, 2);
     CHECK_EQ(pass_b.fired, 0);
     CHECK_EQ(pass_c.fired, 1);
@@ -425,7 +416,7 @@ static sea_future t_cancel_in_same_pass(void) {
     CHECK_EQ(sea_timer_arm_at(&pass_c.t, base + 2), 0);
     CHECK_EQ(sea_timer_arm_at(&pass_d.t, base + 3), 0);
     CHECK_EQ(sea_timer_arm_at(&pass_e.t, base + 4), 0);
-    return sea_then(sea_sleep(SEA_MSEC(10)), same_pass_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(10)), same_pass_done);
 }
 
 /* Every due timer cancels the next one: half of them fire. */
@@ -438,8 +429,7 @@ static void chain_cb(sea_timer *t, void *arg) {
     if (i + 1 < NCHAIN)
         CHECK(sea_timer_cancel(&chain_timers[i + 1].t));
 }
-static sea_future chain_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future chain_done(void) {
     for (int i = 0; i < NCHAIN; i++)
         CHECK_EQ(chain_timers[i].fired, i % 2 == 0);
     return sea_ready();
@@ -453,7 +443,7 @@ static sea_future t_cancel_chain_same_pass(void) {
         chain_timers[i].deadline = base + i;
         CHECK_EQ(sea_timer_arm_at(&chain_timers[i].t, base + i), 0);
     }
-    return sea_then(sea_sleep(SEA_MSEC(2)), chain_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(2)), chain_done);
 }
 
 /* ---- a million timers ---- */
@@ -465,8 +455,7 @@ static void must_not_fire(sea_timer *t, void *arg) {
 }
 static sea_timer *million;
 static int million_fired;
-static sea_future million_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future million_done(void) {
     CHECK_EQ(million_fired, 0);
     free(million);
     million = NULL;
@@ -499,7 +488,7 @@ static sea_future t_million_armed_then_cancelled(void) {
     for (int i = 0; i < NMILLION; i += 1000)
         bad += sea_timer_armed(&million[i]);
     CHECK_EQ(bad, 0);
-    return sea_then(sea_sleep(SEA_MSEC(3)), million_done, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(3)), million_done);
 }
 
 /* ---- sleep ---- */
@@ -531,13 +520,11 @@ static sea_future t_sleep(void) {
 }
 
 static int sleeps_done;
-static sea_future sleep_counted(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future sleep_counted(void) {
     sleeps_done++;
     return sea_ready();
 }
-static sea_future many_sleeps_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future many_sleeps_done(void) {
     CHECK_EQ(sleeps_done, 10000);
     return sea_ready();
 }
@@ -548,8 +535,8 @@ static sea_future t_many_sleeps(void) {
     sea_future all = sea_ready();
     for (int i = 0; i < 10000; i++)
         all = sea_test_join(all, sea_then(sea_sleep((sea_time)(sea_test_rand(&rng) % (uint64_t)SEA_MSEC(5))),
-                                          sleep_counted, SEA_NOCAPTURE));
-    return sea_then(all, many_sleeps_done, SEA_NOCAPTURE);
+                                          sleep_counted));
+    return sea_then(all, many_sleeps_done);
 }
 
 static sea_future t_huge_sleep_detached(void) {

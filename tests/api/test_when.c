@@ -266,8 +266,8 @@ struct writer {
     int n;
 };
 
-static sea_future write_all(void *arg) {
-    struct writer *w = arg;
+static sea_future write_all(struct writer **wp) {
+    struct writer *w = *wp;
     for (int i = 1; i <= w->n; i++) {
         int err = sea_test_await_err(sea_pipe_write(w->p, item(i)), NULL);
         if (err)
@@ -280,7 +280,7 @@ static sea_future write_all(void *arg) {
 FIBER_CASE(t_pipe) {
     sea_pipe *p = sea_pipe_new(4, release_item);
     struct writer w = {p, 100};
-    sea_future writer = sea_fiber_start(write_all, &w, NULL);
+    sea_future writer = sea_fiber_start(write_all, &w);
     int expect = 1;
     for (;;) {
         sea_value v;

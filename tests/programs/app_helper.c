@@ -45,8 +45,8 @@ static sea_future ret_int(int64_t *v, sea_value in) {
     (void)in;
     return sea_ready_int(*v);
 }
-static sea_future ret_fmt_error(sea_nocapture *c, sea_value in) {
-    (void)c, (void)in;
+static sea_future ret_fmt_error(sea_value in) {
+    (void)in;
     return sea_failed_fmt(-ENOENT, "no such thing: %s", "gizmo");
 }
 
@@ -127,15 +127,14 @@ static sea_future start_shutdown(void) {
 static sea_box stale_box = {count_release};
 static bool stale_msg_mode;
 
-static sea_future produce(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future produce(sea_value v) {
+    (void)v;
     if (stale_msg_mode)
         return sea_failed_fmt(-EIO, "owned message %d", 42);
     return sea_ready_box(&stale_box);
 }
 
-static sea_future consume_then_end(sea_nocapture *c, sea_future *in) {
-    (void)c;
+static sea_future consume_then_end(sea_future *in) {
     if (stale_msg_mode) {
         HCHECK(sea_future_error(in) == -EIO); /* observed; freed after this returns */
     } else {
@@ -153,23 +152,23 @@ static sea_future consume_then_end(sea_nocapture *c, sea_future *in) {
 
 static sea_future start_stale(void) {
     sea_promise_init(&main_promise);
-    sea_future f = sea_then(sea_yield(), produce, SEA_NOCAPTURE);
-    sea_future_detach(sea_then_wrapped(f, consume_then_end, SEA_NOCAPTURE));
+    sea_future f = sea_then(sea_yield(), produce);
+    sea_future_detach(sea_then_wrapped(f, consume_then_end));
     return sea_promise_get_future(&main_promise);
 }
 
 /* ---- options that change the loop ---- */
 
-static sea_future print_sleeps(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future print_sleeps(sea_value v) {
+    (void)v;
     sea_reactor_stats st;
     HCHECK(sea_reactor_stats_get(&st) == 0);
     printf("%llu\n", (unsigned long long)st.sleeps);
     return sea_ready();
 }
 
-static sea_future spin_quota(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future spin_quota(sea_value v) {
+    (void)v;
     sea_time start = sea_now();
     while (!sea_need_preempt() && sea_now() - start < SEA_SEC(5)) {
     }
@@ -179,8 +178,7 @@ static sea_future spin_quota(sea_nocapture *c, sea_value v) {
 
 /* ---- main ---- */
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     int n;
     char **args = sea_app_args(&n);
     if (n < 1) {
@@ -197,7 +195,7 @@ static sea_future app_main(void *arg) {
     if (strcmp(mode, "fail") == 0)
         return sea_failed(-EIO, "disk on fire");
     if (strcmp(mode, "fail-later") == 0)
-        return sea_then(sea_sleep(SEA_MSEC(1)), ret_fmt_error, SEA_NOCAPTURE);
+        return sea_then(sea_sleep(SEA_MSEC(1)), ret_fmt_error);
     if (strcmp(mode, "fail-promise") == 0) {
         sea_promise_init(&main_promise);
         sea_timer_init(&fail_timer, fail_timer_cb, NULL);
@@ -223,9 +221,9 @@ static sea_future app_main(void *arg) {
         return start_stale();
     }
     if (strcmp(mode, "sleeps") == 0)
-        return sea_then(sea_sleep(SEA_MSEC(20)), print_sleeps, SEA_NOCAPTURE);
+        return sea_then(sea_sleep(SEA_MSEC(20)), print_sleeps);
     if (strcmp(mode, "quota") == 0)
-        return sea_then(sea_yield(), spin_quota, SEA_NOCAPTURE);
+        return sea_then(sea_yield(), spin_quota);
     fprintf(stderr, "app_helper: unknown mode %s\n", mode);
     return sea_ready_int(3);
 }
@@ -233,8 +231,8 @@ static sea_future app_main(void *arg) {
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "nullmain") == 0)
-            return sea_app_run(argc, argv, NULL, NULL);
-    int code = sea_app_run(argc, argv, app_main, NULL);
+            return sea__app_run(argc, argv, false, NULL, NULL, 0); /* what a NULL main does */
+    int code = sea_app_run(argc, argv, app_main);
     const char *mode = NULL;
     for (int i = 1; i < argc; i++)
         if (argv[i][0] != '-') {

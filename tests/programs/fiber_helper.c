@@ -44,8 +44,7 @@ static void count_destructor(void *v) {
 static sea_fiber_key key_counted = {count_destructor};
 static int static_value;
 
-static sea_future wait_promise_fn(void *arg) {
-    (void)arg;
+static sea_future wait_promise_fn(void) {
     sea_future f = sea_promise_get_future(&never_resolved);
     HCHECK(sea_fiber_local_set(&key_counted, &static_value) == 0);
     int err = sea_await_value(f, NULL);
@@ -54,8 +53,7 @@ static sea_future wait_promise_fn(void *arg) {
     return sea_ready();
 }
 
-static sea_future sleep_long_fn(void *arg) {
-    (void)arg;
+static sea_future sleep_long_fn(void) {
     static sea_fiber_key keys[6];
     for (int i = 0; i < 6; i++)
         HCHECK(sea_fiber_local_set(&keys[i], &static_value) == 0);
@@ -66,8 +64,8 @@ static sea_future sleep_long_fn(void *arg) {
     return sea_ready_int(1);
 }
 
-static sea_future await_fiber_fn(void *arg) {
-    sea_future *other = arg;
+static sea_future await_fiber_fn(sea_future **otherp) {
+    sea_future *other = *otherp;
     sea_value v;
     int err = sea_await_value(sea_future_move(other), &v);
     fprintf(stderr, "fiber_helper: a dropped fiber resumed (%d)\n", err);
@@ -75,35 +73,32 @@ static sea_future await_fiber_fn(void *arg) {
     return sea_ready();
 }
 
-static sea_future yield_forever_fn(void *arg) {
-    (void)arg;
+static sea_future yield_forever_fn(void) {
     for (;;)
         HCHECK(sea_fiber_yield() == 0);
     return sea_ready();
 }
 
 /* Ends at once, but its result is a sleep that outlives the application. */
-static sea_future return_pending_fn(void *arg) {
-    (void)arg;
+static sea_future return_pending_fn(void) {
     return sea_sleep(SEA_SEC(100));
 }
 
-static sea_future unreached(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future unreached(sea_value v) {
+    (void)v;
     fprintf(stderr, "fiber_helper: a continuation ran after shutdown\n");
     helper_failures++;
     return sea_ready();
 }
 
-static sea_future never_started_fn(void *arg) {
-    (void)arg;
+static sea_future never_started_fn(void) {
     return sea_ready();
 }
 
-static sea_future end_main(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future end_main(sea_value v) {
+    (void)v;
     /* A fiber that may never get to run. */
-    sea_future_detach(sea_fiber_start(never_started_fn, NULL, NULL));
+    sea_future_detach(sea_fiber_start(never_started_fn));
     sea_fiber_stats st;
     HCHECK(sea_fiber_stats_get(&st) == 0);
     HCHECK(st.alive >= 6);
@@ -115,36 +110,33 @@ static sea_future other_fiber; /* awaited by another fiber */
 
 static sea_future pending_main(void) {
     sea_promise_init(&never_resolved);
-    sea_future_detach(sea_fiber_start(wait_promise_fn, NULL, &(sea_fiber_attr){.name = "on-promise"}));
-    other_fiber = sea_fiber_start(sleep_long_fn, NULL, &(sea_fiber_attr){.name = "sleeper"});
+    sea_future_detach(sea_fiber_start_attr(&(sea_fiber_attr){.name = "on-promise"}, wait_promise_fn));
+    other_fiber = sea_fiber_start_attr(&(sea_fiber_attr){.name = "sleeper"}, sleep_long_fn);
     sea_future_detach(
-        sea_then(sea_fiber_start(await_fiber_fn, &other_fiber, NULL), unreached, SEA_NOCAPTURE));
-    sea_future_detach(sea_fiber_start(yield_forever_fn, NULL, NULL));
-    sea_future_detach(sea_fiber_start(sleep_long_fn, NULL, &(sea_fiber_attr){.stack_size = 1 << 20}));
+        sea_then(sea_fiber_start(await_fiber_fn, &other_fiber), unreached));
+    sea_future_detach(sea_fiber_start(yield_forever_fn));
+    sea_future_detach(sea_fiber_start_attr(&(sea_fiber_attr){.stack_size = 1 << 20}, sleep_long_fn));
     sea_future_detach(
-        sea_fiber_start(sleep_long_fn, NULL, &(sea_fiber_attr){.stack_size = SEA_FIBER_STACK_MIN}));
-    sea_future_detach(sea_then(sea_fiber_start(return_pending_fn, NULL, NULL), unreached, SEA_NOCAPTURE));
-    return sea_then(sea_sleep(SEA_MSEC(5)), end_main, SEA_NOCAPTURE);
+        sea_fiber_start_attr(&(sea_fiber_attr){.stack_size = SEA_FIBER_STACK_MIN}, sleep_long_fn));
+    sea_future_detach(sea_then(sea_fiber_start(return_pending_fn), unreached));
+    return sea_then(sea_sleep(SEA_MSEC(5)), end_main);
 }
 
-static sea_future five_fn(void *arg) {
-    (void)arg;
+static sea_future five_fn(void) {
     int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
     return err ? sea_failed(err, "sleep failed") : sea_ready_int(5);
 }
 
-static sea_future second_main(void *arg) {
-    (void)arg;
+static sea_future second_main(void) {
     sea_fiber_stats st;
     HCHECK(sea_fiber_stats_get(&st) == 0);
     HCHECK(st.alive == 0);
-    return sea_fiber_start(five_fn, NULL, NULL);
+    return sea_fiber_start(five_fn);
 }
 
 /* ---- detached ---- */
 
-static sea_future detached_fn(void *arg) {
-    (void)arg;
+static sea_future detached_fn(void) {
     int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
     if (err)
         return sea_failed(err, "sleep failed");
@@ -152,26 +144,25 @@ static sea_future detached_fn(void *arg) {
     return sea_ready();
 }
 
-static sea_future print_main_done(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future print_main_done(sea_value v) {
+    (void)v;
     printf("main done\n");
     return sea_ready();
 }
 
 static sea_future detached_main(void) {
-    sea_future_detach(sea_fiber_start(detached_fn, NULL, NULL));
-    return sea_then(sea_sleep(SEA_MSEC(100)), print_main_done, SEA_NOCAPTURE);
+    sea_future_detach(sea_fiber_start(detached_fn));
+    return sea_then(sea_sleep(SEA_MSEC(100)), print_main_done);
 }
 
 /* ---- outside ---- */
 
-static sea_future outside_fn(void *arg) {
-    (void)arg;
+static sea_future outside_fn(void) {
     return sea_ready();
 }
 
 static void check_outside(void) {
-    sea_future f = sea_fiber_start(outside_fn, NULL, NULL);
+    sea_future f = sea_fiber_start(outside_fn);
     HCHECK(sea_future_error(&f) == SEA_ESHUTDOWN);
     sea_future_detach(f);
     sea_future r = sea_await(sea_ready_int(3));
@@ -189,13 +180,13 @@ static void check_outside(void) {
 }
 
 static sea_future outside_main(void) {
-    return sea_fiber_start(five_fn, NULL, NULL);
+    return sea_fiber_start(five_fn);
 }
 
 /* ---- fiber-main: sea_app_run_fiber runs main in a fiber named "main" ---- */
 
-static sea_future fiber_main(void *arg) {
-    HCHECK(arg == (void *)&helper_failures);
+static sea_future fiber_main(int **failures) {
+    HCHECK(*failures == &helper_failures); /* the capture arrived */
     HCHECK(sea_fiber_self() != NULL);
     HCHECK(strcmp(sea_fiber_name(sea_fiber_self()), "main") == 0);
     int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL); /* waits from the first line */
@@ -208,8 +199,7 @@ static sea_future fiber_main(void *arg) {
 
 static const char *mode;
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     if (strcmp(mode, "pending") == 0)
         return pending_main();
     if (strcmp(mode, "detached") == 0)
@@ -236,11 +226,11 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return helper_failures ? 3 : rc == 7 ? 0 : 3;
     }
-    int code = sea_app_run(argc, argv, app_main, NULL);
+    int code = sea_app_run(argc, argv, app_main);
     if (strcmp(mode, "pending") == 0) {
         printf("first run: %d\n", code);
         HCHECK(destructor_runs == 0); /* dropped without unwinding */
-        code = sea_app_run(argc, argv, second_main, NULL);
+        code = sea_app_run(argc, argv, second_main);
         printf("second run: %d\n", code);
         code = code == 5 ? 0 : 3;
     } else if (strcmp(mode, "outside") == 0) {

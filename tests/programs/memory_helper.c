@@ -74,7 +74,7 @@ static size_t shrink_cache(void *arg, size_t wanted) {
     return freed;
 }
 
-static sea_future nothing_fiber(void *arg) {
+static sea_future nothing_fiber(void) {
     return sea_ready();
 }
 
@@ -106,7 +106,7 @@ static sea_future oom(void) {
         sea_future f = sea_sleep(SEA_MSEC(1));
         EXPECT(sea_future_failed(&f) && sea_future_error(&f) == -ENOMEM);
         sea_future_ignore(f);
-        sea_future g = sea_fiber_start(nothing_fiber, NULL, NULL);
+        sea_future g = sea_fiber_start(nothing_fiber);
         EXPECT(sea_future_failed(&g) && sea_future_error(&g) == -ENOMEM);
         sea_future_ignore(g);
         if (!failures)
@@ -172,13 +172,13 @@ static sea_future oom(void) {
 
 static void *kept;
 
-static sea_future first_run(void *arg) {
+static sea_future first_run(void) {
     kept = sea_malloc(1000);
     memset(kept, 5, 1000);
     return sea_ready();
 }
 
-static sea_future second_run(void *arg) {
+static sea_future second_run(void) {
     sea_memory_stats st;
     EXPECT(sea_memory_stats_get(&st) == 0);
     /* The free made between the runs was taken back when the shard started. */
@@ -190,7 +190,7 @@ static sea_future second_run(void *arg) {
 }
 
 static int twice(int argc, char **argv) {
-    int rc = sea_app_run(argc, argv, first_run, NULL);
+    int rc = sea_app_run(argc, argv, first_run);
     EXPECT(rc == 0);
     /* Between runs: no shard; shard memory is still recognised, new memory is the C library's. */
     EXPECT(sea_memory_owner(kept) == 0 && ((unsigned char *)kept)[999] == 5);
@@ -203,14 +203,14 @@ static int twice(int argc, char **argv) {
     free(s);
     sea_memory_stats st;
     EXPECT(sea_memory_stats_get(&st) == -EPERM);
-    rc = sea_app_run(argc, argv, second_run, NULL);
+    rc = sea_app_run(argc, argv, second_run);
     EXPECT(rc == 0);
     if (!failures)
         printf("twice ok\n");
     return failures ? 1 : 0;
 }
 
-static sea_future helper_main(void *arg) {
+static sea_future helper_main(void) {
     int n = 0;
     char **args = sea_app_args(&n);
     if (n == 1 && strcmp(args[0], "oom") == 0)
@@ -221,5 +221,5 @@ static sea_future helper_main(void *arg) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[argc - 1], "twice") == 0)
         return twice(argc, argv);
-    return sea_app_run(argc, argv, helper_main, NULL);
+    return sea_app_run(argc, argv, helper_main);
 }

@@ -179,7 +179,7 @@ static sea_future unhandle_main(void) {
 /* A second application in the same process while this one runs: refused, and this one goes on. */
 static void *second_app(void *arg) {
     char *argv[] = {"second", NULL};
-    *(int *)arg = sea_app_run(1, argv, NULL, NULL);
+    *(int *)arg = sea__app_run(1, argv, false, NULL, NULL, 0);
     return NULL;
 }
 
@@ -195,14 +195,12 @@ static sea_future twice_main(void) {
 
 /* ---- a slow stop, and the dump ---- */
 
-static sea_future slow_stop(void *arg) {
-    (void)arg;
+static sea_future slow_stop(void) {
     return sea_sleep(SEA_MSEC(400));
 }
 
-sea_future ops_waiter(void *arg);
-sea_future ops_waiter(void *arg) {
-    (void)arg;
+sea_future ops_waiter(void);
+sea_future ops_waiter(void) {
     /* Not "return sea_await(...)": a tail call would make the dump name ops_waiter's caller. */
     int err = sea_await_value(sea_sleep(SEA_SEC(30)), NULL);
     return err ? sea_failed(err, "waiter") : sea_ready();
@@ -228,15 +226,14 @@ static sea_future dump_now(struct none *n, sea_value v) {
 
 static sea_future dump_main(void) {
     sea_fiber_attr a = {.name = "waiter-a"}, b = {.name = "waiter-b"};
-    sea_future_detach(sea_fiber_start(ops_waiter, NULL, &a));
-    sea_future_detach(sea_fiber_start(ops_waiter, NULL, &b));
+    sea_future_detach(sea_fiber_start_attr(&a, ops_waiter));
+    sea_future_detach(sea_fiber_start_attr(&b, ops_waiter));
     sea_timer_init(&dump_timer, ops_tick, NULL);
     sea_timer_arm(&dump_timer, SEA_SEC(20));
     return sea_then(sea_sleep(SEA_MSEC(20)), dump_now, (struct none){0}); /* the fibers start, and wait */
 }
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     if (strcmp(mode, "options") == 0)
         return options_main();
     if (strcmp(mode, "log") == 0)
@@ -252,7 +249,7 @@ static sea_future app_main(void *arg) {
     if (strcmp(mode, "twice") == 0)
         return twice_main();
     if (strcmp(mode, "slow-stop") == 0) {
-        sea_app_at_exit(slow_stop, NULL);
+        sea_app_at_exit(slow_stop);
         return sea_ready();
     }
     if (strcmp(mode, "dump") == 0)
@@ -269,5 +266,5 @@ int main(int argc, char **argv) {
     if (sea_app_add_options(app_options, SEA_OPTION_COUNT(app_options)) != 0)
         return 3;
     argv[1] = argv[0];
-    return sea_app_run(argc - 1, argv + 1, app_main, NULL);
+    return sea_app_run(argc - 1, argv + 1, app_main);
 }

@@ -111,23 +111,20 @@ static sea_future start_cpus(void) {
 
 static bool main_resolved;
 
-static sea_future refuse_at_exit(void *arg) {
-    (void)arg;
+static sea_future refuse_at_exit(void) {
     HCHECK(!"a callback registered on another shard ran");
     return sea_ready();
 }
 static sea_future ret_at_exit_rc(struct none *n) {
     (void)n;
-    return sea_ready_int(sea_app_at_exit(refuse_at_exit, NULL));
+    return sea_ready_int(sea_app_at_exit(refuse_at_exit));
 }
 
-static sea_future cb_a(void *arg) {
-    (void)arg;
+static sea_future cb_a(void) {
     say("A\n");
     return sea_ready();
 }
-static sea_future cb_b(void *arg) {
-    (void)arg;
+static sea_future cb_b(void) {
     say("B\n");
     return sea_failed(-EIO, "B broke");
 }
@@ -144,8 +141,7 @@ static sea_future shard_after_sleep(struct none *n) {
     (void)n;
     return sea_then(sea_sleep(SEA_MSEC(5)), ret_shard, (struct none){0});
 }
-static sea_future cb_c(void *arg) {
-    (void)arg;
+static sea_future cb_c(void) {
     say("C: main resolved %d\n", main_resolved);
     /* The other shards still run while the callbacks do. */
     return sea_then(sea_submit_to(last_shard(), shard_after_sleep, (struct none){0}), c_done, (struct none){0});
@@ -164,10 +160,10 @@ static sea_future at_exit_shard_rc(struct none *n, sea_value v) {
 }
 
 static sea_future start_at_exit(void) {
-    HCHECK(sea_app_at_exit(cb_a, NULL) == 0);
-    HCHECK(sea_app_at_exit(cb_b, NULL) == 0);
-    HCHECK(sea_app_at_exit(cb_c, NULL) == 0);
-    say("at_exit(NULL): %d\n", sea_app_at_exit(NULL, NULL));
+    HCHECK(sea_app_at_exit(cb_a) == 0);
+    HCHECK(sea_app_at_exit(cb_b) == 0);
+    HCHECK(sea_app_at_exit(cb_c) == 0);
+    say("at_exit(NULL): %d\n", sea__app_at_exit(NULL, NULL, 0));
     if (sea_shard_count() == 1)
         return sea_then(sea_sleep(SEA_MSEC(5)), at_exit_main_end, (struct none){0});
     return sea_then(sea_submit_to(last_shard(), ret_at_exit_rc, (struct none){0}), at_exit_shard_rc,
@@ -206,8 +202,7 @@ static sea_future service_stopped(struct none *n, sea_future *in) {
     service = NULL;
     return sea_ready();
 }
-static sea_future stop_service(void *arg) {
-    (void)arg;
+static sea_future stop_service(void) {
     say("stopping\n");
     return sea_then_wrapped(sea_sharded_stop(service), service_stopped, (struct none){0});
 }
@@ -223,7 +218,7 @@ static sea_future service_ready(struct none *n, sea_value v) {
 }
 static sea_future service_started(struct none *n, sea_value v) {
     (void)n, (void)v;
-    HCHECK(sea_app_at_exit(stop_service, NULL) == 0);
+    HCHECK(sea_app_at_exit(stop_service) == 0);
     return sea_then(sea_sharded_invoke_on_all(service, touch, (struct none){0}), service_ready, (struct none){0});
 }
 static sea_future start_signal(void) {
@@ -233,13 +228,12 @@ static sea_future start_signal(void) {
     return sea_then(sea_sharded_start(service), service_started, (struct none){0});
 }
 
-static sea_future hang(void *arg) {
-    (void)arg;
+static sea_future hang(void) {
     say("stopping\n");
     return sea_sleep(SEA_SEC(3600));
 }
 static sea_future start_signal_hang(void) {
-    HCHECK(sea_app_at_exit(hang, NULL) == 0);
+    HCHECK(sea_app_at_exit(hang) == 0);
     say("ready\n");
     return sea_sleep(SEA_SEC(3600));
 }
@@ -255,7 +249,7 @@ static double cpu_seconds(const struct rusage *ru) {
            ru->ru_stime.tv_usec / 1e6;
 }
 
-static sea_future ping_once(sea_nocapture *c, sea_value v);
+static sea_future ping_once(sea_value v);
 static sea_future pong(struct none *n) {
     (void)n;
     return sea_ready_int(sea_shard_id());
@@ -266,7 +260,7 @@ static sea_future ping_back(sea_time *sent, sea_value v) {
     if (rtt > slowest)
         slowest = rtt;
     if (++pings < 6)
-        return sea_then(sea_sleep(SEA_MSEC(50)), ping_once, SEA_NOCAPTURE);
+        return sea_then(sea_sleep(SEA_MSEC(50)), ping_once);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double wall = (double)(sea_now() - idle_t0) / 1e9;
@@ -275,15 +269,15 @@ static sea_future ping_back(sea_time *sent, sea_value v) {
     say("idle wall %.3f cpu %.3f\n", wall, cpu);
     return sea_ready();
 }
-static sea_future ping_once(sea_nocapture *c, sea_value v) {
-    (void)c, (void)v;
+static sea_future ping_once(sea_value v) {
+    (void)v;
     sea_time sent = sea_now();
     return sea_then(sea_submit_to(last_shard(), pong, (struct none){0}), ping_back, sent);
 }
 static sea_future start_idle(void) {
     idle_t0 = sea_now();
     getrusage(RUSAGE_SELF, &idle_ru0);
-    return sea_then(sea_sleep(SEA_MSEC(50)), ping_once, SEA_NOCAPTURE);
+    return sea_then(sea_sleep(SEA_MSEC(50)), ping_once);
 }
 
 /* ---- inflight ---- */
@@ -369,8 +363,7 @@ static sea_future start_inflight(bool late) {
 
 /* ---- main ---- */
 
-static sea_future app_main(void *arg) {
-    (void)arg;
+static sea_future app_main(void) {
     if (strcmp(mode, "count") == 0) {
         say("%u\n", sea_shard_count());
         return sea_ready();
@@ -414,7 +407,7 @@ int main(int argc, char **argv) {
     int runs = strcmp(mode, "cpus2") == 0 ? 2 : 1;
     int code = 0;
     for (int r = 0; r < runs; r++) {
-        code = sea_app_run(argc, argv, app_main, NULL);
+        code = sea_app_run(argc, argv, app_main);
         if (strncmp(mode, "cpus", 4) == 0 && code == 0) {
             CPU_ZERO(&after);
             sched_getaffinity(0, sizeof(after), &after);

@@ -63,8 +63,8 @@ static sea_future run_next(struct runner **rp, sea_value v) {
     return sea_then_wrapped(r->cases[r->next].fn(), case_done, *rp);
 }
 
-static sea_future start(void *arg) {
-    struct runner *r = arg;
+static sea_future start(struct runner **rp) {
+    struct runner *r = *rp;
     int nargs;
     char **args = sea_app_args(&nargs);
     r->only = nargs > 0 ? args[0] : NULL;

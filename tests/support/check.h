@@ -151,13 +151,13 @@ struct sea_test_box *sea_test_box_new(int *released, int64_t payload);
 /* Frees a box the test took ownership of (without counting a release). */
 void sea_test_box_free(void *box_ptr);
 
-/* A test case that is a fiber: name(void) starts name_body(NULL) as a fiber named after the case. */
+/* A test case that is a fiber: name(void) starts name_body() as a fiber named after the case. */
 #define FIBER_CASE(case_) \
-    static sea_future case_##_body(void *arg); \
+    static sea_future case_##_body(void); \
     static sea_future case_(void) { \
-        return sea_fiber_start(case_##_body, NULL, &(sea_fiber_attr){.name = #case_}); \
+        return sea_fiber_start_attr(&(sea_fiber_attr){.name = #case_}, case_##_body); \
     } \
-    static sea_future case_##_body(void *arg)
+    static sea_future case_##_body(void)
 
 /* The next shard after the current one (the current one if it is alone). */
 static inline unsigned sea_test_next_shard(void) {

@@ -1,9 +1,12 @@
 /* Must not compile: the capture's initializer names a field that does not exist. */
+/* expect: has no member named .cuont.|field designator .cuont. does not refer to any field */
 #include <sea/sea.h>
 
-struct a { int count; };
+struct a {
+    int count;
+};
 
-static sea_future step(struct a *c, sea_value v) {
+static sea_future step(struct a *c) {
     return sea_ready_int(c->count);
 }
 
