@@ -252,7 +252,7 @@ static sea_future sea_server_main(void) {
 }
 
 /* poll_us: how long an idle shard polls before sleeping (sea's default is 200). */
-static void sea_server(int lfd, const char *backend, int poll_us) {
+static void run_sea_server(int lfd, const char *backend, int poll_us) {
     sea_lfd = lfd;
     char be[64], poll[64];
     snprintf(be, sizeof(be), "--reactor-backend=%s", backend);
@@ -282,10 +282,10 @@ static pid_t start_server(int kind, int *port) {
     if (pid == 0) {
         pin(SERVER_CPU);
         switch (kind) {
-        case S_SEA_URING: sea_server(lfd, "io_uring", 200); break;
-        case S_SEA_URING_NOPOLL: sea_server(lfd, "io_uring", 0); break;
-        case S_SEA_EPOLL: sea_server(lfd, "epoll", 200); break;
-        case S_SEA_EPOLL_NOPOLL: sea_server(lfd, "epoll", 0); break;
+        case S_SEA_URING: run_sea_server(lfd, "io_uring", 200); break;
+        case S_SEA_URING_NOPOLL: run_sea_server(lfd, "io_uring", 0); break;
+        case S_SEA_EPOLL: run_sea_server(lfd, "epoll", 200); break;
+        case S_SEA_EPOLL_NOPOLL: run_sea_server(lfd, "epoll", 0); break;
         case S_LIBUV: libuv_server(lfd); break;
         default: epoll_server(lfd); break;
         }

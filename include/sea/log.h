@@ -28,6 +28,7 @@
 #ifndef SEA_LOG_H
 #define SEA_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -74,6 +75,19 @@ void sea__logger_register_at_start(sea_logger *lg);
 static inline bool sea_log_enabled(const sea_logger *lg, sea_log_level level) {
     return (int)level <= __atomic_load_n(&lg->sea__level, __ATOMIC_RELAXED);
 }
+
+/*
+ * sea_print(fmt, ...): printf to stdout that never blocks a shard.  On a
+ * shard the text joins the shard's log buffer and the log thread writes it
+ * out, in order; if stdout cannot keep up (a pipe nobody reads) and the
+ * buffer is full, the text is dropped and the count reported on stderr,
+ * instead of the shard stopping.  Elsewhere it is written at once.  Use it,
+ * not printf, on shards whose output may be slow; do not mix the two for
+ * one stream of output (printf's buffer and this one are not ordered).
+ */
+void sea_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* sea_print with a va_list. */
+void sea_vprint(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Formats and writes one line (no level check: use the macros). */
 void sea_log_write(sea_logger *lg, sea_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -72,6 +72,8 @@ SEA_MUST_USE SEA__INLINE sea_future sea_stop(void) { return sea_ready_int(SEA_ST
  * sea_do_for_each(begin, end, fn [, capture]): for i = begin .. end-1 in
  * order, runs  sea_future fn(T *capture, int64_t i)  (or fn(int64_t i)) and
  * waits for it.  (For an array, put the array in the capture and index it.)
+ * A function that does not need i leaves it out: fn(T *capture), fn(void);
+ * so do the other loops of this family.
  */
 #define sea_do_for_each(begin, end, ...) \
     SEA__CAPTURE_DISPATCH(sea__each_m, __VA_ARGS__)("sea_do_for_each", begin, end, 1, NULL, (sea_value){0}, __VA_ARGS__)
@@ -113,7 +115,7 @@ SEA__INLINE uint64_t sea__at_least_one(int64_t max) { return max > 0 ? (uint64_t
 typedef bool (*sea__pred_fn)(void *cap);
 sea_future sea__loop(int kind, sea__fnptr fn, sea__fnptr stop, const void *cap, size_t capsz) SEA_MUST_USE;
 sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn, sea_reduce_fn reduce,
-                         sea_value initial, const void *cap, size_t capsz) SEA_MUST_USE;
+                         sea_value initial, const void *cap, size_t capsz, bool noindex) SEA_MUST_USE;
 
 /* A loop body that returns sea_future: fn(T *) with a capture, fn(void) without. */
 #define sea__body_m0(what, kind, fn) \
@@ -155,17 +157,23 @@ sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn
                   "(T *capture)" SEA__T_IS(__VA_ARGS__), \
                   sea__loop(SEA__LOOP_DO_UNTIL, (sea__fnptr)(fn), (sea__fnptr)(stop), &c, sizeof(c)), __VA_ARGS__)
 
-/* The for-each family: fn(T *, int64_t) with a capture, fn(int64_t) without. */
+/* The for-each family: fn(T *, int64_t) or fn(T *) with a capture, fn(int64_t) or fn(void) without. */
 #define sea__each_m0(what, begin, end, max, reduce, initial, fn) \
-    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(int64_t)), \
-                    what ": " #fn " must be  sea_future " #fn "(int64_t i)  (no capture was given)", \
-                    sea__for_each((begin), (end), (max), (sea__fnptr)(fn), (reduce), (initial), NULL, 0))
+    SEA__UNCAPTURED(SEA__FN_IS(fn, sea_future (*)(int64_t)) || SEA__FN_IS(fn, sea_future (*)(void)), \
+                    what ": " #fn " must be  sea_future " #fn "(int64_t i)  or  sea_future " #fn \
+                    "(void)  (no capture was given)", \
+                    sea__for_each((begin), (end), (max), (sea__fnptr)(fn), (reduce), (initial), NULL, 0, \
+                                  SEA__FN_IS(fn, sea_future (*)(void))))
 #define sea__each_m1(what, begin, end, max, reduce, initial, fn, ...) \
     sea__each_c(SEA__UNIQUE(sea__cap), what, begin, end, max, reduce, initial, fn, __VA_ARGS__)
 #define sea__each_c(c, what, begin, end, max, reduce, initial, fn, ...) \
-    SEA__CAPTURED(c, SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *, int64_t)), \
-                  what ": " #fn " must be  sea_future " #fn "(T *capture, int64_t i)" SEA__T_IS(__VA_ARGS__), \
-                  sea__for_each((begin), (end), (max), (sea__fnptr)(fn), (reduce), (initial), &c, sizeof(c)), \
+    SEA__CAPTURED(c, \
+                  SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *, int64_t)) || \
+                      SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *)), \
+                  what ": " #fn " must be  sea_future " #fn "(T *capture, int64_t i)  or  sea_future " #fn \
+                  "(T *capture)" SEA__T_IS(__VA_ARGS__), \
+                  sea__for_each((begin), (end), (max), (sea__fnptr)(fn), (reduce), (initial), &c, sizeof(c), \
+                                SEA__FN_IS(fn, sea_future (*)(__typeof__(c) *))), \
                   __VA_ARGS__)
 #define sea__mrr_m0(begin, end, mapper, reducer, initial) \
     sea__each_m0("sea_map_reduce_range", begin, end, 0, reducer, initial, mapper)

@@ -77,11 +77,20 @@ typedef struct sea_socket sea_socket;
  * (-EADDRINUSE, -EACCES, ...).  A Unix path that exists is not removed.
  */
 int sea_listen(const sea_addr *addr, const sea_listen_options *opts, sea_listener **out);
+/*
+ * Makes a listener of fd, a listening stream socket (one inherited, handed
+ * over by systemd, or a dup of another listener's: several shards can
+ * accept from one Unix socket that way).  The listener owns fd from now on
+ * and makes it non-blocking.  0, -EINVAL (not a listening stream socket),
+ * -ENOMEM, or the error of fcntl/getsockopt; fd is left alone on failure.
+ */
+int sea_listener_adopt(int fd, sea_listener **out);
 /* The address the listener is bound to (the chosen port, for port 0). */
 sea_addr sea_listener_addr(const sea_listener *l);
 /*
  * The next connection: a boxed sea_socket * in v.ptr (closed if the value is
- * dropped).  One accept may be pending at a time (-EBUSY otherwise).
+ * dropped).  One accept may be pending at a time (-EBUSY otherwise); -EINVAL
+ * for a NULL listener; SEA_ECANCELED once the listener is closed.
  */
 sea_future sea_accept(sea_listener *l) SEA_MUST_USE;
 /* Stops listening; a pending accept fails with SEA_ECANCELED.  Frees l once nothing is pending. */

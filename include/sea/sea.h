@@ -30,6 +30,7 @@
 #include <sea/reactor.h>
 #include <sea/rwlock.h>
 #include <sea/semaphore.h>
+#include <sea/server.h>
 #include <sea/shared_future.h>
 #include <sea/signal.h>
 #include <sea/sharded.h>

@@ -45,14 +45,8 @@
 #include "core/shard.h"
 #include "core/signals.h"
 #include "core/smp.h"
+#include "core/stop.h"
 
-/* An application's stop callback (sea_app_at_exit). */
-struct at_exit {
-    sea__fnptr fn;
-    bool has_cap;            /* fn takes the capture below */
-    struct at_exit *next;
-    _Alignas(max_align_t) unsigned char cap[];
-};
 
 /* One run of an application: what every shard thread needs, and the orderly stop's state. */
 struct app_run {
@@ -68,7 +62,6 @@ struct app_run {
     char init_err[256];
     pthread_mutex_t err_lock;
     /* Shard 0 only: the orderly stop. */
-    struct at_exit *at_exit;       /* most recent first */
     struct stop_waiter *stop_waiters; /* sea_app_stopped futures */
     size_t module_stops;           /* modules whose stopping hook has not run yet (the last ones first) */
     bool exiting;
@@ -103,19 +96,9 @@ static struct app_run *current_run(void) {
 /* ---- the orderly stop: stop callbacks, the modules' stopping hooks, then every shard stops ---- */
 
 int sea__app_at_exit(sea__fnptr fn, const void *cap, size_t capsz) {
-    struct app_run *run = current_run();
-    if (!fn || !run || sea__shard_current->id != 0)
+    if (!current_run())
         return -EINVAL;
-    struct at_exit *e = malloc(sizeof(*e) + (cap ? capsz : 0));
-    if (!e)
-        return -ENOMEM;
-    e->fn = fn;
-    e->has_cap = cap != NULL;
-    if (cap)
-        memcpy(e->cap, cap, capsz);
-    e->next = run->at_exit;
-    run->at_exit = e;
-    return 0;
+    return sea__stop_callback_add(fn, cap, capsz);
 }
 
 struct stop_waiter {
@@ -188,11 +171,9 @@ static sea_future run_next_stop(struct app_run **runp, sea_value v) {
     struct app_run *run = *runp;
     (void)v;
     const void *fn = NULL;
-    struct at_exit *e = NULL;
+    struct sea__stop_callback *e = sea__stop_callback_pop(&run->smp);
     const struct sea__module *m = NULL;
-    if (run->at_exit) {
-        e = run->at_exit;
-        run->at_exit = e->next;
+    if (e) {
         fn = (const void *)e->fn;
     } else {
         while (run->module_stops > 0 && !m) {
@@ -216,7 +197,7 @@ static sea_future run_next_stop(struct app_run **runp, sea_value v) {
     }
     sea_future f;
     if (e) {
-        f = sea__call(e->fn, e->has_cap ? e->cap : NULL);
+        f = sea__stop_callback_run(e);
         free(e);
     } else {
         f = m->stopping(&run->smp);
@@ -550,11 +531,8 @@ static int run_shards(struct app_run *run, char *err, size_t errlen) {
     if (run->signal_fd >= 0)
         close(run->signal_fd);
     pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
-    while (run->at_exit) {
-        struct at_exit *e = run->at_exit;
-        run->at_exit = e->next;
+    for (struct sea__stop_callback *e; (e = sea__stop_callback_pop(&run->smp));)
         free(e);
-    }
     while (run->stop_waiters) { /* never stopped in order (start-up failed): nobody waits any more */
         struct stop_waiter *w = run->stop_waiters;
         run->stop_waiters = w->next;

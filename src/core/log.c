@@ -9,6 +9,7 @@
  * thread drains the rings.  A full ring drops the line and counts it; the
  * writer reports the count once it catches up.  At exit the writer gets one
  * second to flush what is left, then gives up (the reader may be gone).
+ * sea_print's text for stdout travels the same rings, in records of its own.
  *
  * The writer sleeps on an eventfd.  It announces that it is about to sleep
  * and checks the rings once more; a producer publishes its line and then
@@ -212,13 +213,16 @@ static int log_configure(const struct sea__opt_values *o, char *err, size_t errl
 
 /* A record in a ring: a 2-byte length, a level byte, then the line (with its '\n'). */
 #define RECORD_HEADER 3
+/* The "level" of a record of sea_print's text: it goes to stdout as it is. */
+#define RECORD_STDOUT 0x7f
 
 struct log_ring {
     _Atomic uint64_t head; /* consumer position */
     char pad1[56];
     _Atomic uint64_t tail; /* producer position */
     _Atomic uint64_t dropped;
-    char pad2[48];
+    _Atomic uint64_t dropped_out; /* sea_print records */
+    char pad2[40];
     char buf[RING_SIZE];
 };
 
@@ -231,7 +235,8 @@ static struct {
     _Atomic int stopping;
     bool running;
     uint64_t lost_at_exit;
-    bool output_gone;
+    bool output_gone;       /* stderr */
+    bool stdout_gone;
 } w = {.efd = -1};
 
 /*
@@ -255,8 +260,9 @@ static int syslog_priority(int level) {
  * rest.  Chunks are at most PIPE_BUF after POLLOUT, so a pipe cannot block
  * the write itself.
  */
-static void out_write(const char *p, size_t len, struct timespec *deadline) {
-    while (len && !w.output_gone) {
+static void out_write(int fd, const char *p, size_t len, struct timespec *deadline) {
+    bool *gone = fd == 1 ? &w.stdout_gone : &w.output_gone;
+    while (len && !*gone) {
         int timeout = -1;
         if (atomic_load(&w.stopping)) {
             struct timespec now;
@@ -272,7 +278,7 @@ static void out_write(const char *p, size_t len, struct timespec *deadline) {
             }
             timeout = (int)ms;
         }
-        struct pollfd pf[2] = {{.fd = 2, .events = POLLOUT}, {.fd = w.efd, .events = POLLIN}};
+        struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = w.efd, .events = POLLIN}};
         int r = poll(pf, 2, timeout);
         if (r < 0 && errno != EINTR)
             return;
@@ -282,16 +288,16 @@ static void out_write(const char *p, size_t len, struct timespec *deadline) {
             (void)got;
         }
         if (pf[0].revents & POLLNVAL) {
-            w.output_gone = true; /* stderr is closed: nothing can be written */
+            *gone = true; /* the descriptor is closed: nothing can be written */
             return;
         }
         if (!(pf[0].revents & (POLLOUT | POLLERR | POLLHUP)))
             continue;
-        ssize_t n = write(2, p, len < 4096 ? len : 4096);
+        ssize_t n = write(fd, p, len < 4096 ? len : 4096);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            w.output_gone = true; /* stderr is gone (EPIPE, EBADF...): nothing more to do */
+            *gone = true; /* the output is gone (EPIPE, EBADF...): nothing more to do */
             return;
         }
         p += n;
@@ -309,8 +315,8 @@ static void ring_copy_out(const struct log_ring *r, uint64_t pos, char *dst, siz
 /* Drains every ring once; returns true if it found anything. */
 static bool drain(struct timespec *deadline) {
     bool any = false;
-    static char batch[64 << 10];
-    size_t used = 0;
+    static char batch[64 << 10], out_batch[64 << 10];
+    size_t used = 0, out_used = 0;
     for (unsigned i = 0; i <= w.n; i++) {
         struct log_ring *r = &w.rings[i];
         uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -323,16 +329,37 @@ static bool drain(struct timespec *deadline) {
             ring_copy_out(r, head + RECORD_HEADER, line, len);
             head += RECORD_HEADER + len;
             any = true;
+            if (hdr[2] == RECORD_STDOUT) {
+                if (out_used + len > sizeof(out_batch)) {
+                    out_write(1, out_batch, out_used, deadline);
+                    out_used = 0;
+                }
+                memcpy(out_batch + out_used, line, len);
+                out_used += len;
+                continue;
+            }
             if (to_syslog) {
                 syslog(syslog_priority(hdr[2]), "%.*s", (int)(len ? len - 1 : 0), line);
                 continue;
             }
             if (used + len > sizeof(batch)) {
-                out_write(batch, used, deadline);
+                out_write(2, batch, used, deadline);
                 used = 0;
             }
             memcpy(batch + used, line, len);
             used += len;
+        }
+        uint64_t dropped_out = atomic_exchange_explicit(&r->dropped_out, 0, memory_order_relaxed);
+        if (dropped_out) {
+            char note[128];
+            int n = snprintf(note, sizeof(note), "sea: %llu pieces of output from %s%u dropped: stdout is too slow\n",
+                             (unsigned long long)dropped_out, i < w.n ? "shard " : "thread ", i);
+            if (used + (size_t)n > sizeof(batch)) {
+                out_write(2, batch, used, deadline);
+                used = 0;
+            }
+            memcpy(batch + used, note, (size_t)n);
+            used += (size_t)n;
         }
         atomic_store_explicit(&r->head, head, memory_order_release);
         uint64_t dropped = atomic_exchange_explicit(&r->dropped, 0, memory_order_relaxed);
@@ -346,7 +373,7 @@ static bool drain(struct timespec *deadline) {
                 syslog(LOG_WARNING, "%.*s", n - 1, note);
             } else {
                 if (used + (size_t)n > sizeof(batch)) {
-                    out_write(batch, used, deadline);
+                    out_write(2, batch, used, deadline);
                     used = 0;
                 }
                 memcpy(batch + used, note, (size_t)n);
@@ -354,14 +381,17 @@ static bool drain(struct timespec *deadline) {
             }
         }
     }
+    if (out_used)
+        out_write(1, out_batch, out_used, deadline);
     if (used)
-        out_write(batch, used, deadline);
+        out_write(2, batch, used, deadline);
     return any;
 }
 
 static bool rings_empty(void) {
     for (unsigned i = 0; i <= w.n; i++)
-        if (atomic_load(&w.rings[i].head) != atomic_load(&w.rings[i].tail) || atomic_load(&w.rings[i].dropped))
+        if (atomic_load(&w.rings[i].head) != atomic_load(&w.rings[i].tail) || atomic_load(&w.rings[i].dropped) ||
+            atomic_load(&w.rings[i].dropped_out))
             return false;
     return true;
 }
@@ -424,6 +454,7 @@ static int log_start(unsigned nshards) {
     }
     w.n = nshards;
     w.output_gone = false;
+    w.stdout_gone = false;
     atomic_store(&w.stopping, 0);
     atomic_store(&w.sleeping, 0);
     w.lost_at_exit = 0;
@@ -462,7 +493,7 @@ static bool ring_push(struct log_ring *r, int level, const char *line, size_t le
     uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     size_t need = RECORD_HEADER + len;
     if (RING_SIZE - (tail - head) < need) {
-        atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(level == RECORD_STDOUT ? &r->dropped_out : &r->dropped, 1, memory_order_relaxed);
         return false;
     }
     unsigned char hdr[RECORD_HEADER] = {(unsigned char)(len & 0xff), (unsigned char)(len >> 8),
@@ -543,6 +574,53 @@ void sea_log_write(sea_logger *lg, sea_log_level level, const char *fmt, ...) {
             break;
         done += (size_t)k;
     }
+}
+
+/* ---- sea_print ---- */
+
+void sea_vprint(const char *fmt, va_list ap) {
+    char text[LINE_MAX_BYTES];
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(text, sizeof(text), fmt, copy);
+    va_end(copy);
+    if (n < 0)
+        return;
+    char *p = text, *big = NULL;
+    if ((size_t)n >= sizeof(text)) { /* longer than a record: format it whole, then send it in pieces */
+        big = malloc((size_t)n + 1);
+        if (!big)
+            return;
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        p = big;
+    }
+    struct sea__shard *s = sea__shard_current;
+    int ring = s ? (int)s->id : extra_ring;
+    bool queued = ring >= 0 && __atomic_load_n(&w.running, __ATOMIC_ACQUIRE) && (unsigned)ring <= w.n;
+    size_t len = (size_t)n;
+    while (len) {
+        size_t piece = len < LINE_MAX_BYTES ? len : LINE_MAX_BYTES;
+        if (queued) {
+            ring_push(&w.rings[ring], RECORD_STDOUT, p, piece);
+        } else {
+            ssize_t k = write(1, p, piece); /* not on a running shard: at once */
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            piece = (size_t)k;
+        }
+        p += piece;
+        len -= piece;
+    }
+    free(big);
+}
+
+void sea_print(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sea_vprint(fmt, ap);
+    va_end(ap);
 }
 
 /* ---- the module ---- */

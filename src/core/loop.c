@@ -167,6 +167,7 @@ struct each {
     sea_reduce_fn reduce;
     sea_value acc;
     bool has_cap;          /* fn takes the capture */
+    bool noindex;          /* fn takes no index */
     sea__fnptr fn;
     _Alignas(max_align_t) unsigned char cap[];
 };
@@ -200,8 +201,11 @@ static bool each_launch(struct each *e) {
     unsigned n = 0;
     while (e->next < e->end && !(e->failed && e->max) && (!e->max || e->inflight < e->max)) {
         int64_t i = e->next++;
-        sea_future r = e->has_cap ? ((sea_future(*)(void *, int64_t))e->fn)(e->cap, i)
-                                  : ((sea_future(*)(int64_t))e->fn)(i);
+        sea_future r;
+        if (e->noindex)
+            r = sea__call(e->fn, e->has_cap ? e->cap : NULL);
+        else
+            r = e->has_cap ? ((sea_future(*)(void *, int64_t))e->fn)(e->cap, i) : ((sea_future(*)(int64_t))e->fn)(i);
         sea__future_settle(&r);
         if (is_ready(&r)) {
             if (!plain_value(&r) || e->reduce)
@@ -253,7 +257,7 @@ static void each_task(sea_task *t) {
 }
 
 sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn, sea_reduce_fn reduce,
-                         sea_value initial, const void *cap, size_t capsz) {
+                         sea_value initial, const void *cap, size_t capsz, bool noindex) {
     if (begin >= end)
         return reduce ? sea_ready_value(initial) : sea_ready();
     struct each *e = malloc(sizeof(*e) + capsz);
@@ -269,6 +273,7 @@ sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn
     e->reduce = reduce;
     e->acc = initial;
     e->has_cap = cap != NULL;
+    e->noindex = noindex;
     e->fn = fn;
     if (cap)
         memcpy(e->cap, cap, capsz);

@@ -24,6 +24,7 @@ struct sea__smp {
     bool membarrier_ok;
     _Atomic int stopping;
     int exit_code;                /* the first stop request's */
+    struct sea__stop_callback *stop_callbacks; /* shard 0's: core/stop.h */
 };
 
 /* Makes the queues of n shards.  0 or -ENOMEM. */

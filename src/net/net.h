@@ -15,4 +15,7 @@ sea_net_stats *sea__net_stats(void);
 
 extern const struct sea__module sea__module_net;
 
+/* A listener's descriptor (the server dups a Unix listener's for its other shards). */
+int sea__listener_fd(const sea_listener *l);
+
 #endif

@@ -580,8 +580,34 @@ int sea_listen(const sea_addr *addr, const sea_listen_options *opts, sea_listene
     return 0;
 }
 
+int sea_listener_adopt(int fd, sea_listener **out) {
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+        return -errno;
+    int listening = 0;
+    len = sizeof(listening);
+    if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+        return -EINVAL;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -errno;
+    sea_listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->fd = fd;
+    l->addr.len = sizeof(l->addr.u);
+    getsockname(fd, &l->addr.u.sa, &l->addr.len);
+    *out = l;
+    return 0;
+}
+
 sea_addr sea_listener_addr(const sea_listener *l) {
     return l->addr;
+}
+
+int sea__listener_fd(const sea_listener *l) {
+    return l->fd;
 }
 
 static void listener_maybe_free(sea_listener *l) {
@@ -659,6 +685,8 @@ static int listener_wait(sea_listener *l) {
 }
 
 sea_future sea_accept(sea_listener *l) {
+    if (!l)
+        return sea_failed(-EINVAL, "sea_accept: no listener");
     if (l->closing)
         return sea_failed(SEA_ECANCELED, "listener closed");
     if (l->accepting)

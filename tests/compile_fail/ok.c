@@ -91,6 +91,9 @@ static sea_future each(int *base, int64_t i) {
 static sea_future each_none(int64_t i) {
     return sea_ready_int(i);
 }
+static sea_future each_noindex(int *base) {
+    return sea_ready_int(*base);
+}
 
 sea_future loops(void);
 sea_future loops(void) {
@@ -105,6 +108,8 @@ sea_future loops(void) {
     sea_future_detach(sea_keep_doing(body_none));
     sea_future_detach(sea_do_for_each(0, 3, each, 10));
     sea_future_detach(sea_do_for_each(0, 3, each_none));
+    sea_future_detach(sea_do_for_each(0, 3, each_noindex, 1));
+    sea_future_detach(sea_parallel_for_each(0, 3, body_none));
     sea_future_detach(sea_parallel_for_each(0, 3, each, 10));
     sea_future_detach(sea_parallel_for_each(0, 3, each_none));
     sea_future_detach(sea_max_concurrent_for_each(0, 3, 2, each, 10));
@@ -182,6 +187,23 @@ static sea_future worker(int *id) {
     long n = SEA_TRY(sea_fiber_yield());
     sea_future_detach(sea_await(sea_sleep(1))); /* waited for, result dropped on purpose */
     return sea_ready_int(v.i + n);
+}
+static sea_future echo(sea_socket *s) {
+    char buf[64];
+    size_t n;
+    while ((n = SEA_AWAIT(sea_socket_read(s, buf, sizeof(buf))).size) > 0)
+        SEA_AWAIT(sea_socket_write(s, buf, n));
+    return sea_ready();
+}
+static sea_future greet(const char **text, sea_socket *s) {
+    return sea_socket_write(s, *text, 5);
+}
+sea_future servers(void);
+sea_future servers(void) {
+    static const char *hello = "hello";
+    sea_future_detach(sea_serve("127.0.0.1:0", NULL, echo));
+    sea_future_detach(sea_server_start("unix:@x", (&(sea_server_options){.fibers = true, .max_connections = 9}), echo));
+    return sea_serve("[::1]:0", &(sea_server_options){.fibers = true}, greet, hello);
 }
 static sea_future worker_none(void) {
     return sea_ready();
