@@ -34,7 +34,7 @@ build-tsan: setup
 
 run: build
 	@echo "== the echo server (RFC 862) on every core; try: nc 127.0.0.1 1234; Ctrl-C stops it"
-	@./$(BUILD)/examples/tcp_server echo 127.0.0.1:1234
+	@./$(BUILD)/examples/echo_server 127.0.0.1:1234
 
 demo: build
 	@./$(BUILD)/apps/sea-demo

@@ -1,19 +1,15 @@
 /*
- * fast.c - tutorial section 4.1: a ready future.
- *
- * fast() returns a future that is already resolved; the consumer uses it
- * exactly as it used slow().  The continuation runs at once, with no
- * allocation.  Prints "Got 3".
+ * fast.c - tutorial section 4.1: a ready future.  sea_then runs the
+ * continuation at once, with no allocation.  Prints "Got 3".
  */
 #include <sea/sea.h>
-#include <stdio.h>
 
 static sea_future fast(void) {
     return sea_ready_int(3);
 }
 
 static sea_future print_value(sea_value v) {
-    printf("Got %lld\n", (long long)v.i);
+    sea_print("Got %lld\n", (long long)v.i);
     return sea_ready();
 }
 
@@ -21,6 +17,4 @@ static sea_future app_main(void) {
     return sea_then(fast(), print_value);
 }
 
-int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main);
-}
+int main(int argc, char **argv) { return sea_app_run(argc, argv, app_main); }

@@ -1,11 +1,9 @@
 /*
- * slow.c - tutorial section 4: a future that carries a value.
- *
- * slow() returns a future of 3, available after 100 ms; the continuation in
- * app_main receives the value and prints "Got 3".
+ * slow.c - tutorial section 4: a future with a value.  slow() resolves with
+ * 3 after 100 ms; print_value() reads it from the value the future carries.
+ * Prints "Got 3".
  */
 #include <sea/sea.h>
-#include <stdio.h>
 
 static sea_future three(void) {
     return sea_ready_int(3);
@@ -16,7 +14,7 @@ static sea_future slow(void) {
 }
 
 static sea_future print_value(sea_value v) {
-    printf("Got %lld\n", (long long)v.i);
+    sea_print("Got %lld\n", (long long)v.i);
     return sea_ready();
 }
 
@@ -24,6 +22,4 @@ static sea_future app_main(void) {
     return sea_then(slow(), print_value);
 }
 
-int main(int argc, char **argv) {
-    return sea_app_run(argc, argv, app_main);
-}
+int main(int argc, char **argv) { return sea_app_run(argc, argv, app_main); }

@@ -75,6 +75,7 @@ struct sea_server {
     struct server_shard **shards; /* [n], each set and cleared by its own shard */
     int state;
     bool stop_asked;           /* sea_server_stop while starting */
+    bool named;                /* opts.name was given (else the name is the address) */
     bool unix_file;            /* a Unix socket file we made: removed at stop */
     dev_t dev;
     ino_t ino;
@@ -576,6 +577,8 @@ static sea_future start_fiber(sea_server **sp) {
         struct server_shard *first = srv->shards[0];
         srv->addr = sea_listener_addr(first->l);
         sea_addr_format(&srv->addr, srv->addr_text, sizeof(srv->addr_text));
+        if (!srv->named)
+            snprintf(srv->name, sizeof(srv->name), "%s", srv->addr_text);
         const char *path = unix_path(&srv->addr);
         struct stat st;
         if (path && lstat(path, &st) == 0) {
@@ -618,7 +621,7 @@ static sea_future start_fiber(sea_server **sp) {
     }
     sea_future_detach(r);
     srv->state = S_RUNNING;
-    if (srv->opts.name)
+    if (srv->named)
         sea_log_info(&server_log, "%s: listening on %s, %u shard%s", srv->name, srv->addr_text, srv->n,
                      srv->n == 1 ? "" : "s");
     else
@@ -725,6 +728,7 @@ sea_future sea__server_start(const char *addr, const sea_server_options *opts, b
     if (srv->opts.drain_timeout <= 0)
         srv->opts.drain_timeout = SEA_SEC(1);
     snprintf(srv->name, sizeof(srv->name), "%s", srv->opts.name ? srv->opts.name : addr);
+    srv->named = srv->opts.name != NULL;
     srv->opts.name = NULL; /* the caller's string need not outlive this call */
     srv->handler = fn;
     srv->n = s->count;
