@@ -24,7 +24,8 @@ static sea_future app_main(void) {
         SEA_AWAIT(sea_semaphore_wait(&limit, 1));
         sea_future_ignore(sea_fiber_start(one_call)); /* in the background */
     }
-    return sea_semaphore_wait(&limit, 100);
+    SEA_AWAIT(sea_semaphore_wait(&limit, 100)); /* every call has finished */
+    return sea_ready();
 }
 
 int main(int argc, char **argv) { return sea_app_run_fiber(argc, argv, app_main); }

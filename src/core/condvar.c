@@ -1,6 +1,7 @@
 /*
  * condvar.c - condition variables (sea/condvar.h): a FIFO of waiters.
  */
+#include "core/future.h"
 #include "core/waitlist.h"
 
 #include <sea/condvar.h>
@@ -73,6 +74,7 @@ size_t sea_condvar_waiters(const sea_condvar *cv) {
 /* ---- waiting for a predicate ---- */
 
 struct pred_wait {
+    struct sea__owned owned; /* freed at shard stop if the wait never ends */
     sea_condvar *cv;
     sea__fnptr pred;
     bool has_cap;      /* pred takes the capture */
@@ -83,14 +85,23 @@ static bool pred_true(sea__fnptr pred, void *cap) {
     return cap ? ((bool (*)(void *))pred)(cap) : ((bool (*)(void))pred)();
 }
 
+static void pred_wait_free(struct pred_wait *w) {
+    sea__owned_remove(&w->owned);
+    free(w);
+}
+
+static void pred_wait_release(struct sea__owned *o) {
+    free(sea__container_of(o, struct pred_wait, owned));
+}
+
 static sea_future pred_check(struct pred_wait **wp, sea_future *in) {
     struct pred_wait *w = *wp;
     if (sea_future_failed(in)) {
-        free(w);
+        pred_wait_free(w);
         return sea_future_move(in);
     }
     if (pred_true(w->pred, w->has_cap ? w->cap : NULL)) {
-        free(w);
+        pred_wait_free(w);
         return sea_ready();
     }
     return sea_then_wrapped(sea_condvar_wait(w->cv), pred_check, w);
@@ -107,5 +118,6 @@ sea_future sea__condvar_wait_until(sea_condvar *cv, sea__fnptr pred, const void 
     w->has_cap = cap != NULL;
     if (cap)
         memcpy(w->cap, cap, capsz);
+    sea__owned_add(&w->owned, pred_wait_release);
     return sea_then_wrapped(sea_condvar_wait(cv), pred_check, w);
 }

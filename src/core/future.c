@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/list.h"
 #include "base/panic.h"
 #include "core/module.h"
 #include "core/shard.h"
@@ -89,6 +90,7 @@ struct node_pool {
     struct sea__node *free;
     struct node_chunk *chunks;
     uint64_t in_use;
+    struct sea__list owned;  /* struct sea__owned: released at shard stop */
 };
 
 _Static_assert(sizeof(struct sea__node) <= 128, "a node should fit two cache lines");
@@ -795,12 +797,25 @@ static int futures_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     return 0;
 }
 
+void sea__owned_add(struct sea__owned *o, void (*release)(struct sea__owned *o)) {
+    o->release = release;
+    sea__list_push_back(&pool_of(shard_or_panic())->owned, &o->link);
+}
+
+void sea__owned_remove(struct sea__owned *o) {
+    sea__list_remove(&pool_of(shard_or_panic())->owned, &o->link);
+}
+
 /* Last of the core's subsystems to go: everything before it released its promises into nodes. */
 static void futures_shard_stop(struct sea__shard *s) {
     struct node_pool *pool = pool_of(s);
     if (!pool)
         return;
     pool_destroy(pool);
+    for (struct sea__link *l; (l = sea__list_pop_front(&pool->owned));) {
+        struct sea__owned *o = sea__container_of(l, struct sea__owned, link);
+        o->release(o);
+    }
     free(pool);
     s->slot[SEA__SLOT_FUTURES] = NULL;
 }

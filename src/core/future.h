@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <sea/future.h>
+#include <sea/internal/list.h>
 
 struct sea__shard;
 struct sea__module;
@@ -33,6 +34,21 @@ typedef void (*sea__notify_fn)(void *arg, sea_future result);
  * fn not called), -ENOMEM (f is then dropped).
  */
 int sea__future_notify(sea_future f, sea__notify_fn fn, void *arg, sea_future *ready);
+
+/*
+ * Memory sea allocates for an operation in progress (a loop's state, the
+ * results a gather collects) that only pending continuations refer to.
+ * Registered here while the operation waits, it is released at shard stop
+ * if the operation never ended: an application that stops with loops still
+ * waiting leaks nothing.  release() may only free memory: by then the
+ * shard's futures are gone.
+ */
+struct sea__owned {
+    struct sea__link link;
+    void (*release)(struct sea__owned *o);
+};
+void sea__owned_add(struct sea__owned *o, void (*release)(struct sea__owned *o));
+void sea__owned_remove(struct sea__owned *o);
 
 /* Pending futures alive on s (its nodes in use). */
 uint64_t sea__futures_pending(const struct sea__shard *s);

@@ -8,19 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/compiler.h"
 #include "base/panic.h"
+#include "core/future.h"
 
 struct kept {
+    struct sea__owned owned; /* freed at shard stop if the operation never ends (without its cleanup) */
     void (*cleanup)(void *);
     _Alignas(max_align_t) unsigned char obj[];
 };
 
 static sea_future drop_kept(struct kept **kp) {
     struct kept *k = *kp;
+    sea__owned_remove(&k->owned);
     if (k->cleanup)
         k->cleanup(k->obj);
     free(k);
     return sea_ready();
+}
+
+static void kept_release(struct sea__owned *o) {
+    free(sea__container_of(o, struct kept, owned));
 }
 
 sea_future sea__do_with(sea__fnptr fn, void (*cleanup)(void *), const void *obj, size_t size) {
@@ -39,6 +47,7 @@ sea_future sea__do_with(sea__fnptr fn, void (*cleanup)(void *), const void *obj,
         return sea_failed(-ENOMEM, "out of memory in sea_do_with");
     k->cleanup = cleanup;
     memcpy(k->obj, obj, size);
+    sea__owned_add(&k->owned, kept_release);
     /*
      * If the finally step cannot be attached (no memory), the object leaks:
      * the operation may still be using it, so freeing it would be worse.

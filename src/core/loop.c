@@ -37,6 +37,7 @@ static inline bool is_ready(const sea_future *f) {
 /* ---- sequential loops ---- */
 struct loop {
     sea_task task;
+    struct sea__owned owned; /* while it waits: released at shard stop if it never ends */
     sea_promise done;
     int kind;
     bool has_cap;      /* fn and stop take the capture */
@@ -111,6 +112,7 @@ static bool loop_run(struct loop *l, sea_future *final) {
 }
 
 static void loop_finish(struct loop *l, sea_future final) {
+    sea__owned_remove(&l->owned);
     sea_promise_forward(&l->done, final);
     sea_promise_release(&l->done);
     free(l);
@@ -129,6 +131,10 @@ static void loop_task(sea_task *t) {
     sea_future final;
     if (loop_run(l, &final))
         loop_finish(l, final);
+}
+
+static void loop_release(struct sea__owned *o) {
+    free(sea__container_of(o, struct loop, owned));
 }
 
 sea_future sea__loop(int kind, sea__fnptr fn, sea__fnptr stop, const void *cap, size_t capsz) {
@@ -150,6 +156,7 @@ sea_future sea__loop(int kind, sea__fnptr fn, sea__fnptr stop, const void *cap, 
     }
     /* Still going: whatever carries it on runs from the reactor, after this returns. */
     sea_promise_init(&l->done);
+    sea__owned_add(&l->owned, loop_release);
     return sea_promise_get_future(&l->done);
 }
 
@@ -157,6 +164,7 @@ sea_future sea__loop(int kind, sea__fnptr fn, sea__fnptr stop, const void *cap, 
 
 struct each {
     sea_task task;
+    struct sea__owned owned; /* while it waits */
     sea_promise done;
     int64_t next, end;
     uint64_t max;          /* 0: no limit */
@@ -235,6 +243,7 @@ static sea_future each_final(struct each *e) {
 }
 
 static void each_finish(struct each *e) {
+    sea__owned_remove(&e->owned);
     sea_promise_forward(&e->done, each_final(e));
     sea_promise_release(&e->done);
     free(e);
@@ -254,6 +263,13 @@ static void each_task(sea_task *t) {
     e->scheduled = false;
     if (each_launch(e))
         each_finish(e);
+}
+
+static void each_release(struct sea__owned *o) {
+    struct each *e = sea__container_of(o, struct each, owned);
+    if (e->failed)
+        sea__release(&e->error);
+    free(e);
 }
 
 sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn, sea_reduce_fn reduce,
@@ -283,5 +299,6 @@ sea_future sea__for_each(int64_t begin, int64_t end, uint64_t max, sea__fnptr fn
         return final;
     }
     sea_promise_init(&e->done);
+    sea__owned_add(&e->owned, each_release);
     return sea_promise_get_future(&e->done);
 }

@@ -173,6 +173,7 @@ static sea_future run_holding(sea_semaphore *s, int64_t n, sea__fnptr fn, void *
 }
 /* A wait that could not be served at once: the capture waits with it. */
 struct held_call {
+    struct sea__owned owned; /* freed at shard stop if the wait never ends */
     sea_semaphore *s;
     int64_t n;
     sea__fnptr fn;
@@ -186,8 +187,13 @@ static sea_future held_go(struct held_call **cp, sea_future *in) {
         r = sea_future_move(in);
     else
         r = run_holding(c->s, c->n, c->fn, c->has_cap ? c->cap : NULL);
+    sea__owned_remove(&c->owned);
     free(c);
     return r;
+}
+
+static void held_release(struct sea__owned *o) {
+    free(sea__container_of(o, struct held_call, owned));
 }
 
 sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__fnptr fn, void *cap, size_t capsz) {
@@ -211,5 +217,6 @@ sea_future sea__with_semaphore(sea_semaphore *s, int64_t n, sea__fnptr fn, void 
     c->has_cap = cap != NULL;
     if (cap)
         memcpy(c->cap, cap, capsz);
+    sea__owned_add(&c->owned, held_release);
     return sea_then_wrapped(sea_semaphore_wait(s, n), held_go, c);
 }

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "base/list.h"
+#include "core/future.h"
 #include "core/module.h"
 #include "core/shard.h"
 
@@ -528,6 +529,7 @@ sea_future sea__submit_to(unsigned shard, sea__fnptr fn, const void *cap, size_t
 
 /* Gathers per-shard results for invoke_on_all and map_reduce. */
 struct gather {
+    struct sea__owned owned; /* released at shard stop if some shard never answered */
     unsigned n, left;
     sea_future *results;
     sea_reduce_fn reduce;
@@ -560,6 +562,15 @@ static void gather_finish(struct gather *g) {
         sea_promise_set_value(&g->done, acc);
     }
     sea_promise_release(&g->done);
+    sea__owned_remove(&g->owned);
+    free(g->results);
+    free(g);
+}
+
+static void gather_release(struct sea__owned *o) {
+    struct gather *g = sea__container_of(o, struct gather, owned);
+    for (unsigned i = 0; i < g->n; i++)
+        sea__release(&g->results[i]);
     free(g->results);
     free(g);
 }
@@ -590,6 +601,7 @@ static sea_future gather_all(sea__fnptr fn, sea_reduce_fn reduce, sea_value init
     g->reduce = reduce;
     g->acc = initial;
     sea_promise_init(&g->done);
+    sea__owned_add(&g->owned, gather_release);
     sea_future f = sea_promise_get_future(&g->done);
     unsigned n = g->n;
     /*
