@@ -25,6 +25,15 @@
  * region and the process stops with "sea: fiber stack overflow in fiber
  * '<name>'" instead of corrupting memory.
  *
+ * How deep a fiber may go: the whole stack, less the capture's copy (at most
+ * a quarter of it) and about 200 bytes of control block.  The guard below it
+ * is 16 KiB, so one function frame larger than 16 KiB (a big local array, a
+ * large alloca or VLA) could step over the guard into whatever lies below
+ * instead of faulting in it.  Keep big buffers off fiber stacks (allocate
+ * them), give a fiber that needs them a bigger stack (sea_fiber_start_attr),
+ * or compile with -fstack-clash-protection, which makes every large frame
+ * touch each page it spans, so that an overflow always lands in the guard.
+ *
  * Stopping a fiber: sea_fiber_request_stop() sets a flag the fiber reads with
  * sea_fiber_stop_requested() at points of its choosing, then returns (usually
  * with a SEA_ECANCELED failure).  Nothing is interrupted by force.  (Abort
@@ -101,8 +110,9 @@ typedef struct sea_fiber_attr {
  * Waits for f and returns it ready (value or error), suspending the calling
  * fiber if f is pending.  Consumes f.  A ready f is returned at once, from
  * any context.  Waiting on a pending future outside a fiber is an error: the
- * result is a future failed with SEA_ENOTFIBER, and f is dropped (a failure
- * of f is reported as ignored).
+ * result is a future failed with SEA_ENOTFIBER, and f is dropped silently
+ * (as sea_future_detach), so that its own later failure, such as a broken
+ * promise at exit, is not reported as if it were the problem.
  */
 sea_future sea_await(sea_future f) SEA_MUST_USE;
 

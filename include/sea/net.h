@@ -148,7 +148,7 @@ sea_future sea_socket_wait_readable(sea_socket *s) SEA_MUST_USE;
 int sea_socket_shutdown(sea_socket *s, int how);
 /*
  * Closes s: pending operations fail with SEA_ECANCELED, and s is freed once
- * they have.  Use s no more.
+ * they have.  Use s no more.  NULL, or a socket already closing, does nothing.
  */
 void sea_socket_close(sea_socket *s);
 

@@ -97,7 +97,10 @@ sea_output_stream *sea_output_stream_new(sea_socket *s, size_t batch);
 
 /* ---- reading ---- */
 
-/* Frees in (and the bytes it holds), and releases its source.  Not while an operation is pending. */
+/*
+ * Frees in (and the bytes it holds), and releases its source.  NULL is
+ * allowed (does nothing).  Not while an operation is pending.
+ */
 void sea_input_stream_free(sea_input_stream *in);
 
 /*
@@ -142,7 +145,10 @@ enum { SEA_CONSUME_MORE, SEA_CONSUME_STOP, SEA_CONSUME_SKIP };
 
 /* ---- writing ---- */
 
-/* Frees out and releases its sink; unsent bytes are dropped (close first to send them). */
+/*
+ * Frees out and releases its sink; unsent bytes are dropped (close first to
+ * send them).  NULL is allowed (does nothing).
+ */
 void sea_output_stream_free(sea_output_stream *out);
 /*
  * Writes len bytes; data must stay valid until the future resolves.  A write

@@ -15,9 +15,15 @@
 #include <sea/error.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_FILE_BYTES (1 << 20)
 #define MAX_LINE 4096
@@ -95,12 +101,110 @@ static int line_to_arg(char *line, char **arg, char *err, size_t errlen) {
     return 0;
 }
 
+/*
+ * Reads the whole of path into *text (malloc'd, *len bytes).  A regular file
+ * is read at once.  Anything else (a FIFO, a character device, a process
+ * substitution) is opened without blocking and read as its data comes, for
+ * at most OTHER_FILE_WAIT_MS in all: a FIFO nobody writes to fails start-up
+ * with a message instead of hanging it.  More than MAX_FILE_BYTES is an
+ * error either way.
+ */
+#define OTHER_FILE_WAIT_MS 5000
+
+static int slurp(const char *path, char **text, size_t *len, char *err, size_t errlen) {
+    *text = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot read options file '%.200s': %s", path, strerror(e));
+        return -e;
+    }
+    struct stat st = {0};
+    errno = 0;
+    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+        int e = errno;
+        if (e == 0 || S_ISDIR(st.st_mode))
+            e = EISDIR;
+        close(fd);
+        snprintf(err, errlen, "cannot read options file '%.200s': %s", path, strerror(e));
+        return -e;
+    }
+    bool regular = S_ISREG(st.st_mode), fifo = S_ISFIFO(st.st_mode), writer_gone = false;
+    char *buf = malloc(MAX_FILE_BYTES + 1);
+    if (!buf) {
+        close(fd);
+        snprintf(err, errlen, "cannot read options file '%.200s': out of memory", path);
+        return -ENOMEM;
+    }
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    size_t got = 0;
+    int rc = 0;
+    while (got <= MAX_FILE_BYTES) {
+        ssize_t n = read(fd, buf + got, MAX_FILE_BYTES + 1 - got);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        /* The end.  A FIFO reads as ended before any writer has opened it
+         * (O_NONBLOCK), so an empty FIFO waits below until a writer has
+         * come and gone (POLLHUP) or the time is up. */
+        if (n == 0 && !(fifo && got == 0 && !writer_gone))
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno != EAGAIN || regular)) {
+            rc = -errno;
+            snprintf(err, errlen, "cannot read options file '%.200s': %s", path, strerror(errno));
+            break;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int ready = waited < OTHER_FILE_WAIT_MS ? poll(&pf, 1, (int)(OTHER_FILE_WAIT_MS - waited)) : 0;
+        if (ready > 0 && (pf.revents & POLLHUP) && !(pf.revents & POLLIN))
+            writer_gone = true;
+        if (ready == 0) {
+            rc = SEA_EUSAGE;
+            snprintf(err, errlen,
+                     "options file '%.200s' is not a regular file and its data did not come within %d s "
+                     "(a FIFO needs a writer that writes and closes it)",
+                     path, OTHER_FILE_WAIT_MS / 1000);
+            break;
+        }
+    }
+    close(fd);
+    if (rc == 0 && got > MAX_FILE_BYTES) {
+        snprintf(err, errlen, "%.200s: larger than %d bytes", path, MAX_FILE_BYTES);
+        rc = SEA_EUSAGE;
+    }
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *text = buf;
+    *len = got;
+    return 0;
+}
+
 int sea__options_file_read(const char *path, char ***args_out, int *nargs_out, char *err, size_t errlen) {
     *args_out = NULL;
     *nargs_out = 0;
-    FILE *f = fopen(path, "r");
+    char *text;
+    size_t text_len;
+    int src = slurp(path, &text, &text_len, err, errlen);
+    if (src < 0)
+        return src;
+    if (text_len == 0) { /* an empty file: no options */
+        free(text);
+        return 0;
+    }
+    FILE *f = fmemopen(text, text_len, "r");
     if (!f) {
         int e = errno;
+        free(text);
         snprintf(err, errlen, "cannot read options file '%.200s': %s", path, strerror(e));
         return -e;
     }
@@ -176,6 +280,7 @@ int sea__options_file_read(const char *path, char ***args_out, int *nargs_out, c
         rc = -EIO;
     }
     fclose(f);
+    free(text);
     if (rc < 0) {
         sea__options_file_free(args, nargs);
         return rc;

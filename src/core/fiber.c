@@ -636,8 +636,12 @@ static inline __attribute__((always_inline)) sea_future await_impl(sea_future fu
     struct sea__shard *s = sea__shard_current;
     sea_fiber *f = running_fiber(s);
     if (!f) {
+        /* The caller gets the error that says what went wrong; the future
+         * it could not wait for is dropped silently, or its later failure
+         * (typically a "broken promise" at exit) would be reported as if it
+         * were the problem. */
         if (s)
-            sea_future_ignore(fut);
+            sea_future_detach(fut);
         return sea_failed(SEA_ENOTFIBER, "sea_await on a pending future outside a fiber");
     }
     sea_future r;

@@ -131,7 +131,10 @@ static void *watchdog(void *arg) {
             if (!s)
                 continue;
             uint64_t beat = atomic_load_explicit(&s->beat, memory_order_relaxed);
-            if (beat != w->last_beat || atomic_load_explicit(&s->asleep, memory_order_relaxed)) {
+            /* beat 0: the shard has not begun its first turn.  It may still be
+             * leaving the start-up barrier, or waiting for a CPU on a loaded
+             * machine; no task of its runs, so nothing stalls it. */
+            if (beat == 0 || beat != w->last_beat || atomic_load_explicit(&s->asleep, memory_order_relaxed)) {
                 w->last_beat = beat;
                 w->since = now;
                 w->reported = 0;

@@ -472,6 +472,14 @@ static sea_future t_own_source_and_sink(void) {
     return sea_fiber_start(own_source_and_sink);
 }
 
+/* Freeing or closing nothing is allowed, as free(NULL) is: error paths need no checks. */
+static sea_future t_free_null(void) {
+    sea_input_stream_free(NULL);
+    sea_output_stream_free(NULL);
+    sea_socket_close(NULL);
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_buffers),
     SEA_TEST(t_read_and_end),
@@ -482,6 +490,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_output_to_a_gone_peer),
     SEA_TEST(t_idle_stream_holds_no_chunk),
     SEA_TEST(t_own_source_and_sink),
+    SEA_TEST(t_free_null),
 };
 
 int main(int argc, char **argv) {

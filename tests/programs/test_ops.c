@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,6 +256,28 @@ static void test_options(void) {
     /* A file that never ends is read only so far. */
     st = run(&c, "options", (const char *const[]){"--options-file=/dev/zero", NULL});
     EXPECT(st == 2 && strstr(c.ebuf, "/dev/zero: larger than 1048576 bytes"), "/dev/zero: %d %s", st, c.ebuf);
+    /* A FIFO: read as its writer writes; with no writer, start-up fails after 5 s and says why. */
+    char fifo[] = "/tmp/sea-test-fifo-XXXXXX";
+    int tmp = mkstemp(fifo);
+    close(tmp);
+    unlink(fifo);
+    EXPECT(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+    snprintf(fileopt, sizeof(fileopt), "--options-file=%s", fifo);
+    st = run(&c, "options", (const char *const[]){fileopt, NULL});
+    EXPECT(st == 2 && strstr(c.ebuf, "is not a regular file and its data did not come within 5 s"), "FIFO: %d %s", st,
+           c.ebuf);
+    pid_t writer = fork();
+    if (writer == 0) { /* opens (blocking until the server opens its end), writes, closes */
+        alarm(20);
+        int w = open(fifo, O_WRONLY);
+        const char line[] = "port = 9001\n";
+        _exit(w >= 0 && write(w, line, sizeof(line) - 1) == (ssize_t)sizeof(line) - 1 ? 0 : 1);
+    }
+    st = run(&c, "options", (const char *const[]){fileopt, NULL});
+    EXPECT(st == 0 && strstr(c.obuf, "port=9001 "), "FIFO with a writer: %d %s %s", st, c.obuf, c.ebuf);
+    int wst = 0;
+    EXPECT(waitpid(writer, &wst, 0) == writer && WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "FIFO writer: %d", wst);
+    unlink(fifo);
     /* Only a real --options-file names a file: here it is the value of --name. */
     st = run(&c, "options", (const char *const[]){"--name", "--options-file=/nonexistent/sea.conf", NULL});
     EXPECT(st == 0 && strstr(c.obuf, "name=--options-file=/nonexistent/sea.conf "), "value, not file: %d %s %s", st,
