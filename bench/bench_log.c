@@ -21,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-SEA_LOGGER(bench_logger, "bench")
-
+SEA_LOGGER(bench_logger, "bench");
 #define LINES 2000
 
 static BENCH_NOIPA int payload(int i) {

@@ -10,8 +10,7 @@
 
 #include <stdio.h>
 
-SEA_LOGGER(greet_log, "greet")
-
+SEA_LOGGER(greet_log, "greet");
 static const sea_option options[] = {
     {.name = "greeting", .type = SEA_OPTION_STRING, .default_value = "Hello", .help = "what to say"},
     {.name = "times", .type = SEA_OPTION_INT, .default_value = "1", .help = "how many times", .min = 1, .max = 100},

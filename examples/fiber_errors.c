@@ -1,11 +1,12 @@
 /*
  * fiber_errors.c - errors.c in fiber style: errors are values you test.
  *
- * line2 runs in a fiber of its own and fails after a wait; the error, with
- * its message, reaches the fiber that waits for it through sea_await().  There
- * is no skipping and no handler to register: an if-statement does what
- * sea_then_wrapped did, the line after it what sea_finally did, and
- * sea_await_value() gives just the code when the message is not needed.
+ * SEA_AWAIT passes a failure on in one line (the function returns it).
+ * Where the error is to be handled instead, sea_await() gives the ready
+ * future, error and message included.  There is no skipping and no handler
+ * to register: an if-statement does what sea_then_wrapped did, the line
+ * after it what sea_finally did, and sea_await_value() gives just the code
+ * when the message is not needed.
  * Prints:
  *   line1
  *   line2 fails
@@ -19,27 +20,21 @@
 
 static sea_future line2(void) {
     printf("line2 fails\n");
-    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
-    if (err)
-        return sea_failed(err, "sleep failed");
+    SEA_AWAIT(sea_sleep(SEA_MSEC(1))); /* a failed sleep would return here, passing its error on */
     return sea_failed(-EINVAL, "line2 went wrong");
 }
 
 static sea_future fail_again(void) {
-    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
-    if (err)
-        return sea_failed(err, "sleep failed");
+    SEA_AWAIT(sea_sleep(SEA_MSEC(1)));
     return sea_failed(-ETIMEDOUT, NULL);
 }
 
 static sea_future main_fiber(void) {
-    int err = sea_await_value(sea_sleep(SEA_MSEC(1)), NULL);
-    if (err)
-        return sea_failed(err, "sleep failed");
+    SEA_AWAIT(sea_sleep(SEA_MSEC(1)));
     printf("line1\n");
 
-    sea_future r = sea_await(sea_fiber_start(line2));
-    err = sea_future_error(&r);
+    sea_future r = sea_await(line2()); /* a fiber calls fiber code directly; r is ready */
+    int err = sea_future_error(&r);
     if (!err)
         printf("line3 (never printed)\n");
     else
@@ -47,7 +42,7 @@ static sea_future main_fiber(void) {
     sea_future_detach(r); /* done with it: releases the error and its message */
     printf("finally\n");
 
-    err = sea_await_value(sea_fiber_start(fail_again), NULL);
+    err = sea_await_value(fail_again(), NULL);
     if (err)
         printf("handled: %s\n", sea_strerror(err));
     return sea_ready();

@@ -52,13 +52,15 @@ typedef struct sea_logger {
 
 /*
  * Defines `sea_logger var` called name and registers it before main() runs,
- * so that --logger-log-level and --help-loggers know it.
+ * so that --logger-log-level and --help-loggers know it.  At file scope,
+ * followed by a semicolon:
+ *
+ *     SEA_LOGGER(http_log, "http");
  */
-#define SEA_LOGGER(var, name_text)                                                                                \
-    sea_logger var = {.name = (name_text), .sea__level = SEA_LOG_INFO};                                          \
-    __attribute__((constructor)) static void sea__logger_register_##var(void) {                                \
-        sea__logger_register_at_start(&var);                                                                     \
-    }
+#define SEA_LOGGER(var, name_text) \
+    extern sea_logger var; \
+    __attribute__((constructor)) static void sea__logger_register_##var(void) { sea__logger_register_at_start(&var); } \
+    sea_logger var = {.name = (name_text), .sea__level = SEA_LOG_INFO}
 
 /*
  * Adds lg to the registry (SEA_LOGGER does it for you).  Names are unique:

@@ -42,8 +42,7 @@
 #include "core/module.h"
 #include "core/shard.h"
 
-SEA_LOGGER(sea_log_sea, "sea")
-
+SEA_LOGGER(sea_log_sea, "sea");
 /* ---- the registry ---- */
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -17,8 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-SEA_LOGGER(ops_log, "ops")
-
+SEA_LOGGER(ops_log, "ops");
 static const sea_option app_options[] = {
     {.name = "port", .type = SEA_OPTION_INT, .default_value = "11211", .help = "TCP port", .min = 1, .max = 65535},
     {.name = "name", .type = SEA_OPTION_STRING, .default_value = "demo", .help = "the server's name"},
