@@ -367,6 +367,28 @@ static sea_future t_do_with(void) {
     return sea_test_join(a, b);
 }
 
+/* From a fiber, sea_do_with runs its function in that fiber: the function may wait with SEA_AWAIT. */
+static sea_future fiber_use(struct obj *o) {
+    *o->alive = 1;
+    SEA_AWAIT(sea_sleep(SEA_MSEC(1)));
+    CHECK(sea_fiber_self() != NULL);
+    CHECK_EQ(*o->alive, 1);
+    return sea_ready_int(o->i * 2);
+}
+
+static sea_future do_with_in_fiber(void) {
+    cleanups = alive = 0;
+    sea_value v = SEA_AWAIT(sea_do_with_cleanup(fiber_use, obj_cleanup, (struct obj){4, &cleanups, &alive}));
+    CHECK_EQ(v.i, 8);
+    CHECK_EQ(cleanups, 1);
+    CHECK_EQ(alive, 0);
+    return sea_ready();
+}
+
+static sea_future t_do_with_in_fiber(void) {
+    return sea_fiber_start(do_with_in_fiber);
+}
+
 struct thing {
     int value;
 };
@@ -471,6 +493,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_max_concurrent_for_each),
     SEA_TEST(t_map_reduce_range),
     SEA_TEST(t_do_with),
+    SEA_TEST(t_do_with_in_fiber),
     SEA_TEST(t_shared_objects),
     SEA_TEST(t_loops_in_fibers),
     SEA_TEST(t_loops_with_arrived_futures),
