@@ -70,7 +70,7 @@ def main():
     for name in sorted(set(samples["old"]) & set(samples["new"])):
         old = statistics.median(samples["old"][name])
         new = statistics.median(samples["new"][name])
-        higher_is_better = "/s" in units[name]
+        higher_is_better = units[name].endswith("/s")  # a rate (ops/s, k/s), not a time (ns/switch)
         pick = max if higher_is_better else min
         old_best, new_best = pick(samples["old"][name]), pick(samples["new"][name])
         ratio = "%.2f" % (new / old) if old else "-"
