@@ -16,6 +16,11 @@ have_pc liburing || missing+=(liburing-dev)
 have_pc libuv || missing+=(libuv1-dev)    # the benchmarks' reference event loop
 have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference allocators
 [ -e /usr/include/mimalloc.h ] || missing+=(libmimalloc-dev)
+# sea-memcached's tests compare it with the real memcached, and drive it with real clients.
+[ -x /usr/bin/memcached ] || missing+=(memcached)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pymemcache' 2>/dev/null || missing+=(python3-pymemcache)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pylibmc' 2>/dev/null || missing+=(python3-pylibmc)
+have_cmd memcstat || missing+=(libmemcached-tools)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

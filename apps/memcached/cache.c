@@ -1,0 +1,464 @@
+/*
+ * cache.c - one shard's slice of the cache (cache.h).
+ *
+ * A chained hash table whose bucket array doubles when the items outnumber
+ * the buckets by half, and a doubly linked LRU list.  Each item is one
+ * allocation: header, key, value.  memcached's rules are kept where a
+ * client can see them: incr/decr on a value that is not a decimal number is
+ * an error; incr wraps at 2^64, decr stops at 0; a result no longer than the
+ * old value is written in place and padded with spaces (memcached does
+ * this, so "decr 10 by 5" reads back as "5 "); append and prepend keep the
+ * old item's flags and expiry; every store, incr and decr takes a new CAS.
+ */
+#include "cache.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "text.h"
+
+#define REL_TIME_MAX (60 * 60 * 24 * 30) /* memcached's REALTIME_MAXDELTA: 30 days */
+
+struct mc_cache {
+    mc_item **buckets;
+    size_t nbuckets; /* a power of two */
+    mc_item *head, *tail;
+    uint64_t next_cas; /* this shard's CAS values: next_cas * n + id */
+    unsigned id, n;
+    int64_t flush_at;  /* items stored at or before it are gone once the clock reaches it; -1: none */
+    uint64_t flush_cas; /* items whose CAS is below it are gone (an immediate flush_all); 0: none */
+    mc_cache_stats st;
+};
+
+/* ---- time ---- */
+
+static int64_t start_mono = -1, start_unix;
+
+static void clock_init(void) {
+    if (start_mono >= 0)
+        return;
+    struct timespec m, r;
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    clock_gettime(CLOCK_REALTIME, &r);
+    /* memcached starts its clock 2 s in the past, so that "expired at 1" is already over. */
+    start_mono = m.tv_sec - 2;
+    start_unix = r.tv_sec - 2;
+}
+
+int64_t mc_cache_now(void) {
+    clock_init();
+    struct timespec m;
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    return m.tv_sec - start_mono;
+}
+
+int64_t mc_cache_exptime(int64_t exptime, int64_t now) {
+    clock_init();
+    if (exptime == 0)
+        return 0;
+    if (exptime < 0)
+        return 1; /* already expired */
+    if (exptime > REL_TIME_MAX) {
+        if (exptime <= start_unix)
+            return 1;
+        return exptime - start_unix;
+    }
+    return exptime + now;
+}
+
+/* ---- hashing ---- */
+
+uint64_t mc_hash(const char *key, size_t nkey) {
+    /* FNV-1a, then a 64-bit finaliser so that both halves (bucket and shard) are well mixed. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < nkey; i++)
+        h = (h ^ (unsigned char)key[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* ---- the table and the list ---- */
+
+mc_cache *mc_cache_new(unsigned id, unsigned n) {
+    clock_init();
+    mc_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->nbuckets = 1024;
+    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    c->id = id;
+    c->n = n ? n : 1;
+    c->next_cas = 1;
+    c->flush_at = -1;
+    return c;
+}
+
+void mc_cache_free(mc_cache *c) {
+    if (!c)
+        return;
+    for (mc_item *it = c->head; it;) {
+        mc_item *next = it->next;
+        free(it);
+        it = next;
+    }
+    free(c->buckets);
+    free(c);
+}
+
+static uint64_t new_cas(mc_cache *c) {
+    return c->next_cas++ * c->n + c->id;
+}
+
+static size_t item_bytes(const mc_item *it) {
+    return sizeof(*it) + it->nkey + it->nbytes;
+}
+
+static void lru_unlink(mc_cache *c, mc_item *it) {
+    if (it->prev)
+        it->prev->next = it->next;
+    else
+        c->head = it->next;
+    if (it->next)
+        it->next->prev = it->prev;
+    else
+        c->tail = it->prev;
+    it->prev = it->next = NULL;
+}
+
+static void lru_push(mc_cache *c, mc_item *it) {
+    it->prev = NULL;
+    it->next = c->head;
+    if (c->head)
+        c->head->prev = it;
+    else
+        c->tail = it;
+    c->head = it;
+}
+
+static mc_item **bucket_of(mc_cache *c, uint64_t hash) {
+    return &c->buckets[hash & (c->nbuckets - 1)];
+}
+
+static void grow(mc_cache *c) {
+    size_t n = c->nbuckets * 2;
+    mc_item **b = calloc(n, sizeof(*b));
+    if (!b)
+        return; /* longer chains, not an error */
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        for (mc_item *it = c->buckets[i]; it;) {
+            mc_item *next = it->hnext;
+            it->hnext = b[it->hash & (n - 1)];
+            b[it->hash & (n - 1)] = it;
+            it = next;
+        }
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = n;
+}
+
+/* Takes it out of the table and the list, and frees it. */
+static void unlink_item(mc_cache *c, mc_item *it) {
+    for (mc_item **pp = bucket_of(c, it->hash); *pp; pp = &(*pp)->hnext) {
+        if (*pp == it) {
+            *pp = it->hnext;
+            break;
+        }
+    }
+    lru_unlink(c, it);
+    c->st.curr_items--;
+    c->st.bytes -= item_bytes(it);
+    free(it);
+}
+
+static void link_item(mc_cache *c, mc_item *it) {
+    mc_item **b = bucket_of(c, it->hash);
+    it->hnext = *b;
+    *b = it;
+    lru_push(c, it);
+    c->st.curr_items++;
+    c->st.total_items++;
+    c->st.bytes += item_bytes(it);
+    if (c->st.curr_items > c->nbuckets + c->nbuckets / 2)
+        grow(c);
+}
+
+static bool dead(const mc_cache *c, const mc_item *it, int64_t now) {
+    if (it->exptime != 0 && it->exptime <= now)
+        return true;
+    if (it->cas < c->flush_cas)
+        return true;
+    return c->flush_at >= 0 && c->flush_at <= now && it->stored <= c->flush_at;
+}
+
+/* The item for key, live or not (dead ones are dropped here and counted). */
+static mc_item *find(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now, bool fetch) {
+    for (mc_item *it = *bucket_of(c, hash); it; it = it->hnext) {
+        if (it->hash != hash || it->nkey != nkey || memcmp(it->data, key, nkey) != 0)
+            continue;
+        if (dead(c, it, now)) {
+            if (fetch) {
+                if (it->exptime != 0 && it->exptime <= now)
+                    c->st.get_expired++;
+                else
+                    c->st.get_flushed++;
+            }
+            c->st.reclaimed++;
+            unlink_item(c, it);
+            return NULL;
+        }
+        return it;
+    }
+    return NULL;
+}
+
+size_t mc_cache_evict(mc_cache *c, size_t wanted) {
+    size_t freed = 0;
+    while (freed < wanted && c->tail) {
+        freed += item_bytes(c->tail);
+        c->st.evictions++;
+        unlink_item(c, c->tail);
+    }
+    return freed;
+}
+
+unsigned mc_cache_crawl(mc_cache *c, unsigned budget, int64_t now) {
+    unsigned dropped = 0;
+    mc_item *it = c->tail;
+    while (it && budget--) {
+        mc_item *prev = it->prev;
+        if (dead(c, it, now)) {
+            c->st.crawler_reclaimed++;
+            unlink_item(c, it);
+            dropped++;
+        }
+        it = prev;
+    }
+    return dropped;
+}
+
+/* A new, unlinked item; evicts from the cold end until the allocation succeeds. */
+static mc_item *alloc_item(mc_cache *c, const char *key, size_t nkey, uint64_t hash, size_t nbytes) {
+    size_t size = sizeof(mc_item) + nkey + nbytes;
+    mc_item *it;
+    while (!(it = malloc(size))) {
+        if (!c->tail)
+            return NULL;
+        mc_cache_evict(c, size);
+    }
+    memset(it, 0, sizeof(*it));
+    it->hash = hash;
+    it->nkey = (uint8_t)nkey;
+    it->nbytes = (uint32_t)nbytes;
+    memcpy(it->data, key, nkey);
+    return it;
+}
+
+mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now) {
+    mc_item *it = find(c, key, nkey, hash, now, true);
+    if (!it) {
+        c->st.get_misses++;
+        return NULL;
+    }
+    c->st.get_hits++;
+    if (c->head != it) {
+        lru_unlink(c, it);
+        lru_push(c, it);
+    }
+    return it;
+}
+
+/* Puts `it` where `old` was (or adds it), with a new CAS. */
+static void replace_item(mc_cache *c, mc_item *old, mc_item *it, int64_t now) {
+    if (old)
+        unlink_item(c, old);
+    it->cas = new_cas(c);
+    it->stored = now;
+    link_item(c, it);
+}
+
+mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, uint64_t hash, uint32_t flags,
+                         int64_t exptime, const char *value, size_t nbytes, uint64_t cas_in, int64_t now) {
+    c->st.cmd_set++;
+    mc_item *old = find(c, key, nkey, hash, now, false);
+    switch (mode) {
+    case MC_ADD:
+        if (old) { /* memcached bumps the existing item */
+            lru_unlink(c, old);
+            lru_push(c, old);
+            return MC_NOT_STORED;
+        }
+        break;
+    case MC_REPLACE:
+    case MC_APPEND:
+    case MC_PREPEND:
+        if (!old)
+            return MC_NOT_STORED;
+        break;
+    case MC_CAS:
+        if (!old) {
+            c->st.cas_misses++;
+            return MC_NOT_FOUND;
+        }
+        if (old->cas != cas_in) {
+            c->st.cas_badval++;
+            return MC_EXISTS;
+        }
+        c->st.cas_hits++;
+        break;
+    default:
+        break;
+    }
+    mc_item *it;
+    if (mode == MC_APPEND || mode == MC_PREPEND) {
+        it = alloc_item(c, key, nkey, hash, old->nbytes + nbytes);
+        if (!it)
+            return MC_NO_MEMORY;
+        /* alloc_item may have evicted old: look again. */
+        old = find(c, key, nkey, hash, now, false);
+        if (!old) {
+            free(it);
+            return MC_NOT_STORED;
+        }
+        char *dst = (char *)mc_item_value(it);
+        if (mode == MC_APPEND) {
+            memcpy(dst, mc_item_value(old), old->nbytes);
+            memcpy(dst + old->nbytes, value, nbytes);
+        } else {
+            memcpy(dst, value, nbytes);
+            memcpy(dst + nbytes, mc_item_value(old), old->nbytes);
+        }
+        it->flags = old->flags;
+        it->exptime = old->exptime;
+    } else {
+        it = alloc_item(c, key, nkey, hash, nbytes);
+        if (!it)
+            return MC_NO_MEMORY;
+        old = find(c, key, nkey, hash, now, false); /* alloc_item may have evicted it */
+        memcpy((char *)mc_item_value(it), value, nbytes);
+        it->flags = flags;
+        it->exptime = mc_cache_exptime(exptime, now);
+    }
+    replace_item(c, old, it, now);
+    return MC_STORED;
+}
+
+/* memcached's safe_strtoull on an item's value: optional leading space, digits, then only space. */
+static bool value_number(const mc_item *it, uint64_t *out) {
+    const char *p = mc_item_value(it), *end = p + it->nbytes;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    if (p == end || !isdigit((unsigned char)*p))
+        return false;
+    uint64_t v = 0;
+    for (; p < end && isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    for (; p < end; p++)
+        if (!isspace((unsigned char)*p))
+            return false;
+    *out = v;
+    return true;
+}
+
+mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, bool incr, uint64_t delta,
+                         uint64_t *value, int64_t now) {
+    mc_item *it = find(c, key, nkey, hash, now, false);
+    if (!it) {
+        if (incr)
+            c->st.incr_misses++;
+        else
+            c->st.decr_misses++;
+        return MC_NOT_FOUND;
+    }
+    uint64_t v;
+    if (!value_number(it, &v))
+        return MC_NON_NUMERIC;
+    if (incr) {
+        v += delta; /* wraps, as memcached's does */
+        c->st.incr_hits++;
+    } else {
+        v = delta > v ? 0 : v - delta;
+        c->st.decr_hits++;
+    }
+    char buf[24];
+    size_t len = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+    *value = v;
+    if (len <= it->nbytes) { /* in place, padded with spaces, as memcached does */
+        char *dst = (char *)mc_item_value(it);
+        memcpy(dst, buf, len);
+        memset(dst + len, ' ', it->nbytes - len);
+        it->cas = new_cas(c);
+        lru_unlink(c, it);
+        lru_push(c, it);
+        return MC_OK;
+    }
+    uint32_t flags = it->flags;
+    int64_t exptime = it->exptime;
+    mc_item *n = alloc_item(c, key, nkey, hash, len); /* may evict it */
+    if (!n)
+        return MC_NO_MEMORY;
+    mc_item *old = find(c, key, nkey, hash, now, false);
+    memcpy((char *)mc_item_value(n), buf, len);
+    n->flags = flags;
+    n->exptime = exptime;
+    replace_item(c, old, n, now);
+    return MC_OK;
+}
+
+mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now) {
+    mc_item *it = find(c, key, nkey, hash, now, false);
+    if (!it) {
+        c->st.delete_misses++;
+        return MC_NOT_FOUND;
+    }
+    c->st.delete_hits++;
+    unlink_item(c, it);
+    return MC_DELETED;
+}
+
+mc_result mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now) {
+    c->st.cmd_touch++;
+    mc_item *it = find(c, key, nkey, hash, now, false);
+    if (!it) {
+        c->st.touch_misses++;
+        return MC_NOT_FOUND;
+    }
+    c->st.touch_hits++;
+    it->exptime = mc_cache_exptime(exptime, now);
+    lru_unlink(c, it);
+    lru_push(c, it);
+    return MC_TOUCHED;
+}
+
+void mc_cache_flush(mc_cache *c, int64_t when, int64_t now) {
+    if (when <= now) /* now: everything stored so far, by CAS, so that a store later in this second lives */
+        c->flush_cas = c->next_cas * c->n;
+    else
+        c->flush_at = when;
+}
+
+const mc_cache_stats *mc_cache_stats_get(const mc_cache *c) {
+    return &c->st;
+}
+
+void mc_cache_stats_reset(mc_cache *c) {
+    uint64_t items = c->st.curr_items, bytes = c->st.bytes;
+    memset(&c->st, 0, sizeof(c->st));
+    c->st.curr_items = items;
+    c->st.bytes = bytes;
+}
