@@ -302,7 +302,11 @@ static sea_future stats(const mc_request *r, struct out *o) {
 
 /* ---- a connection ---- */
 
-/* Answers one parsed request; returns false when the connection is to close. */
+/*
+ * Answers one parsed request into o.  Runs in the connection's fiber and
+ * waits for any message it sends: the request and the jobs that point to it
+ * live on this fiber's stack or in the connection until then.
+ */
 static sea_future answer(mc_request *r, struct out *o) {
     switch (r->kind) {
     case MC_GET: {
@@ -325,7 +329,8 @@ static sea_future answer(mc_request *r, struct out *o) {
     case MC_TOUCH:
     case MC_ARITH: {
         struct job job = {r, o, 0, 0};
-        return run_on_owner(mc_hash(r->key.p, r->key.len), &job);
+        SEA_AWAIT(run_on_owner(mc_hash(r->key.p, r->key.len), &job));
+        return sea_ready();
     }
     case MC_FLUSH_ALL: {
         int64_t now = mc_cache_now();
@@ -352,7 +357,7 @@ static sea_future answer(mc_request *r, struct out *o) {
             del.kind = MC_DELETE;
             del.noreply = true;
             struct job job = {&del, o, 0, 0};
-            return run_on_owner(mc_hash(r->key.p, r->key.len), &job);
+            SEA_AWAIT(run_on_owner(mc_hash(r->key.p, r->key.len), &job)); /* del lives on this stack: wait here */
         }
         return sea_ready();
     case MC_REPLY_ERROR:
