@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""test_memcached_clients.py - sea-memcached through real client libraries.
+
+    test_memcached_clients.py SEA_MEMCACHED [sea options...]
+
+Runs with Debian's /usr/bin/python3 (which sees python3-pymemcache and
+python3-pylibmc) and libmemcached's command-line tools (memccp, memccat,
+memcrm, memcflush).  Starts sea-memcached on a free loopback port, drives
+each basic operation through each client in the text protocol (set, get,
+multi-get, add, replace, append, prepend, cas, incr, decr, touch, delete,
+flush, noreply, errors as the client reports them), then stops the server
+with SIGTERM and expects exit status 0.  The binary protocol is not built
+yet, so pylibmc runs in text mode.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print('FAIL:', what)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start(argv):
+    for _ in range(5):
+        port = free_port()
+        p = subprocess.Popen(argv + ['--port', str(port), '--listen', '127.0.0.1', '--blocked-reactor-notify-ms=0'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        limit = time.monotonic() + 30
+        while time.monotonic() < limit and p.poll() is None:
+            try:
+                socket.create_connection(('127.0.0.1', port), timeout=1).close()
+                return p, port
+            except OSError:
+                time.sleep(0.02)
+        p.kill()
+        p.wait()
+    raise SystemExit('FAIL: sea-memcached did not start')
+
+
+def with_pymemcache(port):
+    from pymemcache.client.base import Client
+    from pymemcache.exceptions import MemcacheClientError
+    c = Client(('127.0.0.1', port), connect_timeout=10, timeout=10)
+    check(c.set('pm:a', b'1', noreply=False) is True, 'pymemcache set')
+    check(c.get('pm:a') == b'1', 'pymemcache get')
+    check(c.get('pm:missing') is None, 'pymemcache get miss')
+    check(c.set_many({'pm:b': b'2', 'pm:c': b'3'}, noreply=False) == [], 'pymemcache set_many')
+    check(c.get_many(['pm:a', 'pm:b', 'pm:c', 'pm:x']) == {'pm:a': b'1', 'pm:b': b'2', 'pm:c': b'3'},
+          'pymemcache get_many')
+    check(c.add('pm:a', b'9', noreply=False) is False, 'pymemcache add existing')
+    check(c.add('pm:new', b'9', noreply=False) is True, 'pymemcache add new')
+    check(c.replace('pm:none', b'9', noreply=False) is False, 'pymemcache replace missing')
+    check(c.append('pm:a', b'0', noreply=False) is True and c.get('pm:a') == b'10', 'pymemcache append')
+    check(c.prepend('pm:a', b'5', noreply=False) is True and c.get('pm:a') == b'510', 'pymemcache prepend')
+    check(c.incr('pm:a', 5) == 515, 'pymemcache incr')
+    check(c.decr('pm:a', 1000) == 0, 'pymemcache decr stops at 0')
+    check(c.incr('pm:missing', 1) is None, 'pymemcache incr miss')
+    value, cas = c.gets('pm:b')
+    check(value == b'2' and cas is not None, 'pymemcache gets')
+    check(c.cas('pm:b', b'22', cas, noreply=False) is True, 'pymemcache cas with the right value')
+    check(c.cas('pm:b', b'23', cas, noreply=False) is False, 'pymemcache cas with a stale value')
+    check(c.get('pm:b') == b'22', 'pymemcache value after cas')
+    check(c.touch('pm:b', 100, noreply=False) is True and c.touch('pm:none', 1, noreply=False) is False,
+          'pymemcache touch')
+    check(c.delete('pm:b', noreply=False) is True and c.get('pm:b') is None, 'pymemcache delete')
+    c.set('pm:quiet', b'q', noreply=True)
+    check(c.get('pm:quiet') == b'q', 'pymemcache noreply set')
+    check(c.set('pm:flags', b'xyz', noreply=False) and c.get('pm:flags') == b'xyz', 'pymemcache flags round trip')
+    big = os.urandom(900 * 1024)
+    check(c.set('pm:big', big, noreply=False) is True and c.get('pm:big') == big, 'pymemcache 900 KiB value')
+    try:
+        c.set('pm:huge', b'x' * (2 * 1024 * 1024), noreply=False)
+        check(False, 'pymemcache: a 2 MiB value must be refused')
+    except Exception as e:  # pymemcache raises MemcacheServerError for SERVER_ERROR
+        check('too large' in str(e), f'pymemcache 2 MiB value refused with the server\'s reason ({e})')
+    try:
+        c.get('k' * 251)
+        check(False, 'pymemcache: a 251-byte key must be refused')
+    except MemcacheClientError:
+        pass
+    # (b'0  ': memcached writes a shorter incr/decr result in place, padded with spaces; so do we.)
+    check(c.get('pm:a') == b'0  ', 'pymemcache connection still in step after errors')
+    check(c.version().startswith(b'1.6'), 'pymemcache version')
+    check(c.flush_all(noreply=False) is True and c.get('pm:a') is None, 'pymemcache flush_all')
+    c.close()
+
+
+def with_pylibmc(port):
+    import pylibmc
+    c = pylibmc.Client(['127.0.0.1:%d' % port], binary=False, behaviors={'cas': True})
+    check(c.set('pl:a', 'hello') is True and c.get('pl:a') == 'hello', 'pylibmc set/get')
+    check(c.set('pl:n', 7) is True and c.get('pl:n') == 7, 'pylibmc integer (flags) round trip')
+    check(c.set('pl:obj', {'x': [1, 2]}) is True and c.get('pl:obj') == {'x': [1, 2]}, 'pylibmc pickled value')
+    check(c.get_multi(['pl:a', 'pl:n', 'pl:none']) == {'pl:a': 'hello', 'pl:n': 7}, 'pylibmc get_multi')
+    check(c.add('pl:a', 'x') is False and c.add('pl:b', 'x') is True, 'pylibmc add')
+    check(c.replace('pl:none', 'x') is False and c.replace('pl:b', 'y') is True, 'pylibmc replace')
+    check(c.append('pl:a', ' world') is True and c.get('pl:a') == 'hello world', 'pylibmc append')
+    check(c.prepend('pl:a', '>') is True and c.get('pl:a') == '>hello world', 'pylibmc prepend')
+    check(c.incr('pl:n', 3) == 10 and c.decr('pl:n', 20) == 0, 'pylibmc incr/decr')
+    value, cas = c.gets('pl:b')
+    check(value == 'y', 'pylibmc gets')
+    check(c.cas('pl:b', 'z', cas) is True and c.cas('pl:b', 'w', cas) is False and c.get('pl:b') == 'z',
+          'pylibmc cas')
+    check(c.delete('pl:b') is True and c.get('pl:b') is None, 'pylibmc delete')
+    check(c.touch('pl:a', 100) is True, 'pylibmc touch')
+    c.set_multi({'pl:m1': '1', 'pl:m2': '2'})
+    check(c.get_multi(['pl:m1', 'pl:m2']) == {'pl:m1': '1', 'pl:m2': '2'}, 'pylibmc set_multi')
+    check(c.flush_all() is True and c.get('pl:a') is None, 'pylibmc flush_all')
+    c.disconnect_all()
+
+
+def with_tools(port):
+    servers = '--servers=127.0.0.1:%d' % port
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'greeting')
+        with open(path, 'wb') as f:
+            f.write(b'hello from memccp\n')
+        r = subprocess.run(['memccp', servers, path], capture_output=True, timeout=30)
+        check(r.returncode == 0, f'memccp: {r.stderr!r}')
+        r = subprocess.run(['memccat', servers, 'greeting'], capture_output=True, timeout=30)
+        # memccat prints the value and a newline of its own
+        check(r.returncode == 0 and r.stdout == b'hello from memccp\n\n', f'memccat: {r.stdout!r} {r.stderr!r}')
+        r = subprocess.run(['memcrm', servers, 'greeting'], capture_output=True, timeout=30)
+        check(r.returncode == 0, f'memcrm: {r.stderr!r}')
+        r = subprocess.run(['memccat', servers, 'greeting'], capture_output=True, timeout=30)
+        check(r.returncode != 0, 'memccat after memcrm must fail')
+        r = subprocess.run(['memcflush', servers], capture_output=True, timeout=30)
+        check(r.returncode == 0, f'memcflush: {r.stderr!r}')
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    srv, port = start(sys.argv[1:])
+    try:
+        for name, fn in (('pymemcache', with_pymemcache), ('pylibmc', with_pylibmc), ('tools', with_tools)):
+            try:
+                fn(port)
+            except ImportError as e:
+                failures.append(f'{name}: {e} (scripts/setup.sh installs python3-pymemcache and python3-pylibmc)')
+            except Exception as e:
+                failures.append(f'{name}: {type(e).__name__}: {e}')
+                print(f'FAIL: {name}: {type(e).__name__}: {e}')
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            srv.wait(30)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+            failures.append('sea-memcached did not stop within 30 s of SIGTERM')
+    err = srv.stderr.read().decode(errors='replace')
+    check(srv.returncode == 0, f'exit status {srv.returncode}: {err[-2000:]}')
+    bad = [l for l in err.splitlines() if ' INFO ' not in l]
+    check(not bad, f'unexpected stderr: {bad[:5]}')
+    if failures:
+        print(f'{len(failures)} failure(s)')
+        return 1
+    print('PASS: pymemcache, pylibmc (text) and libmemcached tools')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
