@@ -219,11 +219,18 @@ static sea_future run_on_owner(uint64_t hash, struct job *j) {
 
 /* ---- stats ---- */
 
+/* One shard's counters: its cache's and its connections'. */
+struct shard_counters {
+    mc_cache_stats cache;
+    sea_server_stats conns;
+};
+
 static sea_future shard_stats(void) {
-    mc_cache_stats *copy = malloc(sizeof(*copy));
+    struct shard_counters *copy = calloc(1, sizeof(*copy));
     if (!copy)
         return sea_failed(-ENOMEM, "no memory for stats");
-    *copy = *mc_cache_stats_get(cache);
+    copy->cache = *mc_cache_stats_get(cache);
+    sea_server_stats_get(server, &copy->conns);
     return sea_ready_ptr(copy);
 }
 
@@ -251,13 +258,15 @@ static sea_future stats(const mc_request *r, struct out *o) {
     mc_cache_stats sum = {0};
     sea_server_stats conns = {0};
     for (unsigned i = 0; i < sea_shard_count(); i++) {
-        mc_cache_stats *s = SEA_AWAIT(sea_submit_to(i, shard_stats)).ptr;
-        uint64_t *a = (uint64_t *)&sum, *b = (uint64_t *)s;
+        struct shard_counters *s = SEA_AWAIT(sea_submit_to(i, shard_stats)).ptr;
+        uint64_t *a = (uint64_t *)&sum, *b = (uint64_t *)&s->cache;
         for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
             a[k] += b[k];
+        conns.connections += s->conns.connections;
+        conns.accepted += s->conns.accepted;
+        conns.refused += s->conns.refused;
         free(s);
     }
-    sea_server_stats_get(server, &conns); /* this shard's: the connections are summed below */
     int64_t now = (int64_t)time(NULL);
     sea_memory_stats mem = {0};
     sea_memory_stats_get(&mem);

@@ -98,6 +98,12 @@ def with_pymemcache(port):
     # (b'0  ': memcached writes a shorter incr/decr result in place, padded with spaces; so do we.)
     check(c.get('pm:a') == b'0  ', 'pymemcache connection still in step after errors')
     check(c.version().startswith(b'1.6'), 'pymemcache version')
+    st = c.stats()
+    for name in (b'pid', b'uptime', b'curr_connections', b'total_connections', b'cmd_get', b'cmd_set', b'get_hits',
+                 b'get_misses', b'curr_items', b'total_items', b'bytes', b'limit_maxbytes', b'evictions', b'threads'):
+        check(name in st, f'pymemcache stats: {name!r} missing')
+    check(st.get(b'curr_connections', 0) >= 1 and st.get(b'curr_items', 0) >= 5 and st.get(b'get_hits', 0) >= 10,
+          f'pymemcache stats: counters summed over the shards: {st}')
     check(c.flush_all(noreply=False) is True and c.get('pm:a') is None, 'pymemcache flush_all')
     c.close()
 
