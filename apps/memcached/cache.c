@@ -28,6 +28,7 @@ struct mc_cache {
     mc_item *head, *tail;
     uint64_t next_cas; /* this shard's CAS values: next_cas * n + id */
     unsigned id, n;
+    size_t limit;      /* bytes of items kept at most; beyond, the cold end is evicted */
     int64_t flush_at;  /* items stored at or before it are gone once the clock reaches it; -1: none */
     uint64_t flush_cas; /* items whose CAS is below it are gone (an immediate flush_all); 0: none */
     mc_cache_stats st;
@@ -86,7 +87,7 @@ uint64_t mc_hash(const char *key, size_t nkey) {
 
 /* ---- the table and the list ---- */
 
-mc_cache *mc_cache_new(unsigned id, unsigned n) {
+mc_cache *mc_cache_new(unsigned id, unsigned n, size_t limit) {
     clock_init();
     mc_cache *c = calloc(1, sizeof(*c));
     if (!c)
@@ -99,6 +100,7 @@ mc_cache *mc_cache_new(unsigned id, unsigned n) {
     }
     c->id = id;
     c->n = n ? n : 1;
+    c->limit = limit;
     c->next_cas = 1;
     c->flush_at = -1;
     return c;
@@ -144,6 +146,13 @@ static void lru_push(mc_cache *c, mc_item *it) {
     else
         c->tail = it;
     c->head = it;
+}
+
+static void lru_bump(mc_cache *c, mc_item *it) {
+    if (c->head != it) {
+        lru_unlink(c, it);
+        lru_push(c, it);
+    }
 }
 
 static mc_item **bucket_of(mc_cache *c, uint64_t hash) {
@@ -192,6 +201,10 @@ static void link_item(mc_cache *c, mc_item *it) {
     c->st.bytes += item_bytes(it);
     if (c->st.curr_items > c->nbuckets + c->nbuckets / 2)
         grow(c);
+    while (c->st.bytes > c->limit && c->tail != it) { /* over the budget: the cold end goes, never the newcomer */
+        c->st.evictions++;
+        unlink_item(c, c->tail);
+    }
 }
 
 static bool dead(const mc_cache *c, const mc_item *it, int64_t now) {
@@ -265,6 +278,19 @@ static mc_item *alloc_item(mc_cache *c, const char *key, size_t nkey, uint64_t h
     return it;
 }
 
+/*
+ * alloc_item for a key whose current item is *old (or NULL): if making room
+ * evicted anything, *old is looked up again, since it may have gone too.
+ */
+static mc_item *alloc_replacing(mc_cache *c, const char *key, size_t nkey, uint64_t hash, size_t nbytes,
+                                mc_item **old, int64_t now) {
+    uint64_t evictions = c->st.evictions;
+    mc_item *it = alloc_item(c, key, nkey, hash, nbytes);
+    if (it && *old && c->st.evictions != evictions)
+        *old = find(c, key, nkey, hash, now, false);
+    return it;
+}
+
 mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now) {
     mc_item *it = find(c, key, nkey, hash, now, true);
     if (!it) {
@@ -272,10 +298,7 @@ mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, uint64_t hash, 
         return NULL;
     }
     c->st.get_hits++;
-    if (c->head != it) {
-        lru_unlink(c, it);
-        lru_push(c, it);
-    }
+    lru_bump(c, it);
     return it;
 }
 
@@ -295,8 +318,7 @@ mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, ui
     switch (mode) {
     case MC_ADD:
         if (old) { /* memcached bumps the existing item */
-            lru_unlink(c, old);
-            lru_push(c, old);
+            lru_bump(c, old);
             return MC_NOT_STORED;
         }
         break;
@@ -322,12 +344,10 @@ mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, ui
     }
     mc_item *it;
     if (mode == MC_APPEND || mode == MC_PREPEND) {
-        it = alloc_item(c, key, nkey, hash, old->nbytes + nbytes);
+        it = alloc_replacing(c, key, nkey, hash, old->nbytes + nbytes, &old, now);
         if (!it)
             return MC_NO_MEMORY;
-        /* alloc_item may have evicted old: look again. */
-        old = find(c, key, nkey, hash, now, false);
-        if (!old) {
+        if (!old) { /* evicted to make room */
             free(it);
             return MC_NOT_STORED;
         }
@@ -342,10 +362,9 @@ mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, ui
         it->flags = old->flags;
         it->exptime = old->exptime;
     } else {
-        it = alloc_item(c, key, nkey, hash, nbytes);
+        it = alloc_replacing(c, key, nkey, hash, nbytes, &old, now);
         if (!it)
             return MC_NO_MEMORY;
-        old = find(c, key, nkey, hash, now, false); /* alloc_item may have evicted it */
         memcpy((char *)mc_item_value(it), value, nbytes);
         it->flags = flags;
         it->exptime = mc_cache_exptime(exptime, now);
@@ -403,16 +422,15 @@ mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t has
         memcpy(dst, buf, len);
         memset(dst + len, ' ', it->nbytes - len);
         it->cas = new_cas(c);
-        lru_unlink(c, it);
-        lru_push(c, it);
+        lru_bump(c, it);
         return MC_OK;
     }
-    uint32_t flags = it->flags;
+    uint32_t flags = it->flags; /* it may be evicted to make room for n */
     int64_t exptime = it->exptime;
-    mc_item *n = alloc_item(c, key, nkey, hash, len); /* may evict it */
+    mc_item *old = it;
+    mc_item *n = alloc_replacing(c, key, nkey, hash, len, &old, now);
     if (!n)
         return MC_NO_MEMORY;
-    mc_item *old = find(c, key, nkey, hash, now, false);
     memcpy((char *)mc_item_value(n), buf, len);
     n->flags = flags;
     n->exptime = exptime;
@@ -440,8 +458,7 @@ mc_result mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t has
     }
     c->st.touch_hits++;
     it->exptime = mc_cache_exptime(exptime, now);
-    lru_unlink(c, it);
-    lru_push(c, it);
+    lru_bump(c, it);
     return MC_TOUCHED;
 }
 

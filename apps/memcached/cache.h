@@ -4,10 +4,11 @@
  *
  * A shard owns the keys whose hash picks it (mc_shard_of) and is the only
  * one to touch its cache, so nothing here locks.  Items are allocated from
- * the shard's own memory; when it runs short, the allocator's reclaim hook
- * evicts from the cold end of the LRU list, and a store that still cannot
- * allocate evicts until it can (it fails only if the item alone does not
- * fit).  Expired items are dropped when met, and by mc_cache_crawl a few at a
+ * the shard's own memory and counted against the cache's byte limit; beyond
+ * it, or when the shard's memory runs short first (the allocator's reclaim
+ * hook), the cold end of the LRU list is evicted, and a store that still
+ * cannot allocate evicts until it can (it fails only if the item alone does
+ * not fit).  Expired items are dropped when met, and by mc_cache_crawl a few at a
  * time.  Times are whole seconds on the cache's clock (mc_cache_now).
  */
 #ifndef MC_CACHE_H
@@ -63,8 +64,12 @@ int64_t mc_cache_now(void);
 /* memcached's exptime rules: 0 never, < 0 already expired, up to 30 days relative, else a unix time. */
 int64_t mc_cache_exptime(int64_t exptime, int64_t now);
 
-/* A cache for shard `id` of `n` (CAS values are unique across the n). NULL if out of memory. */
-mc_cache *mc_cache_new(unsigned id, unsigned n);
+/*
+ * A cache for shard `id` of `n` (CAS values are unique across the n) that
+ * keeps at most `limit` bytes of items (memcached's -m, per shard): a store
+ * beyond it evicts from the cold end.  NULL if out of memory.
+ */
+mc_cache *mc_cache_new(unsigned id, unsigned n, size_t limit);
 void mc_cache_free(mc_cache *c);
 
 /* The live item for key, or NULL; a hit moves it to the LRU head.  Valid until the next call that stores. */

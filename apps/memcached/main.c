@@ -62,8 +62,13 @@ static size_t reclaim(void *arg, size_t wanted) {
     return cache ? mc_cache_evict(cache, wanted) : 0;
 }
 
+/* The share of a shard's memory its cache may fill; the rest is for connections, buffers and messages. */
+#define CACHE_SHARE_PERCENT 85
+
 static sea_future shard_up(void) {
-    cache = mc_cache_new(sea_shard_id(), sea_shard_count());
+    sea_memory_stats mem = {0};
+    sea_memory_stats_get(&mem);
+    cache = mc_cache_new(sea_shard_id(), sea_shard_count(), mem.total / 100 * CACHE_SHARE_PERCENT);
     if (!cache)
         return sea_failed(-ENOMEM, "no memory for the cache");
     int rc = sea_memory_reclaimer_add(reclaim, NULL);
@@ -127,11 +132,14 @@ static void out_str(struct out *o, const char *s) {
 struct job {
     const mc_request *r;
     struct out *out;
+    mc_kind kind;          /* what to do: r->kind, or MC_DELETE for the set that failed as too large */
+    bool quiet;            /* no answer, whatever r says */
+    uint64_t hash;         /* of r->key */
+    const uint64_t *hashes; /* MC_GET: of r->keys[], computed once by the connection */
     unsigned first, count; /* MC_GET: the keys r->keys[first..first+count) */
 };
 
-static void get_one(const mc_request *r, const mc_key *k, struct out *o, int64_t now) {
-    uint64_t h = mc_hash(k->p, k->len);
+static void get_one(const mc_request *r, const mc_key *k, uint64_t h, struct out *o, int64_t now) {
     mc_item *it = mc_cache_get(cache, k->p, k->len, h, now);
     if (!it)
         return;
@@ -162,13 +170,13 @@ static sea_future run_job(struct job *j) {
     const mc_request *r = j->r;
     struct out *o = j->out;
     int64_t now = mc_cache_now();
-    uint64_t h = r->kind == MC_GET ? 0 : mc_hash(r->key.p, r->key.len);
+    uint64_t h = j->hash;
     const char *reply = NULL;
     char num[32];
-    switch (r->kind) {
+    switch (j->kind) {
     case MC_GET:
         for (unsigned i = j->first; i < j->first + j->count; i++)
-            get_one(r, &r->keys[i], o, now);
+            get_one(r, &r->keys[i], j->hashes[i], o, now);
         return sea_ready();
     case MC_STORE:
         reply = store_reply(mc_cache_store(cache, (int)r->mode, r->key.p, r->key.len, h, r->flags, r->exptime, r->data,
@@ -199,7 +207,7 @@ static sea_future run_job(struct job *j) {
     default:
         return sea_ready();
     }
-    if (!r->noreply)
+    if (!r->noreply && !j->quiet)
         out_str(o, reply);
     return sea_ready();
 }
@@ -209,7 +217,7 @@ static sea_future flush_here(int64_t *when) {
     return sea_ready();
 }
 
-/* Runs j on the shard that owns `hash`: here, or there while this fiber waits. */
+/* Runs j on the shard that owns the hash it names: here, or there while this fiber waits. */
 static sea_future run_on_owner(uint64_t hash, struct job *j) {
     unsigned owner = mc_shard_of(hash, sea_shard_count());
     if (owner == sea_shard_id())
@@ -298,7 +306,7 @@ static sea_future stats(const mc_request *r, struct out *o) {
     stat_u64(o, "touch_hits", sum.touch_hits);
     stat_u64(o, "touch_misses", sum.touch_misses);
     stat_u64(o, "threads", sea_shard_count());
-    stat_u64(o, "limit_maxbytes", (uint64_t)mem.total * sea_shard_count());
+    stat_u64(o, "limit_maxbytes", (uint64_t)mem.total / 100 * CACHE_SHARE_PERCENT * sea_shard_count());
     stat_u64(o, "curr_items", sum.curr_items);
     stat_u64(o, "total_items", sum.total_items);
     stat_u64(o, "bytes", sum.bytes);
@@ -319,16 +327,18 @@ static sea_future stats(const mc_request *r, struct out *o) {
 static sea_future answer(mc_request *r, struct out *o) {
     switch (r->kind) {
     case MC_GET: {
-        /* Keys in runs by owner, in order: one message per run of another shard's keys. */
-        unsigned i = 0;
-        while (i < r->nkeys) {
-            uint64_t h = mc_hash(r->keys[i].p, r->keys[i].len);
-            unsigned owner = mc_shard_of(h, sea_shard_count()), j = i + 1;
-            while (j < r->nkeys && mc_shard_of(mc_hash(r->keys[j].p, r->keys[j].len), sea_shard_count()) == owner)
+        /* Keys in runs by owner, in order: one message per run of another shard's keys.  Each key
+         * is hashed once, here, for both the owner and the owner's table. */
+        uint64_t hashes[MC_GET_KEYS_MAX];
+        for (unsigned i = 0; i < r->nkeys; i++)
+            hashes[i] = mc_hash(r->keys[i].p, r->keys[i].len);
+        unsigned n = sea_shard_count();
+        for (unsigned i = 0, j; i < r->nkeys; i = j) {
+            unsigned owner = mc_shard_of(hashes[i], n);
+            for (j = i + 1; j < r->nkeys && mc_shard_of(hashes[j], n) == owner;)
                 j++;
-            struct job job = {r, o, i, j - i};
-            SEA_AWAIT(run_on_owner(h, &job));
-            i = j;
+            struct job job = {.r = r, .out = o, .kind = MC_GET, .hashes = hashes, .first = i, .count = j - i};
+            SEA_AWAIT(run_on_owner(hashes[i], &job));
         }
         out_str(o, "END\r\n");
         return sea_ready();
@@ -337,8 +347,8 @@ static sea_future answer(mc_request *r, struct out *o) {
     case MC_DELETE:
     case MC_TOUCH:
     case MC_ARITH: {
-        struct job job = {r, o, 0, 0};
-        SEA_AWAIT(run_on_owner(mc_hash(r->key.p, r->key.len), &job));
+        struct job job = {.r = r, .out = o, .kind = r->kind, .hash = mc_hash(r->key.p, r->key.len)};
+        SEA_AWAIT(run_on_owner(job.hash, &job));
         return sea_ready();
     }
     case MC_FLUSH_ALL: {
@@ -362,11 +372,8 @@ static sea_future answer(mc_request *r, struct out *o) {
         if (!r->noreply)
             out_str(o, r->error);
         if (r->mode == MC_SET) { /* as memcached: a failed set must not leave the old value readable */
-            mc_request del = *r;
-            del.kind = MC_DELETE;
-            del.noreply = true;
-            struct job job = {&del, o, 0, 0};
-            SEA_AWAIT(run_on_owner(mc_hash(r->key.p, r->key.len), &job)); /* del lives on this stack: wait here */
+            struct job job = {.r = r, .out = o, .kind = MC_DELETE, .quiet = true, .hash = mc_hash(r->key.p, r->key.len)};
+            SEA_AWAIT(run_on_owner(job.hash, &job));
         }
         return sea_ready();
     case MC_REPLY_ERROR:

@@ -98,21 +98,24 @@ static mc_kind reply_error(mc_request *r, const char *msg, size_t consumed) {
     return r->kind;
 }
 
-/* Splits line[0..len) at runs of spaces into at most max tokens; returns how many (max+1: too many). */
+/* The next token of line[0..len) from *i (runs of spaces separate tokens); an empty token at the end. */
+static token next_token(const char *line, size_t len, size_t *i) {
+    while (*i < len && line[*i] == ' ')
+        (*i)++;
+    size_t start = *i;
+    while (*i < len && line[*i] != ' ')
+        (*i)++;
+    return (token){line + start, *i - start};
+}
+
+/* Splits line[0..len) into at most max tokens; returns how many (max+1: too many). */
 static unsigned tokenize(const char *line, size_t len, token *t, unsigned max) {
     unsigned n = 0;
     size_t i = 0;
-    while (i < len) {
-        while (i < len && line[i] == ' ')
-            i++;
-        if (i == len)
-            break;
-        size_t start = i;
-        while (i < len && line[i] != ' ')
-            i++;
+    for (token tk; (tk = next_token(line, len, &i)).len > 0;) {
         if (n == max)
             return max + 1;
-        t[n++] = (token){line + start, i - start};
+        t[n++] = tk;
     }
     return n;
 }
@@ -120,45 +123,21 @@ static unsigned tokenize(const char *line, size_t len, token *t, unsigned max) {
 static mc_kind parse_get(const char *line, size_t len, size_t consumed, token cmd, mc_request *r) {
     r->with_cas = tok_is(cmd, "gets") || tok_is(cmd, "gats");
     r->touch = cmd.p[1] == 'a';
-    size_t i = cmd.len;
-    if (r->touch) { /* gat EXPTIME KEY... */
-        token ex[1];
-        while (i < len && line[i] == ' ')
-            i++;
-        size_t start = i;
-        while (i < len && line[i] != ' ')
-            i++;
-        ex[0] = (token){line + start, i - start};
-        if (ex[0].len == 0)
-            return reply_error(r, ERR, consumed);
-        if (!parse_i32(ex[0], &r->exptime))
-            return reply_error(r, BAD_EXPTIME, consumed);
-        while (i < len && line[i] == ' ')
-            i++;
-        if (i == len) { /* gat with no key: memcached answers an empty result */
-            r->nkeys = 0;
-            r->kind = MC_GET;
-            r->consumed = consumed;
-            return r->kind;
-        }
-    }
     r->nkeys = 0;
-    while (i < len) {
-        while (i < len && line[i] == ' ')
-            i++;
-        if (i == len)
-            break;
-        size_t start = i;
-        while (i < len && line[i] != ' ')
-            i++;
-        token k = {line + start, i - start};
-        if (!key_ok(k))
-            return reply_error(r, BAD_FORMAT, consumed);
-        if (r->nkeys == MC_GET_KEYS_MAX)
+    size_t i = cmd.len;
+    if (r->touch) { /* gat EXPTIME KEY...; with no key at all memcached answers an empty result */
+        token ex = next_token(line, len, &i);
+        if (ex.len == 0)
+            return reply_error(r, ERR, consumed);
+        if (!parse_i32(ex, &r->exptime))
+            return reply_error(r, BAD_EXPTIME, consumed);
+    }
+    for (token k; (k = next_token(line, len, &i)).len > 0;) {
+        if (!key_ok(k) || r->nkeys == MC_GET_KEYS_MAX)
             return reply_error(r, BAD_FORMAT, consumed);
         r->keys[r->nkeys++] = key_of(k);
     }
-    if (r->nkeys == 0)
+    if (r->nkeys == 0 && !r->touch)
         return reply_error(r, ERR, consumed);
     r->kind = MC_GET;
     r->consumed = consumed;

@@ -9,7 +9,9 @@ memcrm, memcflush).  Starts sea-memcached on a free loopback port, drives
 each basic operation through each client in the text protocol (set, get,
 multi-get, add, replace, append, prepend, cas, incr, decr, touch, delete,
 flush, noreply, errors as the client reports them), then stops the server
-with SIGTERM and expects exit status 0.  The binary protocol is not built
+with SIGTERM and expects exit status 0.  Before that, a server with 64 MiB
+per shard is given three times as much: every set must be stored, evicting
+the oldest items.  The binary protocol is not built
 yet, so pylibmc runs in text mode.
 """
 import os
@@ -151,10 +153,36 @@ def with_tools(port):
         check(r.returncode == 0, f'memcflush: {r.stderr!r}')
 
 
+def eviction(argv):
+    """A server with 64 MiB per shard given about three times that: every set is stored, the oldest
+    items go (the allocator's reclaim hook evicts from the cold end of the LRU list), the newest stay."""
+    from pymemcache.client.base import Client
+    srv, port = start(argv + ['-m', '128M'])
+    try:
+        c = Client(('127.0.0.1', port), connect_timeout=10, timeout=10)
+        value = b'v' * 65536
+        refused = sum(1 for i in range(6000) if not c.set('ev:%d' % i, value, noreply=False))
+        st = c.stats()
+        check(refused == 0, f'eviction: {refused} sets refused; a set must evict to make room')
+        check(st.get(b'evictions', 0) > 0, f'eviction: no evictions counted: {st}')
+        check(c.get('ev:5999') == value, 'eviction: the newest item is gone')
+        check(c.get('ev:0') is None, 'eviction: the oldest item survived 3x the memory')
+        c.close()
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(30)
+    check(srv.returncode == 0, f'eviction: exit status {srv.returncode}')
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
+    try:
+        eviction(sys.argv[1:])
+    except Exception as e:
+        failures.append(f'eviction: {type(e).__name__}: {e}')
+        print(f'FAIL: eviction: {type(e).__name__}: {e}')
     srv, port = start(sys.argv[1:])
     try:
         for name, fn in (('pymemcache', with_pymemcache), ('pylibmc', with_pylibmc), ('tools', with_tools)):
