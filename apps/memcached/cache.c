@@ -291,6 +291,12 @@ static mc_item *alloc_replacing(mc_cache *c, const char *key, size_t nkey, uint6
     return it;
 }
 
+void mc_cache_bump(mc_cache *c, mc_item *it, int64_t now) {
+    lru_bump(c, it);
+    it->iflags |= MC_ITEM_FETCHED;
+    it->atime = (uint32_t)now;
+}
+
 mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now) {
     mc_item *it = find(c, key, nkey, hash, now, true);
     if (!it) {
@@ -298,8 +304,34 @@ mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, uint64_t hash, 
         return NULL;
     }
     c->st.get_hits++;
-    lru_bump(c, it);
+    mc_cache_bump(c, it, now);
     return it;
+}
+
+void mc_cache_count(mc_cache *c, bool hit, bool touch) {
+    if (touch) {
+        c->st.cmd_touch++;
+        if (hit)
+            c->st.touch_hits++;
+        else
+            c->st.touch_misses++;
+    } else if (hit) {
+        c->st.get_hits++;
+    } else {
+        c->st.get_misses++;
+    }
+}
+
+mc_item *mc_cache_find(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now) {
+    return find(c, key, nkey, hash, now, false);
+}
+
+void mc_cache_recas(mc_cache *c, mc_item *it) {
+    it->cas = new_cas(c);
+}
+
+void mc_cache_remove(mc_cache *c, mc_item *it) {
+    unlink_item(c, it);
 }
 
 /* Puts `it` where `old` was (or adds it), with a new CAS. */
@@ -308,14 +340,29 @@ static void replace_item(mc_cache *c, mc_item *old, mc_item *it, int64_t now) {
         unlink_item(c, old);
     it->cas = new_cas(c);
     it->stored = now;
+    it->atime = (uint32_t)now;
     link_item(c, it);
 }
 
-mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, uint64_t hash, uint32_t flags,
-                         int64_t exptime, const char *value, size_t nbytes, uint64_t cas_in, int64_t now) {
+mc_item *mc_cache_vivify(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now) {
+    mc_item *old = find(c, key, nkey, hash, now, false);
+    mc_item *it = alloc_replacing(c, key, nkey, hash, 0, &old, now);
+    if (!it)
+        return NULL;
+    it->exptime = mc_cache_exptime(exptime, now);
+    replace_item(c, old, it, now);
+    return it;
+}
+
+mc_result mc_cache_store(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_store *s, int64_t now,
+                         uint64_t *cas_out) {
     c->st.cmd_set++;
     mc_item *old = find(c, key, nkey, hash, now, false);
-    switch (mode) {
+    /* memcached's do_store_item: how the client's CAS compares with the item's. */
+    enum { CAS_NONE, CAS_MATCH, CAS_STALE, CAS_BADVAL } cas_res = CAS_NONE;
+    if (old && s->cas != 0)
+        cas_res = s->cas == old->cas ? CAS_MATCH : (s->cas_stale && s->cas < old->cas) ? CAS_STALE : CAS_BADVAL;
+    switch (s->mode) {
     case MC_ADD:
         if (old) { /* memcached bumps the existing item */
             lru_bump(c, old);
@@ -323,17 +370,22 @@ mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, ui
         }
         break;
     case MC_REPLACE:
+        if (!old)
+            return MC_NOT_STORED;
+        break;
     case MC_APPEND:
     case MC_PREPEND:
         if (!old)
             return MC_NOT_STORED;
+        if (cas_res != CAS_NONE && cas_res != CAS_MATCH)
+            return MC_EXISTS;
         break;
     case MC_CAS:
         if (!old) {
             c->st.cas_misses++;
             return MC_NOT_FOUND;
         }
-        if (old->cas != cas_in) {
+        if (cas_res != CAS_MATCH && cas_res != CAS_STALE) {
             c->st.cas_badval++;
             return MC_EXISTS;
         }
@@ -343,8 +395,8 @@ mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, ui
         break;
     }
     mc_item *it;
-    if (mode == MC_APPEND || mode == MC_PREPEND) {
-        it = alloc_replacing(c, key, nkey, hash, old->nbytes + nbytes, &old, now);
+    if (s->mode == MC_APPEND || s->mode == MC_PREPEND) {
+        it = alloc_replacing(c, key, nkey, hash, old->nbytes + s->nbytes, &old, now);
         if (!it)
             return MC_NO_MEMORY;
         if (!old) { /* evicted to make room */
@@ -352,24 +404,31 @@ mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, ui
             return MC_NOT_STORED;
         }
         char *dst = (char *)mc_item_value(it);
-        if (mode == MC_APPEND) {
+        if (s->mode == MC_APPEND) {
             memcpy(dst, mc_item_value(old), old->nbytes);
-            memcpy(dst + old->nbytes, value, nbytes);
+            memcpy(dst + old->nbytes, s->value, s->nbytes);
         } else {
-            memcpy(dst, value, nbytes);
-            memcpy(dst + nbytes, mc_item_value(old), old->nbytes);
+            memcpy(dst, s->value, s->nbytes);
+            memcpy(dst + s->nbytes, mc_item_value(old), old->nbytes);
         }
         it->flags = old->flags;
         it->exptime = old->exptime;
     } else {
-        it = alloc_replacing(c, key, nkey, hash, nbytes, &old, now);
+        bool stale = cas_res == CAS_STALE && s->mode == MC_CAS;
+        it = alloc_replacing(c, key, nkey, hash, s->nbytes, &old, now);
         if (!it)
             return MC_NO_MEMORY;
-        memcpy((char *)mc_item_value(it), value, nbytes);
-        it->flags = flags;
-        it->exptime = mc_cache_exptime(exptime, now);
+        memcpy((char *)mc_item_value(it), s->value, s->nbytes);
+        it->flags = s->flags;
+        it->exptime = mc_cache_exptime(s->exptime, now);
+        if (stale && old) { /* an older CAS under meta I: stored, but stale, and keeps the item's expiry */
+            it->exptime = old->exptime;
+            it->iflags |= MC_ITEM_STALE | (old->iflags & MC_ITEM_TOKEN_SENT);
+        }
     }
     replace_item(c, old, it, now);
+    if (cas_out)
+        *cas_out = it->cas;
     return MC_STORED;
 }
 
@@ -394,40 +453,11 @@ static bool value_number(const mc_item *it, uint64_t *out) {
     return true;
 }
 
-mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, bool incr, uint64_t delta,
-                         uint64_t *value, int64_t now) {
-    mc_item *it = find(c, key, nkey, hash, now, false);
-    if (!it) {
-        if (incr)
-            c->st.incr_misses++;
-        else
-            c->st.decr_misses++;
-        return MC_NOT_FOUND;
-    }
-    uint64_t v;
-    if (!value_number(it, &v))
-        return MC_NON_NUMERIC;
-    if (incr) {
-        v += delta; /* wraps, as memcached's does */
-        c->st.incr_hits++;
-    } else {
-        v = delta > v ? 0 : v - delta;
-        c->st.decr_hits++;
-    }
+/* Stores v as the decimal value of key, new or replacing old (which may be NULL). */
+static mc_result store_number(mc_cache *c, const char *key, size_t nkey, uint64_t hash, mc_item *old,
+                              uint32_t flags, int64_t exptime, uint64_t v, uint64_t *cas_out, int64_t now) {
     char buf[24];
     size_t len = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-    *value = v;
-    if (len <= it->nbytes) { /* in place, padded with spaces, as memcached does */
-        char *dst = (char *)mc_item_value(it);
-        memcpy(dst, buf, len);
-        memset(dst + len, ' ', it->nbytes - len);
-        it->cas = new_cas(c);
-        lru_bump(c, it);
-        return MC_OK;
-    }
-    uint32_t flags = it->flags; /* it may be evicted to make room for n */
-    int64_t exptime = it->exptime;
-    mc_item *old = it;
     mc_item *n = alloc_replacing(c, key, nkey, hash, len, &old, now);
     if (!n)
         return MC_NO_MEMORY;
@@ -435,31 +465,79 @@ mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t has
     n->flags = flags;
     n->exptime = exptime;
     replace_item(c, old, n, now);
+    if (cas_out)
+        *cas_out = n->cas;
     return MC_OK;
 }
 
-mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now) {
+mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_arith *a,
+                         uint64_t *value, uint64_t *cas_out, int64_t now) {
+    mc_item *it = find(c, key, nkey, hash, now, false);
+    if (!it) {
+        if (a->create) {
+            *value = a->initial;
+            return store_number(c, key, nkey, hash, NULL, 0, mc_cache_exptime(a->create_exptime, now), a->initial,
+                                cas_out, now);
+        }
+        if (a->incr)
+            c->st.incr_misses++;
+        else
+            c->st.decr_misses++;
+        return MC_NOT_FOUND;
+    }
+    if (a->cas != 0 && a->cas != it->cas)
+        return MC_EXISTS;
+    uint64_t v;
+    if (!value_number(it, &v))
+        return MC_NON_NUMERIC;
+    if (a->incr) {
+        v += a->delta; /* wraps, as memcached's does */
+        c->st.incr_hits++;
+    } else {
+        v = a->delta > v ? 0 : v - a->delta;
+        c->st.decr_hits++;
+    }
+    *value = v;
+    char buf[24];
+    size_t len = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+    if (len <= it->nbytes) { /* in place, padded with spaces, as memcached does */
+        char *dst = (char *)mc_item_value(it);
+        memcpy(dst, buf, len);
+        memset(dst + len, ' ', it->nbytes - len);
+        it->cas = new_cas(c);
+        lru_bump(c, it);
+        if (cas_out)
+            *cas_out = it->cas;
+        return MC_OK;
+    }
+    /* it may be evicted to make room for the longer number: store_number looks it up again then */
+    return store_number(c, key, nkey, hash, it, it->flags, it->exptime, v, cas_out, now);
+}
+
+mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint64_t cas, int64_t now) {
     mc_item *it = find(c, key, nkey, hash, now, false);
     if (!it) {
         c->st.delete_misses++;
         return MC_NOT_FOUND;
     }
+    if (cas != 0 && cas != it->cas)
+        return MC_EXISTS;
     c->st.delete_hits++;
     unlink_item(c, it);
     return MC_DELETED;
 }
 
-mc_result mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now) {
+mc_item *mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now) {
     c->st.cmd_touch++;
     mc_item *it = find(c, key, nkey, hash, now, false);
     if (!it) {
         c->st.touch_misses++;
-        return MC_NOT_FOUND;
+        return NULL;
     }
     c->st.touch_hits++;
     it->exptime = mc_cache_exptime(exptime, now);
-    lru_bump(c, it);
-    return MC_TOUCHED;
+    mc_cache_bump(c, it, now);
+    return it;
 }
 
 void mc_cache_flush(mc_cache *c, int64_t when, int64_t now) {
@@ -471,6 +549,10 @@ void mc_cache_flush(mc_cache *c, int64_t when, int64_t now) {
 
 const mc_cache_stats *mc_cache_stats_get(const mc_cache *c) {
     return &c->st;
+}
+
+int64_t mc_cache_oldest_age(const mc_cache *c, int64_t now) {
+    return c->tail ? now - (int64_t)c->tail->atime : 0;
 }
 
 void mc_cache_stats_reset(mc_cache *c) {

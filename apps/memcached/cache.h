@@ -27,9 +27,19 @@ typedef struct mc_item {
     uint64_t hash;
     uint32_t flags;
     uint32_t nbytes;             /* the value's length */
+    uint32_t atime;              /* last access, on the cache clock */
     uint8_t nkey;
+    uint8_t iflags;              /* MC_ITEM_* */
     char data[];                 /* the key, then the value */
 } mc_item;
+
+/* Item states the meta protocol reports. */
+enum {
+    MC_ITEM_FETCHED = 1,    /* read at least once since stored ("hit before") */
+    MC_ITEM_STALE = 2,      /* invalidated (md I, ms I): its value is served with X until recached */
+    MC_ITEM_TOKEN_SENT = 4, /* a client has been told it won the right to recache (W); others see Z */
+    MC_ITEM_KEY_BINARY = 8, /* stored with a base64 key (meta b): meta answers show it base64 again */
+};
 
 static inline const char *mc_item_key(const mc_item *it) { return it->data; }
 static inline const char *mc_item_value(const mc_item *it) { return it->data + it->nkey; }
@@ -45,6 +55,27 @@ typedef enum {
     MC_TOUCHED,
     MC_OK,
 } mc_result;
+
+/* A storage request: every protocol's set, add, replace, append, prepend and cas. */
+typedef struct mc_store {
+    int mode;          /* text.h's mc_store_mode */
+    uint32_t flags;
+    int64_t exptime;   /* as sent (mc_cache_exptime's rules) */
+    const char *value;
+    size_t nbytes;
+    uint64_t cas;      /* compare with the item's CAS; 0: do not (MC_CAS mode compares always) */
+    bool cas_stale;    /* meta I: an older CAS still stores, and the item is marked stale */
+} mc_store;
+
+/* An incr or decr, with the binary and meta protocols' options. */
+typedef struct mc_arith {
+    bool incr;
+    uint64_t delta;
+    uint64_t cas;           /* compare with the item's CAS; 0: do not */
+    bool create;            /* on a miss, store `initial` (binary incr, meta ma N) */
+    uint64_t initial;
+    int64_t create_exptime; /* as sent */
+} mc_arith;
 
 typedef struct mc_cache_stats {
     uint64_t curr_items, total_items, bytes, evictions, expired_unfetched, reclaimed, crawler_reclaimed;
@@ -72,23 +103,46 @@ int64_t mc_cache_exptime(int64_t exptime, int64_t now);
 mc_cache *mc_cache_new(unsigned id, unsigned n, size_t limit);
 void mc_cache_free(mc_cache *c);
 
-/* The live item for key, or NULL; a hit moves it to the LRU head.  Valid until the next call that stores. */
+/*
+ * The live item for key, or NULL, counted as a get hit or miss; a hit moves
+ * it to the LRU head and marks it fetched.  Valid until the next call that
+ * stores.
+ */
 mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now);
 
+/* The live item for key, or NULL, without counting, bumping or marking it (meta commands decide that). */
+mc_item *mc_cache_find(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now);
+/* Counts a meta get: a hit or a miss, a get or (with T) a touch. */
+void mc_cache_count(mc_cache *c, bool hit, bool touch);
+/* What a read does to an item: LRU head, fetched, accessed now. */
+void mc_cache_bump(mc_cache *c, mc_item *it, int64_t now);
+/* Gives it a new CAS value (meta invalidation). */
+void mc_cache_recas(mc_cache *c, mc_item *it);
+/* Removes it from the cache and frees it. */
+void mc_cache_remove(mc_cache *c, mc_item *it);
+/* Stores an empty item for key that expires per `exptime` (meta mg N: the stub a recacher fills); NULL if no memory. */
+mc_item *mc_cache_vivify(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now);
+
 /*
- * A storage command (mode: text.h's mc_store_mode as an int).  cas_in is
- * the client's CAS value for MC_CAS.  Returns MC_STORED, MC_NOT_STORED,
- * MC_EXISTS, MC_NOT_FOUND (cas on a missing key) or MC_NO_MEMORY.
+ * A storage command.  Returns MC_STORED (with the item's new CAS in
+ * *cas_out if not NULL), MC_NOT_STORED, MC_EXISTS (CAS mismatch),
+ * MC_NOT_FOUND (cas on a missing key) or MC_NO_MEMORY.
  */
-mc_result mc_cache_store(mc_cache *c, int mode, const char *key, size_t nkey, uint64_t hash, uint32_t flags,
-                         int64_t exptime, const char *value, size_t nbytes, uint64_t cas_in, int64_t now);
+mc_result mc_cache_store(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_store *s, int64_t now,
+                         uint64_t *cas_out);
 
-/* incr/decr: MC_OK with the new *value, MC_NOT_FOUND, MC_NON_NUMERIC or MC_NO_MEMORY. */
-mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, bool incr, uint64_t delta,
-                         uint64_t *value, int64_t now);
+/*
+ * incr/decr: MC_OK with the new *value (and the item's new CAS in *cas_out
+ * if not NULL), MC_NOT_FOUND, MC_NON_NUMERIC, MC_EXISTS (CAS mismatch) or
+ * MC_NO_MEMORY.
+ */
+mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_arith *a,
+                         uint64_t *value, uint64_t *cas_out, int64_t now);
 
-mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t now);
-mc_result mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now);
+/* MC_DELETED, MC_NOT_FOUND, or MC_EXISTS if cas is not 0 and not the item's. */
+mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint64_t cas, int64_t now);
+/* Sets the item's expiry and returns it (bumped), or NULL on a miss; counted as a touch. */
+mc_item *mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now);
 
 /* flush_all: every item stored at or before `when` is gone once the clock reaches it. */
 void mc_cache_flush(mc_cache *c, int64_t when, int64_t now);
@@ -100,6 +154,8 @@ size_t mc_cache_evict(mc_cache *c, size_t wanted);
 unsigned mc_cache_crawl(mc_cache *c, unsigned budget, int64_t now);
 
 const mc_cache_stats *mc_cache_stats_get(const mc_cache *c);
+/* Seconds since the least recently used item was last used; 0 if the cache is empty. */
+int64_t mc_cache_oldest_age(const mc_cache *c, int64_t now);
 void mc_cache_stats_reset(mc_cache *c);
 
 #endif

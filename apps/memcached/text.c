@@ -16,6 +16,8 @@
  */
 #include "text.h"
 
+#include "meta.h"
+
 #include <string.h>
 
 #define MAX_TOKENS 24 /* per line, command included; a get line may have more (its keys) */
@@ -33,10 +35,7 @@ static const char BAD_EXPTIME[] = "CLIENT_ERROR invalid exptime argument\r\n";
 static const char BAD_DELETE[] = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
 static const char LINE_TOO_LONG[] = "CLIENT_ERROR line too long\r\n";
 
-typedef struct {
-    const char *p;
-    size_t len;
-} token;
+typedef mc_token token;
 
 static bool tok_is(token t, const char *word) {
     size_t n = strlen(word);
@@ -44,7 +43,7 @@ static bool tok_is(token t, const char *word) {
 }
 
 /* strtoull's rules, as memcached's safe_strtoull: digits only (no sign, no spaces), no overflow. */
-static bool parse_u64(token t, uint64_t *out) {
+bool mc_parse_u64(token t, uint64_t *out) {
     if (t.len == 0 || t.len > 20)
         return false;
     uint64_t v = 0;
@@ -63,11 +62,11 @@ static bool parse_u64(token t, uint64_t *out) {
  * into a long, then stored into 32 bits, so that values beyond them wrap
  * (memcached takes exptime 3000000000 as a negative time: already expired).
  */
-static bool parse_i32(token t, int64_t *out) {
+bool mc_parse_i32(token t, int64_t *out) {
     bool neg = t.len > 0 && t.p[0] == '-';
     token digits = {t.p + neg, t.len - neg};
     uint64_t v;
-    if (!parse_u64(digits, &v) || v > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+    if (!mc_parse_u64(digits, &v) || v > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
         return false;
     int64_t l = neg ? (int64_t)(0 - v) : (int64_t)v;
     *out = (int32_t)(uint32_t)(uint64_t)l;
@@ -75,9 +74,9 @@ static bool parse_i32(token t, int64_t *out) {
 }
 
 /* Flags: safe_strtoul into 32 bits, so larger values are kept modulo 2^32, as memcached does on 64-bit. */
-static bool parse_flags(token t, uint32_t *out) {
+bool mc_parse_u32(token t, uint32_t *out) {
     uint64_t v;
-    if (!parse_u64(t, &v))
+    if (!mc_parse_u64(t, &v))
         return false;
     *out = (uint32_t)v;
     return true;
@@ -109,7 +108,7 @@ static token next_token(const char *line, size_t len, size_t *i) {
 }
 
 /* Splits line[0..len) into at most max tokens; returns how many (max+1: too many). */
-static unsigned tokenize(const char *line, size_t len, token *t, unsigned max) {
+unsigned mc_tokenize(const char *line, size_t len, token *t, unsigned max) {
     unsigned n = 0;
     size_t i = 0;
     for (token tk; (tk = next_token(line, len, &i)).len > 0;) {
@@ -129,7 +128,7 @@ static mc_kind parse_get(const char *line, size_t len, size_t consumed, token cm
         token ex = next_token(line, len, &i);
         if (ex.len == 0)
             return reply_error(r, ERR, consumed);
-        if (!parse_i32(ex, &r->exptime))
+        if (!mc_parse_i32(ex, &r->exptime))
             return reply_error(r, BAD_EXPTIME, consumed);
     }
     for (token k; (k = next_token(line, len, &i)).len > 0;) {
@@ -151,9 +150,10 @@ static mc_kind parse_store(const char *buf, size_t len, size_t max_item, size_t 
     if (n < need || n > need + 1)
         return reply_error(r, ERR, consumed);
     r->noreply = n == need + 1 && tok_is(t[need], "noreply");
+    r->cas_unique = 0; /* only cas compares */
     int64_t nbytes;
-    if (!key_ok(t[1]) || !parse_flags(t[2], &r->flags) || !parse_i32(t[3], &r->exptime) ||
-        !parse_i32(t[4], &nbytes) || nbytes < 0 || (cas && !parse_u64(t[5], &r->cas_unique))) {
+    if (!key_ok(t[1]) || !mc_parse_u32(t[2], &r->flags) || !mc_parse_i32(t[3], &r->exptime) ||
+        !mc_parse_i32(t[4], &nbytes) || nbytes < 0 || (cas && !mc_parse_u64(t[5], &r->cas_unique))) {
         return reply_error(r, BAD_FORMAT, consumed);
     }
     r->key = key_of(t[1]);
@@ -169,7 +169,7 @@ static mc_kind parse_store(const char *buf, size_t len, size_t max_item, size_t 
         r->mode = MC_PREPEND;
     else
         r->mode = MC_CAS;
-    if ((uint64_t)nbytes + t[1].len + ITEM_OVERHEAD > max_item) {
+    if (!mc_item_fits(t[1].len, (size_t)nbytes, max_item)) {
         r->kind = MC_SWALLOW;
         r->error = TOO_LARGE;
         r->consumed = consumed;
@@ -192,6 +192,10 @@ static mc_kind parse_store(const char *buf, size_t len, size_t max_item, size_t 
     return r->kind;
 }
 
+bool mc_item_fits(size_t nkey, size_t nbytes, size_t max_item) {
+    return (uint64_t)nbytes + nkey + ITEM_OVERHEAD <= max_item;
+}
+
 static bool starts_with(const char *buf, size_t len, const char *word) {
     size_t n = strlen(word);
     return len >= n && memcmp(buf, word, n) == 0;
@@ -199,6 +203,7 @@ static bool starts_with(const char *buf, size_t len, const char *word) {
 
 mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *r) {
     r->kind = MC_NEED_MORE;
+    r->proto = MC_PROTO_TEXT;
     r->consumed = 0;
     r->noreply = false;
     r->error = NULL;
@@ -219,14 +224,16 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
 
     token t[MAX_TOKENS + 1];
     /* The command word first: a get line may hold more tokens than any other. */
-    unsigned n = tokenize(buf, line_len, t, 1);
+    unsigned n = mc_tokenize(buf, line_len, t, 1);
     if (n == 0)
         return reply_error(r, ERR, consumed);
     token cmd = t[0];
+    if (cmd.len == 2 && cmd.p[0] == 'm') /* the meta commands: mg ms md ma mn me */
+        return mc_meta_parse(buf, len, line_len, consumed, max_item, r);
     if (tok_is(cmd, "get") || tok_is(cmd, "gets") || tok_is(cmd, "gat") || tok_is(cmd, "gats"))
         return parse_get(buf, line_len, consumed, cmd, r);
 
-    n = tokenize(buf, line_len, t, MAX_TOKENS);
+    n = mc_tokenize(buf, line_len, t, MAX_TOKENS);
     if (n > MAX_TOKENS)
         return reply_error(r, ERR, consumed);
     if (tok_is(cmd, "set") || tok_is(cmd, "add") || tok_is(cmd, "replace") || tok_is(cmd, "append") ||
@@ -259,7 +266,7 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
         if (!key_ok(t[1])) {
             return reply_error(r, BAD_FORMAT, consumed);
         }
-        if (!parse_u64(t[2], &r->delta)) {
+        if (!mc_parse_u64(t[2], &r->delta)) {
             return reply_error(r, BAD_DELTA, consumed);
         }
         r->incr = cmd.p[0] == 'i';
@@ -275,7 +282,7 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
         if (!key_ok(t[1])) {
             return reply_error(r, BAD_FORMAT, consumed);
         }
-        if (!parse_i32(t[2], &r->exptime)) {
+        if (!mc_parse_i32(t[2], &r->exptime)) {
             return reply_error(r, BAD_EXPTIME, consumed);
         }
         r->key = key_of(t[1]);
@@ -288,7 +295,7 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
             return reply_error(r, ERR, consumed);
         r->noreply = tok_is(t[n - 1], "noreply");
         r->exptime = 0;
-        if (n != (r->noreply ? 2u : 1u) && !parse_i32(t[1], &r->exptime)) {
+        if (n != (r->noreply ? 2u : 1u) && !mc_parse_i32(t[1], &r->exptime)) {
             return reply_error(r, BAD_EXPTIME, consumed);
         }
         r->kind = MC_FLUSH_ALL;
@@ -314,6 +321,13 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
     if (tok_is(cmd, "stats")) {
         r->key = n > 1 && t[1].len <= MC_KEY_MAX ? key_of(t[1]) : (mc_key){"", 0};
         r->kind = MC_STATS;
+        r->consumed = consumed;
+        return r->kind;
+    }
+    /* memcached hangs up on what looks like HTTP: the last token it split starts with "HTTP/" */
+    token last = t[(n > MAX_TOKENS - 1 ? MAX_TOKENS - 1 : n) - 1];
+    if (last.len >= 5 && memcmp(last.p, "HTTP/", 5) == 0) {
+        r->kind = MC_CLOSE;
         r->consumed = consumed;
         return r->kind;
     }

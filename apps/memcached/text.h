@@ -40,7 +40,36 @@ typedef enum {
     MC_REPLY_ERROR,    /* answer `error` (no reply if noreply) and consume `consumed` bytes */
     MC_SWALLOW,        /* answer `error`, consume the line, then drop `swallow` more bytes as they come */
     MC_CLOSE,          /* answer `error` if set, then close the connection */
+    MC_NOOP,           /* binary noop, meta mn */
+    MC_META_DEBUG,     /* meta me: key */
 } mc_kind;
+
+/* The protocol a request came in; its answer goes out in the same one. */
+typedef enum { MC_PROTO_TEXT, MC_PROTO_META, MC_PROTO_BINARY } mc_proto;
+
+/* A meta command's flags (protocol.txt "Meta Commands"), parsed once, answered on the key's shard. */
+typedef struct mc_meta {
+    char cmd;             /* g s d a n e */
+    const char *flags;    /* the flag tokens as sent: answers echo some of them in this order */
+    size_t flags_len;
+    bool key_binary;      /* b: the key was base64 */
+    bool value;           /* v */
+    bool no_update;       /* u */
+    bool vivify;          /* N */
+    bool has_cas;         /* C */
+    bool set_stale;       /* I */
+    bool new_ttl;         /* T */
+    bool recache;         /* R */
+    char mode;            /* M */
+    int64_t exptime;      /* T, as sent */
+    int64_t vivify_exptime; /* N */
+    int64_t recache_time; /* R */
+    uint32_t client_flags; /* F */
+    uint64_t cas;         /* C */
+    uint64_t delta;       /* D (1) */
+    uint64_t initial;     /* J */
+    char key[MC_KEY_MAX]; /* the decoded key, with b */
+} mc_meta;
 
 typedef enum { MC_SET, MC_ADD, MC_REPLACE, MC_APPEND, MC_PREPEND, MC_CAS } mc_store_mode;
 
@@ -51,8 +80,9 @@ typedef struct mc_key {
 
 typedef struct mc_request {
     mc_kind kind;
+    mc_proto proto;
     size_t consumed;      /* bytes of the buffer this request took */
-    bool noreply;
+    bool noreply;         /* text noreply, meta q, binary quiet opcodes: no answer on success */
     /* get family */
     bool with_cas;        /* gets, gats */
     bool touch;           /* gat, gats */
@@ -68,10 +98,38 @@ typedef struct mc_request {
     uint64_t delta;
     const char *data;     /* MC_STORE: the value (without its \r\n) */
     uint32_t nbytes;
+    /* binary incr/decr, meta ma N: store `initial` on a miss */
+    bool create;
+    uint64_t initial;
+    int64_t create_exptime;
+    /* binary */
+    uint8_t opcode;       /* as sent, quiet or not: answers carry it */
+    uint32_t opaque;
+    uint16_t status;      /* MC_REPLY_ERROR, MC_SWALLOW, MC_CLOSE: the status to answer with `error` */
+    bool return_key;      /* getk, gatk */
+    /* meta */
+    mc_meta meta;
     /* errors */
-    const char *error;    /* the whole reply line, with \r\n */
+    const char *error;    /* text and meta: the whole reply line, with \r\n; binary: the message */
     size_t swallow;       /* MC_SWALLOW: bytes to drop after the line */
 } mc_request;
+
+/* A token of a request line. */
+typedef struct mc_token {
+    const char *p;
+    size_t len;
+} mc_token;
+
+/* Splits line[0..len) at runs of spaces into at most max tokens; returns how many (max+1: more). */
+unsigned mc_tokenize(const char *line, size_t len, mc_token *t, unsigned max);
+
+/* memcached's number rules: safe_strtoull (digits only), safe_strtol (a long kept in 32 bits), safe_strtoul. */
+bool mc_parse_u64(mc_token t, uint64_t *out);
+bool mc_parse_i32(mc_token t, int64_t *out);
+bool mc_parse_u32(mc_token t, uint32_t *out);
+
+/* memcached's item size rule (-I): whether a key and value fit in one item of at most max_item bytes. */
+bool mc_item_fits(size_t nkey, size_t nbytes, size_t max_item);
 
 /*
  * Parses the next request in buf[0..len).  max_item is the largest value a

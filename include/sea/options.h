@@ -48,6 +48,8 @@ typedef struct sea_option {
     const char *default_value; /* parsed like a command-line value; NULL: no default (flags: false) */
     const char *help;          /* one line for --help */
     double min, max;           /* bounds for INT, DOUBLE and SIZE; both 0: unbounded */
+    char short_name;           /* 'p': "-p 11211", "-p11211" and "-p=11211" mean "--NAME 11211"; a flag's
+                                  "-v" (or "-vv") sets it; 0: none.  A letter or digit not taken already */
 } sea_option;
 
 #define SEA_OPTION_COUNT(table) (sizeof(table) / sizeof((table)[0]))

@@ -13,6 +13,7 @@
 #include <sea/error.h>
 #include <sea/options.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -55,6 +56,18 @@ static bool is_standard(const char *name) {
     return false;
 }
 
+/* Whether c is the short name of a standard option or of an application option declared earlier. */
+static bool short_taken(char c) {
+    for (size_t mi = 0; mi < sea__app_module_count; mi++)
+        for (size_t oi = 0; oi < sea__app_modules[mi]->noptions; oi++)
+            if (sea__app_modules[mi]->options[oi].short_name == c)
+                return true;
+    for (size_t k = 0; k < ndeclared; k++)
+        if (declared[k].short_name == c)
+            return true;
+    return false;
+}
+
 int sea_app_add_options(const sea_option *table, size_t count) {
     if (tables_locked)
         return -EBUSY;
@@ -72,6 +85,15 @@ int sea_app_add_options(const sea_option *table, size_t count) {
         for (size_t k = 0; !why && k < i; k++)
             if (strcmp(table[k].name, o->name) == 0)
                 why = "is declared twice";
+        if (!why && o->short_name) {
+            if (!isalnum((unsigned char)o->short_name))
+                why = "has a short name that is not a letter or digit";
+            else if (short_taken(o->short_name))
+                why = "has a short name already taken";
+            for (size_t k = 0; !why && k < i; k++)
+                if (table[k].short_name == o->short_name)
+                    why = "has a short name already taken";
+        }
         if (why) {
             fprintf(stderr, "sea_app_add_options: option '%.64s' %s\n", o->name ? o->name : "(null)", why);
             return -EINVAL;
@@ -82,7 +104,8 @@ int sea_app_add_options(const sea_option *table, size_t count) {
         return -ENOMEM;
     declared = grown;
     for (size_t i = 0; i < count; i++)
-        declared[ndeclared++] = (struct sea__opt){.o = table[i], .flags = SEA__OPT_APP};
+        declared[ndeclared++] =
+            (struct sea__opt){.o = table[i], .short_name = table[i].short_name, .flags = SEA__OPT_APP};
     return 0;
 }
 
@@ -123,7 +146,9 @@ static void print_option(FILE *f, const struct sea__opt *opt) {
     char left[160];
     const char *vn = value_name(opt);
     bool flag = opt->o.type == SEA_OPTION_FLAG;
-    if (opt->short_name)
+    if (opt->short_name && flag)
+        snprintf(left, sizeof(left), "  -%c, --%s", opt->short_name, opt->o.name);
+    else if (opt->short_name)
         snprintf(left, sizeof(left), "  -%c %s, --%s %s", opt->short_name, vn, opt->o.name, vn);
     else if (flag)
         snprintf(left, sizeof(left), "  --%s", opt->o.name);
@@ -233,8 +258,17 @@ int sea__options_parse(int argc, char **argv, struct sea__options *o, char *err,
         if (a[1] != '-') {
             /* -cN, -c N, -c=N: a short spelling of a long option that takes a value. */
             struct sea__opt_value *v = find_short(o, a[1]);
-            if (!v || v->opt->o.type == SEA_OPTION_FLAG)
+            if (!v)
                 return usage(err, errlen, "unknown option '%s' (see --help)", a);
+            if (v->opt->o.type == SEA_OPTION_FLAG) { /* -v, or -vv: the letter repeated */
+                for (const char *p = a + 2; *p; p++)
+                    if (*p != a[1])
+                        return usage(err, errlen, "option '%.2s' takes no value", a);
+                int rc = take_value(v, "true", err, errlen);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
             const char *value = a[2] == '=' ? a + 3 : a[2] ? a + 2 : NULL;
             if (!value) {
                 if (i + 1 >= argc || !argv[i + 1])

@@ -1,0 +1,67 @@
+/*
+ * mc.h - what sea-memcached's parts share: its settings, each shard's
+ * cache, the connections a shard serves, and the entry points of the
+ * connection (conn.c), statistics (stats.c) and UDP (udp.c) parts.
+ */
+#ifndef MC_MC_H
+#define MC_MC_H
+
+#include <sea/sea.h>
+
+#include "cache.h"
+#include "out.h"
+#include "text.h"
+
+#define MC_VERSION_STRING "1.6.18" /* the memcached whose protocol this speaks */
+
+/* The command line, read once on start; read-only while serving. */
+typedef struct mc_settings {
+    size_t max_item;        /* -I */
+    long port, udp_port;    /* -p, -U */
+    const char *listen;     /* -l */
+    unsigned max_conns;     /* --max-conns, per shard */
+    bool verbose;           /* -v */
+    size_t limit_per_shard; /* bytes of items each shard keeps */
+    int64_t started_unix;
+} mc_settings;
+
+extern mc_settings mc_config;
+extern sea_server *mc_server;    /* set before the first connection */
+extern __thread mc_cache *mc_shard_cache;
+
+/* One connection, on the shard that accepted it (listed there for "stats conns"). */
+typedef struct mc_conn {
+    struct mc_conn *prev, *next;
+    sea_socket *s;
+    const char *state;      /* memcached's name for what it does now */
+    int64_t last_cmd;       /* the cache clock at its last request */
+    char *in;
+    size_t len, cap;
+    size_t swallow;         /* bytes still to drop (a data block refused) */
+    bool binary;            /* decided by its first byte, as memcached does */
+    bool negotiated;
+    mc_out out;
+    mc_request req;
+} mc_conn;
+
+extern __thread mc_conn *mc_shard_conns;
+
+/* Serves one TCP connection until the client leaves, quits or breaks the protocol beyond repair. */
+sea_future mc_serve(sea_socket *s);
+
+/* Runs one parsed request (on the shards owning its keys) and appends its answer to o. */
+sea_future mc_answer(mc_request *r, mc_out *o);
+
+/* Appends the answer to a stats request (any group, text or binary). */
+sea_future mc_stats(const mc_request *r, mc_out *o);
+
+/* Registers this shard's cache counters as metrics (the Prometheus endpoint shows what "stats" shows). */
+int mc_stats_register_metrics(void);
+void mc_stats_remove_metrics(void);
+
+/* Serves memcached's UDP framing on addr, on this shard, until mc_udp_stop; resolves when it has stopped. */
+sea_future mc_udp_start(const sea_addr *addr);
+/* Closes the UDP socket: the future mc_udp_start returned resolves. */
+void mc_udp_stop(void);
+
+#endif
