@@ -11,10 +11,14 @@ multi-get, add, replace, append, prepend, cas, incr, decr, touch, delete,
 flush, noreply, errors as the client reports them), then stops the server
 with SIGTERM and expects exit status 0.  Before that, a server with 64 MiB
 per shard is given three times as much: every set must be stored, evicting
-the oldest items.  The binary protocol is not built
-yet, so pylibmc runs in text mode.
+the oldest items.  pylibmc runs in text and in binary mode; the
+stats groups monitoring tools read, memcached's UDP framing (a long answer
+over several datagrams) and the Prometheus endpoint (the same counters as
+"stats") are checked too.  The server is started with memcached's own
+short options (-p 0 -l 127.0.0.1 -U PORT).
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,26 +35,35 @@ def check(cond, what):
         print('FAIL:', what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+SERVING = re.compile(r'serving memcached.* on 127\.0\.0\.1:(\d+)')
+PROMETHEUS = re.compile(r'serving Prometheus metrics on (http://\S+)')
 
 
-def start(argv):
+def start(argv, udp=False):
+    """Starts sea-memcached with memcached's own options on a port it picks (-p 0), so that no other test can
+    take the port first; returns the process and its port (and the metrics URL and UDP port, with udp)."""
     for _ in range(5):
-        port = free_port()
-        p = subprocess.Popen(argv + ['--port', str(port), '--listen', '127.0.0.1', '--blocked-reactor-notify-ms=0'],
+        extra = []
+        if udp:  # a free UDP port; if someone takes it first the server fails and we try another
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(('127.0.0.1', 0))
+            uport = u.getsockname()[1]
+            u.close()
+            extra = ['-U', str(uport), '--prometheus-port', '0']
+        p = subprocess.Popen(argv + ['-p', '0', '-l', '127.0.0.1', '--blocked-reactor-notify-ms=0'] + extra,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        port = metrics = None
         limit = time.monotonic() + 30
-        while time.monotonic() < limit and p.poll() is None:
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=1).close()
-                return p, port
-            except OSError:
-                time.sleep(0.02)
+        while time.monotonic() < limit:
+            line = p.stderr.readline().decode(errors='replace')
+            if not line:
+                break  # it exited
+            m = SERVING.search(line)
+            port = int(m.group(1)) if m and port is None else port
+            m = PROMETHEUS.search(line)
+            metrics = m.group(1) if m else metrics
+            if port and (not udp or 'UDP' in line):
+                return (p, port, metrics, uport) if udp else (p, port)
         p.kill()
         p.wait()
     raise SystemExit('FAIL: sea-memcached did not start')
@@ -110,15 +123,25 @@ def with_pymemcache(port):
     c.close()
 
 
-def with_pylibmc(port):
+def with_pylibmc(port, binary=False):
     import pylibmc
-    c = pylibmc.Client(['127.0.0.1:%d' % port], binary=False, behaviors={'cas': True})
+    c = pylibmc.Client(['127.0.0.1:%d' % port], binary=binary, behaviors={'cas': True})
+    mode = 'binary' if binary else 'text'
+    check = lambda cond, what: globals()['check'](cond, f'{what} ({mode})')
     check(c.set('pl:a', 'hello') is True and c.get('pl:a') == 'hello', 'pylibmc set/get')
     check(c.set('pl:n', 7) is True and c.get('pl:n') == 7, 'pylibmc integer (flags) round trip')
     check(c.set('pl:obj', {'x': [1, 2]}) is True and c.get('pl:obj') == {'x': [1, 2]}, 'pylibmc pickled value')
     check(c.get_multi(['pl:a', 'pl:n', 'pl:none']) == {'pl:a': 'hello', 'pl:n': 7}, 'pylibmc get_multi')
     check(c.add('pl:a', 'x') is False and c.add('pl:b', 'x') is True, 'pylibmc add')
-    check(c.replace('pl:none', 'x') is False and c.replace('pl:b', 'y') is True, 'pylibmc replace')
+    if binary:  # as with memcached: libmemcached reports a binary replace miss as NOT FOUND, which pylibmc raises
+        try:
+            c.replace('pl:none', 'x')
+            check(False, 'pylibmc replace of a missing key must raise NotFound')
+        except pylibmc.NotFound:
+            pass
+    else:
+        check(c.replace('pl:none', 'x') is False, 'pylibmc replace missing')
+    check(c.replace('pl:b', 'y') is True, 'pylibmc replace')
     check(c.append('pl:a', ' world') is True and c.get('pl:a') == 'hello world', 'pylibmc append')
     check(c.prepend('pl:a', '>') is True and c.get('pl:a') == '>hello world', 'pylibmc prepend')
     check(c.incr('pl:n', 3) == 10 and c.decr('pl:n', 20) == 0, 'pylibmc incr/decr')
@@ -130,8 +153,105 @@ def with_pylibmc(port):
     check(c.touch('pl:a', 100) is True, 'pylibmc touch')
     c.set_multi({'pl:m1': '1', 'pl:m2': '2'})
     check(c.get_multi(['pl:m1', 'pl:m2']) == {'pl:m1': '1', 'pl:m2': '2'}, 'pylibmc set_multi')
+    for what, fn, exc in (('incr miss', lambda: c.incr('pl:none', 1), pylibmc.NotFound),
+                          ('2 MiB value', lambda: c.set('pl:huge', 'x' * (2 * 1024 * 1024)), pylibmc.TooBig)):
+        try:
+            fn()
+            check(False, f'pylibmc {what} must raise {exc.__name__}, as with memcached')
+        except exc:
+            pass
+    check(c.get('pl:a') == '>hello world', 'pylibmc connection in step after an error')
+    stats = c.get_stats()
+    check(len(stats) == 1 and 'curr_items' in stats[0][1], f'pylibmc get_stats: {stats}')
     check(c.flush_all() is True and c.get('pl:a') is None, 'pylibmc flush_all')
     c.disconnect_all()
+
+
+def with_stats_groups(port):
+    from pymemcache.client.base import Client
+    c = Client(('127.0.0.1', port), connect_timeout=10, timeout=10)
+    c.set('sg:a', b'x' * 100, noreply=False)
+    st = c.stats('settings')
+    for name in (b'maxbytes', b'maxconns', b'tcpport', b'udpport', b'item_size_max', b'num_threads', b'cas_enabled',
+                 b'evictions', b'binding_protocol'):
+        check(name in st, f'stats settings: {name!r} missing: {st}')
+    check(st.get(b'item_size_max') == 1024 * 1024, f'stats settings item_size_max: {st.get(b"item_size_max")}')
+    st = c.stats('items')
+    check(st.get(b'items:1:number', 0) >= 1 and b'items:1:age' in st and b'items:1:evicted' in st,
+          f'stats items: {st}')
+    st = c.stats('slabs')
+    check(st.get(b'active_slabs') == 1 and st.get(b'1:used_chunks', 0) >= 1 and b'total_malloced' in st,
+          f'stats slabs: {st}')
+    st = c.stats('conns')
+    addrs = [v for k, v in st.items() if k.endswith(b':addr')]
+    check(any(v.startswith(b'tcp:127.0.0.1:') for v in addrs) and any(k.endswith(b':state') for k in st),
+          f'stats conns: {st}')
+    raw = socket.create_connection(('127.0.0.1', port), timeout=10)
+    raw.sendall(b'stats reset\r\n')
+    check(raw.recv(100) == b'RESET\r\n', 'stats reset answers RESET')
+    raw.close()
+    check(c.stats().get(b'get_hits') == 0, 'stats reset zeroes get_hits')
+    try:
+        c.stats('bogus')
+        check(False, 'stats bogus must be an error')
+    except Exception:
+        pass
+    c.close()
+
+
+def with_udp(uport):
+    """memcached's UDP framing: an 8-byte header (request id, sequence, count, 0) per datagram; a long answer
+    comes back in several datagrams that the request id and sequence numbers put back together."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(10)
+    dest = ('127.0.0.1', uport)
+
+    def ask(rid, payload):
+        u.sendto(rid.to_bytes(2, 'big') + b'\x00\x00\x00\x01\x00\x00' + payload, dest)
+        parts, total = {}, None
+        while total is None or len(parts) < total:
+            d, _ = u.recvfrom(65536)
+            check(int.from_bytes(d[:2], 'big') == rid, 'udp: the answer carries the request id')
+            seq, total = int.from_bytes(d[2:4], 'big'), int.from_bytes(d[4:6], 'big')
+            check(len(d) <= 1400, f'udp: a datagram of {len(d)} bytes')
+            parts[seq] = d[8:]
+        return b''.join(parts[i] for i in range(total))
+
+    check(ask(1, b'set u:a 0 0 5\r\nhello\r\n') == b'STORED\r\n', 'udp set')
+    check(ask(2, b'get u:a\r\n') == b'VALUE u:a 0 5\r\nhello\r\nEND\r\n', 'udp get')
+    big = bytes(range(256)) * 40  # 10 KiB: 8 datagrams
+    check(ask(3, b'set u:big 0 0 %d\r\n%s\r\n' % (len(big), big)) == b'STORED\r\n', 'udp set of 10 KiB')
+    check(ask(4, b'get u:big u:a\r\n') == b'VALUE u:big 0 %d\r\n%s\r\nVALUE u:a 0 5\r\nhello\r\nEND\r\n' % (len(big), big),
+          'udp multi-datagram get')
+    check(ask(5, b'mg u:a v\r\nmn\r\n') == b'VA 5\r\nhello\r\nMN\r\n', 'udp meta')
+    u.sendto(b'\x00\x06\x00\x00\x00\x02\x00\x00get u:a\r\n', dest)
+    d, _ = u.recvfrom(65536)
+    check(d[8:] == b'SERVER_ERROR multi-packet request not supported\r\n', f'udp multi-packet request: {d!r}')
+    u.sendto(b'\x00\x07', dest)  # shorter than a header: dropped, the server lives on
+    check(ask(8, b'version\r\n').startswith(b'VERSION '), 'udp after a runt datagram')
+    u.close()
+
+
+def with_prometheus(port, url):
+    """The Prometheus endpoint shows the counters "stats" shows (summed over the shards' series)."""
+    import urllib.request
+    from pymemcache.client.base import Client
+    c = Client(('127.0.0.1', port), connect_timeout=10, timeout=10)
+    c.set('pr:a', b'1', noreply=False)
+    for _ in range(3):
+        c.get('pr:a')
+    c.get('pr:none')
+    st = c.stats()
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    sums = {}
+    for line in text.splitlines():
+        m = re.match(r'(memcached_\w+)(?:\{[^}]*\})? (\S+)', line)
+        if m:
+            sums[m.group(1)] = sums.get(m.group(1), 0) + float(m.group(2))
+    for name in ('get_hits', 'get_misses', 'curr_items', 'cmd_set', 'total_items'):
+        check(sums.get('memcached_' + name) == st.get(name.encode()),
+              f'prometheus memcached_{name} = {sums.get("memcached_" + name)}, stats says {st.get(name.encode())}')
+    c.close()
 
 
 def with_tools(port):
@@ -183,9 +303,12 @@ def main():
     except Exception as e:
         failures.append(f'eviction: {type(e).__name__}: {e}')
         print(f'FAIL: eviction: {type(e).__name__}: {e}')
-    srv, port = start(sys.argv[1:])
+    srv, port, metrics, uport = start(sys.argv[1:], udp=True)
     try:
-        for name, fn in (('pymemcache', with_pymemcache), ('pylibmc', with_pylibmc), ('tools', with_tools)):
+        for name, fn in (('pymemcache', with_pymemcache), ('pylibmc', with_pylibmc),
+                         ('pylibmc binary', lambda port: with_pylibmc(port, binary=True)),
+                         ('stats groups', with_stats_groups), ('tools', with_tools), ('udp', lambda _: with_udp(uport)),
+                         ('prometheus', lambda port: with_prometheus(port, metrics))):
             try:
                 fn(port)
             except ImportError as e:
@@ -208,7 +331,7 @@ def main():
     if failures:
         print(f'{len(failures)} failure(s)')
         return 1
-    print('PASS: pymemcache, pylibmc (text) and libmemcached tools')
+    print('PASS: pymemcache, pylibmc (text and binary), libmemcached tools, stats groups, UDP and Prometheus')
     return 0
 
 

@@ -1,18 +1,23 @@
 /*
- * test_memcached_text.c - the memcached text parser (apps/memcached/text.c)
- * fuzzed: random streams of real, damaged and random requests.
+ * test_memcached_text.c - sea-memcached's parsers fuzzed: the text protocol
+ * with the meta commands (text.c, meta.c) and the binary protocol
+ * (binary.c), on random streams of real, damaged and random requests.
  *
  * For every stream: parsing it whole and parsing it as it arrives in random
  * pieces give the same requests (kind, size, key, data), whatever the
  * split; every request stays inside the bytes given; "need more" consumes
  * nothing; nothing crashes (this runs under ASan+UBSan too).  A fixed seed
- * per run, so a failure reproduces: test_memcached_text [ROUNDS] [SEED].
+ * per run, so a failure reproduces:
+ *     test_memcached_text [ROUNDS] [SEED] [text|binary]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "binary.h"
 #include "text.h"
+
+static int binary_mode;
 
 static unsigned long long rng_state;
 static unsigned rnd(unsigned n) {
@@ -24,10 +29,58 @@ static const char *const words[] = {
     "get", "gets", "gat", "gats", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr", "decr",
     "touch", "flush_all", "version", "verbosity", "quit", "stats", "noreply", "0", "1", "-1", "5", "4294967296",
     "18446744073709551616", "k", "key", "x", "bogus", "", " ", "\r", "\t",
+    /* meta commands and flags */
+    "mg", "ms", "md", "ma", "mn", "me", "v", "k", "c", "f", "q", "s", "t", "h", "l", "u", "b", "I", "N0", "T10", "R5",
+    "O1", "MS", "ME", "MA", "MD", "Mz", "C5", "F3", "J4", "D2", "Zm9v", "a=", "P", "L", "vv",
 };
+
+/* Appends one binary request, well-formed or not, to buf. */
+static size_t gen_binary(char *buf, size_t cap) {
+    unsigned char h[24] = {0x80};
+    static const unsigned char ops[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
+                                        0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x19, 0x1a,
+                                        0x1b, 0x1c, 0x1d, 0x1e, 0x20, 0x21, 0x23, 0x24, 0x40};
+    unsigned char op = ops[rnd(sizeof(ops))];
+    unsigned keylen = rnd(30) == 0 ? rnd(300) : 1 + rnd(12);
+    unsigned extlen = 0, vlen = rnd(4) == 0 ? rnd(3000) : rnd(20);
+    switch (op & 0x1f) { /* mostly what the opcode takes; sometimes not */
+    case 0x01: case 0x02: case 0x03: case 0x11: case 0x12: case 0x13: extlen = 8; break;
+    case 0x05: case 0x06: case 0x15: case 0x16: extlen = 20; vlen = 0; break;
+    case 0x1c: case 0x1d: case 0x1e: case 0x03 + 0x20: case 0x04 + 0x20: extlen = 4; vlen = 0; break;
+    case 0x0e: case 0x0f: case 0x19: case 0x1a: break;
+    case 0x08: case 0x18: extlen = rnd(2) * 4; keylen = 0; vlen = 0; break;
+    case 0x0a: case 0x0b: case 0x10: keylen = op == 0x10 ? keylen : 0; vlen = 0; break;
+    default: vlen = 0; break;
+    }
+    if (rnd(20) == 0)
+        extlen = rnd(30);
+    unsigned body = keylen + extlen + vlen;
+    if (rnd(20) == 0)
+        body = rnd(10) == 0 ? 0xfffffff0u : rnd(400); /* a body length that lies */
+    h[1] = op;
+    if (rnd(80) == 0)
+        h[0] = (unsigned char)rnd(256);
+    h[2] = (unsigned char)(keylen >> 8);
+    h[3] = (unsigned char)keylen;
+    h[4] = (unsigned char)extlen;
+    for (int i = 0; i < 4; i++)
+        h[8 + i] = (unsigned char)(body >> (24 - 8 * i));
+    if (rnd(3) == 0)
+        h[23] = (unsigned char)rnd(256); /* a CAS */
+    size_t n = 0, total = 24 + extlen + keylen + vlen;
+    if (total > cap)
+        return 0;
+    memcpy(buf, h, 24);
+    n = 24;
+    for (; n < total; n++)
+        buf[n] = (char)(rnd(3) ? 'a' + rnd(26) : rnd(256));
+    return n;
+}
 
 /* Appends one request, well-formed or not, to buf. */
 static size_t gen(char *buf, size_t cap) {
+    if (binary_mode)
+        return gen_binary(buf, cap);
     size_t n = 0;
 #define PUT(s, l) do { size_t l_ = (l); if (n + l_ < cap) { memcpy(buf + n, (s), l_); n += l_; } } while (0)
     unsigned kind = rnd(10);
@@ -76,7 +129,8 @@ static size_t parse_all(const char *buf, size_t len, struct seen *out, size_t ma
     static mc_request r;
     size_t off = 0, n = 0;
     while (off < len && n < max) {
-        mc_kind k = mc_text_parse(buf + off, len - off, 1 << 20, &r);
+        mc_kind k = binary_mode ? mc_bin_parse(buf + off, len - off, 1 << 20, &r)
+                                : mc_text_parse(buf + off, len - off, 1 << 20, &r);
         if (k == MC_NEED_MORE) {
             if (r.consumed != 0) {
                 printf("FAIL: need more, yet consumed %zu\n", r.consumed);
@@ -91,7 +145,8 @@ static size_t parse_all(const char *buf, size_t len, struct seen *out, size_t ma
             exit(1);
         }
         struct seen s = {k, r.consumed, 0, 0, 0, 0};
-        if (k == MC_STORE || k == MC_DELETE || k == MC_ARITH || k == MC_TOUCH) {
+        bool decoded = r.proto == MC_PROTO_META && r.meta.key_binary; /* a base64 key decoded into the request */
+        if ((k == MC_STORE || k == MC_DELETE || k == MC_ARITH || k == MC_TOUCH) && !decoded) {
             if (r.key.p < buf + off || r.key.p + r.key.len > buf + off + r.consumed || r.key.len == 0) {
                 printf("FAIL: key outside its request\n");
                 exit(1);
@@ -100,14 +155,15 @@ static size_t parse_all(const char *buf, size_t len, struct seen *out, size_t ma
             s.key_len = r.key.len;
         }
         if (k == MC_STORE) {
-            if (r.data < buf + off || r.data + r.nbytes + 2 != buf + off + r.consumed) {
+            size_t end = r.proto == MC_PROTO_BINARY ? 0 : 2; /* text and meta blocks end with \r\n */
+            if (r.data < buf + off || r.data + r.nbytes + end != buf + off + r.consumed) {
                 printf("FAIL: data block outside its request\n");
                 exit(1);
             }
             s.data_off = (size_t)(r.data - buf);
             s.data_len = r.nbytes;
         }
-        if (k == MC_GET) {
+        if (k == MC_GET && r.proto != MC_PROTO_META) {
             for (unsigned i = 0; i < r.nkeys; i++)
                 if (r.keys[i].p < buf + off || r.keys[i].p + r.keys[i].len > buf + off + r.consumed) {
                     printf("FAIL: get key outside its request\n");
@@ -128,6 +184,7 @@ static size_t parse_all(const char *buf, size_t len, struct seen *out, size_t ma
 int main(int argc, char **argv) {
     unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 3000;
     rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 20261205;
+    binary_mode = argc > 3 && strcmp(argv[3], "binary") == 0;
     size_t cap = 1 << 20;
     char *buf = malloc(cap);
     struct seen *whole = malloc(4096 * sizeof(*whole)), *pieces = malloc(4096 * sizeof(*pieces));
@@ -182,6 +239,7 @@ int main(int argc, char **argv) {
     free(buf);
     free(whole);
     free(pieces);
-    printf("PASS: %u streams, %llu requests, the same whole and in pieces\n", rounds, requests);
+    printf("PASS: %u %s streams, %llu requests, the same whole and in pieces\n", rounds,
+           binary_mode ? "binary" : "text and meta", requests);
     return 0;
 }
