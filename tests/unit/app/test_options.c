@@ -148,8 +148,32 @@ static sea_future t_parse_errors(void) {
         sea__options_free(&p.o);
     }
     CHECK_EQ(failures, 0);
+    /* An application option's short name: -i3, -i 3, -i=3; a flag's -f and -ff, not -fx. */
+    struct parsed p = parse(2, (const char *const[]){"prog", "-i3", NULL});
+    CHECK_EQ(p.rc, 0);
+    CHECK_EQ(o_int(&p, "fz-int"), 3);
+    sea__options_free(&p.o);
+    p = parse(3, (const char *const[]){"prog", "-i", "-4", NULL});
+    CHECK_EQ(p.rc, 0);
+    CHECK_EQ(o_int(&p, "fz-int"), -4);
+    sea__options_free(&p.o);
+    p = parse(2, (const char *const[]){"prog", "-i=9", NULL});
+    CHECK_EQ(p.rc, SEA_EUSAGE); /* out of bounds */
+    sea__options_free(&p.o);
+    p = parse(2, (const char *const[]){"prog", "-f", NULL});
+    CHECK_EQ(p.rc, 0);
+    CHECK(o_flag(&p, "fz-flag"));
+    sea__options_free(&p.o);
+    p = parse(2, (const char *const[]){"prog", "-ff", NULL});
+    CHECK_EQ(p.rc, 0);
+    CHECK(o_flag(&p, "fz-flag"));
+    sea__options_free(&p.o);
+    p = parse(2, (const char *const[]){"prog", "-fx", NULL});
+    CHECK_EQ(p.rc, SEA_EUSAGE);
+    CHECK(strstr(p.err, "takes no value") != NULL);
+    sea__options_free(&p.o);
     /* Degenerate vectors. */
-    struct parsed p = parse(0, (const char *const[]){NULL});
+    p = parse(0, (const char *const[]){NULL});
     CHECK_EQ(p.rc, 0);
     sea__options_free(&p.o);
     p = parse(0, NULL);
@@ -368,15 +392,27 @@ static const struct sea_test_case cases[] = {
 
 /* The application options the fuzzer and t_user_options know. */
 static const sea_option fuzz_options[] = {
-    {.name = "fz-int", .type = SEA_OPTION_INT, .default_value = "0", .help = "bounded", .min = -5, .max = 5},
+    {.name = "fz-int", .type = SEA_OPTION_INT, .default_value = "0", .help = "bounded", .min = -5, .max = 5,
+     .short_name = 'i'},
     {.name = "fz-double", .type = SEA_OPTION_DOUBLE, .help = "a number"},
     {.name = "fz-size", .type = SEA_OPTION_SIZE, .default_value = "4k", .help = "a size"},
     {.name = "fz-text", .type = SEA_OPTION_STRING, .help = "text"},
-    {.name = "fz-flag", .type = SEA_OPTION_FLAG, .help = "a flag"},
+    {.name = "fz-flag", .type = SEA_OPTION_FLAG, .help = "a flag", .short_name = 'f'},
 };
 
 int main(int argc, char **argv) {
+    /* Short names must be letters or digits that no standard option (-c, -m) or earlier one has. */
+    static const sea_option taken[] = {{.name = "sh-a", .type = SEA_OPTION_INT, .short_name = 'c'}};
+    static const sea_option odd[] = {{.name = "sh-b", .type = SEA_OPTION_INT, .short_name = '-'}};
+    static const sea_option twice[] = {{.name = "sh-c", .type = SEA_OPTION_INT, .short_name = 'q'},
+                                       {.name = "sh-d", .type = SEA_OPTION_FLAG, .short_name = 'q'}};
+    if (sea_app_add_options(taken, 1) != -EINVAL || sea_app_add_options(odd, 1) != -EINVAL ||
+        sea_app_add_options(twice, 2) != -EINVAL)
+        return 4;
     if (sea_app_add_options(fuzz_options, SEA_OPTION_COUNT(fuzz_options)) != 0)
         return 3;
+    static const sea_option again[] = {{.name = "sh-e", .type = SEA_OPTION_INT, .short_name = 'i'}};
+    if (sea_app_add_options(again, 1) != -EINVAL)
+        return 5;
     return sea_test_main(argc, argv, cases, SEA_TEST_COUNT(cases));
 }
