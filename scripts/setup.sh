@@ -21,6 +21,7 @@ have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference alloc
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pymemcache' 2>/dev/null || missing+=(python3-pymemcache)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pylibmc' 2>/dev/null || missing+=(python3-pylibmc)
 have_cmd memcstat || missing+=(libmemcached-tools)
+[ -x /usr/sbin/nutcracker ] || have_cmd nutcracker || missing+=(nutcracker)  # twemproxy, for the pool test
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
