@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_memcached_conns as t  # noqa: E402  (Server, Conn, check, free_port)
 
