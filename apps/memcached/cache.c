@@ -541,10 +541,12 @@ mc_item *mc_cache_touch(mc_cache *c, const char *key, size_t nkey, uint64_t hash
 }
 
 void mc_cache_flush(mc_cache *c, int64_t when, int64_t now) {
-    if (when <= now) /* now: everything stored so far, by CAS, so that a store later in this second lives */
+    if (when <= now) { /* now: everything stored so far, by CAS, so that a store later in this second lives */
         c->flush_cas = c->next_cas * c->n;
-    else
+        c->flush_at = -1; /* and, as in memcached, it replaces a delayed flush still to come */
+    } else {
         c->flush_at = when;
+    }
 }
 
 const mc_cache_stats *mc_cache_stats_get(const mc_cache *c) {

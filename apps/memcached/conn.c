@@ -25,6 +25,27 @@
 #include "meta.h"
 
 #define READ_CHUNK (16 * 1024)
+/*
+ * Answers are written once this many bytes are waiting, even in the middle
+ * of a batch or of a multi-get (which runs GET_KEYS_PER_JOB keys at a time):
+ * what a connection holds for a client that does not read is bounded by this
+ * plus one part of one answer, and the client that stops reading stops
+ * being read from.
+ */
+#define OUT_FLUSH (256 * 1024)
+#define GET_KEYS_PER_JOB 16
+
+SEA_LOGGER(conn_log, "memcached-conn");
+
+/* With -v: why a connection is being closed, with its peer's address. */
+static void log_close(const mc_conn *c, const char *why) {
+    if (!mc_config.verbose)
+        return;
+    sea_addr peer = sea_socket_peer(c->s);
+    char pa[128] = "(unix socket)";
+    sea_addr_format(&peer, pa, sizeof(pa));
+    sea_log_info(&conn_log, "closing the connection from %s: %s", pa, why);
+}
 
 __thread mc_conn *mc_shard_conns;
 
@@ -266,7 +287,9 @@ static void answer_simple(const mc_request *r, mc_out *o, const char *text, cons
     }
 }
 
-sea_future mc_answer(mc_request *r, mc_out *o) {
+static sea_future write_out(mc_conn *c);
+
+sea_future mc_answer(mc_request *r, mc_out *o, mc_conn *c) {
     switch (r->kind) {
     case MC_GET: {
         if (r->proto != MC_PROTO_TEXT) {
@@ -276,20 +299,24 @@ sea_future mc_answer(mc_request *r, mc_out *o) {
             SEA_AWAIT(run_on_owner(hash, &job));
             return sea_ready();
         }
-        /* Keys in runs by owner, in order: one message per run of another shard's keys.  Each key
-         * is hashed once, here, for both the owner and the owner's table. */
+        /* Keys in runs by owner, in order: one message per run of another shard's keys (at most
+         * GET_KEYS_PER_JOB of them, so that the answers can be written as they grow).  Each key is
+         * hashed once, here, for both the owner and the owner's table. */
         uint64_t hashes[MC_GET_KEYS_MAX];
         for (unsigned i = 0; i < r->nkeys; i++)
             hashes[i] = mc_hash(r->keys[i].p, r->keys[i].len);
         unsigned n = sea_shard_count();
         for (unsigned i = 0, j; i < r->nkeys; i = j) {
             unsigned owner = mc_shard_of(hashes[i], n);
-            for (j = i + 1; j < r->nkeys && mc_shard_of(hashes[j], n) == owner;)
+            for (j = i + 1; j < r->nkeys && j - i < GET_KEYS_PER_JOB && mc_shard_of(hashes[j], n) == owner;)
                 j++;
             struct job job = {.r = r, .out = o, .kind = MC_GET, .hashes = hashes, .first = i, .count = j - i};
             SEA_AWAIT(run_on_owner(hashes[i], &job));
+            if (c && o->len >= OUT_FLUSH)
+                SEA_AWAIT(write_out(c));
         }
-        mc_out_str(o, "END\r\n");
+        if (!r->more) /* a long line's last part ends the answer */
+            mc_out_str(o, "END\r\n");
         return sea_ready();
     }
     case MC_STORE:
@@ -384,19 +411,24 @@ static sea_future serve_conn(mc_conn *c) {
             if (k == MC_NEED_MORE)
                 break;
             if (k == MC_CLOSE || k == MC_QUIT) {
-                if (k == MC_CLOSE)
+                if (k == MC_CLOSE) {
                     answer_error(r, &c->out);
+                    log_close(c, r->error ? r->error : c->binary ? "not a binary request (bad magic byte)"
+                                                                 : "a request line too long, or HTTP");
+                }
                 else if (r->proto == MC_PROTO_BINARY)
                     answer_simple(r, &c->out, "", NULL);
                 close_after = true;
                 break;
             }
-            SEA_AWAIT(mc_answer(r, &c->out));
+            SEA_AWAIT(mc_answer(r, &c->out, c));
             if (k == MC_SWALLOW)
                 c->swallow = r->swallow;
             off += r->consumed;
             if (c->out.failed)
                 return sea_failed(-ENOMEM, "no memory for a connection's answers");
+            if (c->out.len >= OUT_FLUSH)
+                SEA_AWAIT(write_out(c));
         }
         memmove(c->in, c->in + off, c->len - off);
         c->len -= off;
@@ -418,6 +450,8 @@ sea_future mc_serve(sea_socket *s) {
         c->next->prev = c;
     mc_shard_conns = c;
     sea_future r = sea_await(serve_conn(c));
+    if (sea_future_failed(&r))
+        log_close(c, sea_future_message(&r) ? sea_future_message(&r) : sea_strerror(sea_future_error(&r)));
     if (c->prev)
         c->prev->next = c->next;
     else

@@ -49,8 +49,12 @@ extern __thread mc_conn *mc_shard_conns;
 /* Serves one TCP connection until the client leaves, quits or breaks the protocol beyond repair. */
 sea_future mc_serve(sea_socket *s);
 
-/* Runs one parsed request (on the shards owning its keys) and appends its answer to o. */
-sea_future mc_answer(mc_request *r, mc_out *o);
+/*
+ * Runs one parsed request (on the shards owning its keys) and appends its
+ * answer to o; c, if not NULL, is the connection o belongs to, written to
+ * when o grows large in the middle of a long answer.
+ */
+sea_future mc_answer(mc_request *r, mc_out *o, mc_conn *c);
 
 /* Appends the answer to a stats request (any group, text or binary). */
 sea_future mc_stats(const mc_request *r, mc_out *o);

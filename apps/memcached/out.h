@@ -15,13 +15,18 @@
 typedef struct mc_out {
     char *p;
     size_t len, cap;
-    bool failed; /* out of memory: the connection closes */
+    size_t limit; /* most bytes it may hold; 0: no limit but memory */
+    bool failed;  /* out of memory, or over the limit */
 } mc_out;
 
 /* Room for `more` bytes; false (and failed set) if there is no memory for them. */
 static inline bool mc_out_reserve(mc_out *o, size_t more) {
     if (o->len + more <= o->cap)
         return true;
+    if (o->limit && o->len + more > o->limit) {
+        o->failed = true;
+        return false;
+    }
     size_t cap = o->cap ? o->cap : 4096;
     while (cap < o->len + more)
         cap *= 2;

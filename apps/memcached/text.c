@@ -119,6 +119,27 @@ unsigned mc_tokenize(const char *line, size_t len, token *t, unsigned max) {
     return n;
 }
 
+/*
+ * The keys of a get line from line[i]: at most MC_GET_KEYS_MAX of them; if
+ * more follow, r->more is set and r->consumed stops at the next key, where
+ * the next call (continue_get) goes on.  END is answered after the last part.
+ */
+static mc_kind get_keys(const char *line, size_t len, size_t i, size_t consumed, mc_request *r) {
+    r->nkeys = 0;
+    r->more = false;
+    for (token k; (k = next_token(line, len, &i)).len > 0;) {
+        if (r->nkeys == MC_GET_KEYS_MAX) {
+            r->more = true;
+            consumed = (size_t)(k.p - line);
+            break;
+        }
+        r->keys[r->nkeys++] = key_of(k);
+    }
+    r->kind = MC_GET;
+    r->consumed = consumed;
+    return r->kind;
+}
+
 static mc_kind parse_get(const char *line, size_t len, size_t consumed, token cmd, mc_request *r) {
     r->with_cas = tok_is(cmd, "gets") || tok_is(cmd, "gats");
     r->touch = cmd.p[1] == 'a';
@@ -131,16 +152,18 @@ static mc_kind parse_get(const char *line, size_t len, size_t consumed, token cm
         if (!mc_parse_i32(ex, &r->exptime))
             return reply_error(r, BAD_EXPTIME, consumed);
     }
-    for (token k; (k = next_token(line, len, &i)).len > 0;) {
-        if (!key_ok(k) || r->nkeys == MC_GET_KEYS_MAX)
+    /* Every key is checked before any is answered: a bad one anywhere makes the whole line an error. */
+    unsigned n = 0;
+    for (size_t j = i; ; n++) {
+        token k = next_token(line, len, &j);
+        if (k.len == 0)
+            break;
+        if (!key_ok(k))
             return reply_error(r, BAD_FORMAT, consumed);
-        r->keys[r->nkeys++] = key_of(k);
     }
-    if (r->nkeys == 0 && !r->touch)
+    if (n == 0 && !r->touch)
         return reply_error(r, ERR, consumed);
-    r->kind = MC_GET;
-    r->consumed = consumed;
-    return r->kind;
+    return get_keys(line, len, i, consumed, r);
 }
 
 static mc_kind parse_store(const char *buf, size_t len, size_t max_item, size_t consumed, const token *t,
@@ -221,6 +244,8 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
     size_t line_len = (size_t)(nl - buf);
     if (line_len > 0 && buf[line_len - 1] == '\r')
         line_len--;
+    if (r->more) /* the rest of a get line with more keys than one part holds */
+        return get_keys(buf, line_len, 0, consumed, r);
 
     token t[MAX_TOKENS + 1];
     /* The command word first: a get line may hold more tokens than any other. */

@@ -20,7 +20,7 @@
 
 /* Longest key memcached accepts. */
 #define MC_KEY_MAX 250
-/* Most keys in one get line (memcached has no such limit; beyond it we answer an error). */
+/* Most keys answered at once: a get line with more comes back in parts (mc_request.more). */
 #define MC_GET_KEYS_MAX 512
 /* Longest request line we wait for; a longer one is an error and the connection closes. */
 #define MC_LINE_MAX (MC_GET_KEYS_MAX * (MC_KEY_MAX + 1) + 64)
@@ -86,6 +86,7 @@ typedef struct mc_request {
     /* get family */
     bool with_cas;        /* gets, gats */
     bool touch;           /* gat, gats */
+    bool more;            /* the get line has more keys than keys[] holds: the next mc_text_parse continues it */
     unsigned nkeys;
     mc_key keys[MC_GET_KEYS_MAX];
     /* single-key commands */

@@ -7,7 +7,9 @@
  *
  * As in memcached, a request must fit in one datagram (a header that says
  * more is answered "SERVER_ERROR multi-packet request not supported"), and
- * what a datagram leaves unfinished is dropped.  One socket on shard 0
+ * what a datagram leaves unfinished is dropped.  The answers to one
+ * datagram may take 8 MiB; a get asking for more is answered "SERVER_ERROR
+ * out of memory writing get response", memcached's words for it.  One socket on shard 0
  * serves UDP; its requests still run on the shards that own their keys.
  */
 #include "mc.h"
@@ -20,6 +22,7 @@
 #define UDP_HEADER 8
 #define UDP_MAX_PAYLOAD 1400 /* memcached's UDP_MAX_PAYLOAD_SIZE, header included */
 #define UDP_MAX_DATAGRAM 65536
+#define UDP_MAX_ANSWER (8 << 20) /* what one datagram's requests may ask for; beyond, an error */
 
 struct udp {
     sea_socket *s;
@@ -58,16 +61,17 @@ static sea_future send_answer(struct udp *u, const unsigned char *id, const mc_o
 static sea_future answer_datagram(struct udp *u, const char *p, size_t len) {
     bool binary = len > 0 && (unsigned char)p[0] == MC_BIN_REQ_MAGIC;
     size_t off = 0;
+    u->req.more = false; /* a get line cut by the end of the last datagram is not continued here */
     while (off < len) {
         mc_request *r = &u->req;
         mc_kind k = binary ? mc_bin_parse(p + off, len - off, mc_config.max_item, r)
                            : mc_text_parse(p + off, len - off, mc_config.max_item, r);
         if (k == MC_NEED_MORE || k == MC_CLOSE || k == MC_QUIT || k == MC_SWALLOW) {
             if (k == MC_SWALLOW) /* its data block is in no later datagram: answer and stop here */
-                SEA_AWAIT(mc_answer(r, &u->out));
+                SEA_AWAIT(mc_answer(r, &u->out, NULL));
             break;
         }
-        SEA_AWAIT(mc_answer(r, &u->out));
+        SEA_AWAIT(mc_answer(r, &u->out, NULL));
         off += r->consumed;
     }
     return sea_ready();
@@ -91,7 +95,12 @@ static sea_future serve_udp(struct udp **up) {
             mc_out_str(&u->out, "SERVER_ERROR multi-packet request not supported\r\n");
         else
             SEA_AWAIT(answer_datagram(u, u->in + UDP_HEADER, n - UDP_HEADER));
-        if (u->out.len && !u->out.failed)
+        if (u->out.failed) {
+            u->out.len = 0;
+            u->out.failed = false;
+            mc_out_str(&u->out, "SERVER_ERROR out of memory writing get response\r\n");
+        }
+        if (u->out.len)
             SEA_AWAIT(send_answer(u, h, &u->out));
     }
     free(u->out.p);
@@ -109,6 +118,7 @@ sea_future mc_udp_start(const sea_addr *addr) {
         return sea_failed(rc, "cannot bind the UDP port (-U)");
     }
     udp_socket = u->s;
+    u->out.limit = UDP_MAX_ANSWER;
     return sea_fiber_start(serve_udp, u);
 }
 

@@ -39,7 +39,7 @@ typedef enum sea_option_type {
     SEA_OPTION_INT,    /* a whole number, optionally bounded by min..max */
     SEA_OPTION_DOUBLE, /* a decimal number, optionally bounded by min..max */
     SEA_OPTION_STRING, /* any text */
-    SEA_OPTION_SIZE,   /* a size in bytes, or with k, M, G, T (powers of two), bounded by min..max */
+    SEA_OPTION_SIZE,   /* a size in bytes, or with k, M, G, T in either case (powers of two), bounded by min..max */
 } sea_option_type;
 
 typedef struct sea_option {

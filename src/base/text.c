@@ -60,9 +60,9 @@ bool sea__parse_size(const char *s, uint64_t *out) {
             return false;
         switch (s[i]) {
         case 'k': case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        case 'T': shift = 40; break;
+        case 'm': case 'M': shift = 20; break; /* either case, as memcached's -I 2m and the JVM's -Xmx2g */
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
         default: return false;
         }
     }

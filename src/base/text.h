@@ -18,7 +18,7 @@
 bool sea__parse_uint(const char *s, unsigned long long hi, unsigned long long *out);
 /* A decimal number in [lo, hi]: digits, '.', an exponent; no "inf", "nan" or hex. */
 bool sea__parse_double(const char *s, double lo, double hi, double *out);
-/* A size in bytes: "4096", or a number with k, M, G or T (powers of two: "512M"). */
+/* A size in bytes: "4096", or a number with k, M, G or T in either case (powers of two: "512M", "2m"). */
 bool sea__parse_size(const char *s, uint64_t *out);
 /* A CPU list such as "0-3,8" (CPUs below CPU_SETSIZE); no empty items or reversed ranges. */
 bool sea__parse_cpuset(const char *s, cpu_set_t *set);

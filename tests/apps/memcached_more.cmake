@@ -5,9 +5,6 @@
 #   memcached.pool.*                 tests/apps/test_memcached_pool.py: two instances behind libmemcached's
 #                                    ketama (pylibmc) and behind twemproxy (nutcracker)
 # Each case runs one configuration with one shard (io_uring) and one with two (epoll, label smp).
-# Checks the server does not pass yet run with --known-failures (not registered; see the scripts'
-# docstrings), e.g.
-#   /usr/bin/python3 tests/apps/test_memcached_conns.py noread --known-failures build/apps/sea-memcached -c1
 if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
   set(_mc_sanitized "")
   if(SEA_SANITIZE)

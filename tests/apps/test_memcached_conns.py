@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_memcached_conns.py - sea-memcached under many, slow, greedy and hostile connections.
 
-    test_memcached_conns.py CASE [--sanitized|--tsan] [--known-failures] [--conns=N] SEA_MEMCACHED [sea options...]
+    test_memcached_conns.py CASE [--sanitized|--tsan] [--conns=N] SEA_MEMCACHED [sea options...]
 
 Starts sea-memcached on a free loopback port with the given options, runs one
 case against it with plain sockets, stops it with SIGTERM and expects exit
@@ -45,9 +45,7 @@ still printed.  --tsan (ThreadSanitizer builds) checks no memory bounds at
 all (TSan keeps a history of every fiber, which it counts as a thread, and
 resident memory grows with the fibers that run), and opens at most 4,000
 connections in "many" (2,000: TSan dies beyond 8,128 threads, fibers
-included, and keeps about 1 MiB per fiber).  --known-failures adds the checks that
-sea-memcached does not pass yet (see KNOWN FAILURES in each case); they are
-left out of CTest until the server is fixed.
+included, and keeps about 1 MiB per fiber).
 
 Runs with any Python 3; no third-party modules.
 """
@@ -361,13 +359,11 @@ def case_noread(srv, args):
     """Clients pipeline 'get nr' and never read.  The server reads a buffer of requests, answers
     them, and must then wait for its answers to be written before reading more: the clients' sends
     block, and what the server holds is bounded by one buffer's worth of answers per client.
-
-    KNOWN FAILURE (--known-failures): with a 500,000-byte value, one buffer of requests (about
-    3,600 gets) is answered into one output buffer of about 1.8 GB before anything is written, so
-    each such client makes the server hold about a gigabyte, and under a memory limit (-m) the
-    cache's items are evicted to make room for it."""
-    size = 500_000 if args.known_failures else 1000
-    stuck_n = 2 if args.known_failures else 4
+    The value is 500,000 bytes: one buffer of requests (about 3,600 gets) asks for 1.8 GB of
+    answers, which the server must write as they grow (it writes once 256 KiB are waiting)
+    rather than gather first."""
+    size = 500_000
+    stuck_n = 2
     ctl = Conn(srv.port)
     rng = random.Random(2)
     value = rng.randbytes(size)
@@ -817,7 +813,6 @@ CASES = {
 class Args:
     sanitized = False
     tsan = False
-    known_failures = False
     conns = 19900
     max_item = 1024 * 1024
 
@@ -840,8 +835,6 @@ def main():
             args.sanitized = True
         elif opt == '--tsan':
             args.tsan = True
-        elif opt == '--known-failures':
-            args.known_failures = True
         elif opt.startswith('--conns='):
             args.conns = int(opt.split('=', 1)[1])
         else:

@@ -15,7 +15,9 @@ data blocks).
 
 Known differences, not compared: the CAS values themselves, the "stats"
 output (another program's counters), and time-dependent expiry (no case
-waits for a relative expiry to pass).
+waits for a relative expiry to pass; the one delayed flush_all is replaced
+by an immediate one in the same exchange, as memcached replaces it, so that
+no later exchange depends on when the delay ends).
 """
 import os
 import random
@@ -93,13 +95,20 @@ def meta_fix(m):
     return re.sub(rb' (cas|la)=\d+', rb' \1=#', line)
 
 
+def untimed(b):
+    """A server that closes a connection with requests still unread resets it; whether the last requests had
+    arrived when it closed is a matter of timing, so a reset after the answers is not compared."""
+    return b[:-len(b'<RESET>')] if b.endswith(b'<RESET>') else b
+
+
 def normal(b):
     """The answers with CAS values (text, meta) and meta's last-access seconds replaced by placeholders."""
-    return META_LINE.sub(meta_fix, CAS.sub(rb'\1 CAS\r\n', b))
+    return META_LINE.sub(meta_fix, CAS.sub(rb'\1 CAS\r\n', untimed(b)))
 
 
 def normal_binary(b):
     """Binary answers with the CAS field of each packet zeroed; what does not parse is left as it is."""
+    b = untimed(b)
     out, i = bytearray(), 0
     while i + 24 <= len(b) and b[i] == 0x81:
         body = int.from_bytes(b[i + 8:i + 12], 'big')
@@ -128,7 +137,7 @@ FIXED = [
     b"set t 0 0 1\r\nx\r\ntouch t 100\r\ntouch t 100 noreply\r\ngat 0 t\r\n", b"incr\r\n", b"decr a\r\n", b"delete\r\n",
     b"set a 0 0 1\r\n", b"set  a  0  0  1 \r\nx\r\nget a\r\n", b"set a 0 0 0\r\n\r\nget a\r\n",
     b"set a 0 0 4\r\n\r\n\r\n\r\nget a\r\n", b"gets\r\n", b"gat\r\n", b"gat x a\r\n", b"gat 10\r\n", b"version x\r\n",
-    b"quit x\r\n", b"flush_all 0 0\r\n", b"flush_all noreply\r\nget a\r\n", b"flush_all 5 noreply\r\n",
+    b"quit x\r\n", b"flush_all 0 0\r\n", b"flush_all noreply\r\nget a\r\n", b"flush_all 5 noreply\r\nset a 0 0 1\r\nx\r\nflush_all\r\nget a\r\n",
     b"flush_all x noreply\r\n", b"verbosity 1 2\r\n", b"verbosity 1 2 3\r\n",
     b"set a 0 0 1\r\n1\r\nincr a 18446744073709551615\r\nget a\r\n", b"set a 0 0 3\r\n 12\r\nincr a 1\r\nget a\r\n",
     b"set a 0 0 3\r\n-12\r\nincr a 1\r\n", b"set a 0 0 3\r\n12 \r\nincr a 1\r\nget a\r\n", b"cas nope 0 0 1 5\r\nx\r\n",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_memcached_pool.py - two sea-memcached instances as one pool.
 
-    test_memcached_pool.py CASE [--known-failures] SEA_MEMCACHED [sea options...]
+    test_memcached_pool.py CASE SEA_MEMCACHED [sea options...]
 
 Starts two sea-memcached instances on free loopback ports (each with the
 given options), then:
@@ -24,9 +24,9 @@ given options), then:
              points per server from MD5, fnv1a_64 truncated to 32 bits).
              nutcracker is stopped by its PID.
 
---known-failures adds what sea-memcached does not pass yet: pylibmc's
-get_multi of all 1,000 keys at once (more than 512 keys go to one instance
-in one get line, which sea refuses).
+pylibmc's get_multi of all 1,000 keys at once sends each instance one get
+line of about 500 keys: sea answers a long get line in parts, as memcached
+answers it whole.
 
 Every instance is stopped with SIGTERM and must exit with status 0 and
 nothing but INFO lines on stderr.  Runs with Debian's /usr/bin/python3
@@ -114,7 +114,7 @@ def direct(ports):
     return [t.Conn(p) for p in ports]
 
 
-def case_ketama(ports, known_failures):
+def case_ketama(ports):
     import pylibmc
     names = ['127.0.0.1:%d' % p for p in ports]
     c = pylibmc.Client(names, behaviors={'ketama': True})
@@ -124,16 +124,14 @@ def case_ketama(ports, known_failures):
         if not check(c.set(k, 'value of ' + k) is True, f'ketama: set {k}'):
             return
     got = {}
-    for i in range(0, 1000, 250):  # see KNOWN_FAILURES for all 1,000 at once
+    for i in range(0, 1000, 250):
         got.update(c.get_multi(keys[i:i + 250]))
     check(len(got) == 1000 and all(got[k] == 'value of ' + k for k in keys),
           f'ketama: get_multi returned {len(got)} of 1000 keys right')
-    if known_failures:
-        # KNOWN FAILURE: libmemcached sends each server one get line with all of its keys (about 500
-        # of the 1,000 here); sea answers a get of more than 512 keys "CLIENT_ERROR bad command line
-        # format" (memcached has no limit), and pylibmc returns the other server's keys only.
-        got = c.get_multi(keys)
-        check(len(got) == 1000, f'ketama: get_multi of 1,000 keys returned {len(got)}')
+    # All at once: one get line of about 500 keys per instance.
+    got = c.get_multi(keys)
+    check(len(got) == 1000 and all(got[k] == 'value of ' + k for k in keys),
+          f'ketama: get_multi of 1,000 keys returned {len(got)}')
     check(all(c.get(k) == 'value of ' + k for k in keys[:100]), 'ketama: get')
     # Each instance's share, from its own stats.
     items = []
@@ -195,7 +193,7 @@ sea:
 """
 
 
-def case_twemproxy(ports, known_failures):
+def case_twemproxy(ports):
     from pymemcache.client.base import Client
     exe = shutil.which('nutcracker') or '/usr/sbin/nutcracker'
     if not check(os.path.exists(exe), 'twemproxy: nutcracker is not installed (scripts/setup.sh installs it)'):
@@ -287,9 +285,6 @@ def main():
         print(__doc__)
         return 2
     case = argv.pop(0)
-    known_failures = bool(argv) and argv[0] == '--known-failures'
-    if known_failures:
-        argv.pop(0)
     if not argv:
         print(__doc__)
         return 2
@@ -297,7 +292,7 @@ def main():
     servers = []
     try:
         servers = [t.Server(argv), t.Server(argv)]
-        CASES[case]([s.port for s in servers], known_failures)
+        CASES[case]([s.port for s in servers])
     except ImportError as e:
         check(False, f'{case}: {e} (scripts/setup.sh installs python3-pylibmc and python3-pymemcache)')
     except Exception as e:

@@ -19,7 +19,7 @@ static sea_future t_memory_sizes(void) {
     } good[] = {
         {"0", 0}, {"1", 1}, {"4096", 4096}, {"1k", 1024}, {"1K", 1024}, {"3M", 3ull << 20},
         {"1G", 1ull << 30}, {"10T", 10ull << 40}, {"16777215T", 16777215ull << 40},
-        {"18446744073709551615", UINT64_MAX},
+        {"18446744073709551615", UINT64_MAX}, {"1m", 1ull << 20}, {"2g", 2ull << 30}, {"1t", 1ull << 40},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         uint64_t v = 7;
@@ -27,7 +27,7 @@ static sea_future t_memory_sizes(void) {
         CHECK(v == good[i].v);
     }
     static const char *const bad[] = {
-        "", "k", "M", "1m", "1g", "1t", "1KB", "1MiB", "1.5G", "-1", "+1", " 1", "1 ", "1MM", "0x10",
+        "", "k", "M", "1KB", "1MiB", "1.5G", "-1", "+1", " 1", "1 ", "1MM", "0x10",
         "18446744073709551616", "16777216T", "99999999999999999999999", "1e9", "1\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -57,7 +57,7 @@ static sea_future t_memory_sizes(void) {
             accepted++;
             /* Digits, then at most one unit at the end. */
             size_t digits = strspn(buf, "0123456789");
-            CHECK(digits >= 1 && (digits == len || (digits + 1 == len && strchr("kKMGT", buf[digits]))));
+            CHECK(digits >= 1 && (digits == len || (digits + 1 == len && strchr("kKmMgGtT", buf[digits]))));
         }
     }
     CHECK(accepted > 100);
