@@ -33,8 +33,9 @@ build-tsan: setup
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)
 
 run: build
-	@echo "== the echo server (RFC 862) on every core; try: nc 127.0.0.1 1234; Ctrl-C stops it"
-	@./$(BUILD)/examples/echo_server 127.0.0.1:1234
+	@echo "== sea-memcached on 127.0.0.1:11211, every core; try: memcstat --servers=127.0.0.1:11211, or"
+	@echo "   memccp --servers=127.0.0.1:11211 FILE; memccat --servers=127.0.0.1:11211 FILE. Ctrl-C stops it"
+	@./$(BUILD)/apps/sea-memcached -l 127.0.0.1 -p 11211
 
 demo: build
 	@./$(BUILD)/apps/sea-demo
