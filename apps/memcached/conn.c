@@ -253,7 +253,7 @@ static sea_future run_job(struct job *j) {
 /* Runs j on the shard that owns the hash it names: here, or there while this fiber waits. */
 static sea_future run_on_owner(uint64_t hash, struct job *j) {
     unsigned owner = mc_shard_of(hash, sea_shard_count());
-    if (owner == sea_shard_id())
+    if (owner == sea_shard_id() || mc_config.shard_local)
         return run_job(j);
     return sea_submit_to(owner, run_job, *j);
 }
@@ -305,7 +305,7 @@ sea_future mc_answer(mc_request *r, mc_out *o, mc_conn *c) {
         uint64_t hashes[MC_GET_KEYS_MAX];
         for (unsigned i = 0; i < r->nkeys; i++)
             hashes[i] = mc_hash(r->keys[i].p, r->keys[i].len);
-        unsigned n = sea_shard_count();
+        unsigned n = mc_config.shard_local ? 1 : sea_shard_count();
         for (unsigned i = 0, j; i < r->nkeys; i = j) {
             unsigned owner = mc_shard_of(hashes[i], n);
             for (j = i + 1; j < r->nkeys && j - i < GET_KEYS_PER_JOB && mc_shard_of(hashes[j], n) == owner;)

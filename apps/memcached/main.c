@@ -32,7 +32,10 @@ static const sea_option options[] = {
     {.name = "max-conns", .type = SEA_OPTION_INT, .default_value = "0",
      .help = "most connections per shard (0: no limit but descriptors and memory)", .min = 0, .max = 1000000},
     {.name = "verbose", .short_name = 'v', .type = SEA_OPTION_FLAG,
-     .help = "log each connection's errors (memcached -v)"},
+     .help = "log why each connection was closed (memcached -v)"},
+    {.name = "shard-local-keys", .type = SEA_OPTION_FLAG,
+     .help = "for measurement only: each shard serves every key from its own cache, so a key stored through "
+             "one connection may be missing through another (docs/memcached.md)"},
 };
 
 mc_settings mc_config;
@@ -108,6 +111,7 @@ static sea_future app_main(void) {
         .listen = sea_option_string("listen"),
         .max_conns = (unsigned)sea_option_int("max-conns"),
         .verbose = sea_option_flag("verbose"),
+        .shard_local = sea_option_flag("shard-local-keys"),
         .limit_per_shard = mem.total / 100 * CACHE_SHARE_PERCENT,
         .started_unix = (int64_t)time(NULL),
     };

@@ -21,6 +21,7 @@ typedef struct mc_settings {
     const char *listen;     /* -l */
     unsigned max_conns;     /* --max-conns, per shard */
     bool verbose;           /* -v */
+    bool shard_local;       /* --shard-local-keys: no forwarding (measurement only) */
     size_t limit_per_shard; /* bytes of items each shard keeps */
     int64_t started_unix;
 } mc_settings;
