@@ -41,7 +41,7 @@ static inline bool mc_out_reserve(mc_out *o, size_t more) {
 }
 
 static inline void mc_out_put(mc_out *o, const void *data, size_t n) {
-    if (mc_out_reserve(o, n)) {
+    if (n && mc_out_reserve(o, n)) { /* n == 0: data may be NULL, which memcpy must not see */
         memcpy(o->p + o->len, data, n);
         o->len += n;
     }
