@@ -83,14 +83,28 @@ static void bin_u32(mc_out *o, uint32_t v) {
 }
 
 static void text_value(mc_out *o, const mc_item *it, bool with_cas) {
-    char head[MC_KEY_MAX + 96];
-    int n = with_cas ? snprintf(head, sizeof(head), "VALUE %.*s %u %u %llu\r\n", (int)it->nkey, mc_item_key(it),
-                                it->flags, it->nbytes, (unsigned long long)it->cas)
-                     : snprintf(head, sizeof(head), "VALUE %.*s %u %u\r\n", (int)it->nkey, mc_item_key(it), it->flags,
-                                it->nbytes);
-    mc_out_put(o, head, (size_t)n);
-    mc_out_put(o, mc_item_value(it), it->nbytes);
-    mc_out_put(o, "\r\n", 2);
+    /* "VALUE key flags bytes [cas]\r\n" data "\r\n", reserved at once and written without printf */
+    if (!mc_out_reserve(o, 6 + it->nkey + 3 * 21 + 4 + it->nbytes + 2))
+        return;
+    char *p = o->p + o->len;
+    memcpy(p, "VALUE ", 6);
+    p += 6;
+    memcpy(p, mc_item_key(it), it->nkey);
+    p += it->nkey;
+    *p++ = ' ';
+    p = mc_u64_text(p, it->flags);
+    *p++ = ' ';
+    p = mc_u64_text(p, it->nbytes);
+    if (with_cas) {
+        *p++ = ' ';
+        p = mc_u64_text(p, it->cas);
+    }
+    memcpy(p, "\r\n", 2);
+    p += 2;
+    memcpy(p, mc_item_value(it), it->nbytes);
+    p += it->nbytes;
+    memcpy(p, "\r\n", 2);
+    o->len = (size_t)(p + 2 - o->p);
 }
 
 static void bin_value(mc_out *o, const mc_request *r, const mc_item *it) {

@@ -51,15 +51,22 @@ static inline void mc_out_str(mc_out *o, const char *s) {
     mc_out_put(o, s, strlen(s));
 }
 
-/* Appends the decimal digits of v. */
-static inline void mc_out_u64(mc_out *o, uint64_t v) {
+/* Writes the decimal digits of v at p (at most 20) and returns the end. */
+static inline char *mc_u64_text(char *p, uint64_t v) {
     char buf[20];
     size_t n = 0;
     do {
         buf[sizeof(buf) - ++n] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    mc_out_put(o, buf + sizeof(buf) - n, n);
+    memcpy(p, buf + sizeof(buf) - n, n);
+    return p + n;
+}
+
+/* Appends the decimal digits of v. */
+static inline void mc_out_u64(mc_out *o, uint64_t v) {
+    char buf[20];
+    mc_out_put(o, buf, (size_t)(mc_u64_text(buf, v) - buf));
 }
 
 #endif
