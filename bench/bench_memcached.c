@@ -25,7 +25,9 @@
  *                from /proc/stat, as bench_echo reports them; the ratios
  *                use the first (see fig_cpu_per_req for why).  sea runs as
  *                configured by default (an idle shard polls 200 us before
- *                sleeping) and with --idle-poll-us=0 (_nopoll).
+ *                sleeping, but only while its idle periods are short enough
+ *                for polling to pay) and with --idle-poll-always (_always:
+ *                poll the whole 200 us every time, the rule before).
  *   pipelined    16 connections each sending 32 single-key gets in one
  *                write, reading the 32 answers, and again: gets per second
  *                and gets per second of server CPU.  Also (.multiget) the
@@ -39,7 +41,9 @@
  *                the figures).  The closed-loop rates of the sea servers, and
  *                how busy CPU 1 was, are printed too.
  *   shards       sea-memcached -c1 (--cpuset 1) against -c2 (--cpuset 0-1),
- *                and -c2 --idle-poll-us=0, and stock memcached -t 2 on CPUs
+ *                and -c2 --shard-local-keys (each shard serves every key from
+ *                its own cache: what forwarding to the key's owner costs),
+ *                and stock memcached -t 2 on CPUs
  *                0-1 for scale; closed loop, 50 connections.  With 2 CPUs
  *                the load generator shares CPU 0 with shard 0: indicative
  *                only.
@@ -59,8 +63,8 @@
  * 5), each measuring every server in turn, and prints the medians: on a
  * shared VM the same server moves by 20% from one second to the next, and
  * interleaving is what makes the servers comparable.  With a server name
- * (stock, sea_io_uring, sea_epoll, sea_io_uring_nopoll, sea_epoll_nopoll,
- * sea_c1, sea_c2, sea_c2_nopoll, stock_t2) only that server runs.
+ * (stock, sea_io_uring, sea_epoll, sea_io_uring_always, sea_epoll_always,
+ * sea_c1, sea_c2, sea_c2_local, stock_t2) only that server runs.
  *
  * Environment: SEA_MEMCACHED (default: ../apps/sea-memcached next to this
  * program), MEMCACHED (default /usr/bin/memcached), SEA_BENCH_RUNS, and
@@ -173,7 +177,7 @@ struct server {
     enum kind kind;
     const char *backend; /* sea */
     int shards;          /* sea: -c; stock: -t (0 or 1: one) */
-    bool nopoll;         /* sea: --idle-poll-us=0 */
+    const char *extra;   /* sea: one more option (--idle-poll-always, --idle-poll-us=0, --shard-local-keys) */
     size_t item_mib;     /* item memory: memcached -m; sea's cache limit */
     pid_t pid;
     int port;
@@ -257,8 +261,8 @@ static void start_server(struct server *s) {
                      "--listen", "127.0.0.1", be, "--default-log-level", "warn"};
         for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
             argv[n++] = a[i];
-        if (s->nopoll)
-            argv[n++] = "--idle-poll-us=0";
+        if (s->extra)
+            argv[n++] = (char *)s->extra;
     }
     argv[n] = NULL;
     fflush(stdout);
@@ -1077,8 +1081,10 @@ static struct server main_servers[NSEA_MAIN] = {
     {.name = "stock", .kind = STOCK, .item_mib = 64},
     {.name = "sea_io_uring", .kind = SEA, .backend = "io_uring", .shards = 1, .item_mib = 64},
     {.name = "sea_epoll", .kind = SEA, .backend = "epoll", .shards = 1, .item_mib = 64},
-    {.name = "sea_io_uring_nopoll", .kind = SEA, .backend = "io_uring", .shards = 1, .nopoll = true, .item_mib = 64},
-    {.name = "sea_epoll_nopoll", .kind = SEA, .backend = "epoll", .shards = 1, .nopoll = true, .item_mib = 64},
+    {.name = "sea_io_uring_always", .kind = SEA, .backend = "io_uring", .shards = 1, .extra = "--idle-poll-always",
+     .item_mib = 64},
+    {.name = "sea_epoll_always", .kind = SEA, .backend = "epoll", .shards = 1, .extra = "--idle-poll-always",
+     .item_mib = 64},
 };
 
 static double best_sea(const double *v, int from, int to, int *which) {
@@ -1145,14 +1151,14 @@ static void fig_cpu_per_req(void) {
                 bench_ratio(name, p[i], p[0]);
             }
         int w = 1, wn = 3;
-        double best = best_sea(p, 1, 3, &w), best_nopoll = best_sea(p, 3, 5, &wn);
+        double best = best_sea(p, 1, 3, &w), best_always = best_sea(p, 3, 5, &wn);
         if (best > 0) {
             bench_ratio("memcached.cpu_per_req.ratio_vs_stock", best, p[0]);
             printf("# cpu_per_req target: sea's best backend as configured by default (%s) <= 0.5x stock: %s\n",
                    sv[w].name, best <= 0.5 * p[0] ? "met" : "MISSED");
         }
-        if (best_nopoll > 0)
-            bench_ratio("memcached.cpu_per_req.ratio_vs_stock.nopoll_best", best_nopoll, p[0]);
+        if (best_always > 0)
+            bench_ratio("memcached.cpu_per_req.ratio_vs_stock.always_best", best_always, p[0]);
         int bw = 1;
         double bbest = best_sea(b, 1, 3, &bw);
         if (b[0] > 0 && bbest > 0)
@@ -1163,12 +1169,12 @@ static void fig_cpu_per_req(void) {
 
 static void fig_pipelined(void) {
     struct server *sv = main_servers;
-    int n = 3; /* a saturated server never idles: the no-poll variants would be the same */
+    int n = 5; /* and the _always variants: does the loop that polls only when it pays lose throughput here? */
     printf("# pipelined: 16 connections, each writing 32 single-key gets at once and reading the 32 answers; "
            "%.1f s per round. .multiget: the same 32 keys as one \"get k1 ... k32\" (informative)\n",
            secs_arg);
     start_all(sv, n, true);
-    static struct bench_series rate[2][3], per_cpu[2][3], per_proc[2][3], client[2];
+    static struct bench_series rate[2][5], per_cpu[2][5], per_proc[2][5], client[2];
     for (int r = 0; r < runs; r++)
         for (int m = 0; m < 2; m++)
             for (int i = 0; i < n; i++) {
@@ -1187,7 +1193,7 @@ static void fig_pipelined(void) {
     stop_all(sv, n);
     for (int m = 0; m < 2; m++) {
         const char *pre = m ? "memcached.pipelined.multiget" : "memcached.pipelined";
-        double g[3] = {0};
+        double g[5] = {0};
         for (int i = 0; i < n; i++) {
             if (!rate[m][i].n)
                 continue;
@@ -1205,7 +1211,7 @@ static void fig_pipelined(void) {
                 char name[96];
                 snprintf(name, sizeof(name), "%s.ratio_vs_stock.%s", pre, sv[i].name);
                 bench_ratio(name, g[i], g[0]);
-                if (g[i] > best) {
+                if (g[i] > best && i < 3) { /* the target counts sea as configured by default */
                     best = g[i];
                     w = i;
                 }
@@ -1323,10 +1329,11 @@ static void fig_shards(void) {
     struct server sv[N] = {
         {.name = "sea_c1", .kind = SEA, .backend = "io_uring", .shards = 1, .item_mib = 64},
         {.name = "sea_c2", .kind = SEA, .backend = "io_uring", .shards = 2, .item_mib = 64},
-        {.name = "sea_c2_nopoll", .kind = SEA, .backend = "io_uring", .shards = 2, .nopoll = true, .item_mib = 64},
+        {.name = "sea_c2_local", .kind = SEA, .backend = "io_uring", .shards = 2, .extra = "--shard-local-keys",
+         .item_mib = 64},
         {.name = "stock_t2", .kind = STOCK, .shards = 2, .item_mib = 64},
     };
-    static const char *const label[N] = {"c1", "c2", "c2_nopoll", "stock_t2"};
+    static const char *const label[N] = {"c1", "c2", "c2_local", "stock_t2"};
     printf("# shards: sea-memcached (io_uring) -c1 --cpuset 1 against -c2 --cpuset 0-1 (and -c2 --idle-poll-us=0; "
            "and, for scale, stock memcached -t 2 on CPUs 0-1), closed loop, 50 connections, 1 set in 10. With 2 CPUs "
            "the load generator shares CPU 0 with shard 0: indicative only\n");
@@ -1353,7 +1360,7 @@ static void fig_shards(void) {
     if (v[0] > 0 && v[1] > 0)
         bench_ratio("memcached.shards.ratio_c2_vs_c1", v[1], v[0]);
     if (v[0] > 0 && v[2] > 0)
-        bench_ratio("memcached.shards.ratio_c2_nopoll_vs_c1", v[2], v[0]);
+        bench_ratio("memcached.shards.ratio_c2_local_vs_c2", v[2], v[1]);
     if (v[1] > 0 && v[3] > 0)
         bench_ratio("memcached.shards.ratio_c2_vs_stock_t2", v[1], v[3]);
 }

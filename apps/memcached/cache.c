@@ -13,6 +13,7 @@
 #include "cache.h"
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,9 @@ static uint64_t new_cas(mc_cache *c) {
     return c->next_cas++ * c->n + c->id;
 }
 
+/* What an item takes from the shard's memory: the allocator's size class, not just what was asked for. */
 static size_t item_bytes(const mc_item *it) {
-    return sizeof(*it) + it->nkey + it->nbytes;
+    return malloc_usable_size((void *)it);
 }
 
 static void lru_unlink(mc_cache *c, mc_item *it) {

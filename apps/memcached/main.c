@@ -52,9 +52,30 @@ static void crawl(sea_timer *t, void *arg) {
     mc_cache_crawl(mc_shard_cache, 1000, mc_cache_now());
 }
 
+/*
+ * The allocator's reclaim hook: evicts from the cold end until an
+ * allocation of `wanted` bytes would succeed.  Evicting `wanted` bytes of
+ * items is not enough: scattered small items free no whole page, and a
+ * connection's buffer needs pages; so evict more each round, trying the
+ * allocation in between (a nested failure does not call the hook again).
+ */
 static size_t reclaim(void *arg, size_t wanted) {
     (void)arg;
-    return mc_shard_cache ? mc_cache_evict(mc_shard_cache, wanted) : 0;
+    if (!mc_shard_cache)
+        return 0;
+    size_t freed = 0;
+    for (size_t step = wanted > 65536 ? wanted : 65536;; step *= 2) {
+        size_t f = mc_cache_evict(mc_shard_cache, step);
+        freed += f;
+        if (f == 0)
+            break; /* nothing left to evict */
+        void *p = malloc(wanted);
+        if (p) {
+            free(p);
+            break;
+        }
+    }
+    return freed;
 }
 
 static sea_future shard_up(void) {

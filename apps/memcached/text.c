@@ -247,18 +247,18 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
     if (r->more) /* the rest of a get line with more keys than one part holds */
         return get_keys(buf, line_len, 0, consumed, r);
 
-    token t[MAX_TOKENS + 1];
     /* The command word first: a get line may hold more tokens than any other. */
-    unsigned n = mc_tokenize(buf, line_len, t, 1);
-    if (n == 0)
+    size_t after_cmd = 0;
+    token cmd = next_token(buf, line_len, &after_cmd);
+    if (cmd.len == 0)
         return reply_error(r, ERR, consumed);
-    token cmd = t[0];
     if (cmd.len == 2 && cmd.p[0] == 'm') /* the meta commands: mg ms md ma mn me */
         return mc_meta_parse(buf, len, line_len, consumed, max_item, r);
     if (tok_is(cmd, "get") || tok_is(cmd, "gets") || tok_is(cmd, "gat") || tok_is(cmd, "gats"))
         return parse_get(buf, line_len, consumed, cmd, r);
 
-    n = mc_tokenize(buf, line_len, t, MAX_TOKENS);
+    token t[MAX_TOKENS + 1];
+    unsigned n = mc_tokenize(buf, line_len, t, MAX_TOKENS);
     if (n > MAX_TOKENS)
         return reply_error(r, ERR, consumed);
     if (tok_is(cmd, "set") || tok_is(cmd, "add") || tok_is(cmd, "replace") || tok_is(cmd, "append") ||

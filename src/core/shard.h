@@ -90,7 +90,9 @@ struct sea__shard {
 
     uint64_t quota_cycles;     /* the task quota in cycle-counter ticks */
     sea_time quota_ns;         /* ... and in ns, for counting turns that overran it */
-    sea_time idle_poll;        /* --idle-poll-us in ns */
+    sea_time idle_poll;        /* --idle-poll-us in ns: the longest idle poll */
+    sea_time idle_gap_avg;     /* recent idle periods' length (ns, moving average): whether polling pays */
+    bool idle_poll_always;     /* --idle-poll-always: poll the whole idle_poll whatever the gaps */
     bool poll_mode;            /* --poll-mode: never sleep */
     bool stopping;
     int exit_code;

@@ -83,7 +83,7 @@ static sea_future t_bad_options_exit_2(void) {
         {"-m", "20000000T"},
         {"--memory"},
         {"--memory="},
-        {"--memory=1m"},
+        {"--memory=1q"},
         {"--memory=1 G"},
         {"--reserve-memory"},
         {"--reserve-memory=x"},
