@@ -56,15 +56,16 @@ static void crawl(sea_timer *t, void *arg) {
  * The allocator's reclaim hook: evicts from the cold end until an
  * allocation of `wanted` bytes would succeed.  Evicting `wanted` bytes of
  * items is not enough: scattered small items free no whole page, and a
- * connection's buffer needs pages; so evict more each round, trying the
- * allocation in between (a nested failure does not call the hook again).
+ * connection's buffer needs pages; so evict 64 KiB at a time, trying the
+ * allocation in between (a nested failure does not call the hook again),
+ * until it would succeed: no more than that is lost.
  */
 static size_t reclaim(void *arg, size_t wanted) {
     (void)arg;
     if (!mc_shard_cache)
         return 0;
     size_t freed = 0;
-    for (size_t step = wanted > 65536 ? wanted : 65536;; step *= 2) {
+    for (size_t step = wanted > 65536 ? wanted : 65536;;) {
         size_t f = mc_cache_evict(mc_shard_cache, step);
         freed += f;
         if (f == 0)
