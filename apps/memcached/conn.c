@@ -33,6 +33,8 @@
  * being read from.
  */
 #define OUT_FLUSH (256 * 1024)
+/* Output buffers that grew beyond 4 x this are freed once written (the next answer starts a small one). */
+#define OUT_KEEP (16 * 1024)
 #define GET_KEYS_PER_JOB 16
 
 SEA_LOGGER(conn_log, "memcached-conn");
@@ -449,6 +451,17 @@ static sea_future serve_conn(mc_conn *c) {
         SEA_AWAIT(write_out(c));
         if (close_after)
             return sea_ready();
+        /* A large value or answer grew the buffers: give the memory back once they are empty. */
+        if (c->len == 0 && c->cap > 2 * READ_CHUNK) {
+            free(c->in);
+            c->in = NULL;
+            c->cap = 0;
+        }
+        if (c->out.cap > 4 * OUT_KEEP) {
+            free(c->out.p);
+            c->out.p = NULL;
+            c->out.cap = 0;
+        }
     }
 }
 
