@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "bench.h"
+#include "bench_proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,13 +50,6 @@
 
 enum { CLIENT_CPU = 0, SERVER_CPU = 1 };
 #define SERVER_CPU_TEXT "1"
-
-static void pin(int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    sched_setaffinity(0, sizeof(one), &one);
-}
 
 /* Binds a listening socket on 127.0.0.1:0 and returns it; *port gets the port. */
 static int listen_any(int *port) {
@@ -280,7 +274,7 @@ static pid_t start_server(int kind, int *port) {
     sea_report_page = &reports[kind];
     pid_t pid = fork();
     if (pid == 0) {
-        pin(SERVER_CPU);
+        bench_pin(SERVER_CPU);
         switch (kind) {
         case S_SEA_URING: run_sea_server(lfd, "io_uring", 200); break;
         case S_SEA_URING_NOPOLL: run_sea_server(lfd, "io_uring", 0); break;
@@ -297,60 +291,9 @@ static pid_t start_server(int kind, int *port) {
     return pid;
 }
 
-/* Reads /proc/PID/name into buf (NUL-terminated); false if it cannot. */
-static bool read_proc(pid_t pid, const char *name, char *buf, size_t len) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, len - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return n > 0;
-}
-
-static double cpu_seconds(pid_t pid) {
-    char buf[1024];
-    char *p = read_proc(pid, "stat", buf, sizeof(buf)) ? strrchr(buf, ')') : NULL;
-    if (!p)
-        return 0;
-    unsigned long utime = 0, stime = 0;
-    /* Fields after the command: state(3) ... utime(14) stime(15). */
-    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/*
- * Busy time of the server's CPU (user, nice, system, irq, softirq; not idle,
- * iowait or steal), from /proc/stat.  The server's own process time misses
- * the network stack's work when the kernel defers it to ksoftirqd on that
- * CPU, which happens more under some servers' batching than others: counting
- * the whole CPU charges every server for all the work it causes there.
- */
-static double cpu_busy_seconds(int cpu) {
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return 0;
-    char line[512], want[16];
-    snprintf(want, sizeof(want), "cpu%d ", cpu);
-    double busy = 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, want, strlen(want)) != 0)
-            continue;
-        unsigned long long user, nice, sys, idle, iowait, irq, softirq;
-        if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait,
-                   &irq, &softirq) == 7)
-            busy = (double)(user + nice + sys + irq + softirq) / (double)sysconf(_SC_CLK_TCK);
-        break;
-    }
-    fclose(f);
-    return busy;
-}
-
 static long rss_kib(pid_t pid) {
     char buf[256];
-    if (!read_proc(pid, "statm", buf, sizeof(buf)))
+    if (!bench_read_proc(pid, "statm", buf, sizeof(buf)))
         return 0;
     long size = 0, resident = 0;
     sscanf(buf, "%ld %ld", &size, &resident);
@@ -403,8 +346,8 @@ static struct result load(pid_t pid, int port, int nconn, size_t size, double se
             measuring = true;
             trips = 0;
             t0 = now;
-            cpu0 = cpu_seconds(pid);
-            busy0 = cpu_busy_seconds(SERVER_CPU);
+            cpu0 = bench_proc_cpu_seconds(pid);
+            busy0 = bench_cpu_busy_seconds(SERVER_CPU);
         }
         if (measuring && now - t0 >= (int64_t)(secs * 1e9))
             break;
@@ -429,8 +372,8 @@ static struct result load(pid_t pid, int port, int nconn, size_t size, double se
         }
     }
     double elapsed = (double)(bench_ns() - t0) / 1e9;
-    double cpu = cpu_seconds(pid) - cpu0;
-    double busy = cpu_busy_seconds(SERVER_CPU) - busy0;
+    double cpu = bench_proc_cpu_seconds(pid) - cpu0;
+    double busy = bench_cpu_busy_seconds(SERVER_CPU) - busy0;
     for (int i = 0; i < nconn; i++)
         close(fds[i]);
     close(ep);
@@ -473,7 +416,7 @@ int main(int argc, char **argv) {
     const char *only = argc > 2 ? argv[2] : NULL;
     int runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
     signal(SIGPIPE, SIG_IGN);
-    pin(CLIENT_CPU);
+    bench_pin(CLIENT_CPU);
     static const size_t sizes[] = {64, 16384};
     static const int conns[] = {1, 100};
     printf("# echo ping-pong: server pinned to CPU 1, client to CPU 0; medians of %d interleaved rounds of %.1f s\n",

@@ -75,6 +75,7 @@
  * Output: "name: value unit" lines; '#' lines are notes.
  */
 #include "bench.h"
+#include "bench_proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -107,66 +108,6 @@ static long errors;
     } while (0)
 
 static void die(const char *what);
-
-/* ---- CPU time (as bench_echo measures it) ---- */
-
-static void pin(int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    sched_setaffinity(0, sizeof(one), &one);
-}
-
-static bool read_proc(pid_t pid, const char *name, char *buf, size_t len) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, len - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return n > 0;
-}
-
-/* The process's user + system time, all its threads. */
-static double cpu_seconds(pid_t pid) {
-    char buf[1024];
-    char *p = read_proc(pid, "stat", buf, sizeof(buf)) ? strrchr(buf, ')') : NULL;
-    if (!p)
-        return 0;
-    unsigned long utime = 0, stime = 0;
-    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Busy time of a CPU (user, nice, system, irq, softirq) from /proc/stat. */
-static double cpu_busy_seconds(int cpu) {
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return 0;
-    char line[512], want[16];
-    snprintf(want, sizeof(want), "cpu%d ", cpu);
-    double busy = 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, want, strlen(want)) != 0)
-            continue;
-        unsigned long long user, nice, sys, idle, iowait, irq, softirq;
-        if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait,
-                   &irq, &softirq) == 7)
-            busy = (double)(user + nice + sys + irq + softirq) / (double)sysconf(_SC_CLK_TCK);
-        break;
-    }
-    fclose(f);
-    return busy;
-}
-
-static double self_cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 /* ---- servers ---- */
 
@@ -851,19 +792,19 @@ static struct result run_load(struct server *s, const struct spec *sp) {
             m0 = now;
             long snap[5] = {reqs, gets, hits, misses, sets};
             memcpy(at_start, snap, sizeof(snap));
-            cpu0 = cpu_seconds(s->pid);
-            busy0 = cpu_busy_seconds(SERVER_CPU);
-            self0 = self_cpu_seconds();
-            cbusy0 = cpu_busy_seconds(CLIENT_CPU);
+            cpu0 = bench_proc_cpu_seconds(s->pid);
+            busy0 = bench_cpu_busy_seconds(SERVER_CPU);
+            self0 = bench_self_cpu_seconds();
+            cbusy0 = bench_cpu_busy_seconds(CLIENT_CPU);
         }
         if (measuring && (sp->mode == M_ASIDE ? gets - at_start[1] >= sp->gets : now - m0 >= (int64_t)(sp->secs * 1e9))) {
             measuring = false;
             draining = true;
             res.secs = (double)(now - m0) / 1e9;
-            res.proc_cpu = cpu_seconds(s->pid) - cpu0;
-            res.busy_cpu = cpu_busy_seconds(SERVER_CPU) - busy0;
-            res.client_cpu = self_cpu_seconds() - self0;
-            res.client_busy_cpu = cpu_busy_seconds(CLIENT_CPU) - cbusy0;
+            res.proc_cpu = bench_proc_cpu_seconds(s->pid) - cpu0;
+            res.busy_cpu = bench_cpu_busy_seconds(SERVER_CPU) - busy0;
+            res.client_cpu = bench_self_cpu_seconds() - self0;
+            res.client_busy_cpu = bench_cpu_busy_seconds(CLIENT_CPU) - cbusy0;
             res.reqs = reqs - at_start[0];
             res.gets = gets - at_start[1];
             res.hits = hits - at_start[2];
@@ -1496,7 +1437,7 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     prctl(PR_SET_TIMERSLACK, 1UL); /* paced sends on time, to the microsecond */
-    pin(CLIENT_CPU);
+    bench_pin(CLIENT_CPU);
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
         printf("# fewer than 2 CPUs: the server and the load generator share one; numbers are indicative\n");
     printf("# bench_memcached: servers pinned to CPU 1, load generator to CPU 0; medians of %d rounds of %.1f s; "

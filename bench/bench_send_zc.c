@@ -15,6 +15,7 @@
  * This uses liburing directly, not sea: it measures the kernel mechanism.
  */
 #include "bench.h"
+#include "bench_proc.h"
 
 #include <arpa/inet.h>
 #include <liburing.h>
@@ -27,22 +28,9 @@
 
 #define TOTAL ((size_t)512 << 20)
 
-static void pin(int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    sched_setaffinity(0, sizeof(one), &one);
-}
-
-static double cpu_seconds(void) {
-    struct rusage r;
-    getrusage(RUSAGE_SELF, &r);
-    return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-}
-
 /* The reader: connects, reads everything, exits 0 if it got TOTAL bytes. */
 static void reader(const struct sockaddr_in *a) {
-    pin(0);
+    bench_pin(0);
     int c = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(c, (const struct sockaddr *)a, sizeof(*a)) < 0)
         _exit(2);
@@ -77,7 +65,7 @@ static struct result run(size_t chunk, bool zero_copy) {
     memset(buf, 'z', chunk);
     struct io_uring ring;
     io_uring_queue_init(8, &ring, 0);
-    double c0 = cpu_seconds();
+    double c0 = bench_self_cpu_seconds();
     int64_t t0 = bench_ns();
     size_t sent = 0;
     bool in_flight = false, failed = false;
@@ -118,7 +106,7 @@ static struct result run(size_t chunk, bool zero_copy) {
     int status = 0;
     waitpid(pid, &status, 0);
     double elapsed = (double)(bench_ns() - t0) / 1e9;
-    res.cpu_s_per_gib = (cpu_seconds() - c0) * (double)(1u << 30) / (double)TOTAL;
+    res.cpu_s_per_gib = (bench_self_cpu_seconds() - c0) * (double)(1u << 30) / (double)TOTAL;
     res.gb_per_s = (double)TOTAL / elapsed / 1e9;
     res.ok = !failed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     io_uring_queue_exit(&ring);
@@ -127,7 +115,7 @@ static struct result run(size_t chunk, bool zero_copy) {
 }
 
 int main(void) {
-    pin(1);
+    bench_pin(1);
     int runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 3;
     static const size_t chunks[] = {16384, 65536, 1 << 20};
     printf("# loopback TCP, sender on CPU 1, reader on CPU 0, %zu MiB per run; medians of %d runs\n", TOTAL >> 20,
