@@ -357,7 +357,7 @@ mc_item *mc_cache_vivify(mc_cache *c, const char *key, size_t nkey, uint64_t has
 }
 
 mc_result mc_cache_store(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_store *s, int64_t now,
-                         uint64_t *cas_out) {
+                         mc_item **stored) {
     c->st.cmd_set++;
     mc_item *old = find(c, key, nkey, hash, now, false);
     /* memcached's do_store_item: how the client's CAS compares with the item's. */
@@ -429,8 +429,8 @@ mc_result mc_cache_store(mc_cache *c, const char *key, size_t nkey, uint64_t has
         }
     }
     replace_item(c, old, it, now);
-    if (cas_out)
-        *cas_out = it->cas;
+    if (stored)
+        *stored = it;
     return MC_STORED;
 }
 
@@ -457,7 +457,7 @@ static bool value_number(const mc_item *it, uint64_t *out) {
 
 /* Stores v as the decimal value of key, new or replacing old (which may be NULL). */
 static mc_result store_number(mc_cache *c, const char *key, size_t nkey, uint64_t hash, mc_item *old,
-                              uint32_t flags, int64_t exptime, uint64_t v, uint64_t *cas_out, int64_t now) {
+                              uint32_t flags, int64_t exptime, uint64_t v, mc_item **changed, int64_t now) {
     char buf[24];
     size_t len = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
     mc_item *n = alloc_replacing(c, key, nkey, hash, len, &old, now);
@@ -467,19 +467,19 @@ static mc_result store_number(mc_cache *c, const char *key, size_t nkey, uint64_
     n->flags = flags;
     n->exptime = exptime;
     replace_item(c, old, n, now);
-    if (cas_out)
-        *cas_out = n->cas;
+    if (changed)
+        *changed = n;
     return MC_OK;
 }
 
 mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_arith *a,
-                         uint64_t *value, uint64_t *cas_out, int64_t now) {
+                         uint64_t *value, mc_item **changed, int64_t now) {
     mc_item *it = find(c, key, nkey, hash, now, false);
     if (!it) {
         if (a->create) {
             *value = a->initial;
             return store_number(c, key, nkey, hash, NULL, 0, mc_cache_exptime(a->create_exptime, now), a->initial,
-                                cas_out, now);
+                                changed, now);
         }
         if (a->incr)
             c->st.incr_misses++;
@@ -508,12 +508,12 @@ mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t has
         memset(dst + len, ' ', it->nbytes - len);
         it->cas = new_cas(c);
         lru_bump(c, it);
-        if (cas_out)
-            *cas_out = it->cas;
+        if (changed)
+            *changed = it;
         return MC_OK;
     }
     /* it may be evicted to make room for the longer number: store_number looks it up again then */
-    return store_number(c, key, nkey, hash, it, it->flags, it->exptime, v, cas_out, now);
+    return store_number(c, key, nkey, hash, it, it->flags, it->exptime, v, changed, now);
 }
 
 mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint64_t cas, int64_t now) {

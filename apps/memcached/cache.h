@@ -124,20 +124,20 @@ void mc_cache_remove(mc_cache *c, mc_item *it);
 mc_item *mc_cache_vivify(mc_cache *c, const char *key, size_t nkey, uint64_t hash, int64_t exptime, int64_t now);
 
 /*
- * A storage command.  Returns MC_STORED (with the item's new CAS in
- * *cas_out if not NULL), MC_NOT_STORED, MC_EXISTS (CAS mismatch),
- * MC_NOT_FOUND (cas on a missing key) or MC_NO_MEMORY.
+ * A storage command.  Returns MC_STORED (with the stored item, and so its
+ * new CAS, in *stored if not NULL), MC_NOT_STORED, MC_EXISTS (CAS
+ * mismatch), MC_NOT_FOUND (cas on a missing key) or MC_NO_MEMORY.
  */
 mc_result mc_cache_store(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_store *s, int64_t now,
-                         uint64_t *cas_out);
+                         mc_item **stored);
 
 /*
- * incr/decr: MC_OK with the new *value (and the item's new CAS in *cas_out
- * if not NULL), MC_NOT_FOUND, MC_NON_NUMERIC, MC_EXISTS (CAS mismatch) or
- * MC_NO_MEMORY.
+ * incr/decr: MC_OK with the new *value (and the changed or created item in
+ * *changed if not NULL), MC_NOT_FOUND, MC_NON_NUMERIC, MC_EXISTS (CAS
+ * mismatch) or MC_NO_MEMORY.
  */
 mc_result mc_cache_arith(mc_cache *c, const char *key, size_t nkey, uint64_t hash, const mc_arith *a,
-                         uint64_t *value, uint64_t *cas_out, int64_t now);
+                         uint64_t *value, mc_item **changed, int64_t now);
 
 /* MC_DELETED, MC_NOT_FOUND, or MC_EXISTS if cas is not 0 and not the item's. */
 mc_result mc_cache_delete(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint64_t cas, int64_t now);

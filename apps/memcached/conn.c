@@ -163,15 +163,15 @@ static void run_store(const struct job *j, int64_t now) {
     const mc_request *r = j->r;
     mc_store s = {.mode = (int)r->mode, .flags = r->flags, .exptime = r->exptime, .value = r->data,
                   .nbytes = r->nbytes, .cas = r->cas_unique};
-    uint64_t cas = 0;
-    mc_result res = mc_cache_store(mc_shard_cache, r->key.p, r->key.len, j->hash, &s, now, &cas);
+    mc_item *it = NULL;
+    mc_result res = mc_cache_store(mc_shard_cache, r->key.p, r->key.len, j->hash, &s, now, &it);
     if (r->proto == MC_PROTO_TEXT) {
         if (!r->noreply)
             mc_out_str(j->out, text_store_reply(res));
     } else if (res != MC_STORED) {
         bin_error(j->out, r, bin_store_status(res, (int)r->mode));
     } else if (!r->noreply) {
-        bin_put(j->out, r, MC_BIN_OK, 0, 0, 0, cas);
+        bin_put(j->out, r, MC_BIN_OK, 0, 0, 0, it->cas);
     }
 }
 
@@ -179,13 +179,14 @@ static void run_arith(const struct job *j, int64_t now) {
     const mc_request *r = j->r;
     mc_arith a = {.incr = r->incr, .delta = r->delta, .create = r->create, .initial = r->initial,
                   .create_exptime = r->create_exptime, .cas = r->proto == MC_PROTO_BINARY ? r->cas_unique : 0};
-    uint64_t v = 0, cas = 0;
-    mc_result res = mc_cache_arith(mc_shard_cache, r->key.p, r->key.len, j->hash, &a, &v, &cas, now);
+    uint64_t v = 0;
+    mc_item *it = NULL;
+    mc_result res = mc_cache_arith(mc_shard_cache, r->key.p, r->key.len, j->hash, &a, &v, &it, now);
     mc_out *o = j->out;
     if (r->proto == MC_PROTO_BINARY) {
         if (res == MC_OK) {
             if (!r->noreply) {
-                bin_put(o, r, MC_BIN_OK, 0, 0, 8, cas);
+                bin_put(o, r, MC_BIN_OK, 0, 0, 8, it->cas);
                 bin_u32(o, (uint32_t)(v >> 32));
                 bin_u32(o, (uint32_t)v);
             }

@@ -127,7 +127,6 @@ static const char *preparse(const mc_token *t, unsigned n, mc_request *r, mc_tok
             return "CLIENT_ERROR duplicate flag\r\n";
         seen[o] = true;
         mc_token arg = {t[i].p + 1, t[i].len - 1};
-        int64_t v;
         switch (o) {
         case 'b': {
             size_t got = mc_base64_decode(key->p, key->len, m->key, sizeof(m->key));
@@ -137,30 +136,17 @@ static const char *preparse(const mc_token *t, unsigned n, mc_request *r, mc_tok
             m->key_binary = true;
             break;
         }
-        case 'N':
-            if (!mc_parse_i32(arg, &v)) {
-                err = BAD_TOKEN;
-            } else {
-                m->vivify = true;
-                m->vivify_exptime = v;
-            }
-            break;
+        case 'N': /* the times: a TTL as memcached's exptime rules read it */
         case 'T':
-            if (!mc_parse_i32(arg, &v)) {
+        case 'R': {
+            bool *given = o == 'N' ? &m->vivify : o == 'T' ? &m->new_ttl : &m->recache;
+            int64_t *when = o == 'N' ? &m->vivify_exptime : o == 'T' ? &m->exptime : &m->recache_time;
+            if (mc_parse_i32(arg, when))
+                *given = true;
+            else
                 err = BAD_TOKEN;
-            } else {
-                m->new_ttl = true;
-                m->exptime = v;
-            }
             break;
-        case 'R':
-            if (!mc_parse_i32(arg, &v)) {
-                err = BAD_TOKEN;
-            } else {
-                m->recache = true;
-                m->recache_time = v;
-            }
-            break;
+        }
         case 'O': case 'P': case 'L': case 'k': case 's': case 't': case 'c': case 'f': case 'l': case 'h':
             break;
         case 'v':
@@ -486,16 +472,13 @@ static void meta_set(mc_cache *c, const mc_request *r, uint64_t hash, mc_out *o,
     const mc_meta *m = &r->meta;
     mc_store s = {.mode = r->mode, .flags = r->flags, .exptime = r->exptime, .value = r->data, .nbytes = r->nbytes,
                   .cas = m->cas, .cas_stale = m->set_stale && r->mode == MC_CAS};
-    uint64_t cas = 0;
-    mc_result res = mc_cache_store(c, r->key.p, r->key.len, hash, &s, now, &cas);
+    mc_item *it = NULL;
+    mc_result res = mc_cache_store(c, r->key.p, r->key.len, hash, &s, now, &it);
     const char *code;
     switch (res) {
     case MC_STORED:
-        if (m->key_binary) {
-            mc_item *it = mc_cache_find(c, r->key.p, r->key.len, hash, now);
-            if (it)
-                it->iflags |= MC_ITEM_KEY_BINARY;
-        }
+        if (m->key_binary)
+            it->iflags |= MC_ITEM_KEY_BINARY;
         if (r->noreply)
             return;
         code = "HD";
@@ -517,7 +500,7 @@ static void meta_set(mc_cache *c, const mc_request *r, uint64_t hash, mc_out *o,
             put_key(o, r->key.p, r->key.len, m->key_binary);
         } else if (f.p[0] == 'c') {
             mc_out_str(o, " c");
-            mc_out_u64(o, res == MC_STORED ? cas : 0);
+            mc_out_u64(o, res == MC_STORED ? it->cas : 0);
         }
     }
     mc_out_str(o, "\r\n");
@@ -555,7 +538,8 @@ static void meta_arith(mc_cache *c, const mc_request *r, uint64_t hash, mc_out *
     mc_arith a = {.incr = m->mode != 'D' && m->mode != '-', .delta = m->delta, .cas = m->cas, .create = m->vivify,
                   .initial = m->initial, .create_exptime = 0};
     uint64_t v = 0;
-    mc_result res = mc_cache_arith(c, r->key.p, r->key.len, hash, &a, &v, NULL, now);
+    mc_item *it = NULL;
+    mc_result res = mc_cache_arith(c, r->key.p, r->key.len, hash, &a, &v, &it, now);
     if (res == MC_NON_NUMERIC) {
         mc_out_str(o, "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
         return;
@@ -570,13 +554,10 @@ static void meta_arith(mc_cache *c, const mc_request *r, uint64_t hash, mc_out *
         mc_out_str(o, "\r\n");
         return;
     }
-    mc_item *it = mc_cache_find(c, r->key.p, r->key.len, hash, now);
-    if (!it) /* cannot happen: it was just stored */
-        return;
     bool created = !existed;
     char num[24];
     int nlen = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-    mc_out mark = *o; /* with q the whole answer is dropped, after the flags had their effect */
+    size_t mark = o->len; /* with q the whole answer is dropped, after the flags had their effect */
     if (m->value) {
         mc_out_str(o, "VA ");
         mc_out_u64(o, (uint64_t)nlen);
@@ -617,7 +598,7 @@ static void meta_arith(mc_cache *c, const mc_request *r, uint64_t hash, mc_out *
     }
     mc_out_str(o, "\r\n");
     if (r->noreply && !created && !o->failed) /* memcached answers a q that created the item */
-        o->len = mark.len;
+        o->len = mark;
 }
 
 static void meta_debug(mc_cache *c, const mc_request *r, uint64_t hash, mc_out *o, int64_t now) {

@@ -247,6 +247,12 @@ def with_udp(uport):
     check(ask(4, b'get u:big u:a\r\n') == b'VALUE u:big 0 %d\r\n%s\r\nVALUE u:a 0 5\r\nhello\r\nEND\r\n' % (len(big), big),
           'udp multi-datagram get')
     check(ask(5, b'mg u:a v\r\nmn\r\n') == b'VA 5\r\nhello\r\nMN\r\n', 'udp meta')
+    # The answers to one datagram may take 8 MiB: 150 gets of a 60,000-byte value ask for 9 MB.
+    mid = b'm' * 60000
+    check(ask(10, b'set u:m 0 0 %d\r\n%s\r\n' % (len(mid), mid)) == b'STORED\r\n', 'udp set of 60,000 bytes')
+    check(ask(11, b'get' + b' u:m' * 150 + b'\r\n') == b'SERVER_ERROR out of memory writing get response\r\n',
+          'udp: an answer over 8 MiB is refused with memcached\'s error')
+    check(ask(12, b'get u:a\r\n') == b'VALUE u:a 0 5\r\nhello\r\nEND\r\n', 'udp after a refused answer')
     check(ask_raw(b'\x00\x06\x00\x00\x00\x02\x00\x00get u:a\r\n') ==
           b'SERVER_ERROR multi-packet request not supported\r\n', 'udp multi-packet request')
     u.sendto(b'\x00\x07', dest)  # shorter than a header: dropped, the server lives on
