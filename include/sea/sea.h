@@ -15,8 +15,10 @@
 #include <sea/debug.h>
 #include <sea/error.h>
 #include <sea/fiber.h>
+#include <sea/file.h>
 #include <sea/future.h>
 #include <sea/gate.h>
+#include <sea/io_sched.h>
 #include <sea/lifetime.h>
 #include <sea/log.h>
 #include <sea/loop.h>

@@ -19,6 +19,7 @@
 #include "core/smp.h"
 #include "core/stall.h"
 #include "core/timers.h"
+#include "disk/disk.h"
 #include "http/prometheus.h"
 #include "net/net.h"
 
@@ -35,6 +36,7 @@ const struct sea__module *const sea__app_modules[] = {
     &sea__module_signals,
     &sea__module_log,
     &sea__module_stall,
+    &sea__module_disk,     /* files: after the loop's modules, before the network (a sibling, named first) */
     &sea__module_net,
     &sea__module_prometheus,
     &sea__module_app,

@@ -30,20 +30,29 @@
  * sockets are non-blocking).
  *
  * File operations (pread, pwrite, preadv, pwritev, fsync, fdatasync) have no
- * readiness to wait for: they are made inside submit and complete at once,
- * so on this backend file I/O blocks the shard while the kernel does it (a
- * read from the page cache is quick; a cold read or an fsync waits for the
- * disk).  The disk layer is to bring an asynchronous path.
+ * readiness to wait for.  On an O_DIRECT file (the request's aio flag) they
+ * go to Linux AIO, as Seastar does: io_submit hands the request to the
+ * device and returns, and the completion is announced on an eventfd in the
+ * epoll set, so the shard never waits for the disk.  AIO on a file in the
+ * page cache would do the copy (and any disk read) inside io_submit, so
+ * other file operations are made inside submit and complete at once; the
+ * disk layer sends buffered files to its syscall threads instead.  A
+ * request AIO cannot take (its context full, or an offset of "the file
+ * position", which AIO does not have) is made at once too.  AIO requests
+ * cannot be cancelled (the kernel's io_cancel does not stop a direct read or
+ * write): they complete with their result; destroy waits for them.
  */
 #include "core/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/aio_abi.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -78,11 +87,16 @@ static uint32_t taken(const struct fd_entry *ent, uint32_t got) {
 /* A sticky registration: every event, edge-triggered, kept until sea__io_forget. */
 #define STICKY_EVENTS (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
+/* Requests an AIO context holds at most (io_setup's nr_events); the disk scheduler keeps far fewer in flight. */
+#define AIO_EVENTS 1024
+
 struct epoll_state {
     int epfd;
     struct fd_entry *fds; /* indexed by descriptor */
     size_t nfds;
     bool no_pwait2;
+    aio_context_t aio;    /* Linux AIO for direct files: made at the first such request */
+    int aio_efd;          /* its completions' eventfd, in the epoll set; -1 before */
 };
 
 static struct epoll_state *state(struct sea__io_shard *io) {
@@ -99,6 +113,7 @@ static int epoll_backend_init(struct sea__io_shard *io) {
         free(e);
         return err;
     }
+    e->aio_efd = -1;
     io->state = e;
     return 0;
 }
@@ -107,6 +122,10 @@ static void epoll_backend_destroy(struct sea__io_shard *io) {
     struct epoll_state *e = state(io);
     if (!e)
         return;
+    if (e->aio_efd >= 0) {
+        syscall(SYS_io_destroy, e->aio); /* waits for the requests in flight: their buffers are then free */
+        close(e->aio_efd);
+    }
     close(e->epfd);
     free(e->fds);
     free(e);
@@ -305,6 +324,82 @@ static int wait_ready(struct sea__io_shard *io, struct epoll_state *e, struct se
     return 0;
 }
 
+/* The AIO context and its eventfd in the epoll set.  0 or -errno. */
+static int aio_setup(struct epoll_state *e) {
+    aio_context_t ctx = 0;
+    if (syscall(SYS_io_setup, AIO_EVENTS, &ctx) < 0)
+        return -errno;
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = efd};
+    if (efd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, efd, &ev) < 0) {
+        int err = -errno;
+        if (efd >= 0)
+            close(efd);
+        syscall(SYS_io_destroy, ctx);
+        return err;
+    }
+    e->aio = ctx;
+    e->aio_efd = efd;
+    return 0;
+}
+
+/* Hands file request r to AIO.  0 if it is in flight, or -errno (the caller then makes it at once). */
+static int aio_submit(struct epoll_state *e, struct sea__io_request *r) {
+    static const uint16_t opcode[SEA__IO_OP_COUNT] = {
+        [SEA__IO_READ] = IOCB_CMD_PREAD,   [SEA__IO_WRITE] = IOCB_CMD_PWRITE, [SEA__IO_READV] = IOCB_CMD_PREADV,
+        [SEA__IO_WRITEV] = IOCB_CMD_PWRITEV, [SEA__IO_FSYNC] = IOCB_CMD_FSYNC, [SEA__IO_FDATASYNC] = IOCB_CMD_FDSYNC,
+    };
+    if (r->io.offset == UINT64_MAX && r->io.op != SEA__IO_FSYNC && r->io.op != SEA__IO_FDATASYNC)
+        return -EINVAL; /* AIO has no "at the file position" */
+    if (e->aio_efd < 0) {
+        int rc = aio_setup(e);
+        if (rc < 0)
+            return rc;
+    }
+    struct iocb cb = {
+        .aio_data = (uint64_t)(uintptr_t)r,
+        .aio_lio_opcode = opcode[r->io.op],
+        .aio_fildes = (uint32_t)r->io.fd,
+        .aio_buf = (uint64_t)(uintptr_t)r->io.buf,
+        .aio_nbytes = r->io.len,
+        .aio_offset = r->io.op == SEA__IO_FSYNC || r->io.op == SEA__IO_FDATASYNC ? 0 : (int64_t)r->io.offset,
+        .aio_flags = IOCB_FLAG_RESFD,
+        .aio_resfd = (uint32_t)e->aio_efd,
+    };
+    struct iocb *list[1] = {&cb};
+    for (;;) {
+        long n = syscall(SYS_io_submit, e->aio, 1L, list);
+        if (n == 1)
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 ? -errno : -EAGAIN;
+    }
+}
+
+/* The AIO eventfd fired: completes every finished AIO request.  Returns how many. */
+static unsigned aio_reap(struct sea__io_shard *io, struct epoll_state *e) {
+    uint64_t count;
+    while (read(e->aio_efd, &count, sizeof(count)) < 0 && errno == EINTR) {
+    }
+    unsigned done = 0;
+    for (;;) {
+        struct io_event evs[64];
+        struct timespec zero = {0, 0};
+        long n = syscall(SYS_io_getevents, e->aio, 0L, 64L, evs, &zero);
+        if (n <= 0)
+            return done;
+        for (long i = 0; i < n; i++) {
+            long res = evs[i].res;
+            sea__io_complete(io, (struct sea__io_request *)(uintptr_t)evs[i].data,
+                             res > INT_MAX ? INT_MAX : (int)res);
+        }
+        done += (unsigned)n;
+        if (n < 64)
+            return done;
+    }
+}
+
 static int submit_other(struct sea__io_shard *io, struct epoll_state *e, struct sea__io_request *r) {
     switch (r->io.op) {
     case SEA__IO_RECV:
@@ -328,6 +423,8 @@ static int submit_other(struct sea__io_shard *io, struct epoll_state *e, struct 
     }
     default:
         /* Files: no readiness to wait for (see the top of the file). */
+        if (r->io.aio && aio_submit(e, r) == 0)
+            return 0;
         sea__io_complete(io, r, file_io(&r->io));
         return 0;
     }
@@ -439,9 +536,14 @@ static void dispatch(struct sea__io_shard *io, struct epoll_state *e, int fd, ui
 }
 
 static unsigned handle(struct sea__io_shard *io, struct epoll_state *e, struct epoll_event *evs, int n) {
-    for (int i = 0; i < n; i++)
-        dispatch(io, e, evs[i].data.fd, evs[i].events);
-    return n > 0 ? (unsigned)n : 0;
+    unsigned events = n > 0 ? (unsigned)n : 0;
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.fd == e->aio_efd)
+            events += aio_reap(io, e);
+        else
+            dispatch(io, e, evs[i].data.fd, evs[i].events);
+    }
+    return events;
 }
 
 static unsigned epoll_backend_reap(struct sea__io_shard *io) {

@@ -10,9 +10,11 @@
  * turn's requests go to the kernel in the one io_uring_enter that reaps
  * completions.  On epoll, socket operations wait for readiness and then
  * make their system call; file operations (read, write, fsync at an
- * offset), for which readiness means nothing, are made at once, inside
- * sea__io_submit: the shard waits for the disk meanwhile (the disk layer
- * is to bring an asynchronous path).  Both give the same results, the
+ * offset), for which readiness means nothing, go through Linux AIO when
+ * the request says the file is O_DIRECT (aio), where the kernel does them
+ * without blocking, and are otherwise made at once, inside sea__io_submit
+ * (the disk layer sends buffered file I/O to its syscall threads
+ * instead).  Both give the same results, the
  * kernel's: a receive or send with MSG_WAITALL on a stream socket moves
  * all of len unless the stream ends or fails after part of it (the count
  * so far), a send never raises SIGPIPE (-EPIPE instead).
@@ -64,6 +66,7 @@ enum sea__io_op {
 struct sea__io {
     uint8_t op;      /* enum sea__io_op */
     bool sticky;     /* POLL on a descriptor sea owns and closes (see sea__io_forget) */
+    bool aio;        /* READ, WRITE, READV, WRITEV, FSYNC, FDATASYNC on an O_DIRECT file: the epoll backend uses Linux AIO */
     int fd;
     uint32_t events; /* POLL: SEA_POLLIN, SEA_POLLOUT, ... */
     int flags;       /* RECV, SEND: MSG_* flags; ACCEPT: SOCK_NONBLOCK, SOCK_CLOEXEC */

@@ -1,0 +1,194 @@
+/*
+ * disk.c - the disk layer as a module: its options (--io-properties-file,
+ * --io-max-requests, --disk-syscall-threads), the disk model it loads at
+ * start-up, and each shard's part (a reserved slot holding the syscall
+ * threads' finished calls and the scheduler's queues, and the poller that
+ * drains the one and retries the other).
+ */
+#include "disk/disk.h"
+
+#include <sea/error.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sea/reactor.h>
+
+#include "core/module.h"
+
+static unsigned disk_slot;
+
+static struct {
+    unsigned pool_threads;
+    unsigned max_requests;
+    bool have_model;
+    sea_io_properties model;
+} config = {.pool_threads = 2, .max_requests = 128};
+
+unsigned sea__disk_pool_threads(void) {
+    return config.pool_threads;
+}
+
+unsigned sea__disk_max_requests(void) {
+    return config.max_requests;
+}
+
+const sea_io_properties *sea__disk_model(void) {
+    return config.have_model ? &config.model : NULL;
+}
+
+struct sea__disk_shard *sea__disk_shard_current(void) {
+    struct sea__shard *s = sea__shard_current;
+    return s && disk_slot ? s->slot[disk_slot] : NULL;
+}
+
+static const struct sea__opt options[] = {
+    {.o = {.name = "io-properties-file", .type = SEA_OPTION_STRING,
+           .help = "the disk model sea-iotune wrote (YAML: read_iops, read_bandwidth, write_iops, write_bandwidth); "
+                   "the I/O scheduler then keeps the device just below saturation"},
+     .value_name = "FILE"},
+    {.o = {.name = "io-max-requests", .type = SEA_OPTION_INT, .default_value = "128", .min = 1, .max = 65536,
+           .help = "disk requests each shard keeps at the device at most (default 128, 1..65536); the fair "
+                   "queue orders the rest"},
+     .value_name = "N", .meaning = "a whole number in 1..65536"},
+    {.o = {.name = "disk-syscall-threads", .type = SEA_OPTION_INT, .default_value = "2", .min = 1, .max = 64,
+           .help = "threads for the file-system calls that have no asynchronous form: open, stat, rename, ... "
+                   "(default 2, 1..64)"},
+     .value_name = "N", .meaning = "a whole number in 1..64"},
+};
+
+/* Reads the whole io-properties file (start-up, before the shards: blocking is fine here). */
+static int load_model(const char *path, char *err, size_t errlen) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        int e = errno;
+        snprintf(err, errlen, "--io-properties-file %s: %s", path, strerror(e));
+        return -e;
+    }
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf), fp);
+    bool more = n == sizeof(buf) && fgetc(fp) != EOF;
+    fclose(fp);
+    if (more) {
+        snprintf(err, errlen, "--io-properties-file %s: longer than 64 KiB", path);
+        return -EINVAL;
+    }
+    char why[200];
+    int rc = sea_io_properties_parse(buf, n, &config.model, why, sizeof(why));
+    if (rc < 0) {
+        snprintf(err, errlen, "--io-properties-file %s: %s", path, why);
+        return rc;
+    }
+    config.have_model = true;
+    return 0;
+}
+
+static int disk_configure(const struct sea__opt_values *v, char *err, size_t errlen) {
+    config.pool_threads = (unsigned)sea__opt_int(v, "disk-syscall-threads");
+    config.max_requests = (unsigned)sea__opt_int(v, "io-max-requests");
+    config.have_model = false;
+    const char *path = sea__opt_string(v, "io-properties-file");
+    if (path && *path) {
+        int rc = load_model(path, err, errlen);
+        if (rc < 0)
+            return SEA_EUSAGE;
+    }
+    return 0;
+}
+
+static int disk_start(const struct sea__run *run, char *err, size_t errlen) {
+    (void)run;
+    if (!disk_slot)
+        disk_slot = sea__slot_reserve();
+    return 0;
+}
+
+static unsigned disk_poll(void *state) {
+    struct sea__disk_shard *ds = state;
+    unsigned n = 0;
+    if (atomic_load_explicit(&ds->pool.done_count, memory_order_acquire))
+        n += sea__disk_pool_drain(&ds->pool);
+    if (ds->sched.retry_at)
+        n += sea__disk_sched_poll(&ds->sched);
+    return n;
+}
+
+/* This shard thread has a poll armed on its wake-up eventfd (a thread-local: the poll may end after the slot is gone). */
+static __thread bool wake_armed;
+
+static sea_future wake_drained(sea_future *in) {
+    sea_future_ignore(sea_future_move(in)); /* a poll broken at shutdown is fine */
+    struct sea__shard *s = sea__shard_current;
+    uint64_t v;
+    if (s && read(s->wake_fd, &v, sizeof(v)) < 0) {
+        /* EAGAIN: another poller (the cross-shard queues) drained it first. */
+    }
+    wake_armed = false;
+    return sea_ready();
+}
+
+static bool disk_try_sleep(void *state, sea_time *deadline) {
+    struct sea__disk_shard *ds = state;
+    /* A call finished between the last poll and now: handle it first. */
+    if (atomic_load_explicit(&ds->pool.done_count, memory_order_acquire))
+        return false;
+    /*
+     * Calls on the syscall threads: their ends write the shard's eventfd,
+     * which wakes the loop only if a poll waits on it.  The eventfd keeps
+     * its count, so an end that came before the sleep wakes it at once.
+     */
+    if (ds->pool.running && !wake_armed) { /* running: counted on this shard's thread only */
+        wake_armed = true;
+        sea_future_detach(sea_then_wrapped(sea_fd_poll(ds->pool.shard->wake_fd, SEA_POLLIN), wake_drained));
+    }
+    return sea__disk_sched_try_sleep(&ds->sched, deadline);
+}
+
+static int disk_shard_start(struct sea__shard *s, char *err, size_t errlen) {
+    struct sea__disk_shard *ds = calloc(1, sizeof(*ds));
+    if (!ds) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&ds->pool.lock, NULL);
+    pthread_cond_init(&ds->pool.idle, NULL);
+    ds->pool.shard = s;
+    for (unsigned i = 0; i < SEA_IO_CLASSES_MAX; i++)
+        sea__list_init(&ds->sched.cls[i].queue);
+    ds->poller.poll = disk_poll;
+    ds->poller.try_sleep = disk_try_sleep;
+    ds->poller.state = ds;
+    sea__poller_add(s, &ds->poller);
+    s->slot[disk_slot] = ds;
+    return 0;
+}
+
+static void disk_shard_stop(struct sea__shard *s) {
+    struct sea__disk_shard *ds = s->slot[disk_slot];
+    if (!ds)
+        return;
+    sea__disk_pool_shard_stop(&ds->pool);
+    sea__disk_sched_shard_stop(&ds->sched);
+    s->slot[disk_slot] = NULL;
+    pthread_mutex_destroy(&ds->pool.lock);
+    pthread_cond_destroy(&ds->pool.idle);
+    free(ds);
+}
+
+static void disk_stop(void) {
+    sea__disk_pool_stop();
+}
+
+const struct sea__module sea__module_disk = {
+    .name = "disk",
+    .options = options,
+    .noptions = sizeof(options) / sizeof(options[0]),
+    .configure = disk_configure,
+    .start = disk_start,
+    .shard_start = disk_shard_start,
+    .shard_stop = disk_shard_stop,
+    .stop = disk_stop,
+};

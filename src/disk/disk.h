@@ -1,0 +1,133 @@
+/*
+ * disk/disk.h - the disk layer's private side: the syscall threads that
+ * make the calls with no asynchronous form, the I/O scheduler every read
+ * and write goes through, and the module that gives each shard its part
+ * of both.
+ *
+ * Files: pool.c (syscall threads), sched.c (I/O classes, the fair queue,
+ * the shared token bucket, the disk model, issuing to the backend),
+ * file.c (sea_file), path.c (paths and directories), fstream.c (file
+ * streams), disk.c (the module: options, slot, poller, metrics).
+ */
+#ifndef SEA_DISK_DISK_H
+#define SEA_DISK_DISK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sea/file.h>
+#include <sea/future.h>
+#include <sea/io_sched.h>
+#include <sea/metrics.h>
+#include <sea/promise.h>
+#include <sea/timer.h>
+
+#include "core/io.h"
+#include "core/shard.h"
+#include "base/list.h"
+
+struct sea__module;
+
+/* ---- syscall threads (pool.c) ---- */
+
+/* A call made on a syscall thread: returns a value >= 0 or -errno. */
+typedef long (*sea__disk_call_fn)(void *arg);
+
+/*
+ * Runs fn on a copy of argsz bytes at arg on a syscall thread and resolves
+ * with v.i = its result, or fails with it (-errno) and the message
+ * "WHAT PATH: strerror" (path may be NULL).  Pointers inside arg must stay
+ * valid until the future resolves.  SEA_ESHUTDOWN off a shard.
+ */
+sea_future sea__disk_call(sea__disk_call_fn fn, const void *arg, size_t argsz, const char *what, const char *path);
+
+/* A finished call on its way back to its shard (pool.c's, public for disk.c's drain). */
+struct sea__disk_job;
+
+/* ---- the scheduler (sched.c) ---- */
+
+/* A read or write on its way to the device. */
+struct sea__disk_req {
+    struct sea__link link; /* in its class's queue */
+    sea_promise promise;   /* resolved with the byte count */
+    struct sea__io io;     /* what to do; buf/len/offset advance as a write completes in parts */
+    struct iovec *iov;     /* READV/WRITEV: sea's own copy of the vector (freed with the request) */
+    size_t done;           /* bytes moved so far */
+    size_t total;          /* bytes asked for */
+    bool via_pool;         /* made on a syscall thread (a buffered file on the epoll backend) */
+    uint8_t cls;           /* class index */
+    double cost;           /* device seconds, by the model */
+    sea_time queued_at;
+    unsigned *owner_pending;                  /* the file's count of requests in flight */
+    void (*owner_idle)(void *owner);          /* called when it reaches 0 */
+    void *owner;
+    const char *path;                         /* for messages: the file's path (the file outlives the request) */
+};
+
+/* Queues r (built by file.c) in class c; it is dispatched when the fair queue and the device allow. */
+void sea__disk_sched_submit(struct sea__disk_req *r, const sea_io_class *c);
+/* The index of c (c NULL: the default class). */
+unsigned sea__io_class_index(const sea_io_class *c);
+
+/* ---- each shard's part (disk.c) ---- */
+
+struct sea__disk_shard;
+/* The current shard's disk state, or NULL off a shard (or before the module started on it). */
+struct sea__disk_shard *sea__disk_shard_current(void);
+
+/* The configured number of syscall threads and the per-shard request limit (disk.c's options). */
+unsigned sea__disk_pool_threads(void);
+unsigned sea__disk_max_requests(void);
+/* The model loaded from --io-properties-file, or NULL. */
+const sea_io_properties *sea__disk_model(void);
+
+/* pool.c's and sched.c's per-shard parts, embedded in struct sea__disk_shard (disk.c). */
+struct sea__disk_pool_shard {
+    pthread_mutex_t lock;           /* guards done (the syscall threads push on it) */
+    struct sea__disk_job *done;     /* finished calls, newest first */
+    _Atomic uint64_t done_count;    /* non-zero while done is not empty: the poller's work word */
+    unsigned running;               /* this shard's calls on a thread or queued for one (this shard's thread only) */
+    pthread_cond_t idle;            /* signalled when running drops to 0 at shutdown */
+    struct sea__shard *shard;
+};
+
+struct sea__disk_class_queue {
+    struct sea__list queue;  /* waiting requests, oldest first */
+    double vtime;            /* cost dispatched / shares: the fair queue's clock for this class */
+    sea_io_class_stats st;
+    bool metrics_made;
+    sea_metric *m_queued, *m_executing, *m_ops, *m_bytes;
+    sea_histogram *m_latency;
+};
+
+struct sea__disk_sched_shard {
+    struct sea__disk_class_queue cls[SEA_IO_CLASSES_MAX];
+    unsigned queued;         /* requests waiting, all classes */
+    unsigned executing;      /* requests at the device */
+    double vnow;             /* the vtime of the last dispatch: where a class that wakes up starts */
+    sea_time retry_at;       /* the bucket was empty: dispatch again at this time (0: not waiting) */
+};
+
+struct sea__disk_shard {
+    struct sea__disk_pool_shard pool;
+    struct sea__disk_sched_shard sched;
+    struct sea__poller poller;
+};
+
+/* The poller's parts: finished calls (pool.c), and requests waiting for the bucket (sched.c). */
+unsigned sea__disk_pool_drain(struct sea__disk_pool_shard *ps);
+unsigned sea__disk_sched_poll(struct sea__disk_sched_shard *ss);
+bool sea__disk_sched_try_sleep(struct sea__disk_sched_shard *ss, sea_time *deadline);
+
+/* Shard stop: queued calls dropped (their futures broken), running ones waited for. */
+void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps);
+/* Shard stop: queued requests dropped (broken futures), metrics removed. */
+void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss);
+/* Process stop: the syscall threads end. */
+void sea__disk_pool_stop(void);
+
+extern const struct sea__module sea__module_disk;
+
+#endif

@@ -1,0 +1,497 @@
+/*
+ * sched.c - the I/O scheduler: every file read and write on its way to the
+ * device, through I/O classes, a fair queue per shard, and a token bucket
+ * of device time shared by the shards (sea/io_sched.h says what it
+ * promises).
+ *
+ * The fair queue.  Each class has a virtual clock, vtime: the cost it has
+ * dispatched divided by its shares.  The next request to go is the oldest
+ * of the class whose vtime is lowest, so over any stretch in which two
+ * classes both have requests waiting, their dispatched costs stand in the
+ * ratio of their shares.  A class that had nothing to do does not bank
+ * credit: when it gets a request again its vtime is raised to vnow, the
+ * vtime of the last dispatch, and it competes from there.
+ *
+ * The device's capacity.  With a disk model, a request costs 1/IOPS plus
+ * bytes/bandwidth seconds of device time (reads and writes apart), and it
+ * goes to the device only when the shared bucket has that much: the bucket
+ * is one atomic word, the time at which it will next be empty (a generic
+ * cell rate algorithm), refilled at one second of device time per second
+ * and holding at most BURST.  A shard whose head request does not fit
+ * notes when it will, and its poller dispatches again then (the loop
+ * sleeps no longer than that).  Without a model the same costs (from
+ * DEFAULT_MODEL) order the fair queue, and only the per-shard limit on
+ * requests at the device (--io-max-requests) holds requests back.
+ *
+ * Issuing.  On io_uring a request is a ring entry; on epoll, a direct
+ * file's goes to AIO (the request's aio flag) and a buffered file's to a
+ * syscall thread, since AIO on the page cache would block.  A write that
+ * completes in part is sent again for the rest (outside the fair queue: it
+ * was paid for); a read that comes back short has reached the end of the
+ * file and ends there.
+ */
+#include "disk/disk.h"
+
+#include <sea/error.h>
+#include <sea/metrics.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- classes: one table for the process ---- */
+
+struct sea_io_class {
+    char name[64];
+    _Atomic unsigned shares;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct sea_io_class c[SEA_IO_CLASSES_MAX];
+    _Atomic unsigned count;
+} classes = {.lock = PTHREAD_MUTEX_INITIALIZER, .c = {{.name = "default", .shares = 1000}}, .count = 1};
+
+#define SHARES_MAX 10000
+
+sea_io_class *sea_io_class_get(const char *name, unsigned shares) {
+    if (!name || !*name || strlen(name) >= sizeof(classes.c[0].name) || shares < 1 || shares > SHARES_MAX)
+        return NULL;
+    pthread_mutex_lock(&classes.lock);
+    unsigned n = atomic_load(&classes.count);
+    sea_io_class *found = NULL;
+    for (unsigned i = 0; i < n && !found; i++)
+        if (strcmp(classes.c[i].name, name) == 0)
+            found = &classes.c[i];
+    if (!found && n < SEA_IO_CLASSES_MAX) {
+        found = &classes.c[n];
+        snprintf(found->name, sizeof(found->name), "%s", name);
+        atomic_store(&found->shares, shares);
+        atomic_store(&classes.count, n + 1); /* published after the entry is filled in */
+    }
+    pthread_mutex_unlock(&classes.lock);
+    return found;
+}
+
+sea_io_class *sea_io_class_default(void) {
+    return &classes.c[0];
+}
+
+const char *sea_io_class_name(const sea_io_class *c) {
+    return c ? c->name : classes.c[0].name;
+}
+
+unsigned sea_io_class_shares(const sea_io_class *c) {
+    return atomic_load_explicit(&(c ? c : &classes.c[0])->shares, memory_order_relaxed);
+}
+
+int sea_io_class_set_shares(sea_io_class *c, unsigned shares) {
+    if (!c || shares < 1 || shares > SHARES_MAX)
+        return -EINVAL;
+    atomic_store_explicit(&c->shares, shares, memory_order_relaxed);
+    return 0;
+}
+
+unsigned sea__io_class_index(const sea_io_class *c) {
+    return c ? (unsigned)(c - classes.c) : 0;
+}
+
+/* ---- the model and the shared bucket ---- */
+
+/* Used for costs when no model was given: an ordinary SSD's figures. */
+static const sea_io_properties DEFAULT_MODEL = {
+    .read_iops = 100000, .write_iops = 100000, .read_bandwidth = 1e9, .write_bandwidth = 1e9};
+
+/* How much device time the bucket holds: the burst the device may get at once. */
+#define BURST_NS 1000000
+
+/* The time (ns, monotonic) at which the bucket is next empty; shared by every shard. */
+static _Atomic int64_t bucket_empty_at;
+
+/* Takes cost_ns from the bucket: true, or false with *retry_at set to when it will have it. */
+static bool bucket_take(int64_t cost_ns, sea_time now, sea_time *retry_at) {
+    int64_t old = atomic_load_explicit(&bucket_empty_at, memory_order_relaxed);
+    for (;;) {
+        int64_t t = old > now - BURST_NS ? old : now - BURST_NS;
+        if (t > now) {
+            *retry_at = t;
+            return false;
+        }
+        if (atomic_compare_exchange_weak_explicit(&bucket_empty_at, &old, t + cost_ns, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    }
+}
+
+static double cost_of(const struct sea__disk_req *r) {
+    const sea_io_properties *m = sea__disk_model();
+    if (!m)
+        m = &DEFAULT_MODEL;
+    bool write = r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_WRITEV;
+    double iops = write ? m->write_iops : m->read_iops;
+    double bw = write ? m->write_bandwidth : m->read_bandwidth;
+    return 1.0 / iops + (double)r->total / bw;
+}
+
+/* ---- metrics, made the first time a shard uses a class ---- */
+
+static const double LATENCY_BOUNDS[] = {0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005,
+                                        0.01,    0.02,   0.05,   0.1,    0.2,   0.5,   1.0};
+
+static double read_queued(void *arg) {
+    return (double)((struct sea__disk_class_queue *)arg)->st.queued;
+}
+
+static double read_executing(void *arg) {
+    return (double)((struct sea__disk_class_queue *)arg)->st.executing;
+}
+
+static void class_metrics(struct sea__disk_class_queue *q, unsigned idx) {
+    q->metrics_made = true;
+    const sea_metric_label *labels = SEA_METRIC_LABELS({"class", classes.c[idx].name});
+    /* A registration that fails (out of memory) leaves its handle NULL: the class works without that metric. */
+    sea_gauge_register_fn("sea_io_queued", "I/O requests waiting in sea's queue, by class", labels, read_queued, q,
+                          &q->m_queued);
+    sea_gauge_register_fn("sea_io_executing", "I/O requests at the device, by class", labels, read_executing, q,
+                          &q->m_executing);
+    sea_counter_register_fn("sea_io_ops_total", "I/O requests completed, by class", labels, sea_metric_read_u64,
+                            &q->st.ops, &q->m_ops);
+    sea_counter_register_fn("sea_io_bytes_total", "bytes read and written, by class", labels, sea_metric_read_u64,
+                            &q->st.bytes, &q->m_bytes);
+    sea_histogram_register("sea_io_latency_seconds", "I/O request time from queueing to completion, by class",
+                           labels, LATENCY_BOUNDS, sizeof(LATENCY_BOUNDS) / sizeof(LATENCY_BOUNDS[0]),
+                           &q->m_latency);
+}
+
+/* ---- issuing and completing ---- */
+
+static void dispatch(struct sea__disk_sched_shard *ss);
+static void issue(struct sea__disk_req *r);
+
+static struct sea__disk_sched_shard *sched_of_current(void) {
+    struct sea__disk_shard *ds = sea__disk_shard_current();
+    return ds ? &ds->sched : NULL;
+}
+
+static const char *op_verb(const struct sea__disk_req *r) {
+    return r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_WRITEV ? "write" : "read";
+}
+
+/* Ends r with err (0: success, the byte count is r->done): stats, its file's count, its promise. */
+static void finish(struct sea__disk_req *r, int err, const char *why) {
+    struct sea__disk_sched_shard *ss = sched_of_current();
+    if (ss) {
+        struct sea__disk_class_queue *q = &ss->cls[r->cls];
+        ss->executing--;
+        q->st.executing--;
+        q->st.ops++;
+        q->st.bytes += r->done;
+        sea_time lat = sea_now() - r->queued_at;
+        q->st.latency_ns += (uint64_t)lat;
+        q->st.cost += r->cost;
+        if (q->m_latency)
+            sea_histogram_observe(q->m_latency, (double)lat / 1e9);
+    }
+    if (err)
+        sea_promise_set_error_fmt(&r->promise, err, "%s %s at offset %llu (%zu bytes): %s", op_verb(r), r->path,
+                                  (unsigned long long)(r->io.offset - r->done), r->total, why ? why : sea_strerror(err));
+    else
+        sea_promise_set_value(&r->promise, (sea_value){.size = r->done});
+    sea_promise_release(&r->promise);
+    if (r->owner_pending && --*r->owner_pending == 0 && r->owner_idle)
+        r->owner_idle(r->owner);
+    free(r->iov);
+    free(r);
+    if (ss)
+        dispatch(ss);
+}
+
+/* A part of r ended having moved n bytes: the rest goes again, or r ends. */
+static void moved(struct sea__disk_req *r, size_t n) {
+    r->done += n;
+    bool write = r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_WRITEV;
+    if (!write || r->done >= r->total) {
+        finish(r, 0, NULL); /* a read that came back short reached the end of the file */
+        return;
+    }
+    if (n == 0) {
+        finish(r, -EIO, "the kernel wrote nothing");
+        return;
+    }
+    r->io.offset += n;
+    if (r->io.op == SEA__IO_WRITE) {
+        r->io.buf = (char *)r->io.buf + n;
+        r->io.len -= n;
+    } else {
+        struct iovec *v = r->io.buf;
+        size_t cnt = r->io.len;
+        while (cnt && n >= v->iov_len) {
+            n -= v->iov_len;
+            v++;
+            cnt--;
+        }
+        if (cnt) {
+            v->iov_base = (char *)v->iov_base + n;
+            v->iov_len -= n;
+        }
+        r->io.buf = v;
+        r->io.len = cnt;
+    }
+    issue(r);
+}
+
+static sea_future io_done(struct sea__disk_req **rp, sea_future *in) {
+    struct sea__disk_req *r = *rp;
+    if (sea_future_failed(in)) {
+        int err = sea_future_error(in);
+        finish(r, err == SEA_ECANCELED ? SEA_ECANCELED : err, NULL);
+    } else {
+        moved(r, (size_t)sea_future_value(in).u);
+    }
+    return sea_ready();
+}
+
+/* On a syscall thread: the read or write of a buffered file (the epoll backend). */
+struct pool_rw {
+    struct sea__io io;
+};
+
+static long pool_rw_call(void *arg) {
+    struct sea__io *q = &((struct pool_rw *)arg)->io;
+    ssize_t n;
+    int iovcnt = q->len < INT32_MAX ? (int)q->len : INT32_MAX;
+    do {
+        switch (q->op) {
+        case SEA__IO_READ:
+            n = pread(q->fd, q->buf, q->len, (off_t)q->offset);
+            break;
+        case SEA__IO_WRITE:
+            n = pwrite(q->fd, q->buf, q->len, (off_t)q->offset);
+            break;
+        case SEA__IO_READV:
+            n = preadv(q->fd, q->buf, iovcnt, (off_t)q->offset);
+            break;
+        default:
+            n = pwritev(q->fd, q->buf, iovcnt, (off_t)q->offset);
+            break;
+        }
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (long)n;
+}
+
+static void issue(struct sea__disk_req *r) {
+    sea_future f;
+    if (r->via_pool) {
+        struct pool_rw a = {r->io};
+        f = sea__disk_call(pool_rw_call, &a, sizeof(a), op_verb(r), r->path);
+    } else {
+        f = sea__io_submit(&r->io, NULL);
+    }
+    sea_future_detach(sea_then_wrapped(f, io_done, r));
+}
+
+/* ---- the fair queue ---- */
+
+static void dispatch(struct sea__disk_sched_shard *ss) {
+    const sea_io_properties *model = sea__disk_model();
+    unsigned limit = sea__disk_max_requests();
+    unsigned n = atomic_load_explicit(&classes.count, memory_order_acquire);
+    while (ss->queued && ss->executing < limit) {
+        struct sea__disk_class_queue *best = NULL;
+        for (unsigned i = 0; i < n; i++) {
+            struct sea__disk_class_queue *q = &ss->cls[i];
+            if (!sea__list_empty(&q->queue) && (!best || q->vtime < best->vtime))
+                best = q;
+        }
+        if (!best)
+            break;
+        struct sea__disk_req *r = sea__container_of(sea__list_first(&best->queue), struct sea__disk_req, link);
+        if (model) {
+            sea_time now = sea_now(), retry;
+            if (!bucket_take((int64_t)(r->cost * 1e9), now, &retry)) {
+                ss->retry_at = retry;
+                return;
+            }
+        }
+        ss->retry_at = 0;
+        sea__list_remove(&best->queue, &r->link);
+        ss->queued--;
+        best->st.queued--;
+        ss->vnow = best->vtime;
+        best->vtime += r->cost / (double)sea_io_class_shares(&classes.c[r->cls]);
+        ss->executing++;
+        best->st.executing++;
+        issue(r);
+    }
+}
+
+void sea__disk_sched_submit(struct sea__disk_req *r, const sea_io_class *c) {
+    struct sea__disk_sched_shard *ss = sched_of_current();
+    unsigned idx = sea__io_class_index(c);
+    struct sea__disk_class_queue *q = &ss->cls[idx];
+    if (!q->metrics_made)
+        class_metrics(q, idx);
+    r->cls = (uint8_t)idx;
+    r->cost = cost_of(r);
+    r->queued_at = sea_now();
+    if (sea__list_empty(&q->queue) && q->vtime < ss->vnow)
+        q->vtime = ss->vnow; /* idle until now: no credit banked */
+    sea__list_push_back(&q->queue, &r->link);
+    ss->queued++;
+    q->st.queued++;
+    dispatch(ss);
+}
+
+unsigned sea__disk_sched_poll(struct sea__disk_sched_shard *ss) {
+    if (!ss->retry_at || sea_now() < ss->retry_at)
+        return 0;
+    unsigned before = ss->executing;
+    dispatch(ss);
+    return ss->executing != before;
+}
+
+bool sea__disk_sched_try_sleep(struct sea__disk_sched_shard *ss, sea_time *deadline) {
+    if (ss->retry_at && ss->retry_at < *deadline)
+        *deadline = ss->retry_at;
+    return true;
+}
+
+void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss) {
+    for (unsigned i = 0; i < SEA_IO_CLASSES_MAX; i++) {
+        struct sea__disk_class_queue *q = &ss->cls[i];
+        while (!sea__list_empty(&q->queue)) {
+            struct sea__disk_req *r = sea__container_of(sea__list_first(&q->queue), struct sea__disk_req, link);
+            sea__list_remove(&q->queue, &r->link);
+            sea_promise_release(&r->promise); /* broken: the shard is stopping */
+            free(r->iov);
+            free(r);
+        }
+        if (q->metrics_made) {
+            sea_metric_remove(q->m_queued);
+            sea_metric_remove(q->m_executing);
+            sea_metric_remove(q->m_ops);
+            sea_metric_remove(q->m_bytes);
+            sea_metric_remove(q->m_latency);
+            q->metrics_made = false;
+        }
+    }
+}
+
+int sea_io_class_stats_get(const sea_io_class *c, sea_io_class_stats *out) {
+    struct sea__disk_sched_shard *ss = sched_of_current();
+    if (!ss)
+        return SEA_ESHUTDOWN;
+    *out = ss->cls[sea__io_class_index(c)].st;
+    return 0;
+}
+
+/* ---- the io-properties file ---- */
+
+int sea_io_properties_parse(const char *text, size_t len, sea_io_properties *out, char *err, size_t errlen) {
+    sea_io_properties p = {0};
+    unsigned line = 0, disks = 0;
+    size_t i = 0;
+    bool seen_disks = false;
+    while (i < len) {
+        line++;
+        size_t end = i;
+        while (end < len && text[end] != '\n')
+            end++;
+        /* One line: [spaces] [- ] key: value [# comment] */
+        size_t a = i, b = end;
+        i = end + 1;
+        for (size_t k = a; k < b; k++)
+            if (text[k] == '#') {
+                b = k;
+                break;
+            }
+        while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r'))
+            a++;
+        while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+            b--;
+        if (a == b || (b - a == 3 && memcmp(text + a, "---", 3) == 0))
+            continue;
+        if (text[a] == '-') {
+            a++;
+            disks++;
+            while (a < b && (text[a] == ' ' || text[a] == '\t'))
+                a++;
+            if (a == b)
+                continue;
+        }
+        size_t colon = a;
+        while (colon < b && text[colon] != ':')
+            colon++;
+        if (colon == b) {
+            snprintf(err, errlen, "line %u: expected \"key: value\"", line);
+            return -EINVAL;
+        }
+        size_t klen = colon - a;
+        const char *key = text + a;
+        size_t v = colon + 1;
+        while (v < b && (text[v] == ' ' || text[v] == '\t'))
+            v++;
+        if (klen == 5 && memcmp(key, "disks", 5) == 0) {
+            seen_disks = true;
+            continue;
+        }
+        if (disks > 1)
+            continue; /* sea models the first disk */
+        double *field = NULL;
+        if (klen == 9 && memcmp(key, "read_iops", 9) == 0)
+            field = &p.read_iops;
+        else if (klen == 10 && memcmp(key, "write_iops", 10) == 0)
+            field = &p.write_iops;
+        else if (klen == 14 && memcmp(key, "read_bandwidth", 14) == 0)
+            field = &p.read_bandwidth;
+        else if (klen == 15 && memcmp(key, "write_bandwidth", 15) == 0)
+            field = &p.write_bandwidth;
+        else
+            continue; /* mountpoint, and keys sea does not use */
+        char num[64];
+        size_t nlen = b - v;
+        if (nlen == 0 || nlen >= sizeof(num)) {
+            snprintf(err, errlen, "line %u: %.*s needs a number", line, (int)klen, key);
+            return -EINVAL;
+        }
+        memcpy(num, text + v, nlen);
+        num[nlen] = '\0';
+        char *e;
+        double d = strtod(num, &e);
+        if (*e || !(d > 0) || !isfinite(d)) {
+            snprintf(err, errlen, "line %u: %.*s must be a positive number, not \"%s\"", line, (int)klen, key, num);
+            return -EINVAL;
+        }
+        *field = d;
+    }
+    if (!seen_disks) {
+        snprintf(err, errlen, "no \"disks:\" list");
+        return -EINVAL;
+    }
+    const char *missing = !p.read_iops ? "read_iops" : !p.read_bandwidth ? "read_bandwidth"
+                        : !p.write_iops ? "write_iops" : !p.write_bandwidth ? "write_bandwidth" : NULL;
+    if (missing) {
+        snprintf(err, errlen, "the first disk has no %s", missing);
+        return -EINVAL;
+    }
+    *out = p;
+    return 0;
+}
+
+int sea_io_properties_format(const sea_io_properties *p, const char *mountpoint, char *buf, size_t len) {
+    return snprintf(buf, len,
+                    "disks:\n  - mountpoint: %s\n    read_iops: %.0f\n    read_bandwidth: %.0f\n"
+                    "    write_iops: %.0f\n    write_bandwidth: %.0f\n",
+                    mountpoint, p->read_iops, p->read_bandwidth, p->write_iops, p->write_bandwidth);
+}
+
+int sea_io_properties_get(sea_io_properties *out) {
+    const sea_io_properties *m = sea__disk_model();
+    if (!m)
+        return -ENOENT;
+    *out = *m;
+    return 0;
+}
