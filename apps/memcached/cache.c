@@ -565,3 +565,51 @@ void mc_cache_stats_reset(mc_cache *c) {
     c->st.curr_items = items;
     c->st.bytes = bytes;
 }
+
+/* ---- snapshots ---- */
+
+const mc_item *mc_cache_coldest(const mc_cache *c) {
+    return c->tail;
+}
+
+bool mc_cache_item_dead(const mc_cache *c, const mc_item *it, int64_t now) {
+    return dead(c, it, now);
+}
+
+mc_result mc_cache_restore(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint32_t flags, int64_t exptime,
+                           uint8_t iflags, const char *value, size_t nbytes, uint64_t cas, int64_t now) {
+    mc_item *old = find(c, key, nkey, hash, now, false);
+    mc_item *it = alloc_replacing(c, key, nkey, hash, nbytes, &old, now);
+    if (!it)
+        return MC_NO_MEMORY;
+    memcpy((char *)mc_item_value(it), value, nbytes);
+    it->flags = flags;
+    it->exptime = exptime;
+    it->iflags = iflags & MC_ITEM_KEY_BINARY;
+    if (old)
+        unlink_item(c, old);
+    it->cas = cas;
+    it->stored = now;
+    it->atime = (uint32_t)now;
+    link_item(c, it);
+    return MC_STORED;
+}
+
+uint64_t mc_cache_max_cas(const mc_cache *c) {
+    uint64_t m = 0;
+    for (const mc_item *it = c->head; it; it = it->next)
+        if (it->cas > m)
+            m = it->cas;
+    return m;
+}
+
+void mc_cache_cas_floor(mc_cache *c, uint64_t max_cas) {
+    uint64_t next = max_cas / c->n + 1;
+    if (c->next_cas < next)
+        c->next_cas = next;
+}
+
+int64_t mc_cache_clock_origin(void) {
+    clock_init();
+    return start_unix;
+}

@@ -153,6 +153,27 @@ size_t mc_cache_evict(mc_cache *c, size_t wanted);
 /* Looks at up to `budget` items from the cold end and drops the expired ones; returns how many. */
 unsigned mc_cache_crawl(mc_cache *c, unsigned budget, int64_t now);
 
+/* ---- snapshots (snapshot.c) ---- */
+
+/* The coldest item (NULL if empty), and the next warmer one: the LRU order, cold to hot. */
+const mc_item *mc_cache_coldest(const mc_cache *c);
+static inline const mc_item *mc_item_warmer(const mc_item *it) { return it->prev; }
+/* True if it is expired or flushed (a snapshot leaves it out). */
+bool mc_cache_item_dead(const mc_cache *c, const mc_item *it, int64_t now);
+/*
+ * Stores an item read back from a snapshot, as the warmest, with its CAS
+ * (exptime on the cache clock, 0: never; iflags: MC_ITEM_KEY_BINARY is
+ * kept).  Replaces an item of the same key.  MC_STORED or MC_NO_MEMORY.
+ */
+mc_result mc_cache_restore(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint32_t flags, int64_t exptime,
+                           uint8_t iflags, const char *value, size_t nbytes, uint64_t cas, int64_t now);
+/* The largest CAS value in the cache. */
+uint64_t mc_cache_max_cas(const mc_cache *c);
+/* New CAS values from now on are above max_cas (restored items keep theirs; new ones must not repeat them). */
+void mc_cache_cas_floor(mc_cache *c, uint64_t max_cas);
+/* The unix time of the cache clock's 0. */
+int64_t mc_cache_clock_origin(void);
+
 const mc_cache_stats *mc_cache_stats_get(const mc_cache *c);
 /* Seconds since the least recently used item was last used; 0 if the cache is empty. */
 int64_t mc_cache_oldest_age(const mc_cache *c, int64_t now);

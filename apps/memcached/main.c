@@ -3,13 +3,15 @@
  * every shard, over TCP, a Unix socket or UDP.
  *
  *     sea-memcached [-c SHARDS] [-m MEMORY] [-p 11211] [-U 0] [-l 0.0.0.0]
- *                   [-I 1m] [--max-conns N] [-v]
+ *                   [-I 1m] [--max-conns N] [-v] [--snapshot-dir DIR]
  *
  * -c and -m are sea's (shards, and memory for all of them); the rest are
  * memcached's.  Every shard listens on the port (sea_server_start) and
  * serves its connections in fibers (conn.c); each shard owns the keys whose
  * hash picks it and keeps them in its own cache (cache.c), which takes 85%
  * of the shard's memory and gives the rest to connections and messages.
+ * With --snapshot-dir, the shards load their items on start and write them
+ * on an orderly stop (snapshot.c).
  */
 #include "mc.h"
 
@@ -33,6 +35,11 @@ static const sea_option options[] = {
      .help = "most connections per shard (0: no limit but descriptors and memory)", .min = 0, .max = 1000000},
     {.name = "verbose", .short_name = 'v', .type = SEA_OPTION_FLAG,
      .help = "log why each connection was closed (memcached -v)"},
+    {.name = "snapshot-dir", .type = SEA_OPTION_STRING, .default_value = "",
+     .help = "keep the cache across restarts: each shard writes its items to DIR on an orderly stop (SIGTERM, "
+             "SIGINT) and loads them on start"},
+    {.name = "snapshot-test-stall-after", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1000000,
+     .help = "for tests only: a snapshot being saved stops for good after N chunks (to kill it mid-write)"},
     {.name = "shard-local-keys", .type = SEA_OPTION_FLAG,
      .help = "for measurement only: each shard serves every key from its own cache, so a key stored through "
              "one connection may be missing through another (docs/memcached.md)"},
@@ -62,7 +69,7 @@ static void crawl(sea_timer *t, void *arg) {
  */
 static size_t reclaim(void *arg, size_t wanted) {
     (void)arg;
-    if (!mc_shard_cache)
+    if (!mc_shard_cache || mc_snapshot_saving)
         return 0;
     size_t freed = 0;
     for (size_t step = wanted > 65536 ? wanted : 65536;;) {
@@ -104,8 +111,24 @@ static sea_future shard_down(void) {
     return sea_ready();
 }
 
-static sea_future stop_shards(void) {
+static sea_future stop_crawler(void) {
+    sea_timer_cancel(&crawler); /* it would drop items under the snapshot's walk */
+    return sea_ready();
+}
+
+static sea_future stop_fiber(void) {
+    if (*sea_option_string("snapshot-dir")) {
+        SEA_AWAIT(sea_invoke_on_all(stop_crawler));
+        sea_future saved = sea_await(mc_snapshot_save());
+        if (sea_future_failed(&saved)) /* reported; the stop goes on */
+            sea_log_error(&mc_log, "%s", sea_future_message(&saved));
+        sea_future_ignore(saved);
+    }
     return sea_invoke_on_all(shard_down);
+}
+
+static sea_future stop_shards(void) {
+    return sea_fiber_start(stop_fiber);
 }
 
 static sea_future handle(sea_socket *s) {
@@ -139,6 +162,8 @@ static sea_future app_main(void) {
     };
     SEA_AWAIT(sea_invoke_on_all(shard_up));
     SEA_TRY(sea_app_at_exit(stop_shards));
+    if (*sea_option_string("snapshot-dir"))
+        SEA_AWAIT(mc_snapshot_load());
     char addr[300];
     listen_address(addr, sizeof(addr), mc_config.port);
     sea_server_options opts = {

@@ -64,6 +64,12 @@ sea_future mc_stats(const mc_request *r, mc_out *o);
 int mc_stats_register_metrics(void);
 void mc_stats_remove_metrics(void);
 
+/* --snapshot-dir (snapshot.c): every shard loads its files (on start) or writes its items (on an orderly stop). */
+sea_future mc_snapshot_load(void);
+sea_future mc_snapshot_save(void);
+/* True while this shard writes its snapshot: the reclaim hook then evicts nothing. */
+extern __thread bool mc_snapshot_saving;
+
 /* Serves memcached's UDP framing on addr, on this shard, until mc_udp_stop; resolves when it has stopped. */
 sea_future mc_udp_start(const sea_addr *addr);
 /* Closes the UDP socket: the future mc_udp_start returned resolves. */
