@@ -41,3 +41,30 @@ if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
     set_tests_properties(${t} PROPERTIES TIMEOUT 240)
   endforeach()
 endif()
+
+# Snapshots (--snapshot-dir): the format's checks fuzzed (snapfmt.c), and the
+# restart, damage and kill -9 cases against the real program
+# (tests/apps/test_memcached_snapshot.py).
+if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
+  add_executable(test_memcached_snapfmt ${PROJECT_SOURCE_DIR}/tests/apps/test_memcached_snapfmt.c)
+  target_link_libraries(test_memcached_snapfmt PRIVATE sea_memcached_core)
+  target_include_directories(test_memcached_snapfmt PRIVATE ${PROJECT_SOURCE_DIR}/apps/memcached)
+  sea_user_code(test_memcached_snapfmt)
+  set_target_properties(test_memcached_snapfmt PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME memcached.snapfmt_fuzz COMMAND test_memcached_snapfmt 3000)
+  set_tests_properties(memcached.snapfmt_fuzz PROPERTIES TIMEOUT 120)
+  set(_mc_snap ${PROJECT_SOURCE_DIR}/tests/apps/test_memcached_snapshot.py)
+  foreach(cfg "restart;io_uring;1" "restart;epoll;2" "corrupt;io_uring;1" "torn;epoll;1" "garbage;io_uring;1"
+              "kill9;io_uring;1" "kill9;epoll;2")
+    list(GET cfg 0 case)
+    list(GET cfg 1 b)
+    list(GET cfg 2 c)
+    set(t memcached.snapshot.${case}.${b}.c${c})
+    add_test(NAME ${t} COMMAND /usr/bin/python3 ${_mc_snap} ${case} $<TARGET_FILE:sea-memcached>
+                               --reactor-backend=${b} -c${c})
+    set_tests_properties(${t} PROPERTIES TIMEOUT 240)
+    if(NOT c EQUAL 1)
+      set_tests_properties(${t} PROPERTIES LABELS smp)
+    endif()
+  endforeach()
+endif()
