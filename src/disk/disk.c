@@ -3,7 +3,8 @@
  * --io-max-requests, --disk-syscall-threads), the disk model it loads at
  * start-up, and each shard's part (a reserved slot holding the syscall
  * threads' finished calls and the scheduler's queues, and the poller that
- * drains the one and retries the other).
+ * drains the one and retries the other).  The settings and the slot live
+ * in shard.c, which the other files read.
  */
 #include "disk/disk.h"
 
@@ -18,32 +19,6 @@
 #include <sea/reactor.h>
 
 #include "core/module.h"
-
-static unsigned disk_slot;
-
-static struct {
-    unsigned pool_threads;
-    unsigned max_requests;
-    bool have_model;
-    sea_io_properties model;
-} config = {.pool_threads = 2, .max_requests = 128};
-
-unsigned sea__disk_pool_threads(void) {
-    return config.pool_threads;
-}
-
-unsigned sea__disk_max_requests(void) {
-    return config.max_requests;
-}
-
-const sea_io_properties *sea__disk_model(void) {
-    return config.have_model ? &config.model : NULL;
-}
-
-struct sea__disk_shard *sea__disk_shard_current(void) {
-    struct sea__shard *s = sea__shard_current;
-    return s && disk_slot ? s->slot[disk_slot] : NULL;
-}
 
 static const struct sea__opt options[] = {
     {.o = {.name = "io-properties-file", .type = SEA_OPTION_STRING,
@@ -77,19 +52,19 @@ static int load_model(const char *path, char *err, size_t errlen) {
         return -EINVAL;
     }
     char why[200];
-    int rc = sea_io_properties_parse(buf, n, &config.model, why, sizeof(why));
+    int rc = sea_io_properties_parse(buf, n, &sea__disk_config.model, why, sizeof(why));
     if (rc < 0) {
         snprintf(err, errlen, "--io-properties-file %s: %s", path, why);
         return rc;
     }
-    config.have_model = true;
+    sea__disk_config.have_model = true;
     return 0;
 }
 
 static int disk_configure(const struct sea__opt_values *v, char *err, size_t errlen) {
-    config.pool_threads = (unsigned)sea__opt_int(v, "disk-syscall-threads");
-    config.max_requests = (unsigned)sea__opt_int(v, "io-max-requests");
-    config.have_model = false;
+    sea__disk_config.pool_threads = (unsigned)sea__opt_int(v, "disk-syscall-threads");
+    sea__disk_config.max_requests = (unsigned)sea__opt_int(v, "io-max-requests");
+    sea__disk_config.have_model = false;
     const char *path = sea__opt_string(v, "io-properties-file");
     if (path && *path) {
         int rc = load_model(path, err, errlen);
@@ -101,8 +76,8 @@ static int disk_configure(const struct sea__opt_values *v, char *err, size_t err
 
 static int disk_start(const struct sea__run *run, char *err, size_t errlen) {
     (void)run;
-    if (!disk_slot)
-        disk_slot = sea__slot_reserve();
+    if (!sea__disk_slot)
+        sea__disk_slot = sea__slot_reserve();
     return 0;
 }
 
@@ -162,17 +137,17 @@ static int disk_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     ds->poller.try_sleep = disk_try_sleep;
     ds->poller.state = ds;
     sea__poller_add(s, &ds->poller);
-    s->slot[disk_slot] = ds;
+    s->slot[sea__disk_slot] = ds;
     return 0;
 }
 
 static void disk_shard_stop(struct sea__shard *s) {
-    struct sea__disk_shard *ds = s->slot[disk_slot];
+    struct sea__disk_shard *ds = s->slot[sea__disk_slot];
     if (!ds)
         return;
     sea__disk_pool_shard_stop(&ds->pool);
     sea__disk_sched_shard_stop(&ds->sched);
-    s->slot[disk_slot] = NULL;
+    s->slot[sea__disk_slot] = NULL;
     pthread_mutex_destroy(&ds->pool.lock);
     pthread_cond_destroy(&ds->pool.idle);
     free(ds);

@@ -7,7 +7,8 @@
  * Files: pool.c (syscall threads), sched.c (I/O classes, the fair queue,
  * the shared token bucket, the disk model, issuing to the backend),
  * file.c (sea_file), path.c (paths and directories), fstream.c (file
- * streams), disk.c (the module: options, slot, poller, metrics).
+ * streams), shard.c (settings, each shard's state), disk.c (the module:
+ * options, slot, poller).
  */
 #ifndef SEA_DISK_DISK_H
 #define SEA_DISK_DISK_H
@@ -71,7 +72,17 @@ void sea__disk_sched_submit(struct sea__disk_req *r, const sea_io_class *c);
 /* The index of c (c NULL: the default class). */
 unsigned sea__io_class_index(const sea_io_class *c);
 
-/* ---- each shard's part (disk.c) ---- */
+/* ---- settings and each shard's part (shard.c; the module in disk.c fills them) ---- */
+
+struct sea__disk_config {
+    unsigned pool_threads;   /* --disk-syscall-threads */
+    unsigned max_requests;   /* --io-max-requests */
+    bool have_model;
+    sea_io_properties model; /* --io-properties-file */
+};
+extern struct sea__disk_config sea__disk_config;
+/* The shard slot holding each shard's struct sea__disk_shard (0 before the module first started). */
+extern unsigned sea__disk_slot;
 
 struct sea__disk_shard;
 /* The current shard's disk state, or NULL off a shard (or before the module started on it). */
