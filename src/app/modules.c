@@ -27,6 +27,7 @@ const struct sea__module *const sea__app_modules[] = {
     &sea__module_metrics,  /* the registry: last to go, as the others' releases may still remove metrics */
     &sea__module_memory,   /* the region (start), each shard's slice (thread_start) */
     &sea__module_futures,
+    &sea__module_disk_late, /* stops after io: frees the disk requests the backend let go of */
     &sea__module_io,
     &sea__module_smp,      /* its poller right after the heap's: a message is handled as early in a turn as it can */
     &sea__module_reactor,

@@ -95,7 +95,8 @@ static unsigned disk_poll(void *state) {
 static __thread bool wake_armed;
 
 static sea_future wake_drained(sea_future *in) {
-    sea_future_ignore(sea_future_move(in)); /* a poll broken at shutdown is fine */
+    if (sea_future_failed(in))
+        (void)sea_future_error(in); /* a poll broken at shutdown is fine */
     struct sea__shard *s = sea__shard_current;
     uint64_t v;
     if (s && read(s->wake_fd, &v, sizeof(v)) < 0) {
@@ -133,6 +134,8 @@ static int disk_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     ds->pool.shard = s;
     for (unsigned i = 0; i < SEA_IO_CLASSES_MAX; i++)
         sea__list_init(&ds->sched.cls[i].queue);
+    sea__list_init(&ds->sched.issued);
+    sea__list_init(&ds->files);
     ds->poller.poll = disk_poll;
     ds->poller.try_sleep = disk_try_sleep;
     ds->poller.state = ds;
@@ -141,12 +144,30 @@ static int disk_shard_start(struct sea__shard *s, char *err, size_t errlen) {
     return 0;
 }
 
+/*
+ * The shard's stop, in two parts.  This one runs before the I/O module's:
+ * calls queued for the syscall threads are dropped and running ones waited
+ * for, requests that never reached the device are dropped, and new calls
+ * fail from now on.  The late one (sea__module_disk_late, listed before
+ * the I/O module) runs after the backend has let go of every buffer, and
+ * frees the requests that were still at the device and the files left
+ * open.
+ */
 static void disk_shard_stop(struct sea__shard *s) {
-    struct sea__disk_shard *ds = s->slot[sea__disk_slot];
+    struct sea__disk_shard *ds = sea__disk_slot ? s->slot[sea__disk_slot] : NULL;
     if (!ds)
         return;
     sea__disk_pool_shard_stop(&ds->pool);
     sea__disk_sched_shard_stop(&ds->sched);
+    ds->stopped = true;
+}
+
+static void disk_late_shard_stop(struct sea__shard *s) {
+    struct sea__disk_shard *ds = sea__disk_slot ? s->slot[sea__disk_slot] : NULL;
+    if (!ds)
+        return;
+    sea__disk_sched_late_stop(&ds->sched);
+    sea__disk_files_late_stop(ds);
     s->slot[sea__disk_slot] = NULL;
     pthread_mutex_destroy(&ds->pool.lock);
     pthread_cond_destroy(&ds->pool.idle);
@@ -166,4 +187,9 @@ const struct sea__module sea__module_disk = {
     .shard_start = disk_shard_start,
     .shard_stop = disk_shard_stop,
     .stop = disk_stop,
+};
+
+const struct sea__module sea__module_disk_late = {
+    .name = "disk-late",
+    .shard_stop = disk_late_shard_stop,
 };

@@ -43,6 +43,15 @@ typedef long (*sea__disk_call_fn)(void *arg);
  * valid until the future resolves.  SEA_ESHUTDOWN off a shard.
  */
 sea_future sea__disk_call(sea__disk_call_fn fn, const void *arg, size_t argsz, const char *what, const char *path);
+/*
+ * The same, for a call whose result owns something (an open descriptor, a
+ * new object): if the shard stops before the result is delivered (the
+ * call dropped from the queue, or finished too late), abandon(arg, result)
+ * runs on the shard's thread instead, with SEA_ECANCELED for a call never
+ * made, so that it can let go of what the call made.
+ */
+sea_future sea__disk_call_owning(sea__disk_call_fn fn, const void *arg, size_t argsz, const char *what,
+                                 const char *path, void (*abandon)(void *arg, long result));
 
 /* A finished call on its way back to its shard (pool.c's, public for disk.c's drain). */
 struct sea__disk_job;
@@ -61,6 +70,7 @@ struct sea__disk_req {
     uint8_t cls;           /* class index */
     double cost;           /* device seconds, by the model */
     sea_time queued_at;
+    void *owned_buf;                          /* a buffer that goes with the request if the shard stops first */
     unsigned *owner_pending;                  /* the file's count of requests in flight */
     void (*owner_idle)(void *owner);          /* called when it reaches 0 */
     void *owner;
@@ -115,6 +125,7 @@ struct sea__disk_class_queue {
 
 struct sea__disk_sched_shard {
     struct sea__disk_class_queue cls[SEA_IO_CLASSES_MAX];
+    struct sea__list issued;    /* requests issued and not ended (freed at the late stop if still there) */
     unsigned queued;         /* requests waiting, all classes */
     unsigned executing;      /* requests at the device */
     double vnow;             /* the vtime of the last dispatch: where a class that wakes up starts */
@@ -125,7 +136,17 @@ struct sea__disk_shard {
     struct sea__disk_pool_shard pool;
     struct sea__disk_sched_shard sched;
     struct sea__poller poller;
+    bool stopped;              /* the module's shard_stop ran: new calls fail with SEA_ESHUTDOWN */
+    struct sea__list files;    /* files open on this shard (file.c), closed at the late stop */
 };
+
+/* The late stop (after the backend let go of every buffer): what is left in flight or open is freed. */
+void sea__disk_sched_late_stop(struct sea__disk_sched_shard *ss);
+void sea__disk_files_late_stop(struct sea__disk_shard *ds);
+/* The current shard's disk state even after the module's stop (NULL before start or after the late stop). */
+struct sea__disk_shard *sea__disk_shard_raw(void);
+/* Reads into mem, which the request frees if the shard stops before it ends (file streams' read-ahead). */
+sea_future sea__file_read_owned(sea_file *f, uint64_t pos, void *mem, size_t len);
 
 /* The poller's parts: finished calls (pool.c), and requests waiting for the bucket (sched.c). */
 unsigned sea__disk_pool_drain(struct sea__disk_pool_shard *ps);
@@ -140,5 +161,7 @@ void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss);
 void sea__disk_pool_stop(void);
 
 extern const struct sea__module sea__module_disk;
+/* Listed before the I/O module, so its shard_stop runs after the backend's: frees what was in flight. */
+extern const struct sea__module sea__module_disk_late;
 
 #endif

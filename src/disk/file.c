@@ -29,6 +29,8 @@ SEA_LOGGER(disk_log, "disk");
 
 struct sea_file {
     sea_box box; /* first: the box is the file */
+    struct sea__link link; /* in its shard's open files (closed at the late stop if the program leaves them) */
+    bool listed;
     int fd;
     bool direct;
     bool closing;
@@ -127,18 +129,24 @@ static long open_call(void *arg) {
     struct open_args *a = arg;
     struct sea_file *f = a->f;
     int flags = (a->flags & ~O_DIRECT) | O_CLOEXEC;
-    int fd = -1;
+    /*
+     * Opened without O_DIRECT, which is then set with fcntl: a file system
+     * that refuses it says so there (EINVAL) after the open has happened
+     * once, so O_CREAT | O_EXCL still means what it says.
+     */
+    int fd = open(f->path, flags, a->mode);
+    if (fd < 0)
+        return -errno;
     if (!a->buffered) {
-        fd = open(f->path, flags | O_DIRECT, a->mode);
-        if (fd < 0 && errno == EINVAL)
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) < 0) {
+            if (errno != EINVAL) {
+                int err = -errno;
+                close(fd);
+                return err;
+            }
             *a->refused_direct = true;
-        else if (fd < 0)
-            return -errno;
-    }
-    if (fd < 0) {
-        fd = open(f->path, flags, a->mode);
-        if (fd < 0)
-            return -errno;
+        }
     }
     struct statx stx;
     if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_DIOALIGN, &stx) < 0) {
@@ -206,7 +214,41 @@ static sea_future opened(struct open_cap *c, sea_future *in) {
     }
     if (refused)
         note_refused(f);
+    struct sea__disk_shard *ds = sea__disk_shard_raw();
+    if (ds) {
+        sea__list_push_back(&ds->files, &f->link);
+        f->listed = true;
+    }
     return sea_ready_box(&f->box);
+}
+
+/* The shard stopped before the open's result came back: the descriptor and the file go. */
+static void open_abandoned(void *arg, long result) {
+    struct open_args *a = arg;
+    if (result >= 0 && a->f->fd >= 0)
+        close(a->f->fd);
+    free(a->refused_direct);
+    free(a->f);
+}
+
+static void unlist(struct sea_file *f) {
+    struct sea__disk_shard *ds = sea__disk_shard_raw();
+    if (f->listed && ds)
+        sea__list_remove(&ds->files, &f->link);
+    f->listed = false;
+}
+
+void sea__disk_files_late_stop(struct sea__disk_shard *ds) {
+    struct sea__link *l;
+    while ((l = sea__list_pop_front(&ds->files))) {
+        struct sea_file *f = sea__container_of(l, struct sea_file, link);
+        close(f->fd);
+        if (f->close_promise) {
+            sea_promise_release(f->close_promise);
+            free(f->close_promise);
+        }
+        free(f);
+    }
 }
 
 sea_future sea_file_open(const char *path, int flags, const sea_file_options *opts) {
@@ -231,7 +273,7 @@ sea_future sea_file_open(const char *path, int flags, const sea_file_options *op
         .buffered = opts && opts->buffered,
         .refused_direct = refused,
     };
-    sea_future call = sea__disk_call(open_call, &a, sizeof(a), "open", path);
+    sea_future call = sea__disk_call_owning(open_call, &a, sizeof(a), "open", path, open_abandoned);
     return sea_then_wrapped(call, opened, ((struct open_cap){f, refused}));
 }
 
@@ -252,6 +294,7 @@ static sea_future closed(struct sea_file **fp, sea_future *in) {
 }
 
 static sea_future close_now(struct sea_file *f) {
+    unlist(f);
     struct close_args a = {f->fd};
     sea_future call = sea__disk_call(close_call, &a, sizeof(a), "close", f->path);
     if (sea_future_failed(&call) && sea_future_error(&call) == SEA_ESHUTDOWN) {
@@ -313,7 +356,7 @@ static sea_future misaligned(const sea_file *f, const char *what, const char *wh
 }
 
 static sea_future submit(sea_file *f, uint8_t op, uint64_t pos, void *buf, size_t len, struct iovec *iov,
-                         size_t total) {
+                         size_t total, void *owned) {
     const char *what = op == SEA__IO_WRITE || op == SEA__IO_WRITEV ? "write" : "read";
     if (f->closing) {
         free(iov);
@@ -344,6 +387,7 @@ static sea_future submit(sea_file *f, uint8_t op, uint64_t pos, void *buf, size_
     }
     r->io = (struct sea__io){.op = op, .fd = f->fd, .buf = iov ? (void *)iov : buf, .len = len, .offset = pos};
     r->iov = iov;
+    r->owned_buf = owned;
     r->total = total;
     bool native = sea__io_native();
     r->io.aio = !native && f->direct;
@@ -381,7 +425,15 @@ sea_future sea_file_read(sea_file *f, uint64_t pos, void *buf, size_t len) {
     sea_future c = check(f, "read", pos, buf, len, false, &ok);
     if (!ok)
         return c;
-    return submit(f, SEA__IO_READ, pos, buf, len, NULL, len);
+    return submit(f, SEA__IO_READ, pos, buf, len, NULL, len, NULL);
+}
+
+sea_future sea__file_read_owned(sea_file *f, uint64_t pos, void *mem, size_t len) {
+    bool ok;
+    sea_future c = check(f, "read", pos, mem, len, false, &ok);
+    if (!ok)
+        return c;
+    return submit(f, SEA__IO_READ, pos, mem, len, NULL, len, mem);
 }
 
 sea_future sea_file_write(sea_file *f, uint64_t pos, const void *buf, size_t len) {
@@ -389,7 +441,7 @@ sea_future sea_file_write(sea_file *f, uint64_t pos, const void *buf, size_t len
     sea_future c = check(f, "write", pos, buf, len, true, &ok);
     if (!ok)
         return c;
-    return submit(f, SEA__IO_WRITE, pos, (void *)buf, len, NULL, len);
+    return submit(f, SEA__IO_WRITE, pos, (void *)buf, len, NULL, len, NULL);
 }
 
 static sea_future vectored(sea_file *f, uint8_t op, uint64_t pos, const struct iovec *iov, int iovcnt) {
@@ -411,7 +463,7 @@ static sea_future vectored(sea_file *f, uint8_t op, uint64_t pos, const struct i
     if (!copy)
         return sea_failed_fmt(-ENOMEM, "%s %s: out of memory", what, f->path);
     memcpy(copy, iov, sizeof(*copy) * (size_t)iovcnt);
-    return submit(f, op, pos, NULL, (size_t)iovcnt, copy, total);
+    return submit(f, op, pos, NULL, (size_t)iovcnt, copy, total, NULL);
 }
 
 sea_future sea_file_readv(sea_file *f, uint64_t pos, const struct iovec *iov, int iovcnt) {
@@ -462,11 +514,20 @@ static long fd_call(void *arg) {
     return rc < 0 ? -errno : 0;
 }
 
+static sea_future fd_op_done(struct sea_file **fp, sea_future *in) {
+    struct sea_file *f = *fp;
+    sea_future out = sea_future_move(in);
+    if (--f->pending == 0)
+        file_idle(f); /* a close waits for metadata calls too: the descriptor is theirs until they end */
+    return out;
+}
+
 static sea_future fd_op(sea_file *f, int op, const char *what, uint64_t a, uint64_t b, struct stat *st) {
     if (f->closing)
         return sea_failed_fmt(SEA_ESHUTDOWN, "%s %s: the file is closed", what, f->path);
     struct fd_args args = {.fd = f->fd, .op = op, .a = a, .b = b, .st = st};
-    return sea__disk_call(fd_call, &args, sizeof(args), what, f->path);
+    f->pending++;
+    return sea_then_wrapped(sea__disk_call(fd_call, &args, sizeof(args), what, f->path), fd_op_done, f);
 }
 
 static sea_future size_done(sea_future *in) {

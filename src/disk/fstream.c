@@ -16,8 +16,12 @@
  * `ahead` writes in flight (a put waits for one to end when that many
  * are).  The end writes the last partial buffer, padded with zeros to the
  * write alignment on a direct file, waits for every write, and truncates
- * the file to the bytes actually given (the padding goes).  The first
- * write that fails fails every later put and the end.
+ * the file to the bytes actually given (the padding goes, and so does the
+ * tail of an older, longer file).  The first write that fails fails every
+ * later put and the end.  A write may end inside the call that started it
+ * (the epoll backend makes a request AIO refuses at once), so the sink is
+ * moved on by one function, drive(), that such an ending does not
+ * re-enter.
  */
 #include "disk/disk.h"
 
@@ -73,7 +77,7 @@ static void issue_reads(struct file_source *s) {
             return; /* out of memory: read with what is in flight; get() reports it if nothing is */
         struct read_slot *slot = &s->slots[(s->head + s->count) % s->ahead];
         slot->mem = mem;
-        slot->read = sea_file_read(s->f, s->next_pos, mem, s->bufsz);
+        slot->read = sea__file_read_owned(s->f, s->next_pos, mem, s->bufsz); /* freed with the request if the shard stops first */
         s->next_pos += s->bufsz;
         s->count++;
     }
@@ -134,7 +138,8 @@ static sea_future source_get(sea_data_source *src, sea_buf *out) {
 
 static sea_future free_after_read(void **memp, sea_future *in) {
     sea_dma_free(*memp);
-    sea_future_ignore(sea_future_move(in));
+    if (sea_future_failed(in))
+        (void)sea_future_error(in); /* nobody reads this stream any more: its failure is seen and dropped */
     return sea_ready();
 }
 
@@ -184,14 +189,13 @@ struct file_sink {
     sea_promise *waiter;
     const char *data;
     size_t len, copied;
-    /* The end, waiting for the last writes. */
+    /* The end: waits for the last writes, then sets the file's size. */
     sea_promise *ender;
     uint64_t final_size;
-    bool padded;
-    bool released;       /* the stream let go: free the sink when the last write ends */
+    bool truncating;     /* the end's truncate is in flight */
+    bool released;       /* the stream let go: free the sink when nothing is in flight */
+    bool driving;        /* drive() is on the stack: a write that ends inside it only counts */
 };
-
-static void sink_continue(struct file_sink *k);
 
 static void sink_free(struct file_sink *k) {
     sea_dma_free(k->cur);
@@ -200,69 +204,28 @@ static void sink_free(struct file_sink *k) {
     free(k);
 }
 
+static void drive(struct file_sink *k);
+
 struct wrote_cap {
     struct file_sink *k;
     void *mem;
 };
 
-static sea_future truncated(struct file_sink **kp, sea_future *in);
-
-static void finish_end(struct file_sink *k) {
-    sea_promise *p = k->ender;
-    if (k->err) {
-        k->ender = NULL;
-        sea_promise_set_error_fmt(p, k->err, "%s", k->errmsg);
-        sea_promise_release(p);
-        free(p);
-        if (k->released)
-            sink_free(k);
-        return;
-    }
-    if (k->padded) {
-        sea_future_detach(sea_then_wrapped(sea_file_truncate(k->f, k->final_size), truncated, k));
-        return;
-    }
-    k->ender = NULL;
-    sea_promise_set_void(p);
-    sea_promise_release(p);
-    free(p);
-    if (k->released)
-        sink_free(k);
-}
-
-static sea_future truncated(struct file_sink **kp, sea_future *in) {
-    struct file_sink *k = *kp;
-    sea_promise *p = k->ender;
-    k->ender = NULL;
-    if (sea_future_failed(in))
-        sea_promise_set_error_fmt(p, sea_future_error(in), "%s", sea_future_message(in));
-    else
-        sea_promise_set_void(p);
-    sea_promise_release(p);
-    free(p);
-    if (k->released)
-        sink_free(k);
-    return sea_ready();
-}
-
 static sea_future wrote(struct wrote_cap *c, sea_future *in) {
     struct file_sink *k = c->k;
     k->inflight--;
-    if (sea_future_failed(in) && !k->err) {
-        k->err = sea_future_error(in);
-        snprintf(k->errmsg, sizeof(k->errmsg), "%s", sea_future_message(in));
+    if (sea_future_failed(in)) {
+        int err = sea_future_error(in); /* seen, whether first or not: the first is the one reported */
+        if (!k->err) {
+            k->err = err;
+            snprintf(k->errmsg, sizeof(k->errmsg), "%s", sea_future_message(in));
+        }
     }
-    sea_future_ignore(sea_future_move(in));
     if (k->nspare < MAX_AHEAD)
         k->spare[k->nspare++] = c->mem;
     else
         sea_dma_free(c->mem);
-    if (k->waiter)
-        sink_continue(k);
-    else if (k->ender && k->inflight == 0)
-        finish_end(k);
-    else if (k->released && k->inflight == 0 && !k->ender)
-        sink_free(k);
+    drive(k); /* inside drive() (the write ended at once) this only returns: the caller goes on */
     return sea_ready();
 }
 
@@ -272,21 +235,38 @@ static void write_current(struct file_sink *k, size_t len) {
     k->cur = NULL;
     k->cur_len = 0;
     k->inflight++;
-    sea_future w = sea_file_write(k->f, k->pos, mem, len);
+    uint64_t at = k->pos;
     k->pos += len;
-    sea_future_detach(sea_then_wrapped(w, wrote, ((struct wrote_cap){k, mem})));
+    sea_future_detach(sea_then_wrapped(sea_file_write(k->f, at, mem, len), wrote, ((struct wrote_cap){k, mem})));
 }
 
-/* Copies the waiting put's bytes on; resolves it once all are in buffers, or waits for a write to end. */
-static void sink_continue(struct file_sink *k) {
-    while (k->copied < k->len) {
-        if (k->err)
-            break;
+static void resolve(sea_promise **pp, int err, const char *msg, sea_value v) {
+    sea_promise *p = *pp;
+    *pp = NULL;
+    if (err)
+        sea_promise_set_error_fmt(p, err, "%s", msg);
+    else
+        sea_promise_set_value(p, v);
+    sea_promise_release(p);
+    free(p);
+}
+
+/* Copies the waiting put's bytes on.  True when they are all in buffers (or a write failed); false: wait. */
+static bool copy_on(struct file_sink *k) {
+    while (!k->err) {
+        if (k->cur && k->cur_len == k->bufsz) {
+            if (k->inflight >= k->ahead)
+                return false; /* full, and may not go yet */
+            write_current(k, k->bufsz);
+            continue;
+        }
+        if (k->copied == k->len)
+            return true;
         if (!k->cur) {
             if (k->nspare)
                 k->cur = k->spare[--k->nspare];
             else if (k->inflight >= k->ahead)
-                return; /* wait: wrote() comes back here */
+                return false;
             else if (!(k->cur = sea_dma_alloc(sea_file_memory_alignment(k->f), k->bufsz))) {
                 k->err = -ENOMEM;
                 snprintf(k->errmsg, sizeof(k->errmsg), "file stream: out of memory for a write buffer");
@@ -299,26 +279,56 @@ static void sink_continue(struct file_sink *k) {
         memcpy((char *)k->cur + k->cur_len, k->data + k->copied, n);
         k->cur_len += n;
         k->copied += n;
-        if (k->cur_len == k->bufsz) {
-            if (k->inflight >= k->ahead)
-                return; /* the buffer is full and may not go yet: wait */
-            write_current(k, k->bufsz);
-        }
     }
-    /* A full buffer that had to wait goes now. */
-    if (!k->err && k->cur && k->cur_len == k->bufsz) {
-        if (k->inflight >= k->ahead)
+    return true;
+}
+
+static sea_future truncated(struct file_sink **kp, sea_future *in) {
+    struct file_sink *k = *kp;
+    k->truncating = false;
+    int err = sea_future_failed(in) ? sea_future_error(in) : 0;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s", err ? sea_future_message(in) : "");
+    if (k->released) { /* the stream let go before its end resolved: nobody else will free the sink */
+        sea_promise *p = k->ender;
+        k->ender = NULL;
+        sink_free(k);
+        resolve(&p, err, msg, (sea_value){0});
+    } else {
+        resolve(&k->ender, err, msg, (sea_value){0});
+    }
+    return sea_ready();
+}
+
+/*
+ * Moves the sink on after anything happened: a waiting put copies on, an
+ * end whose writes are over sets the file's size, a released sink with
+ * nothing in flight is freed.  Not re-entered: a write that ends while
+ * drive() runs (it completed at once) is picked up by the running call.
+ */
+static void drive(struct file_sink *k) {
+    if (k->driving)
+        return;
+    k->driving = true;
+    bool copied = k->waiter && copy_on(k);
+    k->driving = false;
+    if (copied) {
+        /* Last: the writer's continuation may run inside and write again, end, or free the stream. */
+        resolve(&k->waiter, k->err, k->errmsg, (sea_value){.size = k->len});
+        return;
+    }
+    if (k->ender && k->inflight == 0 && !k->truncating) {
+        if (k->err) {
+            resolve(&k->ender, k->err, k->errmsg, (sea_value){0}); /* last, as above */
             return;
-        write_current(k, k->bufsz);
+        }
+        /* Exactly what was given: the padding goes, and so does any older, longer tail. */
+        k->truncating = true;
+        sea_future_detach(sea_then_wrapped(sea_file_truncate(k->f, k->final_size), truncated, k));
+        return;
     }
-    sea_promise *p = k->waiter;
-    k->waiter = NULL;
-    if (k->err)
-        sea_promise_set_error_fmt(p, k->err, "%s", k->errmsg);
-    else
-        sea_promise_set_value(p, (sea_value){.size = k->len});
-    sea_promise_release(p);
-    free(p);
+    if (k->released && k->inflight == 0 && !k->ender)
+        sink_free(k);
 }
 
 static sea_future sink_put(sea_data_sink *sink, const void *data, size_t len) {
@@ -334,7 +344,7 @@ static sea_future sink_put(sea_data_sink *sink, const void *data, size_t len) {
     k->data = data;
     k->len = len;
     k->copied = 0;
-    sink_continue(k);
+    drive(k);
     return f;
 }
 
@@ -345,25 +355,24 @@ static sea_future sink_end(sea_data_sink *sink) {
         return sea_failed(-ENOMEM, "file stream: out of memory");
     sea_promise_init(p);
     sea_future f = sea_promise_get_future(p);
-    k->ender = p;
     k->final_size = k->pos + k->cur_len;
+    k->driving = true; /* the last write may end at once: count it, do not end twice */
     if (!k->err && k->cur_len) {
         size_t align = sea_file_write_alignment(k->f);
         size_t len = round_up(k->cur_len, align);
         memset((char *)k->cur + k->cur_len, 0, len - k->cur_len);
-        k->padded = len != k->cur_len;
         write_current(k, len);
     }
-    if (k->inflight == 0)
-        finish_end(k);
+    k->driving = false;
+    k->ender = p;
+    drive(k);
     return f;
 }
 
 static void sink_release(sea_data_sink *sink) {
     struct file_sink *k = (struct file_sink *)sink;
     k->released = true;
-    if (k->inflight == 0 && !k->ender)
-        sink_free(k);
+    drive(k);
 }
 
 static const sea_data_sink_ops sink_ops = {.put = sink_put, .end = sink_end, .release = sink_release};

@@ -36,6 +36,7 @@ struct sea__disk_job {
     struct sea__disk_pool_shard *ps;
     sea_promise promise;
     sea__disk_call_fn fn;
+    void (*abandon)(void *arg, long result);
     long result;
     const char *what;
     char *path;          /* a copy, for the message */
@@ -99,6 +100,11 @@ static int start_threads(void) {
 }
 
 sea_future sea__disk_call(sea__disk_call_fn fn, const void *arg, size_t argsz, const char *what, const char *path) {
+    return sea__disk_call_owning(fn, arg, argsz, what, path, NULL);
+}
+
+sea_future sea__disk_call_owning(sea__disk_call_fn fn, const void *arg, size_t argsz, const char *what,
+                                 const char *path, void (*abandon)(void *arg, long result)) {
     struct sea__disk_shard *ds = sea__disk_shard_current();
     if (!ds)
         return sea_failed_fmt(SEA_ESHUTDOWN, "%s %s: no running reactor with the disk module", what, path ? path : "");
@@ -111,6 +117,7 @@ sea_future sea__disk_call(sea__disk_call_fn fn, const void *arg, size_t argsz, c
     }
     memcpy(j->arg, arg, argsz);
     j->fn = fn;
+    j->abandon = abandon;
     j->what = what;
     j->path = pcopy;
     j->ps = &ds->pool;
@@ -142,6 +149,15 @@ sea_future sea__disk_call(sea__disk_call_fn fn, const void *arg, size_t argsz, c
 }
 
 static void job_free(struct sea__disk_job *j) {
+    sea_promise_release(&j->promise);
+    free(j->path);
+    free(j);
+}
+
+/* A job whose result will never be delivered (the shard stops): its abandon hook lets go of what it made. */
+static void job_abandon(struct sea__disk_job *j, long result) {
+    if (j->abandon)
+        j->abandon(j->arg, result);
     sea_promise_release(&j->promise);
     free(j->path);
     free(j);
@@ -218,7 +234,7 @@ void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps) {
             unsigned n = 0;
             while (list) {
                 struct sea__disk_job *next = list->next;
-                job_free(list);
+                job_abandon(list, list->result);
                 list = next;
                 n++;
             }
@@ -241,7 +257,7 @@ void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps) {
     pthread_mutex_unlock(&pool.lock);
     while (dropped) {
         struct sea__disk_job *next = dropped->next;
-        job_free(dropped);
+        job_abandon(dropped, SEA_ECANCELED);
         dropped = next;
     }
     pthread_mutex_lock(&ps->lock);
@@ -250,7 +266,7 @@ void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps) {
     pthread_mutex_unlock(&ps->lock);
     while (list) {
         struct sea__disk_job *next = list->next;
-        job_free(list);
+        job_abandon(list, list->result);
         list = next;
     }
 }

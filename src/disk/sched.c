@@ -183,6 +183,9 @@ static const char *op_verb(const struct sea__disk_req *r) {
 /* Ends r with err (0: success, the byte count is r->done): stats, its file's count, its promise. */
 static void finish(struct sea__disk_req *r, int err, const char *why) {
     struct sea__disk_sched_shard *ss = sched_of_current();
+    struct sea__disk_shard *raw = sea__disk_shard_raw();
+    if (raw)
+        sea__list_remove(&raw->sched.issued, &r->link);
     if (ss) {
         struct sea__disk_class_queue *q = &ss->cls[r->cls];
         ss->executing--;
@@ -209,20 +212,24 @@ static void finish(struct sea__disk_req *r, int err, const char *why) {
         dispatch(ss);
 }
 
+/* The most bytes Linux moves in one read or write (MAX_RW_COUNT): a longer request comes back short of it. */
+#define KERNEL_RW_MAX ((size_t)0x7ffff000)
+
 /* A part of r ended having moved n bytes: the rest goes again, or r ends. */
 static void moved(struct sea__disk_req *r, size_t n) {
     r->done += n;
     bool write = r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_WRITEV;
-    if (!write || r->done >= r->total) {
-        finish(r, 0, NULL); /* a read that came back short reached the end of the file */
+    /* A read that came back short reached the end of the file, unless the kernel capped its length. */
+    if (r->done >= r->total || (!write && n < KERNEL_RW_MAX)) {
+        finish(r, 0, NULL);
         return;
     }
     if (n == 0) {
-        finish(r, -EIO, "the kernel wrote nothing");
+        finish(r, -EIO, write ? "the kernel wrote nothing" : "the kernel read nothing");
         return;
     }
     r->io.offset += n;
-    if (r->io.op == SEA__IO_WRITE) {
+    if (r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_READ) {
         r->io.buf = (char *)r->io.buf + n;
         r->io.len -= n;
     } else {
@@ -324,6 +331,7 @@ static void dispatch(struct sea__disk_sched_shard *ss) {
         best->vtime += r->cost / (double)sea_io_class_shares(&classes.c[r->cls]);
         ss->executing++;
         best->st.executing++;
+        sea__list_push_back(&ss->issued, &r->link);
         issue(r);
     }
 }
@@ -366,6 +374,7 @@ void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss) {
             struct sea__disk_req *r = sea__container_of(sea__list_first(&q->queue), struct sea__disk_req, link);
             sea__list_remove(&q->queue, &r->link);
             sea_promise_release(&r->promise); /* broken: the shard is stopping */
+            free(r->owned_buf);
             free(r->iov);
             free(r);
         }
@@ -377,6 +386,18 @@ void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss) {
             sea_metric_remove(q->m_latency);
             q->metrics_made = false;
         }
+    }
+}
+
+void sea__disk_sched_late_stop(struct sea__disk_sched_shard *ss) {
+    /* The backend has let go of every buffer: what never came back is freed here. */
+    struct sea__link *l;
+    while ((l = sea__list_pop_front(&ss->issued))) {
+        struct sea__disk_req *r = sea__container_of(l, struct sea__disk_req, link);
+        sea_promise_release(&r->promise);
+        free(r->owned_buf);
+        free(r->iov);
+        free(r);
     }
 }
 
@@ -459,9 +480,13 @@ int sea_io_properties_parse(const char *text, size_t len, sea_io_properties *out
         }
         memcpy(num, text + v, nlen);
         num[nlen] = '\0';
+        if (memchr(num, '\0', nlen)) {
+            snprintf(err, errlen, "line %u: %.*s has a NUL byte", line, (int)klen, key);
+            return -EINVAL;
+        }
         char *e;
         double d = strtod(num, &e);
-        if (*e || !(d > 0) || !isfinite(d)) {
+        if (e != num + nlen || !(d > 0) || !isfinite(d)) {
             snprintf(err, errlen, "line %u: %.*s must be a positive number, not \"%s\"", line, (int)klen, key, num);
             return -EINVAL;
         }
@@ -483,8 +508,8 @@ int sea_io_properties_parse(const char *text, size_t len, sea_io_properties *out
 
 int sea_io_properties_format(const sea_io_properties *p, const char *mountpoint, char *buf, size_t len) {
     return snprintf(buf, len,
-                    "disks:\n  - mountpoint: %s\n    read_iops: %.0f\n    read_bandwidth: %.0f\n"
-                    "    write_iops: %.0f\n    write_bandwidth: %.0f\n",
+                    "disks:\n  - mountpoint: %s\n    read_iops: %.17g\n    read_bandwidth: %.17g\n"
+                    "    write_iops: %.17g\n    write_bandwidth: %.17g\n",
                     mountpoint, p->read_iops, p->read_bandwidth, p->write_iops, p->write_bandwidth);
 }
 

@@ -23,7 +23,12 @@ const sea_io_properties *sea__disk_model(void) {
     return sea__disk_config.have_model ? &sea__disk_config.model : NULL;
 }
 
-struct sea__disk_shard *sea__disk_shard_current(void) {
+struct sea__disk_shard *sea__disk_shard_raw(void) {
     struct sea__shard *s = sea__shard_current;
     return s && sea__disk_slot ? s->slot[sea__disk_slot] : NULL;
+}
+
+struct sea__disk_shard *sea__disk_shard_current(void) {
+    struct sea__disk_shard *ds = sea__disk_shard_raw();
+    return ds && !ds->stopped ? ds : NULL;
 }
