@@ -586,12 +586,8 @@ mc_result mc_cache_restore(mc_cache *c, const char *key, size_t nkey, uint64_t h
     it->flags = flags;
     it->exptime = exptime;
     it->iflags = iflags & MC_ITEM_KEY_BINARY;
-    if (old)
-        unlink_item(c, old);
-    it->cas = cas;
-    it->stored = now;
-    it->atime = (uint32_t)now;
-    link_item(c, it);
+    replace_item(c, old, it, now);
+    it->cas = cas; /* the snapshot's, not the one replace_item drew */
     return MC_STORED;
 }
 
