@@ -22,6 +22,7 @@ have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference alloc
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pylibmc' 2>/dev/null || missing+=(python3-pylibmc)
 have_cmd memcstat || missing+=(libmemcached-tools)
 [ -x /usr/sbin/nutcracker ] || have_cmd nutcracker || missing+=(nutcracker)  # twemproxy, for the pool test
+have_cmd fio || missing+=(fio)  # bench_disk's reference: the same reads and writes through fio's io_uring engine
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
