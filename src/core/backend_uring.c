@@ -240,6 +240,11 @@ static int uring_submit(struct sea__io_shard *io, struct sea__io_request *r) {
     }
     prep(sqe, r);
     u->unsubmitted++;
+    if (r->io.now) {
+        /* Asked to go at once: with whatever else is queued, which goes no later than it would have. */
+        io_uring_submit(&u->ring);
+        submitted(u);
+    }
     return 0;
 }
 

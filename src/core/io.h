@@ -67,6 +67,7 @@ struct sea__io {
     uint8_t op;      /* enum sea__io_op */
     bool sticky;     /* POLL on a descriptor sea owns and closes (see sea__io_forget) */
     bool aio;        /* READ, WRITE, READV, WRITEV, FSYNC, FDATASYNC on an O_DIRECT file: the epoll backend uses Linux AIO */
+    bool now;        /* io_uring: to the kernel at once, not with the loop turn's batch (disk requests, see disk/sched.c) */
     int fd;
     uint32_t events; /* POLL: SEA_POLLIN, SEA_POLLOUT, ... */
     int flags;       /* RECV, SEND: MSG_* flags; ACCEPT: SOCK_NONBLOCK, SOCK_CLOEXEC */

@@ -295,6 +295,15 @@ static void issue(struct sea__disk_req *r) {
         struct pool_rw a = {r->io};
         f = sea__disk_call(pool_rw_call, &a, sizeof(a), op_verb(r), r->path);
     } else {
+        /*
+         * On io_uring, each disk request goes to the kernel as it is
+         * dispatched rather than with the loop turn's batch: a block
+         * device starts on it at once (measured on this machine's virtio
+         * disk: 4 KiB random reads at depth 32 went from 0.81x fio's
+         * rate, batched, to parity), for one system call per request, as
+         * fio makes.
+         */
+        r->io.now = true;
         f = sea__io_submit(&r->io, NULL);
     }
     sea_future_detach(sea_then_wrapped(f, io_done, r));
