@@ -18,11 +18,14 @@
  * With a disk model (--io-properties-file, as sea-iotune writes it), the
  * shards together send the device no more than its measured rate: a
  * token bucket of device time, shared by every shard, that refills at one
- * second per second.  Requests beyond that wait in sea's queues, where the
- * fair queue orders them, rather than in the device's, where a latency-
- * sensitive request would wait behind every bulk one.  Without a model
- * nothing limits the rate; each shard keeps at most --io-max-requests
- * requests at the device (default 128), and the fair queue orders the rest.
+ * second per second, and no more than --io-latency-goal-ms of device time
+ * in flight (default 1.5 ms).  Requests beyond that wait in sea's queues,
+ * where the fair queue orders them, rather than in the device's, where a
+ * latency-sensitive request would wait behind every bulk one.  Reads and
+ * writes over 128 KiB are queued as 128 KiB pieces, so that no class takes
+ * a long stretch of device time at once.  Without a model nothing limits
+ * the rate; each shard keeps at most --io-max-requests requests at the
+ * device (default 128), and the fair queue orders the rest.
  *
  * Per class and shard, the Prometheus endpoint shows sea_io_queued,
  * sea_io_executing, sea_io_ops_total, sea_io_bytes_total and the

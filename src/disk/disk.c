@@ -29,6 +29,10 @@ static const struct sea__opt options[] = {
            .help = "disk requests each shard keeps at the device at most (default 128, 1..65536); the fair "
                    "queue orders the rest"},
      .value_name = "N", .meaning = "a whole number in 1..65536"},
+    {.o = {.name = "io-latency-goal-ms", .type = SEA_OPTION_DOUBLE, .default_value = "1.5", .min = 0.05, .max = 1000,
+           .help = "with a disk model: device time the shards keep in flight at most, so a request waits at the "
+                   "device no longer than this (default 1.5, 0.05..1000)"},
+     .value_name = "X", .meaning = "a number of milliseconds in 0.05..1000"},
     {.o = {.name = "disk-syscall-threads", .type = SEA_OPTION_INT, .default_value = "2", .min = 1, .max = 64,
            .help = "threads for the file-system calls that have no asynchronous form: open, stat, rename, ... "
                    "(default 2, 1..64)"},
@@ -64,6 +68,7 @@ static int load_model(const char *path, char *err, size_t errlen) {
 static int disk_configure(const struct sea__opt_values *v, char *err, size_t errlen) {
     sea__disk_config.pool_threads = (unsigned)sea__opt_int(v, "disk-syscall-threads");
     sea__disk_config.max_requests = (unsigned)sea__opt_int(v, "io-max-requests");
+    sea__disk_config.latency_goal_ns = (int64_t)(sea__opt_double(v, "io-latency-goal-ms") * 1e6);
     sea__disk_config.have_model = false;
     const char *path = sea__opt_string(v, "io-properties-file");
     if (path && *path) {

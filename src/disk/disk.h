@@ -71,6 +71,10 @@ struct sea__disk_req {
     double cost;           /* device seconds, by the model */
     sea_time queued_at;
     void *owned_buf;                          /* a buffer that goes with the request if the shard stops first */
+    struct sea__disk_req *parent;             /* a piece of a large request: the request it is part of */
+    unsigned pieces;                          /* a split request: its pieces not yet ended */
+    int piece_err;                            /* a split request: its first piece's failure */
+    char piece_why[160];
     unsigned *owner_pending;                  /* the file's count of requests in flight */
     void (*owner_idle)(void *owner);          /* called when it reaches 0 */
     void *owner;
@@ -87,6 +91,7 @@ unsigned sea__io_class_index(const sea_io_class *c);
 struct sea__disk_config {
     unsigned pool_threads;   /* --disk-syscall-threads */
     unsigned max_requests;   /* --io-max-requests */
+    int64_t latency_goal_ns; /* --io-latency-goal-ms: device time in flight at most, with a model */
     bool have_model;
     sea_io_properties model; /* --io-properties-file */
 };

@@ -19,9 +19,17 @@
  * cell rate algorithm), refilled at one second of device time per second
  * and holding at most BURST.  A shard whose head request does not fit
  * notes when it will, and its poller dispatches again then (the loop
- * sleeps no longer than that).  Without a model the same costs (from
+ * sleeps no longer than that).  The rate alone does not bound the device's
+ * queue (a model a little above what the device really gives lets it
+ * grow), so the device time in flight, all shards together, is also kept
+ * under --io-latency-goal-ms.  Without a model the same costs (from
  * DEFAULT_MODEL) order the fair queue, and only the per-shard limit on
  * requests at the device (--io-max-requests) holds requests back.
+ *
+ * Pieces.  A read or write of more than 128 KiB is queued as pieces of 128
+ * KiB, each costed and dispatched on its own, and ends with its last
+ * piece: otherwise one megabyte of a bulk class would take the bucket's
+ * next millisecond at once and every other class would wait behind it.
  *
  * Issuing.  On io_uring a request is a ring entry; on epoll, a direct
  * file's goes to AIO (the request's aio flag) and a buffered file's to a
@@ -108,6 +116,12 @@ static const sea_io_properties DEFAULT_MODEL = {
 /* How much device time the bucket holds: the burst the device may get at once. */
 #define BURST_NS 1000000
 
+/* A shard that waits for device time other shards hold looks again this often. */
+#define RECHECK_NS 20000
+
+/* A read or write larger than this goes to the device in pieces of it, each queued and costed on its own. */
+#define PIECE_BYTES (128 * 1024)
+
 /* The time (ns, monotonic) at which the bucket is next empty; shared by every shard. */
 static _Atomic int64_t bucket_empty_at;
 
@@ -180,12 +194,47 @@ static const char *op_verb(const struct sea__disk_req *r) {
     return r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_WRITEV ? "write" : "read";
 }
 
-/* Ends r with err (0: success, the byte count is r->done): stats, its file's count, its promise. */
+/* Device time in flight, all shards together (ns, by the model): kept under --io-latency-goal-ms. */
+static _Atomic int64_t device_ns_in_flight;
+
+static int64_t cost_ns(const struct sea__disk_req *r) {
+    return (int64_t)(r->cost * 1e9);
+}
+
+/* Resolves r's promise (err, or its byte count), tells its file, frees it. */
+static void settle(struct sea__disk_req *r, int err, const char *why) {
+    if (err)
+        sea_promise_set_error_fmt(&r->promise, err, "%s %s at offset %llu (%zu bytes): %s", op_verb(r), r->path,
+                                  (unsigned long long)r->io.offset, r->total, why ? why : sea_strerror(err));
+    else
+        sea_promise_set_value(&r->promise, (sea_value){.size = r->done});
+    sea_promise_release(&r->promise);
+    if (r->owner_pending && --*r->owner_pending == 0 && r->owner_idle)
+        r->owner_idle(r->owner);
+    free(r->iov);
+    free(r);
+}
+
+/* A piece of a split request ended: the request ends with its last piece. */
+static void piece_ended(struct sea__disk_req *parent, const struct sea__disk_req *piece, int err, const char *why) {
+    parent->done += piece->done;
+    if (err && !parent->piece_err) {
+        parent->piece_err = err;
+        snprintf(parent->piece_why, sizeof(parent->piece_why), "%s (at offset %llu)", why ? why : sea_strerror(err),
+                 (unsigned long long)piece->io.offset);
+    }
+    if (--parent->pieces == 0)
+        settle(parent, parent->piece_err, parent->piece_err ? parent->piece_why : NULL);
+}
+
+/* Ends issued request r with err (0: success, the byte count is r->done): stats, then its promise or its parent. */
 static void finish(struct sea__disk_req *r, int err, const char *why) {
     struct sea__disk_sched_shard *ss = sched_of_current();
     struct sea__disk_shard *raw = sea__disk_shard_raw();
     if (raw)
         sea__list_remove(&raw->sched.issued, &r->link);
+    if (sea__disk_model())
+        atomic_fetch_sub_explicit(&device_ns_in_flight, cost_ns(r), memory_order_relaxed);
     if (ss) {
         struct sea__disk_class_queue *q = &ss->cls[r->cls];
         ss->executing--;
@@ -198,18 +247,32 @@ static void finish(struct sea__disk_req *r, int err, const char *why) {
         if (q->m_latency)
             sea_histogram_observe(q->m_latency, (double)lat / 1e9);
     }
-    if (err)
-        sea_promise_set_error_fmt(&r->promise, err, "%s %s at offset %llu (%zu bytes): %s", op_verb(r), r->path,
-                                  (unsigned long long)(r->io.offset - r->done), r->total, why ? why : sea_strerror(err));
-    else
-        sea_promise_set_value(&r->promise, (sea_value){.size = r->done});
-    sea_promise_release(&r->promise);
-    if (r->owner_pending && --*r->owner_pending == 0 && r->owner_idle)
-        r->owner_idle(r->owner);
-    free(r->iov);
-    free(r);
+    if (r->parent) {
+        piece_ended(r->parent, r, err, why);
+        free(r);
+    } else {
+        r->io.offset -= r->done; /* the message names where the request started */
+        settle(r, err, why);
+    }
     if (ss)
         dispatch(ss);
+}
+
+/* Frees r at a stop (never issued, or issued and never ended): its promise breaks, with its parent's. */
+static void drop(struct sea__disk_req *r) {
+    struct sea__disk_req *parent = r->parent;
+    if (!parent) {
+        sea_promise_release(&r->promise);
+        free(r->owned_buf);
+        free(r->iov);
+    }
+    free(r);
+    if (parent && --parent->pieces == 0) {
+        sea_promise_release(&parent->promise);
+        free(parent->owned_buf);
+        free(parent->iov);
+        free(parent);
+    }
 }
 
 /* The most bytes Linux moves in one read or write (MAX_RW_COUNT): a longer request comes back short of it. */
@@ -218,6 +281,7 @@ static void finish(struct sea__disk_req *r, int err, const char *why) {
 /* A part of r ended having moved n bytes: the rest goes again, or r ends. */
 static void moved(struct sea__disk_req *r, size_t n) {
     r->done += n;
+    r->io.offset += n; /* so that offset - done is always where the request started */
     bool write = r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_WRITEV;
     /* A read that came back short reached the end of the file, unless the kernel capped its length. */
     if (r->done >= r->total || (!write && n < KERNEL_RW_MAX)) {
@@ -228,7 +292,6 @@ static void moved(struct sea__disk_req *r, size_t n) {
         finish(r, -EIO, write ? "the kernel wrote nothing" : "the kernel read nothing");
         return;
     }
-    r->io.offset += n;
     if (r->io.op == SEA__IO_WRITE || r->io.op == SEA__IO_READ) {
         r->io.buf = (char *)r->io.buf + n;
         r->io.len -= n;
@@ -327,10 +390,17 @@ static void dispatch(struct sea__disk_sched_shard *ss) {
         struct sea__disk_req *r = sea__container_of(sea__list_first(&best->queue), struct sea__disk_req, link);
         if (model) {
             sea_time now = sea_now(), retry;
-            if (!bucket_take((int64_t)(r->cost * 1e9), now, &retry)) {
+            int64_t in_flight = atomic_load_explicit(&device_ns_in_flight, memory_order_relaxed);
+            if (in_flight > 0 && in_flight + cost_ns(r) > sea__disk_config.latency_goal_ns) {
+                /* The device has its fill: a completion here dispatches again; other shards' are polled for. */
+                ss->retry_at = ss->executing ? 0 : now + RECHECK_NS;
+                return;
+            }
+            if (!bucket_take(cost_ns(r), now, &retry)) {
                 ss->retry_at = retry;
                 return;
             }
+            atomic_fetch_add_explicit(&device_ns_in_flight, cost_ns(r), memory_order_relaxed);
         }
         ss->retry_at = 0;
         sea__list_remove(&best->queue, &r->link);
@@ -345,6 +415,66 @@ static void dispatch(struct sea__disk_sched_shard *ss) {
     }
 }
 
+static void enqueue(struct sea__disk_sched_shard *ss, struct sea__disk_class_queue *q, struct sea__disk_req *r) {
+    r->cost = cost_of(r);
+    if (sea__list_empty(&q->queue) && q->vtime < ss->vnow)
+        q->vtime = ss->vnow; /* idle until now: no credit banked */
+    sea__list_push_back(&q->queue, &r->link);
+    ss->queued++;
+    q->st.queued++;
+}
+
+/*
+ * Splits a large read or write into pieces of PIECE_BYTES: the fair queue
+ * and the bucket then deal in small amounts of device time, so a request
+ * of another class waits behind one piece, not behind a whole megabyte.
+ * False if r stays whole (small, vectored, or no memory for the pieces).
+ */
+static bool split(struct sea__disk_sched_shard *ss, struct sea__disk_class_queue *q, struct sea__disk_req *r) {
+    if ((r->io.op != SEA__IO_READ && r->io.op != SEA__IO_WRITE) || r->total <= PIECE_BYTES)
+        return false;
+    unsigned n = (unsigned)((r->total + PIECE_BYTES - 1) / PIECE_BYTES);
+    struct sea__disk_req *first = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        struct sea__disk_req *p = calloc(1, sizeof(*p));
+        if (!p) {
+            while (first) {
+                struct sea__disk_req *next = first->parent;
+                free(first);
+                first = next;
+            }
+            return false;
+        }
+        size_t off = (size_t)i * PIECE_BYTES;
+        p->io = r->io;
+        p->io.buf = (char *)r->io.buf + off;
+        p->io.len = p->total = r->total - off < PIECE_BYTES ? r->total - off : PIECE_BYTES;
+        p->io.offset = r->io.offset + off;
+        p->via_pool = r->via_pool;
+        p->cls = r->cls;
+        p->queued_at = r->queued_at;
+        p->path = r->path;
+        p->parent = first; /* a list through parent until all are made */
+        first = p;
+    }
+    /* The list is newest first: reverse it into file order, pointing each piece at r. */
+    struct sea__disk_req *ordered = NULL;
+    while (first) {
+        struct sea__disk_req *next = first->parent;
+        first->parent = ordered;
+        ordered = first;
+        first = next;
+    }
+    r->pieces = n;
+    while (ordered) {
+        struct sea__disk_req *next = ordered->parent;
+        ordered->parent = r;
+        enqueue(ss, q, ordered);
+        ordered = next;
+    }
+    return true;
+}
+
 void sea__disk_sched_submit(struct sea__disk_req *r, const sea_io_class *c) {
     struct sea__disk_sched_shard *ss = sched_of_current();
     unsigned idx = sea__io_class_index(c);
@@ -352,13 +482,9 @@ void sea__disk_sched_submit(struct sea__disk_req *r, const sea_io_class *c) {
     if (!q->metrics_made)
         class_metrics(q, idx);
     r->cls = (uint8_t)idx;
-    r->cost = cost_of(r);
     r->queued_at = sea_now();
-    if (sea__list_empty(&q->queue) && q->vtime < ss->vnow)
-        q->vtime = ss->vnow; /* idle until now: no credit banked */
-    sea__list_push_back(&q->queue, &r->link);
-    ss->queued++;
-    q->st.queued++;
+    if (!split(ss, q, r))
+        enqueue(ss, q, r);
     dispatch(ss);
 }
 
@@ -382,10 +508,7 @@ void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss) {
         while (!sea__list_empty(&q->queue)) {
             struct sea__disk_req *r = sea__container_of(sea__list_first(&q->queue), struct sea__disk_req, link);
             sea__list_remove(&q->queue, &r->link);
-            sea_promise_release(&r->promise); /* broken: the shard is stopping */
-            free(r->owned_buf);
-            free(r->iov);
-            free(r);
+            drop(r); /* broken: the shard is stopping */
         }
         if (q->metrics_made) {
             sea_metric_remove(q->m_queued);
@@ -401,13 +524,8 @@ void sea__disk_sched_shard_stop(struct sea__disk_sched_shard *ss) {
 void sea__disk_sched_late_stop(struct sea__disk_sched_shard *ss) {
     /* The backend has let go of every buffer: what never came back is freed here. */
     struct sea__link *l;
-    while ((l = sea__list_pop_front(&ss->issued))) {
-        struct sea__disk_req *r = sea__container_of(l, struct sea__disk_req, link);
-        sea_promise_release(&r->promise);
-        free(r->owned_buf);
-        free(r->iov);
-        free(r);
-    }
+    while ((l = sea__list_pop_front(&ss->issued)))
+        drop(sea__container_of(l, struct sea__disk_req, link));
 }
 
 int sea_io_class_stats_get(const sea_io_class *c, sea_io_class_stats *out) {

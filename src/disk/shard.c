@@ -9,7 +9,7 @@
 
 unsigned sea__disk_slot;
 
-struct sea__disk_config sea__disk_config = {.pool_threads = 2, .max_requests = 128};
+struct sea__disk_config sea__disk_config = {.pool_threads = 2, .max_requests = 128, .latency_goal_ns = 1500000};
 
 unsigned sea__disk_pool_threads(void) {
     return sea__disk_config.pool_threads;
