@@ -49,8 +49,10 @@
  * the option is process-wide), 200 reads in a class of 1000 shares and 200
  * in one of 100, queued at once, complete 10 to 1 (in the order the fair
  * queue picks, no clocks), then about 1 to 1 once the shares are equal; a
- * disk model loaded with --io-properties-file, and a bad one refused naming
- * its line.  sea_io_properties_parse: a valid file, comments, CRLF, a second
+ * disk model loaded with --io-properties-file (with it, a write and a read
+ * of over 1 MiB go in 128 KiB pieces and come back whole, the read short by
+ * what lies past the end, and a failed piece fails the request), and a bad
+ * model refused naming its line.  sea_io_properties_parse: a valid file, comments, CRLF, a second
  * disk, missing fields, bad numbers, garbage (-EINVAL naming the line);
  * format round-trips through parse; 20,000 random mutations of a valid text
  * (rc 0 or -EINVAL, an error that fits its buffer).  (The repository has no
@@ -1685,6 +1687,8 @@ FIBER_CASE(t_model_option) {
     CHECK(sea_test_exited_with(&c, 0));
     CHECK_CONTAINS(c.out, "model 95000 1900000000 60000 1100000000");
     CHECK_CONTAINS(c.out, "reads ok");
+    CHECK_CONTAINS(c.out, "split ok");       /* large requests in 128 KiB pieces, whole again */
+    CHECK_CONTAINS(c.out, "split error ok"); /* a failed piece fails the request */
     /* A bad model: a command-line error naming the file and the line. */
     const char *bad = "disks:\n  - mountpoint: /\n    read_iops: lots\n";
     write_plain("bad.yaml", bad, strlen(bad));

@@ -357,6 +357,40 @@ static sea_future model_main(void) {
         puts("reads ok");
     sea_dma_free(buf);
     HCHECK(sea_await_value(sea_file_close(f), NULL) == 0);
+
+    /*
+     * With a model, requests over 128 KiB go to the device in 128 KiB
+     * pieces: a write of 9 pieces (the last one short) and a read past the
+     * end of the file must come back whole, the read short by exactly what
+     * is missing, and the class must have seen the pieces.
+     */
+    size_t len = 8 * 131072 + 3 * 4096;
+    char *w = sea_dma_alloc(4096, len), *r = sea_dma_alloc(4096, 2 * len);
+    sea_file *g = open_in("split", O_RDWR | O_CREAT | O_TRUNC, false, NULL);
+    if (!w || !r || !g)
+        return sea_ready_int(3);
+    for (size_t i = 0; i < len; i++)
+        w[i] = (char)(i * 7 + i / 4096);
+    sea_io_class_stats before, after;
+    HCHECK(sea_io_class_stats_get(NULL, &before) == 0);
+    sea_value v;
+    HCHECK(sea_await_value(sea_file_write(g, 0, w, len), &v) == 0 && v.size == len);
+    HCHECK(sea_await_value(sea_file_read(g, 0, r, 2 * len), &v) == 0 && v.size == len);
+    HCHECK(sea_io_class_stats_get(NULL, &after) == 0);
+    if (v.size == len && memcmp(w, r, len) == 0 && after.ops - before.ops >= 9 + 9)
+        puts("split ok");
+    HCHECK(sea_await_value(sea_file_close(g), NULL) == 0);
+    /* A piece that fails fails the whole request, naming the file. */
+    sea_file *ro = open_in("split", O_RDONLY, false, NULL);
+    if (!ro)
+        return sea_ready_int(3);
+    sea_future bad = sea_await(sea_file_write(ro, 0, w, len));
+    if (sea_future_failed(&bad) && sea_future_error(&bad) == -EBADF && strstr(sea_future_message(&bad), "split"))
+        puts("split error ok");
+    sea_future_detach(bad);
+    HCHECK(sea_await_value(sea_file_close(ro), NULL) == 0);
+    sea_dma_free(w);
+    sea_dma_free(r);
     return sea_ready();
 }
 
