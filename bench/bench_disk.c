@@ -52,6 +52,16 @@
  *       sea's queues, not the kernel's, hold the backlog).  A note gives
  *       every round's figures.
  *
+ *   snapshot
+ *       sea-memcached (next to this program in ../apps, or SEA_MEMCACHED),
+ *       one shard on CPU 1, filled with 1,000,000 items of 1,000 bytes
+ *       (about 1 GB of snapshot), stopped with SIGTERM (it saves), started
+ *       again (it loads) and stopped: the save and load rates its log
+ *       reports (bytes of records over the time from the first write to the
+ *       rename and directory sync, and from the directory listing to the
+ *       last item stored), against fio's 1 MiB sequential writes and reads
+ *       at depth 4 measured in the same round.
+ *
  * Output: "name: value unit" lines and "name.ratio_vs_fio: X" (sea / fio,
  * higher is better for sea for IOPS and bandwidth); '#' lines are notes.
  * After each figure a note gives how busy CPU 0 was (nothing of ours runs
@@ -81,6 +91,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 enum { MAIN_CPU = 0, IO_CPU = 1 };
@@ -822,6 +835,216 @@ static void fig_sched(void) {
                    bench_median(&p99[c]) / bench_median(&p99[1]), bench_median(&bulk[1]), bench_median(&bulk[c]));
 }
 
+
+/* ---- snapshot: sea-memcached's snapshot save and load against the device's sequential bandwidth ---- */
+
+#define SNAP_ITEMS 1000000
+#define SNAP_VALUE 1000
+
+/* sea-memcached next to this program (../apps), or SEA_MEMCACHED. */
+static const char *memcached_path(void) {
+    static char path[4200];
+    if (getenv("SEA_MEMCACHED"))
+        return getenv("SEA_MEMCACHED");
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return "sea-memcached";
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    snprintf(path, sizeof(path), "%s/../apps/sea-memcached", self);
+    return path;
+}
+
+/* The whole of a log file. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 4096)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Starts sea-memcached on a free port (read from its log) with its stderr in log; returns its pid, *port. */
+static pid_t memcached_start(const char *snapdir, const char *log, int *port) {
+    unlink(log); /* not the last run's: the port is read from this one's */
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        bench_pin(IO_CPU);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            _exit(126);
+        dup2(fd, 2);
+        const char *bin = memcached_path();
+        execl(bin, bin, "-c1", "--cpuset", IO_CPU_TEXT, "-m", "2G", "-p", "0", "-l", "127.0.0.1", "--snapshot-dir",
+              snapdir, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000; i++) { /* 30 s at most */
+        char *text = slurp(log);
+        const char *m = text ? strstr(text, "protocols on 127.0.0.1:") : NULL;
+        if (m) {
+            *port = atoi(m + strlen("protocols on 127.0.0.1:"));
+            free(text);
+            return pid;
+        }
+        free(text);
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            die("sea-memcached (%s) exited on start; its log is %s", memcached_path(), log);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    die("sea-memcached did not start within 30 s");
+}
+
+/* SIGTERM (the orderly stop that saves), then the exit; dies if it is not 0 within 60 s. */
+static void memcached_stop(pid_t pid) {
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 6000; i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                die("sea-memcached stopped with status %d", st);
+            return;
+        }
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    die("sea-memcached did not stop within 60 s of SIGTERM");
+}
+
+/* SNAP_ITEMS items of SNAP_VALUE bytes, pipelined noreply sets, then a round trip. */
+static void memcached_fill(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        die("connect to sea-memcached: %s", strerror(errno));
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap + 2 * SNAP_VALUE);
+    char value[SNAP_VALUE];
+    memset(value, 'v', sizeof(value));
+    for (unsigned i = 0; i < SNAP_ITEMS; i++) {
+        len += (size_t)sprintf(buf + len, "set item:%u 0 0 %d noreply\r\n", i, SNAP_VALUE);
+        memcpy(buf + len, value, SNAP_VALUE);
+        memcpy(buf + len + SNAP_VALUE, "\r\n", 2);
+        len += SNAP_VALUE + 2;
+        if (len > cap || i + 1 == SNAP_ITEMS) {
+            if (i + 1 == SNAP_ITEMS)
+                len += (size_t)sprintf(buf + len, "mn\r\n");
+            for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, buf + off, len - off);
+                if (n <= 0)
+                    die("write to sea-memcached: %s", strerror(errno));
+                off += (size_t)n;
+            }
+            len = 0;
+        }
+    }
+    char ans[16];
+    ssize_t n = read(fd, ans, sizeof(ans));
+    if (n < 4 || memcmp(ans, "MN\r\n", 4) != 0)
+        die("sea-memcached did not answer the fill with MN");
+    free(buf);
+    close(fd);
+}
+
+/* The MB/s a snapshot log line reports after `what` ("saved", "read"), and the MB. */
+static double log_rate(const char *log, const char *what, double *mb) {
+    char *text = slurp(log);
+    const char *p = text ? strstr(text, what) : NULL;
+    double rate = 0;
+    *mb = 0;
+    if (p) {
+        const char *open = strchr(p, '(');
+        const char *comma = strstr(p, " MB");
+        if (strcmp(what, "saved ") == 0 && open)
+            *mb = atof(open + 1);
+        else if (comma) {
+            const char *q = comma;
+            while (q > p && (isdigit((unsigned char)q[-1]) || q[-1] == '.'))
+                q--;
+            *mb = atof(q);
+        }
+        const char *in = strstr(p, " in ");
+        const char *r = in ? strstr(in, " s (") : NULL;
+        if (r)
+            rate = atof(r + 4);
+    }
+    free(text);
+    return rate;
+}
+
+static void fig_snapshot(void) {
+    char dir[4096], snapdir[4200], log[4300];
+    snprintf(dir, sizeof(dir), "%s", file_path);
+    *strrchr(dir, '/') = '\0';
+    snprintf(snapdir, sizeof(snapdir), "%s/bench_disk.snapshot", dir);
+    snprintf(log, sizeof(log), "%s/bench_disk.snapshot.log", dir);
+    struct bench_series save = {0}, load = {0}, fio_w = {0}, fio_r = {0}, mb = {0};
+    const struct job wj = {.kind = K_SEQWRITE, .depth = 4, .bs = 1 << 20};
+    const struct job rj = {.kind = K_SEQREAD, .depth = 4, .bs = 1 << 20};
+    printf("# snapshot: sea-memcached -c1 --cpuset " IO_CPU_TEXT " -m 2G --snapshot-dir %s, %d items of %d bytes; "
+           "the save and load rates its log reports, against fio's 1 MiB sequential writes and reads at depth 4\n",
+           snapdir, SNAP_ITEMS, SNAP_VALUE);
+    fflush(stdout);
+    for (int r = 0; r < runs; r++) {
+        char cmd[8700];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snapdir);
+        if (system(cmd) != 0)
+            die("cannot clear %s", snapdir);
+        int port;
+        pid_t pid = memcached_start(snapdir, log, &port);
+        memcached_fill(port);
+        memcached_stop(pid);
+        double m;
+        double sv = log_rate(log, "saved ", &m);
+        pid = memcached_start(snapdir, log, &port);
+        memcached_stop(pid);
+        double m2;
+        double ld = log_rate(log, " read 1 file(s)", &m2);
+        if (sv <= 0 || ld <= 0)
+            die("no save or load rate in sea-memcached's log (%s)", log);
+        bench_add(&save, sv);
+        bench_add(&load, ld);
+        bench_add(&mb, m);
+        struct outcome o;
+        if (!only_side || strcmp(only_side, "fio") == 0) {
+            if (measure(&wj, true, &o))
+                bench_add(&fio_w, o.bytes_per_s / 1e6);
+            if (measure(&rj, true, &o))
+                bench_add(&fio_r, o.bytes_per_s / 1e6);
+        }
+    }
+    char cmd[8700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", snapdir, log);
+    if (system(cmd) != 0)
+        printf("# snapshot: could not remove %s\n", snapdir);
+    bench_report("disk.snapshot.size_mb", &mb, "MB");
+    bench_report("disk.snapshot.save_mb_per_s", &save, "MB/s");
+    bench_report("disk.snapshot.load_mb_per_s", &load, "MB/s");
+    if (fio_w.n && fio_r.n) {
+        bench_report("disk.snapshot.fio_seqwrite_mb_per_s", &fio_w, "MB/s");
+        bench_report("disk.snapshot.fio_seqread_mb_per_s", &fio_r, "MB/s");
+        bench_ratio("disk.snapshot.save.ratio_vs_seqwrite", bench_median(&save), bench_median(&fio_w));
+        bench_ratio("disk.snapshot.load.ratio_vs_seqread", bench_median(&load), bench_median(&fio_r));
+    }
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -832,6 +1055,7 @@ static const struct {
     {"seqread_1m", fig_seqread},
     {"seqwrite_1m", fig_seqwrite},
     {"sched", fig_sched},
+    {"snapshot", fig_snapshot},
 };
 
 static uint64_t parse_size(const char *s) {

@@ -161,8 +161,8 @@ static mc_item **bucket_of(mc_cache *c, uint64_t hash) {
     return &c->buckets[hash & (c->nbuckets - 1)];
 }
 
-static void grow(mc_cache *c) {
-    size_t n = c->nbuckets * 2;
+/* Rehashes into n buckets (a power of two, more than now). */
+static void grow_to(mc_cache *c, size_t n) {
     mc_item **b = calloc(n, sizeof(*b));
     if (!b)
         return; /* longer chains, not an error */
@@ -177,6 +177,10 @@ static void grow(mc_cache *c) {
     free(c->buckets);
     c->buckets = b;
     c->nbuckets = n;
+}
+
+static void grow(mc_cache *c) {
+    grow_to(c, c->nbuckets * 2);
 }
 
 /* Takes it out of the table and the list, and frees it. */
@@ -589,6 +593,15 @@ mc_result mc_cache_restore(mc_cache *c, const char *key, size_t nkey, uint64_t h
     replace_item(c, old, it, now);
     it->cas = cas; /* the snapshot's, not the one replace_item drew */
     return MC_STORED;
+}
+
+void mc_cache_reserve(mc_cache *c, uint64_t items) {
+    uint64_t want = c->st.curr_items + items;
+    size_t n = c->nbuckets;
+    while (n < want && n < ((size_t)1 << 40))
+        n *= 2;
+    if (n > c->nbuckets)
+        grow_to(c, n);
 }
 
 uint64_t mc_cache_max_cas(const mc_cache *c) {

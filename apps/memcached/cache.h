@@ -167,6 +167,8 @@ bool mc_cache_item_dead(const mc_cache *c, const mc_item *it, int64_t now);
  */
 mc_result mc_cache_restore(mc_cache *c, const char *key, size_t nkey, uint64_t hash, uint32_t flags, int64_t exptime,
                            uint8_t iflags, const char *value, size_t nbytes, uint64_t cas, int64_t now);
+/* Grows the hash table for `items` more items at once (a snapshot's count), instead of doubling on the way. */
+void mc_cache_reserve(mc_cache *c, uint64_t items);
 /* The largest CAS value in the cache. */
 uint64_t mc_cache_max_cas(const mc_cache *c);
 /* New CAS values from now on are above max_cas (restored items keep theirs; new ones must not repeat them). */

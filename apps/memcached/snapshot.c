@@ -250,22 +250,22 @@ struct batch {
     int64_t origin, now_unix;
 };
 
-static bool restore_record(const mc_snap_record *r, int64_t origin, int64_t now_unix) {
+static bool restore_record(const mc_snap_record *r, int64_t origin, int64_t now_unix, int64_t now) {
     if (r->exptime != 0 && r->exptime <= now_unix)
         return false;
     int64_t exptime = r->exptime ? r->exptime - origin : 0;
     uint64_t hash = mc_hash(r->key, r->nkey);
     return mc_cache_restore(mc_shard_cache, r->key, r->nkey, hash, r->flags, exptime, r->iflags, r->value, r->nbytes,
-                            r->cas, mc_cache_now()) == MC_STORED;
+                            r->cas, now) == MC_STORED;
 }
 
 /* On the owning shard: the records another shard read for it (checked already). */
 static sea_future restore_batch(struct batch *b) {
-    int64_t n = 0;
+    int64_t n = 0, now = mc_cache_now();
     for (size_t off = 0; off < b->len;) {
         mc_snap_record r;
         off += mc_snap_record_decode(b->data + off, &r);
-        n += restore_record(&r, b->origin, b->now_unix);
+        n += restore_record(&r, b->origin, b->now_unix, now);
     }
     return sea_ready_int(n);
 }
@@ -273,7 +273,7 @@ static sea_future restore_batch(struct batch *b) {
 struct loader {
     char **batch;     /* per shard: records for it */
     size_t *blen, *bcap;
-    int64_t origin, now_unix;
+    int64_t origin, now_unix, now; /* now: the cache clock, read once per chunk */
     struct load_stats st;
 };
 
@@ -298,7 +298,7 @@ static sea_future take_record(struct loader *L, const mc_snap_record *r, const c
     }
     unsigned owner = mc_config.shard_local ? me : mc_shard_of(mc_hash(r->key, r->nkey), n);
     if (owner == me) {
-        L->st.items += restore_record(r, L->origin, L->now_unix);
+        L->st.items += restore_record(r, L->origin, L->now_unix, L->now);
         return sea_ready();
     }
     if (L->blen[owner] + size > L->bcap[owner]) {
@@ -361,6 +361,8 @@ static bool load_file(struct loader *L, const char *path) {
     if (mc_snap_header_decode((const unsigned char *)b.data, &h, why, sizeof(why)) < 0)
         goto out;
     sea_buf_release(&b);
+    /* Room for this shard's share of the file's items at once (the rest goes to other shards). */
+    mc_cache_reserve(mc_shard_cache, h.items / sea_shard_count());
     offset = MC_SNAP_HEADER;
     for (;;) {
         rc = read_n(in, MC_SNAP_CHUNK_HEADER, &b);
@@ -398,6 +400,7 @@ static bool load_file(struct loader *L, const char *path) {
             snprintf(why + l, sizeof(why) - l, " (chunk %u at offset %llu)", chunks + 1, (unsigned long long)offset);
             goto out;
         }
+        L->now = mc_cache_now();
         for (size_t off = 0; off < b.len;) {
             mc_snap_record r;
             size_t size = mc_snap_record_decode(b.data + off, &r);
