@@ -2,7 +2,7 @@
  * test_file.c - files, paths, directories, file streams and the I/O
  * scheduler (sea/file.h, sea/io_sched.h):
  *
- *     test_file FILE_HELPER_PATH [harness options...]
+ *     test_file FILE_HELPER_PATH NO_IO_SETUP_PATH [harness options...]
  *
  * Everything happens in a fresh directory made with mkdtemp under /var/tmp
  * (a disk file system that takes O_DIRECT), removed at the end.  What needs
@@ -83,6 +83,7 @@
 #include <unistd.h>
 
 static const char *helper_path;
+static const char *no_io_setup_path; /* tests/support/seccomp_block.c, refusing io_setup (Linux AIO) */
 static char tmpdir[128];
 
 /* tmpdir/name into buf (PATH_MAX bytes). */
@@ -1347,13 +1348,14 @@ FIBER_CASE(t_stream_errors) {
  * File streams when a direct request completes inside the call that makes
  * it: the epoll backend does so when Linux AIO is unavailable (io_setup(2)
  * refused by a seccomp profile, or fs.aio-max-nr used up).  file_helper
- * noaio refuses io_setup itself; always on the epoll backend.
+ * noaio runs under no_io_setup (a seccomp filter refusing io_setup, as
+ * no_io_uring refuses io_uring_setup); always on the epoll backend.
  */
 FIBER_CASE(t_stream_no_aio) {
     static struct sea_test_child c;
     char shards[16];
     snprintf(shards, sizeof(shards), "-c%u", sea_shard_count());
-    char *argv[] = {(char *)helper_path, "noaio", tmpdir, "--reactor-backend=epoll", shards,
+    char *argv[] = {(char *)no_io_setup_path, (char *)helper_path, "noaio", tmpdir, "--reactor-backend=epoll", shards,
                     "--blocked-reactor-notify-ms=0", NULL};
     sea_test_exec(argv, &c);
     if (!sea_test_exited_with(&c, 0)) {
@@ -1983,12 +1985,15 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: %s FILE_HELPER_PATH [harness options]\n", argv[0]);
+    if (argc < 3 || argv[1][0] == '-' || argv[2][0] == '-') {
+        fprintf(stderr, "usage: %s FILE_HELPER_PATH NO_IO_SETUP_PATH [harness options]\n", argv[0]);
         return 2;
     }
     helper_path = argv[1];
-    argv[1] = argv[0];
+    no_io_setup_path = argv[2];
+    argv[2] = argv[0];
+    argv++;
+    argc--;
     snprintf(tmpdir, sizeof(tmpdir), "/var/tmp/sea_test_file.XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");

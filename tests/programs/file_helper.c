@@ -45,8 +45,9 @@
  *                 write-only (the first read, then the stream freed with its
  *                 read-ahead in flight); prints "KIND write ERR close ERR
  *                 read ERR path PATH_IN_CLOSE_MESSAGE" per kind.
- *   noaio DIR     with io_setup(2) refused (a seccomp filter, as a container
- *                 may do; the epoll backend then makes direct reads and
+ *   noaio DIR     run under no_io_setup, which refuses io_setup(2) (a
+ *                 seccomp filter, as a container may have; the epoll
+ *                 backend then makes direct reads and
  *                 writes at once, inside the call): an input stream reads a
  *                 direct file of 1,000,003 bytes from offset 3 ("noaio input
  *                 ok"), an output stream writes them in odd pieces to
@@ -60,9 +61,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -534,28 +532,6 @@ static sea_future stream_errors_main(void) {
 
 /* ---- noaio: direct I/O made at once on the epoll backend ---- */
 
-static int refuse_io_setup(void) {
-#if defined(__x86_64__)
-#define HELPER_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define HELPER_ARCH AUDIT_ARCH_AARCH64
-#endif
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, HELPER_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-        perror("file_helper: cannot install the seccomp filter");
-        return -1;
-    }
-    return 0;
-}
 
 #define NOAIO_TOTAL 1000003
 
@@ -679,7 +655,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(mode, "stream_errors") == 0) {
         code = sea_app_run_fiber(n, args, stream_errors_main);
     } else if (strcmp(mode, "noaio") == 0) {
-        code = refuse_io_setup() < 0 ? 3 : sea_app_run_fiber(n, args, noaio_main);
+        code = sea_app_run_fiber(n, args, noaio_main); /* run under no_io_setup: Linux AIO refused */
     } else {
         fprintf(stderr, "file_helper: unknown mode %s\n", mode);
         code = 2;

@@ -1,11 +1,13 @@
 /*
  * seccomp_block.c - runs a program with one system call blocked (it fails
  * with EPERM), the way container runtimes' seccomp profiles and old kernels
- * take features away.  Built twice (tests/CMakeLists.txt):
+ * take features away.  Built once per blocked call (tests/CMakeLists.txt):
  *   no_io_uring    blocks io_uring_setup: sea must fall back to epoll by
  *                  itself, and --reactor-backend=io_uring must fail clearly;
  *   no_membarrier  blocks membarrier: many shards must fall back to a full
- *                  fence on the sending side (src/smp.c).
+ *                  fence on the sending side (src/smp.c);
+ *   no_io_setup    blocks io_setup: without Linux AIO the epoll backend makes
+ *                  direct file requests at once (test_file's t_stream_no_aio).
  *
  *     TOOL PROGRAM [ARGS...]
  */
