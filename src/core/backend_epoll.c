@@ -97,6 +97,7 @@ struct epoll_state {
     bool no_pwait2;
     aio_context_t aio;    /* Linux AIO for direct files: made at the first such request */
     int aio_efd;          /* its completions' eventfd, in the epoll set; -1 before */
+    bool aio_refused;     /* io_setup failed (seccomp, fs.aio-max-nr): not tried again */
 };
 
 static struct epoll_state *state(struct sea__io_shard *io) {
@@ -351,10 +352,14 @@ static int aio_submit(struct epoll_state *e, struct sea__io_request *r) {
     };
     if (r->io.offset == UINT64_MAX && r->io.op != SEA__IO_FSYNC && r->io.op != SEA__IO_FDATASYNC)
         return -EINVAL; /* AIO has no "at the file position" */
+    if (e->aio_refused)
+        return -EPERM;
     if (e->aio_efd < 0) {
         int rc = aio_setup(e);
-        if (rc < 0)
+        if (rc < 0) {
+            e->aio_refused = true; /* direct requests are made at once from now on */
             return rc;
+        }
     }
     struct iocb cb = {
         .aio_data = (uint64_t)(uintptr_t)r,
