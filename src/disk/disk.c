@@ -89,9 +89,10 @@ static int disk_start(const struct sea__run *run, char *err, size_t errlen) {
 static unsigned disk_poll(void *state) {
     struct sea__disk_shard *ds = state;
     unsigned n = 0;
-    if (atomic_load_explicit(&ds->pool.done_count, memory_order_acquire))
+    uint64_t work = atomic_load_explicit(&ds->work, memory_order_acquire);
+    if (work & SEA__DISK_WORK_CALLS)
         n += sea__disk_pool_drain(&ds->pool);
-    if (ds->sched.retry_at)
+    if (work & SEA__DISK_WORK_RETRY)
         n += sea__disk_sched_poll(&ds->sched);
     return n;
 }
@@ -114,7 +115,7 @@ static sea_future wake_drained(sea_future *in) {
 static bool disk_try_sleep(void *state, sea_time *deadline) {
     struct sea__disk_shard *ds = state;
     /* A call finished between the last poll and now: handle it first. */
-    if (atomic_load_explicit(&ds->pool.done_count, memory_order_acquire))
+    if (atomic_load_explicit(&ds->work, memory_order_acquire) & SEA__DISK_WORK_CALLS)
         return false;
     /*
      * Calls on the syscall threads: their ends write the shard's eventfd,
@@ -141,7 +142,9 @@ static int disk_shard_start(struct sea__shard *s, char *err, size_t errlen) {
         sea__list_init(&ds->sched.cls[i].queue);
     sea__list_init(&ds->sched.issued);
     sea__list_init(&ds->files);
+    ds->pool.work = ds->sched.work = &ds->work;
     ds->poller.poll = disk_poll;
+    ds->poller.work = &ds->work; /* the loop calls disk_poll only when a bit is set: no cost per turn otherwise */
     ds->poller.try_sleep = disk_try_sleep;
     ds->poller.state = ds;
     sea__poller_add(s, &ds->poller);

@@ -113,7 +113,7 @@ const sea_io_properties *sea__disk_model(void);
 struct sea__disk_pool_shard {
     pthread_mutex_t lock;           /* guards done (the syscall threads push on it) */
     struct sea__disk_job *done;     /* finished calls, newest first */
-    _Atomic uint64_t done_count;    /* non-zero while done is not empty: the poller's work word */
+    _Atomic uint64_t *work;         /* the shard's work word: SEA__DISK_WORK_CALLS while done is not empty */
     unsigned running;               /* this shard's calls on a thread or queued for one (this shard's thread only) */
     pthread_cond_t idle;            /* signalled when running drops to 0 at shutdown */
     struct sea__shard *shard;
@@ -135,9 +135,15 @@ struct sea__disk_sched_shard {
     unsigned executing;      /* requests at the device */
     double vnow;             /* the vtime of the last dispatch: where a class that wakes up starts */
     sea_time retry_at;       /* the bucket was empty: dispatch again at this time (0: not waiting) */
+    _Atomic uint64_t *work;  /* the shard's work word: SEA__DISK_WORK_RETRY while retry_at is set */
 };
 
+/* The bits of a shard's disk work word, which the loop reads before it calls the poller (sea__poller.work). */
+#define SEA__DISK_WORK_CALLS 1u /* syscall threads' finished calls to deliver */
+#define SEA__DISK_WORK_RETRY 2u /* requests wait for the bucket or the device's fill: try again at retry_at */
+
 struct sea__disk_shard {
+    _Atomic uint64_t work;     /* SEA__DISK_WORK_* bits: zero, and the loop does not call the poller */
     struct sea__disk_pool_shard pool;
     struct sea__disk_sched_shard sched;
     struct sea__poller poller;

@@ -72,9 +72,10 @@ static void *syscall_thread(void *unused) {
         pthread_mutex_lock(&ps->lock);
         j->next = ps->done;
         ps->done = j;
-        atomic_store_explicit(&ps->done_count, 1, memory_order_release);
-        pthread_mutex_unlock(&ps->lock);
+        atomic_fetch_or_explicit(ps->work, SEA__DISK_WORK_CALLS, memory_order_release);
+        /* Under the lock: once the shard's stop has seen this job it may close its eventfd. */
         sea__shard_wake(ps->shard);
+        pthread_mutex_unlock(&ps->lock);
         pthread_mutex_lock(&pool.lock);
     }
     pthread_mutex_unlock(&pool.lock);
@@ -167,7 +168,7 @@ unsigned sea__disk_pool_drain(struct sea__disk_pool_shard *ps) {
     pthread_mutex_lock(&ps->lock);
     struct sea__disk_job *list = ps->done;
     ps->done = NULL;
-    atomic_store_explicit(&ps->done_count, 0, memory_order_relaxed);
+    atomic_fetch_and_explicit(ps->work, ~(uint64_t)SEA__DISK_WORK_CALLS, memory_order_relaxed);
     pthread_mutex_unlock(&ps->lock);
     /* Oldest first: the list was pushed newest first. */
     struct sea__disk_job *rev = NULL;

@@ -377,6 +377,15 @@ static void issue(struct sea__disk_req *r) {
 
 /* ---- the fair queue ---- */
 
+/* Sets when to dispatch again (0: not waiting), and the poller's work bit with it. */
+static void set_retry(struct sea__disk_sched_shard *ss, sea_time at) {
+    ss->retry_at = at;
+    if (at)
+        atomic_fetch_or_explicit(ss->work, SEA__DISK_WORK_RETRY, memory_order_relaxed);
+    else
+        atomic_fetch_and_explicit(ss->work, ~(uint64_t)SEA__DISK_WORK_RETRY, memory_order_relaxed);
+}
+
 static void dispatch(struct sea__disk_sched_shard *ss) {
     const sea_io_properties *model = sea__disk_model();
     unsigned limit = sea__disk_max_requests();
@@ -396,16 +405,17 @@ static void dispatch(struct sea__disk_sched_shard *ss) {
             int64_t in_flight = atomic_load_explicit(&device_ns_in_flight, memory_order_relaxed);
             if (in_flight > 0 && in_flight + cost_ns(r) > sea__disk_config.latency_goal_ns) {
                 /* The device has its fill: a completion here dispatches again; other shards' are polled for. */
-                ss->retry_at = ss->executing ? 0 : now + RECHECK_NS;
+                set_retry(ss, ss->executing ? 0 : now + RECHECK_NS);
                 return;
             }
             if (!bucket_take(cost_ns(r), now, &retry)) {
-                ss->retry_at = retry;
+                set_retry(ss, retry);
                 return;
             }
             atomic_fetch_add_explicit(&device_ns_in_flight, cost_ns(r), memory_order_relaxed);
         }
-        ss->retry_at = 0;
+        if (ss->retry_at)
+            set_retry(ss, 0);
         sea__list_remove(&best->queue, &r->link);
         ss->queued--;
         best->st.queued--;
@@ -496,6 +506,7 @@ unsigned sea__disk_sched_poll(struct sea__disk_sched_shard *ss) {
     if (!ss->retry_at || sea_now() < ss->retry_at)
         return 0;
     unsigned before = ss->executing;
+    set_retry(ss, 0); /* dispatch sets it again if it must still wait */
     dispatch(ss);
     return ss->executing != before;
 }
