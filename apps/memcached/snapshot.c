@@ -290,32 +290,39 @@ static sea_future flush_batch(struct loader *L, unsigned owner) {
     return sea_ready();
 }
 
-static sea_future take_record(struct loader *L, const mc_snap_record *r, const char *raw, size_t size) {
+/*
+ * Stores a record here or adds it to its owner's batch; 0 or -errno.  It
+ * waits (in the loading fiber) only to pass on a full batch: a record this
+ * shard owns costs no future.
+ */
+static int take_record(struct loader *L, const mc_snap_record *r, const char *raw, size_t size) {
     unsigned me = sea_shard_id(), n = sea_shard_count();
     if (r->exptime != 0 && r->exptime <= L->now_unix) {
         L->st.expired++;
-        return sea_ready();
+        return 0;
     }
     unsigned owner = mc_config.shard_local ? me : mc_shard_of(mc_hash(r->key, r->nkey), n);
     if (owner == me) {
         L->st.items += restore_record(r, L->origin, L->now_unix, L->now);
-        return sea_ready();
+        return 0;
     }
     if (L->blen[owner] + size > L->bcap[owner]) {
-        if (L->blen[owner])
-            SEA_AWAIT(flush_batch(L, owner));
+        sea_value v;
+        int rc = L->blen[owner] ? sea_await_value(flush_batch(L, owner), &v) : 0;
+        if (rc < 0)
+            return rc;
         size_t want = size > BATCH_TARGET ? size : BATCH_TARGET;
         if (want > L->bcap[owner]) {
             char *grown = realloc(L->batch[owner], want);
             if (!grown)
-                return sea_failed(-ENOMEM, "no memory for a batch of items");
+                return -ENOMEM;
             L->batch[owner] = grown;
             L->bcap[owner] = want;
         }
     }
     memcpy(L->batch[owner] + L->blen[owner], raw, size);
     L->blen[owner] += size;
-    return sea_ready();
+    return 0;
 }
 
 /* Reads exactly n bytes into *b; fails with -EPIPE (and says so in *why) if the file ends first. */
@@ -404,7 +411,7 @@ static bool load_file(struct loader *L, const char *path) {
         for (size_t off = 0; off < b.len;) {
             mc_snap_record r;
             size_t size = mc_snap_record_decode(b.data + off, &r);
-            rc = sea_await_value(take_record(L, &r, b.data + off, size), &v);
+            rc = take_record(L, &r, b.data + off, size);
             if (rc < 0) {
                 snprintf(why, sizeof(why), "%s", sea_strerror(rc));
                 goto out;
