@@ -91,9 +91,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 enum { MAIN_CPU = 0, IO_CPU = 1 };
@@ -929,10 +926,8 @@ static void memcached_stop(pid_t pid) {
 
 /* SNAP_ITEMS items of SNAP_VALUE bytes, pipelined noreply sets, then a round trip. */
 static void memcached_fill(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+    int fd = bench_connect_loopback(port);
+    if (fd < 0)
         die("connect to sea-memcached: %s", strerror(errno));
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap + 2 * SNAP_VALUE);

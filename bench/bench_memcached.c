@@ -285,17 +285,9 @@ static void stop_server(struct server *s) {
 /* ---- blocking helpers: connect, version, stats, preload ---- */
 
 static int connect_port(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = bench_connect_loopback(port);
     if (fd < 0)
         return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct timeval tv = {.tv_sec = 10};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;

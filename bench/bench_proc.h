@@ -1,17 +1,22 @@
 /*
  * bench_proc.h - what the benchmarks that run servers as processes share:
- * pinning to a CPU, and the CPU time of a process, of this process and of
- * a whole CPU (from /proc), for "server CPU per request" figures.
+ * pinning to a CPU, the CPU time of a process, of this process and of a
+ * whole CPU (from /proc), for "server CPU per request" figures, and a
+ * client connection to a server on loopback.
  */
 #ifndef SEA_BENCH_PROC_H
 #define SEA_BENCH_PROC_H
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -21,6 +26,22 @@ static inline void bench_pin(int cpu) {
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     sched_setaffinity(0, sizeof(one), &one);
+}
+
+/* A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 if it cannot be made. */
+static inline int bench_connect_loopback(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
 }
 
 /* Reads /proc/PID/name into buf (NUL-terminated); false if it cannot. */
