@@ -70,9 +70,9 @@ typedef struct sea_io_class sea_io_class;
 /*
  * len bytes aligned to align (a power of two; 0: 4096); NULL if out of
  * memory or align is not a power of two.  Up to 256 KiB they come from the
- * shard's memory; larger buffers are mappings of their own in huge pages
- * where the kernel allows them (THP in madvise or always mode), outside the
- * shards' memory (-m), since a device moves a request's bytes per
+ * shard's memory; larger buffers are mappings of their own, rounded up to
+ * whole 2 MiB huge pages where the kernel allows them (THP in madvise or
+ * always mode), outside the shards' memory (-m), since a device moves a request's bytes per
  * physically contiguous segment and a 1 MiB buffer in scattered pages makes
  * the kernel split the request.  Any thread.  Free with sea_dma_free.
  */

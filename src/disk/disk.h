@@ -115,7 +115,7 @@ struct sea__disk_pool_shard {
     struct sea__disk_job *done;     /* finished calls, newest first */
     _Atomic uint64_t *work;         /* the shard's work word: SEA__DISK_WORK_CALLS while done is not empty */
     unsigned running;               /* this shard's calls on a thread or queued for one (this shard's thread only) */
-    pthread_cond_t idle;            /* signalled when running drops to 0 at shutdown */
+    pthread_cond_t idle;            /* signalled when a thread hands a call back (the shard's stop waits on it) */
     struct sea__shard *shard;
 };
 

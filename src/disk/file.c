@@ -442,15 +442,14 @@ static sea_future submit(sea_file *f, uint8_t op, uint64_t pos, void *buf, size_
         return sea_failed_fmt(-EINVAL, "%s %s: offset %llu and length %zu are past the largest file", what, f->path,
                               (unsigned long long)pos, total);
     }
+    if (total == 0) {
+        free(iov);
+        return sea_ready_size(0);
+    }
     struct sea__disk_req *r = calloc(1, sizeof(*r));
     if (!r) {
         free(iov);
         return sea_failed_fmt(-ENOMEM, "%s %s: out of memory", what, f->path);
-    }
-    if (total == 0) {
-        free(r);
-        free(iov);
-        return sea_ready_size(0);
     }
     sea_promise_init(&r->promise);
     sea_future fut = sea_promise_get_future(&r->promise);

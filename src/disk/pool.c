@@ -16,7 +16,9 @@
  * The threads start with the first call, so a program that never touches
  * a file has none.  At a shard's stop, its jobs still queued are dropped
  * (their futures break) and the ones running are waited for: a call is
- * short, and its buffers must outlive it.
+ * short, and its buffers must outlive it.  Jobs whose results will never
+ * be delivered are abandoned: a job that made something (a descriptor, an
+ * object) lets go of it through its abandon hook.
  */
 #include "disk/disk.h"
 
@@ -75,6 +77,7 @@ static void *syscall_thread(void *unused) {
         atomic_fetch_or_explicit(ps->work, SEA__DISK_WORK_CALLS, memory_order_release);
         /* Under the lock: once the shard's stop has seen this job it may close its eventfd. */
         sea__shard_wake(ps->shard);
+        pthread_cond_signal(&ps->idle); /* a stopping shard waits for its running calls */
         pthread_mutex_unlock(&ps->lock);
         pthread_mutex_lock(&pool.lock);
     }
@@ -180,13 +183,7 @@ unsigned sea__disk_pool_drain(struct sea__disk_pool_shard *ps) {
         list = next;
         n++;
     }
-    if (n) {
-        pthread_mutex_lock(&pool.lock);
-        ps->running -= n;
-        if (ps->running == 0)
-            pthread_cond_broadcast(&ps->idle);
-        pthread_mutex_unlock(&pool.lock);
-    }
+    ps->running -= n;
     while (rev) {
         struct sea__disk_job *j = rev;
         rev = j->next;
@@ -202,9 +199,21 @@ unsigned sea__disk_pool_drain(struct sea__disk_pool_shard *ps) {
     return n;
 }
 
+/* Lets go of the jobs on a list: their results will never be delivered. */
+static unsigned abandon_all(struct sea__disk_job *list, bool never_made) {
+    unsigned n = 0;
+    while (list) {
+        struct sea__disk_job *next = list->next;
+        job_abandon(list, never_made ? SEA_ECANCELED : list->result);
+        list = next;
+        n++;
+    }
+    return n;
+}
+
 void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps) {
-    pthread_mutex_lock(&pool.lock);
     /* Queued, not started: dropped, their futures broken. */
+    pthread_mutex_lock(&pool.lock);
     struct sea__disk_job **pp = &pool.head, *dropped = NULL;
     while (*pp) {
         struct sea__disk_job *j = *pp;
@@ -212,7 +221,6 @@ void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps) {
             *pp = j->next;
             j->next = dropped;
             dropped = j;
-            ps->running--;
         } else {
             pp = &j->next;
         }
@@ -220,56 +228,24 @@ void sea__disk_pool_shard_stop(struct sea__disk_pool_shard *ps) {
     pool.tail = &pool.head;
     while (*pool.tail)
         pool.tail = &(*pool.tail)->next;
-    /* Running: their buffers are in use until they end. */
-    while (ps->running) {
-        pthread_mutex_unlock(&pool.lock);
-        pthread_mutex_lock(&ps->lock);
-        bool any = ps->done != NULL;
-        pthread_mutex_unlock(&ps->lock);
-        if (any) {
-            /* Finished ones: their futures break (nobody runs their continuations now). */
-            pthread_mutex_lock(&ps->lock);
-            struct sea__disk_job *list = ps->done;
-            ps->done = NULL;
+    pthread_mutex_unlock(&pool.lock);
+    ps->running -= abandon_all(dropped, true);
+    /* Running: their buffers are in use until they end; each thread signals idle when it hands one back. */
+    pthread_mutex_lock(&ps->lock);
+    for (;;) {
+        struct sea__disk_job *done = ps->done;
+        ps->done = NULL;
+        if (done) {
             pthread_mutex_unlock(&ps->lock);
-            unsigned n = 0;
-            while (list) {
-                struct sea__disk_job *next = list->next;
-                job_abandon(list, list->result);
-                list = next;
-                n++;
-            }
-            pthread_mutex_lock(&pool.lock);
-            ps->running -= n;
+            ps->running -= abandon_all(done, false); /* nobody runs their continuations now */
+            pthread_mutex_lock(&ps->lock);
             continue;
         }
-        pthread_mutex_lock(&pool.lock);
-        if (ps->running) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&ps->idle, &pool.lock, &until);
-        }
+        if (!ps->running)
+            break;
+        pthread_cond_wait(&ps->idle, &ps->lock);
     }
-    pthread_mutex_unlock(&pool.lock);
-    while (dropped) {
-        struct sea__disk_job *next = dropped->next;
-        job_abandon(dropped, SEA_ECANCELED);
-        dropped = next;
-    }
-    pthread_mutex_lock(&ps->lock);
-    struct sea__disk_job *list = ps->done;
-    ps->done = NULL;
     pthread_mutex_unlock(&ps->lock);
-    while (list) {
-        struct sea__disk_job *next = list->next;
-        job_abandon(list, list->result);
-        list = next;
-    }
 }
 
 void sea__disk_pool_stop(void) {
