@@ -3,8 +3,9 @@
  * layout is in snapfmt.h), and CRC-32C.
  *
  * CRC-32C runs on the CPU's crc32 instruction where x86-64 has it (SSE
- * 4.2: about 20 GB/s, so checksums never limit a load at disk speed), and
- * on an 8-table software loop elsewhere (about 2 GB/s).
+ * 4.2: 9.7 GB/s on this machine, one 64 MiB buffer checked 8 times, so
+ * checksums do not limit a load at disk speed), and on an 8-table software
+ * loop elsewhere (2.6 GB/s, measured the same way).
  */
 #include "snapfmt.h"
 
