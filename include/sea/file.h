@@ -86,6 +86,9 @@ typedef struct sea_file_options {
     unsigned mode;          /* with O_CREAT: the permission bits (0: 0644) */
     bool buffered;          /* use the page cache (no O_DIRECT); any alignment is then fine */
     sea_io_class *io_class; /* the scheduler class of its reads and writes (NULL: the default class) */
+    const char *beneath;    /* path is relative to this directory and may not leave it: "..", absolute
+                               paths and symbolic links that resolve outside fail with -EXDEV (openat2's
+                               RESOLVE_BENEATH); NULL: path as open(2) takes it */
 } sea_file_options;
 
 /*

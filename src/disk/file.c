@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -198,6 +200,7 @@ struct open_args {
     unsigned mode;
     bool buffered;
     bool *refused_direct; /* set when the file system refused O_DIRECT */
+    const char *beneath;  /* opts->beneath, kept in the file's own allocation */
 };
 
 static long open_call(void *arg) {
@@ -209,7 +212,21 @@ static long open_call(void *arg) {
      * that refuses it says so there (EINVAL) after the open has happened
      * once, so O_CREAT | O_EXCL still means what it says.
      */
-    int fd = open(f->path, flags, a->mode);
+    int fd;
+    if (a->beneath) {
+        /* Resolved inside the directory only: "..", absolute paths and symbolic links out of it fail (EXDEV). */
+        int dir = open(a->beneath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+            return -errno;
+        struct open_how how = {.flags = (uint64_t)flags, .mode = flags & O_CREAT ? a->mode : 0,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+        fd = (int)syscall(SYS_openat2, dir, f->path, &how, sizeof(how));
+        int err = errno;
+        close(dir);
+        errno = err;
+    } else {
+        fd = open(f->path, flags, a->mode);
+    }
     if (fd < 0)
         return -errno;
     if (!a->buffered) {
@@ -330,7 +347,9 @@ sea_future sea_file_open(const char *path, int flags, const sea_file_options *op
     if (!path || !*path)
         return sea_failed(-EINVAL, "sea_file_open: no path");
     size_t plen = strlen(path);
-    struct sea_file *f = calloc(1, sizeof(*f) + plen + 1);
+    const char *beneath = opts ? opts->beneath : NULL;
+    size_t blen = beneath ? strlen(beneath) + 1 : 0;
+    struct sea_file *f = calloc(1, sizeof(*f) + plen + 1 + blen);
     bool *refused = calloc(1, sizeof(*refused));
     if (!f || !refused) {
         free(f);
@@ -338,6 +357,8 @@ sea_future sea_file_open(const char *path, int flags, const sea_file_options *op
         return sea_failed_fmt(-ENOMEM, "open %s: out of memory", path);
     }
     memcpy(f->path, path, plen + 1);
+    if (beneath)
+        memcpy(f->path + plen + 1, beneath, blen);
     f->box.release = file_box_release;
     f->fd = -1;
     f->cls = opts ? opts->io_class : NULL;
@@ -347,6 +368,7 @@ sea_future sea_file_open(const char *path, int flags, const sea_file_options *op
         .mode = opts && opts->mode ? opts->mode : 0644,
         .buffered = opts && opts->buffered,
         .refused_direct = refused,
+        .beneath = beneath ? f->path + plen + 1 : NULL,
     };
     sea_future call = sea__disk_call_owning(open_call, &a, sizeof(a), "open", path, open_abandoned);
     return sea_then_wrapped(call, opened, ((struct open_cap){f, refused}));

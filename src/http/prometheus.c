@@ -1,12 +1,14 @@
 /*
- * prometheus.c - the Prometheus endpoint: a handler on the HTTP layer's
- * small server (server.c) that answers GET /metrics with every shard's
+ * prometheus.c - the Prometheus endpoint: a route on an HTTP server of
+ * shard 0 (local.c) that answers GET /metrics with every shard's
  * metrics (sea_metrics_render), and the module that starts it from the
  * command line (--prometheus-port, --prometheus-address) and stops it at
  * the orderly stop.
  *
- * The endpoint lives on shard 0, in a thread-local pointer of that shard.
+ * The endpoint (its server and route table) lives on shard 0, in a
+ * thread-local pointer of that shard.
  */
+#include <sea/http.h>
 #include <sea/log.h>
 #include <sea/metrics.h>
 #include <sea/net.h>
@@ -20,55 +22,86 @@
 #include "base/text.h"
 #include "core/module.h"
 #include "core/shard.h"
+#include "http/local.h"
 #include "http/prometheus.h"
-#include "http/server.h"
 
 #define DEFAULT_ADDRESS "127.0.0.1:9180"
 
-static __thread struct sea__http_server *the_server;
+struct endpoint {
+    struct sea__http_local *server;
+    sea_http_routes *routes;
+};
 
-static sea_future rendered(struct sea__http_response **rp, sea_future *in) {
+static __thread struct endpoint *the_endpoint;
+
+struct render {
+    sea_http_response *resp;
+    sea_buf body;
+};
+
+static sea_future rendered(struct render **rp, sea_future *in) {
+    struct render *r = *rp;
+    sea_http_response *resp = r->resp;
+    sea_buf body = r->body;
+    free(r);
     int err = sea_future_error(in);
     if (err) {
         const char *msg = sea_future_message(in);
         return sea_failed_fmt(err, "cannot collect the metrics: %s", msg ? msg : sea_strerror(err));
     }
-    (*rp)->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return sea_ready();
+    sea_http_response_set_type(resp, "text/plain; version=0.0.4; charset=utf-8");
+    return sea_http_response_set_body(resp, body) < 0 ? sea_failed(-ENOMEM, "no memory for the metrics")
+                                                      : sea_ready();
 }
 
-/* GET or HEAD /metrics (any query): every shard's metrics; anything else 404 or 405. */
-static sea_future serve_metrics(void *arg, const struct sea__http_request *req, struct sea__http_response *resp) {
-    (void)arg;
-    size_t path_len = 0;
-    while (path_len < req->target_len && req->target[path_len] != '?')
-        path_len++;
-    bool get = req->method_len == 3 && memcmp(req->method, "GET", 3) == 0;
-    bool head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
-    if (path_len != 8 || memcmp(req->target, "/metrics", 8) != 0) {
-        *resp = (struct sea__http_response){.status = 404, .error = "the metrics are at /metrics"};
-        return sea_ready();
-    }
-    if (!get && !head) {
-        *resp = (struct sea__http_response){.status = 405, .error = "only GET and HEAD are served",
-                                            .allow = "GET, HEAD"};
-        return sea_ready();
-    }
-    return sea_then_wrapped(sea_metrics_render(&resp->body), rendered, resp);
+/* GET (or HEAD) /metrics: every shard's metrics. */
+static sea_future serve_metrics(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)req;
+    (void)data;
+    struct render *r = calloc(1, sizeof(*r));
+    if (!r)
+        return sea_failed(-ENOMEM, "no memory to render the metrics");
+    r->resp = resp;
+    return sea_then_wrapped(sea_metrics_render(&r->body), rendered, r);
+}
+
+static void endpoint_free(struct endpoint *e) {
+    sea_http_routes_free(e->routes);
+    free(e);
 }
 
 static int endpoint_start(const sea_addr *a, const sea_prometheus_options *opts) {
     struct sea__shard *s = sea__shard_current;
     if (!s || !s->smp || s->id != 0)
         return -EINVAL;
-    if (the_server)
+    if (the_endpoint)
         return -EALREADY;
-    struct sea__http_server_options so = {0};
-    if (opts) {
-        so.timeout = opts->timeout;
-        so.max_connections = opts->max_connections;
+    struct endpoint *e = calloc(1, sizeof(*e));
+    if (!e || !(e->routes = sea_http_routes_new())) {
+        free(e);
+        return -ENOMEM;
     }
-    return sea__http_server_start(a, &so, serve_metrics, NULL, &the_server);
+    int rc = sea_http_route(e->routes, "GET", "/metrics", serve_metrics, NULL);
+    if (rc < 0) {
+        endpoint_free(e);
+        return rc;
+    }
+    sea_time timeout = opts && opts->timeout > 0 ? opts->timeout : SEA_SEC(10);
+    sea_http_server_options so = {
+        .max_request_line = 8 * 1024,
+        .max_head = 8 * 1024,
+        .max_body = 64 * 1024,
+        .header_timeout = timeout,
+        .idle_timeout = timeout,
+        .io_timeout = timeout,
+    };
+    rc = sea__http_local_start(a, &so, opts ? opts->max_connections : 0, e->routes, &e->server);
+    if (rc < 0) {
+        endpoint_free(e);
+        return rc;
+    }
+    the_endpoint = e;
+    return 0;
 }
 
 int sea_prometheus_start(const char *address, const sea_prometheus_options *opts) {
@@ -78,18 +111,23 @@ int sea_prometheus_start(const char *address, const sea_prometheus_options *opts
     return endpoint_start(&a, opts);
 }
 
+static sea_future stopped(struct endpoint **ep) {
+    endpoint_free(*ep);
+    return sea_ready();
+}
+
 sea_future sea_prometheus_stop(void) {
-    struct sea__http_server *srv = the_server;
-    if (!srv)
+    struct endpoint *e = the_endpoint;
+    if (!e)
         return sea_ready();
-    the_server = NULL;
-    return sea__http_server_stop(srv);
+    the_endpoint = NULL;
+    return sea_finally(sea__http_local_stop(e->server), stopped, e);
 }
 
 int sea_prometheus_address(sea_addr *out) {
-    if (!the_server)
+    if (!the_endpoint)
         return -ENOENT;
-    *out = sea__http_server_addr(the_server);
+    *out = sea__http_local_addr(the_endpoint->server);
     return 0;
 }
 

@@ -1,291 +1,243 @@
 /*
- * server.c - the small HTTP/1.1 server (see server.h): an accept loop, and
- * one chain of continuations per connection (read the head, call the
- * handler, send, linger, close).
+ * server.c - the HTTP server: options and their defaults, starting it on
+ * every shard over the stream server (sea/server.h), its counters, and what
+ * a handler asks of its request (headers, parameters, the body).
  *
- * The accept loop and every connection hold the server's gate; stopping
- * closes the listener (the pending accept fails, and the loop leaves the
- * gate), shuts every connection down and waits at the gate.
+ * The server object holds the resolved options and one counter block per
+ * shard; every shard reads the options and writes only its own counters.
+ * It is freed by a stop callback registered before the stream server's, so
+ * that it runs after the stream server has closed every connection.
  */
-#include "http/server.h"
+#include "http/http.h"
 
-#include <sea/error.h>
-#include <sea/gate.h>
+#include <sea/fiber.h>
+#include <sea/reactor.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
 
-#include "base/list.h"
+#include "core/stop.h"
 
-#define REQUEST_MAX 8192
-#define DEFAULT_TIMEOUT SEA_SEC(10)
-#define DEFAULT_MAX_CONNECTIONS 64
-/* After a failed accept (out of descriptors, say), wait this long before the next one. */
-#define ACCEPT_RETRY SEA_MSEC(100)
+SEA_LOGGER(sea__http_log, "http");
 
-struct sea__http_server {
-    sea_listener *listener;
-    sea__http_handler handler;
-    void *arg;
-    sea_time timeout;
-    unsigned max_connections, connections;
-    struct sea__list conns; /* open connections, for stopping */
-    sea_gate gate;          /* the accept loop and every connection */
-    bool stopping;
+struct sea_http_server {
+    sea_server *base;
+    struct sea__http_cfg cfg;
+    unsigned nshards;
+    struct sea__http_stats_slot stats[];
 };
 
-struct conn {
-    struct sea__http_server *srv;
-    sea_socket *s;
-    sea_timer timer;
-    struct sea__link link;
-    bool head_only;        /* a HEAD request: the response's headers only */
-    struct sea__http_response resp;
-    size_t len;            /* request bytes in buf */
-    size_t out_len;        /* bytes of out to send: the status line and headers (and an error's text) */
-    char out[512];
-    char why[200];         /* a failed handler's message */
-    char buf[REQUEST_MAX]; /* the request; then a scratch buffer for what the client still sends */
+void sea__http_cfg_init(struct sea__http_cfg *cfg, const sea_http_server_options *opts,
+                        const sea_http_routes *routes) {
+    memset(cfg, 0, sizeof(*cfg));
+    if (opts)
+        cfg->opts = *opts;
+    sea_http_server_options *o = &cfg->opts;
+    if (!o->max_request_line)
+        o->max_request_line = 8 * 1024;
+    if (!o->max_head)
+        o->max_head = 16 * 1024;
+    if (o->max_request_line > o->max_head)
+        o->max_request_line = o->max_head;
+    if (!o->max_headers)
+        o->max_headers = 100;
+    if (!o->max_body)
+        o->max_body = 1024 * 1024;
+    if (o->header_timeout <= 0)
+        o->header_timeout = SEA_SEC(10);
+    if (o->idle_timeout <= 0)
+        o->idle_timeout = SEA_SEC(60);
+    if (o->io_timeout <= 0)
+        o->io_timeout = SEA_SEC(60);
+    const char *server = o->server_header ? o->server_header : "sea";
+    /* A value with a control character would split the response: leave the header out instead. */
+    bool clean = strlen(server) < sizeof(cfg->server_line) - 16;
+    for (const unsigned char *c = (const unsigned char *)server; *c; c++)
+        clean &= *c >= 0x20 && *c != 0x7f;
+    if (*server && clean)
+        snprintf(cfg->server_line, sizeof(cfg->server_line), "Server: %s\r\n", server);
+    o->server_header = NULL; /* the caller's string need not outlive the server */
+    cfg->lim = (struct sea__http_limits){o->max_request_line, o->max_head, o->max_headers};
+    cfg->routes = routes;
+}
+
+/* ---- the server ---- */
+
+struct conn_cap {
+    struct sea_http_server *srv;
 };
 
-static sea_future conn_finish(struct conn *c) {
-    struct sea__http_server *srv = c->srv;
-    sea_timer_cancel(&c->timer);
-    sea__list_remove(&srv->conns, &c->link);
-    sea_socket_close(c->s);
-    sea_buf_release(&c->resp.body);
-    free(c);
-    srv->connections--;
-    sea_gate_leave(&srv->gate);
+static sea_future serve_conn(struct conn_cap *cap, sea_socket *s) {
+    struct sea_http_server *srv = cap->srv;
+    unsigned id = sea_shard_id();
+    return sea__http_conn_run(s, &srv->cfg, &srv->stats[id < srv->nshards ? id : 0].s);
+}
+
+static sea_future free_server(struct sea_http_server **sp) {
+    free(*sp);
     return sea_ready();
 }
 
-/* The connection's time is up (or the server stops): end whatever it waits for. */
-static void conn_expired(sea_timer *t, void *arg) {
-    struct conn *c = arg;
-    (void)t;
-    sea_socket_shutdown(c->s, SHUT_RDWR);
+static sea_future started(struct sea_http_server **sp, sea_value v) {
+    (*sp)->base = v.ptr;
+    return sea_ready_ptr(*sp);
 }
 
-/* Lingering close: read and drop what the client still sends, until it closes or the timer fires. */
-static sea_future conn_drain(struct conn *c);
-
-static sea_future conn_drained(struct conn **cp, sea_future *in) {
-    struct conn *c = *cp;
-    if (sea_future_error(in) || sea_future_value(in).size == 0)
-        return conn_finish(c);
-    return conn_drain(c);
-}
-
-static sea_future conn_drain(struct conn *c) {
-    return sea_then_wrapped(sea_socket_read(c->s, c->buf, sizeof(c->buf)), conn_drained, c);
-}
-
-/* The response is out: no more writes; wait for the client to close. */
-static sea_future conn_close_write(struct conn *c) {
-    sea_socket_shutdown(c->s, SHUT_WR);
-    return conn_drain(c);
-}
-
-static sea_future conn_body_sent(struct conn **cp, sea_future *in) {
-    struct conn *c = *cp;
-    if (sea_future_error(in))
-        return conn_finish(c);
-    return conn_close_write(c);
-}
-
-static sea_future conn_head_sent(struct conn **cp, sea_future *in) {
-    struct conn *c = *cp;
-    if (sea_future_error(in))
-        return conn_finish(c);
-    if (c->head_only || c->resp.body.len == 0)
-        return conn_close_write(c);
-    return sea_then_wrapped(sea_socket_write(c->s, c->resp.body.data, c->resp.body.len), conn_body_sent, c);
-}
-
-static const char *status_text(int status) {
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    default:
-        return "Internal Server Error";
-    }
-}
-
-/*
- * Sends c->resp: status, headers and the body (200), or the one-line text
- * of an error (which travels in c->out with the headers).
- */
-static sea_future conn_respond(struct conn *c) {
-    struct sea__http_response *r = &c->resp;
-    char text[256] = "";
-    size_t body_len = r->body.len;
-    const char *type = r->content_type ? r->content_type : "text/plain; charset=utf-8";
-    char allow[128] = "";
-    if (r->status != 200) {
-        snprintf(text, sizeof(text), "%d %s: %s\n", r->status, status_text(r->status), r->error ? r->error : "");
-        body_len = strlen(text);
-        type = "text/plain; charset=utf-8";
-        sea_buf_release(&r->body);
-        if (r->allow)
-            snprintf(allow, sizeof(allow), "Allow: %s\r\n", r->allow);
-    }
-    int n = snprintf(c->out, sizeof(c->out),
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
-                     r->status, status_text(r->status), type, body_len, allow, c->head_only ? "" : text);
-    c->out_len = n < 0 ? 0 : (size_t)n < sizeof(c->out) ? (size_t)n : sizeof(c->out) - 1;
-    return sea_then_wrapped(sea_socket_write(c->s, c->out, c->out_len), conn_head_sent, c);
-}
-
-static sea_future conn_error(struct conn *c, int status, const char *error) {
-    c->resp.status = status;
-    c->resp.error = error;
-    return conn_respond(c);
-}
-
-static sea_future conn_answered(struct conn **cp, sea_future *in) {
-    struct conn *c = *cp;
-    int err = sea_future_error(in);
-    if (err) {
-        const char *msg = sea_future_message(in);
-        snprintf(c->why, sizeof(c->why), "%s", msg ? msg : sea_strerror(err));
-        c->resp.allow = NULL;
-        return conn_error(c, 500, c->why);
-    }
-    return conn_respond(c);
-}
-
-static sea_future conn_handle(struct conn *c, const struct sea__http_request *req) {
-    c->head_only = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
-    c->resp = (struct sea__http_response){.status = 200};
-    /* The request is in: the response gets a timeout of its own. */
-    sea_timer_arm(&c->timer, c->srv->timeout);
-    return sea_then_wrapped(c->srv->handler(c->srv->arg, req, &c->resp), conn_answered, c);
-}
-
-static sea_future conn_read(struct conn *c);
-
-static sea_future conn_got(struct conn **cp, sea_future *in) {
-    struct conn *c = *cp;
-    size_t n = sea_future_error(in) ? 0 : sea_future_value(in).size;
-    if (n == 0) /* the client left, the read failed, or the timer shut the socket down */
-        return conn_finish(c);
-    c->len += n;
-    struct sea__http_request req;
-    switch (sea__http_request_parse(c->buf, c->len, &req)) {
-    case SEA__HTTP_DONE:
-        return conn_handle(c, &req);
-    case SEA__HTTP_BAD:
-        return conn_error(c, 400, req.error);
-    default:
-        if (c->len == sizeof(c->buf))
-            return conn_error(c, 400, "request head over 8 KiB");
-        return conn_read(c);
-    }
-}
-
-static sea_future conn_read(struct conn *c) {
-    return sea_then_wrapped(sea_socket_read(c->s, c->buf + c->len, sizeof(c->buf) - c->len), conn_got, c);
-}
-
-/* Serves s, or closes it at once when the server is full or stopping. */
-static void conn_start(struct sea__http_server *srv, sea_socket *s) {
-    if (srv->stopping || srv->connections >= srv->max_connections || sea_gate_enter(&srv->gate) < 0) {
-        sea_socket_close(s);
-        return;
-    }
-    struct conn *c = malloc(sizeof(*c));
-    if (!c) {
-        sea_gate_leave(&srv->gate);
-        sea_socket_close(s);
-        return;
-    }
-    c->srv = srv;
-    c->s = s;
-    c->head_only = false;
-    c->resp = (struct sea__http_response){.status = 200};
-    c->len = c->out_len = 0;
-    sea__list_push_front(&srv->conns, &c->link);
-    srv->connections++;
-    sea_timer_init(&c->timer, conn_expired, c);
-    sea_timer_arm(&c->timer, srv->timeout);
-    sea_future_detach(conn_read(c));
-}
-
-static sea_future accept_next(struct sea__http_server *srv);
-
-static sea_future accept_retry(struct sea__http_server **srvp, sea_value v) {
-    (void)v;
-    return accept_next(*srvp);
-}
-
-static sea_future accepted(struct sea__http_server **srvp, sea_future *in) {
-    struct sea__http_server *srv = *srvp;
-    int err = sea_future_error(in);
-    if (!err) {
-        conn_start(srv, sea_future_value(in).ptr);
-        return accept_next(srv);
-    }
-    if (srv->stopping)
-        return sea_ready();
-    /* Out of descriptors or memory: try again a little later rather than spin. */
-    return sea_then(sea_sleep(ACCEPT_RETRY), accept_retry, srv);
-}
-
-static sea_future accept_next(struct sea__http_server *srv) {
-    if (srv->stopping)
-        return sea_ready();
-    return sea_then_wrapped(sea_accept(srv->listener), accepted, srv);
-}
-
-static sea_future accept_loop_done(struct sea__http_server **srvp) {
-    sea_gate_leave(&(*srvp)->gate);
-    return sea_ready();
-}
-
-int sea__http_server_start(const sea_addr *addr, const struct sea__http_server_options *opts,
-                           sea__http_handler handler, void *arg, struct sea__http_server **out) {
-    struct sea__http_server *srv = calloc(1, sizeof(*srv));
+static sea_future start(const char *addr, const sea_http_server_options *opts, const sea_http_routes *routes,
+                        bool until_stopped) {
+    if (!routes)
+        return sea_failed(-EINVAL, "sea_http_server_start: no routes");
+    unsigned n = sea_shard_count();
+    struct sea_http_server *srv = calloc(1, sizeof(*srv) + (n ? n : 1) * sizeof(srv->stats[0]));
     if (!srv)
-        return -ENOMEM;
-    srv->handler = handler;
-    srv->arg = arg;
-    srv->timeout = opts && opts->timeout > 0 ? opts->timeout : DEFAULT_TIMEOUT;
-    srv->max_connections = opts && opts->max_connections ? opts->max_connections : DEFAULT_MAX_CONNECTIONS;
-    sea_gate_init(&srv->gate);
-    int rc = sea_listen(addr, NULL, &srv->listener);
+        return sea_failed(-ENOMEM, "out of memory starting an HTTP server");
+    srv->nshards = n;
+    sea__http_cfg_init(&srv->cfg, opts, routes);
+    srv->cfg.opts.server.fibers = true;
+    /* Registered before the stream server's own, so it runs after it (stop callbacks run newest first). */
+    int rc = sea__stop_callback_add((sea__fnptr)free_server, &srv, sizeof(srv));
     if (rc < 0) {
         free(srv);
-        return rc;
+        return sea_failed(rc, "sea_http_server_start: call it on shard 0 of a running application");
     }
-    sea_gate_enter(&srv->gate);
-    sea_future_detach(sea_finally(accept_next(srv), accept_loop_done, srv));
-    *out = srv;
+    sea_server_options so = srv->cfg.opts.server;
+    if (until_stopped) {
+        sea_future f = sea_serve(addr, &so, serve_conn, (struct conn_cap){srv});
+        return f;
+    }
+    return sea_then(sea_server_start(addr, &so, serve_conn, (struct conn_cap){srv}), started, srv);
+}
+
+sea_future sea_http_server_start(const char *addr, const sea_http_server_options *opts,
+                                 const sea_http_routes *routes) {
+    return start(addr, opts, routes, false);
+}
+
+sea_future sea_http_serve(const char *addr, const sea_http_server_options *opts, const sea_http_routes *routes) {
+    return start(addr, opts, routes, true);
+}
+
+sea_server *sea_http_server_base(sea_http_server *srv) {
+    return srv->base;
+}
+
+sea_future sea_http_server_stop(sea_http_server *srv) {
+    return sea_server_stop(srv->base);
+}
+
+int sea_http_stats_get(const sea_http_server *srv, sea_http_stats *out) {
+    unsigned id = sea_shard_id();
+    if (!srv || id >= srv->nshards)
+        return -EINVAL;
+    *out = srv->stats[id].s;
     return 0;
 }
 
-sea_addr sea__http_server_addr(const struct sea__http_server *srv) {
-    return sea_listener_addr(srv->listener);
+sea_future sea_http_serve_connection(sea_socket *s, const sea_http_server_options *opts,
+                                     const sea_http_routes *routes) {
+    if (!s || !routes)
+        return sea_failed(-EINVAL, "sea_http_serve_connection: no socket or no routes");
+    struct sea__http_cfg *cfg = malloc(sizeof(*cfg));
+    sea_http_stats *stats = calloc(1, sizeof(*stats));
+    if (!cfg || !stats) {
+        free(cfg);
+        free(stats);
+        return sea_failed(-ENOMEM, "no memory for an HTTP connection");
+    }
+    sea__http_cfg_init(cfg, opts, routes);
+    sea_future f = sea_await(sea__http_conn_run(s, cfg, stats));
+    free(cfg);
+    free(stats);
+    return f;
 }
 
-static sea_future server_free(struct sea__http_server **srvp) {
-    free(*srvp);
-    return sea_ready();
+/* ---- what a handler asks of its request ---- */
+
+const char *sea_http_header_get(const sea_http_request *req, const char *name) {
+    for (unsigned i = 0; i < req->header_count; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
 }
 
-sea_future sea__http_server_stop(struct sea__http_server *srv) {
-    srv->stopping = true;
-    sea_listener_close(srv->listener); /* the pending accept fails: the accept loop leaves the gate */
-    sea__list_for_each(l, &srv->conns)
-        sea_socket_shutdown(sea__list_entry(l, struct conn, link)->s, SHUT_RDWR);
-    return sea_finally(sea_gate_close(&srv->gate), server_free, srv);
+const char *sea_http_param(const sea_http_request *req, const char *name) {
+    return req->sea__conn ? sea__http_conn_param(req->sea__conn, name) : NULL;
+}
+
+sea_addr sea_http_peer(const sea_http_request *req) {
+    return sea__http_conn_peer(req->sea__conn);
+}
+
+sea_input_stream *sea_http_request_body(sea_http_request *req) {
+    return sea__http_conn_body(req->sea__conn);
+}
+
+struct read_all {
+    sea_http_request *req;
+    sea_input_stream *in;
+    size_t max;
+    sea_buf *out;
+    sea_buf piece;
+    char *acc;
+    size_t len, cap;
+};
+
+static sea_future read_piece(struct read_all **ap);
+
+static sea_future piece_read(struct read_all **ap, sea_future *in) {
+    struct read_all *a = *ap;
+    int err = sea_future_error(in);
+    if (err || a->piece.len == 0) {
+        sea_future r;
+        if (err) {
+            r = sea_future_move(in);
+        } else if (sea_buf_wrap(a->out, a->acc, a->len, free, a->acc) < 0) {
+            r = sea_failed(-ENOMEM, "no memory for the request body");
+        } else {
+            a->acc = NULL;
+            r = sea_ready_size(a->len);
+        }
+        free(a->acc);
+        free(a);
+        return r;
+    }
+    if (a->len + a->piece.len > a->max) {
+        sea_buf_release(&a->piece);
+        free(a->acc);
+        free(a);
+        return sea_failed(-EMSGSIZE, "the request body is larger than the handler takes");
+    }
+    int rc = sea__http_append(&a->acc, &a->len, &a->cap, a->piece.data, a->piece.len);
+    sea_buf_release(&a->piece);
+    if (rc < 0) {
+        free(a->acc);
+        free(a);
+        return sea_failed(-ENOMEM, "no memory for the request body");
+    }
+    return read_piece(ap);
+}
+
+static sea_future read_piece(struct read_all **ap) {
+    struct read_all *a = *ap;
+    return sea_then_wrapped(sea_input_read(a->in, &a->piece), piece_read, a);
+}
+
+sea_future sea_http_request_read_body(sea_http_request *req, size_t max, sea_buf *out) {
+    *out = SEA_BUF_EMPTY;
+    sea_input_stream *in = sea_http_request_body(req);
+    if (!in)
+        return sea_failed(-ENOMEM, "no memory for the request body");
+    uint64_t limit = sea__http_conn_max_body(req->sea__conn);
+    if (!max || max > limit)
+        max = limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
+    if (req->content_length > 0 && (uint64_t)req->content_length > max)
+        return sea_failed(-EMSGSIZE, "the request body is larger than the handler takes");
+    struct read_all *a = calloc(1, sizeof(*a));
+    if (!a)
+        return sea_failed(-ENOMEM, "no memory for the request body");
+    *a = (struct read_all){.req = req, .in = in, .max = max, .out = out};
+    return read_piece(&a);
 }

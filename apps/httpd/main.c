@@ -1,0 +1,154 @@
+/*
+ * sea-httpd - a web server on sea's HTTP library: the files of a directory
+ * on every shard, and the two routes of the well-known web framework
+ * benchmarks (/plaintext and /json).
+ *
+ *     sea-httpd --root /srv/www --address 0.0.0.0 --port 8080 [--access-log]
+ *
+ * Every shard listens on the port (SO_REUSEPORT) and serves its own
+ * connections; the files come from the disk API, the small ones from a
+ * per-shard cache (see sea_http_files).  Responses are counted per status
+ * class in the sea_httpd_responses_total metric, served with the others by
+ * --prometheus-port.  SIGINT or SIGTERM stops it: the connections finish
+ * their answers and close.
+ */
+#include <sea/sea.h>
+#include <sea/http.h>
+#include <sea/metrics.h>
+#include <sea/options.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sea_option httpd_opts[] = {
+    {.name = "root", .type = SEA_OPTION_STRING, .help = "serve the files under this directory at / (default: none)"},
+    {.name = "address", .type = SEA_OPTION_STRING, .default_value = "127.0.0.1",
+     .help = "the IPv4 or IPv6 address to listen on (0.0.0.0 or :: for every interface)"},
+    {.name = "port", .type = SEA_OPTION_INT, .default_value = "8080", .help = "the TCP port (0: any free one)",
+     .min = 0, .max = 65535, .short_name = 'p'},
+    {.name = "index", .type = SEA_OPTION_STRING, .default_value = "index.html",
+     .help = "the file served for a directory"},
+    {.name = "access-log", .type = SEA_OPTION_FLAG, .help = "log every request (logger \"access\", level info)"},
+    {.name = "max-connections", .type = SEA_OPTION_INT, .default_value = "0",
+     .help = "connections per shard at most (0: as many as descriptors allow)", .min = 0, .max = 1e9},
+    {.name = "max-body", .type = SEA_OPTION_SIZE, .default_value = "1M",
+     .help = "request bodies larger than this are refused (413)", .min = 0, .max = 1e18},
+    {.name = "idle-timeout", .type = SEA_OPTION_DOUBLE, .default_value = "60",
+     .help = "seconds a kept-alive connection may sit idle", .min = 0.001, .max = 86400},
+    {.name = "file-cache-size", .type = SEA_OPTION_SIZE, .default_value = "64M",
+     .help = "memory per shard for small files kept in memory", .min = 1, .max = 1e15},
+    {.name = "file-cache-max", .type = SEA_OPTION_SIZE, .default_value = "1M",
+     .help = "files up to this size are kept in memory", .min = 1, .max = 1e15},
+};
+
+SEA_LOGGER(access_log, "access");
+
+/* ---- the benchmark routes ---- */
+
+static sea_future plaintext(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)req;
+    (void)data;
+    sea_http_response_set_type(resp, "text/plain");
+    return sea_http_response_write(resp, "Hello, World!", 13) < 0 ? sea_failed(-ENOMEM, "no memory") : sea_ready();
+}
+
+static sea_future json(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)req;
+    (void)data;
+    sea_http_response_set_type(resp, "application/json");
+    return sea_http_response_printf(resp, "{\"message\":\"%s\"}", "Hello, World!") < 0
+               ? sea_failed(-ENOMEM, "no memory")
+               : sea_ready();
+}
+
+/* ---- counting and logging each response ---- */
+
+static __thread sea_counter *responses[6];
+static __thread bool counters_made;
+
+static void make_counters(void) {
+    static const char *const classes[6] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    counters_made = true;
+    for (int k = 1; k <= 5; k++)
+        if (sea_counter_register("sea_httpd_responses_total", "HTTP responses sent, by status class",
+                                 SEA_METRIC_LABELS({"class", classes[k]}), &responses[k]) < 0)
+            responses[k] = NULL;
+}
+
+static void done(const sea_http_request *req, int status, uint64_t bytes, sea_time took, void *data) {
+    (void)data;
+    if (!counters_made)
+        make_counters();
+    int k = status / 100;
+    if (k >= 1 && k <= 5 && responses[k])
+        sea_counter_inc(responses[k]);
+    if (sea_option_flag("access-log") && sea_log_enabled(&access_log, SEA_LOG_INFO)) {
+        char peer[80] = "-";
+        sea_addr a = sea_http_peer(req);
+        sea_addr_format(&a, peer, sizeof(peer));
+        sea_log_write(&access_log, SEA_LOG_INFO, "%s \"%s %s HTTP/1.%d\" %d %" PRIu64 " %.3f ms", peer,
+                      req->method ? req->method : "-", req->target ? req->target : "-", req->version % 10, status,
+                      bytes, (double)took / 1e6);
+    }
+}
+
+static sea_future httpd_main(void) {
+    sea_http_routes *routes = sea_http_routes_new();
+    if (!routes)
+        return sea_failed(-ENOMEM, "no memory for the routes");
+    int rc = sea_http_route(routes, "GET", "/plaintext", plaintext, NULL);
+    if (rc == 0)
+        rc = sea_http_route(routes, "GET", "/json", json, NULL);
+    const char *root = sea_option_string("root");
+    if (rc == 0 && root) {
+        sea_http_files_options fo = {
+            .index = sea_option_string("index"),
+            .cache_bytes = (size_t)sea_option_size("file-cache-size"),
+            .cache_file_max = (size_t)sea_option_size("file-cache-max"),
+        };
+        rc = sea_http_files(routes, "/", root, &fo);
+        if (rc < 0) {
+            sea_http_routes_free(routes);
+            return sea_failed_fmt(rc, "--root %s: %s", root,
+                                  rc == -ENOENT ? "not a directory" : strerror(-rc));
+        }
+    }
+    if (rc < 0) {
+        sea_http_routes_free(routes);
+        return sea_failed(rc, "cannot set the routes up");
+    }
+    sea_http_on_done(routes, done, NULL);
+
+    const char *host = sea_option_string("address");
+    char addr[160];
+    bool v6 = strchr(host, ':') && host[0] != '[';
+    snprintf(addr, sizeof(addr), "%s%s%s:%" PRId64, v6 ? "[" : "", host, v6 ? "]" : "", sea_option_int("port"));
+    sea_http_server_options opts = {
+        .server = {.max_connections = (unsigned)sea_option_int("max-connections"), .name = "httpd"},
+        .max_body = sea_option_size("max-body"),
+        .idle_timeout = (sea_time)(sea_option_double("idle-timeout") * 1e9),
+    };
+    sea_future started = sea_await(sea_http_server_start(addr, &opts, routes));
+    if (sea_future_failed(&started)) {
+        sea_http_routes_free(routes);
+        return started;
+    }
+    sea_http_server *srv = sea_future_value(&started).ptr;
+    sea_addr bound = sea_server_addr(sea_http_server_base(srv));
+    char shown[160];
+    sea_addr_format(&bound, shown, sizeof(shown));
+    sea_print("sea-httpd: serving http://%s/ on %u shard%s%s%s\n", shown, sea_shard_count(),
+              sea_shard_count() == 1 ? "" : "s", root ? ", files from " : "", root ? root : "");
+    sea_future stopped = sea_await(sea_server_stopped(sea_http_server_base(srv)));
+    sea_http_routes_free(routes);
+    return stopped;
+}
+
+int main(int argc, char **argv) {
+    if (sea_app_add_options(httpd_opts, SEA_OPTION_COUNT(httpd_opts)) != 0)
+        return 2;
+    return sea_app_run_fiber(argc, argv, httpd_main);
+}
