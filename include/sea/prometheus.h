@@ -32,9 +32,9 @@ typedef struct sea_prometheus_options {
  * "127.0.0.1:9180"; port 0 picks a free port; NULL: "127.0.0.1:9180").
  * GET (or HEAD) /metrics answers 200 with every shard's metrics
  * (Content-Type: text/plain; version=0.0.4); other paths 404, other methods
- * 405, a malformed or oversized (over 8 KiB) request 400.  Each response
- * closes its connection.  opts may be NULL.
- *
+ * 405 (the server of sea/http.h, on shard 0 only): connections are kept
+ * for the next scrape; a malformed request gets 400, a head over 8 KiB
+ * 431, and its connection is closed.  opts may be NULL.
  * Call it on shard 0 of a running application; the endpoint stops by itself
  * at the application's orderly stop (or earlier with sea_prometheus_stop).
  * Returns 0, -EINVAL (bad address, or not on shard 0), -EALREADY (already

@@ -1,0 +1,22 @@
+# sea-httpd and the HTTP server library, included from apps/CMakeLists.txt:
+#   httpd.features.BACKEND.cN  tests/apps/test_httpd.py: tests/programs/http_helper.c (a route per
+#                              feature of sea/http.h) and sea-httpd driven by curl, http.client and
+#                              raw sockets: keep-alive, pipelining, chunked both ways, 100-continue,
+#                              routes, hooks, errors, limits, timeouts, smuggling, static files
+if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
+  add_executable(http_helper ${PROJECT_SOURCE_DIR}/tests/programs/http_helper.c)
+  target_link_libraries(http_helper PRIVATE sea)
+  sea_user_code(http_helper)
+  set_target_properties(http_helper PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  foreach(cfg "io_uring;1" "epoll;2")
+    list(GET cfg 0 b)
+    list(GET cfg 1 c)
+    set(t httpd.features.${b}.c${c})
+    add_test(NAME ${t} COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/apps/test_httpd.py
+                               $<TARGET_FILE:http_helper> $<TARGET_FILE:sea-httpd> --reactor-backend=${b} -c${c})
+    set_tests_properties(${t} PROPERTIES TIMEOUT 300)
+    if(NOT c EQUAL 1)
+      set_tests_properties(${t} PROPERTIES LABELS smp)
+    endif()
+  endforeach()
+endif()

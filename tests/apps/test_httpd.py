@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+"""test_httpd.py - sea's HTTP server (sea/http.h) driven by real clients.
+
+    test_httpd.py HTTP_HELPER SEA_HTTPD [sea options...]
+
+Starts tests/programs/http_helper (one route per feature) and sea-httpd on
+ports the kernel picks, and checks every feature the library promises with
+curl, Python's http.client and raw sockets: keep-alive, pipelining, chunked
+bodies both ways with trailers, 100-continue, HEAD, routes and their
+parameters, hooks, errors, limits (414, 431, 413), the head timeout (408),
+request smuggling refused, and the static files (conditionals, ranges,
+redirects, paths that would leave the root).  Every wait is bounded; every
+process is stopped by its PID.  Exits 1 naming each failed check.
+"""
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+FAILURES = []
+TIMEOUT = 20.0  # for any single exchange: far above what a working server needs
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL", what, flush=True)
+    return cond
+
+
+def start(argv, pattern=rb"serving http://([0-9.]+):(\d+)/"):
+    """Starts a server and returns (process, port) once it prints where it serves."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    line = b""
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            break
+        m = re.search(pattern, line)
+        if m:
+            return p, int(m.group(2))
+    p.kill()
+    out, err = p.communicate(timeout=10)
+    sys.exit("server did not start: %r %r %r" % (line, out[-500:], err[-2000:]))
+
+
+def stop(p, name):
+    p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=10)
+        check(False, "%s did not stop on SIGTERM" % name)
+        return err
+    check(p.returncode == 0, "%s exits 0 on SIGTERM (got %s): %s" % (name, p.returncode, err[-2000:]))
+    return err
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.settimeout(TIMEOUT)
+    return s
+
+
+def read_response(f, head_only=False):
+    """Reads one response from a file made by socket.makefile('rb'): (status, headers dict, body, trailers)."""
+    line = f.readline()
+    if not line:
+        return None, {}, b"", {}
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", line)
+    if not m:
+        raise ValueError("bad status line %r" % line)
+    status = int(m.group(1))
+    headers = {}
+    while True:
+        h = f.readline()
+        if h in (b"\r\n", b""):
+            break
+        k, v = h.decode("latin-1").split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    if status == 100:
+        return read_response(f, head_only)
+    body, trailers = b"", {}
+    if head_only or status in (204, 304):
+        return status, headers, body, trailers
+    if headers.get("transfer-encoding") == "chunked":
+        while True:
+            size = int(f.readline().split(b";")[0], 16)
+            if size == 0:
+                break
+            body += f.read(size)
+            f.read(2)
+        while True:
+            t = f.readline()
+            if t in (b"\r\n", b""):
+                break
+            k, v = t.decode("latin-1").split(":", 1)
+            trailers[k.strip().lower()] = v.strip()
+    elif "content-length" in headers:
+        body = f.read(int(headers["content-length"]))
+    else:
+        body = f.read()
+    return status, headers, body, trailers
+
+
+def exchange(port, raw, responses=1, head_only=False):
+    """Sends raw bytes; reads that many responses; then whether the server closed the connection."""
+    s = connect(port)
+    s.sendall(raw)
+    f = s.makefile("rb")
+    got = []
+    for _ in range(responses):
+        try:
+            r = read_response(f, head_only)
+        except (ValueError, ConnectionError, socket.timeout) as e:
+            r = (None, {}, repr(e).encode(), {})
+        got.append(r)
+        if r[0] is None:
+            break
+    closed = False
+    try:
+        s.settimeout(2.0 if any(r[1].get("connection") == "close" for r in got) else 0.2)
+        closed = f.read(1) == b""
+    except (socket.timeout, ConnectionError, ValueError):
+        closed = False
+    s.close()
+    return got, closed
+
+
+def curl(*args, data=None):
+    r = subprocess.run(["curl", "-sS", "--max-time", "30"] + list(args), input=data, capture_output=True, timeout=60)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_basics(port):
+    rc, out, err = curl("-i", "http://127.0.0.1:%d/plaintext" % port)
+    check(rc == 0 and out.startswith(b"HTTP/1.1 200 OK\r\n"), "curl GET /plaintext: %r %r" % (out[:100], err))
+    check(out.endswith(b"\r\n\r\nHello, World!"), "the body is Hello, World!")
+    for h in (b"\r\nDate: ", b"\r\nServer: sea\r\n", b"\r\nContent-Length: 13\r\n", b"\r\nContent-Type: text/plain\r\n"):
+        check(h in out, "header %r in %r" % (h, out))
+    rc, out, err = curl("-I", "http://127.0.0.1:%d/plaintext" % port)
+    check(b"Content-Length: 13" in out and not out.endswith(b"Hello, World!"), "HEAD: length, no body: %r" % out)
+    # HTTP/1.0: closed after the answer unless it asks to keep the connection.
+    got, closed = exchange(port, b"GET /plaintext HTTP/1.0\r\n\r\n")
+    check(got[0][0] == 200 and closed, "HTTP/1.0 answered then closed")
+    got, closed = exchange(port, b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    check(got[0][0] == 200 and got[0][1].get("connection") == "keep-alive" and not closed,
+          "HTTP/1.0 keep-alive kept: %r" % (got,))
+    got, closed = exchange(port, b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    check(got[0][0] == 200 and got[0][1].get("connection") == "close" and closed, "Connection: close honoured")
+    # absolute-form target
+    got, _ = exchange(port, b"GET http://example.com/plaintext?x HTTP/1.1\r\nHost: example.com\r\n\r\n")
+    check(got[0][0] == 200, "absolute-form target: %r" % (got,))
+
+
+def test_keepalive_http_client(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    ok = True
+    for i in range(200):
+        c.request("GET", "/plaintext")
+        r = c.getresponse()
+        ok &= r.status == 200 and r.read() == b"Hello, World!"
+    sock = c.sock
+    c.request("POST", "/echo", body=b"x" * 100000)
+    r = c.getresponse()
+    ok &= r.status == 200 and r.read() == b"x" * 100000
+    check(ok and c.sock is sock, "200 requests and a POST on one kept connection (http.client)")
+    # chunked request body through http.client
+    def gen():
+        for i in range(50):
+            yield bytes([65 + i % 26]) * 1000
+    c.request("POST", "/echo", body=gen(), encode_chunked=True, headers={"Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    body = r.read()
+    check(r.status == 200 and body == b"".join(gen()), "chunked upload echoed (http.client): %d" % r.status)
+    c.request("POST", "/echo_stream", body=gen(), encode_chunked=True, headers={"Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    body = r.read()
+    check(r.status == 200 and r.getheader("Transfer-Encoding") == "chunked" and body == b"".join(gen()),
+          "chunked both ways (http.client)")
+    c.close()
+
+
+def test_pipelining(port):
+    reqs = b"".join([
+        b"GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\n",
+        b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /query?a=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ])
+    s = connect(port)
+    s.sendall(reqs)
+    f = s.makefile("rb")
+    got = [read_response(f, head_only=(i == 5)) for i in range(7)]
+    s.close()
+    want = [(200, b"slept 100"), (200, b"Hello, World!"), (200, b"hello"), (200, b"abcde"), (404, None), (200, b""),
+            (200, b"a=[1] b=[(none)]")]
+    for i, (g, w) in enumerate(zip(got, want)):
+        check(g[0] == w[0] and (w[1] is None or g[2] == w[1]), "pipelined answer %d in order: %r" % (i, g[:3]))
+    check(got[5][1].get("content-length") == "13", "pipelined HEAD keeps the length")
+    # Many small requests in one write, answered together.
+    n = 500
+    s = connect(port)
+    s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n" * n)
+    f = s.makefile("rb")
+    ok = all(read_response(f)[2] == b"Hello, World!" for _ in range(n))
+    s.close()
+    check(ok, "%d pipelined requests answered" % n)
+
+
+def test_streams(port):
+    got, _ = exchange(port, b"GET /stream?n=1000&size=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, h, body, tr = got[0]
+    want = b"".join(bytes([97 + i % 26]) * 1000 for i in range(1000))
+    check(st == 200 and h.get("transfer-encoding") == "chunked" and body == want, "a streamed 1 MB chunked answer")
+    check(tr.get("x-pieces") == "done", "its trailer: %r" % tr)
+    # A large chunked upload streamed back, with the total in a trailer.
+    data = os.urandom(3 << 20)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + 65536]), data[i:i + 65536]) for i in range(0, len(data), 65536))
+    got, _ = exchange(port, b"POST /echo_stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks +
+                      b"0\r\n\r\n")
+    st, h, body, tr = got[0]
+    check(st == 200 and body == data and tr.get("x-total") == str(len(data)),
+          "3 MB chunked upload streamed back (%s, %d bytes, %r)" % (st, len(body), tr))
+    # curl: chunked upload and --raw chunked download
+    rc, out, err = curl("--raw", "http://127.0.0.1:%d/stream?n=2&size=3" % port)
+    # (the response stream batches small writes: both pieces go out as one chunk)
+    check(out == b"6\r\naaabbb\r\n0\r\nX-Pieces: done\r\n\r\n", "curl --raw sees chunks and trailer: %r" % out)
+    rc, out, err = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@-", "http://127.0.0.1:%d/echo" % port,
+                        data=b"q" * 70000)
+    check(rc == 0 and out == b"q" * 70000, "curl chunked upload echoed (%d bytes)" % len(out))
+
+
+def test_continue(port):
+    # curl waits for 100 Continue before the body.
+    rc, out, err = curl("-v", "-H", "Expect: 100-continue", "--data-binary", "@-", "http://127.0.0.1:%d/echo" % port,
+                        data=b"z" * 5000)
+    check(rc == 0 and out == b"z" * 5000 and b"HTTP/1.1 100 Continue" in err, "curl's Expect: 100-continue")
+    # Raw: the head, then 100 before any body byte is sent.
+    s = connect(port)
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+    f = s.makefile("rb")
+    line = f.readline()
+    f.readline()
+    s.sendall(b"body")
+    st, h, body, _ = read_response(f)
+    check(line.startswith(b"HTTP/1.1 100 Continue") and st == 200 and body == b"body", "100 Continue, then the answer")
+    s.close()
+    # Too large: 413 without the body, no 100.
+    got, closed = exchange(port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n"
+                                 b"Expect: 100-continue\r\n\r\n")
+    check(got[0][0] == 413 and closed, "Expect with a body too large: 413 and close (%r)" % (got[0][:2],))
+    got, _ = exchange(port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: magic\r\n\r\nx")
+    check(got[0][0] == 417, "an unknown expectation: 417")
+
+
+def test_routes(port):
+    def get(path, headers=""):
+        got, _ = exchange(port, ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, headers)).encode())
+        return got[0]
+    r = get("/users/42/files/a/b.txt")
+    check(r[2] == b"id=42 rest=a/b.txt", "parameters: %r" % (r[2],))
+    r = get("/users/me/files/x")
+    check(r[2] == b"me", "a literal beats a parameter: %r" % (r[2],))
+    r = get("/users/42/files/")
+    check(r[2] == b"id=42 rest=", "an empty wildcard: %r" % (r[2],))
+    r = get("/users/42/files")
+    check(r[0] == 404, "no wildcard without its slash: %r" % (r[0],))
+    r = get("/users/%34%32/files/%20x")
+    check(r[2] == b"id=42 rest= x", "parameters are decoded: %r" % (r[2],))
+    r = get("/query?a=x%20y&b=1+2")
+    check(r[2] == b"a=[x y] b=[1 2]", "query decoding: %r" % (r[2],))
+    r = get("/query?a=%zz")
+    check(r[0] == 400, "a malformed query escape: 400")
+    got, _ = exchange(port, b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                            b"Content-Length: 22\r\n\r\nx=1&name=J%C3%B6rg+X&y")
+    check(got[0][2] == "name=[Jörg X]".encode(), "form decoding: %r" % (got[0][2],))
+    r = get("/post_only")
+    check(r[0] == 405 and r[1].get("allow") == "POST, PUT", "405 with Allow: %r" % (r[:2],))
+    r = get("/nowhere")
+    check(r[0] == 404, "404")
+    got, _ = exchange(port, b"BREW /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(got[0][0] == 405 and "GET" in got[0][1].get("allow", ""), "an unknown method: 405")
+    r = get("/admin/x")
+    check(r[0] == 401 and r[1].get("www-authenticate") == "Token", "a hook answers 401: %r" % (r[:2],))
+    r = get("/admin/x", "X-Token: secret\r\n")
+    check(r[0] == 200 and r[2] == b"admin ok", "a hook lets it through")
+    r = get("/administrator")
+    check(r[0] == 404, "a hook's prefix is whole segments: %r" % (r[0],))
+
+
+def test_errors(port):
+    s = connect(port)
+    f = s.makefile("rb")
+    s.sendall(b"GET /fail HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, h, body, _ = read_response(f)
+    check(st == 500 and b"partial" not in body, "a failed handler: 500 (%r)" % body)
+    s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, h, body, _ = read_response(f)
+    check(st == 200, "the connection goes on after a 500")
+    s.close()
+    # A handler that fails after its head went out: the body is cut short and the connection closes.
+    s = connect(port)
+    s.sendall(b"GET /fail_streaming HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+    check(data.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 1000" in data and data.endswith(b"0123456789"),
+          "a failure mid-body closes the connection: %r" % data[-40:])
+
+
+def test_limits(port):
+    got, closed = exchange(port, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(got[0][0] == 414 and closed, "a request line over 8 KiB: 414 (%r)" % (got[0][:1],))
+    got, closed = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 17000 + b"\r\n\r\n")
+    check(got[0][0] == 431 and closed, "a head over 16 KiB: 431 (%r)" % (got[0][:1],))
+    got, closed = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) +
+                           b"\r\n")
+    check(got[0][0] == 431 and closed, "101 header fields: 431")
+    got, closed = exchange(port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+    check(got[0][0] == 413 and closed, "Content-Length over max-body: 413 and close")
+    big = b"y" * (9 << 20)
+    got, closed = exchange(port, b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                           b"%x\r\n" % len(big) + big + b"\r\n0\r\n\r\n")
+    check(got[0][0] == 413 and closed, "a chunked body over max-body: 413 and close (%r)" % (got[0][:1],))
+
+
+def test_smuggling(port):
+    cases = [
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", 400),
+        (b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", 400),
+        (b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400),
+        (b"GET /plaintext HTTP/1.1\r\nHost: x\rX: a\r\n\r\n", 400),
+        (b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", 400),
+        (b"G(T /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET /plain text HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET /plaintext HTTP/1.1\r\n\r\n", 400),
+        (b"GET /plaintext HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
+        (b"GET /plaintext HTTP/3.0\r\nHost: x\r\n\r\n", 505),
+        (b"GET /plaintext HTTP/1.1\nHost: x\n\n", 400),
+    ]
+    for raw, want in cases:
+        got, closed = exchange(port, raw + b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", responses=2)
+        check(got[0][0] == want and (len(got) == 1 or got[1][0] is None),
+              "refused with %d and closed, nothing after it served: %r -> %r" % (want, raw[:60], [g[0] for g in got]))
+
+
+def test_timeouts(port):
+    # A head that never ends: 408, then the connection closes (the server's head timeout is short here).
+    s = connect(port)
+    s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n")
+    f = s.makefile("rb")
+    st, h, body, _ = read_response(f)
+    check(st == 408 and h.get("connection") == "close", "slowloris: 408 (%r)" % (st,))
+    check(f.read(1) == b"", "then closed")
+    s.close()
+    # One byte at a time, each well inside the timeout but the whole not: closed all the same.
+    s = connect(port)
+    t0 = time.monotonic()
+    closed = False
+    for i in range(200):
+        try:
+            s.sendall(b"X")
+            time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+    s.close()
+    check(closed, "a head sent a byte at a time is cut off (%.1f s)" % (time.monotonic() - t0))
+    # An idle kept connection is closed after the idle timeout.
+    s = connect(port)
+    s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    f = s.makefile("rb")
+    st = read_response(f)[0]
+    check(st == 200 and f.read(1) == b"", "an idle connection is closed")
+    s.close()
+    # Abandoned connections: half a head, half a body, then gone; the server carries on.
+    for i in range(50):
+        a = connect(port)
+        a.sendall([b"GET /plai", b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"][i % 2])
+        a.close()
+    got, _ = exchange(port, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(got[0][0] == 200, "serving after 50 abandoned connections")
+
+
+def etag_and_date(port, path):
+    got, _ = exchange(port, ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    return got[0]
+
+
+def test_files(port, root):
+    st, h, body, _ = etag_and_date(port, "/static/small.txt")
+    check(st == 200 and body == open(os.path.join(root, "small.txt"), "rb").read(), "a small file")
+    check(h.get("content-type") == "text/plain; charset=utf-8", "its type: %r" % h.get("content-type"))
+    etag, lm = h.get("etag"), h.get("last-modified")
+    check(etag and lm and h.get("accept-ranges") == "bytes", "validators: %r" % h)
+    def get(path, extra):
+        got, _ = exchange(port, ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, extra)).encode())
+        return got[0]
+    check(get("/static/small.txt", "If-None-Match: %s\r\n" % etag)[0] == 304, "If-None-Match: 304")
+    check(get("/static/small.txt", "If-None-Match: \"other\", %s\r\n" % etag)[0] == 304, "in a list: 304")
+    check(get("/static/small.txt", "If-None-Match: \"other\"\r\n")[0] == 200, "another tag: 200")
+    check(get("/static/small.txt", "If-Modified-Since: %s\r\n" % lm)[0] == 304, "If-Modified-Since: 304")
+    check(get("/static/small.txt", "If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n")[0] == 200,
+          "modified since: 200")
+    data = open(os.path.join(root, "big.bin"), "rb").read()
+    r = get("/static/small.txt", "Range: bytes=0-4\r\n")
+    check(r[0] == 206 and r[2] == b"small" and r[1].get("content-range") == "bytes 0-4/%d" % len(
+        open(os.path.join(root, "small.txt"), "rb").read()), "a range: %r" % (r[:3],))
+    r = get("/static/big.bin", "Range: bytes=-100\r\n")
+    check(r[0] == 206 and r[2] == data[-100:], "a suffix range of a streamed file")
+    r = get("/static/big.bin", "Range: bytes=1000000-1000999\r\n")
+    check(r[0] == 206 and r[2] == data[1000000:1001000], "a middle range, unaligned")
+    r = get("/static/big.bin", "Range: bytes=99999999-\r\n")
+    check(r[0] == 416 and r[1].get("content-range") == "bytes */%d" % len(data), "416: %r" % (r[:2],))
+    r = get("/static/big.bin", "Range: bytes=0-1,5-6\r\n")
+    check(r[0] == 200 and r[2] == data, "several ranges: the whole file")
+    r = get("/static/big.bin", "Range: bytes=0-9\r\nIf-Range: \"stale\"\r\n")
+    check(r[0] == 200 and len(r[2]) == len(data), "a stale If-Range: the whole file")
+    rc, out, err = curl("http://127.0.0.1:%d/static/big.bin" % port)
+    check(out == data, "a 3 MB file streamed from the disk (curl)")
+    rc, out, err = curl("http://127.0.0.1:%d/static/mid.bin" % port)
+    check(out == open(os.path.join(root, "mid.bin"), "rb").read(), "a 700 KB file from the cache (curl)")
+    got, _ = exchange(port, b"HEAD /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n", head_only=True)
+    check(got[0][0] == 200 and got[0][1].get("content-length") == str(len(data)), "HEAD of a large file")
+    r = get("/static/sub", "")
+    check(r[0] == 301 and r[1].get("location") == "/static/sub/", "a directory without its slash: 301")
+    r = get("/static/sub/", "")
+    check(r[0] == 200 and r[2] == b"sub index\n", "a directory's index")
+    r = get("/static", "")
+    check(r[0] == 301 and r[1].get("location") == "/static/", "the prefix without its slash: 301")
+    r = get("/static/", "")
+    check(r[0] == 200 and r[2] == b"root index\n", "the root's index")
+    for bad in ("/static/escape", "/static/escape_dir/passwd", "/static/.hidden", "/static/../test_httpd.py",
+                "/static/%2e%2e/x", "/static/sub/%2e%2e/%2e%2e/etc/passwd", "/static/nothing", "/static//etc/passwd"):
+        r = get(bad, "")
+        check(r[0] == 404, "%s refused with 404 (%r)" % (bad, r[:1]))
+    rc, out, err = curl("-o", "/dev/null", "-w", "%{http_code}", "--path-as-is",
+                        "http://127.0.0.1:%d/static/../../etc/passwd" % port)
+    check(out == b"404", "curl --path-as-is ../..: %r" % out)
+    # A file that changes is seen changed within the cache's validity (1 s): wait by the wall clock.
+    path = os.path.join(root, "changing.txt")
+    with open(path, "w") as fh:
+        fh.write("one")
+    check(etag_and_date(port, "/static/changing.txt")[2] == b"one", "a new file")
+    with open(path + ".tmp", "w") as fh:
+        fh.write("two!")
+    os.rename(path + ".tmp", path)
+    deadline = time.monotonic() + 10
+    body = b""
+    while time.monotonic() < deadline:
+        body = etag_and_date(port, "/static/changing.txt")[2]
+        if body == b"two!":
+            break
+        time.sleep(0.2)
+    check(body == b"two!", "a changed file is served changed: %r" % body)
+
+
+def test_upload(port, upload_dir):
+    data = os.urandom((5 << 20) + 123)
+    rc, out, err = curl("-X", "PUT", "--data-binary", "@-", "-w", " %{http_code}",
+                        "http://127.0.0.1:%d/upload/up.bin" % port, data=data)
+    check(out == b"%d 201" % len(data), "a 5 MB upload streamed to a file: %r %r" % (out, err))
+    with open(os.path.join(upload_dir, "up.bin"), "rb") as fh:
+        check(fh.read() == data, "the file holds the upload")
+
+
+def test_sea_httpd(httpd, root, opts):
+    p, port = start([httpd, "--root", root, "--port", "0"] + opts)
+    try:
+        rc, out, err = curl("http://127.0.0.1:%d/plaintext" % port, "http://127.0.0.1:%d/json" % port)
+        check(out == b'Hello, World!{"message":"Hello, World!"}', "sea-httpd: /plaintext and /json: %r" % out)
+        rc, out, err = curl("-sI", "http://127.0.0.1:%d/json" % port)
+        check(b"Content-Type: application/json" in out, "sea-httpd: /json's type")
+        rc, out, err = curl("http://127.0.0.1:%d/big.bin" % port)
+        check(out == open(os.path.join(root, "big.bin"), "rb").read(), "sea-httpd: a large file")
+        rc, out, err = curl("http://127.0.0.1:%d/" % port)
+        check(out == b"root index\n", "sea-httpd: the index")
+        rc, out, err = curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:%d/escape" % port)
+        check(out == b"404", "sea-httpd: a link out of the root")
+        # keep-alive and several URLs through one curl: one connection
+        rc, out, err = curl("-v", *["http://127.0.0.1:%d/plaintext" % port] * 5)
+        check(out == b"Hello, World!" * 5 and err.count(b"Connected to") == 1, "sea-httpd: curl reuses the connection")
+    finally:
+        stop(p, "sea-httpd")
+
+
+def main():
+    helper, httpd = sys.argv[1], sys.argv[2]
+    opts = sys.argv[3:]
+    tmp = tempfile.mkdtemp(prefix="sea-httpd-test-")
+    try:
+        root = os.path.join(tmp, "www")
+        os.makedirs(os.path.join(root, "sub"))
+        os.makedirs(os.path.join(tmp, "outside"))
+        with open(os.path.join(tmp, "outside", "passwd"), "w") as fh:
+            fh.write("secret\n")
+        with open(os.path.join(root, "small.txt"), "w") as fh:
+            fh.write("small file\n")
+        with open(os.path.join(root, "index.html"), "w") as fh:
+            fh.write("root index\n")
+        with open(os.path.join(root, "sub", "index.html"), "w") as fh:
+            fh.write("sub index\n")
+        with open(os.path.join(root, ".hidden"), "w") as fh:
+            fh.write("hidden\n")
+        with open(os.path.join(root, "big.bin"), "wb") as fh:
+            fh.write(os.urandom(3 << 20))
+        with open(os.path.join(root, "mid.bin"), "wb") as fh:
+            fh.write(os.urandom(700 * 1000))
+        os.symlink(os.path.join(tmp, "outside", "passwd"), os.path.join(root, "escape"))
+        os.symlink(os.path.join(tmp, "outside"), os.path.join(root, "escape_dir"))
+        uploads = os.path.join(tmp, "uploads")
+        os.makedirs(uploads)
+
+        p, port = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M"] + opts)
+        try:
+            for t in (test_basics, test_keepalive_http_client, test_pipelining, test_streams, test_continue,
+                      test_routes, test_errors, test_limits, test_smuggling):
+                t(port)
+            test_files(port, root)
+            test_upload(port, uploads)
+        finally:
+            err = stop(p, "http_helper")
+            check(b"the handler failed: the test route fails on purpose" in err, "a failed handler is logged")
+        # Short timeouts in their own instance.
+        p, port = start([helper, "--header-timeout", "0.3", "--idle-timeout", "0.5"] + opts)
+        try:
+            test_timeouts(port)
+        finally:
+            stop(p, "http_helper (timeouts)")
+        test_sea_httpd(httpd, root, opts)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if FAILURES:
+        print("%d check(s) failed" % len(FAILURES))
+        sys.exit(1)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
