@@ -308,8 +308,10 @@ int sea__http_response_head(sea_http_response *resp, const struct sea__http_cfg 
     n = strlen(date);
     memcpy(p, date, n);
     p += n;
-    memcpy(p, resp->hdrs, resp->hdrs_len);
-    p += resp->hdrs_len;
+    if (resp->hdrs_len) {
+        memcpy(p, resp->hdrs, resp->hdrs_len);
+        p += resp->hdrs_len;
+    }
     bool no_body = resp->status < 200 || resp->status == 204 || resp->status == 304;
     if (!no_body) {
         if (body_len >= 0) {
