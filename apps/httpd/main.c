@@ -68,6 +68,7 @@ static sea_future json(sea_http_request *req, sea_http_response *resp, void *dat
 
 static __thread sea_counter *responses[6];
 static __thread bool counters_made;
+static bool access_log_on; /* --access-log, read once before the server starts */
 
 static void make_counters(void) {
     static const char *const classes[6] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -85,7 +86,7 @@ static void done(const sea_http_request *req, int status, uint64_t bytes, sea_ti
     int k = status / 100;
     if (k >= 1 && k <= 5 && responses[k])
         sea_counter_inc(responses[k]);
-    if (sea_option_flag("access-log") && sea_log_enabled(&access_log, SEA_LOG_INFO)) {
+    if (access_log_on && sea_log_enabled(&access_log, SEA_LOG_INFO)) {
         char peer[80] = "-";
         sea_addr a = sea_http_peer(req);
         sea_addr_format(&a, peer, sizeof(peer));
@@ -120,6 +121,7 @@ static sea_future httpd_main(void) {
         sea_http_routes_free(routes);
         return sea_failed(rc, "cannot set the routes up");
     }
+    access_log_on = sea_option_flag("access-log");
     sea_http_on_done(routes, done, NULL);
 
     const char *host = sea_option_string("address");

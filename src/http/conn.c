@@ -453,7 +453,8 @@ static void log_done(struct sea__http_conn *c, sea_time began) {
 /* Serves the complete head at c->in + c->start; false when the connection must end after it. */
 static sea_future serve_request(struct sea__http_conn *c) {
     const struct sea__http_cfg *cfg = c->cfg;
-    sea_time began = sea_now();
+    void *done_data;
+    sea_time began = sea__http_routes_done(cfg->routes, &done_data) ? sea_now() : 0; /* only if someone asks */
     sea_http_request *req = &c->req;
     memset(req, 0, sizeof(*req));
     req->sea__conn = c;

@@ -406,6 +406,58 @@ def test_timeouts(port):
     check(got[0][0] == 200, "serving after 50 abandoned connections")
 
 
+def test_junk(port):
+    """Mutations of valid requests, each on its own connection: every one is answered or closed, none hangs
+    the server, and the server answers normally after all of them."""
+    import random
+    rnd = random.Random(20261205)
+    seeds = [
+        b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo_stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+        b"GET /static/small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=1-3\r\nIf-None-Match: \"a\"\r\n\r\n",
+        b"GET /users/1/files/a%20b?x=%41 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    ]
+    alphabet = b"\r\n\x00 \t:;%0123456789abcdefABCDEF/?#=-,\x7f\xff"
+    answered = closed = 0
+    for i in range(300):
+        m = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 4)):
+            op = rnd.randrange(4)
+            pos = rnd.randrange(len(m) + 1)
+            if op == 0 and m:
+                m[min(pos, len(m) - 1)] = rnd.choice(alphabet)
+            elif op == 1:
+                m[pos:pos] = bytes([rnd.choice(alphabet)]) * rnd.randint(1, 3)
+            elif op == 2 and m:
+                del m[pos:pos + rnd.randint(1, 8)]
+            else:
+                m[pos:pos] = m[pos:pos + rnd.randint(1, 40)]
+        s = connect(port)
+        s.settimeout(TIMEOUT)
+        try:
+            s.sendall(bytes(m))
+            s.shutdown(socket.SHUT_WR)  # nothing more comes: the server must answer what it has, or close
+            data = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+            if data.startswith(b"HTTP/1.1 "):
+                answered += 1
+            else:
+                check(data == b"", "junk %d: an answer that is not HTTP: %r -> %r" % (i, bytes(m), data[:80]))
+                closed += 1
+        except socket.timeout:
+            check(False, "junk %d: no answer and no close in %d s: %r" % (i, TIMEOUT, bytes(m)))
+        except ConnectionResetError:
+            closed += 1
+        s.close()
+    got, _ = exchange(port, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(got[0][0] == 200, "serving after 300 mutated requests (%d answered, %d closed)" % (answered, closed))
+
+
 def etag_and_date(port, path):
     got, _ = exchange(port, ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
     return got[0]
@@ -538,7 +590,7 @@ def main():
         p, port = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M"] + opts)
         try:
             for t in (test_basics, test_keepalive_http_client, test_pipelining, test_streams, test_continue,
-                      test_routes, test_errors, test_limits, test_smuggling):
+                      test_routes, test_errors, test_limits, test_smuggling, test_junk):
                 t(port)
             test_files(port, root)
             test_upload(port, uploads)
