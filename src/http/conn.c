@@ -513,41 +513,39 @@ static sea_future serve_request(struct sea__http_conn *c) {
                          m.status == 405 ? m.allow : NULL);
         } else {
             sea_future f = sea_await(dispatch(c, &m));
+            sea_output_stream *stream = r->stream; /* answer_error forgets it: freed below */
             if (sea_future_failed(&f)) {
                 int err = sea_future_error(&f);
-                if (!c->body_status) {
+                /* A body over a limit (the server's, or the handler's own in read_body) is the client's doing. */
+                bool too_large = c->body_status == 413 || (!c->body_status && err == -EMSGSIZE && !r->streaming);
+                if (!c->body_status && !too_large) {
                     c->stats->handler_errors++;
                     sea_log_error(&sea__http_log, "%s %s: the handler failed: %s (%s)", h->method, h->target,
                                   sea_future_message(&f) ? sea_future_message(&f) : "no message", strerror(-err));
                 }
                 if (r->head_sent) {
                     c->closing = true; /* too late to say so: the connection's end tells the client */
+                } else if (too_large) {
+                    r->close = true;
+                    answer_error(c, 413, "the body is larger than the server takes", NULL);
                 } else if (c->body_status) {
                     r->close = true;
                     answer_error(c, c->body_status, c->body_why, NULL);
                 } else {
                     answer_error(c, 500, "the handler failed", NULL);
                 }
+            } else if (r->streaming && !c->sink_ended) {
+                sea_log_error(&sea__http_log, "%s %s: the handler did not close its response stream", h->method,
+                              h->target);
+                if (r->head_sent)
+                    c->closing = true;
+                else
+                    answer_error(c, 500, "the handler did not finish its response", NULL);
             }
             sea_future_ignore(f);
-        }
-    }
-    if (r->streaming) {
-        if (!c->sink_ended && !r->head_sent && !c->closing) {
-            /* The handler made a stream and never closed it: nothing was sent, so an error still can be. */
-            sea_log_error(&sea__http_log, "%s %s: the handler did not close its response stream", h->method,
-                          h->target);
-            sea_output_stream_free(r->stream);
+            sea_output_stream_free(stream);
             r->stream = NULL;
-            r->streaming = false;
-            answer_error(c, 500, "the handler did not finish its response", NULL);
-        } else if (!c->sink_ended) {
-            sea_log_error(&sea__http_log, "%s %s: the handler did not close its response stream", h->method,
-                          h->target);
-            c->closing = true;
         }
-        sea_output_stream_free(r->stream);
-        r->stream = NULL;
     }
     /* An unread body: drop it after the answer if it is short, else end the connection. */
     if (!c->body_done && !c->closing) {
@@ -556,11 +554,8 @@ static sea_future serve_request(struct sea__http_conn *c) {
     }
     if (r->close)
         c->closing = true;
-    if (!r->streaming) {
-        if (r->close)
-            c->closing = true;
+    if (!r->streaming)
         SEA_AWAIT(queue_response(c));
-    }
     count_status(c, r->status);
     log_done(c, began);
     if (c->body_in) {

@@ -311,6 +311,15 @@ def test_errors(port):
     st, h, body, _ = read_response(f)
     check(st == 200, "the connection goes on after a 500")
     s.close()
+    got, _ = exchange(port, b"GET /unclosed HTTP/1.1\r\nHost: x\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n",
+                      responses=2)
+    check([g[0] for g in got] == [500, 200], "a stream never closed: 500, and the connection goes on: %r" % (got,))
+    for body, want in ((b"0123456789", 200), (b"0123456789X", 413)):
+        got, closed = exchange(port, b"POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        check(got[0][0] == want, "a handler's own body limit: %d for %d bytes (%r)" % (want, len(body), got[0][:1]))
+    got, closed = exchange(port, b"POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n")
+    check(got[0][0] == 413 and closed, "a handler's own limit on a chunked body: 413 and close (%r)" % (got[0][:1],))
     # A handler that fails after its head went out: the body is cut short and the connection closes.
     s = connect(port)
     s.sendall(b"GET /fail_streaming HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -158,6 +158,26 @@ static sea_future fail_streaming(sea_http_request *req, sea_http_response *resp,
     return sea_failed(-EIO, "the test route fails after starting its body");
 }
 
+/* GET /unclosed: makes a response stream, writes a little (still batched), never closes it: 500. */
+static sea_future unclosed(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)req;
+    (void)data;
+    sea_output_stream *out = sea_http_response_stream(resp, -1);
+    if (!out)
+        return sea_failed(-ENOMEM, "no stream");
+    SEA_AWAIT(sea_output_write(out, "abc", 3));
+    return sea_ready();
+}
+
+/* POST /small: takes at most 10 bytes of body (more: 413, through read_body's own limit). */
+static sea_future small(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)data;
+    sea_buf body;
+    SEA_AWAIT(sea_http_request_read_body(req, 10, &body));
+    sea_http_response_set_body(resp, body);
+    return sea_ready();
+}
+
 /* GET /slow?ms=N: answers after N ms (pipelined answers must still come in order). */
 static sea_future slow(sea_http_request *req, sea_http_response *resp, void *data) {
     (void)data;
@@ -248,6 +268,8 @@ static sea_future helper_main(void) {
     rc |= sea_http_route(r, "GET", "/fail", fail, NULL);
     rc |= sea_http_route(r, "GET", "/fail_streaming", fail_streaming, NULL);
     rc |= sea_http_route(r, "GET", "/slow", slow, NULL);
+    rc |= sea_http_route(r, "GET", "/unclosed", unclosed, NULL);
+    rc |= sea_http_route(r, "POST", "/small", small, NULL);
     rc |= sea_http_route(r, "PUT", "/upload/{name}", upload, NULL);
     rc |= sea_http_route(r, "GET", "/admin/{what*}", admin, NULL);
     rc |= sea_http_route(r, "POST", "/post_only", post_only, NULL);
