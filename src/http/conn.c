@@ -35,6 +35,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+SEA_LOGGER(sea__http_log, "http");
+
 /* The input buffer: its first size, and the free room a request's body is read into after its head. */
 #define IN_FIRST (4 * 1024)
 #define BODY_ROOM (4 * 1024)
@@ -355,12 +357,25 @@ static void sink_release(sea_data_sink *sink) {
 
 static const sea_data_sink_ops sink_ops = {sink_put, sink_end, sink_release};
 
-sea_output_stream *sea__http_conn_stream(struct sea__http_conn *c, sea_http_response *resp) {
-    (void)resp; /* HEAD: a stream of unknown length is counted to its end, and that length announced */
+/* HEAD: a stream of unknown length is counted to its end, and that length announced. */
+sea_output_stream *sea_http_response_stream(sea_http_response *resp, int64_t length) {
+    if (resp->streaming) {
+        errno = EALREADY;
+        return NULL;
+    }
+    resp->streaming = true;
+    resp->stream_len = length < 0 ? -1 : length;
+    struct sea__http_conn *c = resp->conn;
     c->sink = (struct body_sink){{&sink_ops}, c};
     c->sink_ended = false;
-    return sea_output_stream_to(&c->sink.base, 64 * 1024);
+    resp->stream = sea_output_stream_to(&c->sink.base, 64 * 1024);
+    if (!resp->stream) {
+        resp->streaming = false;
+        errno = ENOMEM;
+    }
+    return resp->stream;
 }
+
 
 /* ---- requests ---- */
 

@@ -122,7 +122,5 @@ const char *sea__http_conn_param(const struct sea__http_conn *c, const char *nam
 sea_addr sea__http_conn_peer(const struct sea__http_conn *c);
 sea_input_stream *sea__http_conn_body(struct sea__http_conn *c);
 uint64_t sea__http_conn_max_body(const struct sea__http_conn *c);
-/* The stream sink for a response's body (response.c asks it). */
-sea_output_stream *sea__http_conn_stream(struct sea__http_conn *c, sea_http_response *resp);
 
 #endif

@@ -251,21 +251,6 @@ int sea_http_response_error(sea_http_response *resp, int status, const char *why
                                     why ? why : "");
 }
 
-sea_output_stream *sea_http_response_stream(sea_http_response *resp, int64_t length) {
-    if (resp->streaming) {
-        errno = EALREADY;
-        return NULL;
-    }
-    resp->streaming = true;
-    resp->stream_len = length < 0 ? -1 : length;
-    resp->stream = sea__http_conn_stream(resp->conn, resp);
-    if (!resp->stream) {
-        resp->streaming = false;
-        errno = ENOMEM;
-    }
-    return resp->stream;
-}
-
 void sea_http_response_close(sea_http_response *resp) {
     resp->close = true;
 }

@@ -21,8 +21,6 @@
 
 #include "core/stop.h"
 
-SEA_LOGGER(sea__http_log, "http");
-
 struct sea_http_server {
     sea_server *base;
     struct sea__http_cfg cfg;
