@@ -83,7 +83,7 @@ typedef struct sea_http_header {
 typedef struct sea_http_request {
     const char *method;  /* "GET", "POST", ... (case-sensitive, as sent) */
     const char *target;  /* the request-target as sent: "/a%20b?x=1" */
-    const char *path;    /* its path, percent-decoded: "/a b" (never contains NUL or "?") */
+    const char *path;    /* its path, percent-decoded: "/a b" (never contains NUL; "%3F" gives a "?") */
     const char *query;   /* the query, not decoded, without the "?": "x=1"; "" if none */
     int version;         /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
     const sea_http_header *headers;

@@ -43,10 +43,13 @@ long sea__http_head_find(const char *buf, size_t len, const struct sea__http_lim
                          struct sea__http_scan *scan) {
     size_t i = scan->pos;
     /* Empty lines before the request line are skipped (clients send them after a POST body). */
-    while (scan->line_end == 0 && i == scan->skip && i < len && (buf[i] == '\r' || buf[i] == '\n')) {
+    while (scan->line_end == 0 && i == scan->skip && scan->skip <= 64 && i < len &&
+           (buf[i] == '\r' || buf[i] == '\n')) {
         if (buf[i] == '\r') {
-            if (i + 1 >= len)
+            if (i + 1 >= len) {
+                scan->pos = i; /* look at this CR again when its LF comes */
                 return 0;
+            }
             if (buf[i + 1] != '\n')
                 break; /* the parser says why */
             i += 2;
@@ -62,7 +65,8 @@ long sea__http_head_find(const char *buf, size_t len, const struct sea__http_lim
         if (!nl) {
             scan->pos = len;
             size_t so_far = len - scan->skip;
-            if (scan->line_end == 0 && so_far > lim->max_request_line)
+            /* +1: the line's CR may be in, its LF not yet */
+            if (scan->line_end == 0 && so_far > lim->max_request_line + 1)
                 return -414;
             if (so_far > lim->max_head)
                 return -431;
@@ -349,9 +353,10 @@ int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *l
                 for (const char *v = value; *v; v++) {
                     if (*v < '0' || *v > '9')
                         REFUSE(400, "malformed Content-Length");
-                    length = length * 10 + (uint64_t)(*v - '0');
-                    if (length > LENGTH_MAX)
+                    uint64_t d = (uint64_t)(*v - '0');
+                    if (length > (LENGTH_MAX - d) / 10) /* checked before it could wrap around */
                         REFUSE(400, "Content-Length too large");
+                    length = length * 10 + d;
                 }
             } else if (eq_nocase(name, "connection")) {
                 each_element(value, connection_element, &conn);
@@ -408,7 +413,16 @@ int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *l
 
 enum {
     CH_SIZE,      /* hex digits of a chunk size */
-    CH_EXT,       /* after the size: blanks, ";" extensions, up to CR */
+    CH_EXT,       /* after the size: ";", CR, or blanks and then ";" */
+    CH_EXT_NAME0, /* after ";": blanks, then an extension's name */
+    CH_EXT_NAME,
+    CH_EXT_AFTER_NAME, /* blanks, then "=" or ";" */
+    CH_EXT_VAL0,  /* after "=": blanks, then a token or a quoted string */
+    CH_EXT_VAL,
+    CH_EXT_QUOTED,
+    CH_EXT_QUOTED_ESC,
+    CH_EXT_AFTER_VAL, /* blanks, then ";" */
+    CH_EXT_QDONE, /* after a quoted string's closing quote: ";", CR or blanks */
     CH_SIZE_LF,   /* the LF after the size line's CR */
     CH_DATA,      /* the chunk's bytes */
     CH_DATA_CR,   /* the CR after them */
@@ -457,20 +471,63 @@ long sea__http_chunked_feed(struct sea__http_chunked *d, const char *in, size_t 
             break;
         }
         case CH_EXT:
-            /* chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): read and ignored */
-            if (c == '\r') {
-                d->state = CH_SIZE_LF;
-            } else if (c == '\n') {
-                FAIL("a chunk size line ends with a bare LF");
-            } else if (d->line == 0 && c != ';' && c != ' ' && c != '\t') {
-                FAIL("malformed chunk size");
-            } else if (!value_char(c)) {
-                FAIL("a control character in a chunk extension");
-            } else if (++d->line > CHUNK_LINE_MAX) {
+        case CH_EXT_NAME0:
+        case CH_EXT_NAME:
+        case CH_EXT_AFTER_NAME:
+        case CH_EXT_VAL0:
+        case CH_EXT_VAL:
+        case CH_EXT_QUOTED:
+        case CH_EXT_QUOTED_ESC:
+        case CH_EXT_AFTER_VAL:
+        case CH_EXT_QDONE: {
+            /*
+             * chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), ext-val = token / quoted-string
+             * (RFC 9112 section 7.1.1): checked to the letter, then ignored.
+             */
+            bool blank = c == ' ' || c == '\t', tok = sea__http_tchar[c] != 0;
+            int st = d->state, next = -1;
+            if (++d->line > CHUNK_LINE_MAX)
                 FAIL("chunk extensions too long");
+            if (c == '\n' && st != CH_EXT_QUOTED && st != CH_EXT_QUOTED_ESC)
+                FAIL("a chunk size line ends with a bare LF");
+            switch (st) {
+            case CH_EXT: /* BWS comes only before a ";" */
+                next = blank ? CH_EXT_AFTER_VAL : c == ';' ? CH_EXT_NAME0 : c == '\r' ? CH_SIZE_LF : -1;
+                break;
+            case CH_EXT_AFTER_NAME:
+            case CH_EXT_AFTER_VAL:
+                next = blank ? st : c == ';' ? CH_EXT_NAME0 : c == '=' && st == CH_EXT_AFTER_NAME ? CH_EXT_VAL0 : -1;
+                break;
+            case CH_EXT_NAME0:
+                next = blank ? st : tok ? CH_EXT_NAME : -1;
+                break;
+            case CH_EXT_NAME:
+                next = tok ? st : blank ? CH_EXT_AFTER_NAME : c == '=' ? CH_EXT_VAL0 : c == ';' ? CH_EXT_NAME0
+                     : c == '\r' ? CH_SIZE_LF : -1;
+                break;
+            case CH_EXT_VAL0:
+                next = blank ? st : c == '"' ? CH_EXT_QUOTED : tok ? CH_EXT_VAL : -1;
+                break;
+            case CH_EXT_VAL:
+                next = tok ? st : blank ? CH_EXT_AFTER_VAL : c == ';' ? CH_EXT_NAME0 : c == '\r' ? CH_SIZE_LF : -1;
+                break;
+            case CH_EXT_QUOTED: /* qdtext: HTAB, SP, 0x21, 0x23-0x5B, 0x5D-0x7E, obs-text */
+                next = c == '"' ? CH_EXT_QDONE : c == '\\' ? CH_EXT_QUOTED_ESC
+                     : (c == '\t' || (c >= 0x20 && c != 0x7f)) ? st : -1;
+                break;
+            case CH_EXT_QDONE:
+                next = blank ? CH_EXT_AFTER_VAL : c == ';' ? CH_EXT_NAME0 : c == '\r' ? CH_SIZE_LF : -1;
+                break;
+            case CH_EXT_QUOTED_ESC:
+                next = c == '\t' || (c >= 0x20 && c != 0x7f) ? CH_EXT_QUOTED : -1;
+                break;
             }
+            if (next < 0)
+                FAIL(st == CH_EXT ? "malformed chunk size" : "malformed chunk extension");
+            d->state = next;
             i++;
             break;
+        }
         case CH_SIZE_LF:
             if (c != '\n')
                 FAIL("a chunk size line's CR without LF");

@@ -182,14 +182,6 @@ ALLOWED = [
             node_code=('HPE_INVALID_CONTENT_LENGTH', 'HPE_INVALID_TRANSFER_ENCODING'),
             when=lambda d: any(re.search(rb'[ \t]\r?$', line)
                                for line in d.field_lines(b'content-length') + d.field_lines(b'transfer-encoding'))),
-    Allowed('chunk-extension-syntax', 'node',
-            'RFC 9112 section 7.1.1 ("A recipient MUST ignore unrecognized chunk extensions")',
-            'sea ignores what follows a chunk size up to its CRLF (a ";" or a blank first, no control '
-            'characters, at most 4 KiB) without checking the extension grammar; llhttp refuses an extension '
-            'that is not token [= token / quoted-string], or a blank not followed by ";".  No CR or LF can '
-            'hide in an extension, so the body\'s framing reads the same either way.',
-            node_code=('HPE_STRICT', 'HPE_INVALID_CHUNK_SIZE'),
-            when=lambda d: re.search(rb'\r\n[0-9a-fA-F]+[ \t;][^\r\n]*\r\n', d.rest) is not None),
     Allowed('upgrade-ignored', 'node',
             'RFC 9110 section 7.8 ("A server MAY ignore a received Upgrade header field if it wishes to '
             'continue using the current protocol on that connection")',

@@ -735,7 +735,7 @@ static sea_future t_chunked_good(void) {
         /* extensions: read and ignored, BWS around ";" */
         {"5;name=value\r\nhello\r\n0;last\r\n\r\n", "hello", 0},
         {"5 ; a=1 ; b=\"q s\"\r\nhello\r\n0\t;x\r\n\r\n", "hello", 0},
-        {"5;\xc3\xa9=\xff\r\nhello\r\n0\r\n\r\n", "hello", 0},
+        {"5;a=\"q\\\"s\";c\r\nhello\r\n0;d=e\r\n\r\n", "hello", 0},
         /* trailers */
         {"5\r\nhello\r\n0\r\nX-Checksum: abc\r\nY:\r\nZ: a b\t\r\n\r\n", "hello", 0},
         {"0\r\nX: \x80\xff\r\n\r\nrest", "", 4},
@@ -825,10 +825,18 @@ static sea_future t_chunked_bad(void) {
         {"5\r\nhello\rX", 0, "a chunk's data is not followed by CRLF"},
         {"3\r\nhello\r\n0\r\n\r\n", 0, "a chunk's data is not followed by CRLF"},
         /* extensions: no control characters */
-        {"5;a\x01\r\nhello\r\n", 0, "a control character in a chunk extension"},
-        {"5;a=\x7f\r\nhello\r\n", 0, "a control character in a chunk extension"},
-        {"5;a\0b\r\nhello\r\n", 9, "a control character in a chunk extension"},
+        {"5;a\x01\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;a=\x7f\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;a\0b\r\nhello\r\n", 9, "malformed chunk extension"},
         {"5;a\rb\nhello\r\n", 0, "a chunk size line's CR without LF"},
+        /* extensions: the grammar, token [= token / quoted-string] */
+        {"5 junk\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5 \r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;a:b\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;=x\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;a=b c\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;a=\"q\r\nhello\r\n", 0, "malformed chunk extension"},
+        {"5;\xc3\xa9=\xff\r\nhello\r\n", 0, "malformed chunk extension"},
         /* trailers: fields as in a head, no obs-fold, CRLF */
         {"0\r\nX: a\r\n b\r\n\r\n", 0, "obsolete line folding in a trailer"},
         {"0\r\nX: a\r\n\tb\r\n\r\n", 0, "obsolete line folding in a trailer"},
