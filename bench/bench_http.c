@@ -71,7 +71,8 @@
  * SEA_HTTPD (default: ../apps/sea-httpd next to this program), NGINX
  * (default /usr/sbin/nginx), WRK (default /usr/bin/wrk), SEA_HTTPD_ARGS
  * (more options for sea-httpd, separated by spaces, e.g.
- * "--reactor-backend=epoll"), SEA_BENCH_RUNS.  Without nginx or wrk the
+ * "--reactor-backend=epoll"), NGINX_HTTP_EXTRA (more directives for nginx's
+ * http block, e.g. "open_file_cache max=64;"), SEA_BENCH_RUNS.  Without nginx or wrk the
  * program says so and exits with 0; without sea-httpd it measures nginx
  * alone and says so.
  *
@@ -450,18 +451,21 @@ static void print_log_warnings(const char *who, const char *path, int max_lines)
     if (!f)
         return;
     char line[512];
-    int found = 0;
+    int found = 0, context = 0;
     static const char *const words[] = {"warn", "error", "fail", "stall", "blocked", "crit", "emerg", "alert"};
     while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
         bool hit = false;
         for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) && !hit; i++)
             hit = strcasestr(line, words[i]) != NULL;
-        if (!hit)
+        if (!hit) {
+            if (context > 0 && context--) /* the lines after the first one (a backtrace) */
+                printf("# %s logged:   %s\n", who, line);
             continue;
-        if (found++ < max_lines) {
-            line[strcspn(line, "\n")] = '\0';
-            printf("# %s logged: %s\n", who, line);
         }
+        if (found++ < max_lines)
+            printf("# %s logged: %s\n", who, line);
+        context = found == 1 ? 8 : 0;
     }
     if (found > max_lines)
         printf("# %s logged %d such lines in all\n", who, found);
@@ -492,6 +496,7 @@ static void write_nginx_conf(const struct server *s, const char *conf) {
                      "    fastcgi_temp_path %1$s/nginx-fastcgi;\n"
                      "    uwsgi_temp_path %1$s/nginx-uwsgi;\n"
                      "    scgi_temp_path %1$s/nginx-scgi;\n"
+                     "    %6$s\n"
                      "    server {\n"
                      "        listen 127.0.0.1:%2$d;\n"
                      "        root %3$s;\n"
@@ -500,7 +505,7 @@ static void write_nginx_conf(const struct server *s, const char *conf) {
                      "        location / { }\n"
                      "    }\n"
                      "}\n",
-                     tmpdir, s->port, www, PLAINTEXT, JSON);
+                     tmpdir, s->port, www, PLAINTEXT, JSON, getenv("NGINX_HTTP_EXTRA") ? getenv("NGINX_HTTP_EXTRA") : "");
     if (n <= 0 || (size_t)n >= sizeof(text))
         die("nginx configuration too long");
     write_file(conf, text, (size_t)n);
