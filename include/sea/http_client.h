@@ -29,8 +29,10 @@
  * idempotent (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) and its body is not a
  * stream.
  *
- * Requests go out one at a time per connection (no pipelining): the head,
- * then the body (bytes with Content-Length, or a stream: with its length if
+ * Each request runs in a fiber of its own, so the calls work from fibers
+ * and continuations alike, and requests made one after another without
+ * waiting run at once (gather them with sea_when_all).  Requests go out one
+ * at a time per connection (no pipelining): the head, then the body (bytes with Content-Length, or a stream: with its length if
  * you give it, else chunked).  A response is read whole into memory
  * (sea_http_client_request, sea_http_client_get), or up to its head with
  * the body as an input stream (sea_http_client_request_stream) for bodies
