@@ -96,6 +96,7 @@ struct sea__http_conn {
     enum phase phase;
     bool expired;
     bool closing;           /* no request after this one */
+    bool send_failed;       /* a send failed: the client is gone (not the handler's fault) */
     unsigned requests;
 };
 
@@ -130,6 +131,23 @@ static void conn_timer(sea_timer *t, void *arg) {
 
 /* ---- sending ---- */
 
+static sea_future send_done(struct sea__http_conn **cp, sea_future *in) {
+    if (sea_future_failed(in)) {
+        (*cp)->send_failed = true;
+        (*cp)->closing = true;
+    }
+    return sea_future_move(in);
+}
+
+/* Sends len bytes at data (valid until the future resolves), within the I/O timeout; a failure ends the connection. */
+static sea_future conn_send(struct sea__http_conn *c, const void *data, size_t len) {
+    set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
+    sea_future f = sea_socket_write(c->s, data, len);
+    if (sea_future_available(&f) && !sea_future_failed(&f))
+        return f;
+    return sea_then_wrapped(f, send_done, c);
+}
+
 static sea_future out_sent(struct sea__http_conn **cp, sea_value v) {
     (void)v;
     (*cp)->out_len = 0;
@@ -141,8 +159,7 @@ static sea_future out_sent(struct sea__http_conn **cp, sea_value v) {
 static sea_future flush_out(struct sea__http_conn *c) {
     if (!c->out_len)
         return sea_ready();
-    set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
-    return sea_then(sea_socket_write(c->s, c->out, c->out_len), out_sent, c);
+    return sea_then(conn_send(c, c->out, c->out_len), out_sent, c);
 }
 
 /* ---- the request body ---- */
@@ -288,9 +305,7 @@ static sea_future put_done(struct put_args *a, sea_value v) {
 
 static sea_future put_data(struct put_args *a, sea_value v) {
     (void)v;
-    struct sea__http_conn *c = a->c;
-    set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
-    return sea_then(sea_socket_write(c->s, a->data, a->len), put_done, *a);
+    return sea_then(conn_send(a->c, a->data, a->len), put_done, *a);
 }
 
 static sea_future put_copied(size_t *len, sea_value v) {
@@ -409,8 +424,7 @@ static sea_future queue_response(struct sea__http_conn *c) {
                    ? sea_failed(-ENOMEM, "no memory for a response")
                    : sea_ready();
     SEA_AWAIT(flush_out(c));
-    set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
-    SEA_AWAIT(sea_socket_write(c->s, r->body_buf.data, r->body_buf.len));
+    SEA_AWAIT(conn_send(c, r->body_buf.data, r->body_buf.len));
     return sea_ready();
 }
 
@@ -533,12 +547,16 @@ static sea_future serve_request(struct sea__http_conn *c) {
                 int err = sea_future_error(&f);
                 /* A body over a limit (the server's, or the handler's own in read_body) is the client's doing. */
                 bool too_large = c->body_status == 413 || (!c->body_status && err == -EMSGSIZE && !r->streaming);
-                if (!c->body_status && !too_large) {
+                if (c->send_failed) {
+                    /* The client went away while the answer was going out: its doing, not the handler's. */
+                    sea_log_debug(&sea__http_log, "%s %s: the client left during the answer (%s)", h->method,
+                                  h->target, strerror(-err));
+                } else if (!c->body_status && !too_large) {
                     c->stats->handler_errors++;
                     sea_log_error(&sea__http_log, "%s %s: the handler failed: %s (%s)", h->method, h->target,
                                   sea_future_message(&f) ? sea_future_message(&f) : "no message", strerror(-err));
                 }
-                if (r->head_sent) {
+                if (r->head_sent || c->send_failed) {
                     c->closing = true; /* too late to say so: the connection's end tells the client */
                 } else if (too_large) {
                     r->close = true;

@@ -174,7 +174,6 @@ sea_input_stream *sea_http_request_body(sea_http_request *req) {
 }
 
 struct read_all {
-    sea_http_request *req;
     sea_input_stream *in;
     size_t max;
     sea_buf *out;
@@ -183,44 +182,64 @@ struct read_all {
     size_t len, cap;
 };
 
-static sea_future read_piece(struct read_all **ap);
+static sea_future read_loop(struct read_all *a);
 
-static sea_future piece_read(struct read_all **ap, sea_future *in) {
-    struct read_all *a = *ap;
+static sea_future read_all_end(struct read_all *a, sea_future r) {
+    free(a->acc);
+    free(a);
+    return r;
+}
+
+/* Takes the piece just read: false when reading is over (*result set). */
+static bool take_piece(struct read_all *a, sea_future *in, sea_future *result) {
     int err = sea_future_error(in);
-    if (err || a->piece.len == 0) {
-        sea_future r;
-        if (err) {
-            r = sea_future_move(in);
-        } else if (sea_buf_wrap(a->out, a->acc, a->len, free, a->acc) < 0) {
-            r = sea_failed(-ENOMEM, "no memory for the request body");
+    if (err) {
+        *result = read_all_end(a, sea_future_move(in));
+        return false;
+    }
+    sea_future_ignore(sea_future_move(in));
+    if (a->piece.len == 0) {
+        if (sea_buf_wrap(a->out, a->acc, a->len, free, a->acc) < 0) {
+            *result = read_all_end(a, sea_failed(-ENOMEM, "no memory for the request body"));
         } else {
+            size_t n = a->len;
             a->acc = NULL;
-            r = sea_ready_size(a->len);
+            *result = read_all_end(a, sea_ready_size(n));
         }
-        free(a->acc);
-        free(a);
-        return r;
+        return false;
     }
     if (a->len + a->piece.len > a->max) {
         sea_buf_release(&a->piece);
-        free(a->acc);
-        free(a);
-        return sea_failed(-EMSGSIZE, "the request body is larger than the handler takes");
+        *result = read_all_end(a, sea_failed(-EMSGSIZE, "the request body is larger than the handler takes"));
+        return false;
     }
     int rc = sea__http_append(&a->acc, &a->len, &a->cap, a->piece.data, a->piece.len);
     sea_buf_release(&a->piece);
     if (rc < 0) {
-        free(a->acc);
-        free(a);
-        return sea_failed(-ENOMEM, "no memory for the request body");
+        *result = read_all_end(a, sea_failed(-ENOMEM, "no memory for the request body"));
+        return false;
     }
-    return read_piece(ap);
+    return true;
 }
 
-static sea_future read_piece(struct read_all **ap) {
+static sea_future piece_read(struct read_all **ap, sea_future *in) {
     struct read_all *a = *ap;
-    return sea_then_wrapped(sea_input_read(a->in, &a->piece), piece_read, a);
+    sea_future result;
+    if (!take_piece(a, in, &result))
+        return result;
+    return read_loop(a);
+}
+
+/* Reads pieces in a loop while they are there at once, so that a body in the buffer does not nest continuations. */
+static sea_future read_loop(struct read_all *a) {
+    for (;;) {
+        sea_future f = sea_input_read(a->in, &a->piece);
+        if (!sea_future_available(&f))
+            return sea_then_wrapped(f, piece_read, a);
+        sea_future result;
+        if (!take_piece(a, &f, &result))
+            return result;
+    }
 }
 
 sea_future sea_http_request_read_body(sea_http_request *req, size_t max, sea_buf *out) {
@@ -236,6 +255,6 @@ sea_future sea_http_request_read_body(sea_http_request *req, size_t max, sea_buf
     struct read_all *a = calloc(1, sizeof(*a));
     if (!a)
         return sea_failed(-ENOMEM, "no memory for the request body");
-    *a = (struct read_all){.req = req, .in = in, .max = max, .out = out};
-    return read_piece(&a);
+    *a = (struct read_all){.in = in, .max = max, .out = out};
+    return read_loop(a);
 }

@@ -117,55 +117,11 @@ static sea_future h_hello(sea_http_request *req, sea_http_response *resp, void *
     return sea_ready();
 }
 
-/*
- * The request's whole body, read in the handler's fiber.  (Not with
- * sea_http_request_read_body: its continuations nest up to the inline limit
- * when the bytes are already there, which overflows a connection fiber's
- * stack under ASan.)
- */
-static sea_future read_all(sea_http_request *req, sea_buf *out) {
-    *out = SEA_BUF_EMPTY;
-    sea_input_stream *in = sea_http_request_body(req);
-    if (!in)
-        return sea_failed(-ENOMEM, "no body stream");
-    char *acc = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        sea_buf b;
-        sea_future f = sea_await(sea_input_read(in, &b));
-        if (sea_future_failed(&f)) {
-            free(acc);
-            return f;
-        }
-        sea_future_detach(f);
-        if (b.len == 0)
-            break;
-        if (len + b.len > cap) {
-            cap = cap ? cap * 2 : 65536;
-            while (cap < len + b.len)
-                cap *= 2;
-            char *n = realloc(acc, cap);
-            if (!n) {
-                free(acc);
-                sea_buf_release(&b);
-                return sea_failed(-ENOMEM, "no memory");
-            }
-            acc = n;
-        }
-        memcpy(acc + len, b.data, b.len);
-        len += b.len;
-        sea_buf_release(&b);
-    }
-    int rc = len ? sea_buf_copy(out, acc, len) : 0;
-    free(acc);
-    return rc < 0 ? sea_failed(rc, "no memory") : sea_ready();
-}
-
 /* Answers with the request's body, its method, length (-1: chunked) and Host. */
 static sea_future h_echo(sea_http_request *req, sea_http_response *resp, void *data) {
     (void)data;
     sea_buf b;
-    SEA_AWAIT(read_all(req, &b));
+    SEA_AWAIT(sea_http_request_read_body(req, 0, &b));
     char v[32];
     snprintf(v, sizeof(v), "%lld", (long long)req->content_length);
     sea_http_response_add_header(resp, "X-Length", v);
