@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/panic.h"
@@ -44,6 +45,7 @@ struct sea_input_stream {
     sea_buf acc;          /* read_exactly: bytes gathered so far */
     sea_buf *out;
     size_t skip_left;     /* consume: bytes a SKIP still has to drop */
+    char why[160];        /* the source's failure message, passed on with its code */
     sea__fnptr fn;
     void *cap;            /* NULL: fn takes no capture */
 };
@@ -158,6 +160,8 @@ static bool try_finish(sea_input_stream *in, size_t *result) {
 static int absorb(sea_input_stream *in, sea_future *r) {
     if (sea_future_failed(r)) {
         int err = sea_future_error(r);
+        const char *msg = sea_future_message(r);
+        snprintf(in->why, sizeof(in->why), "%s", msg ? msg : "");
         sea_future_detach(sea_future_move(r));
         sea_buf_release(&in->rd);
         return err;
@@ -207,7 +211,9 @@ static int run(sea_input_stream *in, size_t *result) {
 static void finish(sea_input_stream *in, int err, size_t result) {
     in->busy = false;
     sea_buf_release(&in->acc);
-    if (err)
+    if (err && in->why[0])
+        sea_promise_set_error_fmt(&in->promise, err, "%s", in->why);
+    else if (err)
         sea_promise_set_error(&in->promise, err, NULL);
     else
         sea_promise_set_value(&in->promise, (sea_value){.size = result});
@@ -236,6 +242,7 @@ static sea_future start(sea_input_stream *in, int op, size_t want, sea_buf *out)
     in->have = 0;
     in->out = out;
     in->skip_left = 0;
+    in->why[0] = 0;
     if (out)
         *out = SEA_BUF_EMPTY;
     if (op == OP_EXACTLY && in->pending.len < want) {
@@ -249,7 +256,9 @@ static sea_future start(sea_input_stream *in, int op, size_t want, sea_buf *out)
     if (rc != 0) {
         in->busy = false;
         sea_buf_release(&in->acc);
-        return rc > 0 ? sea_ready_size(result) : sea_failed(rc, NULL);
+        if (rc > 0)
+            return sea_ready_size(result);
+        return in->why[0] ? sea_failed_fmt(rc, "%s", in->why) : sea_failed(rc, NULL);
     }
     /* Waiting: the continuation that carries on runs from the reactor, after this returns. */
     sea_promise_init(&in->promise);

@@ -389,6 +389,43 @@ static void mem_source_release(sea_data_source *base) {
 
 static const sea_data_source_ops mem_source_ops = {.get = mem_source_get, .release = mem_source_release};
 
+/* A source whose first get fails at once and whose second fails a loop turn later, each with a message. */
+struct failing_source {
+    sea_data_source base;
+    unsigned gets;
+};
+
+static sea_future failing_late(void) {
+    return sea_failed(-EPROTO, "the source broke late");
+}
+
+static sea_future failing_get(sea_data_source *base, sea_buf *out) {
+    struct failing_source *src = (struct failing_source *)base;
+    *out = SEA_BUF_EMPTY;
+    if (src->gets++ == 0)
+        return sea_failed(-EIO, "the source broke");
+    return sea_then(sea_yield(), failing_late);
+}
+
+static void failing_release(sea_data_source *base) {
+    (void)base;
+}
+
+static const sea_data_source_ops failing_ops = {.get = failing_get, .release = failing_release};
+
+/* A source's failure reaches the reader with its code and its message, whether it came at once or later. */
+FIBER_CASE(t_source_failure_message) {
+    static struct failing_source src = {{&failing_ops}, 0};
+    src.gets = 0;
+    sea_input_stream *in = sea_input_stream_from(&src.base);
+    CHECK(in != NULL);
+    sea_buf b;
+    sea_test_await_error(sea_input_read(in, &b), -EIO, "the source broke");
+    sea_test_await_error(sea_input_read_exactly(in, 10, &b), -EPROTO, "the source broke late");
+    sea_input_stream_free(in);
+    return sea_ready();
+}
+
 /* A sink that collects what it is given; every other put completes a loop turn late. */
 struct mem_sink {
     sea_data_sink base;
@@ -490,6 +527,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_output_to_a_gone_peer),
     SEA_TEST(t_idle_stream_holds_no_chunk),
     SEA_TEST(t_own_source_and_sink),
+    SEA_TEST(t_source_failure_message),
     SEA_TEST(t_free_null),
 };
 
