@@ -28,6 +28,7 @@
 
 #include <sea/fiber.h>
 #include <sea/log.h>
+#include <sea/semaphore.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,6 +98,9 @@ struct sea__http_conn {
     bool expired;
     bool closing;           /* no request after this one */
     bool send_failed;       /* a send failed: the client is gone (not the handler's fault) */
+    sea_semaphore wsem;     /* one send at a time on the socket, in the order they were asked for */
+    char *spare;            /* the output buffer not in use: the other one may be in flight */
+    size_t spare_cap;
     unsigned requests;
 };
 
@@ -132,34 +136,88 @@ static void conn_timer(sea_timer *t, void *arg) {
 /* ---- sending ---- */
 
 static sea_future send_done(struct sea__http_conn **cp, sea_future *in) {
+    struct sea__http_conn *c = *cp;
+    sea_semaphore_signal(&c->wsem, 1);
     if (sea_future_failed(in)) {
-        (*cp)->send_failed = true;
-        (*cp)->closing = true;
+        c->send_failed = true;
+        c->closing = true;
     }
     return sea_future_move(in);
 }
 
-/* Sends len bytes at data (valid until the future resolves), within the I/O timeout; a failure ends the connection. */
-static sea_future conn_send(struct sea__http_conn *c, const void *data, size_t len) {
+struct send_args {
+    struct sea__http_conn *c;
+    const void *data;
+    size_t len;
+};
+
+static sea_future send_now(struct sea__http_conn *c, const void *data, size_t len) {
     set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
     sea_future f = sea_socket_write(c->s, data, len);
-    if (sea_future_available(&f) && !sea_future_failed(&f))
+    if (sea_future_available(&f) && !sea_future_failed(&f)) {
+        sea_semaphore_signal(&c->wsem, 1);
         return f;
+    }
     return sea_then_wrapped(f, send_done, c);
 }
 
-static sea_future out_sent(struct sea__http_conn **cp, sea_value v) {
+static sea_future send_turn(struct send_args *a, sea_value v) {
     (void)v;
-    (*cp)->out_len = 0;
-    (*cp)->deadline = 0;
-    return sea_ready();
+    return send_now(a->c, a->data, a->len);
 }
 
-/* Sends the output buffer. */
+/*
+ * Sends len bytes at data (valid until the future resolves) after the sends
+ * asked for before it, within the I/O timeout; a failure ends the
+ * connection.  Sends can be asked for from the connection's fiber, a
+ * handler's response stream and its request body's 100 Continue at once.
+ */
+static sea_future conn_send(struct sea__http_conn *c, const void *data, size_t len) {
+    if (sea_semaphore_try_wait(&c->wsem, 1))
+        return send_now(c, data, len);
+    return sea_then(sea_semaphore_wait(&c->wsem, 1), send_turn, (struct send_args){c, data, len});
+}
+
+struct flushed {
+    struct sea__http_conn *c;
+    char *buf;
+    size_t cap;
+};
+
+static sea_future out_sent(struct flushed *f, sea_future *in) {
+    struct sea__http_conn *c = f->c;
+    if (!c->spare) {
+        c->spare = f->buf;
+        c->spare_cap = f->cap;
+    } else {
+        free(f->buf);
+    }
+    if (!sea_future_failed(in))
+        c->deadline = 0;
+    return sea_future_move(in);
+}
+
+/*
+ * Sends the output buffer.  The buffer goes with the send, and the spare one
+ * takes its place, so that answers can be added while it is in flight.
+ */
 static sea_future flush_out(struct sea__http_conn *c) {
     if (!c->out_len)
         return sea_ready();
-    return sea_then(conn_send(c, c->out, c->out_len), out_sent, c);
+    struct flushed f = {c, c->out, c->out_cap};
+    size_t n = c->out_len;
+    c->out = c->spare;
+    c->out_cap = c->spare_cap;
+    c->out_len = 0;
+    c->spare = NULL;
+    c->spare_cap = 0;
+    sea_future sent = conn_send(c, f.buf, n);
+    if (sea_future_available(&sent) && !sea_future_failed(&sent)) {
+        sea_future_ignore(sent);
+        sea_future r = sea_ready();
+        return out_sent(&f, &r);
+    }
+    return sea_then_wrapped(sent, out_sent, f);
 }
 
 /* ---- the request body ---- */
@@ -236,6 +294,8 @@ static sea_future body_step(struct sea__http_conn *c, sea_buf *out) {
             return sea_ready_size(n);
         }
         /* Nothing left in the buffer: read more into the room after the head. */
+        if (c->head.expect_continue && !c->continue_sent && c->resp.head_sent)
+            c->continue_sent = true; /* the final answer is on its way: too late for a 100 (RFC 9110 10.1.1) */
         if (c->head.expect_continue && !c->continue_sent) {
             c->continue_sent = true;
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -440,6 +500,15 @@ static void answer_error(struct sea__http_conn *c, int status, const char *why, 
         sea_http_response_add_header(r, "Allow", allow);
 }
 
+/*
+ * While a hook or handler waits, the answers to earlier pipelined requests
+ * need not wait with it: send them (unless the handler streams its answer:
+ * the stream sends them first anyway).
+ */
+static bool may_flush(const struct sea__http_conn *c) {
+    return c->out_len && !c->resp.streaming;
+}
+
 /* Runs the hooks and the handler; a failure is the caller's to answer. */
 static sea_future dispatch(struct sea__http_conn *c, const struct sea__http_match *m) {
     sea_http_hook hook;
@@ -447,17 +516,16 @@ static sea_future dispatch(struct sea__http_conn *c, const struct sea__http_matc
     unsigned i = 0;
     while (sea__http_next_hook(c->cfg->routes, c->req.path, &i, &hook, &data)) {
         sea_future f = hook(&c->req, &c->resp, data);
-        if (!sea_future_available(&f) && c->out_len) {
-            sea_future_ignore(sea_await(flush_out(c))); /* do not hold earlier answers back while it waits */
+        if (!sea_future_available(&f) && may_flush(c)) {
+            sea_future_ignore(sea_await(flush_out(c))); /* a failed send shows again later */
             no_deadline(c);
         }
         if (SEA_AWAIT(f).i == SEA_HTTP_DONE)
             return sea_ready();
     }
     sea_future f = m->handler(&c->req, &c->resp, m->data);
-    if (!sea_future_available(&f) && c->out_len) {
-        /* Do not hold earlier answers back while the handler waits; a failed send shows again later. */
-        sea_future_ignore(sea_await(flush_out(c)));
+    if (!sea_future_available(&f) && may_flush(c)) {
+        sea_future_ignore(sea_await(flush_out(c))); /* a failed send shows again later */
         no_deadline(c);
     }
     SEA_AWAIT(f);
@@ -738,13 +806,16 @@ sea_future sea__http_conn_run(sea_socket *s, const struct sea__http_cfg *cfg, se
         return sea_failed(-ENOMEM, "no memory for an HTTP connection");
     }
     sea_timer_init(&c->timer, conn_timer, c);
+    sea_semaphore_init(&c->wsem, 1);
     sea_future f = sea_await(serve(c));
     sea_timer_cancel(&c->timer);
     if (c->body_in)
         sea_input_stream_free(c->body_in);
     sea__http_response_free(&c->resp);
+    sea_semaphore_destroy(&c->wsem);
     free(c->in);
     free(c->out);
+    free(c->spare);
     free(c->headers);
     free(c->path_buf);
     free(c);
