@@ -54,6 +54,14 @@
 #define DRAIN_MAX (64 * 1024)
 /* Empty lines skipped before a status line (some servers send a CRLF too many after a body). */
 #define EMPTY_LINES_MAX 16
+/*
+ * Interim (1xx) responses skipped before the answer, at most.  Without a
+ * bound a server sending them without end kept the request reading and
+ * parsing them until its timeout, and for ever with no timeout (found by
+ * test_http_client's t_hostile).  Other clients bound them too (Go's
+ * net/http, neon, Ruby's net/http: 100).
+ */
+#define INTERIM_MAX 100
 /* "GET /path" in messages, at most. */
 #define LABEL_MAX 120
 /* Content-Length above this (2^62) is refused: no body is that large, and sums cannot overflow. */
@@ -269,8 +277,15 @@ static int room(struct conn *k) {
         k->wpos = have;
         return 0;
     }
+    /*
+     * cap < have + ROOM_MIN, not cap - have < ROOM_MIN: with more than
+     * IN_SIZE bytes kept (a head growing towards max_head, 64 KiB), cap - have
+     * wrapped around, the buffer stayed IN_SIZE and the copy below (and the
+     * next read) overflowed it: a head over about 60 KiB corrupted the heap
+     * (found by ASan in test_http_client's t_hostile).
+     */
     size_t cap = IN_SIZE;
-    while (cap - have < ROOM_MIN)
+    while (cap < have + ROOM_MIN)
         cap *= 2;
     sea_buf nb;
     if (sea_buf_new(&nb, cap) < 0)
@@ -368,7 +383,11 @@ static void framing_field(struct framing *fr, const char *name, const char *valu
             any = true;
             uint64_t v = 0;
             for (size_t i = 0; i < n; i++) {
-                if (el[i] < '0' || el[i] > '9' || v > LENGTH_MAX) {
+                /*
+                 * Past LENGTH_MAX / 10, v * 10 could wrap around 2^64: "18446744073709551620"
+                 * (2^64 + 4) was taken as 4 (found by test_http_client's t_hostile).
+                 */
+                if (el[i] < '0' || el[i] > '9' || v > LENGTH_MAX / 10) {
                     fr->length_bad = true;
                     return;
                 }
@@ -572,6 +591,7 @@ static int parse_head(struct call *call, struct conn *k, size_t n, char *why, si
 /* Reads the response's head (interim ones skipped) into call->out; the body is then k's to read. */
 static sea_future read_head(struct call *call, struct conn *k) {
     sea_http_client *c = call->c;
+    unsigned interim = 0;
     for (;;) {
         long n = head_find(k, c->o.max_head);
         if (n < 0)
@@ -587,6 +607,9 @@ static sea_future read_head(struct call *call, struct conn *k) {
             k->empty_lines = 0;
             if (rc == 0)
                 return sea_ready();
+            if (++interim > INTERIM_MAX) /* see INTERIM_MAX */
+                return conn_fail(k, -EPROTO, "reading the response: more than %d interim (1xx) responses",
+                                 INTERIM_MAX);
             continue; /* an interim response */
         }
         if (room(k) < 0)
