@@ -40,8 +40,8 @@ static const sea_option httpd_opts[] = {
      .help = "seconds a kept-alive connection may sit idle", .min = 0.001, .max = 86400},
     {.name = "file-cache-size", .type = SEA_OPTION_SIZE, .default_value = "64M",
      .help = "memory per shard for small files kept in memory", .min = 1, .max = 1e15},
-    {.name = "file-cache-max", .type = SEA_OPTION_SIZE, .default_value = "1M",
-     .help = "files up to this size are kept in memory", .min = 1, .max = 1e15},
+    {.name = "file-cache-max", .type = SEA_OPTION_SIZE, .default_value = "64K",
+     .help = "files up to this size are kept in memory; larger ones are sent with sendfile", .min = 1, .max = 1e15},
 };
 
 SEA_LOGGER(access_log, "access");

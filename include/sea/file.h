@@ -186,6 +186,23 @@ sea_future sea_dir_next(sea_dir *d, sea_dir_entry *out) SEA_MUST_USE;
 /* Frees d (not while a sea_dir_next is pending). */
 void sea_dir_close(sea_dir *d);
 
+/* ---- the page cache (buffered files) ---- */
+
+/*
+ * Whether the bytes [pos, pos + len) of a buffered file are all in the page
+ * cache right now (cachestat(2), no I/O, on the shard): 1 or 0; -EINVAL for
+ * a direct file; -ENOSYS on kernels before 6.5.  Pages can be evicted the
+ * next moment: it is a hint for what to read or send without waiting.
+ */
+int sea_file_cached(sea_file *f, uint64_t pos, uint64_t len);
+/*
+ * Reads [pos, pos + len) of a buffered file into the page cache, on a
+ * syscall thread (readahead(2)), and resolves once it is there, so that a
+ * sendfile of it (sea_socket_sendfile) does not wait for the disk on the
+ * shard.  -EINVAL for a direct file.
+ */
+sea_future sea_file_prefetch(sea_file *f, uint64_t pos, uint64_t len) SEA_MUST_USE;
+
 /* ---- file streams ---- */
 
 struct sea_input_stream;

@@ -234,7 +234,7 @@ void sea_http_on_done(sea_http_routes *routes, sea_http_done_fn fn, void *data);
 
 typedef struct sea_http_files_options {
     const char *index;        /* served for a directory; NULL: "index.html" */
-    size_t cache_file_max;    /* files up to this size are kept in memory; 0: 1 MiB; SIZE_MAX: none */
+    size_t cache_file_max;    /* files up to this size are kept in memory, larger ones sent with sendfile; 0: 64 KiB */
     size_t cache_bytes;       /* per shard, in all; 0: 64 MiB */
     sea_time cache_validity;  /* a cached file is checked against the disk this often; 0: 1 s */
 } sea_http_files_options;

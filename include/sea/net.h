@@ -133,6 +133,17 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) SEA_MUST_USE;
  */
 sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) SEA_MUST_USE;
 /*
+ * Sends len bytes of the file fd from pos, without copying them through
+ * user space (sendfile(2): the kernel passes page-cache pages to the
+ * socket); resolves when they are all handed to the kernel.  It counts as
+ * the socket's pending write.  A page that is not in the page cache is
+ * read from the disk while the shard waits: send only what is cached (see
+ * sea_file_cached and sea_file_prefetch in sea/file.h).  -EPIPE or
+ * -ECONNRESET when the peer is gone (no SIGPIPE: the shard's thread blocks
+ * it), -EIO if the file ends before len.
+ */
+sea_future sea_socket_sendfile(sea_socket *s, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
+/*
  * Reads what is there now, without waiting: the number of bytes (0 at end of
  * stream), -EAGAIN when nothing is there yet, or another -errno.  -EBUSY
  * while a read is pending.

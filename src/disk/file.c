@@ -579,7 +579,7 @@ struct fd_args {
     struct stat *st;
 };
 
-enum { FD_SIZE, FD_STAT, FD_TRUNCATE, FD_ALLOCATE, FD_FDATASYNC };
+enum { FD_SIZE, FD_STAT, FD_TRUNCATE, FD_ALLOCATE, FD_FDATASYNC, FD_READAHEAD };
 
 static long fd_call(void *arg) {
     struct fd_args *a = arg;
@@ -602,6 +602,10 @@ static long fd_call(void *arg) {
         do
             rc = fallocate(a->fd, 0, (off_t)a->a, (off_t)a->b);
         while (rc < 0 && errno == EINTR);
+        break;
+    case FD_READAHEAD:
+        /* readahead(2) returns once the pages are read: on this thread, not the shard's */
+        rc = (int)readahead(a->fd, (off64_t)a->a, (size_t)a->b);
         break;
     default:
         rc = fdatasync(a->fd);
@@ -630,6 +634,35 @@ static sea_future size_done(sea_future *in) {
     if (sea_future_failed(in))
         return sea_future_move(in);
     return sea_ready_value((sea_value){.u = (uint64_t)sea_future_value(in).i});
+}
+
+sea_future sea_file_prefetch(sea_file *f, uint64_t pos, uint64_t len) {
+    if (f->direct)
+        return sea_failed_fmt(-EINVAL, "prefetch %s: a direct file bypasses the page cache", f->path);
+    return fd_op(f, FD_READAHEAD, "prefetch", pos, len, NULL);
+}
+
+/* cachestat(2), Linux 6.5: the same number on x86-64 and aarch64 (the generic table). */
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+int sea_file_cached(sea_file *f, uint64_t pos, uint64_t len) {
+    if (f->direct)
+        return -EINVAL;
+    if (len == 0)
+        return 1;
+    struct {
+        uint64_t off, len;
+    } range = {pos & ~(uint64_t)4095, len + (pos & 4095)};
+    struct {
+        uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+    } cs;
+    if (syscall(SYS_cachestat, f->fd, &range, &cs, 0) < 0)
+        return -errno;
+    /* Pages of 4 KiB or more: the cache holds it all if it holds as many pages as the range spans at 4 KiB. */
+    uint64_t pages = (range.len + 4095) / 4096;
+    return cs.nr_cache >= pages;
 }
 
 sea_future sea_file_size(sea_file *f) {

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 SEA_LOGGER(sea__http_log, "http");
@@ -98,6 +100,7 @@ struct sea__http_conn {
     bool expired;
     bool closing;           /* no request after this one */
     bool send_failed;       /* a send failed: the client is gone (not the handler's fault) */
+    bool corked;            /* TCP_CORK is on: a file's head and pages go out in full segments */
     sea_semaphore wsem;     /* one send at a time on the socket, in the order they were asked for */
     char *spare;            /* the output buffer not in use: the other one may be in flight */
     size_t spare_cap;
@@ -149,11 +152,13 @@ struct send_args {
     struct sea__http_conn *c;
     const void *data;
     size_t len;
+    int fd;        /* sendfile from this file at pos, instead of data */
+    uint64_t pos;
 };
 
-static sea_future send_now(struct sea__http_conn *c, const void *data, size_t len) {
+static sea_future send_now(struct sea__http_conn *c, const struct send_args *a) {
     set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
-    sea_future f = sea_socket_write(c->s, data, len);
+    sea_future f = a->fd >= 0 ? sea_socket_sendfile(c->s, a->fd, a->pos, a->len) : sea_socket_write(c->s, a->data, a->len);
     if (sea_future_available(&f) && !sea_future_failed(&f)) {
         sea_semaphore_signal(&c->wsem, 1);
         return f;
@@ -163,7 +168,13 @@ static sea_future send_now(struct sea__http_conn *c, const void *data, size_t le
 
 static sea_future send_turn(struct send_args *a, sea_value v) {
     (void)v;
-    return send_now(a->c, a->data, a->len);
+    return send_now(a->c, a);
+}
+
+static sea_future send_in_turn(const struct send_args *a) {
+    if (sea_semaphore_try_wait(&a->c->wsem, 1))
+        return send_now(a->c, a);
+    return sea_then(sea_semaphore_wait(&a->c->wsem, 1), send_turn, *a);
 }
 
 /*
@@ -173,9 +184,7 @@ static sea_future send_turn(struct send_args *a, sea_value v) {
  * handler's response stream and its request body's 100 Continue at once.
  */
 static sea_future conn_send(struct sea__http_conn *c, const void *data, size_t len) {
-    if (sea_semaphore_try_wait(&c->wsem, 1))
-        return send_now(c, data, len);
-    return sea_then(sea_semaphore_wait(&c->wsem, 1), send_turn, (struct send_args){c, data, len});
+    return send_in_turn(&(struct send_args){c, data, len, -1, 0});
 }
 
 struct flushed {
@@ -426,6 +435,43 @@ static sea_future sink_end(sea_data_sink *sink) {
     return flush_out(c);
 }
 
+static sea_future file_piece_turn(struct send_args *a, sea_value v) {
+    (void)v;
+    return send_in_turn(a);
+}
+
+/* Lets a corked connection's last partial segment go (at the end of each answer). */
+static void uncork(struct sea__http_conn *c) {
+    if (c->corked) {
+        int off = 0;
+        setsockopt(sea_socket_fd(c->s), IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        c->corked = false;
+    }
+}
+
+sea_future sea__http_response_send_file(sea_http_response *r, int fd, uint64_t pos, size_t len) {
+    struct sea__http_conn *c = r->conn;
+    if (!r->streaming || r->stream_len < 0)
+        return sea_failed(-EINVAL, "sending a file needs a response stream of known length");
+    if (r->body_sent + len > (uint64_t)r->stream_len)
+        return sea_failed_fmt(-EMSGSIZE, "the response body is longer than the %lld bytes announced",
+                              (long long)r->stream_len);
+    r->body_sent += len;
+    if (r->head_only || len == 0)
+        return sea_ready_size(len);
+    if (!r->head_sent && !c->corked) {
+        /*
+         * Cork until the answer's end (uncork_after), as nginx's tcp_nopush does: the head and the
+         * file's pages then leave in full segments instead of the head alone in a small one.
+         */
+        int on = 1;
+        c->corked = setsockopt(sea_socket_fd(c->s), IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+    }
+    if (stream_head(c) < 0)
+        return sea_failed(-ENOMEM, "no memory for a response");
+    return sea_then(flush_out(c), file_piece_turn, (struct send_args){c, NULL, len, fd, pos});
+}
+
 static void sink_release(sea_data_sink *sink) {
     (void)sink;
 }
@@ -657,6 +703,7 @@ static sea_future serve_request(struct sea__http_conn *c) {
         c->closing = true;
     if (!r->streaming)
         SEA_AWAIT(queue_response(c));
+    uncork(c);
     count_status(c, r->status);
     log_done(c, began);
     if (c->body_in) {

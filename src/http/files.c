@@ -34,14 +34,24 @@
 #include "base/list.h"
 
 #define BUCKETS 1024
-#define STREAM_PIECE (128 * 1024)
+/* Large files held open per shard, at most. */
+#define OPEN_FILES_MAX 256
+/* A large file is sent in pieces of this much, each brought into the page cache first if it is not. */
+#define SEND_PIECE (1024 * 1024)
+/* A file up to this size is checked for the page cache whole, and then trusted to stay for cache_validity. */
+#define CHECK_WHOLE (8 * 1024 * 1024)
 
 struct entry {
     struct entry *next_in_bucket;
     struct sea__link lru;   /* most recently used at the back */
     char *key;              /* the path under the root */
     uint64_t hash;
-    sea_buf data;
+    sea_buf data;           /* a small file: its bytes */
+    sea_file *file;         /* a large file: open (buffered), sent with sendfile */
+    unsigned users;         /* requests sending from file right now */
+    bool doomed;            /* dropped from the cache while in use: freed by its last user */
+    unsigned shard;         /* the shard that opened file */
+    sea_time in_cache_at;   /* when all of file was last seen in the page cache (0: never) */
     struct stat st;
     sea_time checked;
 };
@@ -50,6 +60,7 @@ struct cache {
     struct entry *buckets[BUCKETS];
     struct sea__list lru;
     size_t bytes;
+    unsigned files;         /* entries holding an open file */
 };
 
 struct files {
@@ -112,6 +123,14 @@ static struct entry *cache_find(struct cache *c, const char *key, uint64_t h) {
     return NULL;
 }
 
+static void entry_free(struct entry *e) {
+    sea_buf_release(&e->data); /* a response still sending it keeps its own reference */
+    if (e->file && e->shard == sea_shard_id())
+        sea_future_detach(sea_file_close(e->file)); /* else the disk layer closes it when its shard stops */
+    free(e->key);
+    free(e);
+}
+
 static void cache_drop(struct cache *c, struct entry *e) {
     struct entry **p = &c->buckets[e->hash % BUCKETS];
     while (*p != e)
@@ -119,27 +138,43 @@ static void cache_drop(struct cache *c, struct entry *e) {
     *p = e->next_in_bucket;
     sea__list_remove(&c->lru, &e->lru);
     c->bytes -= e->data.len;
-    sea_buf_release(&e->data); /* a response still sending it keeps its own reference */
-    free(e->key);
-    free(e);
+    if (e->file)
+        c->files--;
+    if (e->users)
+        e->doomed = true; /* a request is sending from its file: the last one frees it */
+    else
+        entry_free(e);
 }
 
-static void cache_add(struct files *f, struct cache *c, const char *key, uint64_t h, sea_buf data,
-                      const struct stat *st) {
+static void entry_put(struct entry *e) {
+    if (--e->users == 0 && e->doomed)
+        entry_free(e);
+}
+
+/* Adds a small file's bytes, or a large file's open descriptor, to the cache; returns the entry or NULL. */
+static struct entry *cache_add(struct files *f, struct cache *c, const char *key, uint64_t h, sea_buf data,
+                               sea_file *file, const struct stat *st) {
     struct entry *e = calloc(1, sizeof(*e));
     char *k = e ? strdup(key) : NULL;
     if (!k) {
         free(e);
         sea_buf_release(&data);
-        return;
+        if (file)
+            sea_future_detach(sea_file_close(file));
+        return NULL;
     }
-    while (c->bytes + data.len > f->cache_bytes && !sea__list_empty(&c->lru))
+    while ((c->bytes + data.len > f->cache_bytes || (file && c->files >= OPEN_FILES_MAX)) &&
+           !sea__list_empty(&c->lru))
         cache_drop(c, sea__container_of(sea__list_first(&c->lru), struct entry, lru));
-    *e = (struct entry){.key = k, .hash = h, .data = data, .st = *st, .checked = sea_lowres_now()};
+    *e = (struct entry){.key = k, .hash = h, .data = data, .file = file, .shard = sea_shard_id(), .st = *st,
+                        .checked = sea_lowres_now()};
     e->next_in_bucket = c->buckets[h % BUCKETS];
     c->buckets[h % BUCKETS] = e;
     sea__list_push_back(&c->lru, &e->lru);
     c->bytes += data.len;
+    if (file)
+        c->files++;
+    return e;
 }
 
 static void files_free(void *arg) {
@@ -289,33 +324,42 @@ static bool prepare(sea_http_request *req, sea_http_response *resp, const char *
     return false;
 }
 
-/* Streams len bytes from pos of an open file into the response. */
-static sea_future stream_file(sea_file *file, sea_http_response *resp, uint64_t pos, uint64_t len) {
+/*
+ * Sends [pos, pos + len) of a large file with sendfile, a piece at a time,
+ * each brought into the page cache on a syscall thread first if it is not
+ * there, so that the shard never waits for the disk.
+ */
+static sea_future send_file(struct files *fs, struct entry *e, sea_http_request *req, sea_http_response *resp,
+                            uint64_t pos, uint64_t len) {
     sea_output_stream *out = sea_http_response_stream(resp, (int64_t)len);
     if (!out)
         return sea_failed(-ENOMEM, "no memory for a response stream");
-    uint64_t aligned = pos & ~(uint64_t)4095;
-    sea_input_stream *in = sea_file_input_stream(file, aligned, &(sea_file_stream_options){.buffer_size = STREAM_PIECE});
-    if (!in)
-        return sea_failed(-ENOMEM, "no memory for a file stream");
-    sea_future f = sea_await(sea_input_skip(in, pos - aligned));
-    while (!sea_future_failed(&f) && len > 0) {
-        sea_future_ignore(f);
-        sea_buf b;
-        f = sea_await(sea_input_read_up_to(in, len > STREAM_PIECE ? STREAM_PIECE : (size_t)len, &b));
-        if (sea_future_failed(&f))
-            break;
-        if (b.len == 0) {
-            f = sea_failed(-EIO, "the file is shorter than it was when opened");
-            break;
-        }
-        len -= b.len;
-        sea_future_ignore(f);
-        f = sea_await(sea_output_write_buf(out, b));
+    bool head = strcmp(req->method, "HEAD") == 0;
+    int fd = sea_file_fd(e->file);
+    uint64_t size = (uint64_t)e->st.st_size;
+    sea_time now = sea_lowres_now();
+    /*
+     * cachestat walks the file's pages: for a file of a few MiB, once per
+     * cache_validity for the whole file, not at every request.
+     */
+    bool whole = size <= CHECK_WHOLE;
+    if (!head && whole && (!e->in_cache_at || now - e->in_cache_at >= fs->validity)) {
+        if (sea_file_cached(e->file, 0, size) != 1)
+            sea_future_ignore(sea_await(sea_file_prefetch(e->file, 0, size))); /* if it fails, sendfile reads */
+        e->in_cache_at = now;
     }
-    sea_input_stream_free(in);
-    if (sea_future_failed(&f))
-        return f;
+    sea_future f = sea_ready();
+    while (!head && len > 0) {
+        size_t piece = len > SEND_PIECE ? SEND_PIECE : (size_t)len;
+        if (!whole && sea_file_cached(e->file, pos, piece) != 1)
+            sea_future_ignore(sea_await(sea_file_prefetch(e->file, pos, piece)));
+        sea_future_ignore(f);
+        f = sea_await(sea__http_response_send_file(resp, fd, pos, piece));
+        if (sea_future_failed(&f))
+            return f;
+        pos += piece;
+        len -= piece;
+    }
     sea_future_ignore(f);
     return sea_output_close(out);
 }
@@ -374,12 +418,21 @@ static sea_future files_handler(sea_http_request *req, sea_http_response *resp, 
     if (e) {
         sea__list_remove(&c->lru, &e->lru);
         sea__list_push_back(&c->lru, &e->lru);
-        if (!prepare(req, resp, key, &e->st, &from, &len) && len)
-            sea_http_response_set_body(resp, sea_buf_slice(&e->data, (size_t)from, (size_t)len));
-        return sea_ready();
+        if (prepare(req, resp, key, &e->st, &from, &len) || !len)
+            return sea_ready();
+        if (!e->file)
+            return sea_http_response_set_body(resp, sea_buf_slice(&e->data, (size_t)from, (size_t)len)) < 0
+                       ? sea_failed(-ENOMEM, "no memory")
+                       : sea_ready();
+        e->users++;
+        sea_future r = sea_await(send_file(f, e, req, resp, from, len));
+        entry_put(e);
+        return r;
     }
 
-    sea_future of = sea_await(sea_file_open(key, O_RDONLY, &(sea_file_options){.beneath = f->root}));
+    /* Buffered: small files are read once into the cache, large ones sent from the page cache. */
+    sea_future of =
+        sea_await(sea_file_open(key, O_RDONLY, &(sea_file_options){.beneath = f->root, .buffered = true}));
     if (sea_future_failed(&of)) {
         int err = sea_future_error(&of);
         sea_future_ignore(of);
@@ -404,40 +457,44 @@ static sea_future files_handler(sea_http_request *req, sea_http_response *resp, 
         reply_not_found(resp);
         sea_future_ignore(sf);
     } else if ((uint64_t)st.st_size <= f->cache_file_max && (uint64_t)st.st_size <= f->cache_bytes) {
-        /* Read it whole (the reads must be aligned: a buffer rounded up to the block), keep it, answer from it. */
-        size_t size = (size_t)st.st_size, cap = (size + 4095) & ~(size_t)4095;
-        void *mem = cap ? sea_dma_alloc(4096, cap) : NULL;
+        /* Read it whole, keep it, answer from it. */
+        size_t size = (size_t)st.st_size;
         sea_buf b = SEA_BUF_EMPTY;
-        if (cap && (!mem || sea_buf_wrap(&b, mem, size, sea_dma_free, mem) < 0)) {
-            sea_dma_free(mem);
+        if (size && sea_buf_new(&b, size) < 0) {
             r = sea_failed(-ENOMEM, "no memory to cache a file");
         } else {
-            sea_future rf = cap ? sea_await(sea_file_read(file, 0, mem, cap)) : sea_ready_size(0);
-            if (sea_future_failed(&rf)) {
-                r = rf;
+            sea_future rf = size ? sea_await(sea_file_read(file, 0, b.data, size)) : sea_ready_size(0);
+            if (sea_future_failed(&rf) || sea_future_value(&rf).size != size) {
+                r = sea_future_failed(&rf) ? rf : sea_failed(-EIO, "the file shrank while it was read");
                 sea_buf_release(&b);
             } else {
-                sea_future_ignore(rf);
                 struct entry *old = cache_find(c, key, h);
                 if (old)
                     cache_drop(c, old);
                 sea_buf shared = sea_buf_share(&b);
-                cache_add(f, c, key, h, b, &st);
+                cache_add(f, c, key, h, b, NULL, &st);
                 if (!prepare(req, resp, key, &st, &from, &len) && len)
                     sea_http_response_set_body(resp, sea_buf_slice(&shared, (size_t)from, (size_t)len));
                 sea_buf_release(&shared);
             }
         }
-    } else if (!prepare(req, resp, key, &st, &from, &len)) {
-        if (strcmp(req->method, "HEAD") == 0) {
-            /* The length is known: announce it without reading the file. */
-            sea_output_stream *out = sea_http_response_stream(resp, (int64_t)len);
-            r = out ? sea_await(sea_output_close(out)) : sea_failed(-ENOMEM, "no memory for a response stream");
-        } else {
-            r = sea_await(stream_file(file, resp, from, len));
+    } else {
+        /* Large: the open file goes into the cache (it is sent from the page cache, never held in memory). */
+        struct entry *old = cache_find(c, key, h);
+        if (old)
+            cache_drop(c, old);
+        e = cache_add(f, c, key, h, SEA_BUF_EMPTY, file, &st);
+        if (!e)
+            return sea_failed(-ENOMEM, "no memory for the file cache");
+        file = NULL; /* the cache's now */
+        if (!prepare(req, resp, key, &st, &from, &len) && len) {
+            e->users++;
+            r = sea_await(send_file(f, e, req, resp, from, len));
+            entry_put(e);
         }
     }
-    sea_future_ignore(sea_await(sea_file_close(file)));
+    if (file)
+        sea_future_ignore(sea_await(sea_file_close(file)));
     return r;
 }
 
@@ -483,7 +540,7 @@ int sea_http_files(sea_http_routes *routes, const char *prefix, const char *root
     }
     for (unsigned s = 0; s < f->nshards; s++)
         sea__list_init(&f->caches[s].lru);
-    f->cache_file_max = opts && opts->cache_file_max ? opts->cache_file_max : 1024 * 1024;
+    f->cache_file_max = opts && opts->cache_file_max ? opts->cache_file_max : 64 * 1024;
     if (opts && opts->cache_file_max == SIZE_MAX)
         f->cache_file_max = 0;
     f->cache_bytes = opts && opts->cache_bytes ? opts->cache_bytes : 64 * 1024 * 1024;

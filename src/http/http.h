@@ -121,6 +121,15 @@ bool sea__http_body_done(const struct sea__http_conn *c);
 const char *sea__http_conn_param(const struct sea__http_conn *c, const char *name);
 sea_addr sea__http_conn_peer(const struct sea__http_conn *c);
 sea_input_stream *sea__http_conn_body(struct sea__http_conn *c);
+/*
+ * Sends len bytes of the file fd from pos as the next piece of resp's body,
+ * with sendfile (no copy through user space), after the head and what was
+ * sent before.  resp must be streaming with a known length (made by
+ * sea_http_response_stream(resp, length)), and nothing written to that
+ * stream may be waiting in its batch.  The pages should be in the page
+ * cache (sea_file_cached, sea_file_prefetch).
+ */
+sea_future sea__http_response_send_file(sea_http_response *resp, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
 uint64_t sea__http_conn_max_body(const struct sea__http_conn *c);
 
 #endif

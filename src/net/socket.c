@@ -27,9 +27,12 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "core/future.h"
@@ -149,6 +152,8 @@ struct sea_socket {
     bool writing;
     const char *wbuf;
     size_t wlen, wdone;
+    int wfile;            /* sea_socket_sendfile: the file the pending write sends from, else -1 */
+    uint64_t wpos;        /* and where in it wdone counts from */
     sea_promise wp;
     bool wait_only;       /* the pending read is sea_socket_wait_readable */
     /*
@@ -181,6 +186,7 @@ static sea_socket *socket_new(int fd) {
     net_stats()->sockets_open++;
     s->box.release = socket_box_release;
     s->fd = fd;
+    s->wfile = -1;
     s->peer.len = sizeof(s->peer.u);
     getpeername(fd, &s->peer.u.sa, &s->peer.len);
     sea_addr local = sea_socket_local(s);
@@ -369,6 +375,56 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
     return op_wait(s, &s->reading, &s->rp, POLLIN | POLLRDHUP, (sea__fnptr)read_ready);
 }
 
+/*
+ * sendfile(2) has no MSG_NOSIGNAL: a peer gone raises SIGPIPE at the
+ * calling thread.  The shard's thread blocks SIGPIPE (once, at its first
+ * sendfile) and takes a pending one back after EPIPE, so that the caller
+ * sees -EPIPE and the process lives, as with a send.
+ */
+static __thread bool sigpipe_blocked;
+
+static void block_sigpipe(void) {
+    if (sigpipe_blocked)
+        return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigpipe_blocked = true;
+}
+
+static void take_sigpipe(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE) {
+    }
+}
+
+/* The sendfile form of try_write: 1 all sent, 0 would block, <0 error. */
+static int try_sendfile(sea_socket *s) {
+    block_sigpipe();
+    while (s->wdone < s->wlen) {
+        off_t off = (off_t)(s->wpos + s->wdone);
+        ssize_t r = sendfile(s->fd, s->wfile, &off, s->wlen - s->wdone);
+        if (r > 0) {
+            s->wdone += (size_t)r;
+            net_stats()->bytes_sent += (uint64_t)r;
+            continue;
+        }
+        if (r == 0)
+            return -EIO; /* the file ended before len: it shrank */
+        int err = errno;
+        if (err == EINTR)
+            continue;
+        if (err == EPIPE)
+            take_sigpipe(); /* which sets errno: hence err */
+        return err == EAGAIN || err == EWOULDBLOCK ? 0 : -err;
+    }
+    return 1;
+}
+
 /* 1: all written, 0: would block, <0: error. */
 static int try_write(sea_socket *s) {
     if (s->dgram) {
@@ -384,6 +440,8 @@ static int try_write(sea_socket *s) {
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
         }
     }
+    if (s->wfile >= 0)
+        return try_sendfile(s);
     while (s->wdone < s->wlen) {
         ssize_t r = send(s->fd, s->wbuf + s->wdone, s->wlen - s->wdone, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r >= 0) {
@@ -455,6 +513,7 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     s->wbuf = buf;
     s->wlen = len;
     s->wdone = 0;
+    s->wfile = -1;
     if (!s->dgram && len && sea__io_native())
         return op_start(s, &s->writing, &s->wp, &send_req(s), (sea__fnptr)write_native_done);
     int rc = try_write(s);
@@ -462,6 +521,27 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
         return sea_ready_size(len);
     if (rc < 0)
         return sea_failed(rc, NULL);
+    return op_wait(s, &s->writing, &s->wp, POLLOUT, (sea__fnptr)write_ready);
+}
+
+sea_future sea_socket_sendfile(sea_socket *s, int fd, uint64_t pos, size_t len) {
+    if (s->closing)
+        return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->writing)
+        return sea_failed(-EBUSY, "a write is already pending on this socket");
+    if (s->dgram || fd < 0)
+        return sea_failed(-EINVAL, "sea_socket_sendfile: a stream socket and a file descriptor, please");
+    s->wbuf = NULL;
+    s->wlen = len;
+    s->wdone = 0;
+    s->wfile = fd;
+    s->wpos = pos;
+    /* The readiness path on both backends: try now, and wait for room when the socket's buffer is full. */
+    int rc = try_sendfile(s);
+    if (rc > 0)
+        return sea_ready_size(len);
+    if (rc < 0)
+        return sea_failed_fmt(rc, "sendfile: %s", strerror(-rc));
     return op_wait(s, &s->writing, &s->wp, POLLOUT, (sea__fnptr)write_ready);
 }
 
@@ -838,6 +918,7 @@ int sea_udp_bind(const sea_addr *addr, sea_socket **out) {
     }
     s->box.release = socket_box_release;
     s->fd = fd;
+    s->wfile = -1;
     s->dgram = true;
     net_stats()->sockets_open++;
     *out = s;

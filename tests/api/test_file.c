@@ -242,6 +242,56 @@ FIBER_CASE(t_open_properties) {
     return sea_ready();
 }
 
+/* The page cache of a buffered file (sea_file_cached, sea_file_prefetch), and opening beneath a directory. */
+FIBER_CASE(t_page_cache_and_beneath) {
+    static unsigned char data[300 * 1000];
+    uint64_t rng = 7;
+    fill_random(data, sizeof(data), &rng);
+    write_plain("pc", data, sizeof(data));
+    sea_file *f = open_file("pc", O_RDONLY, true);
+    if (!f)
+        return sea_ready();
+    int c = sea_file_cached(f, 0, sizeof(data));
+    CHECK(c == 0 || c == 1);
+    CHECK_EQ(sea_test_await_err(sea_file_prefetch(f, 0, sizeof(data)), NULL), 0);
+    CHECK_EQ(sea_file_cached(f, 0, sizeof(data)), 1);
+    CHECK_EQ(sea_file_cached(f, 12345, 0), 1);
+    close_file(f);
+    sea_file *d = open_file("pc", O_RDONLY, false);
+    if (d && sea_file_read_alignment(d) > 1) { /* a direct file: no page cache to ask about */
+        CHECK_EQ(sea_file_cached(d, 0, 4096), -EINVAL);
+        CHECK_EQ(sea_test_await_err(sea_file_prefetch(d, 0, 4096), NULL), -EINVAL);
+    }
+    close_file(d);
+    /* beneath: inside is fine; "..", an absolute link and a link leading out are -EXDEV */
+    char dir[PATH_MAX], p[PATH_MAX];
+    tpath(dir, "jail");
+    CHECK_EQ(mkdir(dir, 0755), 0);
+    write_plain("jail/in", "x", 1);
+    CHECK_EQ(symlink(tpath(p, "pc"), tpath(dir, "jail/abs")) == 0 ? 0 : -errno, 0);
+    CHECK_EQ(symlink("../pc", tpath(dir, "jail/rel")) == 0 ? 0 : -errno, 0);
+    CHECK_EQ(symlink("in", tpath(dir, "jail/ok")) == 0 ? 0 : -errno, 0);
+    tpath(dir, "jail");
+    static const struct {
+        const char *name;
+        int err;
+    } cases[] = {{"in", 0}, {"ok", 0}, {"../pc", -EXDEV}, {"abs", -EXDEV}, {"rel", -EXDEV}, {"/etc/passwd", -EXDEV},
+                 {"missing", -ENOENT}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sea_value v;
+        char msg[256];
+        int err = await_msg(sea_file_open(cases[i].name, O_RDONLY, &(sea_file_options){.beneath = dir}), &v, msg,
+                            sizeof(msg));
+        if (err != cases[i].err)
+            fprintf(stderr, "  open %s beneath %s: %d (%s), expected %d\n", cases[i].name, dir, err, msg,
+                    cases[i].err);
+        CHECK_EQ(err, cases[i].err);
+        if (!err)
+            close_file(v.ptr);
+    }
+    return sea_ready();
+}
+
 FIBER_CASE(t_open_errors) {
     char p[PATH_MAX], msg[256];
     sea_value v;
@@ -1973,6 +2023,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_properties_parse),
     SEA_TEST(t_properties_format),
     SEA_TEST(t_properties_fuzz),
+    SEA_TEST(t_page_cache_and_beneath),
     SEA_TEST(t_shutdown_in_flight),
     SEA_TEST(t_stop_with_loops),
 };

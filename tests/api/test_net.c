@@ -305,6 +305,71 @@ FIBER_CASE(t_peer_reset) {
     return sea_ready();
 }
 
+/* Reads n bytes from s into buf (in a fiber of its own, beside the sender). */
+struct reader {
+    sea_socket *s;
+    unsigned char *buf;
+    size_t n;
+};
+
+static sea_future read_n(struct reader *r) {
+    size_t got = 0;
+    while (got < r->n) {
+        size_t k = SEA_AWAIT(sea_socket_read(r->s, r->buf + got, r->n - got)).size;
+        if (k == 0)
+            break;
+        got += k;
+    }
+    return sea_ready_size(got);
+}
+
+/* sea_socket_sendfile: a file's bytes from an offset, and a peer gone without killing the process (SIGPIPE). */
+FIBER_CASE(t_sendfile) {
+    char path[] = "/tmp/sea-test-sendfile-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return sea_ready();
+    unlink(path);
+    static unsigned char data[3 << 20], got[3 << 20];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(i * 7 + i / 4096);
+    CHECK_EQ(pwrite(fd, data, sizeof(data), 0), (long long)sizeof(data));
+    sea_addr a;
+    sea_addr_parse("127.0.0.1:0", &a);
+    sea_listener *l;
+    CHECK_EQ(sea_listen(&a, NULL, &l), 0);
+    sea_addr bound = sea_listener_addr(l);
+    sea_value v;
+    sea_future cf = sea_connect(&bound, SEA_SEC(5));
+    CHECK_EQ(sea_test_await_err(sea_accept(l), &v), 0);
+    sea_socket *srv = v.ptr;
+    CHECK_EQ(sea_test_await_err(cf, &v), 0);
+    sea_socket *cli = v.ptr;
+    /* 3 MiB less 1000 bytes, more than the socket buffers hold: the sender waits for the reader. */
+    size_t n = sizeof(data) - 1000;
+    sea_future rf = sea_fiber_start(read_n, ((struct reader){cli, got, n}));
+    CHECK_EQ(sea_test_await_err(sea_socket_sendfile(srv, fd, 1000, n), &v), 0);
+    CHECK_EQ(v.size, n);
+    CHECK_EQ(sea_test_await_err(rf, &v), 0);
+    CHECK_EQ(v.size, n);
+    CHECK(memcmp(got, data + 1000, n) == 0);
+    /* Past the end of the file: -EIO. */
+    CHECK_EQ(sea_test_await_err(sea_socket_sendfile(srv, fd, sizeof(data) - 10, 20), NULL), -EIO);
+    /* The peer resets: sending fails with -EPIPE or -ECONNRESET, and this process lives. */
+    struct linger lg = {1, 0};
+    setsockopt(sea_socket_fd(cli), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    sea_socket_close(cli);
+    int err = 0;
+    for (int i = 0; i < 5 && !err; i++)
+        err = sea_test_await_err(sea_socket_sendfile(srv, fd, 0, sizeof(data)), NULL);
+    CHECK(err == -EPIPE || err == -ECONNRESET);
+    sea_socket_close(srv);
+    sea_listener_close(l);
+    close(fd);
+    return sea_ready();
+}
+
 static void silent_client(const sea_addr *a) {
     int fd = client_connect(a, 0);
     /* Expect end of stream: the server dropped the socket without reading. */
@@ -637,6 +702,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_close_cancels_pending_write),
     SEA_TEST(t_end_after_short_read),
     SEA_TEST(t_udp),
+    SEA_TEST(t_sendfile),
     SEA_TEST(t_ten_thousand_connections),
 };
 
