@@ -39,7 +39,7 @@
  * too large to hold.  Its framing follows RFC 9112 section 6.3:
  * Content-Length, chunked, or the end of the connection; none for HEAD,
  * 1xx, 204 and 304.  Interim 1xx responses (100 Continue, 103 Early Hints)
- * are skipped.
+ * are skipped, up to 100 of them (more fail with -EPROTO).
  *
  * Parsing is lenient where RFC 9112 lets a recipient be, and strict about
  * framing: a line may end with a bare LF (section 2.2); obsolete line
