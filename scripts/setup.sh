@@ -23,7 +23,7 @@ have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference alloc
 have_cmd memcstat || missing+=(libmemcached-tools)
 [ -x /usr/sbin/nutcracker ] || have_cmd nutcracker || missing+=(nutcracker)  # twemproxy, for the pool test
 have_cmd fio || missing+=(fio)  # bench_disk's reference: the same reads and writes through fio's io_uring engine
-# bench_http runs sea-httpd against nginx (one worker), loaded by wrk.
+# bench_http runs sea-httpd against nginx (one worker), loaded by wrk; the HTTP client test fetches from nginx.
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 have_cmd wrk || missing+=(wrk)
 # The HTTP tests fetch from sea-httpd with curl; the differential parser test runs Node's HTTP parser.
