@@ -378,6 +378,7 @@ sea_future sea_file_open(const char *path, int flags, const sea_file_options *op
 
 struct close_args {
     int fd;
+    struct sea_file *f; /* freed by the continuation, or by close_abandoned if the shard stops first */
 };
 
 static long close_call(void *arg) {
@@ -390,10 +391,22 @@ static sea_future closed(struct sea_file **fp, sea_future *in) {
     return sea_future_move(in);
 }
 
+/*
+ * The shard stopped before the close's result came back (a close nobody
+ * waits for, as sea_future_detach(sea_file_close(f)) at the end of a run):
+ * close here if the thread never did, and free the file.
+ */
+static void close_abandoned(void *arg, long result) {
+    struct close_args *a = arg;
+    if (result == SEA_ECANCELED)
+        close(a->fd);
+    free(a->f);
+}
+
 static sea_future close_now(struct sea_file *f) {
     unlist(f);
-    struct close_args a = {f->fd};
-    sea_future call = sea__disk_call(close_call, &a, sizeof(a), "close", f->path);
+    struct close_args a = {f->fd, f};
+    sea_future call = sea__disk_call_owning(close_call, &a, sizeof(a), "close", f->path, close_abandoned);
     if (sea_future_failed(&call) && sea_future_error(&call) == SEA_ESHUTDOWN) {
         close(f->fd); /* no syscall threads (the shard is gone): close here, it does not wait for the disk */
         free(f);
