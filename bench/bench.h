@@ -1,6 +1,7 @@
 /*
- * bench.h - helpers shared by sea's benchmarks: timing, medians, output, and
- * the two hand-written "floors" the benchmarks compare sea against.
+ * bench.h - helpers shared by sea's benchmarks: timing, medians and
+ * percentiles, output, the command line of a program of several figures,
+ * and the two hand-written "floors" the benchmarks compare sea against.
  *
  * Every benchmark program measures one kind of work three ways in the same
  * process: with sea, with the floor (the least code that can do the job: a
@@ -27,6 +28,7 @@
 #ifndef SEA_BENCH_H
 #define SEA_BENCH_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,6 +111,31 @@ static inline double bench_report(const char *name, const struct bench_series *s
     return m;
 }
 
+static inline int bench_cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts latency samples, for bench_percentile_us. */
+static inline void bench_sort_u32(uint32_t *v, size_t n) {
+    qsort(v, n, sizeof(*v), bench_cmp_u32);
+}
+
+/*
+ * The q quantile (0.99 for p99) of n samples in ns, sorted: the sample of
+ * rank ceil(q * n), exact rather than interpolated, in us; 0 if none.
+ */
+static inline double bench_percentile_us(const uint32_t *sorted_ns, size_t n, double q) {
+    if (!n)
+        return 0;
+    size_t i = (size_t)ceil(q * (double)n);
+    if (i > 0)
+        i--;
+    if (i >= n)
+        i = n - 1;
+    return sorted_ns[i] / 1000.0;
+}
+
 /* Prints "name: <a/b>x". */
 static inline void bench_ratio(const char *name, double a, double b) {
     printf("%s: %.2fx\n", name, b > 0 ? a / b : 0.0);
@@ -119,6 +146,46 @@ static inline void bench_target(const char *name, double sea, double floor, doub
     bool abs_ok = sea <= target_ns, rel_ok = floor > 0 && sea <= 2 * floor;
     printf("# %s target: <= %.0f ns/op %s, <= 2x floor %s\n", name, target_ns,
            abs_ok ? "met" : "MISSED", rel_ok ? "met" : "MISSED");
+}
+
+/* ---- programs of several figures ---- */
+
+/*
+ * The command line of such a program: [seconds per measurement] [figure]
+ * [what to measure].  A figure is a named part of the results; every figure
+ * runs by default, in the order of the program's table.
+ */
+struct bench_figure {
+    const char *name;
+    void (*run)(void);
+};
+
+/* The first argument when it is a positive number of seconds, else dflt. */
+static inline double bench_seconds_arg(int argc, char **argv, double dflt) {
+    double secs = argc > 1 ? atof(argv[1]) : 0;
+    return secs > 0 ? secs : dflt;
+}
+
+static inline bool bench_figure_known(const struct bench_figure *figs, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, figs[i].name) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Runs every figure, or only the one named `only`; after each, `after` with
+ * its name (a note on how quiet the machine was meanwhile), then a flush so
+ * that a long run shows each figure when it is done.
+ */
+static inline void bench_run_figures(const struct bench_figure *figs, size_t n, const char *only,
+                                     void (*after)(const char *fig)) {
+    for (size_t i = 0; i < n; i++)
+        if (!only || strcmp(only, figs[i].name) == 0) {
+            figs[i].run();
+            after(figs[i].name);
+            fflush(stdout);
+        }
 }
 
 /* ---- floor 1: a FIFO of {fn, arg} (a power-of-two ring) ---- */

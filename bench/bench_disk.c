@@ -249,20 +249,6 @@ static sea_future stream_start(struct stream *s, int depth, struct slot **slots_
     return sea_parallel_for_each(0, depth, slot_start, (struct slots){slots});
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile_us(uint32_t *v, size_t n, double p) {
-    if (!n)
-        return 0;
-    qsort(v, n, sizeof(*v), cmp_u32);
-    size_t i = (size_t)ceil(p / 100.0 * (double)n);
-    i = i ? i - 1 : 0;
-    return v[i < n ? i : n - 1] / 1e3;
-}
-
 static struct job the_job;
 
 static sea_future open_file(int flags, sea_io_class *cls, sea_file **out) {
@@ -342,8 +328,9 @@ static sea_future sea_job_main(void) {
     shared->cpu_us_per_op = a.ops ? (cpu1 - cpu0) / (double)a.ops * 1e6 : 0;
     shared->bulk_bytes_per_s = (double)b.bytes / w;
     if (a.lat) {
-        shared->p99_us = percentile_us(a.lat, a.nlat, 99);
-        shared->p50_us = percentile_us(a.lat, a.nlat, 50);
+        bench_sort_u32(a.lat, a.nlat);
+        shared->p99_us = bench_percentile_us(a.lat, a.nlat, 0.99);
+        shared->p50_us = bench_percentile_us(a.lat, a.nlat, 0.50);
     }
     shared->ok = 1;
     for (int i = 0; sa && i < depth_a; i++)
@@ -376,9 +363,7 @@ static bool run_sea(const struct job *j, struct outcome *out) {
         snprintf(props, sizeof(props), "--io-properties-file=%s", j->model == 1 ? props_path : derated_path);
         argv[n++] = props;
     }
-    char *extra = getenv("SEA_BENCH_DISK_SEA_ARGS") ? strdup(getenv("SEA_BENCH_DISK_SEA_ARGS")) : NULL;
-    for (char *w = extra ? strtok(extra, " ") : NULL; w && n < 40; w = strtok(NULL, " "))
-        argv[n++] = w;
+    char *extra = bench_env_words("SEA_BENCH_DISK_SEA_ARGS", argv, &n, 40);
     argv[n] = NULL;
     fflush(stdout);
     fflush(stderr);
@@ -674,15 +659,8 @@ static bool get_model(void) {
     if (given && *given) {
         snprintf(props_path, sizeof(props_path), "%s", given);
     } else {
-        static char self_dir[4096], iotune_default[4200];
-        ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
-        if (n > 0) {
-            self_dir[n] = '\0';
-            char *slash = strrchr(self_dir, '/');
-            if (slash)
-                *slash = '\0';
-        }
-        snprintf(iotune_default, sizeof(iotune_default), "%s/../apps/sea-iotune", self_dir);
+        static char iotune_default[4200];
+        bench_next_to_self(iotune_default, sizeof(iotune_default), "../apps/sea-iotune");
         const char *iotune = getenv("SEA_IOTUNE") ? getenv("SEA_IOTUNE") : iotune_default;
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s", file_path);
@@ -843,14 +821,7 @@ static const char *memcached_path(void) {
     static char path[4200];
     if (getenv("SEA_MEMCACHED"))
         return getenv("SEA_MEMCACHED");
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        return "sea-memcached";
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(path, sizeof(path), "%s/../apps/sea-memcached", self);
-    return path;
+    return bench_next_to_self(path, sizeof(path), "../apps/sea-memcached") ? path : "sea-memcached";
 }
 
 /* The whole of a log file. */
@@ -1040,10 +1011,7 @@ static void fig_snapshot(void) {
     }
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} figures[] = {
+static const struct bench_figure figures[] = {
     {"randread_4k_qd1", fig_randread_qd1},
     {"randread_4k_qd32", fig_randread_qd32},
     {"randread_4k_qd128", fig_randread_qd128},
@@ -1073,25 +1041,16 @@ int main(int argc, char **argv) {
         printf("\n");
         return 0;
     }
-    if (argc > 1) {
-        secs = atof(argv[1]);
-        if (!(secs > 0))
-            secs = 2.5;
-    }
+    secs = bench_seconds_arg(argc, argv, 2.5);
     const char *only_fig = argc > 2 ? argv[2] : NULL;
     only_side = argc > 3 ? argv[3] : NULL;
     if (only_side && strcmp(only_side, "sea") != 0 && strcmp(only_side, "fio") != 0) {
         fprintf(stderr, "bench_disk: the third argument is sea or fio, not %s\n", only_side);
         return 2;
     }
-    if (only_fig) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
-            known |= strcmp(only_fig, figures[i].name) == 0;
-        if (!known) {
-            fprintf(stderr, "bench_disk: unknown figure %s (--help lists them)\n", only_fig);
-            return 2;
-        }
+    if (only_fig && !bench_figure_known(figures, sizeof(figures) / sizeof(figures[0]), only_fig)) {
+        fprintf(stderr, "bench_disk: unknown figure %s (--help lists them)\n", only_fig);
+        return 2;
     }
     runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
     if (getenv("FIO"))
@@ -1123,12 +1082,7 @@ int main(int argc, char **argv) {
            "rounds of %.1f s (after %.1f s of warm-up each), sea and fio interleaved\n",
            file_path, runs, secs, WARM_S);
     fflush(stdout);
-    for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
-        if (!only_fig || strcmp(only_fig, figures[i].name) == 0) {
-            figures[i].run();
-            load_note(figures[i].name);
-            fflush(stdout);
-        }
+    bench_run_figures(figures, sizeof(figures) / sizeof(figures[0]), only_fig, load_note);
     if (file_made)
         unlink(file_path);
     if (props_made)

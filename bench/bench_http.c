@@ -79,6 +79,7 @@
  * Output: "name: value unit" lines; '#' lines are notes.
  */
 #include "bench.h"
+#include "bench_loadgen.h"
 #include "bench_proc.h"
 
 #include <ctype.h>
@@ -90,6 +91,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -201,17 +203,6 @@ static void write_file(const char *path, const void *data, size_t len) {
         len -= (size_t)w;
     }
     close(fd);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        die("cannot find a free port");
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* ---- CPU time ---- */
@@ -514,7 +505,9 @@ static void write_nginx_conf(const struct server *s, const char *conf) {
 static bool verify_routes(struct server *s);
 
 static void start_server(struct server *s) {
-    s->port = free_port();
+    s->port = bench_free_port();
+    if (s->port < 0)
+        die("cannot find a free port");
     snprintf(s->log, sizeof(s->log), "%s/%s-%d.log", tmpdir, s->name, s->port);
     char port[16], conf[320], prefix[300], errlog[320];
     snprintf(port, sizeof(port), "%d", s->port);
@@ -534,12 +527,7 @@ static void start_server(struct server *s) {
                      "--root", www, "--address", "127.0.0.1", "--port", port};
         for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
             argv[n++] = a[i];
-        const char *extra = getenv("SEA_HTTPD_ARGS");
-        if (extra && *extra) {
-            words = strdup(extra);
-            for (char *w = strtok(words, " "); w && n < 40; w = strtok(NULL, " "))
-                argv[n++] = w;
-        }
+        words = bench_env_words("SEA_HTTPD_ARGS", argv, &n, 40);
     }
     argv[n] = NULL;
     fflush(stdout);
@@ -549,12 +537,7 @@ static void start_server(struct server *s) {
         die("fork failed");
     if (pid == 0) {
         /* CPU 1 (0-1 for two sea shards); it dies with the benchmark; its output goes to its log. */
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(SERVER_CPU, &set);
-        if (s->kind == SEA && s->shards > 1)
-            CPU_SET(CLIENT_CPU, &set);
-        sched_setaffinity(0, sizeof(set), &set);
+        bench_pin_cpus(s->kind == SEA && s->shards > 1 ? CLIENT_CPU : SERVER_CPU, SERVER_CPU);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -651,17 +634,6 @@ static void stop_all(struct server *sv, int n) {
 
 /* ---- checking every route once, with a blocking client ---- */
 
-static bool send_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /*
  * Sends `count` GETs of path at once on fd (pipelined) and checks each
  * response: the status, the content type's start (if want_ctype), the body
@@ -675,7 +647,7 @@ static bool check_get(struct server *s, int fd, const char *path, int count, int
     for (int i = 0; i < count && i < 4; i++)
         rl += (size_t)snprintf(req + rl, sizeof(req) - rl, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", path,
                                s->port);
-    if (!send_all(fd, req, rl)) {
+    if (!bench_send_all(fd, req, rl)) {
         FAIL("%s: GET %s: cannot send: %s", s->name, path, strerror(errno));
         return false;
     }
@@ -767,7 +739,7 @@ struct wrk_result {
     double wall;              /* the run's wall time (s) */
 };
 
-static struct bench_series other_cpu1, other_cpu0;
+static struct bench_other_load other_load;
 
 /*
  * Runs wrk -t1 -cCONNS -dSECS against s's path (depth > 1: that many
@@ -870,24 +842,14 @@ static struct wrk_result run_wrk(struct server *s, const char *path, int conns, 
     }
     res.ok = true;
     if (count && s->shards <= 1) { /* two sea shards share CPU 0 with wrk: no other-load note */
-        bench_add(&other_cpu1, (res.busy1 - res.user - res.sys) / res.wall);
-        bench_add(&other_cpu0, (res.busy0 - res.client) / res.wall);
+        bench_other_load_add(&other_load, (res.busy1 - res.user - res.sys) / res.wall,
+                             (res.busy0 - res.client) / res.wall);
     }
     return res;
 }
 
 static void other_load_note(const char *fig) {
-    if (!other_cpu1.n)
-        return;
-    double m1 = bench_median(&other_cpu1), m0 = bench_median(&other_cpu0), x1 = 0, x0 = 0;
-    for (int i = 0; i < other_cpu1.n; i++) {
-        x1 = other_cpu1.v[i] > x1 ? other_cpu1.v[i] : x1;
-        x0 = other_cpu0.v[i] > x0 ? other_cpu0.v[i] : x0;
-    }
-    printf("# %s: other load, median (worst) of its windows: CPU 1 %.0f%% (%.0f%%) beyond the server process, CPU 0 "
-           "%.0f%% (%.0f%%) beyond the load generator%s\n",
-           fig, m1 * 100, x1 * 100, m0 * 100, x0 * 100, m1 > 0.1 || m0 > 0.1 ? ": DISTURBED, rerun when quiet" : "");
-    other_cpu1.n = other_cpu0.n = 0;
+    bench_other_load_note(&other_load, fig, "the server process");
 }
 
 /* ---- closed-loop figures (wrk) ---- */
@@ -1060,74 +1022,25 @@ static void fig_shards(void) {
 #define QCAP 4096
 
 struct pconn {
-    int fd;
-    bool broken, want_out;
-    char *in;
-    size_t inlen, incap;
-    char *out;
-    size_t outlen, outoff, outcap;
-    int64_t q[QCAP]; /* scheduled send times of the requests awaiting their response */
+    struct loadgen_conn io; /* first: epoll's data.ptr is both */
+    int64_t q[QCAP];        /* scheduled send times of the requests awaiting their response */
     unsigned qhead, qtail;
     int64_t next_due;
 };
+_Static_assert(offsetof(struct pconn, io) == 0, "epoll hands back the loadgen_conn as the pconn");
 
 struct paced_result {
     double secs;
     long reqs;
-    uint32_t *lat; /* ns, one per response in the window */
-    size_t nlat, latcap;
-    long paced, late_100us;
-    double late_max_us;
+    struct loadgen_latencies lat; /* one per response in the window */
+    struct loadgen_lateness late; /* of the window's sends */
     double user, sys, busy1, busy0, client;
     long polls, empty_polls;
 };
 
-static void lat_add(struct paced_result *res, int64_t ns) {
-    if (res->nlat == res->latcap) {
-        res->latcap = res->latcap ? res->latcap * 2 : 65536;
-        res->lat = realloc(res->lat, res->latcap * sizeof(uint32_t));
-        if (!res->lat)
-            die("out of memory");
-    }
-    res->lat[res->nlat++] = ns < 0 ? 0 : ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-}
-
-static void pconn_break(struct pconn *c, int ep) {
-    if (c->broken)
-        return;
-    c->broken = true;
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->fd = -1;
-}
-
 static void pconn_flush(struct pconn *c, int ep, const char *who) {
-    if (c->broken)
-        return;
-    while (c->outoff < c->outlen) {
-        ssize_t w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
-        if (w > 0) {
-            c->outoff += (size_t)w;
-            continue;
-        }
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!c->want_out) {
-                struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                c->want_out = true;
-            }
-            return;
-        }
+    if (!loadgen_flush(&c->io, ep))
         FAIL("%s: send failed: %s", who, strerror(errno));
-        pconn_break(c, ep);
-        return;
-    }
-    c->outoff = c->outlen = 0;
-    if (c->want_out) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-        c->want_out = false;
-    }
 }
 
 /*
@@ -1146,25 +1059,16 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
     double interval = (double)nconn / rate * 1e9; /* ns between a connection's requests */
     for (int i = 0; i < nconn; i++) {
         struct pconn *c = &conns[i];
-        c->fd = bench_connect_loopback(s->port);
-        if (c->fd < 0) {
+        if (!loadgen_open(&c->io, ep, s->port, 64 * 1024, 16 * 1024)) {
             FAIL("%s: cannot connect", s->name);
-            c->broken = true;
             continue;
         }
-        fcntl(c->fd, F_SETFL, O_NONBLOCK);
-        c->incap = 64 * 1024;
-        c->in = malloc(c->incap);
-        c->outcap = 16 * 1024;
-        c->out = malloc(c->outcap);
-        if (!c->in || !c->out)
+        if (!c->io.in || !c->io.out)
             die("out of memory");
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
     }
     int64_t t0 = bench_ns();
     for (int i = 0; i < nconn; i++)
-        conns[i].next_due = t0 + (int64_t)(interval * i / nconn);
+        conns[i].next_due = loadgen_first_due(t0, interval, i, nconn);
     bool measuring = false, draining = false;
     int64_t m0 = 0, last_progress = t0, warm_end = t0 + (int64_t)(warm_secs * 1e9);
     long reqs = 0, reqs_at_start = 0;
@@ -1197,7 +1101,7 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
         bool open = false;
         for (int i = 0; i < nconn; i++) {
             struct pconn *c = &conns[i];
-            if (c->broken)
+            if (c->io.broken)
                 continue;
             if (c->qtail != c->qhead)
                 open = true;
@@ -1208,37 +1112,22 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
             while (c->next_due <= now) {
                 if (c->qtail - c->qhead >= QCAP) {
                     FAIL("%s: %d requests unanswered on one connection", s->name, QCAP);
-                    pconn_break(c, ep);
+                    loadgen_break(&c->io, ep);
                     break;
                 }
-                if (measuring) {
-                    double late = (double)(now - c->next_due) / 1000.0;
-                    res.paced++;
-                    res.late_100us += late > 100;
-                    if (late > res.late_max_us)
-                        res.late_max_us = late;
-                }
-                if (c->outlen + (size_t)reqlen > c->outcap) {
-                    if (c->outoff) {
-                        memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-                        c->outlen -= c->outoff;
-                        c->outoff = 0;
-                    }
-                    while (c->outlen + (size_t)reqlen > c->outcap)
-                        c->outcap *= 2;
-                    c->out = realloc(c->out, c->outcap);
-                    if (!c->out)
-                        die("out of memory");
-                }
-                memcpy(c->out + c->outlen, req, (size_t)reqlen);
-                c->outlen += (size_t)reqlen;
+                if (measuring)
+                    loadgen_lateness_add(&res.late, now, c->next_due);
+                if (!loadgen_out_reserve(&c->io, (size_t)reqlen))
+                    die("out of memory");
+                memcpy(c->io.out + c->io.outlen, req, (size_t)reqlen);
+                c->io.outlen += (size_t)reqlen;
                 c->q[c->qtail++ % QCAP] = c->next_due;
-                c->next_due = t0 + (int64_t)((double)(c->next_due - t0) + interval);
+                c->next_due = loadgen_next_due(t0, c->next_due, interval);
                 sent = true;
             }
             if (sent)
                 pconn_flush(c, ep, s->name);
-            if (!c->broken && c->next_due < next)
+            if (!c->io.broken && c->next_due < next)
                 next = c->next_due;
         }
         if (draining && !open)
@@ -1257,11 +1146,7 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
             next = m0 + (int64_t)(secs * 1e9);
         if (draining)
             next = now + 100000000;
-        int64_t wait = next - bench_ns();
-        if (wait < 200000)
-            wait = 0; /* poll: the load generator's own wake-ups stay out of the figures */
-        struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
-        int n = epoll_pwait2(ep, evs, 256, &ts, NULL);
+        int n = loadgen_wait(ep, evs, 256, next, true);
         if (n < 0 && errno != EINTR)
             die("epoll_pwait2 failed: %s", strerror(errno));
         if (measuring) {
@@ -1271,33 +1156,29 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
         now = bench_ns();
         for (int e = 0; e < n; e++) {
             struct pconn *c = evs[e].data.ptr;
-            if (c->broken)
+            struct loadgen_conn *io = &c->io;
+            if (io->broken)
                 continue;
             if (evs[e].events & EPOLLOUT)
                 pconn_flush(c, ep, s->name);
             if (!(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
                 continue;
-            if (c->incap - c->inlen < 16384) {
-                c->incap *= 2;
-                c->in = realloc(c->in, c->incap);
-                if (!c->in)
-                    die("out of memory");
-            }
-            ssize_t r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+            if (!loadgen_in_reserve(io, 16384))
+                die("out of memory");
+            ssize_t r = loadgen_recv(io);
             if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 continue;
             if (r <= 0) {
                 FAIL("%s: the server closed a connection (%s) with %u requests unanswered", s->name,
                      r == 0 ? "end of stream" : strerror(errno), c->qtail - c->qhead);
-                pconn_break(c, ep);
+                loadgen_break(io, ep);
                 continue;
             }
-            c->inlen += (size_t)r;
             size_t off = 0;
-            while (off < c->inlen) {
+            while (off < io->inlen) {
                 struct http_resp hr;
                 const char *why = "";
-                int st = http_parse(c->in + off, c->inlen - off, &hr, NULL, 0, &why);
+                int st = http_parse(io->in + off, io->inlen - off, &hr, NULL, 0, &why);
                 if (st == P_MORE)
                     break;
                 if (st == P_OK && c->qhead == c->qtail) {
@@ -1310,56 +1191,32 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
                     why = "not 200 with \"Hello, World!\" on a kept-alive connection";
                 }
                 if (st == P_BAD) {
-                    FAIL("%s: /plaintext: %s: \"%.60s\"", s->name, why, c->in + off);
-                    pconn_break(c, ep);
+                    FAIL("%s: /plaintext: %s: \"%.60s\"", s->name, why, io->in + off);
+                    loadgen_break(io, ep);
                     break;
                 }
                 off += hr.used;
                 int64_t due = c->q[c->qhead++ % QCAP];
                 reqs++;
                 last_progress = now;
-                if (measuring)
-                    lat_add(&res, now - due);
+                if (measuring && !loadgen_latency_add(&res.lat, now - due))
+                    die("out of memory");
             }
-            if (c->broken)
-                continue;
-            if (off) {
-                memmove(c->in, c->in + off, c->inlen - off);
-                c->inlen -= off;
-            }
+            if (!io->broken)
+                loadgen_consume(io, off);
         }
     }
     if (!res.secs)
         FAIL("%s: the paced measurement did not finish", s->name);
     else {
-        bench_add(&other_cpu1, (res.busy1 - res.user - res.sys) / res.secs);
-        bench_add(&other_cpu0, (res.busy0 - res.client) / res.secs);
+        bench_other_load_add(&other_load, (res.busy1 - res.user - res.sys) / res.secs,
+                             (res.busy0 - res.client) / res.secs);
     }
-    for (int i = 0; i < nconn; i++) {
-        if (!conns[i].broken)
-            close(conns[i].fd);
-        free(conns[i].in);
-        free(conns[i].out);
-    }
+    for (int i = 0; i < nconn; i++)
+        loadgen_close(&conns[i].io);
     free(conns);
     close(ep);
     return res;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile_us(const struct paced_result *res, double q) {
-    if (!res->nlat)
-        return 0;
-    size_t i = (size_t)ceil(q * (double)res->nlat);
-    if (i > 0)
-        i--;
-    if (i >= res->nlat)
-        i = res->nlat - 1;
-    return res->lat[i] / 1000.0;
 }
 
 static void fig_latency(void) {
@@ -1397,22 +1254,22 @@ static void fig_latency(void) {
                 continue;
             struct paced_result res = run_paced(&sv[i], 100, rate, 0.3, secs_arg);
             check_alive(&sv[i]);
-            if (!res.nlat || !res.reqs) {
-                free(res.lat);
+            if (!res.lat.n || !res.reqs) {
+                free(res.lat.ns);
                 continue;
             }
-            qsort(res.lat, res.nlat, sizeof(uint32_t), cmp_u32);
-            bench_add(&p50[i], percentile_us(&res, 0.50));
-            bench_add(&p99[i], percentile_us(&res, 0.99));
-            bench_add(&p999[i], percentile_us(&res, 0.999));
+            bench_sort_u32(res.lat.ns, res.lat.n);
+            bench_add(&p50[i], bench_percentile_us(res.lat.ns, res.lat.n, 0.50));
+            bench_add(&p99[i], bench_percentile_us(res.lat.ns, res.lat.n, 0.99));
+            bench_add(&p999[i], bench_percentile_us(res.lat.ns, res.lat.n, 0.999));
             bench_add(&got[i], (double)res.reqs / res.secs);
-            bench_add(&late[i], res.paced ? (double)res.late_100us / (double)res.paced : 0);
-            bench_add(&latemax[i], res.late_max_us);
+            bench_add(&late[i], loadgen_lateness_share(&res.late));
+            bench_add(&latemax[i], res.late.max_us);
             bench_add(&cpu[i], (res.user + res.sys) / (double)res.reqs * 1e6);
             bench_add(&user[i], res.user / (double)res.reqs * 1e6);
             bench_add(&sys[i], res.sys / (double)res.reqs * 1e6);
             bench_add(&idle, (double)res.empty_polls / (double)(res.polls ? res.polls : 1));
-            free(res.lat);
+            free(res.lat.ns);
         }
     stop_all(sv, 2);
     double v50[2] = {0}, v99[2] = {0};
@@ -1444,10 +1301,7 @@ static void fig_latency(void) {
 
 /* ---- main ---- */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} figures[] = {
+static const struct bench_figure figures[] = {
     {"plaintext", fig_plaintext}, {"pipelined", fig_pipelined}, {"json", fig_json},       {"file_4k", fig_file_4k},
     {"file_1m", fig_file_1m},     {"latency", fig_latency},     {"shards", fig_shards},
 };
@@ -1510,32 +1364,16 @@ int main(int argc, char **argv) {
                argv[0]);
         return 0;
     }
-    if (argc > 1) {
-        secs_arg = atof(argv[1]);
-        if (!(secs_arg > 0))
-            secs_arg = 2.0;
-    }
+    secs_arg = bench_seconds_arg(argc, argv, 2.0);
     const char *only_fig = argc > 2 ? argv[2] : NULL;
     only_server = argc > 3 ? argv[3] : NULL;
-    if (only_fig) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
-            known |= strcmp(only_fig, figures[i].name) == 0;
-        if (!known) {
-            fprintf(stderr, "bench_http: unknown figure %s\n", only_fig);
-            return 2;
-        }
+    if (only_fig && !bench_figure_known(figures, sizeof(figures) / sizeof(figures[0]), only_fig)) {
+        fprintf(stderr, "bench_http: unknown figure %s\n", only_fig);
+        return 2;
     }
     runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
-    static char self_dir[PATH_MAX], sea_default[PATH_MAX + 32];
-    ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
-    if (n > 0) {
-        self_dir[n] = '\0';
-        char *slash = strrchr(self_dir, '/');
-        if (slash)
-            *slash = '\0';
-    }
-    snprintf(sea_default, sizeof(sea_default), "%s/../apps/sea-httpd", self_dir);
+    static char sea_default[PATH_MAX + 32];
+    bench_next_to_self(sea_default, sizeof(sea_default), "../apps/sea-httpd");
     sea_path = getenv("SEA_HTTPD") ? getenv("SEA_HTTPD") : sea_default;
     nginx_path = getenv("NGINX") ? getenv("NGINX") : "/usr/sbin/nginx";
     wrk_path = getenv("WRK") ? getenv("WRK") : "/usr/bin/wrk";
@@ -1561,12 +1399,7 @@ int main(int argc, char **argv) {
     printf("# bench_http: servers pinned to CPU 1 (nginx: one process, master_process off), load on CPU 0; medians of "
            "%d rounds of %.1f s, servers alternating within each round\n",
            runs, secs_arg);
-    for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
-        if (!only_fig || strcmp(only_fig, figures[i].name) == 0) {
-            figures[i].run();
-            other_load_note(figures[i].name);
-            fflush(stdout);
-        }
+    bench_run_figures(figures, sizeof(figures) / sizeof(figures[0]), only_fig, other_load_note);
     kill_children();
     remove_tmpdir();
     printf("http.errors: %ld errors\n", errors);

@@ -75,16 +75,14 @@
  * Output: "name: value unit" lines; '#' lines are notes.
  */
 #include "bench.h"
+#include "bench_loadgen.h"
 #include "bench_proc.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -150,17 +148,6 @@ static void on_signal(int sig) {
     raise(sig);
 }
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        die("cannot find a free port");
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /*
  * sea's -m for a cache limit of item_mib MiB over `shards` shards: each
  * shard gets -m / shards and its cache keeps total / 100 * 85 of it
@@ -176,7 +163,9 @@ static int connect_port(int port);
 static bool answers_version(int port);
 
 static void start_server(struct server *s) {
-    s->port = free_port();
+    s->port = bench_free_port();
+    if (s->port < 0)
+        die("cannot find a free port");
     char port[16], mem[32], be[48], cpus[8], threads[16];
     snprintf(port, sizeof(port), "%d", s->port);
     char *argv[40];
@@ -190,11 +179,7 @@ static void start_server(struct server *s) {
         for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
             argv[n++] = a[i];
     } else {
-        if (prefix && *prefix) {
-            words = strdup(prefix);
-            for (char *w = strtok(words, " "); w && n < 20; w = strtok(NULL, " "))
-                argv[n++] = w;
-        }
+        words = bench_env_words("SEA_BENCH_MC_PREFIX", argv, &n, 20);
         snprintf(mem, sizeof(mem), "%llu", sea_memory_for(s->item_mib, s->shards));
         snprintf(be, sizeof(be), "--reactor-backend=%s", s->backend);
         snprintf(cpus, sizeof(cpus), "%s", s->shards == 1 ? "1" : "0-1");
@@ -212,12 +197,7 @@ static void start_server(struct server *s) {
         die("fork failed");
     if (pid == 0) {
         /* The server's CPUs: 1, or 0-1 for two sea shards; it dies with the benchmark. */
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(SERVER_CPU, &set);
-        if (s->shards > 1)
-            CPU_SET(CLIENT_CPU, &set);
-        sched_setaffinity(0, sizeof(set), &set);
+        bench_pin_cpus(s->shards > 1 ? CLIENT_CPU : SERVER_CPU, SERVER_CPU);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0)
@@ -293,17 +273,6 @@ static int connect_port(int port) {
     return fd;
 }
 
-static bool write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* Reads until buf ends with `end` (or holds want bytes when want > 0); the length, or -1. */
 static ssize_t read_until(int fd, char *buf, size_t cap, const char *end, size_t want) {
     size_t len = 0, el = strlen(end);
@@ -324,7 +293,7 @@ static bool answers_version(int port) {
     if (fd < 0)
         return false;
     char buf[128];
-    bool ok = write_all(fd, "version\r\n", 9) && read_until(fd, buf, sizeof(buf), "\r\n", 0) > 0 &&
+    bool ok = bench_send_all(fd, "version\r\n", 9) && read_until(fd, buf, sizeof(buf), "\r\n", 0) > 0 &&
               strncmp(buf, "VERSION ", 8) == 0;
     close(fd);
     return ok;
@@ -337,7 +306,7 @@ static long long stat_of(int port, const char *name) {
         return -1;
     static char buf[65536];
     long long v = -1;
-    ssize_t n = write_all(fd, "stats\r\n", 7) ? read_until(fd, buf, sizeof(buf) - 1, "END\r\n", 0) : -1;
+    ssize_t n = bench_send_all(fd, "stats\r\n", 7) ? read_until(fd, buf, sizeof(buf) - 1, "END\r\n", 0) : -1;
     close(fd);
     if (n <= 0)
         return -1;
@@ -413,7 +382,7 @@ static void preload(struct server *s, uint32_t nkeys, uint32_t vlen) {
         size_t len = 0;
         for (uint32_t i = 0; i < n; i++)
             len += put_set(out + len, k + i, vlen);
-        if (!write_all(fd, out, len) || read_until(fd, in, sizeof(in), "", n * 8) != (ssize_t)(n * 8)) {
+        if (!bench_send_all(fd, out, len) || read_until(fd, in, sizeof(in), "", n * 8) != (ssize_t)(n * 8)) {
             FAIL("%s: preload failed at key %u", s->name, k);
             break;
         }
@@ -451,10 +420,8 @@ struct result {
     double secs;
     long reqs, gets, hits, misses, sets;
     double proc_cpu, busy_cpu, client_cpu, client_busy_cpu; /* client_busy_cpu: CPU 0's busy time */
-    uint32_t *lat; /* ns, one per request answered in the window */
-    size_t nlat, latcap;
-    long paced, late_100us, late_1ms; /* M_PACED: sends in the window, and those that left late */
-    double late_max_us;
+    struct loadgen_latencies lat; /* one per request answered in the window */
+    struct loadgen_lateness late; /* M_PACED: of the window's sends */
     long polls, empty_polls; /* spin: epoll_wait calls in the window, and those that found nothing */
 };
 
@@ -469,17 +436,13 @@ struct req {
 #define QCAP 1024
 
 struct conn {
-    int fd;
-    bool broken, want_out;
-    char *in;
-    size_t inlen, incap;
-    char *out;
-    size_t outlen, outoff, outcap;
+    struct loadgen_conn io; /* first: epoll's data.ptr is both */
     struct req q[QCAP];
     unsigned qhead, qtail;
     uint64_t rng;
     int64_t next_due;
 };
+_Static_assert(offsetof(struct conn, io) == 0, "epoll hands back the loadgen_conn as the conn");
 
 static inline uint64_t rnd(uint64_t *s) {
     uint64_t x = *s;
@@ -505,19 +468,7 @@ static uint32_t zipf_key(const struct spec *sp, uint64_t *rng) {
 }
 
 static void out_reserve(struct conn *c, size_t more) {
-    if (c->outlen + more <= c->outcap)
-        return;
-    if (c->outoff) {
-        memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-        c->outlen -= c->outoff;
-        c->outoff = 0;
-        if (c->outlen + more <= c->outcap)
-            return;
-    }
-    while (c->outcap < c->outlen + more)
-        c->outcap *= 2;
-    c->out = realloc(c->out, c->outcap);
-    if (!c->out)
+    if (!loadgen_out_reserve(&c->io, more))
         die("out of memory");
 }
 
@@ -526,7 +477,8 @@ static void enqueue(struct conn *c, uint8_t op, uint32_t key, int64_t t, uint32_
         die("request queue overflow");
     c->q[c->qtail++ % QCAP] = (struct req){.t = t, .key = key, .op = op};
     out_reserve(c, 64 + vlen);
-    c->outlen += op == OP_SET ? put_set(c->out + c->outlen, key, vlen) : put_get(c->out + c->outlen, key);
+    char *end = c->io.out + c->io.outlen;
+    c->io.outlen += op == OP_SET ? put_set(end, key, vlen) : put_get(end, key);
 }
 
 /* M_PIPELINE: depth gets in one write, as separate commands or as one multi-key get. */
@@ -539,17 +491,18 @@ static void enqueue_batch(struct conn *c, const struct spec *sp, int64_t t) {
     if (c->qtail - c->qhead + (unsigned)sp->depth > QCAP)
         die("request queue overflow");
     out_reserve(c, 8 + (size_t)sp->depth * (KEY_LEN + 1));
-    memcpy(c->out + c->outlen, "get", 3);
-    c->outlen += 3;
+    struct loadgen_conn *io = &c->io;
+    memcpy(io->out + io->outlen, "get", 3);
+    io->outlen += 3;
     for (int k = 0; k < sp->depth; k++) {
         uint32_t key = (uint32_t)(rnd(&c->rng) % sp->nkeys);
-        c->out[c->outlen++] = ' ';
-        key_text(key, c->out + c->outlen);
-        c->outlen += KEY_LEN;
+        io->out[io->outlen++] = ' ';
+        key_text(key, io->out + io->outlen);
+        io->outlen += KEY_LEN;
         c->q[c->qtail++ % QCAP] = (struct req){.t = t, .key = key, .op = k + 1 < sp->depth ? OP_MGET_PART : OP_GET};
     }
-    memcpy(c->out + c->outlen, "\r\n", 2);
-    c->outlen += 2;
+    memcpy(io->out + io->outlen, "\r\n", 2);
+    io->outlen += 2;
 }
 
 static void enqueue_mixed(struct conn *c, const struct spec *sp, int64_t t) {
@@ -558,42 +511,9 @@ static void enqueue_mixed(struct conn *c, const struct spec *sp, int64_t t) {
     enqueue(c, (int)((r >> 40) % 10) < sp->sets_in_10 ? OP_SET : OP_GET, key, t, sp->vlen);
 }
 
-static void conn_break(struct conn *c, int ep) {
-    if (c->broken)
-        return;
-    c->broken = true;
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->fd = -1;
-}
-
 static void flush_out(struct conn *c, int ep, const char *who) {
-    if (c->broken)
-        return;
-    while (c->outoff < c->outlen) {
-        ssize_t w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
-        if (w > 0) {
-            c->outoff += (size_t)w;
-            continue;
-        }
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!c->want_out) {
-                struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                c->want_out = true;
-            }
-            return;
-        }
+    if (!loadgen_flush(&c->io, ep))
         FAIL("%s: send failed: %s", who, strerror(errno));
-        conn_break(c, ep);
-        return;
-    }
-    c->outoff = c->outlen = 0;
-    if (c->want_out) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-        c->want_out = false;
-    }
 }
 
 enum answer { A_NEED_MORE, A_HIT, A_MISS, A_STORED, A_BAD };
@@ -691,36 +611,10 @@ static enum answer parse_answer(const struct req *r, const char *p, size_t n, ui
     return A_BAD;
 }
 
-static void lat_add(struct result *res, int64_t ns) {
-    if (res->nlat == res->latcap) {
-        res->latcap = res->latcap ? res->latcap * 2 : 65536;
-        res->lat = realloc(res->lat, res->latcap * sizeof(uint32_t));
-        if (!res->lat)
-            die("out of memory");
-    }
-    res->lat[res->nlat++] = ns < 0 ? 0 : ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-}
-
-/*
- * Other load on the two CPUs during a figure's windows: CPU 1's busy time
- * beyond the server process (the kernel's network work for the server
- * there, a few per cent, and anything else that ran on it), and CPU 0's
- * beyond this process.  The machine is shared: this says how much.
- */
-static struct bench_series other_cpu1, other_cpu0;
+static struct bench_other_load other_load;
 
 static void other_load_note(const char *fig) {
-    if (!other_cpu1.n)
-        return;
-    double m1 = bench_median(&other_cpu1), m0 = bench_median(&other_cpu0), x1 = 0, x0 = 0;
-    for (int i = 0; i < other_cpu1.n; i++) {
-        x1 = other_cpu1.v[i] > x1 ? other_cpu1.v[i] : x1;
-        x0 = other_cpu0.v[i] > x0 ? other_cpu0.v[i] : x0;
-    }
-    printf("# %s: other load, median (worst) of its windows: CPU 1 %.0f%% (%.0f%%) beyond the server, CPU 0 %.0f%% "
-           "(%.0f%%) beyond the load generator%s\n",
-           fig, m1 * 100, x1 * 100, m0 * 100, x0 * 100, m1 > 0.1 || m0 > 0.1 ? ": DISTURBED, rerun when quiet" : "");
-    other_cpu1.n = other_cpu0.n = 0;
+    bench_other_load_note(&other_load, fig, "the server");
 }
 
 /*
@@ -738,31 +632,24 @@ static struct result run_load(struct server *s, const struct spec *sp) {
     double interval = sp->mode == M_PACED ? (double)sp->nconn / sp->rate * 1e9 : 0; /* ns between a conn's requests */
     for (int i = 0; i < sp->nconn; i++) {
         struct conn *c = &conns[i];
-        c->fd = connect_port(s->port);
-        if (c->fd < 0) {
+        if (!loadgen_open(&c->io, ep, s->port, 256 * 1024, 64 * 1024)) {
             FAIL("%s: cannot connect", s->name);
-            c->broken = true;
             continue;
         }
-        fcntl(c->fd, F_SETFL, O_NONBLOCK);
-        c->incap = 256 * 1024;
-        c->in = malloc(c->incap);
-        c->outcap = 64 * 1024;
-        c->out = malloc(c->outcap);
+        if (!c->io.in || !c->io.out)
+            die("out of memory");
         c->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) ^ (uint64_t)t0;
         rnd(&c->rng);
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
     }
     /* Start every connection's traffic. */
     t0 = bench_ns();
     for (int i = 0; i < sp->nconn; i++) {
         struct conn *c = &conns[i];
-        if (c->broken)
+        if (c->io.broken)
             continue;
         switch (sp->mode) {
         case M_CLOSED: enqueue_mixed(c, sp, t0); break;
-        case M_PACED: c->next_due = t0 + (int64_t)(interval * i / sp->nconn); break;
+        case M_PACED: c->next_due = loadgen_first_due(t0, interval, i, sp->nconn); break;
         case M_PIPELINE: enqueue_batch(c, sp, t0); break;
         case M_ASIDE: enqueue(c, OP_GET, zipf_key(sp, &c->rng), t0, sp->vlen); break;
         }
@@ -808,7 +695,7 @@ static struct result run_load(struct server *s, const struct spec *sp) {
         bool open = false;
         for (int i = 0; i < sp->nconn; i++) {
             struct conn *c = &conns[i];
-            if (c->broken)
+            if (c->io.broken)
                 continue;
             if (c->qtail != c->qhead)
                 open = true;
@@ -817,16 +704,10 @@ static struct result run_load(struct server *s, const struct spec *sp) {
             open = true;
             bool sent = false;
             while (c->next_due <= now && c->qtail - c->qhead < QCAP) {
-                if (measuring) {
-                    double late = (double)(now - c->next_due) / 1000.0;
-                    res.paced++;
-                    res.late_100us += late > 100;
-                    res.late_1ms += late > 1000;
-                    if (late > res.late_max_us)
-                        res.late_max_us = late;
-                }
+                if (measuring)
+                    loadgen_lateness_add(&res.late, now, c->next_due);
                 enqueue_mixed(c, sp, c->next_due);
-                c->next_due = t0 + (int64_t)((double)(c->next_due - t0) + interval);
+                c->next_due = loadgen_next_due(t0, c->next_due, interval);
                 sent = true;
             }
             if (sent)
@@ -848,13 +729,7 @@ static struct result run_load(struct server *s, const struct spec *sp) {
             next = warm_end;
         if (measuring && sp->mode != M_ASIDE && m0 + (int64_t)(sp->secs * 1e9) < next)
             next = m0 + (int64_t)(sp->secs * 1e9);
-        int64_t wait = next - bench_ns();
-        if (wait < 0)
-            wait = 0;
-        if (sp->spin && wait < 200000)
-            wait = 0;
-        struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
-        int n = epoll_pwait2(ep, evs, 256, &ts, NULL);
+        int n = loadgen_wait(ep, evs, 256, next, sp->spin);
         if (n < 0 && errno != EINTR)
             die("epoll_pwait2 failed");
         if (measuring && sp->spin) {
@@ -864,36 +739,32 @@ static struct result run_load(struct server *s, const struct spec *sp) {
         now = bench_ns();
         for (int e = 0; e < n; e++) {
             struct conn *c = evs[e].data.ptr;
-            if (c->broken)
+            struct loadgen_conn *io = &c->io;
+            if (io->broken)
                 continue;
             if (evs[e].events & EPOLLOUT)
                 flush_out(c, ep, s->name);
             if (!(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
                 continue;
-            if (c->incap - c->inlen < 65536) {
-                c->incap *= 2;
-                c->in = realloc(c->in, c->incap);
-                if (!c->in)
-                    die("out of memory");
-            }
-            ssize_t r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+            if (!loadgen_in_reserve(io, 65536))
+                die("out of memory");
+            ssize_t r = loadgen_recv(io);
             if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 continue;
             if (r <= 0) {
                 FAIL("%s: the server closed a connection (%s)", s->name, r == 0 ? "end of stream" : strerror(errno));
-                conn_break(c, ep);
+                loadgen_break(io, ep);
                 continue;
             }
-            c->inlen += (size_t)r;
             size_t off = 0;
-            while (c->qhead != c->qtail && off < c->inlen) {
+            while (c->qhead != c->qtail && off < io->inlen) {
                 struct req *q = &c->q[c->qhead % QCAP];
                 size_t used = 0;
-                enum answer a = parse_answer(q, c->in + off, c->inlen - off, sp->vlen, &used, s->name);
+                enum answer a = parse_answer(q, io->in + off, io->inlen - off, sp->vlen, &used, s->name);
                 if (a == A_NEED_MORE)
                     break;
                 if (a == A_BAD) {
-                    conn_break(c, ep);
+                    loadgen_break(io, ep);
                     break;
                 }
                 off += used;
@@ -915,8 +786,8 @@ static struct result run_load(struct server *s, const struct spec *sp) {
                         FAIL("%s: get %s missed, although every key was stored", s->name, key);
                     }
                 }
-                if (measuring && sp->latency)
-                    lat_add(&res, now - done.t);
+                if (measuring && sp->latency && !loadgen_latency_add(&res.lat, now - done.t))
+                    die("out of memory");
                 if (draining)
                     continue;
                 switch (sp->mode) {
@@ -934,16 +805,13 @@ static struct result run_load(struct server *s, const struct spec *sp) {
                 default: break;
                 }
             }
-            if (c->broken)
+            if (io->broken)
                 continue;
-            if (off) {
-                memmove(c->in, c->in + off, c->inlen - off);
-                c->inlen -= off;
-            }
-            if (c->qhead == c->qtail && c->inlen) {
-                bad_answer(s->name, &c->q[(c->qhead - 1) % QCAP], c->in, c->inlen < 60 ? c->inlen : 60,
+            loadgen_consume(io, off);
+            if (c->qhead == c->qtail && io->inlen) {
+                bad_answer(s->name, &c->q[(c->qhead - 1) % QCAP], io->in, io->inlen < 60 ? io->inlen : 60,
                            "bytes beyond the last answer");
-                conn_break(c, ep);
+                loadgen_break(io, ep);
                 continue;
             }
             flush_out(c, ep, s->name);
@@ -951,16 +819,11 @@ static struct result run_load(struct server *s, const struct spec *sp) {
     }
     if (!res.secs)
         FAIL("%s: the measurement did not finish", s->name);
-    else if (s->shards <= 1) {
-        bench_add(&other_cpu1, (res.busy_cpu - res.proc_cpu) / res.secs);
-        bench_add(&other_cpu0, (res.client_busy_cpu - res.client_cpu) / res.secs);
-    }
-    for (int i = 0; i < sp->nconn; i++) {
-        if (!conns[i].broken)
-            close(conns[i].fd);
-        free(conns[i].in);
-        free(conns[i].out);
-    }
+    else if (s->shards <= 1)
+        bench_other_load_add(&other_load, (res.busy_cpu - res.proc_cpu) / res.secs,
+                             (res.client_busy_cpu - res.client_cpu) / res.secs);
+    for (int i = 0; i < sp->nconn; i++)
+        loadgen_close(&conns[i].io);
     free(conns);
     close(ep);
     return res;
@@ -1051,7 +914,7 @@ static void fig_cpu_per_req(void) {
             bench_add(&proc[i], res.proc_cpu / (double)res.reqs * 1e6);
             bench_add(&rate[i], (double)res.reqs / res.secs);
             bench_add(&other[i], (res.busy_cpu - res.proc_cpu) / res.secs);
-            bench_add(&late[i], res.paced ? (double)res.late_100us / (double)res.paced : 0);
+            bench_add(&late[i], loadgen_lateness_share(&res.late));
             bench_add(&client, res.client_cpu / res.secs);
         }
     stop_all(sv, n);
@@ -1162,22 +1025,6 @@ static void fig_pipelined(void) {
     }
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static double percentile_us(const struct result *res, double q) {
-    if (!res->nlat)
-        return 0;
-    size_t i = (size_t)ceil(q * (double)res->nlat);
-    if (i > 0)
-        i--;
-    if (i >= res->nlat)
-        i = res->nlat - 1;
-    return res->lat[i] / 1000.0;
-}
-
 static void fig_latency(void) {
     struct server *sv = main_servers;
     int n = 3;
@@ -1228,17 +1075,17 @@ static void fig_latency(void) {
             if (!sv[i].pid)
                 continue;
             struct result res = run_load(&sv[i], &sp);
-            if (!res.nlat)
+            if (!res.lat.n)
                 continue;
-            qsort(res.lat, res.nlat, sizeof(uint32_t), cmp_u32);
-            bench_add(&p50[i], percentile_us(&res, 0.50));
-            bench_add(&p99[i], percentile_us(&res, 0.99));
-            bench_add(&p999[i], percentile_us(&res, 0.999));
+            bench_sort_u32(res.lat.ns, res.lat.n);
+            bench_add(&p50[i], bench_percentile_us(res.lat.ns, res.lat.n, 0.50));
+            bench_add(&p99[i], bench_percentile_us(res.lat.ns, res.lat.n, 0.99));
+            bench_add(&p999[i], bench_percentile_us(res.lat.ns, res.lat.n, 0.999));
             bench_add(&got[i], (double)res.reqs / res.secs);
-            bench_add(&late100[i], res.paced ? (double)res.late_100us / (double)res.paced : 0);
-            bench_add(&latemax[i], res.late_max_us);
+            bench_add(&late100[i], loadgen_lateness_share(&res.late));
+            bench_add(&latemax[i], res.late.max_us);
             bench_add(&pclient, (double)res.empty_polls / (double)(res.polls ? res.polls : 1));
-            free(res.lat);
+            free(res.lat.ns);
         }
     stop_all(sv, n);
     for (int i = 0; i < n; i++) {
@@ -1374,10 +1221,7 @@ static void fig_hit_ratio(void) {
 
 /* ---- main ---- */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} figures[] = {
+static const struct bench_figure figures[] = {
     {"cpu_per_req", fig_cpu_per_req}, {"pipelined", fig_pipelined}, {"latency", fig_latency},
     {"shards", fig_shards},           {"hit_ratio", fig_hit_ratio},
 };
@@ -1389,32 +1233,16 @@ int main(int argc, char **argv) {
                argv[0]);
         return 0;
     }
-    if (argc > 1) {
-        secs_arg = atof(argv[1]);
-        if (!(secs_arg > 0))
-            secs_arg = 2.0;
-    }
+    secs_arg = bench_seconds_arg(argc, argv, 2.0);
     const char *only_fig = argc > 2 ? argv[2] : NULL;
     only_server = argc > 3 ? argv[3] : NULL;
-    if (only_fig) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
-            known |= strcmp(only_fig, figures[i].name) == 0;
-        if (!known) {
-            fprintf(stderr, "bench_memcached: unknown figure %s\n", only_fig);
-            return 2;
-        }
+    if (only_fig && !bench_figure_known(figures, sizeof(figures) / sizeof(figures[0]), only_fig)) {
+        fprintf(stderr, "bench_memcached: unknown figure %s\n", only_fig);
+        return 2;
     }
     runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
-    static char self_dir[4096], sea_default[4200];
-    ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
-    if (n > 0) {
-        self_dir[n] = '\0';
-        char *slash = strrchr(self_dir, '/');
-        if (slash)
-            *slash = '\0';
-    }
-    snprintf(sea_default, sizeof(sea_default), "%s/../apps/sea-memcached", self_dir);
+    static char sea_default[4200];
+    bench_next_to_self(sea_default, sizeof(sea_default), "../apps/sea-memcached");
     sea_path = getenv("SEA_MEMCACHED") ? getenv("SEA_MEMCACHED") : sea_default;
     stock_path = getenv("MEMCACHED") ? getenv("MEMCACHED") : "/usr/bin/memcached";
     if (access(sea_path, X_OK) != 0) {
@@ -1435,12 +1263,7 @@ int main(int argc, char **argv) {
     printf("# bench_memcached: servers pinned to CPU 1, load generator to CPU 0; medians of %d rounds of %.1f s; "
            "text protocol\n",
            runs, secs_arg);
-    for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
-        if (!only_fig || strcmp(only_fig, figures[i].name) == 0) {
-            figures[i].run();
-            other_load_note(figures[i].name);
-            fflush(stdout);
-        }
+    bench_run_figures(figures, sizeof(figures) / sizeof(figures[0]), only_fig, other_load_note);
     kill_children();
     printf("memcached.errors: %ld errors\n", errors);
     if (errors) {

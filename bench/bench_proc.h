@@ -1,14 +1,20 @@
 /*
  * bench_proc.h - what the benchmarks that run servers as processes share:
- * pinning to a CPU, the CPU time of a process, of this process and of a
- * whole CPU (from /proc), for "server CPU per request" figures, and a
- * client connection to a server on loopback.
+ * starting them (pinning to CPUs, a program next to this one, extra words
+ * from the environment for a command line), the CPU time of a process, of
+ * this process and of a whole CPU (from /proc), for "server CPU per
+ * request" figures, how much other load those CPUs carried meanwhile, and
+ * talking to a server on loopback (a free port for it, a connection, a
+ * blocking send of a whole message).
  */
 #ifndef SEA_BENCH_PROC_H
 #define SEA_BENCH_PROC_H
 
+#include "bench.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -20,12 +26,74 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* Pins the calling thread (and the children it forks afterwards) to CPUs first..last. */
+static inline void bench_pin_cpus(int first, int last) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int cpu = first; cpu <= last; cpu++)
+        CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+}
+
 /* Pins the calling thread (and the children it forks afterwards) to one CPU. */
 static inline void bench_pin(int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    sched_setaffinity(0, sizeof(one), &one);
+    bench_pin_cpus(cpu, cpu);
+}
+
+/*
+ * The path rel (e.g. "../apps/sea-httpd") from the directory this program
+ * is in, so that a build tree's benchmarks find its servers wherever it is;
+ * false if /proc/self/exe cannot be read (out is then rel from "/").
+ */
+static inline bool bench_next_to_self(char *out, size_t len, const char *rel) {
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+    dir[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, len, "%s/%s", dir, rel);
+    return n > 0;
+}
+
+/*
+ * Appends the words of environment variable `name` (separated by spaces:
+ * more options, or a wrapper such as valgrind) to argv[*n..max); returns the
+ * copy they point into, to free once argv has served (NULL: no words).
+ */
+static inline char *bench_env_words(const char *name, char **argv, int *n, int max) {
+    const char *value = getenv(name);
+    if (!value || !*value)
+        return NULL;
+    char *words = strdup(value);
+    for (char *w = words ? strtok(words, " ") : NULL; w && *n < max; w = strtok(NULL, " "))
+        argv[(*n)++] = w;
+    return words;
+}
+
+/* A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick), or -1. */
+static inline int bench_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok ? ntohs(a.sin_port) : -1;
+}
+
+/* Sends all of p[0..n) on a blocking socket; false if a send fails (SIGPIPE suppressed). */
+static inline bool bench_send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
 }
 
 /* A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 if it cannot be made. */
@@ -101,6 +169,42 @@ static inline double bench_cpu_busy_seconds(int cpu) {
     }
     fclose(f);
     return busy;
+}
+
+/*
+ * Other load on the server's CPU and the load generator's during a figure's
+ * windows: the server CPU's busy time beyond the server (the kernel's
+ * network work for it there, a few per cent, and anything else that ran on
+ * it), and the client CPU's beyond the load generator.  The machine may be
+ * shared: this says how much, as shares of each window.
+ */
+struct bench_other_load {
+    struct bench_series server_cpu, client_cpu;
+};
+
+static inline void bench_other_load_add(struct bench_other_load *o, double server_cpu_share, double client_cpu_share) {
+    bench_add(&o->server_cpu, server_cpu_share);
+    bench_add(&o->client_cpu, client_cpu_share);
+}
+
+/*
+ * Prints the figure's note, the server's CPU being CPU 1 and the load
+ * generator's CPU 0 (`server`: the words for what CPU 1's share is beyond,
+ * e.g. "the server process"), and starts the next figure's windows afresh.
+ */
+static inline void bench_other_load_note(struct bench_other_load *o, const char *fig, const char *server) {
+    if (!o->server_cpu.n)
+        return;
+    double m1 = bench_median(&o->server_cpu), m0 = bench_median(&o->client_cpu), x1 = 0, x0 = 0;
+    for (int i = 0; i < o->server_cpu.n; i++) {
+        x1 = o->server_cpu.v[i] > x1 ? o->server_cpu.v[i] : x1;
+        x0 = o->client_cpu.v[i] > x0 ? o->client_cpu.v[i] : x0;
+    }
+    printf("# %s: other load, median (worst) of its windows: CPU 1 %.0f%% (%.0f%%) beyond %s, CPU 0 %.0f%% "
+           "(%.0f%%) beyond the load generator%s\n",
+           fig, m1 * 100, x1 * 100, server, m0 * 100, x0 * 100,
+           m1 > 0.1 || m0 > 0.1 ? ": DISTURBED, rerun when quiet" : "");
+    o->server_cpu.n = o->client_cpu.n = 0;
 }
 
 #endif
