@@ -1161,8 +1161,8 @@ static struct paced_result run_paced(struct server *s, int nconn, double rate, d
                 continue;
             if (evs[e].events & EPOLLOUT)
                 pconn_flush(c, ep, s->name);
-            if (!(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-                continue;
+            if (io->broken || !(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                continue; /* a failed send broke it: its error is reported, nothing is left to read */
             if (!loadgen_in_reserve(io, 16384))
                 die("out of memory");
             ssize_t r = loadgen_recv(io);

@@ -744,8 +744,8 @@ static struct result run_load(struct server *s, const struct spec *sp) {
                 continue;
             if (evs[e].events & EPOLLOUT)
                 flush_out(c, ep, s->name);
-            if (!(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-                continue;
+            if (io->broken || !(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                continue; /* a failed send broke it: its error is reported, nothing is left to read */
             if (!loadgen_in_reserve(io, 65536))
                 die("out of memory");
             ssize_t r = loadgen_recv(io);
