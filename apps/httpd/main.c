@@ -29,6 +29,11 @@ static const sea_option httpd_opts[] = {
      .help = "the IPv4 or IPv6 address to listen on (0.0.0.0 or :: for every interface)"},
     {.name = "port", .type = SEA_OPTION_INT, .default_value = "8080", .help = "the TCP port (0: any free one)",
      .min = 0, .max = 65535, .short_name = 'p'},
+    {.name = "tls-cert", .type = SEA_OPTION_STRING,
+     .help = "PEM certificate chain: also serve HTTPS on --tls-port (with --tls-key)"},
+    {.name = "tls-key", .type = SEA_OPTION_STRING, .help = "PEM private key of --tls-cert"},
+    {.name = "tls-port", .type = SEA_OPTION_INT, .default_value = "8443", .help = "the HTTPS port (0: any free one)",
+     .min = 0, .max = 65535},
     {.name = "index", .type = SEA_OPTION_STRING, .default_value = "index.html",
      .help = "the file served for a directory"},
     {.name = "access-log", .type = SEA_OPTION_FLAG, .help = "log every request (logger \"access\", level info)"},
@@ -133,18 +138,58 @@ static sea_future httpd_main(void) {
         .max_body = sea_option_size("max-body"),
         .idle_timeout = (sea_time)(sea_option_double("idle-timeout") * 1e9),
     };
+    /* HTTPS beside HTTP, on its own port, with the same routes. */
+    const char *cert = sea_option_string("tls-cert"), *key = sea_option_string("tls-key");
+    sea_tls_creds *creds = NULL;
+    if (cert || key) {
+        char why[512];
+        if (!cert || !key) {
+            sea_http_routes_free(routes);
+            return sea_failed(-EINVAL, "HTTPS needs both --tls-cert and --tls-key");
+        }
+        rc = sea_tls_creds_new(SEA_TLS_SERVER, &(sea_tls_options){.cert_file = cert, .key_file = key,
+                                                                   .alpn = "http/1.1"},
+                               &creds, why, sizeof(why));
+        if (rc < 0) {
+            sea_http_routes_free(routes);
+            return sea_failed_fmt(rc, "--tls-cert/--tls-key: %s", why);
+        }
+    }
     sea_future started = sea_await(sea_http_server_start(addr, &opts, routes));
     if (sea_future_failed(&started)) {
+        sea_tls_creds_free(creds);
         sea_http_routes_free(routes);
         return started;
     }
-    sea_http_server *srv = sea_future_value(&started).ptr;
+    sea_http_server *srv = sea_future_value(&started).ptr, *tls_srv = NULL;
     sea_addr bound = sea_server_addr(sea_http_server_base(srv));
     char shown[160];
     sea_addr_format(&bound, shown, sizeof(shown));
     sea_print("sea-httpd: serving http://%s/ on %u shard%s%s%s\n", shown, sea_shard_count(),
               sea_shard_count() == 1 ? "" : "s", root ? ", files from " : "", root ? root : "");
+    if (creds) {
+        char tls_addr[160];
+        snprintf(tls_addr, sizeof(tls_addr), "%s%s%s:%" PRId64, v6 ? "[" : "", host, v6 ? "]" : "",
+                 sea_option_int("tls-port"));
+        sea_http_server_options tls_opts = opts;
+        tls_opts.tls = creds;
+        tls_opts.server.name = "https";
+        sea_future tls_started = sea_await(sea_http_server_start(tls_addr, &tls_opts, routes));
+        if (sea_future_failed(&tls_started)) {
+            sea_future_ignore(sea_await(sea_http_server_stop(srv)));
+            sea_tls_creds_free(creds);
+            sea_http_routes_free(routes);
+            return tls_started;
+        }
+        tls_srv = sea_future_value(&tls_started).ptr;
+        bound = sea_server_addr(sea_http_server_base(tls_srv));
+        sea_addr_format(&bound, shown, sizeof(shown));
+        sea_print("sea-httpd: serving https://%s/\n", shown);
+    }
     sea_future stopped = sea_await(sea_server_stopped(sea_http_server_base(srv)));
+    if (tls_srv)
+        sea_future_ignore(sea_await(sea_server_stopped(sea_http_server_base(tls_srv))));
+    sea_tls_creds_free(creds);
     sea_http_routes_free(routes);
     return stopped;
 }

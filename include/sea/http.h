@@ -60,6 +60,7 @@
 #include <sea/server.h>
 #include <sea/stream.h>
 #include <sea/timer.h>
+#include <sea/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -268,6 +269,8 @@ typedef struct sea_http_server_options {
     sea_time io_timeout;         /* for each read of a body and each send; 0: 60 s */
     unsigned max_requests;       /* per connection, then "Connection: close"; 0: no limit */
     const char *server_header;   /* the Server header's value; NULL: "sea"; "": none */
+    sea_tls_creds *tls;          /* HTTPS with these server credentials (sea/tls.h; they must outlive the
+                                    server); NULL: plain HTTP.  The handshake counts against header_timeout */
 } sea_http_server_options;
 
 /*
@@ -291,6 +294,7 @@ typedef struct sea_http_stats {
     uint64_t bad_requests;  /* refused by the parser (400, 414, 431, 505...) */
     uint64_t timeouts;      /* connections closed for a timeout (408 or idle) */
     uint64_t handler_errors; /* handlers or hooks whose future failed */
+    uint64_t tls_failures;  /* HTTPS: connections whose TLS handshake failed */
 } sea_http_stats;
 /* Copies the current shard's counters of srv into *out.  0, or -EINVAL off a shard it runs on. */
 int sea_http_stats_get(const sea_http_server *srv, sea_http_stats *out);

@@ -37,6 +37,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 SEA_LOGGER(sea__http_log, "http");
 
@@ -101,6 +102,10 @@ struct sea__http_conn {
     bool closing;           /* no request after this one */
     bool send_failed;       /* a send failed: the client is gone (not the handler's fault) */
     bool corked;            /* TCP_CORK is on: a file's head and pages go out in full segments */
+    /* HTTPS: the TLS connection over s, and its streams (NULL for plain HTTP) */
+    sea_tls *tls;
+    sea_input_stream *tin;
+    sea_output_stream *tout;
     sea_semaphore wsem;     /* one send at a time on the socket, in the order they were asked for */
     char *spare;            /* the output buffer not in use: the other one may be in flight */
     size_t spare_cap;
@@ -136,6 +141,79 @@ static void conn_timer(sea_timer *t, void *arg) {
     sea_socket_shutdown(c->s, c->phase == P_SEND || again ? SHUT_RDWR : SHUT_RD);
 }
 
+/* ---- the transport: the socket, or TLS over it ---- */
+
+struct tls_read {
+    char *dst;
+    sea_buf got;
+};
+
+static sea_future tls_read_done(struct tls_read **rp, sea_future *in) {
+    struct tls_read *r = *rp;
+    sea_future out;
+    if (sea_future_failed(in)) {
+        out = sea_future_move(in);
+    } else {
+        size_t n = r->got.len;
+        if (n)
+            memcpy(r->dst, r->got.data, n);
+        sea_buf_release(&r->got);
+        out = sea_ready_size(n);
+    }
+    free(r);
+    return out;
+}
+
+/* Reads up to len bytes into buf: v.size, 0 at the end. */
+static sea_future conn_read(struct sea__http_conn *c, char *buf, size_t len) {
+    if (!c->tls)
+        return sea_socket_read(c->s, buf, len);
+    struct tls_read *r = malloc(sizeof(*r));
+    if (!r)
+        return sea_failed(-ENOMEM, "no memory to read");
+    *r = (struct tls_read){buf, SEA_BUF_EMPTY};
+    return sea_then_wrapped(sea_input_read_up_to(c->tin, len, &r->got), tls_read_done, r);
+}
+
+static sea_future tls_written(sea_output_stream **outp, sea_value v) {
+    (void)v;
+    return sea_output_flush(*outp);
+}
+
+struct tls_file {
+    sea_output_stream *out;
+    char *buf;
+    size_t len;
+};
+
+static sea_future tls_file_sent(struct tls_file *f, sea_future *in) {
+    free(f->buf);
+    return sea_future_move(in);
+}
+
+/*
+ * Sends bytes (or, for fd >= 0, len bytes of the file at pos): the socket
+ * directly, or encrypted.  A file over TLS cannot be sent with sendfile: it
+ * is read with pread, from the page cache the caller filled.
+ */
+static sea_future transport_send(struct sea__http_conn *c, const void *data, size_t len, int fd, uint64_t pos) {
+    if (!c->tls)
+        return fd >= 0 ? sea_socket_sendfile(c->s, fd, pos, len) : sea_socket_write(c->s, data, len);
+    if (fd < 0)
+        return sea_then(sea_output_write(c->tout, data, len), tls_written, c->tout);
+    char *buf = malloc(len ? len : 1);
+    if (!buf)
+        return sea_failed(-ENOMEM, "no memory to send a file over TLS");
+    ssize_t n = pread(fd, buf, len, (off_t)pos);
+    if (n != (ssize_t)len) {
+        free(buf);
+        return n < 0 ? sea_failed_fmt(-errno, "reading a file to send: %s", strerror(errno))
+                     : sea_failed(-EIO, "the file ended before the bytes to send");
+    }
+    sea_future w = sea_then(sea_output_write(c->tout, buf, len), tls_written, c->tout);
+    return sea_then_wrapped(w, tls_file_sent, ((struct tls_file){c->tout, buf, len}));
+}
+
 /* ---- sending ---- */
 
 static sea_future send_done(struct sea__http_conn **cp, sea_future *in) {
@@ -158,7 +236,7 @@ struct send_args {
 
 static sea_future send_now(struct sea__http_conn *c, const struct send_args *a) {
     set_deadline(c, P_SEND, c->cfg->opts.io_timeout);
-    sea_future f = a->fd >= 0 ? sea_socket_sendfile(c->s, a->fd, a->pos, a->len) : sea_socket_write(c->s, a->data, a->len);
+    sea_future f = transport_send(c, a->data, a->len, a->fd, a->pos);
     if (sea_future_available(&f) && !sea_future_failed(&f)) {
         sea_semaphore_signal(&c->wsem, 1);
         return f;
@@ -314,7 +392,7 @@ static sea_future body_step(struct sea__http_conn *c, sea_buf *out) {
         }
         c->rpos = c->len = c->start + c->head_len;
         set_deadline(c, P_BODY, c->cfg->opts.io_timeout);
-        return sea_then_wrapped(sea_socket_read(c->s, c->in + c->len, c->cap - c->len), body_read_done,
+        return sea_then_wrapped(conn_read(c, c->in + c->len, c->cap - c->len), body_read_done,
                                 (struct get_args){c, out});
     }
 }
@@ -459,7 +537,7 @@ sea_future sea__http_response_send_file(sea_http_response *r, int fd, uint64_t p
     r->body_sent += len;
     if (r->head_only || len == 0)
         return sea_ready_size(len);
-    if (!r->head_sent && !c->corked) {
+    if (!r->head_sent && !c->corked && !c->tls) {
         /*
          * Cork until the answer's end (uncork_after), as nginx's tcp_nopush does: the head and the
          * file's pages then leave in full segments instead of the head alone in a small one.
@@ -763,7 +841,7 @@ static sea_future read_more(struct sea__http_conn *c) {
         set_deadline(c, P_IDLE, c->cfg->opts.idle_timeout);
     else if (c->phase != P_HEAD)
         set_deadline(c, P_HEAD, c->cfg->opts.header_timeout);
-    size_t n = SEA_AWAIT(sea_socket_read(c->s, c->in + c->len, c->cap - c->len)).size;
+    size_t n = SEA_AWAIT(conn_read(c, c->in + c->len, c->cap - c->len)).size;
     if (n == 0) {
         if (c->expired) {
             c->stats->timeouts++;
@@ -854,7 +932,37 @@ sea_future sea__http_conn_run(sea_socket *s, const struct sea__http_cfg *cfg, se
     }
     sea_timer_init(&c->timer, conn_timer, c);
     sea_semaphore_init(&c->wsem, 1);
-    sea_future f = sea_await(serve(c));
+    sea_future f = sea_ready();
+    if (cfg->opts.tls) {
+        /* HTTPS: the handshake first, within the head's timeout; a client that fails it is gone. */
+        sea_future h = sea_await(sea_tls_accept(cfg->opts.tls, s, cfg->opts.header_timeout));
+        if (sea_future_failed(&h)) {
+            stats->tls_failures++;
+            sea_log_debug(&sea__http_log, "a TLS handshake failed: %s",
+                          sea_future_message(&h) ? sea_future_message(&h) : strerror(-sea_future_error(&h)));
+            sea_future_ignore(h);
+            c->closing = true;
+        } else {
+            c->tls = sea_future_value(&h).ptr;
+            c->tin = sea_tls_input(c->tls);
+            c->tout = sea_tls_output(c->tls, 0);
+            if (!c->tin || !c->tout)
+                f = sea_failed(-ENOMEM, "no memory for a TLS connection's streams");
+        }
+    }
+    if (!c->closing && !sea_future_failed(&f)) {
+        sea_future_ignore(f);
+        f = sea_await(serve(c));
+    }
+    if (c->tls) {
+        if (c->tout && !c->send_failed && !c->expired) {
+            set_deadline(c, P_SEND, cfg->opts.io_timeout);
+            sea_future_ignore(sea_await(sea_output_close(c->tout))); /* close_notify */
+        }
+        sea_output_stream_free(c->tout);
+        sea_input_stream_free(c->tin);
+        sea_tls_free(c->tls);
+    }
     sea_timer_cancel(&c->timer);
     if (c->body_in)
         sea_input_stream_free(c->body_in);

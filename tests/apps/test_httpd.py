@@ -35,7 +35,7 @@ def check(cond, what):
     return cond
 
 
-def start(argv, pattern=rb"serving http://([0-9.]+):(\d+)/"):
+def start(argv, pattern=rb"serving https?://([0-9.]+):(\d+)/"):
     """Starts a server and returns (process, port) once it prints where it serves."""
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
@@ -65,9 +65,14 @@ def stop(p, name):
     return err
 
 
+TLS = None  # an ssl.SSLContext while the HTTPS instance is tested: every raw connection is wrapped
+
+
 def connect(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     s.settimeout(TIMEOUT)
+    if TLS is not None:
+        s = TLS.wrap_socket(s, server_hostname="localhost")
     return s
 
 
@@ -136,8 +141,21 @@ def exchange(port, raw, responses=1, head_only=False):
     return got, closed
 
 
+TLS_CA = None  # the CA file while the HTTPS instance is tested
+
+
 def curl(*args, data=None):
-    r = subprocess.run(["curl", "-sS", "--max-time", "30"] + list(args), input=data, capture_output=True, timeout=60)
+    args = list(args)
+    if TLS is not None:
+        # The same checks over HTTPS: the URL's scheme and name change, the CA is given.
+        extra = []
+        for i, a in enumerate(args):
+            m = re.match(r"http://127\.0\.0\.1:(\d+)(/.*)", a)
+            if m:
+                args[i] = "https://localhost:%s%s" % m.groups()
+                extra = ["--cacert", TLS_CA, "--resolve", "localhost:%s:127.0.0.1" % m.group(1)]
+        args[:0] = extra
+    r = subprocess.run(["curl", "-sS", "--max-time", "30"] + args, input=data, capture_output=True, timeout=60)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -187,6 +205,21 @@ def test_keepalive_http_client(port):
     body = r.read()
     check(r.status == 200 and r.getheader("Transfer-Encoding") == "chunked" and body == b"".join(gen()),
           "chunked both ways (http.client)")
+    c.close()
+
+
+def test_keepalive_https(port):
+    c = http.client.HTTPSConnection("localhost", port, timeout=TIMEOUT, context=TLS)
+    ok = True
+    for i in range(50):
+        c.request("GET", "/plaintext")
+        r = c.getresponse()
+        ok &= r.status == 200 and r.read() == b"Hello, World!"
+    sock = c.sock
+    c.request("POST", "/echo", body=b"x" * 300000)
+    r = c.getresponse()
+    ok &= r.status == 200 and r.read() == b"x" * 300000
+    check(ok and c.sock is sock, "50 requests and a POST on one kept HTTPS connection (http.client)")
     c.close()
 
 
@@ -473,7 +506,7 @@ def test_junk(port):
                 closed += 1
         except socket.timeout:
             check(False, "junk %d: no answer and no close in %d s: %r" % (i, TIMEOUT, bytes(m)))
-        except ConnectionResetError:
+        except (ConnectionResetError, OSError):
             closed += 1
         s.close()
     got, _ = exchange(port, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -572,6 +605,58 @@ def test_upload(port, upload_dir):
         check(fh.read() == data, "the file holds the upload")
 
 
+def make_certs(d):
+    """A CA and a certificate for localhost and 127.0.0.1 it signed (EC P-256), with the openssl tool."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True, timeout=60)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "30", "-subj", "/CN=sea test CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "srv.key", "-out",
+        "srv.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(d, "ext.cnf"), "w") as fh:
+        fh.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
+        "-days", "30", "-extfile", "ext.cnf")
+    return os.path.join(d, "ca.pem"), os.path.join(d, "srv.pem"), os.path.join(d, "srv.key")
+
+
+def test_https(port, ca, root):
+    """The same server over TLS: curl, keep-alive, a file sent from the page cache through TLS, and what a
+    client that does not speak TLS gets."""
+    url = "https://localhost:%d" % port
+    rc, out, err = curl("--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % port, "-v",
+                        *[url + "/plaintext"] * 3)
+    check(out == b"Hello, World!" * 3 and err.count(b"Connected to") == 1 and b"TLSv1.3" in err,
+          "HTTPS with curl, one kept connection, TLS 1.3: %r" % err[-300:])
+    rc, out, err = curl("--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % port, url + "/static/big.bin")
+    check(out == open(os.path.join(root, "big.bin"), "rb").read(), "a 3 MB file over HTTPS")
+    rc, out, err = curl("--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % port, "-H",
+                        "Transfer-Encoding: chunked", "--data-binary", "@-", url + "/echo", data=b"t" * 100000)
+    check(out == b"t" * 100000, "a chunked upload echoed over HTTPS")
+    rc, out, err = curl("--resolve", "localhost:%d:127.0.0.1" % port, url + "/plaintext")
+    check(rc != 0, "curl without the CA refuses the server (%d)" % rc)
+    # Plain HTTP to the HTTPS port: not a ClientHello; the server closes it and goes on.
+    global TLS
+    saved, TLS = TLS, None
+    s = connect(port)
+    s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        data = s.recv(4096)
+        while data and len(data) < 1 << 16:
+            more = s.recv(4096)
+            if not more:
+                break
+            data += more
+    except (ConnectionResetError, socket.timeout):
+        data = b""
+    s.close()
+    check(b"Hello" not in data, "plain HTTP to the HTTPS port is not served: %r" % data[:60])
+    # A client that connects and says nothing is cut off by the head's timeout (the handshake counts in it).
+    TLS = saved
+    got, _ = exchange(port, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(got[0][0] == 200, "HTTPS still served")
+
+
 def test_sea_httpd(httpd, root, opts):
     p, port = start([httpd, "--root", root, "--port", "0"] + opts)
     try:
@@ -637,6 +722,38 @@ def main():
         finally:
             stop(p, "http_helper (timeouts)")
         test_sea_httpd(httpd, root, opts)
+        # HTTPS: the same features over TLS (raw connections wrapped by Python's ssl, and curl).
+        import ssl
+        ca, cert, key = make_certs(tmp)
+        global TLS, TLS_CA
+        TLS_CA = ca
+        p, port = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M", "--tls-cert", cert,
+                         "--tls-key", key] + opts)
+        try:
+            TLS = ssl.create_default_context(cafile=ca)
+            # (test_junk needs a half-close, which TLS connections in Python do not offer; the parser is the same)
+            for t in (test_keepalive_https, test_pipelining, test_streams, test_continue, test_routes, test_limits,
+                      test_smuggling):
+                t(port)
+            test_https(port, ca, root)
+        finally:
+            TLS = None
+            stop(p, "http_helper (HTTPS)")
+        # sea-httpd's HTTPS port beside its HTTP one.
+        p, port = start([httpd, "--root", root, "--port", "0", "--tls-cert", cert, "--tls-key", key, "--tls-port",
+                         "0"] + opts)
+        try:
+            line = p.stdout.readline()
+            m = re.search(rb"serving https://[0-9.]+:(\d+)/", line)
+            check(m is not None, "sea-httpd says where it serves HTTPS: %r" % line)
+            if m:
+                tport = int(m.group(1))
+                rc, out, err = curl("--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % tport,
+                                    "https://localhost:%d/json" % tport, "http://127.0.0.1:%d/plaintext" % port)
+                check(out == b'{"message":"Hello, World!"}Hello, World!', "sea-httpd: HTTPS and HTTP side by side: %r"
+                      % out)
+        finally:
+            stop(p, "sea-httpd (HTTPS)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if FAILURES:

@@ -28,6 +28,8 @@ static const sea_option opts[] = {
     {.name = "idle-timeout", .type = SEA_OPTION_DOUBLE, .default_value = "60", .min = 0.01, .max = 1000,
      .help = "seconds between requests"},
     {.name = "max-body", .type = SEA_OPTION_SIZE, .default_value = "1M", .min = 1, .max = 1e15, .help = "413 past it"},
+    {.name = "tls-cert", .type = SEA_OPTION_STRING, .help = "serve HTTPS with this certificate (and --tls-key)"},
+    {.name = "tls-key", .type = SEA_OPTION_STRING, .help = "the certificate's key"},
     {.name = "max-connections", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1e6,
      .help = "per shard"},
 };
@@ -290,8 +292,22 @@ static sea_future helper_main(void) {
         .idle_timeout = (sea_time)(sea_option_double("idle-timeout") * 1e9),
         .max_body = sea_option_size("max-body"),
     };
+    sea_tls_creds *creds = NULL;
+    if (sea_option_string("tls-cert")) {
+        char why[512];
+        int trc = sea_tls_creds_new(SEA_TLS_SERVER,
+                                    &(sea_tls_options){.cert_file = sea_option_string("tls-cert"),
+                                                       .key_file = sea_option_string("tls-key")},
+                                    &creds, why, sizeof(why));
+        if (trc < 0) {
+            sea_http_routes_free(r);
+            return sea_failed_fmt(trc, "TLS: %s", why);
+        }
+        o.tls = creds;
+    }
     sea_future f = sea_await(sea_http_server_start(addr, &o, r));
     if (sea_future_failed(&f)) {
+        sea_tls_creds_free(creds);
         sea_http_routes_free(r);
         return f;
     }
@@ -299,9 +315,10 @@ static sea_future helper_main(void) {
     sea_addr a = sea_server_addr(sea_http_server_base(srv));
     char shown[64];
     sea_addr_format(&a, shown, sizeof(shown));
-    printf("serving http://%s/\n", shown);
+    printf("serving %s://%s/\n", creds ? "https" : "http", shown);
     fflush(stdout);
     sea_future stopped = sea_await(sea_server_stopped(sea_http_server_base(srv)));
+    sea_tls_creds_free(creds);
     sea_http_routes_free(r);
     return stopped;
 }
