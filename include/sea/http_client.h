@@ -77,6 +77,7 @@
 #include <sea/future.h>
 #include <sea/http.h>
 #include <sea/stream.h>
+#include <sea/tls.h>
 #include <sea/timer.h>
 
 #ifdef __cplusplus
@@ -112,6 +113,8 @@ typedef struct sea_http_client_options {
     size_t max_body;          /* a body read into memory, at most (-EMSGSIZE); 0: 16 MiB; SIZE_MAX: no limit */
     const char *host;         /* the Host header; NULL: from addr ("127.0.0.1:8080"; "localhost" for unix:) */
     const char *user_agent;   /* the User-Agent header; NULL: "sea"; "": none */
+    sea_tls_creds *tls;       /* HTTPS with these client credentials (sea/tls.h; they must outlive the client) */
+    const char *tls_name;     /* the name sent as SNI and checked in the certificate; NULL: Host without its port */
 } sea_http_client_options;
 
 /*

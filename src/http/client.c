@@ -43,7 +43,7 @@
 #include <sys/socket.h>
 
 #include "base/list.h"
-#include "http/parse.h"
+#include "http/http.h"
 
 /* A connection's read buffer, and the least free room a read is given. */
 #define IN_SIZE (32 * 1024)
@@ -81,6 +81,7 @@ struct sea_http_client {
     unsigned shard;
     sea_http_client_options o;   /* defaults filled in; o.host and o.user_agent unused (see below) */
     char *host;                  /* the Host header's value */
+    char *tls_name;              /* HTTPS: the name for SNI and the certificate check */
     char *user_agent;            /* the User-Agent header's value, or NULL for none */
     sea_semaphore slots;         /* max_connections units: one per connection in use or being made */
     struct sea__list idle, busy; /* connections: idle ones most recently used first */
@@ -97,6 +98,9 @@ struct conn {
     struct sea__link link;       /* on c->idle or c->busy */
     sea_http_client *c;
     sea_socket *s;
+    sea_tls *tls;                /* HTTPS: the TLS connection over s, and its streams; NULL for HTTP */
+    sea_input_stream *tin;
+    sea_output_stream *tout;
     sea_timer timer;             /* busy: the request's deadline; idle: the idle timeout */
     bool idle;
     bool expired;                /* the deadline passed and the socket was shut down */
@@ -201,10 +205,20 @@ static void conn_timer(sea_timer *t, void *arg);
 /* Closes k and frees it; k is on neither list. */
 static void conn_free(struct conn *k) {
     sea_timer_cancel(&k->timer);
+    if (k->tls) {
+        sea_output_stream_free(k->tout); /* no close_notify: a connection freed here is broken or idle-expired */
+        sea_input_stream_free(k->tin);
+        sea_tls_free(k->tls);
+    }
     sea_socket_close(k->s);
     sea_buf_release(&k->ib);
     k->c->st.open--;
     free(k);
+}
+
+/* Reads from the connection: the socket, or the TLS connection over it. */
+static sea_future conn_read(struct conn *k, char *buf, size_t len) {
+    return k->tls ? sea__http_stream_read(k->tin, buf, len) : sea_socket_read(k->s, buf, len);
 }
 
 static void conn_unlist(struct conn *k) {
@@ -615,7 +629,7 @@ static sea_future read_head(struct call *call, struct conn *k) {
         if (room(k) < 0)
             return conn_fail(k, -ENOMEM, "no memory to read the response");
         sea_value v;
-        int err = sea_await_value(sea_socket_read(k->s, k->ib.data + k->wpos, k->ib.len - k->wpos), &v);
+        int err = sea_await_value(conn_read(k, k->ib.data + k->wpos, k->ib.len - k->wpos), &v);
         if (err)
             return conn_fail(k, err, "reading the response: %s", sea_strerror(err));
         if (v.size == 0) {
@@ -723,7 +737,7 @@ static sea_future body_next(struct conn *k, sea_buf *out) {
         }
         if (room(k) < 0)
             return body_fail(k, -ENOMEM, "no memory to read it");
-        return sea_then_wrapped(sea_socket_read(k->s, k->ib.data + k->wpos, k->ib.len - k->wpos), body_read_done,
+        return sea_then_wrapped(conn_read(k, k->ib.data + k->wpos, k->ib.len - k->wpos), body_read_done,
                                 (struct body_args){k, out});
     }
 }
@@ -811,7 +825,8 @@ static int hbuf_printf(struct call *call, const char *fmt, ...) {
 
 /* Writes n bytes on k; a failure is noted in call->sock_err (an early answer may still be read). */
 static sea_future send_bytes(struct call *call, struct conn *k, const void *data, size_t n, const char *what) {
-    int err = sea_await_value(sea_socket_write(k->s, data, n), NULL);
+    int err = sea_await_value(k->tls ? sea__http_stream_send(k->tout, data, n) : sea_socket_write(k->s, data, n),
+                              NULL);
     if (!err)
         return sea_ready();
     call->sock_err = err;
@@ -941,7 +956,19 @@ static sea_future get_conn(struct call *call, bool fresh) {
         conn_unlist(k);
         sea_timer_cancel(&k->timer);
         char byte;
-        long r = sea_socket_try_read(k->s, &byte, 1);
+        long r;
+        if (k->tls) {
+            /*
+             * Bytes waiting on a TLS connection may be the server's session tickets: only its end says the
+             * connection is gone (a close_notify alone shows at the next read, which a retry covers).
+             */
+            ssize_t p = recv(sea_socket_fd(k->s), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            r = p < 0 ? -errno : p == 0 ? 0 : -EAGAIN;
+            if (r == -EWOULDBLOCK)
+                r = -EAGAIN;
+        } else {
+            r = sea_socket_try_read(k->s, &byte, 1);
+        }
         if (r == -EAGAIN) {
             sea__list_push_back(&c->busy, &k->link);
             return sea_ready_ptr(k);
@@ -968,8 +995,34 @@ static sea_future get_conn(struct call *call, bool fresh) {
                                                 msec(t));
     if (err)
         return failf(c, call->label, err, "connecting: %s", sea_strerror(err));
+    sea_tls *tls = NULL;
+    if (c->o.tls) {
+        sea_value tv;
+        char msg[512] = "";
+        sea_future h = sea_await(sea_tls_connect(c->o.tls, v.ptr, c->tls_name, t));
+        int herr = sea_future_error(&h);
+        if (herr) {
+            snprintf(msg, sizeof(msg), "%s", sea_future_message(&h) ? sea_future_message(&h) : sea_strerror(herr));
+            sea_future_ignore(h);
+            sea_socket_close(v.ptr);
+            return failf(c, call->label, herr, "connecting: %s", msg);
+        }
+        tv = sea_future_value(&h);
+        tls = tv.ptr;
+    }
     struct conn *k = calloc(1, sizeof(*k));
-    if (!k) {
+    if (k && tls) {
+        k->tls = tls;
+        k->tin = sea_tls_input(tls);
+        k->tout = sea_tls_output(tls, 0);
+    }
+    if (!k || (tls && (!k->tin || !k->tout))) {
+        if (k) {
+            sea_output_stream_free(k->tout);
+            sea_input_stream_free(k->tin);
+        }
+        sea_tls_free(tls);
+        free(k);
         sea_socket_close(v.ptr);
         return failf(c, call->label, -ENOMEM, "no memory for a connection");
     }
@@ -1325,6 +1378,7 @@ static sea_future run_call(struct call **cp) {
 static void client_free(sea_http_client *c) {
     sea_semaphore_destroy(&c->slots);
     free(c->host);
+    free(c->tls_name);
     free(c->user_agent);
     free(c);
 }
@@ -1541,11 +1595,28 @@ int sea_http_client_new(const char *addr, const sea_http_client_options *opts, s
     const char *ua = o.user_agent ? o.user_agent : "sea";
     c->host = strdup(host);
     c->user_agent = *ua ? strdup(ua) : NULL;
-    o.host = o.user_agent = NULL;
+    if (o.tls) {
+        /* The Host without its port ("[::1]:8443" -> "::1"), unless the options name it. */
+        const char *name = o.tls_name ? o.tls_name : host;
+        size_t n = strlen(name);
+        if (!o.tls_name) {
+            const char *colon = strrchr(name, ':');
+            if (name[0] == '[') {
+                const char *close = strchr(name, ']');
+                name++;
+                n = close ? (size_t)(close - name) : strlen(name);
+            } else if (colon && strchr(name, ':') == colon) { /* one colon: host:port (several: a bare IPv6) */
+                n = (size_t)(colon - name);
+            }
+        }
+        c->tls_name = strndup(name, n);
+    }
+    o.host = o.user_agent = o.tls_name = NULL;
     c->o = o;
-    if (!c->host || (*ua && !c->user_agent)) {
+    if (!c->host || (*ua && !c->user_agent) || (o.tls && !c->tls_name)) {
         free(c->host);
         free(c->user_agent);
+        free(c->tls_name);
         free(c);
         return -ENOMEM;
     }

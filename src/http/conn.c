@@ -164,20 +164,28 @@ static sea_future tls_read_done(struct tls_read **rp, sea_future *in) {
     return out;
 }
 
-/* Reads up to len bytes into buf: v.size, 0 at the end. */
-static sea_future conn_read(struct sea__http_conn *c, char *buf, size_t len) {
-    if (!c->tls)
-        return sea_socket_read(c->s, buf, len);
+sea_future sea__http_stream_read(sea_input_stream *in, char *buf, size_t len) {
     struct tls_read *r = malloc(sizeof(*r));
     if (!r)
         return sea_failed(-ENOMEM, "no memory to read");
     *r = (struct tls_read){buf, SEA_BUF_EMPTY};
-    return sea_then_wrapped(sea_input_read_up_to(c->tin, len, &r->got), tls_read_done, r);
+    return sea_then_wrapped(sea_input_read_up_to(in, len, &r->got), tls_read_done, r);
+}
+
+/* Reads up to len bytes into buf: v.size, 0 at the end. */
+static sea_future conn_read(struct sea__http_conn *c, char *buf, size_t len) {
+    if (!c->tls)
+        return sea_socket_read(c->s, buf, len);
+    return sea__http_stream_read(c->tin, buf, len);
 }
 
 static sea_future tls_written(sea_output_stream **outp, sea_value v) {
     (void)v;
     return sea_output_flush(*outp);
+}
+
+sea_future sea__http_stream_send(sea_output_stream *out, const void *data, size_t len) {
+    return sea_then(sea_output_write(out, data, len), tls_written, out);
 }
 
 struct tls_file {
@@ -200,7 +208,7 @@ static sea_future transport_send(struct sea__http_conn *c, const void *data, siz
     if (!c->tls)
         return fd >= 0 ? sea_socket_sendfile(c->s, fd, pos, len) : sea_socket_write(c->s, data, len);
     if (fd < 0)
-        return sea_then(sea_output_write(c->tout, data, len), tls_written, c->tout);
+        return sea__http_stream_send(c->tout, data, len);
     char *buf = malloc(len ? len : 1);
     if (!buf)
         return sea_failed(-ENOMEM, "no memory to send a file over TLS");
@@ -210,7 +218,7 @@ static sea_future transport_send(struct sea__http_conn *c, const void *data, siz
         return n < 0 ? sea_failed_fmt(-errno, "reading a file to send: %s", strerror(errno))
                      : sea_failed(-EIO, "the file ended before the bytes to send");
     }
-    sea_future w = sea_then(sea_output_write(c->tout, buf, len), tls_written, c->tout);
+    sea_future w = sea__http_stream_send(c->tout, buf, len);
     return sea_then_wrapped(w, tls_file_sent, ((struct tls_file){c->tout, buf, len}));
 }
 

@@ -109,6 +109,11 @@ long sea__http_parse_date(const char *s);
 
 /* ---- conn.c ---- */
 
+/* Reads up to len bytes of in into buf (a TLS connection read like a socket): v.size, 0 at the end. */
+sea_future sea__http_stream_read(sea_input_stream *in, char *buf, size_t len) SEA_MUST_USE;
+/* Writes len bytes at data to out and flushes them (a TLS connection written like a socket). */
+sea_future sea__http_stream_send(sea_output_stream *out, const void *data, size_t len) SEA_MUST_USE;
+
 /*
  * Serves one connection on s with cfg, counting into stats, until it ends;
  * call it in a fiber.  Does not close s.  Fails only for want of memory.

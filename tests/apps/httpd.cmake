@@ -14,7 +14,7 @@ if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
     set(t httpd.features.${b}.c${c})
     add_test(NAME ${t} COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/apps/test_httpd.py
                                $<TARGET_FILE:http_helper> $<TARGET_FILE:sea-httpd> --reactor-backend=${b} -c${c})
-    set_tests_properties(${t} PROPERTIES TIMEOUT 300)
+    set_tests_properties(${t} PROPERTIES TIMEOUT 300 ENVIRONMENT SEA_HTTP_GET=$<TARGET_FILE:http_get_helper>)
     if(NOT c EQUAL 1)
       set_tests_properties(${t} PROPERTIES LABELS smp)
     endif()

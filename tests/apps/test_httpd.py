@@ -746,6 +746,21 @@ def main():
             line = p.stdout.readline()
             m = re.search(rb"serving https://[0-9.]+:(\d+)/", line)
             check(m is not None, "sea-httpd says where it serves HTTPS: %r" % line)
+            if m and os.environ.get("SEA_HTTP_GET"):
+                # sea's own HTTP client over TLS: files byte for byte, one kept connection.
+                tport = int(m.group(1))
+                r = subprocess.run([os.environ["SEA_HTTP_GET"]] + opts + ["127.0.0.1:%d" % tport, "OPT tls=" + ca,
+                                    "GET /big.bin", "GET /plaintext", "HEAD /big.bin", "GET /nope"],
+                                   capture_output=True, timeout=120)
+                out = r.stdout.decode()
+                big = open(os.path.join(root, "big.bin"), "rb").read()
+                h = 14695981039346656037
+                for b in big:
+                    h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+                check(r.returncode == 0 and "GET /big.bin 200 len=%d fnv=%016x" % (len(big), h) in out
+                      and "GET /plaintext 200 len=13" in out and "GET /nope 404" in out
+                      and "connects=1 " in out.splitlines()[-1],
+                      "sea's client over HTTPS: %r %r" % (out, r.stderr[-500:]))
             if m:
                 tport = int(m.group(1))
                 rc, out, err = curl("--cacert", ca, "--resolve", "localhost:%d:127.0.0.1" % tport,

@@ -11,6 +11,7 @@
  *   STREAM PATH [Name=Value...]           a GET through the streaming call, its body read piece by piece
  *   PAR N PATH                            N GETs of PATH at once
  *   OPT max_connections=N                 a new client with that option (the old one closed)
+ *   OPT tls=CAFILE                        a new client speaking HTTPS, trusting CAFILE, for "localhost"
  *
  * For each response it prints one line:
  *
@@ -157,6 +158,7 @@ static sea_future app_main(void) {
         return sea_ready_int(2);
     }
     sea_http_client *c;
+    sea_tls_creds *creds = NULL; /* OPT tls= */
     int rc = sea_http_client_new(argv[0], NULL, &c);
     if (rc < 0) {
         fprintf(stderr, "http_get_helper: %s: %s\n", argv[0], sea_strerror(rc));
@@ -173,6 +175,21 @@ static sea_future app_main(void) {
                                      &c);
             if (rc < 0)
                 return sea_ready_int(2);
+        } else if (n == 2 && strcmp(w[0], "OPT") == 0 && strncmp(w[1], "tls=", 4) == 0) {
+            print_stats(c);
+            sea_future_detach(sea_await(sea_http_client_close(c)));
+            char why[512];
+            sea_tls_creds_free(creds);
+            creds = NULL;
+            rc = sea_tls_creds_new(SEA_TLS_CLIENT, &(sea_tls_options){.ca_file = w[1] + 4}, &creds, why, sizeof(why));
+            if (rc == 0)
+                rc = sea_http_client_new(argv[0], &(sea_http_client_options){.tls = creds, .tls_name = "localhost"},
+                                         &c);
+            if (rc < 0) {
+                fprintf(stderr, "http_get_helper: TLS: %s\n", rc == -EINVAL ? why : sea_strerror(rc));
+                sea_tls_creds_free(creds);
+                return sea_ready_int(2);
+            }
         } else if (n == 3 && strcmp(w[0], "PAR") == 0) {
             status = run_parallel(c, atoi(w[1]), w[2]);
         } else if (n >= 2) {
@@ -186,6 +203,7 @@ static sea_future app_main(void) {
     print_stats(c);
     fflush(stdout);
     sea_future_detach(sea_await(sea_http_client_close(c)));
+    sea_tls_creds_free(creds);
     return sea_ready_int(status);
 }
 
