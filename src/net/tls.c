@@ -21,6 +21,7 @@
 #include <sea/semaphore.h>
 #include <sea/tls.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -376,8 +377,14 @@ static sea_future handshake_fiber(struct hs *a) {
         sea_future_ignore(r);
     }
     sea_timer_cancel(&tm);
-    if (t->timed_out && !sea_future_failed(&r)) {
-        sea_future_ignore(r);
+    /*
+     * The timer ends a pending read by shutting the socket down, and that
+     * read then ends as if the peer had left (0 bytes: the -ECONNRESET
+     * above), so a silent peer used to be reported as -ECONNRESET: whatever
+     * ends the handshake once the timer has fired is the timeout.
+     */
+    if (t->timed_out) {
+        sea_future_detach(r);
         r = sea_failed(-ETIMEDOUT, "TLS handshake: it took too long");
     }
     if (sea_future_failed(&r)) {
@@ -394,7 +401,13 @@ static sea_future handshake_fiber(struct hs *a) {
     }
     X509 *peer = SSL_get1_peer_certificate(t->ssl);
     if (peer) {
-        X509_NAME_oneline(X509_get_subject_name(peer), t->subject, sizeof(t->subject));
+        /* RFC 2253's form, "CN=client,O=sea" as sea/tls.h says (X509_NAME_oneline gave "/O=sea/CN=client"). */
+        BIO *b = BIO_new(BIO_s_mem());
+        if (b && X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+            int n = BIO_read(b, t->subject, (int)sizeof(t->subject) - 1);
+            t->subject[n > 0 ? n : 0] = 0;
+        }
+        BIO_free(b);
         X509_free(peer);
     }
     const char *sni = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
@@ -426,7 +439,10 @@ sea_future sea_tls_connect(sea_tls_creds *c, sea_socket *s, const char *host, se
         return sea_failed(-ENOMEM, "no memory for a TLS connection");
     SSL_set_connect_state(t->ssl);
     if (host && *host) {
-        SSL_set_tlsext_host_name(t->ssl, host);
+        /* An IP address is checked but never sent as SNI: RFC 6066 (3) forbids it, and strict servers refuse it. */
+        unsigned char ip[sizeof(struct in6_addr)];
+        if (inet_pton(AF_INET, host, ip) != 1 && inet_pton(AF_INET6, host, ip) != 1)
+            SSL_set_tlsext_host_name(t->ssl, host);
         if (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER)
             SSL_set1_host(t->ssl, host);
     }
