@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+"""test_tls_peers.py - sea's TLS (sea/tls.h) against other implementations: openssl s_client and Python's ssl.
+
+    test_tls_peers.py --echo TLS_ECHO --certs TLS_CERTS_SH --openssl OPENSSL [sea options...]
+
+Makes the certificates with tests/support/tls_certs.sh in a temporary directory, runs
+tests/programs/tls_echo (a TLS echo server on 127.0.0.1, port 0: it prints the port it got) with
+them, and talks to it:
+
+  - openssl s_client -CAfile ca.pem -servername localhost -verify_hostname localhost
+    -verify_return_error: a line comes back as sent; with -alpn h2,http/1.1 the server picks
+    http/1.1; -tls1_2 and -tls1_3 each give that version; -tls1_1 is refused (the client allowed to
+    offer it at security level 0, so the refusal is the server's); 1 MiB through one connection;
+    a key update asked for by the client (s_client's "K" command) is answered and the echo goes on;
+    no SNI; eight clients at once;
+  - Python's ssl: TLS 1.2 with ALPN, an orderly end (unwrap: our close_notify is answered with the
+    server's), and an end without close_notify (the server reports "truncated");
+  - raw sockets: garbage instead of a ClientHello, half a ClientHello then the end, a whole one then
+    the end, a client that says nothing (the server's handshake timeout): each connection is closed
+    by the server and the server goes on serving;
+  - mutual TLS: a client certificate signed by the CA is accepted and its subject logged; no
+    certificate, or one from another CA, is refused (TLS 1.3 and 1.2);
+  - an RSA-2048 certificate; credentials that do not load stop tls_echo at start with a reason.
+
+Every process is stopped by its PID (the servers with SIGTERM, then checked to exit 0 with nothing
+from the sanitizers on stderr) and every wait is bounded.  The sea options (reactor backend, -c)
+go to tls_echo.
+"""
+import argparse
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print('FAIL:', what, flush=True)
+    return cond
+
+
+def kill_wait(p):
+    """Stops p (by its PID) if it still runs, and reaps it."""
+    if p.poll() is None:
+        p.kill()
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+class Echo:
+    """tls_echo with opts, its stderr collected line by line by a thread."""
+
+    def __init__(self, args, opts, name):
+        self.name = name
+        argv = [args.echo, '--blocked-reactor-notify-ms=0'] + args.sea + opts
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines = []
+        self.eof = False
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self.reader.start()
+        self.port = None
+        buf = b''
+        limit = time.monotonic() + 60
+        while self.port is None and time.monotonic() < limit:
+            ready, _, _ = select.select([self.p.stdout], [], [], max(0.0, limit - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(self.p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+            m = re.search(rb'serving 127\.0\.0\.1:(\d+)\n', buf)
+            self.port = int(m[1]) if m else None
+        if self.port is None:
+            kill_wait(self.p)
+            self.reader.join(timeout=10)
+            raise SystemExit(f'FAIL: {name}: tls_echo did not start: {buf!r} {self.stderr()[-3000:]}')
+
+    def _read_stderr(self):
+        for raw in self.p.stderr:
+            with self.cond:
+                self.lines.append(raw.decode(errors='replace').rstrip('\n'))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def stderr(self):
+        with self.cond:
+            return '\n'.join(self.lines)
+
+    def mark(self):
+        with self.cond:
+            return len(self.lines)
+
+    def expect(self, pattern, since, what, count=1):
+        """Waits (20 s at most) for count log lines after line `since` that match pattern; returns them."""
+        rx = re.compile(pattern)
+        limit = time.monotonic() + 20
+        with self.cond:
+            while True:
+                got = [l for l in self.lines[since:] if rx.search(l)]
+                if len(got) >= count or self.eof or time.monotonic() >= limit:
+                    break
+                self.cond.wait(timeout=max(0.01, limit - time.monotonic()))
+            tail = self.lines[since:]
+        check(len(got) >= count, f'{self.name}: {what}: wanted {count} line(s) like {pattern!r}, got {tail[-10:]}')
+        return got
+
+    def alive(self, what):
+        check(self.p.poll() is None, f'{self.name}: tls_echo is still running after {what}')
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            code = self.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            code = 'hung'
+        self.reader.join(timeout=30)
+        err = self.stderr()
+        check(code == 0, f'{self.name}: exit status after SIGTERM: {code}: {err[-3000:]}')
+        check(not re.search(r'AddressSanitizer|LeakSanitizer|runtime error|ThreadSanitizer', err),
+              f'{self.name}: sanitizer output: {err[-5000:]}')
+
+
+# ---- openssl s_client ----
+
+def s_client_argv(args, port, extra, quiet=True):
+    argv = [args.openssl, 's_client', '-connect', f'127.0.0.1:{port}', '-CAfile', args.ca,
+            '-verify_hostname', 'localhost', '-verify_return_error']
+    if '-noservername' not in extra:
+        argv += ['-servername', 'localhost']
+    if quiet:
+        # -quiet turns -ign_eof on: -no_ign_eof after it makes the end of stdin send close_notify and
+        # exit; -nocommands keeps a line starting with Q, R or K data.
+        argv += ['-quiet', '-no_ign_eof', '-nocommands']
+    return argv + extra
+
+
+def read_until(f, done, limit, got=b''):
+    """Reads f until done(what was read) holds, EOF, or the monotonic time limit; returns what was read."""
+    while not done(got) and time.monotonic() < limit:
+        ready, _, _ = select.select([f], [], [], max(0.0, limit - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(f.fileno(), 65536)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def s_client(args, port, extra, data=b'hello from s_client\n', quiet=True):
+    """Runs s_client, sends data, reads until its echo (or the end), then ends stdin (close_notify).
+    Returns (exit status, stdout, stderr)."""
+    p = subprocess.Popen(s_client_argv(args, port, extra, quiet), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    # Written by a thread, so that a large echo is read while it is sent.
+    def feed():
+        try:
+            p.stdin.write(data)
+            p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    out = read_until(p.stdout, lambda got: len(got) >= len(data), time.monotonic() + 60)
+    writer.join(timeout=30)
+    try:
+        p.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_wait(p)
+    out += p.stdout.read()
+    err = p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+    return p.returncode, out, err.decode(errors='replace')
+
+
+def echo_ok(echo, args, extra, what, data=b'hello from s_client\n'):
+    mark = echo.mark()
+    rc, out, err = s_client(args, echo.port, extra, data)
+    check(rc == 0 and out == data, f'{echo.name}: {what}: s_client status {rc}, {len(out)} of {len(data)} bytes '
+                                   f'back ({out[:80]!r}): {err[-1500:]}')
+    lines = echo.expect(r'^tls: shard \d+ version=', mark, what)
+    return lines[0] if lines else ''
+
+
+def refused(echo, args, extra, what, server_says):
+    """s_client fails, nothing comes back, and the server says why (a line matching server_says)."""
+    mark = echo.mark()
+    rc, out, err = s_client(args, echo.port, extra, b'must not come back\n')
+    check(rc != 0 and b'must not come back' not in out, f'{echo.name}: {what}: s_client status {rc}, out {out!r}')
+    echo.expect(r'^tls: shard \d+ handshake failed: ' + server_says, mark, what)
+    return err
+
+
+# ---- raw sockets ----
+
+def raw(port, data, close_how='shutdown'):
+    """Sends data on a plain connection, ends it (shutdown: a FIN; none: nothing more), and reads until the
+    server closes (20 s at most).  Returns what the server sent, or None if it did not close."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=20)
+    try:
+        if data:
+            s.sendall(data)
+        if close_how == 'shutdown':
+            s.shutdown(socket.SHUT_WR)
+        got = b''
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return None
+            except ConnectionResetError:
+                return got
+            if not chunk:
+                return got
+            got += chunk
+    finally:
+        s.close()
+
+
+def client_hello():
+    """A real ClientHello (Python's ssl, TLS 1.3 and 1.2, SNI localhost), as bytes."""
+    ctx = ssl.create_default_context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname='localhost')
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+# ---- Python's ssl ----
+
+def py_context(args, cert=None, key=None, version=None, alpn=None):
+    ctx = ssl.create_default_context(cafile=args.ca)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    if version:
+        ctx.minimum_version = ctx.maximum_version = version
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    return ctx
+
+
+def py_echo(args, echo, what, ctx, data=b'hello from python\n', unwrap=True):
+    """Connects with ctx, echoes data; returns (version, alpn); ends with unwrap (close_notify both ways)
+    or, with unwrap False, with a FIN and no close_notify."""
+    mark = echo.mark()
+    s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20), server_hostname='localhost')
+    try:
+        s.sendall(data)
+        got = b''
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        check(got == data, f'{echo.name}: {what}: echo {got[:80]!r}')
+        version, alpn = s.version(), s.selected_alpn_protocol()
+        if unwrap:
+            plain = s.unwrap()  # our close_notify, then the server's
+            check(plain.recv(10) == b'', f'{echo.name}: {what}: the server closes after its close_notify')
+            plain.close()
+        else:
+            s.shutdown(socket.SHUT_WR)  # SSLSocket.shutdown: the socket's, without close_notify
+            s.settimeout(20)
+            try:
+                while s.recv(65536):  # (the ssl object is gone: these are raw bytes)
+                    pass
+            except (socket.timeout, OSError):
+                pass
+    finally:
+        s.close()
+    echo.expect(r'^tls: shard \d+ version=', mark, what)
+    return version, alpn
+
+
+# ---- the cases ----
+
+def with_plain_server(args):
+    echo = Echo(args, ['--cert', args.path('server.pem'), '--key', args.path('server.key'), '--alpn', 'http/1.1',
+                       '--handshake-timeout', '1'], 'ec server')
+    try:
+        line = echo_ok(echo, args, [], 'a line')
+        check('version=TLSv1.3 alpn=- sni=localhost peer="-"' in line, f'default handshake: {line}')
+        line = echo_ok(echo, args, ['-alpn', 'h2,http/1.1'], 'ALPN h2,http/1.1')
+        check('alpn=http/1.1' in line, f'ALPN: the server picks http/1.1: {line}')
+        line = echo_ok(echo, args, ['-alpn', 'h2'], 'ALPN h2 only')
+        check('alpn=-' in line, f'ALPN without a protocol in common: {line}')
+        line = echo_ok(echo, args, ['-tls1_2'], 'TLS 1.2')
+        check('version=TLSv1.2' in line, f'-tls1_2: {line}')
+        line = echo_ok(echo, args, ['-tls1_3'], 'TLS 1.3')
+        check('version=TLSv1.3' in line, f'-tls1_3: {line}')
+        line = echo_ok(echo, args, ['-noservername'], 'no SNI')
+        check('sni=-' in line, f'no SNI: {line}')
+        # TLS 1.1: offered (s_client needs security level 0 for it), refused by the server.
+        err = refused(echo, args, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], 'TLS 1.1', r'EPROTO .*unsupported protocol')
+        check('protocol version' in err, f'TLS 1.1: the client hears why: {err[-1000:]}')
+        # 1 MiB through one connection.
+        big = b''.join(b'line %06d of the big echo, through openssl s_client\n' % i for i in range(20000))
+        big = big[:1 << 20]
+        echo_ok(echo, args, [], '1 MiB', big)
+        # A key update the client asks for ("K", with s_client's commands on): answered, and the echo goes on.
+        mark = echo.mark()
+        p = subprocess.Popen(s_client_argv(args, echo.port, ['-msg'], quiet=False), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        limit = time.monotonic() + 30
+        p.stdin.write(b'before the update\n')
+        p.stdin.flush()
+        out = read_until(p.stdout, lambda got: b'before the update\n' in got, limit)
+        # The update (">>>"), then a line: the server's own KeyUpdate ("<<<") comes before its next data
+        # (RFC 8446, 4.6.3; OpenSSL sends it with the next write).
+        p.stdin.write(b'K\n')
+        p.stdin.flush()
+        out = read_until(p.stdout, lambda got: re.search(rb'>>> [^\n]*KeyUpdate', got), limit, out)
+        p.stdin.write(b'after the update\n')
+        p.stdin.flush()
+        out = read_until(p.stdout, lambda got: b'after the update\n' in got, limit, out)
+        p.stdin.close()
+        try:
+            out += p.stdout.read()
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            kill_wait(p)
+        text = out.decode(errors='replace')
+        check(re.search(r'>>> [^\n]*KeyUpdate.*<<< [^\n]*KeyUpdate.*\nafter the update\n', text, re.S) and
+              p.returncode == 0,
+              f'key update: status {p.returncode}: {text[-2500:]}')
+        echo.expect(r'^tls: shard \d+ version=TLSv1.3', mark, 'key update')
+        check(not [l for l in echo.lines[mark:] if 'ended:' in l], f'key update: {echo.lines[mark:]}')
+        # Eight clients at once.
+        mark = echo.mark()
+        procs = [subprocess.Popen(s_client_argv(args, echo.port, []), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for _ in range(8)]
+        try:
+            for i, p in enumerate(procs):
+                line = b'client %d of 8\n' % i
+                p.stdin.write(line)
+                p.stdin.flush()
+                out = read_until(p.stdout, lambda got: len(got) >= len(line), time.monotonic() + 30)
+                check(out == line, f'eight at once: client {i}: {out!r}')
+            for p in procs:
+                p.stdin.close()
+            for i, p in enumerate(procs):
+                p.wait(timeout=30)
+                check(p.returncode == 0, f'eight at once: client {i} status {p.returncode}')
+        except (OSError, subprocess.TimeoutExpired) as e:
+            check(False, f'eight at once: {e!r}')
+        finally:
+            for p in procs:
+                kill_wait(p)
+                p.stdout.close()
+                p.stderr.close()
+        echo.expect(r'^tls: shard \d+ version=TLSv1.3', mark, 'eight at once', count=8)
+
+        # Python's ssl: TLS 1.2 with ALPN; orderly ends; an end without close_notify.
+        version, alpn = py_echo(args, echo, 'python TLS 1.2',
+                                py_context(args, version=ssl.TLSVersion.TLSv1_2, alpn=['h2', 'http/1.1']))
+        check(version == 'TLSv1.2' and alpn == 'http/1.1', f'python TLS 1.2: {version} {alpn}')
+        version, alpn = py_echo(args, echo, 'python TLS 1.3', py_context(args))
+        check(version == 'TLSv1.3' and alpn is None, f'python TLS 1.3: {version} {alpn}')
+        mark = echo.mark()
+        py_echo(args, echo, 'python, no close_notify', py_context(args), unwrap=False)
+        echo.expect(r'^tls: shard \d+ ended: EPROTO .*truncated', mark, 'an end without close_notify')
+
+        # Hostile and broken clients: each connection is closed, the server goes on.
+        rng = random.Random(20261205)
+        cases = [
+            ('garbage', bytes([0x47]) + rng.randbytes(4095), 'shutdown', r'EPROTO'),
+            ('an HTTP request', b'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n', 'none', r'EPROTO'),
+            ('a handshake record of nonsense', bytes([0x16, 3, 1, 0, 64, 1]) + rng.randbytes(63), 'none', r'EPROTO'),
+            ('half a ClientHello, then the end', None, 'shutdown', r'(ECONNRESET|EPROTO)'),
+            ('a whole ClientHello, then the end', None, 'shutdown', r'(ECONNRESET|EPROTO|EPIPE)'),
+            ('nothing at all', b'', 'none', r'ETIMEDOUT'),
+        ]
+        hello = client_hello()
+        check(len(hello) > 100 and hello[0] == 0x16, f'a ClientHello from Python: {hello[:10]!r}')
+        for what, data, how, says in cases:
+            if data is None:
+                data = hello[:len(hello) // 2] if what.startswith('half') else hello
+            mark = echo.mark()
+            got = raw(echo.port, data, how)
+            check(got is not None, f'{what}: the server closes the connection')
+            echo.expect(r'^tls: shard \d+ handshake failed: ' + says, mark, what)
+            echo.alive(what)
+        echo_ok(echo, args, [], 'after the hostile clients')
+    finally:
+        echo.stop()
+
+
+def with_client_certificates(args):
+    echo = Echo(args, ['--cert', args.path('server.pem'), '--key', args.path('server.key'), '--ca', args.path('ca.pem'),
+                       '--verify-client'], 'mutual TLS')
+    try:
+        for ver in ('-tls1_3', '-tls1_2'):
+            line = echo_ok(echo, args, [ver, '-cert', args.path('client.pem'), '-key', args.path('client.key')],
+                           f'a client certificate {ver}')
+            check('peer="CN=client,O=sea tests"' in line, f'the client\'s subject {ver}: {line}')
+            refused(echo, args, [ver], f'no client certificate {ver}', r'EPROTO .*certificate')
+            refused(echo, args, [ver, '-cert', args.path('rogue-client.pem'), '-key', args.path('rogue-client.key')],
+                    f'a client certificate from another CA {ver}', r'EPROTO .*certificate')
+        version, _ = py_echo(args, echo, 'python with a client certificate',
+                             py_context(args, cert=args.path('client.pem'), key=args.path('client.key')))
+        check(version == 'TLSv1.3', f'python with a client certificate: {version}')
+    finally:
+        echo.stop()
+
+
+def with_rsa(args):
+    echo = Echo(args, ['--cert', args.path('rsa.pem'), '--key', args.path('rsa.key')], 'rsa server')
+    try:
+        for ver in ('-tls1_3', '-tls1_2'):
+            line = echo_ok(echo, args, [ver], f'RSA-2048 {ver}')
+            check(('TLSv1.3' if ver == '-tls1_3' else 'TLSv1.2') in line, f'RSA-2048 {ver}: {line}')
+    finally:
+        echo.stop()
+
+
+def bad_credentials(args):
+    """tls_echo does not start with credentials that do not load, and says why."""
+    for opts, why in ((['--cert', args.path('server.pem'), '--key', args.path('mismatch.key')], 'mismatch'),
+                      (['--cert', args.path('missing.pem'), '--key', args.path('server.key')], 'missing.pem'),
+                      (['--cert', args.path('server.pem'), '--key', args.path('server.key'), '--verify-client'],
+                       'ca_file'),
+                      (['--cert', args.path('server.pem'), '--key', args.path('server.key'), '--alpn', 'h2,,x'],
+                       'ALPN')):
+        p = subprocess.run([args.echo, '--blocked-reactor-notify-ms=0'] + args.sea + opts, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode(errors='replace')
+        check(p.returncode == 1 and why in err and b'serving' not in p.stdout,
+              f'bad credentials {opts[-1]}: status {p.returncode}, {err[-1500:]}')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--echo', required=True)
+    ap.add_argument('--certs', required=True)
+    ap.add_argument('--openssl', default='openssl')
+    args, sea = ap.parse_known_args()
+    args.sea = sea
+    openssl = shutil.which(args.openssl)
+    if not openssl:
+        raise SystemExit(f'FAIL: no {args.openssl} (Debian: apt-get install openssl)')
+    args.openssl = openssl
+    tmp = tempfile.mkdtemp(prefix='sea-tls-peers-')
+    try:
+        p = subprocess.run(['/bin/sh', args.certs, tmp, openssl], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=120)
+        if p.returncode != 0:
+            raise SystemExit(f'FAIL: making the certificates: {p.stdout.decode(errors="replace")}')
+        args.path = lambda name: os.path.join(tmp, name)
+        args.ca = args.path('ca.pem')
+        with_plain_server(args)
+        with_client_certificates(args)
+        with_rsa(args)
+        bad_credentials(args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f'{len(failures)} failure(s)')
+        return 1
+    print('all TLS peer checks passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
