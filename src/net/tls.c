@@ -485,6 +485,11 @@ static sea_future flushed_then_read(struct get_args *a, sea_value v) {
     return sea_then_wrapped(read_cipher(a->t), got_more, *a);
 }
 
+static sea_future read_size(size_t *n, sea_value v) {
+    (void)v;
+    return sea_ready_size(*n);
+}
+
 static sea_future src_try(sea_tls *t, sea_buf *out) {
     *out = SEA_BUF_EMPTY;
     if (sea_buf_new(out, RECORD_MAX) < 0)
@@ -493,8 +498,12 @@ static sea_future src_try(sea_tls *t, sea_buf *out) {
     int n = SSL_read(t->ssl, out->data, RECORD_MAX);
     if (n > 0) {
         sea_buf_trim(out, (size_t)n);
-        if (BIO_ctrl_pending(t->wbio)) /* an answer OpenSSL owes the peer (a key update) */
-            sea_future_detach(flush_cipher(t));
+        /*
+         * An answer OpenSSL owes the peer (a key update) goes out before the read resolves: waited
+         * for, not detached, so that no send can outlive the connection.
+         */
+        if (BIO_ctrl_pending(t->wbio))
+            return sea_then(flush_cipher(t), read_size, (size_t)n);
         return sea_ready_size((size_t)n);
     }
     sea_buf_release(out);
