@@ -79,8 +79,9 @@ void sea_tls_creds_free(sea_tls_creds *creds);
 sea_future sea_tls_accept(sea_tls_creds *creds, sea_socket *s, sea_time timeout) SEA_MUST_USE;
 /*
  * Runs a client's handshake over s: host is checked against the server's
- * certificate and sent as SNI (an IP address is only checked: RFC 6066) (NULL: neither; with no_verify it is
- * only sent).  As sea_tls_accept otherwise.
+ * certificate and sent as SNI (an IP address is only checked: RFC 6066
+ * keeps it out of SNI; with no_verify nothing is checked; NULL: neither).
+ * As sea_tls_accept otherwise.
  */
 sea_future sea_tls_connect(sea_tls_creds *creds, sea_socket *s, const char *host, sea_time timeout) SEA_MUST_USE;
 
