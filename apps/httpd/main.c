@@ -186,9 +186,14 @@ static sea_future httpd_main(void) {
         sea_addr_format(&bound, shown, sizeof(shown));
         sea_print("sea-httpd: serving https://%s/\n", shown);
     }
-    sea_future stopped = sea_await(sea_server_stopped(sea_http_server_base(srv)));
-    if (tls_srv)
-        sea_future_ignore(sea_await(sea_server_stopped(sea_http_server_base(tls_srv))));
+    /*
+     * Both servers' "stopped" futures are taken now: the orderly stop frees a server once it has stopped,
+     * so asking the second one after the first has stopped would read freed memory.
+     */
+    sea_future http_stopped = sea_server_stopped(sea_http_server_base(srv));
+    sea_future https_stopped = tls_srv ? sea_server_stopped(sea_http_server_base(tls_srv)) : sea_ready();
+    sea_future stopped = sea_await(http_stopped);
+    sea_future_ignore(sea_await(https_stopped));
     sea_tls_creds_free(creds);
     sea_http_routes_free(routes);
     return stopped;

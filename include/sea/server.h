@@ -95,8 +95,11 @@ sea_addr sea_server_addr(const sea_server *srv);
 /*
  * Stops the server (see above) and resolves once every shard has let go of
  * it.  Stopping a server that is stopping or stopped resolves when it has
- * stopped.  The server object itself stays valid until the application ends
- * (sea_server_addr and the statistics still answer).
+ * stopped.  The server object itself stays valid until the application's
+ * orderly stop (SIGINT, SIGTERM, or main's end), which frees it once it has
+ * stopped (sea_server_addr and the statistics answer until then).  Waiting
+ * for several servers: take every sea_server_stopped future first, then
+ * wait for them, since the first to stop may be freed before the others.
  */
 sea_future sea_server_stop(sea_server *srv) SEA_MUST_USE;
 
