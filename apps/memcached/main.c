@@ -46,7 +46,7 @@ static const sea_option options[] = {
 };
 
 mc_settings mc_config;
-sea_server *mc_server;
+__thread sea_server *mc_server;
 __thread mc_cache *mc_shard_cache;
 static __thread sea_timer crawler;
 
@@ -146,6 +146,11 @@ static void listen_address(char *addr, size_t len, long port) {
         snprintf(addr, len, "%s:%ld", host, port);
 }
 
+static sea_future set_server(sea_server **srv) {
+    mc_server = *srv;
+    return sea_ready();
+}
+
 static sea_future app_main(void) {
     sea_memory_stats mem = {0};
     sea_memory_stats_get(&mem);
@@ -171,7 +176,8 @@ static sea_future app_main(void) {
         .name = "memcached",
         .max_connections = mc_config.max_conns,
     };
-    mc_server = SEA_AWAIT(sea_server_start(addr, &opts, handle)).ptr;
+    sea_server *srv = SEA_AWAIT(sea_server_start(addr, &opts, handle)).ptr;
+    SEA_AWAIT(sea_invoke_on_all(set_server, srv));
     sea_addr bound = sea_server_addr(mc_server);
     char shown[300];
     sea_addr_format(&bound, shown, sizeof(shown));

@@ -27,7 +27,14 @@ typedef struct mc_settings {
 } mc_settings;
 
 extern mc_settings mc_config;
-extern sea_server *mc_server;    /* set before the first connection */
+/*
+ * The server, on each shard: set on every shard by a message from shard 0
+ * once the server has started (so each shard writes its own copy, after
+ * what shard 0 did); NULL before that, when "stats" reports no connections.
+ * Connections can arrive on other shards before sea_server_start resolves
+ * on shard 0, which is why a single global written there raced with them.
+ */
+extern __thread sea_server *mc_server;
 extern __thread mc_cache *mc_shard_cache;
 
 /* One connection, on the shard that accepted it (listed there for "stats conns"). */

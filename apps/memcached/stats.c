@@ -91,7 +91,8 @@ static sea_future shard_stats(bool *with_conns) {
     if (!copy)
         return sea_failed(-ENOMEM, "no memory for stats");
     copy->cache = *mc_cache_stats_get(mc_shard_cache);
-    sea_server_stats_get(mc_server, &copy->conns);
+    if (mc_server)
+        sea_server_stats_get(mc_server, &copy->conns);
     sea_net_stats_get(&copy->net);
     copy->oldest = mc_cache_oldest_age(mc_shard_cache, mc_cache_now());
     if (*with_conns)
