@@ -64,8 +64,6 @@
 #define INTERIM_MAX 100
 /* "GET /path" in messages, at most. */
 #define LABEL_MAX 120
-/* Content-Length above this (2^62) is refused: no body is that large, and sums cannot overflow. */
-#define LENGTH_MAX (UINT64_C(1) << 62)
 
 #define DEFAULT_MAX_CONNECTIONS 16
 #define DEFAULT_CONNECT_TIMEOUT SEA_SEC(10)
@@ -349,35 +347,6 @@ static long head_find(struct conn *k, size_t max_head) {
     return len > max_head ? -1 : 0;
 }
 
-static bool eq_nocase_n(const char *a, size_t n, const char *word) {
-    return strlen(word) == n && strncasecmp(a, word, n) == 0;
-}
-
-/* The next element of a comma-separated list at *p (blanks trimmed), or false at the end. */
-static bool next_element(const char **p, const char **el, size_t *n) {
-    const char *s = *p;
-    for (;;) {
-        while (*s == ' ' || *s == '\t' || *s == ',')
-            s++;
-        if (!*s) {
-            *p = s;
-            return false;
-        }
-        const char *start = s;
-        while (*s && *s != ',')
-            s++;
-        const char *end = s;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end > start) {
-            *el = start;
-            *n = (size_t)(end - start);
-            *p = s;
-            return true;
-        }
-    }
-}
-
 /* What the framing fields said. */
 struct framing {
     bool have_length, length_differs, length_bad;
@@ -393,21 +362,10 @@ static void framing_field(struct framing *fr, const char *name, const char *valu
     size_t n;
     if (strcasecmp(name, "content-length") == 0) {
         bool any = false;
-        while (next_element(&p, &el, &n)) {
+        while (sea__http_list_next(&p, &el, &n)) {
             any = true;
-            uint64_t v = 0;
-            for (size_t i = 0; i < n; i++) {
-                /*
-                 * Past LENGTH_MAX / 10, v * 10 could wrap around 2^64: "18446744073709551620"
-                 * (2^64 + 4) was taken as 4 (found by test_http_client's t_hostile).
-                 */
-                if (el[i] < '0' || el[i] > '9' || v > LENGTH_MAX / 10) {
-                    fr->length_bad = true;
-                    return;
-                }
-                v = v * 10 + (uint64_t)(el[i] - '0');
-            }
-            if (v > LENGTH_MAX) {
+            uint64_t v;
+            if (sea__http_length_parse(el, n, &v) < 0) { /* 2^64 + 4 once wrapped around to 4 here */
                 fr->length_bad = true;
                 return;
             }
@@ -420,10 +378,10 @@ static void framing_field(struct framing *fr, const char *name, const char *valu
             fr->length_bad = true;
     } else if (strcasecmp(name, "transfer-encoding") == 0) {
         fr->have_te = true;
-        while (next_element(&p, &el, &n)) {
+        while (sea__http_list_next(&p, &el, &n)) {
             if (fr->te_chunked_last)
                 fr->te_twice = true; /* chunked must be the last coding, and only once */
-            fr->te_chunked_last = eq_nocase_n(el, n, "chunked");
+            fr->te_chunked_last = sea__http_token_is(el, n, "chunked");
             if (!fr->te_chunked_last && !fr->te_other) {
                 fr->te_other = true;
                 fr->te_coding = el;
@@ -431,10 +389,10 @@ static void framing_field(struct framing *fr, const char *name, const char *valu
             }
         }
     } else if (strcasecmp(name, "connection") == 0) {
-        while (next_element(&p, &el, &n)) {
-            if (eq_nocase_n(el, n, "close"))
+        while (sea__http_list_next(&p, &el, &n)) {
+            if (sea__http_token_is(el, n, "close"))
                 fr->close = true;
-            else if (eq_nocase_n(el, n, "keep-alive"))
+            else if (sea__http_token_is(el, n, "keep-alive"))
                 fr->keep_alive = true;
         }
     }

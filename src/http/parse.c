@@ -124,31 +124,31 @@ static bool value_char(unsigned char c) {
     return c >= 0x20 ? c != 0x7f : c == '\t';
 }
 
-/*
- * Calls fn for each element of a comma-separated list value (RFC 9110
- * section 5.6.1), trimmed of blanks; empty elements are skipped.  Stops and
- * returns what fn returns when it is not 0.
- */
-static int each_element(char *v, int (*fn)(const char *el, size_t n, void *arg), void *arg) {
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        char *start = v;
-        while (*v && *v != ',')
-            v++;
-        char *end = v;
+bool sea__http_list_next(const char **p, const char **el, size_t *n) {
+    const char *s = *p;
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        if (!*s) {
+            *p = s;
+            return false;
+        }
+        const char *start = s;
+        while (*s && *s != ',')
+            s++;
+        const char *end = s;
         while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
             end--;
         if (end > start) {
-            int rc = fn(start, (size_t)(end - start), arg);
-            if (rc)
-                return rc;
+            *el = start;
+            *n = (size_t)(end - start);
+            *p = s;
+            return true;
         }
     }
-    return 0;
 }
 
-static bool element_is(const char *el, size_t n, const char *word) {
+bool sea__http_token_is(const char *el, size_t n, const char *word) {
     size_t w = strlen(word);
     if (n != w)
         return false;
@@ -158,33 +158,19 @@ static bool element_is(const char *el, size_t n, const char *word) {
     return true;
 }
 
-struct te_state {
-    bool chunked;   /* the last coding seen so far is chunked */
-    bool twice;     /* chunked seen before another coding (or twice) */
-    bool other;     /* a coding we do not decode */
-};
-
-static int te_element(const char *el, size_t n, void *arg) {
-    struct te_state *st = arg;
-    if (st->chunked)
-        st->twice = true; /* anything after chunked: chunked is not the last coding */
-    if (element_is(el, n, "chunked"))
-        st->chunked = true;
-    else
-        st->other = true;
-    return 0;
-}
-
-struct conn_state {
-    bool close, keep_alive;
-};
-
-static int connection_element(const char *el, size_t n, void *arg) {
-    struct conn_state *st = arg;
-    if (element_is(el, n, "close"))
-        st->close = true;
-    else if (element_is(el, n, "keep-alive"))
-        st->keep_alive = true;
+int sea__http_length_parse(const char *s, size_t n, uint64_t *out) {
+    uint64_t v = 0;
+    if (n == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (LENGTH_MAX - d) / 10) /* checked before v * 10 could wrap around 2^64 */
+            return -2;
+        v = v * 10 + d;
+    }
+    *out = v;
     return 0;
 }
 
@@ -300,8 +286,10 @@ int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *l
 
     /* field-name ":" OWS field-value OWS CRLF, until an empty line */
     bool have_length = false, have_host = false, have_te = false;
-    struct te_state te = {0};
-    struct conn_state conn = {0};
+    bool te_chunked = false; /* chunked seen: the last coding, unless te_twice */
+    bool te_twice = false;   /* something came after chunked (another coding, or chunked again) */
+    bool te_other = false;   /* a coding sea does not decode */
+    bool conn_close = false, conn_keep = false;
     uint64_t length = 0;
     for (;;) {
         if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n')
@@ -348,24 +336,30 @@ int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *l
                 if (have_length)
                     REFUSE(400, "more than one Content-Length");
                 have_length = true;
-                if (!*value)
-                    REFUSE(400, "malformed Content-Length");
-                for (const char *v = value; *v; v++) {
-                    if (*v < '0' || *v > '9')
-                        REFUSE(400, "malformed Content-Length");
-                    uint64_t d = (uint64_t)(*v - '0');
-                    if (length > (LENGTH_MAX - d) / 10) /* checked before it could wrap around */
-                        REFUSE(400, "Content-Length too large");
-                    length = length * 10 + d;
-                }
+                int rc = sea__http_length_parse(value, strlen(value), &length);
+                if (rc < 0)
+                    REFUSE(400, rc == -2 ? "Content-Length too large" : "malformed Content-Length");
             } else if (eq_nocase(name, "connection")) {
-                each_element(value, connection_element, &conn);
+                const char *p = value, *el;
+                size_t n;
+                while (sea__http_list_next(&p, &el, &n)) {
+                    conn_close |= sea__http_token_is(el, n, "close");
+                    conn_keep |= sea__http_token_is(el, n, "keep-alive");
+                }
             }
             break;
         case 't':
             if (eq_nocase(name, "transfer-encoding")) {
                 have_te = true;
-                each_element(value, te_element, &te);
+                const char *p = value, *el;
+                size_t n;
+                while (sea__http_list_next(&p, &el, &n)) {
+                    te_twice |= te_chunked; /* anything after chunked: it is not the last coding */
+                    if (sea__http_token_is(el, n, "chunked"))
+                        te_chunked = true;
+                    else
+                        te_other = true;
+                }
             }
             break;
         case 'h':
@@ -395,17 +389,17 @@ int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *l
             REFUSE(400, "Transfer-Encoding in an HTTP/1.0 request");
         if (have_length)
             REFUSE(400, "both Content-Length and Transfer-Encoding");
-        if (te.other && !te.twice && te.chunked)
+        if (te_other && !te_twice && te_chunked)
             REFUSE(501, "a transfer coding other than chunked");
-        if (!te.chunked || te.twice)
-            REFUSE(400, te.chunked || te.twice ? "chunked is not the last transfer coding, or appears twice"
+        if (!te_chunked || te_twice)
+            REFUSE(400, te_chunked || te_twice ? "chunked is not the last transfer coding, or appears twice"
                                                : "Transfer-Encoding without chunked");
         out->chunked = true;
         out->content_length = -1;
     } else {
         out->content_length = (int64_t)length;
     }
-    out->keep_alive = out->version == 11 ? !conn.close : conn.keep_alive && !conn.close;
+    out->keep_alive = out->version == 11 ? !conn_close : conn_keep && !conn_close;
     return parse_target(target, tlen, method, path_buf, out);
 }
 

@@ -87,6 +87,21 @@ long sea__http_chunked_feed(struct sea__http_chunked *d, const char *in, size_t 
 /* True once the last chunk and the trailers have been read. */
 bool sea__http_chunked_done(const struct sea__http_chunked *d);
 
+/*
+ * The next element of a comma-separated field value (RFC 9110 section
+ * 5.6.1) at *p, blanks trimmed and empty elements skipped: true with *el
+ * and *n set and *p moved past it; false at the end.  Server and client
+ * read Connection and Transfer-Encoding with it.
+ */
+bool sea__http_list_next(const char **p, const char **el, size_t *n);
+/* Whether el[0..n) is word, ignoring case (word in lower case). */
+bool sea__http_token_is(const char *el, size_t n, const char *word);
+/*
+ * A Content-Length value s[0..n): 0 with *out set, -1 if it is not 1*DIGIT,
+ * -2 if it is over 2^62 (checked before it could wrap around 2^64).
+ */
+int sea__http_length_parse(const char *s, size_t n, uint64_t *out);
+
 /* RFC 9110 token characters (tchar). */
 extern const unsigned char sea__http_tchar[256];
 
