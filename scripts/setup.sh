@@ -14,6 +14,7 @@ have_cmd python3 || missing+=(python3)      # the layering check (scripts/check_
 have_cmd nm || missing+=(binutils)
 have_pc liburing || missing+=(liburing-dev)
 have_pc openssl || missing+=(libssl-dev)   # TLS (src/net/tls.c)
+have_pc libnghttp2 || missing+=(libnghttp2-dev)  # HTTP/2 framing and HPACK (src/http/h2.c)
 have_cmd openssl || missing+=(openssl)    # the TLS tests make their certificates with it
 have_pc libuv || missing+=(libuv1-dev)    # the benchmarks' reference event loop
 have_pc jemalloc || missing+=(libjemalloc-dev)  # bench_malloc's reference allocators
@@ -31,6 +32,9 @@ have_cmd wrk || missing+=(wrk)
 # The HTTP tests fetch from sea-httpd with curl; the differential parser test runs Node's HTTP parser.
 have_cmd curl || missing+=(curl)
 have_cmd node || missing+=(nodejs)
+# HTTP/2: the tests talk to the server with nghttp and h2load (nghttp2-client); bench_http compares with h2o.
+have_cmd h2load || missing+=(nghttp2-client)
+[ -x /usr/bin/h2o ] || missing+=(h2o)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
