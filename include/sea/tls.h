@@ -50,6 +50,12 @@ typedef struct sea_tls sea_tls;
 
 typedef enum sea_tls_role { SEA_TLS_SERVER, SEA_TLS_CLIENT } sea_tls_role;
 
+/* A certificate chain and its key, as PEM files. */
+typedef struct sea_tls_cert {
+    const char *cert_file;    /* the certificate, then its chain */
+    const char *key_file;     /* its private key; NULL: in cert_file */
+} sea_tls_cert;
+
 typedef struct sea_tls_options {
     const char *cert_file;    /* PEM: the certificate, then its chain (a server's; a client's for mutual TLS) */
     const char *key_file;     /* PEM: its private key */
@@ -57,6 +63,24 @@ typedef struct sea_tls_options {
     bool verify_client;       /* server: ask for a client certificate and refuse a client without a valid one */
     bool no_verify;           /* client: accept any server certificate (tests only: no authentication) */
     const char *alpn;         /* protocols offered (client) or accepted (server), by preference: "h2,http/1.1" */
+    /*
+     * Server: more certificates, chosen by the name a client asks for with
+     * SNI (matched against each certificate's DNS names, wildcards
+     * included, in this order); cert_file serves a client that asks for
+     * no name or a name none of them has.
+     */
+    const sea_tls_cert *more_certs;
+    unsigned more_cert_count;
+    /*
+     * Server: session tickets (resumption without a full handshake) are
+     * sealed with a key that changes every ticket_rotation (0: 1 hour); a
+     * ticket is accepted for two periods.  Every shard derives the same
+     * keys from one secret made at start-up, so a ticket one shard issued
+     * resumes on any other, and a reload keeps them.
+     */
+    sea_time ticket_rotation;
+    bool no_tickets;          /* server: issue no tickets (every handshake is a full one) */
+    bool no_resumption;       /* client: keep no sessions (by default each shard keeps the last per server) */
 } sea_tls_options;
 
 /*
@@ -72,6 +96,19 @@ int sea_tls_creds_new(sea_tls_role role, const sea_tls_options *opts, sea_tls_cr
 void sea_tls_creds_free(sea_tls_creds *creds);
 
 /*
+ * Reads the certificate and key files again (and ca_file), for a
+ * certificate renewed in place: call it on the shard that made creds (on
+ * SIGHUP, say).  New handshakes on every shard use the new files once the
+ * future resolves; connections already open keep what they started with,
+ * and session tickets stay valid.  If any file cannot be read or a key does
+ * not match, nothing changes and the future fails with -EINVAL and the
+ * reason.  One reload at a time (-EBUSY otherwise).
+ */
+sea_future sea_tls_creds_reload(sea_tls_creds *creds) SEA_MUST_USE;
+/* How many times creds were reloaded. */
+unsigned sea_tls_creds_generation(const sea_tls_creds *creds);
+
+/*
  * Runs a server's handshake over s (the socket stays the caller's, and must
  * outlive the TLS connection) within timeout (0: 10 s).  Resolves with the
  * connection as a boxed value (v.ptr: sea_tls *; dropped, it is freed).
@@ -81,7 +118,8 @@ sea_future sea_tls_accept(sea_tls_creds *creds, sea_socket *s, sea_time timeout)
  * Runs a client's handshake over s: host is checked against the server's
  * certificate and sent as SNI (an IP address is only checked: RFC 6066
  * keeps it out of SNI; with no_verify nothing is checked; NULL: neither).
- * As sea_tls_accept otherwise.
+ * Unless no_resumption, the shard's last session with the same host and
+ * peer address is offered, and a new one kept.  As sea_tls_accept otherwise.
  */
 sea_future sea_tls_connect(sea_tls_creds *creds, sea_socket *s, const char *host, sea_time timeout) SEA_MUST_USE;
 
@@ -103,6 +141,8 @@ const char *sea_tls_version(const sea_tls *t);
 const char *sea_tls_peer_subject(const sea_tls *t);
 /* The server name the client asked for (SNI), on a server; NULL if none. */
 const char *sea_tls_server_name(const sea_tls *t);
+/* Whether the handshake resumed an earlier session (a ticket) rather than being a full one. */
+bool sea_tls_resumed(const sea_tls *t);
 
 /* Frees t (its streams first).  Sends nothing: close the output stream for an orderly end.  NULL does nothing. */
 void sea_tls_free(sea_tls *t);

@@ -8,6 +8,8 @@
 
 #include <sea/net.h>
 
+#include <stdint.h>
+
 struct sea__module;
 
 /* The current shard's network counters, or a sink off a shard (counted nowhere). */
@@ -17,5 +19,11 @@ extern const struct sea__module sea__module_net;
 
 /* A listener's descriptor (the server dups a Unix listener's for its other shards). */
 int sea__listener_fd(const sea_listener *l);
+
+/*
+ * Added to the wall clock that session tickets' key periods are counted on
+ * (tls.c): tests move it to see keys rotate without waiting hours.
+ */
+extern int64_t sea__tls_clock_skew;
 
 #endif

@@ -38,7 +38,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* The library's clock for session tickets' key periods is moved by this (src/net/net.h): a test hook. */
+extern int64_t sea__tls_clock_skew;
 
 /* ---- certificates and credentials ---- */
 
@@ -79,11 +83,18 @@ struct pair {
     sea_socket *srv, *cli;
 };
 
+/* Set: every pair is made on this listener (a client keeps sessions per server address). */
+static sea_listener *same_server;
+
 static bool pair_open(struct pair *p) {
     *p = (struct pair){0};
-    sea_addr a;
-    sea_addr_parse("127.0.0.1:0", &a);
-    CHECK_EQ(sea_listen(&a, NULL, &p->l), 0);
+    if (same_server) {
+        p->l = same_server;
+    } else {
+        sea_addr a;
+        sea_addr_parse("127.0.0.1:0", &a);
+        CHECK_EQ(sea_listen(&a, NULL, &p->l), 0);
+    }
     if (!p->l)
         return false;
     sea_addr bound = sea_listener_addr(p->l);
@@ -103,7 +114,8 @@ static bool pair_open(struct pair *p) {
 static void pair_close(struct pair *p) {
     sea_socket_close(p->srv);
     sea_socket_close(p->cli);
-    sea_listener_close(p->l);
+    if (p->l != same_server)
+        sea_listener_close(p->l);
 }
 
 /* ---- the server's side, in a fiber ---- */
@@ -123,6 +135,7 @@ struct srv {
     int hs_err;
     char hs_msg[512];
     char version[16], alpn[32], sni[64], subject[256];
+    bool resumed;
     int end_err; /* how reading ended: 0 (close_notify) or the error */
     char end_msg[256];
     size_t total;  /* plaintext bytes read */
@@ -149,6 +162,7 @@ static sea_future server_fiber(struct srv **svp) {
     keep(sv->alpn, sizeof(sv->alpn), sea_tls_alpn(t));
     keep(sv->sni, sizeof(sv->sni), sea_tls_server_name(t));
     keep(sv->subject, sizeof(sv->subject), sea_tls_peer_subject(t));
+    sv->resumed = sea_tls_resumed(t);
     sea_input_stream *in = sea_tls_input(t);
     sea_output_stream *out = sea_tls_output(t, 0);
     if (sv->mode == SRV_TRUNCATE) {
@@ -344,6 +358,7 @@ struct shake {
     int err; /* the client's */
     char msg[512];
     char version[16], alpn[32], subject[256];
+    bool resumed;
     int end_err; /* the client's reading, after a successful handshake: 0 (close_notify) or the error */
     char end_msg[256];
     char data[64];
@@ -370,6 +385,7 @@ static void shake(sea_tls_creds *sc, sea_tls_creds *cc, const char *host, enum s
         keep(k->version, sizeof(k->version), sea_tls_version(t));
         keep(k->alpn, sizeof(k->alpn), sea_tls_alpn(t));
         keep(k->subject, sizeof(k->subject), sea_tls_peer_subject(t));
+        k->resumed = sea_tls_resumed(t);
         sea_input_stream *in = sea_tls_input(t);
         sea_output_stream *out = sea_tls_output(t, 0);
         if (mode != SRV_TRUNCATE) {
@@ -691,6 +707,221 @@ FIBER_CASE(t_hostile_clients) {
     return sea_ready();
 }
 
+/* ---- several certificates, chosen by SNI ---- */
+
+static void check_creds_error_more(const sea_tls_cert *bad) {
+    char why[512] = "";
+    sea_tls_creds *c = NULL;
+    int rc = sea_tls_creds_new(SEA_TLS_SERVER, &(sea_tls_options){.cert_file = P("server.pem"),
+                                                                   .key_file = P("server.key"), .more_certs = bad,
+                                                                   .more_cert_count = 1},
+                               &c, why, sizeof(why));
+    CHECK_EQ(rc, -EINVAL);
+    CHECK_CONTAINS(why, "missing.pem");
+    if (rc == 0)
+        sea_tls_creds_free(c);
+}
+
+FIBER_CASE(t_certificates_by_name) {
+    const sea_tls_cert more[] = {{P("other.pem"), P("other.key")}};
+    sea_tls_creds *sc = creds(SEA_TLS_SERVER, (sea_tls_options){.cert_file = P("server.pem"), .key_file = P("server.key"),
+                                                                 .more_certs = more, .more_cert_count = 1});
+    sea_tls_creds *cc = client_creds();
+    sea_tls_creds *any = creds(SEA_TLS_CLIENT, (sea_tls_options){.no_verify = true});
+    struct shake k;
+    /* Each name gets its own certificate, verified by the client against that name. */
+    shake(sc, cc, "other.example", SRV_ECHO, 0, &k);
+    check_ok(&k, "other.example");
+    CHECK_CONTAINS(k.subject, "CN=other.example");
+    CHECK_STREQ(k.sv.sni, "other.example");
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "localhost");
+    CHECK_CONTAINS(k.subject, "CN=localhost");
+    /* No name (an IP address is not sent), or a name none has: the first certificate. */
+    shake(sc, cc, "127.0.0.1", SRV_ECHO, 0, &k);
+    check_ok(&k, "127.0.0.1");
+    CHECK_CONTAINS(k.subject, "CN=localhost");
+    shake(sc, any, "nobody.example", SRV_ECHO, 0, &k);
+    check_ok(&k, "nobody.example");
+    CHECK_CONTAINS(k.subject, "CN=localhost");
+    sea_tls_creds_free(any);
+    sea_tls_creds_free(cc);
+    sea_tls_creds_free(sc);
+    /* A further certificate that cannot be read, or a client given one, is an error at once. */
+    const sea_tls_cert bad[] = {{P("missing.pem"), P("other.key")}};
+    check_creds_error_more(bad);
+    return sea_ready();
+}
+
+/* ---- resumption: session tickets and the client's sessions ---- */
+
+FIBER_CASE(t_resumption) {
+    sea_tls_creds *sc = server_creds();
+    sea_tls_creds *cc = client_creds();
+    /* The middle of a key period, so that the real clock cannot cross into the next one during the case. */
+    const sea_time period = SEA_SEC(3600);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * SEA_SEC(1) + ts.tv_nsec;
+    sea__tls_clock_skew = period / 2 - now % period;
+    sea_addr any_port;
+    sea_addr_parse("127.0.0.1:0", &any_port);
+    CHECK_EQ(sea_listen(&any_port, NULL, &same_server), 0);
+    struct shake k;
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "first");
+    CHECK(!k.resumed);
+    CHECK(!k.sv.resumed);
+    /* The client kept the ticket the server sent, and offers it: no full handshake. */
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "second");
+    CHECK(k.resumed);
+    CHECK(k.sv.resumed);
+    CHECK_STREQ(k.subject, "CN=localhost,O=sea tests"); /* the certificate the session was made with */
+    /* Another name is another server to the client: a full handshake. */
+    shake(sc, cc, "127.0.0.1", SRV_ECHO, 0, &k);
+    check_ok(&k, "by address");
+    CHECK(!k.resumed);
+    /* One key period later the ticket still opens (and a new one is issued); two later it does not. */
+    sea__tls_clock_skew += period;
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "next period");
+    CHECK(k.resumed);
+    CHECK(k.sv.resumed);
+    sea__tls_clock_skew += 2 * period;
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "two periods on");
+    CHECK(!k.sv.resumed);
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "with the fresh ticket");
+    CHECK(k.sv.resumed);
+    /* Tickets from other credentials (another server, or this one restarted) do not open. */
+    sea_tls_creds *sc2 = server_creds();
+    shake(sc2, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "another server");
+    CHECK(!k.sv.resumed);
+    sea_tls_creds_free(sc2);
+    sea__tls_clock_skew = 0;
+    /* The same name at another address is another server. */
+    sea_listener_close(same_server);
+    same_server = NULL;
+    shake(sc, cc, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "another port");
+    CHECK(!k.sv.resumed);
+    /* A client that keeps no sessions, and a server that issues no tickets. */
+    sea_tls_creds *forget = creds(SEA_TLS_CLIENT, (sea_tls_options){.ca_file = P("ca.pem"), .no_resumption = true});
+    for (int i = 0; i < 2; i++) {
+        shake(sc, forget, "localhost", SRV_ECHO, 0, &k);
+        check_ok(&k, "no_resumption");
+        CHECK(!k.sv.resumed);
+    }
+    sea_tls_creds_free(forget);
+    sea_tls_creds *noticket = creds(SEA_TLS_SERVER, (sea_tls_options){.cert_file = P("server.pem"),
+                                                                       .key_file = P("server.key"), .no_tickets = true});
+    sea_tls_creds *cc2 = client_creds();
+    for (int i = 0; i < 2; i++) {
+        shake(noticket, cc2, "localhost", SRV_ECHO, 0, &k);
+        check_ok(&k, "no_tickets");
+        CHECK(!k.sv.resumed);
+    }
+    sea_tls_creds_free(cc2);
+    sea_tls_creds_free(noticket);
+    sea_tls_creds_free(cc);
+    sea_tls_creds_free(sc);
+    return sea_ready();
+}
+
+/* ---- reloading the files ---- */
+
+/* Copies cert_dir/from to cert_dir/to. */
+static void copy_file(const char *from, const char *to) {
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", P(from), P(to));
+    CHECK_EQ(system(cmd), 0);
+}
+
+FIBER_CASE(t_reload) {
+    copy_file("server.pem", "live.pem");
+    copy_file("server.key", "live.key");
+    sea_tls_creds *sc = creds(SEA_TLS_SERVER, (sea_tls_options){.cert_file = P("live.pem"), .key_file = P("live.key")});
+    sea_tls_creds *any = creds(SEA_TLS_CLIENT, (sea_tls_options){.no_verify = true, .no_resumption = true});
+    struct shake k;
+    shake(sc, any, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "before");
+    CHECK_CONTAINS(k.subject, "CN=localhost");
+    CHECK_EQ(sea_tls_creds_generation(sc), 0u);
+
+    /* A connection made before the reload goes on after it. */
+    struct pair p;
+    CHECK(pair_open(&p));
+    struct srv sv = {.creds = sc, .s = p.srv, .mode = SRV_ECHO};
+    struct srv *svp = &sv;
+    sea_future sf = sea_fiber_start(server_fiber, svp);
+    int err;
+    char msg[512];
+    sea_tls *t = client_connect(any, p.cli, "localhost", 0, &err, msg, sizeof(msg));
+    CHECK_EQ(err, 0);
+
+    /* A renewed certificate in place: new handshakes get it. */
+    copy_file("other.pem", "live.pem");
+    copy_file("other.key", "live.key");
+    CHECK_EQ(sea_test_await_err(sea_tls_creds_reload(sc), NULL), 0);
+    CHECK_EQ(sea_tls_creds_generation(sc), 1u);
+    shake(sc, any, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "after");
+    CHECK_CONTAINS(k.subject, "CN=other.example");
+
+    if (t) {
+        sea_input_stream *in = sea_tls_input(t);
+        sea_output_stream *out = sea_tls_output(t, 0);
+        CHECK_EQ(sea_test_await_err(sea_output_write(out, "still", 5), NULL), 0);
+        CHECK_EQ(sea_test_await_err(sea_output_close(out), NULL), 0);
+        char buf[64];
+        size_t n;
+        CHECK_EQ(read_all(in, buf, sizeof(buf), &n, msg, sizeof(msg)), 0);
+        CHECK_STREQ(buf, "still");
+        CHECK_CONTAINS(sea_tls_peer_subject(t), "CN=localhost");
+        sea_output_stream_free(out);
+        sea_input_stream_free(in);
+        sea_tls_free(t);
+    }
+    CHECK_EQ(sea_test_await_err(sf, NULL), 0);
+    pair_close(&p);
+
+    /* A half-written renewal (a key that is not the certificate's): refused, the last good files stay. */
+    copy_file("server.pem", "live.pem");
+    sea_future rf = sea_await(sea_tls_creds_reload(sc));
+    CHECK_EQ(sea_future_error(&rf), -EINVAL);
+    CHECK_CONTAINS(sea_future_message(&rf), "does not match");
+    sea_future_detach(rf);
+    copy_file("ca.cnf", "live.pem");
+    rf = sea_await(sea_tls_creds_reload(sc));
+    CHECK_EQ(sea_future_error(&rf), -EINVAL);
+    CHECK_CONTAINS(sea_future_message(&rf), "live.pem");
+    sea_future_detach(rf);
+    CHECK_EQ(sea_tls_creds_generation(sc), 1u);
+    shake(sc, any, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "after a failed reload");
+    CHECK_CONTAINS(k.subject, "CN=other.example");
+
+    /* One reload at a time. */
+    copy_file("server.pem", "live.pem");
+    copy_file("server.key", "live.key");
+    sea_future r1 = sea_tls_creds_reload(sc);
+    sea_future r2 = sea_await(sea_tls_creds_reload(sc));
+    int e2 = sea_future_error(&r2);
+    sea_future_detach(r2);
+    CHECK_EQ(sea_test_await_err(r1, NULL), 0);
+    if (sea_shard_count() > 1)
+        CHECK_EQ(e2, -EBUSY); /* with one shard the first may be done at once */
+    shake(sc, any, "localhost", SRV_ECHO, 0, &k);
+    check_ok(&k, "back");
+    CHECK_CONTAINS(k.subject, "CN=localhost");
+    sea_tls_creds_free(any);
+    sea_tls_creds_free(sc);
+    return sea_ready();
+}
+
 /* ---- credentials that cannot be made ---- */
 
 /* sea_tls_creds_new(role, o) fails with -EINVAL and a reason containing want. */
@@ -707,6 +938,12 @@ static void check_creds_error(sea_tls_role role, sea_tls_options o, const char *
 }
 
 static sea_future t_creds_errors(void) {
+    /* Options that only make sense elsewhere. */
+    check_creds_error(SEA_TLS_SERVER, (sea_tls_options){.cert_file = P("server.pem"), .key_file = P("server.key"),
+                                                         .ticket_rotation = 5},
+                      "ticket_rotation");
+    const sea_tls_cert more[] = {{P("other.pem"), P("other.key")}};
+    check_creds_error(SEA_TLS_CLIENT, (sea_tls_options){.more_certs = more, .more_cert_count = 1}, "server");
     /* A server needs a certificate. */
     check_creds_error(SEA_TLS_SERVER, (sea_tls_options){0}, "cert_file");
     /* Files that are not there, or not certificates. */
@@ -755,6 +992,9 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_mutual_tls),
     SEA_TEST(t_close_notify_and_truncation),
     SEA_TEST(t_hostile_clients),
+    SEA_TEST(t_certificates_by_name),
+    SEA_TEST(t_resumption),
+    SEA_TEST(t_reload),
     SEA_TEST(t_creds_errors),
 };
 
