@@ -308,7 +308,7 @@ def with_plain_server(args):
                        '--handshake-timeout', '1'], 'ec server')
     try:
         line = echo_ok(echo, args, [], 'a line')
-        check('version=TLSv1.3 alpn=- sni=localhost peer="-"' in line, f'default handshake: {line}')
+        check('version=TLSv1.3 alpn=- sni=localhost resumed=no peer="-"' in line, f'default handshake: {line}')
         line = echo_ok(echo, args, ['-alpn', 'h2,http/1.1'], 'ALPN h2,http/1.1')
         check('alpn=http/1.1' in line, f'ALPN: the server picks http/1.1: {line}')
         line = echo_ok(echo, args, ['-alpn', 'h2'], 'ALPN h2 only')
@@ -442,6 +442,125 @@ def with_rsa(args):
         echo.stop()
 
 
+def with_sni_and_resumption(args):
+    """Two certificates chosen by SNI; tickets that resume on every shard (Python's ssl and s_client)."""
+    echo = Echo(args, ['--cert', args.path('server.pem'), '--key', args.path('server.key'),
+                       '--more-cert', args.path('other.pem') + ':' + args.path('other.key')], 'sni server')
+    try:
+        # s_client asks for each name and verifies the certificate it gets against that name.
+        for name in ('other.example', 'localhost'):
+            mark = echo.mark()
+            rc, out, err = s_client(args, echo.port, ['-servername', name, '-verify_hostname', name])
+            check(rc == 0 and out == b'hello from s_client\n', f'sni {name}: status {rc}, {out!r}: {err[-1500:]}')
+            echo.expect(rf'^tls: shard \d+ .*sni={re.escape(name)} ', mark, f'sni {name}')
+        # s_client keeps the session in a file and offers it again.
+        sess = args.path('s_client.session')
+        rc, out, err = s_client(args, echo.port, ['-sess_out', sess], quiet=False)
+        check(rc == 0 and b'New, TLSv1.3' in out, f's_client first session: {rc} {out[-600:]!r}')
+        rc, out, err = s_client(args, echo.port, ['-sess_in', sess], quiet=False)
+        check(rc == 0 and b'Reused, TLSv1.3' in out, f's_client resumed: {rc} {out[-600:]!r}')
+        # Python's ssl, TLS 1.3 and 1.2: the session from one connection resumes the next, whichever shard
+        # it lands on; with several shards, until one lands on a shard other than the first one's.
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            ctx = py_context(args, version=version)
+            session, first_shard, other_shard_seen = None, None, False
+            failed_before = len(failures)
+            for i in range(200):
+                mark = echo.mark()
+                s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20),
+                                    server_hostname='localhost', session=session)
+                try:
+                    s.sendall(b'ticket?\n')
+                    got = s.recv(100)  # (TLS 1.3: the ticket comes before the echo)
+                    check(got == b'ticket?\n', f'resumption {version.name} #{i}: echo {got!r}')
+                    if session is not None:
+                        check(s.session_reused, f'resumption {version.name} #{i}: not resumed')
+                    session = s.session
+                    s.unwrap().close()
+                finally:
+                    s.close()
+                line = echo.expect(r'^tls: shard \d+ version=', mark, f'resumption {version.name} #{i}')
+                shard = re.search(r'shard (\d+)', line[0]).group(1) if line else None
+                if line and session is not None and i > 0:
+                    check('resumed=yes' in line[0], f'resumption {version.name} #{i}: server says {line[0]}')
+                if first_shard is None:
+                    first_shard = shard
+                elif shard != first_shard:
+                    other_shard_seen = True
+                if len(failures) > failed_before or i >= 3 and (other_shard_seen or args.shards == 1):
+                    break
+            check(other_shard_seen or args.shards == 1, f'resumption {version.name}: never reached a second shard')
+    finally:
+        echo.stop()
+
+
+def reload_under_load(args):
+    """SIGHUP reloads the certificate files while clients connect: no connection fails, an old connection
+    goes on, new ones get the new certificate, and a broken file is refused with the old one kept."""
+    live_cert, live_key = args.path('live.pem'), args.path('live.key')
+    shutil.copy(args.path('server.pem'), live_cert)
+    shutil.copy(args.path('server.key'), live_key)
+    echo = Echo(args, ['--cert', live_cert, '--key', live_key], 'reload server')
+    any_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    any_ctx.check_hostname = False
+    any_ctx.verify_mode = ssl.CERT_NONE
+    def subject(s):
+        der = s.getpeercert(binary_form=True)
+        return b'other.example' in der and 'other' or b'localhost' in der and 'localhost' or '?'
+    try:
+        old = any_ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20))
+        check(subject(old) == 'localhost', 'reload: the first certificate')
+        errors, done, stop = [], [0], threading.Event()
+        def load():
+            while not stop.is_set() and done[0] < 100000:
+                try:
+                    s = any_ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20))
+                    s.sendall(b'x')
+                    if s.recv(1) != b'x':
+                        errors.append('no echo')
+                    s.unwrap().close()
+                    done[0] += 1
+                except (OSError, ssl.SSLError) as e:
+                    errors.append(repr(e))
+                    return
+        workers = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+        for w in workers:
+            w.start()
+        for n in range(1, 11):  # ten reloads, alternating between the two certificates
+            pick = 'other' if n % 2 else 'server'
+            shutil.copy(args.path(pick + '.pem'), live_cert + '.new')
+            shutil.copy(args.path(pick + '.key'), live_key + '.new')
+            os.rename(live_key + '.new', live_key)
+            os.rename(live_cert + '.new', live_cert)
+            mark = echo.mark()
+            echo.p.send_signal(signal.SIGHUP)
+            echo.expect(rf'^tls: reloaded generation {n}$', mark, f'reload {n}')
+        stop.set()
+        for w in workers:
+            w.join(timeout=60)
+        check(not errors, f'reload under load: failed connections: {errors[:5]}')
+        check(done[0] > 0, 'reload under load: no connection was made')
+        s = any_ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20))
+        check(subject(s) == 'localhost', 'reload: generation 10 serves server.pem again')
+        s.close()
+        # The connection from before every reload still echoes, with the certificate it began with.
+        old.sendall(b'still here\n')
+        check(old.recv(100) == b'still here\n', 'reload: the old connection goes on')
+        check(subject(old) == 'localhost', 'reload: the old connection keeps its certificate')
+        old.unwrap().close()
+        # A key that does not match: refused, and the server goes on with what it had.
+        shutil.copy(args.path('mismatch.key'), live_key)
+        mark = echo.mark()
+        echo.p.send_signal(signal.SIGHUP)
+        echo.expect(r'^tls: reload failed: .*does not match', mark, 'a broken reload')
+        s = any_ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20))
+        check(subject(s) == 'localhost', 'reload: a failed reload keeps the last good certificate')
+        s.close()
+        print(f'reload under load: {done[0]} connections, none failed', flush=True)
+    finally:
+        echo.stop()
+
+
 def bad_credentials(args):
     """tls_echo does not start with credentials that do not load, and says why."""
     for opts, why in ((['--cert', args.path('server.pem'), '--key', args.path('mismatch.key')], 'mismatch'),
@@ -464,6 +583,8 @@ def main():
     ap.add_argument('--openssl', default='openssl')
     args, sea = ap.parse_known_args()
     args.sea = sea
+    shards = [a for a in sea if re.fullmatch(r'-c\d+', a)]
+    args.shards = int(shards[-1][2:]) if shards else 1
     openssl = shutil.which(args.openssl)
     if not openssl:
         raise SystemExit(f'FAIL: no {args.openssl} (Debian: apt-get install openssl)')
@@ -479,6 +600,8 @@ def main():
         with_plain_server(args)
         with_client_certificates(args)
         with_rsa(args)
+        with_sni_and_resumption(args)
+        reload_under_load(args)
         bad_credentials(args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

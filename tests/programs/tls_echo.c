@@ -4,7 +4,7 @@
  * Python's ssl):
  *
  *     tls_echo [sea options] --cert PEM --key PEM [--ca PEM --verify-client] [--alpn LIST]
- *              [--handshake-timeout SECONDS]
+ *              [--more-cert PEM:KEY[,PEM:KEY...]] [--handshake-timeout SECONDS]
  *
  * Listens on 127.0.0.1, port 0, on every shard, and prints "serving ADDR"
  * on stdout once it does.  Each connection's handshake runs with the
@@ -12,18 +12,22 @@
  * until its close_notify, which is answered with ours.  On stderr, one line
  * per connection:
  *
- *     tls: shard N version=TLSv1.3 alpn=http/1.1 sni=localhost peer="CN=client,O=sea tests"
+ *     tls: shard N version=TLSv1.3 alpn=http/1.1 sni=localhost resumed=no peer="CN=client,O=sea tests"
  *     tls: shard N handshake failed: EPROTO TLS handshake: ...
  *     tls: shard N ended: EPROTO TLS: truncated (...)       (reading ended otherwise than by close_notify)
  *
- * ("-" for no ALPN, SNI or peer certificate).  SIGTERM or SIGINT stops it
- * (exit 0), freeing everything.
+ * ("-" for no ALPN, SNI or peer certificate).  SIGHUP reads the certificate
+ * files again (sea_tls_creds_reload) and says "tls: reloaded generation N"
+ * or "tls: reload failed: WHY".  SIGTERM or SIGINT stops it (exit 0),
+ * freeing everything.
  */
 #include <sea/sea.h>
 #include <sea/tls.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 static const sea_option opts[] = {
     {.name = "cert", .type = SEA_OPTION_STRING, .help = "the server's certificate chain (PEM)"},
@@ -31,6 +35,8 @@ static const sea_option opts[] = {
     {.name = "ca", .type = SEA_OPTION_STRING, .help = "the CAs client certificates are checked with (PEM)"},
     {.name = "verify-client", .type = SEA_OPTION_FLAG, .help = "require a client certificate signed by --ca"},
     {.name = "alpn", .type = SEA_OPTION_STRING, .help = "the protocols accepted, by preference: \"h2,http/1.1\""},
+    {.name = "more-cert", .type = SEA_OPTION_STRING,
+     .help = "further certificates chosen by SNI: PEM:KEY[,PEM:KEY...]"},
     {.name = "handshake-timeout", .type = SEA_OPTION_DOUBLE, .default_value = "10",
      .help = "seconds a handshake may take", .min = 0.01, .max = 3600},
 };
@@ -87,8 +93,9 @@ static sea_future serve(sea_socket *s) {
     }
     sea_tls *t = sea_future_value(&r).ptr;
     sea_future_detach(r);
-    fprintf(stderr, "tls: shard %u version=%s alpn=%s sni=%s peer=\"%s\"\n", sea_shard_id(), sea_tls_version(t),
-            or_dash(sea_tls_alpn(t)), or_dash(sea_tls_server_name(t)), or_dash(sea_tls_peer_subject(t)));
+    fprintf(stderr, "tls: shard %u version=%s alpn=%s sni=%s resumed=%s peer=\"%s\"\n", sea_shard_id(),
+            sea_tls_version(t), or_dash(sea_tls_alpn(t)), or_dash(sea_tls_server_name(t)),
+            sea_tls_resumed(t) ? "yes" : "no", or_dash(sea_tls_peer_subject(t)));
     sea_input_stream *in = sea_tls_input(t);
     sea_output_stream *out = sea_tls_output(t, 0);
     char msg[512] = "";
@@ -101,9 +108,53 @@ static sea_future serve(sea_socket *s) {
     return sea_ready();
 }
 
+static sea_future reloaded(sea_future *in) {
+    if (sea_future_failed(in))
+        fprintf(stderr, "tls: reload failed: %s\n", or_dash(sea_future_message(in)));
+    else
+        fprintf(stderr, "tls: reloaded generation %u\n", sea_tls_creds_generation(creds));
+    sea_future_detach(*in);
+    *in = sea_ready();
+    return sea_ready();
+}
+
+static void on_hup(int signo, void *arg) {
+    (void)signo, (void)arg;
+    if (creds)
+        sea_future_detach(sea_then_wrapped(sea_tls_creds_reload(creds), reloaded));
+}
+
+/* "a.pem:a.key,b.pem:b.key" into certs (at most max); the count, or -1 if malformed. */
+static int parse_more(char *list, sea_tls_cert *certs, int max) {
+    int n = 0;
+    for (char *item = list; item && *item;) {
+        char *comma = strchr(item, ',');
+        if (comma)
+            *comma = 0;
+        char *colon = strchr(item, ':');
+        if (!colon || n == max)
+            return -1;
+        *colon = 0;
+        certs[n++] = (sea_tls_cert){item, colon + 1};
+        item = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
 static sea_future app_main(void) {
     char why[512];
+    static char more_text[4096];
+    static sea_tls_cert more[8];
+    int more_count = 0;
+    if (sea_option_string("more-cert")) {
+        snprintf(more_text, sizeof(more_text), "%s", sea_option_string("more-cert"));
+        more_count = parse_more(more_text, more, 8);
+        if (more_count < 0)
+            return sea_failed(-EINVAL, "tls_echo: --more-cert wants PEM:KEY[,PEM:KEY...] (at most 8)");
+    }
     sea_tls_options o = {
+        .more_certs = more,
+        .more_cert_count = (unsigned)more_count,
         .cert_file = sea_option_string("cert"),
         .key_file = sea_option_string("key"),
         .ca_file = sea_option_string("ca"),
@@ -113,6 +164,7 @@ static sea_future app_main(void) {
     int rc = sea_tls_creds_new(SEA_TLS_SERVER, &o, &creds, why, sizeof(why));
     if (rc < 0)
         return sea_failed_fmt(rc, "tls_echo: %s", why);
+    sea_signal_handle(SIGHUP, on_hup, NULL);
     sea_future f = sea_await(sea_server_start("127.0.0.1:0", &(sea_server_options){.fibers = true}, serve));
     if (sea_future_failed(&f)) {
         sea_tls_creds_free(creds);
