@@ -42,7 +42,13 @@
 #include <openssl/x509v3.h>
 
 #define RECORD_MAX (16 * 1024)
-#define CIPHER_READ (32 * 1024)
+/*
+ * Ciphertext is read into a buffer of CIPHER_FIRST bytes, doubled (up to
+ * CIPHER_MAX) each time a read fills it: an idle connection, or one with
+ * small requests, holds 4 KiB; a bulk transfer soon reads 32 KiB at a time.
+ */
+#define CIPHER_FIRST (4 * 1024)
+#define CIPHER_MAX (32 * 1024)
 #define DEFAULT_HANDSHAKE_TIMEOUT SEA_SEC(10)
 #define DEFAULT_TICKET_ROTATION SEA_SEC(3600)
 /* A PEM file larger than this is not a certificate, a key or a CA list anyone meant. */
@@ -130,6 +136,7 @@ struct sea_tls {
     struct sea_tls_creds *creds;
     sea_semaphore wsem;  /* one socket write at a time, in order */
     char *cbuf;          /* where ciphertext is read into */
+    size_t cbuf_len;
     bool eof;            /* the socket's read side ended */
     bool timed_out;
     struct tls_source src;
@@ -896,12 +903,20 @@ static sea_future cipher_read(sea_tls **tp, sea_future *in) {
         t->eof = true;
     else if (BIO_write(t->rbio, t->cbuf, (int)n) != (int)n)
         return sea_failed(-ENOMEM, "no memory for TLS records");
+    if (n == t->cbuf_len && n < CIPHER_MAX) {
+        char *bigger = malloc(n * 2);
+        if (bigger) { /* (without it, reads go on in the smaller buffer) */
+            free(t->cbuf);
+            t->cbuf = bigger;
+            t->cbuf_len = n * 2;
+        }
+    }
     return sea_ready();
 }
 
 /* Reads what the socket has into OpenSSL's input (or notes its end). */
 static sea_future read_cipher(sea_tls *t) {
-    return sea_then_wrapped(sea_socket_read(t->s, t->cbuf, CIPHER_READ), cipher_read, t);
+    return sea_then_wrapped(sea_socket_read(t->s, t->cbuf, t->cbuf_len), cipher_read, t);
 }
 
 /* ---- the connection ---- */
@@ -928,7 +943,8 @@ static sea_tls *tls_new(sea_tls_creds *c, sea_socket *s) {
     t->box.release = tls_box_release;
     t->s = s;
     t->creds = c;
-    t->cbuf = malloc(CIPHER_READ);
+    t->cbuf = malloc(CIPHER_FIRST);
+    t->cbuf_len = CIPHER_FIRST;
     t->ssl = SSL_new(ctx);
     t->rbio = BIO_new(BIO_s_mem());
     t->wbio = BIO_new(BIO_s_mem());
@@ -942,6 +958,8 @@ static sea_tls *tls_new(sea_tls_creds *c, sea_socket *s) {
     }
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_app_data(t->ssl, t); /* for the ticket and session callbacks */
+    /* OpenSSL's record buffers (about 17 KiB each way) are freed while the connection is idle. */
+    SSL_set_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
     sea_semaphore_init(&t->wsem, 1);
     return t;
 }

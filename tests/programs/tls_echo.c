@@ -18,8 +18,9 @@
  *
  * ("-" for no ALPN, SNI or peer certificate).  SIGHUP reads the certificate
  * files again (sea_tls_creds_reload) and says "tls: reloaded generation N"
- * or "tls: reload failed: WHY".  SIGTERM or SIGINT stops it (exit 0),
- * freeing everything.
+ * or "tls: reload failed: WHY".  SIGUSR1 says how much of sea's memory all
+ * shards' live allocations hold: "tls: heap used BYTES".  SIGTERM or SIGINT
+ * stops it (exit 0), freeing everything.
  */
 #include <sea/sea.h>
 #include <sea/tls.h>
@@ -124,6 +125,24 @@ static void on_hup(int signo, void *arg) {
         sea_future_detach(sea_then_wrapped(sea_tls_creds_reload(creds), reloaded));
 }
 
+static sea_future heap_used(void) {
+    sea_memory_stats st;
+    sea_memory_stats_get(&st);
+    return sea_ready_size(st.used);
+}
+
+static sea_future heap_said(sea_future *in) {
+    if (!sea_future_failed(in))
+        fprintf(stderr, "tls: heap used %zu\n", sea_future_value(in).size);
+    return sea_future_move(in);
+}
+
+static void on_usr1(int signo, void *arg) {
+    (void)signo, (void)arg;
+    sea_future_detach(sea_then_wrapped(sea_map_reduce(heap_used, sea_reduce_sum_size, (sea_value){.size = 0}),
+                                       heap_said));
+}
+
 /* "a.pem:a.key,b.pem:b.key" into certs (at most max); the count, or -1 if malformed. */
 static int parse_more(char *list, sea_tls_cert *certs, int max) {
     int n = 0;
@@ -165,6 +184,7 @@ static sea_future app_main(void) {
     if (rc < 0)
         return sea_failed_fmt(rc, "tls_echo: %s", why);
     sea_signal_handle(SIGHUP, on_hup, NULL);
+    sea_signal_handle(SIGUSR1, on_usr1, NULL);
     sea_future f = sea_await(sea_server_start("127.0.0.1:0", &(sea_server_options){.fibers = true}, serve));
     if (sea_future_failed(&f)) {
         sea_tls_creds_free(creds);
