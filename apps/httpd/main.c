@@ -5,6 +5,9 @@
  *
  *     sea-httpd --root /srv/www --address 0.0.0.0 --port 8080 [--access-log]
  *
+ * HTTP/2 is on unless --no-http2: negotiated by ALPN ("h2,http/1.1") on the
+ * HTTPS port, and with prior knowledge (h2c) on the plain one.
+ *
  * Every shard listens on the port (SO_REUSEPORT) and serves its own
  * connections; the files come from the disk API, the small ones from a
  * per-shard cache (see sea_http_files).  Responses are counted per status
@@ -37,6 +40,10 @@ static const sea_option httpd_opts[] = {
     {.name = "index", .type = SEA_OPTION_STRING, .default_value = "index.html",
      .help = "the file served for a directory"},
     {.name = "access-log", .type = SEA_OPTION_FLAG, .help = "log every request (logger \"access\", level info)"},
+    {.name = "no-http2", .type = SEA_OPTION_FLAG,
+     .help = "HTTP/1.x only: no h2 in the TLS handshake's ALPN, no prior-knowledge HTTP/2 on the plain port"},
+    {.name = "max-streams", .type = SEA_OPTION_INT, .default_value = "100",
+     .help = "HTTP/2 streams a connection may have open at once", .min = 1, .max = 1e6},
     {.name = "max-connections", .type = SEA_OPTION_INT, .default_value = "0",
      .help = "connections per shard at most (0: as many as descriptors allow)", .min = 0, .max = 1e9},
     {.name = "max-body", .type = SEA_OPTION_SIZE, .default_value = "1M",
@@ -95,9 +102,10 @@ static void done(const sea_http_request *req, int status, uint64_t bytes, sea_ti
         char peer[80] = "-";
         sea_addr a = sea_http_peer(req);
         sea_addr_format(&a, peer, sizeof(peer));
-        sea_log_write(&access_log, SEA_LOG_INFO, "%s \"%s %s HTTP/1.%d\" %d %" PRIu64 " %.3f ms", peer,
-                      req->method ? req->method : "-", req->target ? req->target : "-", req->version % 10, status,
-                      bytes, (double)took / 1e6);
+        sea_log_write(&access_log, SEA_LOG_INFO, "%s \"%s %s %s\" %d %" PRIu64 " %.3f ms", peer,
+                      req->method ? req->method : "-", req->target ? req->target : "-",
+                      req->version == 20 ? "HTTP/2" : req->version == 10 ? "HTTP/1.0" : "HTTP/1.1", status, bytes,
+                      (double)took / 1e6);
     }
 }
 
@@ -137,6 +145,8 @@ static sea_future httpd_main(void) {
         .server = {.max_connections = (unsigned)sea_option_int("max-connections"), .name = "httpd"},
         .max_body = sea_option_size("max-body"),
         .idle_timeout = (sea_time)(sea_option_double("idle-timeout") * 1e9),
+        .no_http2 = sea_option_flag("no-http2"),
+        .max_streams = (unsigned)sea_option_int("max-streams"),
     };
     /* HTTPS beside HTTP, on its own port, with the same routes. */
     const char *cert = sea_option_string("tls-cert"), *key = sea_option_string("tls-key");
@@ -148,7 +158,8 @@ static sea_future httpd_main(void) {
             return sea_failed(-EINVAL, "HTTPS needs both --tls-cert and --tls-key");
         }
         rc = sea_tls_creds_new(SEA_TLS_SERVER, &(sea_tls_options){.cert_file = cert, .key_file = key,
-                                                                   .alpn = "http/1.1"},
+                                                                   .alpn = opts.no_http2 ? "http/1.1"
+                                                                                         : "h2,http/1.1"},
                                &creds, why, sizeof(why));
         if (rc < 0) {
             sea_http_routes_free(routes);

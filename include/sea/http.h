@@ -1,5 +1,5 @@
 /*
- * sea/http.h - an HTTP/1.1 server: requests, responses, routes, static files.
+ * sea/http.h - an HTTP/1.1 and HTTP/2 server: requests, responses, routes, static files.
  *
  *     static sea_future hello(sea_http_request *req, sea_http_response *resp, void *data) {
  *         sea_http_response_set_type(resp, "text/plain");
@@ -21,6 +21,14 @@
  * fiber, so a handler may wait with SEA_AWAIT (fiber style) or return a
  * future that resolves when the response is complete (continuation style);
  * either way the next request on the connection waits for it.
+ *
+ * It also speaks HTTP/2 (RFC 9113, through libnghttp2): over TLS when the
+ * handshake's ALPN chose "h2" (the application offers it in its
+ * credentials: sea_tls_options.alpn = "h2,http/1.1"), and on plain
+ * connections whose first bytes are HTTP/2's connection preface (prior
+ * knowledge, "h2c").  The same routes, hooks and handlers serve both; each
+ * stream's handler runs in a fiber of its own, so the streams of one
+ * connection are answered concurrently (up to max_streams at once).
  *
  * A handler fills the response: a status (200 unless set), headers, and a
  * body, either in memory (sea_http_response_write, _printf, _set_body) or as
@@ -70,6 +78,7 @@ typedef struct sea_http_response sea_http_response;
 typedef struct sea_http_routes sea_http_routes;
 typedef struct sea_http_server sea_http_server;
 struct sea__http_conn;
+struct sea__h2_stream;
 
 /* A header field as received: both strings NUL-terminated, the value without surrounding blanks. */
 typedef struct sea_http_header {
@@ -86,14 +95,15 @@ typedef struct sea_http_request {
     const char *target;  /* the request-target as sent: "/a%20b?x=1" */
     const char *path;    /* its path, percent-decoded: "/a b" (never contains NUL; "%3F" gives a "?") */
     const char *query;   /* the query, not decoded, without the "?": "x=1"; "" if none */
-    int version;         /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+    int version;         /* 10 for HTTP/1.0, 11 for HTTP/1.1, 20 for HTTP/2 */
     const sea_http_header *headers;
     unsigned header_count;
-    int64_t content_length; /* the body's length; -1 when chunked; 0 when there is none */
+    int64_t content_length; /* the body's length; -1 when chunked (HTTP/2: not announced); 0 when there is none */
     bool keep_alive;        /* the client keeps the connection (1.1 unless "close"; 1.0 if "keep-alive") */
     bool expect_continue;   /* "Expect: 100-continue" (the server sends 100 when the body is first read) */
     void *user;             /* for hooks and handlers to hand data along; NULL at first */
     struct sea__http_conn *sea__conn; /* private */
+    struct sea__h2_stream *sea__h2;   /* private: the HTTP/2 stream (then sea__conn is NULL) */
 } sea_http_request;
 
 /* The value of header name (case-insensitive), or NULL.  With several, the first. */
@@ -270,7 +280,13 @@ typedef struct sea_http_server_options {
     unsigned max_requests;       /* per connection, then "Connection: close"; 0: no limit */
     const char *server_header;   /* the Server header's value; NULL: "sea"; "": none */
     sea_tls_creds *tls;          /* HTTPS with these server credentials (sea/tls.h; they must outlive the
-                                    server); NULL: plain HTTP.  The handshake counts against header_timeout */
+                                    server); NULL: plain HTTP.  The handshake counts against header_timeout.
+                                    HTTP/2 over TLS when the credentials' alpn offers "h2" and the client
+                                    chooses it */
+    bool no_http2;               /* no HTTP/2: a plain connection's preface is answered as HTTP/1.1 (400), and a
+                                    TLS connection whose ALPN chose "h2" is closed (leave "h2" out of alpn) */
+    unsigned max_streams;        /* HTTP/2: streams open at once per connection (SETTINGS_MAX_CONCURRENT_STREAMS;
+                                    more are refused); 0: 100 */
 } sea_http_server_options;
 
 /*
@@ -295,6 +311,9 @@ typedef struct sea_http_stats {
     uint64_t timeouts;      /* connections closed for a timeout (408 or idle) */
     uint64_t handler_errors; /* handlers or hooks whose future failed */
     uint64_t tls_failures;  /* HTTPS: connections whose TLS handshake failed */
+    uint64_t h2_connections; /* connections that spoke HTTP/2 (their streams count in requests) */
+    uint64_t h2_errors;     /* HTTP/2 connections ended with a GOAWAY for an error of the client's (a protocol
+                               error, a flood, too many resets or CONTINUATION frames) */
 } sea_http_stats;
 /* Copies the current shard's counters of srv into *out.  0, or -EINVAL off a shard it runs on. */
 int sea_http_stats_get(const sea_http_server *srv, sea_http_stats *out);

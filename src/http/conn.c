@@ -102,6 +102,7 @@ struct sea__http_conn {
     bool closing;           /* no request after this one */
     bool send_failed;       /* a send failed: the client is gone (not the handler's fault) */
     bool corked;            /* TCP_CORK is on: a file's head and pages go out in full segments */
+    bool h1;                /* the first bytes were not HTTP/2's preface: no need to look again */
     /* HTTPS: the TLS connection over s, and its streams (NULL for plain HTTP) */
     sea_tls *tls;
     sea_input_stream *tin;
@@ -536,6 +537,8 @@ static void uncork(struct sea__http_conn *c) {
 }
 
 sea_future sea__http_response_send_file(sea_http_response *r, int fd, uint64_t pos, size_t len) {
+    if (r->h2)
+        return sea__h2_send_file(r, fd, pos, len);
     struct sea__http_conn *c = r->conn;
     if (!r->streaming || r->stream_len < 0)
         return sea_failed(-EINVAL, "sending a file needs a response stream of known length");
@@ -566,6 +569,8 @@ static const sea_data_sink_ops sink_ops = {sink_put, sink_end, sink_release};
 
 /* HEAD: a stream of unknown length is counted to its end, and that length announced. */
 sea_output_stream *sea_http_response_stream(sea_http_response *resp, int64_t length) {
+    if (resp->h2)
+        return sea__h2_response_stream(resp, length);
     if (resp->streaming) {
         errno = EALREADY;
         return NULL;
@@ -867,9 +872,40 @@ static sea_future read_more(struct sea__http_conn *c) {
     return sea_ready_int(1);
 }
 
+/*
+ * Whether the connection's first bytes are HTTP/2's preface (prior
+ * knowledge): 1 yes, 0 no (HTTP/1.x), -1 not known until more bytes come.
+ */
+static int h2_preface(struct sea__http_conn *c) {
+    size_t n = c->len - c->start;
+    if (n > SEA__H2_PREFACE_LEN)
+        n = SEA__H2_PREFACE_LEN;
+    if (c->cfg->opts.no_http2 || c->start || memcmp(c->in, SEA__H2_PREFACE, n) != 0) {
+        c->h1 = true;
+        return 0;
+    }
+    return n == SEA__H2_PREFACE_LEN ? 1 : -1;
+}
+
 static sea_future serve(struct sea__http_conn *c) {
     const struct sea__http_cfg *cfg = c->cfg;
     for (;;) {
+        /* Only the connection's first bytes can be HTTP/2's preface: once known, it costs one test. */
+        int h2 = c->h1 ? 0 : h2_preface(c);
+        if (h2 > 0) {
+            c->deadline = 0; /* the HTTP/2 code keeps its own timer */
+            sea_future r = sea_await(sea__h2_run(c->s, NULL, NULL, cfg, c->stats, c->in, c->len));
+            if (!sea_future_failed(&r) && sea_future_value(&r).i == 0)
+                c->send_failed = true;
+            c->closing = true;
+            return r;
+        }
+        if (h2 < 0) {
+            SEA_AWAIT(flush_out(c));
+            if (SEA_AWAIT(read_more(c)).i == 0)
+                return flush_out(c);
+            continue;
+        }
         long n = sea__http_head_find(c->in + c->start, c->len - c->start, &cfg->lim, &c->scan);
         if (n == 0) {
             SEA_AWAIT(flush_out(c));
@@ -957,6 +993,21 @@ sea_future sea__http_conn_run(sea_socket *s, const struct sea__http_cfg *cfg, se
             if (!c->tin || !c->tout)
                 f = sea_failed(-ENOMEM, "no memory for a TLS connection's streams");
         }
+    }
+    const char *alpn = c->tls ? sea_tls_alpn(c->tls) : NULL;
+    if (!c->closing && !sea_future_failed(&f) && alpn && strcmp(alpn, "h2") == 0) {
+        /* ALPN chose HTTP/2: the client's first bytes are its preface, read by the HTTP/2 code. */
+        sea_future_ignore(f);
+        if (cfg->opts.no_http2) {
+            sea_log_debug(&sea__http_log, "a client chose h2 by ALPN on a server without HTTP/2: closed");
+            f = sea_ready();
+        } else {
+            c->deadline = 0;
+            f = sea_await(sea__h2_run(s, c->tin, c->tout, cfg, stats, NULL, 0));
+            if (!sea_future_failed(&f) && sea_future_value(&f).i == 0)
+                c->send_failed = true; /* no close_notify on a broken connection */
+        }
+        c->closing = true;
     }
     if (!c->closing && !sea_future_failed(&f)) {
         sea_future_ignore(f);

@@ -1,7 +1,7 @@
 /*
  * http/http.h - what the HTTP server's files share: the route table
- * (routes.c), the response (response.c), one connection (conn.c), the
- * server's resolved options (server.c).
+ * (routes.c), the response (response.c), one connection (conn.c), one
+ * HTTP/2 connection (h2.c), the server's resolved options (server.c).
  */
 #ifndef SEA_HTTP_HTTP_H
 #define SEA_HTTP_HTTP_H
@@ -69,6 +69,7 @@ sea_http_done_fn sea__http_routes_done(const sea_http_routes *routes, void **dat
 
 struct sea_http_response {
     struct sea__http_conn *conn;
+    struct sea__h2_stream *h2; /* HTTP/2: the stream it answers (conn is NULL); reset leaves it */
     int status;
     bool close;          /* Connection: close after it */
     bool head_only;      /* a HEAD request: no body goes out */
@@ -136,5 +137,30 @@ sea_input_stream *sea__http_conn_body(struct sea__http_conn *c);
  */
 sea_future sea__http_response_send_file(sea_http_response *resp, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
 uint64_t sea__http_conn_max_body(const struct sea__http_conn *c);
+
+/* ---- h2.c ---- */
+
+/* The client preface of an HTTP/2 connection (RFC 9113 section 3.4), 24 bytes. */
+#define SEA__H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define SEA__H2_PREFACE_LEN 24
+
+/*
+ * Serves an HTTP/2 connection on s (through TLS's streams tin and tout, or
+ * the socket when they are NULL) until it ends; first[0..first_len) are
+ * bytes already read from it (the preface, on a plain connection).  Call
+ * it in a fiber.  Resolves with v.i = 1 when the connection may still be
+ * closed politely (TLS: close_notify), 0 when it broke or timed out; fails
+ * only for want of memory.
+ */
+sea_future sea__h2_run(sea_socket *s, sea_input_stream *tin, sea_output_stream *tout, const struct sea__http_cfg *cfg,
+                       sea_http_stats *stats, const char *first, size_t first_len) SEA_MUST_USE;
+/* What sea_http_response_stream and sea__http_response_send_file do for an HTTP/2 response. */
+sea_output_stream *sea__h2_response_stream(sea_http_response *resp, int64_t length);
+sea_future sea__h2_send_file(sea_http_response *resp, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
+/* What server.c asks of an HTTP/2 stream's request. */
+const char *sea__h2_param(const struct sea__h2_stream *st, const char *name);
+sea_addr sea__h2_peer(const struct sea__h2_stream *st);
+sea_input_stream *sea__h2_body(struct sea__h2_stream *st);
+uint64_t sea__h2_max_body(const struct sea__h2_stream *st);
 
 #endif

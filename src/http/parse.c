@@ -201,7 +201,7 @@ static int decode_path(const char *in, size_t n, char *out) {
     } while (0)
 
 /* The request-target (RFC 9112 section 3.2): its path and query.  0 or 400. */
-static int parse_target(char *target, size_t n, const char *method, char *path_buf, struct sea__http_head *out) {
+int sea__http_target_parse(char *target, size_t n, const char *method, char *path_buf, struct sea__http_head *out) {
     char *path = target;
     if (target[0] == '/') {
         /* origin-form */
@@ -400,7 +400,7 @@ int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *l
         out->content_length = (int64_t)length;
     }
     out->keep_alive = out->version == 11 ? !conn_close : conn_keep && !conn_close;
-    return parse_target(target, tlen, method, path_buf, out);
+    return sea__http_target_parse(target, tlen, method, path_buf, out);
 }
 
 /* ---- chunked bodies ---- */

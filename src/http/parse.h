@@ -66,6 +66,16 @@ struct sea__http_head {
 int sea__http_head_parse(char *buf, size_t len, const struct sea__http_limits *lim, sea_http_header *headers,
                          char *path_buf, struct sea__http_head *out);
 
+/*
+ * Splits the request-target target[0..n) (NUL-terminated, as in a parsed
+ * head) of a request with method into out->path (percent-decoded into
+ * path_buf, room for n + 1 bytes) and out->query (in target, after "?"):
+ * origin, absolute, authority (CONNECT) and asterisk (OPTIONS) forms.
+ * Returns 0, or 400 with out->error saying why.  HTTP/2's :path goes
+ * through it too, so that both protocols decode paths by the same rules.
+ */
+int sea__http_target_parse(char *target, size_t n, const char *method, char *path_buf, struct sea__http_head *out);
+
 /* The state of a chunked body's decoding (RFC 9112 section 7.1).  Zero it to start. */
 struct sea__http_chunked {
     int state;

@@ -50,6 +50,8 @@ void sea__http_cfg_init(struct sea__http_cfg *cfg, const sea_http_server_options
         o->idle_timeout = SEA_SEC(60);
     if (o->io_timeout <= 0)
         o->io_timeout = SEA_SEC(60);
+    if (!o->max_streams)
+        o->max_streams = 100;
     const char *server = o->server_header ? o->server_header : "sea";
     /* A value with a control character would split the response: leave the header out instead. */
     bool clean = strlen(server) < sizeof(cfg->server_line) - 16;
@@ -162,14 +164,20 @@ const char *sea_http_header_get(const sea_http_request *req, const char *name) {
 }
 
 const char *sea_http_param(const sea_http_request *req, const char *name) {
+    if (req->sea__h2)
+        return sea__h2_param(req->sea__h2, name);
     return req->sea__conn ? sea__http_conn_param(req->sea__conn, name) : NULL;
 }
 
 sea_addr sea_http_peer(const sea_http_request *req) {
+    if (req->sea__h2)
+        return sea__h2_peer(req->sea__h2);
     return sea__http_conn_peer(req->sea__conn);
 }
 
 sea_input_stream *sea_http_request_body(sea_http_request *req) {
+    if (req->sea__h2)
+        return sea__h2_body(req->sea__h2);
     return sea__http_conn_body(req->sea__conn);
 }
 
@@ -247,7 +255,7 @@ sea_future sea_http_request_read_body(sea_http_request *req, size_t max, sea_buf
     sea_input_stream *in = sea_http_request_body(req);
     if (!in)
         return sea_failed(-ENOMEM, "no memory for the request body");
-    uint64_t limit = sea__http_conn_max_body(req->sea__conn);
+    uint64_t limit = req->sea__h2 ? sea__h2_max_body(req->sea__h2) : sea__http_conn_max_body(req->sea__conn);
     if (!max || max > limit)
         max = limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
     if (req->content_length > 0 && (uint64_t)req->content_length > max)

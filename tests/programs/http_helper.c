@@ -4,6 +4,7 @@
  * raw sockets.  Public headers only, as an application would.
  *
  *     http_helper [sea options] --root DIR --upload-dir DIR [--header-timeout S] [--max-body N]
+ *                 [--tls-cert F --tls-key F [--alpn h2,http/1.1]] [--no-http2] [--max-streams N]
  *
  * Prints "serving http://ADDR/" once it listens (port 0: any free port).
  */
@@ -32,6 +33,12 @@ static const sea_option opts[] = {
     {.name = "tls-key", .type = SEA_OPTION_STRING, .help = "the certificate's key"},
     {.name = "max-connections", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1e6,
      .help = "per shard"},
+    {.name = "io-timeout", .type = SEA_OPTION_DOUBLE, .default_value = "60", .min = 0.01, .max = 1000,
+     .help = "seconds for each body read and send"},
+    {.name = "alpn", .type = SEA_OPTION_STRING, .help = "the protocols TLS offers (\"h2,http/1.1\"); default: no ALPN"},
+    {.name = "no-http2", .type = SEA_OPTION_FLAG, .help = "HTTP/1.x only"},
+    {.name = "max-streams", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1e6,
+     .help = "HTTP/2 streams at once per connection (0: the default)"},
 };
 
 static sea_future reply(sea_http_response *resp, const char *type, const char *fmt, const char *a, const char *b) {
@@ -291,13 +298,17 @@ static sea_future helper_main(void) {
         .header_timeout = (sea_time)(sea_option_double("header-timeout") * 1e9),
         .idle_timeout = (sea_time)(sea_option_double("idle-timeout") * 1e9),
         .max_body = sea_option_size("max-body"),
+        .io_timeout = (sea_time)(sea_option_double("io-timeout") * 1e9),
+        .no_http2 = sea_option_flag("no-http2"),
+        .max_streams = (unsigned)sea_option_int("max-streams"),
     };
     sea_tls_creds *creds = NULL;
     if (sea_option_string("tls-cert")) {
         char why[512];
         int trc = sea_tls_creds_new(SEA_TLS_SERVER,
                                     &(sea_tls_options){.cert_file = sea_option_string("tls-cert"),
-                                                       .key_file = sea_option_string("tls-key")},
+                                                       .key_file = sea_option_string("tls-key"),
+                                                       .alpn = sea_option_string("alpn")},
                                     &creds, why, sizeof(why));
         if (trc < 0) {
             sea_http_routes_free(r);
