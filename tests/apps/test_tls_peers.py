@@ -182,7 +182,10 @@ def s_client(args, port, extra, data=b'hello from s_client\n', quiet=True):
             pass
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
-    out = read_until(p.stdout, lambda got: len(got) >= len(data), time.monotonic() + 60)
+    # Quiet, stdout is the echo alone; otherwise it has s_client's report too, and the echo is waited for
+    # (a TLS 1.3 session ticket comes before it: -sess_out has something to write).
+    done = (lambda got: len(got) >= len(data)) if quiet else (lambda got: data in got)
+    out = read_until(p.stdout, done, time.monotonic() + 60)
     writer.join(timeout=30)
     try:
         p.stdin.close()
