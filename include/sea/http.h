@@ -112,6 +112,13 @@ const char *sea_http_header_get(const sea_http_request *req, const char *name);
 const char *sea_http_param(const sea_http_request *req, const char *name);
 /* The address of the client. */
 sea_addr sea_http_peer(const sea_http_request *req);
+/*
+ * The request's TLS connection (HTTPS, over HTTP/1.1 or HTTP/2), or NULL
+ * for plain HTTP: sea_tls_peer_subject gives the client certificate's
+ * subject under mutual TLS (verify_client), sea_tls_server_name the name
+ * the client asked for, sea_tls_resumed whether the handshake was resumed.
+ */
+const sea_tls *sea_http_request_tls(const sea_http_request *req);
 
 /*
  * The body, as an input stream (see sea/stream.h), whatever its framing

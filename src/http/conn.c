@@ -602,6 +602,10 @@ sea_addr sea__http_conn_peer(const struct sea__http_conn *c) {
     return sea_socket_peer(c->s);
 }
 
+const sea_tls *sea__http_conn_tls(const struct sea__http_conn *c) {
+    return c->tls;
+}
+
 /* Puts the response (not streamed) into the output buffer; large bodies go out from their own memory. */
 static sea_future queue_response(struct sea__http_conn *c) {
     sea_http_response *r = &c->resp;
@@ -894,7 +898,7 @@ static sea_future serve(struct sea__http_conn *c) {
         int h2 = c->h1 ? 0 : h2_preface(c);
         if (h2 > 0) {
             c->deadline = 0; /* the HTTP/2 code keeps its own timer */
-            sea_future r = sea_await(sea__h2_run(c->s, NULL, NULL, cfg, c->stats, c->in, c->len));
+            sea_future r = sea_await(sea__h2_run(c->s, NULL, NULL, NULL, cfg, c->stats, c->in, c->len));
             if (!sea_future_failed(&r) && sea_future_value(&r).i == 0)
                 c->send_failed = true;
             c->closing = true;
@@ -1003,7 +1007,7 @@ sea_future sea__http_conn_run(sea_socket *s, const struct sea__http_cfg *cfg, se
             f = sea_ready();
         } else {
             c->deadline = 0;
-            f = sea_await(sea__h2_run(s, c->tin, c->tout, cfg, stats, NULL, 0));
+            f = sea_await(sea__h2_run(s, c->tls, c->tin, c->tout, cfg, stats, NULL, 0));
             if (!sea_future_failed(&f) && sea_future_value(&f).i == 0)
                 c->send_failed = true; /* no close_notify on a broken connection */
         }

@@ -136,6 +136,7 @@ struct sea__h2_stream {
 
 struct h2 {
     sea_socket *s;
+    sea_tls *tls;            /* or NULL */
     sea_input_stream *tin;   /* TLS, or NULL */
     sea_output_stream *tout;
     const struct sea__http_cfg *cfg;
@@ -413,6 +414,10 @@ sea_addr sea__h2_peer(const struct sea__h2_stream *st) {
     return sea_socket_peer(st->h->s);
 }
 
+const sea_tls *sea__h2_tls(const struct sea__h2_stream *st) {
+    return st->h->tls;
+}
+
 /* ---- the answer ---- */
 
 /* Reads the body held in memory, or the bytes of the pending put, into DATA frames. */
@@ -538,7 +543,8 @@ static int submit_head(struct sea__h2_stream *st, int64_t body_len, bool with_bo
         nva[nv++] = NV("server", 6, server + 8, strlen(server) - 10);
     const char *date = sea__http_date_line(); /* "Date: ...\r\n" */
     nva[nv++] = NV("date", 4, date + 6, strlen(date) - 8);
-    memcpy(lines, r->hdrs, r->hdrs_len);
+    if (r->hdrs_len)
+        memcpy(lines, r->hdrs, r->hdrs_len);
     char *p = lines, *end = lines + r->hdrs_len;
     while (p < end && nv < cap - 3) {
         char *colon = memchr(p, ':', (size_t)(end - p)), *eol = memchr(p, '\r', (size_t)(end - p));
@@ -967,9 +973,11 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     size_t at = st->hb_len;
     if (sea__http_append(&st->hb, &st->hb_len, &st->hb_cap, NULL, namelen + valuelen + 2) < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    memcpy(st->hb + at, name, namelen);
+    if (namelen)
+        memcpy(st->hb + at, name, namelen);
     st->hb[at + namelen] = 0;
-    memcpy(st->hb + at + namelen + 1, value, valuelen);
+    if (valuelen)
+        memcpy(st->hb + at + namelen + 1, value, valuelen);
     st->hb[at + namelen + 1 + valuelen] = 0;
     if (slot >= 0)
         st->pseudo[slot] = (long)(at + namelen + 1);
@@ -1228,12 +1236,13 @@ static sea_future serve(struct h2 *h, const char *first, size_t first_len) {
     }
 }
 
-sea_future sea__h2_run(sea_socket *s, sea_input_stream *tin, sea_output_stream *tout, const struct sea__http_cfg *cfg,
-                       sea_http_stats *stats, const char *first, size_t first_len) {
+sea_future sea__h2_run(sea_socket *s, sea_tls *tls, sea_input_stream *tin, sea_output_stream *tout,
+                       const struct sea__http_cfg *cfg, sea_http_stats *stats, const char *first,
+                       size_t first_len) {
     struct h2 *h = calloc(1, sizeof(*h));
     if (!h)
         return sea_failed(-ENOMEM, "no memory for an HTTP/2 connection");
-    *h = (struct h2){.s = s, .tin = tin, .tout = tout, .cfg = cfg, .stats = stats,
+    *h = (struct h2){.s = s, .tls = tls, .tin = tin, .tout = tout, .cfg = cfg, .stats = stats,
                      .magic_left = SEA__H2_PREFACE_LEN, .last_active = sea_lowres_now()};
     sea__list_init(&h->streams);
     sea_gate_init(&h->gate);

@@ -126,6 +126,8 @@ bool sea__http_body_done(const struct sea__http_conn *c);
 /* The route parameter name of the request on c, or NULL. */
 const char *sea__http_conn_param(const struct sea__http_conn *c, const char *name);
 sea_addr sea__http_conn_peer(const struct sea__http_conn *c);
+/* The connection's TLS, or NULL for plain HTTP. */
+const sea_tls *sea__http_conn_tls(const struct sea__http_conn *c);
 sea_input_stream *sea__http_conn_body(struct sea__http_conn *c);
 /*
  * Sends len bytes of the file fd from pos as the next piece of resp's body,
@@ -152,13 +154,15 @@ uint64_t sea__http_conn_max_body(const struct sea__http_conn *c);
  * closed politely (TLS: close_notify), 0 when it broke or timed out; fails
  * only for want of memory.
  */
-sea_future sea__h2_run(sea_socket *s, sea_input_stream *tin, sea_output_stream *tout, const struct sea__http_cfg *cfg,
-                       sea_http_stats *stats, const char *first, size_t first_len) SEA_MUST_USE;
+sea_future sea__h2_run(sea_socket *s, sea_tls *tls, sea_input_stream *tin, sea_output_stream *tout,
+                       const struct sea__http_cfg *cfg, sea_http_stats *stats, const char *first,
+                       size_t first_len) SEA_MUST_USE;
 /* What sea_http_response_stream and sea__http_response_send_file do for an HTTP/2 response. */
 sea_output_stream *sea__h2_response_stream(sea_http_response *resp, int64_t length);
 sea_future sea__h2_send_file(sea_http_response *resp, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
 /* What server.c asks of an HTTP/2 stream's request. */
 const char *sea__h2_param(const struct sea__h2_stream *st, const char *name);
+const sea_tls *sea__h2_tls(const struct sea__h2_stream *st);
 sea_addr sea__h2_peer(const struct sea__h2_stream *st);
 sea_input_stream *sea__h2_body(struct sea__h2_stream *st);
 uint64_t sea__h2_max_body(const struct sea__h2_stream *st);

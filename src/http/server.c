@@ -175,6 +175,12 @@ sea_addr sea_http_peer(const sea_http_request *req) {
     return sea__http_conn_peer(req->sea__conn);
 }
 
+const sea_tls *sea_http_request_tls(const sea_http_request *req) {
+    if (req->sea__h2)
+        return sea__h2_tls(req->sea__h2);
+    return req->sea__conn ? sea__http_conn_tls(req->sea__conn) : NULL;
+}
+
 sea_input_stream *sea_http_request_body(sea_http_request *req) {
     if (req->sea__h2)
         return sea__h2_body(req->sea__h2);

@@ -4,7 +4,8 @@
  * raw sockets.  Public headers only, as an application would.
  *
  *     http_helper [sea options] --root DIR --upload-dir DIR [--header-timeout S] [--max-body N]
- *                 [--tls-cert F --tls-key F [--alpn h2,http/1.1]] [--no-http2] [--max-streams N]
+ *                 [--tls-cert F --tls-key F [--alpn h2,http/1.1] [--tls-ca F --verify-client]]
+ *                 [--no-http2] [--max-streams N]
  *
  * Prints "serving http://ADDR/" once it listens (port 0: any free port).
  */
@@ -37,6 +38,8 @@ static const sea_option opts[] = {
      .help = "seconds for each body read and send"},
     {.name = "alpn", .type = SEA_OPTION_STRING, .help = "the protocols TLS offers (\"h2,http/1.1\"); default: no ALPN"},
     {.name = "no-http2", .type = SEA_OPTION_FLAG, .help = "HTTP/1.x only"},
+    {.name = "tls-ca", .type = SEA_OPTION_STRING, .help = "the CAs client certificates are checked with"},
+    {.name = "verify-client", .type = SEA_OPTION_FLAG, .help = "require a client certificate signed by --tls-ca"},
     {.name = "max-streams", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1e6,
      .help = "HTTP/2 streams at once per connection (0: the default)"},
 };
@@ -50,6 +53,27 @@ static sea_future plaintext(sea_http_request *req, sea_http_response *resp, void
     (void)req;
     (void)data;
     return reply(resp, "text/plain", "Hello, World!%s%s", "", "");
+}
+
+/*
+ * GET /whoami: what the connection's TLS says ("tls=TLSv1.3 http=11 sni=localhost resumed=no
+ * subject=CN=client,O=sea tests"), or "tls=none http=11"; ?close=1 closes the connection after it.
+ */
+static sea_future whoami(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)data;
+    const sea_tls *t = sea_http_request_tls(req);
+    char close[4];
+    if (sea_http_query_get(req, "close", close, sizeof(close)) > 0 && strcmp(close, "1") == 0)
+        sea_http_response_close(resp);
+    sea_http_response_set_type(resp, "text/plain");
+    if (!t)
+        sea_http_response_printf(resp, "tls=none http=%d\n", req->version);
+    else
+        sea_http_response_printf(resp, "tls=%s http=%d sni=%s resumed=%s subject=%s\n", sea_tls_version(t),
+                                 req->version, sea_tls_server_name(t) ? sea_tls_server_name(t) : "-",
+                                 sea_tls_resumed(t) ? "yes" : "no",
+                                 sea_tls_peer_subject(t) ? sea_tls_peer_subject(t) : "-");
+    return sea_ready();
 }
 
 /* POST /echo: the whole body back (at most max-body). */
@@ -267,6 +291,7 @@ static sea_future helper_main(void) {
         return sea_failed(-ENOMEM, "no memory");
     int rc = 0;
     rc |= sea_http_route(r, "GET", "/plaintext", plaintext, NULL);
+    rc |= sea_http_route(r, "GET", "/whoami", whoami, NULL);
     rc |= sea_http_route(r, "POST", "/echo", echo, NULL);
     rc |= sea_http_route(r, "POST", "/echo_stream", echo_stream, NULL);
     rc |= sea_http_route(r, "GET", "/stream", stream, NULL);
@@ -308,6 +333,8 @@ static sea_future helper_main(void) {
         int trc = sea_tls_creds_new(SEA_TLS_SERVER,
                                     &(sea_tls_options){.cert_file = sea_option_string("tls-cert"),
                                                        .key_file = sea_option_string("tls-key"),
+                                                       .ca_file = sea_option_string("tls-ca"),
+                                                       .verify_client = sea_option_flag("verify-client"),
                                                        .alpn = sea_option_string("alpn")},
                                     &creds, why, sizeof(why));
         if (trc < 0) {
