@@ -3,6 +3,9 @@
 #                              feature of sea/http.h) and sea-httpd driven by curl, http.client and
 #                              raw sockets: keep-alive, pipelining, chunked both ways, 100-continue,
 #                              routes, hooks, errors, limits, timeouts, smuggling, static files
+#   http2.features.BACKEND.cN  tests/apps/test_http2.py: HTTP/2 (h2 by ALPN, h2c by prior knowledge) in
+#                              http_helper and sea-httpd: curl, nghttp, h2load, and frames made by hand
+#                              for concurrency, header limits, HPACK bombs, floods, rapid reset, timeouts
 if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
   add_executable(http_helper ${PROJECT_SOURCE_DIR}/tests/programs/http_helper.c)
   target_link_libraries(http_helper PRIVATE sea)
@@ -15,6 +18,14 @@ if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
     add_test(NAME ${t} COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/apps/test_httpd.py
                                $<TARGET_FILE:http_helper> $<TARGET_FILE:sea-httpd> --reactor-backend=${b} -c${c})
     set_tests_properties(${t} PROPERTIES TIMEOUT 300 ENVIRONMENT SEA_HTTP_GET=$<TARGET_FILE:http_get_helper>)
+    if(NOT c EQUAL 1)
+      set_tests_properties(${t} PROPERTIES LABELS smp)
+    endif()
+    set(t http2.features.${b}.c${c})
+    add_test(NAME ${t} COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/apps/test_http2.py
+                               $<TARGET_FILE:http_helper> $<TARGET_FILE:sea-httpd>
+                               ${PROJECT_SOURCE_DIR}/tests/support/tls_certs.sh --reactor-backend=${b} -c${c})
+    set_tests_properties(${t} PROPERTIES TIMEOUT 600)
     if(NOT c EQUAL 1)
       set_tests_properties(${t} PROPERTIES LABELS smp)
     endif()
