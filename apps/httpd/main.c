@@ -12,8 +12,11 @@
  * connections; the files come from the disk API, the small ones from a
  * per-shard cache (see sea_http_files).  Responses are counted per status
  * class in the sea_httpd_responses_total metric, served with the others by
- * --prometheus-port.  SIGINT or SIGTERM stops it: the connections finish
- * their answers and close.
+ * --prometheus-port.  SIGHUP reads --tls-cert and --tls-key again (a
+ * renewed certificate): new handshakes use it, open connections go on, and
+ * files that do not load are refused with the old ones kept (logged either
+ * way).  SIGINT or SIGTERM stops it: the connections finish their answers
+ * and close.
  */
 #include <sea/sea.h>
 #include <sea/http.h>
@@ -22,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +61,33 @@ static const sea_option httpd_opts[] = {
 };
 
 SEA_LOGGER(access_log, "access");
+SEA_LOGGER(httpd_log, "httpd");
+
+/* The HTTPS credentials, and the reloads under way (waited for before the credentials are freed). */
+static sea_tls_creds *tls_creds;
+static sea_gate reloads;
+
+static sea_future reloaded(sea_future *in) {
+    if (sea_future_failed(in))
+        sea_log_error(&httpd_log, "SIGHUP: %s", sea_future_message(in));
+    else
+        sea_log_info(&httpd_log, "SIGHUP: certificate reloaded (generation %u)", sea_tls_creds_generation(tls_creds));
+    sea_future_ignore(*in);
+    *in = sea_ready();
+    sea_gate_leave(&reloads);
+    return sea_ready();
+}
+
+static void on_hup(int signo, void *arg) {
+    (void)signo, (void)arg;
+    if (!tls_creds) {
+        sea_log_info(&httpd_log, "SIGHUP: no certificate to reload (no --tls-cert)");
+        return;
+    }
+    if (sea_gate_enter(&reloads) < 0)
+        return; /* stopping */
+    sea_future_detach(sea_then_wrapped(sea_tls_creds_reload(tls_creds), reloaded));
+}
 
 /* ---- the benchmark routes ---- */
 
@@ -196,6 +227,9 @@ static sea_future httpd_main(void) {
         bound = sea_server_addr(sea_http_server_base(tls_srv));
         sea_addr_format(&bound, shown, sizeof(shown));
         sea_print("sea-httpd: serving https://%s/\n", shown);
+        tls_creds = creds;
+        sea_gate_init(&reloads);
+        sea_signal_handle(SIGHUP, on_hup, NULL);
     }
     /*
      * Both servers' "stopped" futures are taken now: the orderly stop frees a server once it has stopped,
@@ -205,6 +239,11 @@ static sea_future httpd_main(void) {
     sea_future https_stopped = tls_srv ? sea_server_stopped(sea_http_server_base(tls_srv)) : sea_ready();
     sea_future stopped = sea_await(http_stopped);
     sea_future_ignore(sea_await(https_stopped));
+    if (creds) {
+        sea_signal_unhandle(SIGHUP);
+        sea_future_ignore(sea_await(sea_gate_close(&reloads))); /* a reload under way ends first */
+        tls_creds = NULL;
+    }
     sea_tls_creds_free(creds);
     sea_http_routes_free(routes);
     return stopped;

@@ -612,13 +612,22 @@ static int new_session(SSL *ssl, SSL_SESSION *sess) {
     struct shard_state *st = my_shard(t->creds);
     if (!st->sessions && !(st->sessions = calloc(SESSIONS_MAX, sizeof(*st->sessions))))
         return 0;
+    /*
+     * A copy: OpenSSL marks the connection's own session unusable when the
+     * connection is freed without our close_notify (a server that closes
+     * after its answer, say), though a TLS 1.3 ticket does not depend on
+     * how its connection ended.
+     */
+    SSL_SESSION *copy = SSL_SESSION_dup(sess);
+    if (!copy)
+        return 0;
     bool found;
     struct session *e = session_slot(st, t->session_key, &found);
     SSL_SESSION_free(e->sess);
     snprintf(e->key, sizeof(e->key), "%s", t->session_key);
-    e->sess = sess;
+    e->sess = copy;
     e->used = ++st->clock;
-    return 1; /* the reference is ours now */
+    return 0; /* (OpenSSL keeps its own reference) */
 }
 
 /* Client: offers the shard's session with key, if it has one still valid. */
