@@ -39,8 +39,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-SEA_LOGGER(sea__http_log, "http");
-
 /* The input buffer: its first size, and the free room a request's body is read into after its head. */
 #define IN_FIRST (4 * 1024)
 #define BODY_ROOM (4 * 1024)
@@ -144,49 +142,11 @@ static void conn_timer(sea_timer *t, void *arg) {
 
 /* ---- the transport: the socket, or TLS over it ---- */
 
-struct tls_read {
-    char *dst;
-    sea_buf got;
-};
-
-static sea_future tls_read_done(struct tls_read **rp, sea_future *in) {
-    struct tls_read *r = *rp;
-    sea_future out;
-    if (sea_future_failed(in)) {
-        out = sea_future_move(in);
-    } else {
-        size_t n = r->got.len;
-        if (n)
-            memcpy(r->dst, r->got.data, n);
-        sea_buf_release(&r->got);
-        out = sea_ready_size(n);
-    }
-    free(r);
-    return out;
-}
-
-sea_future sea__http_stream_read(sea_input_stream *in, char *buf, size_t len) {
-    struct tls_read *r = malloc(sizeof(*r));
-    if (!r)
-        return sea_failed(-ENOMEM, "no memory to read");
-    *r = (struct tls_read){buf, SEA_BUF_EMPTY};
-    return sea_then_wrapped(sea_input_read_up_to(in, len, &r->got), tls_read_done, r);
-}
-
 /* Reads up to len bytes into buf: v.size, 0 at the end. */
 static sea_future conn_read(struct sea__http_conn *c, char *buf, size_t len) {
     if (!c->tls)
         return sea_socket_read(c->s, buf, len);
     return sea__http_stream_read(c->tin, buf, len);
-}
-
-static sea_future tls_written(sea_output_stream **outp, sea_value v) {
-    (void)v;
-    return sea_output_flush(*outp);
-}
-
-sea_future sea__http_stream_send(sea_output_stream *out, const void *data, size_t len) {
-    return sea_then(sea_output_write(out, data, len), tls_written, out);
 }
 
 struct tls_file {

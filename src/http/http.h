@@ -1,7 +1,8 @@
 /*
  * http/http.h - what the HTTP server's files share: the route table
  * (routes.c), the response (response.c), one connection (conn.c), one
- * HTTP/2 connection (h2.c), the server's resolved options (server.c).
+ * HTTP/2 connection (h2.c), TLS streams read and written like sockets
+ * (transport.c), the server's resolved options (server.c).
  */
 #ifndef SEA_HTTP_HTTP_H
 #define SEA_HTTP_HTTP_H
@@ -108,12 +109,14 @@ void sea__http_format_date(long t, char out[30]);
 /* Parses an HTTP date (IMF-fixdate, RFC 850 or asctime); -1 if it is none. */
 long sea__http_parse_date(const char *s);
 
-/* ---- conn.c ---- */
+/* ---- transport.c ---- */
 
 /* Reads up to len bytes of in into buf (a TLS connection read like a socket): v.size, 0 at the end. */
 sea_future sea__http_stream_read(sea_input_stream *in, char *buf, size_t len) SEA_MUST_USE;
 /* Writes len bytes at data to out and flushes them (a TLS connection written like a socket). */
 sea_future sea__http_stream_send(sea_output_stream *out, const void *data, size_t len) SEA_MUST_USE;
+
+/* ---- conn.c ---- */
 
 /*
  * Serves one connection on s with cfg, counting into stats, until it ends;
