@@ -363,6 +363,30 @@ sea_future mc_answer(mc_request *r, mc_out *o, mc_conn *c) {
         return sea_ready();
     case MC_STATS:
         return mc_stats(r, o);
+    case MC_REFRESH_CERTS: {
+        /* memcached sends its errors even with noreply: only "OK" is silenced */
+        if (!mc_config.tls) {
+            mc_out_str(o, "Error TLS not enabled\r\n");
+            return sea_ready();
+        }
+        sea_future f = sea_await(mc_tls_refresh());
+        if (!sea_future_failed(&f)) {
+            if (!r->noreply)
+                mc_out_str(o, "OK\r\n");
+            return sea_ready();
+        }
+        /* one line, starting "Error" as memcached's ("Error loading the key: ...") */
+        char line[600];
+        int n = snprintf(line, sizeof(line), "Error %s",
+                         sea_future_message(&f) ? sea_future_message(&f) : sea_strerror(sea_future_error(&f)));
+        sea_future_detach(f);
+        for (int i = 0; i < n && i < (int)sizeof(line) - 1; i++)
+            if (line[i] == '\r' || line[i] == '\n')
+                line[i] = ' ';
+        mc_out_str(o, line);
+        mc_out_str(o, "\r\n");
+        return sea_ready();
+    }
     case MC_SWALLOW:
         answer_error(r, o);
         if (r->mode == MC_SET) {
@@ -378,13 +402,47 @@ sea_future mc_answer(mc_request *r, mc_out *o, mc_conn *c) {
     }
 }
 
+/*
+ * The transport: the socket, or (-Z) TLS over it.  One test of c->tls per
+ * read and per write is all the plain path pays for TLS being possible.
+ */
 static sea_future write_out(mc_conn *c) {
     if (c->out.len) {
         c->state = "conn_mwrite";
-        SEA_AWAIT(sea_socket_write(c->s, c->out.p, c->out.len));
+        if (!c->tls) {
+            SEA_AWAIT(sea_socket_write(c->s, c->out.p, c->out.len));
+        } else {
+            /* encrypted at once into records; the flush sends them now: the client waits for its answers */
+            SEA_AWAIT(sea_output_write(c->tout, c->out.p, c->out.len));
+            SEA_AWAIT(sea_output_flush(c->tout));
+        }
         c->out.len = 0;
     }
     return sea_ready();
+}
+
+/*
+ * Reads what the TLS stream has, up to len bytes, into dst: v.size, 0 at
+ * the end.  A TLS stream that breaks (a client gone without close_notify,
+ * which is how most memcached clients leave, or a damaged record) ends the
+ * connection like a close: memcached's framing never takes a cut request
+ * for a whole one, and it is the client's doing, not the server's failure.
+ */
+static sea_future tls_read(mc_conn *c, char *dst, size_t len) {
+    sea_buf b;
+    sea_future f = sea_await(sea_input_read_up_to(c->tin, len, &b));
+    if (sea_future_failed(&f)) {
+        if (sea_future_error(&f) != -EPROTO)
+            return f;
+        log_close(c, sea_future_message(&f) ? sea_future_message(&f) : "TLS: a protocol error");
+        sea_future_detach(f);
+        c->tls_broken = true;
+        return sea_ready_size(0);
+    }
+    size_t n = b.len;
+    memcpy(dst, b.data, n);
+    sea_buf_release(&b);
+    return sea_ready_size(n);
 }
 
 static mc_kind parse(mc_conn *c, const char *buf, size_t len) {
@@ -408,7 +466,8 @@ static sea_future serve_conn(mc_conn *c) {
             c->cap = cap;
         }
         c->state = "conn_waiting";
-        size_t n = SEA_AWAIT(sea_socket_read(c->s, c->in + c->len, c->cap - c->len)).size;
+        size_t n = c->tls ? SEA_AWAIT(tls_read(c, c->in + c->len, c->cap - c->len)).size
+                          : SEA_AWAIT(sea_socket_read(c->s, c->in + c->len, c->cap - c->len)).size;
         if (n == 0)
             return sea_ready(); /* the client closed */
         c->state = "conn_parse_cmd";
@@ -466,6 +525,38 @@ static sea_future serve_conn(mc_conn *c) {
     }
 }
 
+/*
+ * With -Z: the handshake (a client that fails it is counted, and logged
+ * with -v, but is no failure of the server's), then the connection through
+ * its TLS streams, ended with close_notify when it ended in order.
+ */
+static sea_future tls_serve(mc_conn *c) {
+    sea_future h = sea_await(sea_tls_accept(mc_tls_creds, c->s, mc_config.tls_handshake_timeout));
+    if (sea_future_failed(&h)) {
+        mc_tls_handshake_errors++;
+        char why[300];
+        snprintf(why, sizeof(why), "the TLS handshake failed: %s",
+                 sea_future_message(&h) ? sea_future_message(&h) : sea_strerror(sea_future_error(&h)));
+        log_close(c, why);
+        sea_future_detach(h);
+        return sea_ready();
+    }
+    c->tls = sea_future_value(&h).ptr;
+    c->tin = sea_tls_input(c->tls);
+    c->tout = sea_tls_output(c->tls, mc_config.ssl_wbuf_size);
+    sea_future r = c->tin && c->tout ? sea_await(serve_conn(c))
+                                     : sea_failed(-ENOMEM, "no memory for a TLS connection's streams");
+    if (!sea_future_failed(&r) && !c->tls_broken && c->tout)
+        sea_future_detach(sea_await(sea_output_close(c->tout))); /* close_notify; the client may be gone */
+    if (c->tout)
+        sea_output_stream_free(c->tout);
+    if (c->tin)
+        sea_input_stream_free(c->tin);
+    sea_tls_free(c->tls);
+    c->tls = NULL;
+    return r;
+}
+
 sea_future mc_serve(sea_socket *s) {
     mc_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -477,7 +568,9 @@ sea_future mc_serve(sea_socket *s) {
     if (c->next)
         c->next->prev = c;
     mc_shard_conns = c;
-    sea_future r = sea_await(serve_conn(c));
+    /* -Z makes TCP connections TLS; a Unix socket stays plain, as in memcached */
+    bool tls = mc_tls_creds && strncmp(mc_config.listen, "unix:", 5) != 0;
+    sea_future r = tls ? sea_await(tls_serve(c)) : sea_await(serve_conn(c));
     if (sea_future_failed(&r))
         log_close(c, sea_future_message(&r) ? sea_future_message(&r) : sea_strerror(sea_future_error(&r)));
     if (c->prev)

@@ -4,6 +4,7 @@
  *
  *     sea-memcached [-c SHARDS] [-m MEMORY] [-p 11211] [-U 0] [-l 0.0.0.0]
  *                   [-I 1m] [--max-conns N] [-v] [--snapshot-dir DIR]
+ *                   [-Z -o ssl_chain_cert=FILE,ssl_key=FILE[,ssl_ca_cert=FILE,ssl_verify_mode=2]]
  *
  * -c and -m are sea's (shards, and memory for all of them); the rest are
  * memcached's.  Every shard listens on the port (sea_server_start) and
@@ -11,7 +12,7 @@
  * hash picks it and keeps them in its own cache (cache.c), which takes 85%
  * of the shard's memory and gives the rest to connections and messages.
  * With --snapshot-dir, the shards load their items on start and write them
- * on an orderly stop (snapshot.c).
+ * on an orderly stop (snapshot.c).  With -Z, TCP connections are TLS (tls.c).
  */
 #include "mc.h"
 
@@ -40,6 +41,14 @@ static const sea_option options[] = {
              "SIGINT) and loads them on start"},
     {.name = "snapshot-test-stall-after", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1000000,
      .help = "for tests only: a snapshot being saved stops for good after N chunks (to kill it mid-write)"},
+    {.name = "enable-ssl", .short_name = 'Z', .type = SEA_OPTION_FLAG,
+     .help = "every TCP connection is TLS (memcached -Z); the certificates come from -o"},
+    {.name = "extended", .short_name = 'o', .type = SEA_OPTION_STRING, .default_value = "",
+     .help = "memcached's -o, its TLS options only: ssl_chain_cert=FILE,ssl_key=FILE,ssl_ca_cert=FILE,"
+             "ssl_verify_mode=0|2|3,ssl_min_version=2,ssl_keyformat=1,ssl_wbuf_size=KB (once, comma-separated)"},
+    {.name = "tls-handshake-timeout", .type = SEA_OPTION_DOUBLE, .default_value = "10",
+     .help = "seconds a client has for its TLS handshake with -Z (memcached has no limit)", .min = 0.001,
+     .max = 3600},
     {.name = "shard-local-keys", .type = SEA_OPTION_FLAG,
      .help = "for measurement only: each shard serves every key from its own cache, so a key stored through "
              "one connection may be missing through another (docs/memcached.md)"},
@@ -165,6 +174,11 @@ static sea_future app_main(void) {
         .limit_per_shard = mem.total / 100 * CACHE_SHARE_PERCENT,
         .started_unix = (int64_t)time(NULL),
     };
+    char why[512];
+    if (mc_tls_configure(sea_option_flag("enable-ssl"), sea_option_string("extended"), why, sizeof(why)) < 0)
+        return sea_failed_fmt(-EINVAL, "%s", why);
+    mc_config.tls_handshake_timeout = (sea_time)(sea_option_double("tls-handshake-timeout") * 1e9);
+    SEA_AWAIT(mc_tls_start());
     SEA_AWAIT(sea_invoke_on_all(shard_up));
     SEA_TRY(sea_app_at_exit(stop_shards));
     if (*sea_option_string("snapshot-dir"))
@@ -176,12 +190,18 @@ static sea_future app_main(void) {
         .name = "memcached",
         .max_connections = mc_config.max_conns,
     };
-    sea_server *srv = SEA_AWAIT(sea_server_start(addr, &opts, handle)).ptr;
+    sea_future started = sea_await(sea_server_start(addr, &opts, handle));
+    if (sea_future_failed(&started)) {
+        sea_future_detach(sea_await(mc_tls_stop())); /* the server's failure is the one to report */
+        return started;
+    }
+    sea_server *srv = sea_future_value(&started).ptr;
     SEA_AWAIT(sea_invoke_on_all(set_server, srv));
     sea_addr bound = sea_server_addr(mc_server);
     char shown[300];
     sea_addr_format(&bound, shown, sizeof(shown));
-    sea_log_info(&mc_log, "serving memcached's text, meta and binary protocols on %s", shown);
+    sea_log_info(&mc_log, "serving memcached's text, meta and binary protocols on %s%s", shown,
+                 mc_tls_creds && strncmp(mc_config.listen, "unix:", 5) != 0 ? " over TLS" : "");
     sea_future udp = sea_ready();
     if (mc_config.udp_port && strncmp(mc_config.listen, "unix:", 5) != 0) {
         char uaddr[300];
@@ -195,6 +215,7 @@ static sea_future app_main(void) {
         sea_log_info(&mc_log, "serving memcached's UDP framing on %s", uaddr);
     }
     sea_future served = sea_await(sea_server_stopped(mc_server));
+    SEA_AWAIT(mc_tls_stop()); /* every connection has ended */
     if (mc_config.udp_port) {
         mc_udp_stop();
         SEA_AWAIT(udp);

@@ -7,6 +7,7 @@
 #define MC_MC_H
 
 #include <sea/sea.h>
+#include <sea/tls.h>
 
 #include "cache.h"
 #include "out.h"
@@ -24,6 +25,13 @@ typedef struct mc_settings {
     bool shard_local;       /* --shard-local-keys: no forwarding (measurement only) */
     size_t limit_per_shard; /* bytes of items each shard keeps */
     int64_t started_unix;
+    /* -Z and memcached's -o ssl_* options (tls.c): every TCP connection is TLS */
+    bool tls;
+    const char *ssl_chain_cert, *ssl_key, *ssl_ca_cert; /* NULL when not given */
+    int ssl_verify_mode;    /* 0 none, 2 require (3, "once", is served as 2: sea never renegotiates) */
+    int ssl_min_version;    /* memcached's number: 2 (TLS 1.2) is the only floor sea serves */
+    size_t ssl_wbuf_size;   /* bytes of plaintext per batch of TLS records (memcached's 16 KiB) */
+    sea_time tls_handshake_timeout;
 } mc_settings;
 
 extern mc_settings mc_config;
@@ -48,6 +56,10 @@ typedef struct mc_conn {
     size_t swallow;         /* bytes still to drop (a data block refused) */
     bool binary;            /* decided by its first byte, as memcached does */
     bool negotiated;
+    bool tls_broken;        /* its TLS stream failed (or was cut): no close_notify at the end */
+    sea_tls *tls;           /* with -Z: the connection's TLS, and its plaintext streams */
+    sea_input_stream *tin;
+    sea_output_stream *tout;
     mc_out out;
     mc_request req;
 } mc_conn;
@@ -76,6 +88,30 @@ sea_future mc_snapshot_load(void);
 sea_future mc_snapshot_save(void);
 /* True while this shard writes its snapshot: the reclaim hook then evicts nothing. */
 extern __thread bool mc_snapshot_saving;
+
+/*
+ * TLS (tls.c).  mc_tls_configure reads -Z and -o into mc_config (on start,
+ * before the shards serve); -EINVAL with the reason in why for an option
+ * sea cannot honour.  mc_tls_start makes the credentials (on shard 0,
+ * before the server starts) and takes SIGHUP; mc_tls_stop (in a fiber on
+ * shard 0) frees them once no connection or reload uses them.
+ */
+int mc_tls_configure(bool enable, const char *extended, char *why, size_t whylen);
+sea_future mc_tls_start(void);
+sea_future mc_tls_stop(void);
+/* The server's credentials with -Z (read-only pointer once the server has started), else NULL. */
+extern sea_tls_creds *mc_tls_creds;
+/* Failed TLS handshakes on this shard (memcached's ssl_handshake_errors). */
+extern __thread uint64_t mc_tls_handshake_errors;
+/* Seconds since the certificates were last loaded (memcached's time_since_server_cert_refresh). */
+int64_t mc_tls_since_refresh(void);
+/*
+ * refresh_certs: reloads the certificate, key and CA files for every
+ * shard's new connections (connections already open keep theirs).
+ * Resolves when every shard uses them; fails with the reason, the old ones
+ * kept, or -ENOTSUP without -Z.
+ */
+sea_future mc_tls_refresh(void);
 
 /* Serves memcached's UDP framing on addr, on this shard, until mc_udp_stop; resolves when it has stopped. */
 sea_future mc_udp_start(const sea_addr *addr);

@@ -27,6 +27,7 @@ struct shard_counters {
     sea_server_stats conns;
     sea_net_stats net;
     int64_t oldest;  /* seconds since its LRU tail was used */
+    uint64_t tls_handshake_errors;
     mc_out conn_lines; /* "stats conns": this shard's connections, already as (name, value) text */
 };
 
@@ -94,6 +95,7 @@ static sea_future shard_stats(bool *with_conns) {
     if (mc_server)
         sea_server_stats_get(mc_server, &copy->conns);
     sea_net_stats_get(&copy->net);
+    copy->tls_handshake_errors = mc_tls_handshake_errors;
     copy->oldest = mc_cache_oldest_age(mc_shard_cache, mc_cache_now());
     if (*with_conns)
         conn_lines(&copy->conn_lines);
@@ -117,6 +119,7 @@ static sea_future gather(struct shard_counters *sum, bool with_conns) {
         sum->conns.refused += s->conns.refused;
         sum->net.bytes_received += s->net.bytes_received;
         sum->net.bytes_sent += s->net.bytes_sent;
+        sum->tls_handshake_errors += s->tls_handshake_errors;
         if (s->oldest > sum->oldest)
             sum->oldest = s->oldest;
         if (s->conn_lines.len)
@@ -172,6 +175,10 @@ static void general(stat_sink *o, const struct shard_counters *t) {
     stat_u64(o, "limit_maxbytes", (uint64_t)mc_config.limit_per_shard * sea_shard_count());
     stat_u64(o, "accepting_conns", 1);
     stat_u64(o, "threads", sea_shard_count());
+    if (mc_config.tls) { /* as memcached: only with TLS on (ssl_new_sessions needs its session cache: not here) */
+        stat_u64(o, "ssl_handshake_errors", t->tls_handshake_errors);
+        stat_u64(o, "time_since_server_cert_refresh", (uint64_t)mc_tls_since_refresh());
+    }
     stat_u64(o, "curr_items", sum->curr_items);
     stat_u64(o, "total_items", sum->total_items);
     stat_u64(o, "bytes", sum->bytes);
@@ -210,7 +217,18 @@ static void settings(stat_sink *o) {
     stat_put(o, "lru_segmented", "no");
     stat_put(o, "flush_enabled", "yes");
     stat_put(o, "dump_enabled", "no");
-    stat_put(o, "ssl_enabled", "no");
+    /* memcached's TLS settings, shown with or without -Z as memcached does ("(null)" and NULL when unset) */
+    stat_put(o, "ssl_enabled", mc_config.tls ? "yes" : "no");
+    stat_put(o, "ssl_chain_cert", mc_config.ssl_chain_cert ? mc_config.ssl_chain_cert : "(null)");
+    stat_put(o, "ssl_key", mc_config.ssl_key ? mc_config.ssl_key : "(null)");
+    stat_u64(o, "ssl_verify_mode", (uint64_t)mc_config.ssl_verify_mode);
+    stat_u64(o, "ssl_keyformat", 1); /* PEM, OpenSSL's SSL_FILETYPE_PEM */
+    stat_put(o, "ssl_ciphers", "NULL");
+    stat_put(o, "ssl_ca_cert", mc_config.ssl_ca_cert ? mc_config.ssl_ca_cert : "NULL");
+    stat_u64(o, "ssl_wbuf_size", mc_config.ssl_wbuf_size);
+    stat_put(o, "ssl_session_cache", "no");
+    stat_put(o, "ssl_kernel_tls", "no");
+    stat_put(o, "ssl_min_version", "tlsv1.2");
 }
 
 static void items(stat_sink *o, const struct shard_counters *t) {

@@ -338,6 +338,12 @@ mc_kind mc_text_parse(const char *buf, size_t len, size_t max_item, mc_request *
         r->consumed = consumed;
         return r->kind;
     }
+    if (tok_is(cmd, "refresh_certs")) { /* any tokens; a last "noreply" silences only its OK, as memcached */
+        r->noreply = n > 1 && tok_is(t[n - 1], "noreply");
+        r->kind = MC_REFRESH_CERTS;
+        r->consumed = consumed;
+        return r->kind;
+    }
     if (tok_is(cmd, "quit")) {
         r->kind = MC_QUIT;
         r->consumed = consumed;

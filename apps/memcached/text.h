@@ -42,6 +42,7 @@ typedef enum {
     MC_CLOSE,          /* answer `error` if set, then close the connection */
     MC_NOOP,           /* binary noop, meta mn */
     MC_META_DEBUG,     /* meta me: key */
+    MC_REFRESH_CERTS,  /* refresh_certs [anything] [noreply]: reload the TLS certificates */
 } mc_kind;
 
 /* The protocol a request came in; its answer goes out in the same one. */
