@@ -290,7 +290,7 @@ typedef struct sea_http_server_options {
                                     server); NULL: plain HTTP.  The handshake counts against header_timeout.
                                     HTTP/2 over TLS when the credentials' alpn offers "h2" and the client
                                     chooses it */
-    bool no_http2;               /* no HTTP/2: a plain connection's preface is answered as HTTP/1.1 (400), and a
+    bool no_http2;               /* no HTTP/2: a plain connection's preface is answered as HTTP/1.x (505), and a
                                     TLS connection whose ALPN chose "h2" is closed (leave "h2" out of alpn) */
     unsigned max_streams;        /* HTTP/2: streams open at once per connection (SETTINGS_MAX_CONCURRENT_STREAMS;
                                     more are refused); 0: 100 */

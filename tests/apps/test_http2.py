@@ -229,6 +229,11 @@ def test_clients(tls_port, plain_port, ca, root):
         check(out.startswith(b"HTTP/2 401"), "%s hook answers 401: %r" % (name, out[:60]))
         rc, out, err = curl(*args, "-i", base + "/fail")
         check(out.startswith(b"HTTP/2 500") and b"partial" not in out, "%s a failed handler is a 500: %r" % (name, out))
+        rc, out, err = curl(*args, base + "/fail_streaming")
+        check(rc != 0 and b"INTERNAL_ERROR" in err, "%s a handler failing after its head resets its stream: %r %r"
+              % (name, out, err))
+        rc, out, err = curl(*args, "-i", base + "/unclosed")
+        check(out.startswith(b"HTTP/2 500"), "%s a response stream left open is a 500: %r" % (name, out))
         # A file larger than every window, intact; a range of it.
         big = open(os.path.join(root, "big.bin"), "rb").read()
         rc, out, err = curl(*args, base + "/static/big.bin")
@@ -458,6 +463,12 @@ def test_sea_httpd(httpd, root, cert, key, ca, opts):
                                 "http://127.0.0.1:%d/small.txt" % port)
             if no:
                 check(not out.endswith(b" 2"), "sea-httpd --no-http2: no HTTP/2 on plain: %r" % out)
+                s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                s.settimeout(TIMEOUT)
+                s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+                got = s.recv(4096)
+                s.close()
+                check(got.startswith(b"HTTP/1.1 505 "), "sea-httpd --no-http2: the preface read as HTTP/1.x: %r" % got)
             else:
                 check(out == b"small file\n 2", "sea-httpd h2c: %r %r" % (out, err))
             rc, out, err = curl("-w", " %{http_version}", "http://127.0.0.1:%d/small.txt" % port)
