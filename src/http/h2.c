@@ -36,9 +36,10 @@
  * much, costs no memory), more than 8 CONTINUATION frames for one block
  * end the connection (nghttp2_option_set_max_continuations), as do floods
  * of SETTINGS, PING or RST_STREAM frames.  Timeouts follow HTTP/1.1's:
- * header_timeout for a frame or a header block the client began and did
- * not finish, idle_timeout with no stream open, io_timeout for a send and
- * for a stream's body read or a response blocked on the client's window.
+ * header_timeout for the preface or a header block, from its first byte
+ * to its end; idle_timeout with no stream open; io_timeout for a frame
+ * begun and not going on, for a send, and for a stream's body read or a
+ * response blocked on the client's window.
  */
 #include "http/http.h"
 
@@ -162,11 +163,12 @@ struct h2 {
     unsigned fh_len;
     uint32_t payload_left;
     bool in_block;
-    bool partial;
+    bool in_head;            /* the preface or a header block begun and not finished (since head_since) */
+    bool mid_frame;          /* the last bytes read ended inside a frame */
     /* timeouts */
     sea_timer timer;
     bool expired;
-    sea_time partial_since, last_active, write_since;
+    sea_time head_since, last_active, write_since;
 };
 
 static void kick(struct h2 *h) {
@@ -210,9 +212,11 @@ static void h2_timer(sea_timer *t, void *arg) {
     }
     if (!h->reading_done) {
         sea_time d = 0;
-        if (h->partial)
-            d = h->partial_since + o->header_timeout;
-        else if (!h->live && !h->writing)
+        if (h->in_head)
+            d = h->head_since + o->header_timeout;
+        if (h->mid_frame)
+            d = earlier(d, h->last_active + o->io_timeout);
+        if (!h->in_head && !h->mid_frame && !h->live && !h->writing)
             d = h->last_active + o->idle_timeout;
         if (d && now >= d) {
             h->expired = true;
@@ -274,11 +278,17 @@ static void track(struct h2 *h, const uint8_t *p, size_t n) {
         p += k;
         n -= k;
     }
-    bool partial = (h->magic_left && h->magic_left < SEA__H2_PREFACE_LEN) || h->fh_len || h->payload_left ||
-                   h->in_block;
-    if (partial && !h->partial)
-        h->partial_since = sea_lowres_now();
-    h->partial = partial;
+    /*
+     * A head (the preface, a header block) must be complete within
+     * header_timeout of its start, however it trickles in (slowloris); a
+     * frame begun must go on within io_timeout (a large body may take long,
+     * as long as it moves).
+     */
+    bool in_head = (h->magic_left && h->magic_left < SEA__H2_PREFACE_LEN) || h->in_block;
+    if (in_head && !h->in_head)
+        h->head_since = sea_lowres_now();
+    h->in_head = in_head;
+    h->mid_frame = h->fh_len || h->payload_left;
 }
 
 /* ---- streams ---- */
@@ -1216,9 +1226,11 @@ static sea_future serve(struct h2 *h, const char *first, size_t first_len) {
         if (!nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng))
             return sea_ready();
         sea_time now = sea_lowres_now();
-        if (h->partial)
-            due_by(h, h->partial_since + h->cfg->opts.header_timeout);
-        else if (!h->live)
+        if (h->in_head)
+            due_by(h, h->head_since + h->cfg->opts.header_timeout);
+        if (h->mid_frame)
+            due_by(h, now + h->cfg->opts.io_timeout);
+        if (!h->in_head && !h->mid_frame && !h->live)
             due_by(h, now + h->cfg->opts.idle_timeout);
         sea_future f = sea_await(conn_read(h));
         size_t n = sea_future_failed(&f) ? 0 : sea_future_value(&f).size;
