@@ -915,6 +915,7 @@ static sea_future stream_run(struct sea__h2_stream **sp) {
     st->running = false;
     maybe_stop_upload(st);
     stream_maybe_free(st);
+    sea_gate_leave(&h->gate);
     return rc < 0 ? sea_failed(rc, "no memory for an HTTP/2 answer") : sea_ready();
 }
 
@@ -994,17 +995,22 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     return 0;
 }
 
+/* Starts the stream's fiber, inside the connection's gate (it leaves at its end), with the server's stack size. */
 static void start_stream(struct h2 *h, struct sea__h2_stream *st) {
-    st->running = true;
-    sea_future f = sea_fiber_start_in(&h->gate, stream_run, st);
-    if (sea_future_available(&f) && sea_future_failed(&f)) {
-        /* No fiber for it (memory): the client may try again. */
+    if (sea_gate_enter(&h->gate) == 0) {
+        st->running = true;
+        sea_fiber_attr attr = {.stack_size = h->cfg->opts.server.fiber_stack_size, .name = "http2 stream"};
+        sea_future f = sea_fiber_start_attr(&attr, stream_run, st);
+        if (!sea_future_available(&f) || !sea_future_failed(&f)) {
+            sea_future_detach(f); /* the gate waits for it */
+            return;
+        }
         sea_future_ignore(f);
         st->running = false;
-        nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
-        return;
+        sea_gate_leave(&h->gate);
     }
-    sea_future_detach(f); /* the gate waits for it */
+    /* No fiber for it (memory, stacks): the client may try again. */
+    nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user) {
