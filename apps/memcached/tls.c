@@ -40,6 +40,21 @@ static sea_gate reloads = SEA_GATE_INIT;
 
 /* memcached's -o names this part knows; any other -o option is refused (sea has none of them). */
 static int set_ssl_option(const char *name, char *value, char *why, size_t whylen) {
+    static const char *const known[] = {"ssl_chain_cert", "ssl_key",     "ssl_ca_cert",   "ssl_verify_mode",
+                                        "ssl_keyformat",  "ssl_min_version", "ssl_wbuf_size", "ssl_ciphers",
+                                        "ssl_session_cache", "ssl_kernel_tls"};
+    bool is_known = false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        is_known = is_known || strcmp(name, known[i]) == 0;
+    if (!is_known) {
+        snprintf(why, whylen, "-o %s: not an option sea-memcached has (it takes only the ssl_* options)", name);
+        return -EINVAL;
+    }
+    if (strcmp(name, "ssl_ciphers") == 0 || strcmp(name, "ssl_session_cache") == 0 ||
+        strcmp(name, "ssl_kernel_tls") == 0) {
+        snprintf(why, whylen, "-o %s: not supported by sea-memcached (docs/memcached.md, TLS)", name);
+        return -EINVAL;
+    }
     if (!value || !*value) {
         snprintf(why, whylen, "-o %s: needs a value (%s=...)", name, name);
         return -EINVAL;
@@ -87,20 +102,13 @@ static int set_ssl_option(const char *name, char *value, char *why, size_t whyle
                      "2 (tlsv1.2) and 3 (tlsv1.3); sea serves 2", value);
             return -EINVAL;
         }
-    } else if (strcmp(name, "ssl_wbuf_size") == 0) {
+    } else { /* ssl_wbuf_size */
         long v = strtol(value, &end, 10);
         if (*end || v < 1 || v > 1024) {
             snprintf(why, whylen, "-o ssl_wbuf_size=%s: kilobytes, 1 to 1024", value);
             return -EINVAL;
         }
         mc_config.ssl_wbuf_size = (size_t)v * 1024;
-    } else if (strcmp(name, "ssl_ciphers") == 0 || strcmp(name, "ssl_session_cache") == 0 ||
-               strcmp(name, "ssl_kernel_tls") == 0) {
-        snprintf(why, whylen, "-o %s: not supported by sea-memcached (docs/memcached.md, TLS)", name);
-        return -EINVAL;
-    } else {
-        snprintf(why, whylen, "-o %s: not an option sea-memcached has (it takes only the ssl_* options)", name);
-        return -EINVAL;
     }
     return 0;
 }

@@ -68,3 +68,25 @@ if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
     endif()
   endforeach()
 endif()
+
+# TLS (-Z, tests/apps/test_memcached_tls.py): pymemcache with an SSL context and openssl s_client,
+# hostile clients, mutual TLS, refresh_certs and SIGHUP, refused options, and Debian's memcached -Z
+# given the same requests.  Certificates from tests/support/tls_certs.sh, made at test time.
+if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
+  find_program(SEA_OPENSSL_PROGRAM openssl)
+  if(NOT SEA_OPENSSL_PROGRAM)
+    set(SEA_OPENSSL_PROGRAM openssl) # not found when configured: the test says so if it is still missing
+  endif()
+  foreach(cfg "io_uring;1" "epoll;2")
+    list(GET cfg 0 b)
+    list(GET cfg 1 c)
+    set(t memcached.tls.${b}.c${c})
+    add_test(NAME ${t} COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/apps/test_memcached_tls.py
+                               ${PROJECT_SOURCE_DIR}/tests/support/tls_certs.sh ${SEA_OPENSSL_PROGRAM}
+                               $<TARGET_FILE:sea-memcached> --reactor-backend=${b} -c${c})
+    set_tests_properties(${t} PROPERTIES TIMEOUT 300)
+    if(NOT c EQUAL 1)
+      set_tests_properties(${t} PROPERTIES LABELS smp)
+    endif()
+  endforeach()
+endif()

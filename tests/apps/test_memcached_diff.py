@@ -149,6 +149,8 @@ FIXED = [
     b"set a 0 0 1048490\r\n" + b"v" * 1048490 + b"\r\n", b"set a 0 0 1048520\r\n" + b"v" * 1048520 + b"\r\n",
     b"set a 0 0 1 noreply\r\nx\r\n\nversion\r\n", b"get " + b" ".join(b"k%d" % i for i in range(200)) + b"\r\n",
     b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"bogus HTTP/1.0\r\nversion\r\n",
+    # without TLS: an error line, even with noreply (memcached's write_and_free ignores it)
+    b"refresh_certs\r\nrefresh_certs noreply\r\nrefresh_certs a b\r\nversion\r\n",
     # meta commands
     b"ms a 2\r\nhi\r\nmg a v\r\nmg a s v f k c\r\nmg b v\r\nmg b v q\r\nmn\r\n",
     b"ms Zm9v 2 b\r\nhi\r\nmg Zm9v b k v\r\nget foo\r\nme Zm9v b\r\nmg YWJj b k\r\n",
