@@ -319,6 +319,17 @@ def header_frames(sid, block, flags=END_STREAM):
     return out
 
 
+def test_close(port):
+    """sea_http_response_close: the answer, then GOAWAY NO_ERROR, then the connection closes."""
+    c = Conn(port)
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(b"GET", b"/close")))
+    frames = c.until_closed()
+    body = b"".join(p for t, _, sid, p in frames if t == DATA and sid == 1)
+    check(body == b"bye" and goaway_code(frames) == NO_ERROR and c.closed,
+          "a handler that closes: its answer, GOAWAY NO_ERROR, closed: %r %r" % (body, goaway_code(frames)))
+    c.close()
+
+
 def hpack_bomb_block(n):
     """A 4000-byte field added to the dynamic table, then named by its index n times: small, decodes huge."""
     block = request_block(b"GET", b"/plaintext") + literal(b"x-bomb", b"b" * 4000, indexing=True)
@@ -506,6 +517,7 @@ def main():
                 up = os.path.join(uploads, "up-%s.bin" % name)
                 check(os.path.exists(up) and os.path.getsize(up) == 5000000, "%s upload written whole" % name)
             test_concurrent_streams(port)
+            test_close(port)
             test_header_limits(port)
             test_attacks(port)
         finally:

@@ -279,6 +279,14 @@ static sea_future admin(sea_http_request *req, sea_http_response *resp, void *da
     return reply(resp, "text/plain", "admin ok%s%s", "", "");
 }
 
+/* GET /close: answers, then closes the connection (HTTP/2: GOAWAY after the answer). */
+static sea_future close_after(sea_http_request *req, sea_http_response *resp, void *data) {
+    (void)req;
+    (void)data;
+    sea_http_response_close(resp);
+    return reply(resp, "text/plain", "bye%s%s", "", "");
+}
+
 static sea_future post_only(sea_http_request *req, sea_http_response *resp, void *data) {
     (void)req;
     (void)data;
@@ -307,6 +315,7 @@ static sea_future helper_main(void) {
     rc |= sea_http_route(r, "PUT", "/upload/{name}", upload, NULL);
     rc |= sea_http_route(r, "GET", "/admin/{what*}", admin, NULL);
     rc |= sea_http_route(r, "POST", "/post_only", post_only, NULL);
+    rc |= sea_http_route(r, "GET", "/close", close_after, NULL);
     rc |= sea_http_route(r, "PUT", "/post_only", post_only, NULL);
     rc |= sea_http_use(r, "/admin", auth, NULL);
     const char *root = sea_option_string("root");
