@@ -7,7 +7,9 @@
  * again: a client that never reads its answers stops being read from, so it
  * cannot make the server buffer without bound.  Its first byte decides its
  * protocol for good, as in memcached: 0x80 binary, anything else text (the
- * meta commands are text commands).
+ * meta commands are text commands).  With -Z the connection first runs a
+ * TLS handshake, then reads and writes through its TLS streams instead of
+ * the socket (tls_serve); the plain path is the same as without TLS.
  *
  * Each shard owns the keys whose hash picks it.  A request for another
  * shard's key runs there by message (sea_submit_to) while the connection's
