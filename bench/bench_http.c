@@ -99,6 +99,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 enum { CLIENT_CPU = 0, SERVER_CPU = 1 };
 
 #define FILE_4K_SIZE 4096
@@ -390,19 +394,30 @@ static int http_parse(const char *p, size_t n, struct http_resp *r, char *body_o
 
 /* ---- servers ---- */
 
-enum kind { NGINX, SEA };
+enum kind { NGINX, SEA, H2O };
 
 struct server {
     const char *name;
     enum kind kind;
     int shards; /* sea: -c */
     pid_t pid;
-    int port;
+    int port;     /* HTTP (none for h2o) */
+    int tls_port; /* HTTPS, in the figures that use it (tls_cert set), else 0 */
+    bool failed;  /* h2load failed on it (no h2, say): left out of the figure's later rounds */
     char log[320];
 };
 
-static const char *sea_path, *nginx_path, *wrk_path;
+static const char *sea_path, *nginx_path, *wrk_path, *h2load_path, *h2o_path, *openssl_path;
 static bool have_sea;
+/*
+ * The TLS figures' certificates (self-signed for localhost and 127.0.0.1,
+ * made with the openssl CLI at the first such figure), and the one the
+ * servers of the running figure serve (NULL: no HTTPS, the other figures).
+ */
+static char cert_ecdsa[320], key_ecdsa[320], cert_rsa[320], key_rsa[320];
+static const char *tls_cert, *tls_key, *tls_cert_what;
+static char h2o_www[300];      /* h2o's document root: a file named plaintext */
+static bool h2o_mruby;         /* H2O_PLAINTEXT=mruby: /plaintext from an mruby handler instead */
 static char www[300];
 static char *file_4k, *file_1m;
 static const char *only_server;
@@ -411,6 +426,8 @@ static int runs = 5;
 
 static bool selected(const struct server *s) {
     if (s->kind == SEA && !have_sea)
+        return false;
+    if (s->kind == H2O && access(h2o_path, X_OK) != 0)
         return false;
     return !only_server || strcmp(only_server, s->name) == 0;
 }
@@ -464,7 +481,26 @@ static void print_log_warnings(const char *who, const char *path, int max_lines)
 }
 
 static void write_nginx_conf(const struct server *s, const char *conf) {
-    char text[4096];
+    /* HTTPS and HTTP/2 (by ALPN) beside HTTP in the TLS figures: the same certificate as sea-httpd's. */
+    char tls[2048] = "";
+    if (s->tls_port) {
+        int t = snprintf(tls, sizeof(tls),
+                         "    server {\n"
+                         "        listen 127.0.0.1:%d ssl http2;\n"
+                         "        ssl_certificate %s;\n"
+                         "        ssl_certificate_key %s;\n"
+                         "        ssl_protocols TLSv1.2 TLSv1.3;\n"
+                         "        ssl_session_tickets on;\n"
+                         "        root %s;\n"
+                         "        location = /plaintext { default_type text/plain; return 200 \"%s\"; }\n"
+                         "        location = /json { default_type application/json; return 200 '%s'; }\n"
+                         "        location / { }\n"
+                         "    }\n",
+                         s->tls_port, tls_cert, tls_key, www, PLAINTEXT, JSON);
+        if (t <= 0 || (size_t)t >= sizeof(tls))
+            die("nginx's TLS configuration too long");
+    }
+    char text[6144];
     int n = snprintf(text, sizeof(text),
                      "daemon off;\n"
                      "master_process off;\n"
@@ -495,22 +531,97 @@ static void write_nginx_conf(const struct server *s, const char *conf) {
                      "        location = /json { default_type application/json; return 200 '%5$s'; }\n"
                      "        location / { }\n"
                      "    }\n"
+                     "%7$s"
                      "}\n",
-                     tmpdir, s->port, www, PLAINTEXT, JSON, getenv("NGINX_HTTP_EXTRA") ? getenv("NGINX_HTTP_EXTRA") : "");
+                     tmpdir, s->port, www, PLAINTEXT, JSON, getenv("NGINX_HTTP_EXTRA") ? getenv("NGINX_HTTP_EXTRA") : "",
+                     tls);
     if (n <= 0 || (size_t)n >= sizeof(text))
         die("nginx configuration too long");
     write_file(conf, text, (size_t)n);
 }
 
+/*
+ * h2o (the http2 figure only): one thread, HTTPS only, no access log, OCSP
+ * stapling off (a self-signed certificate has no responder); /plaintext is
+ * a static file holding "Hello, World!" (h2o has no `return`; its cheapest
+ * path), or with H2O_PLAINTEXT=mruby an mruby handler returning that body.
+ */
+static void write_h2o_conf(const struct server *s, const char *conf) {
+    char text[2048];
+    int n = snprintf(text, sizeof(text),
+                     "num-threads: 1\n"
+                     "listen:\n"
+                     "  host: 127.0.0.1\n"
+                     "  port: %d\n"
+                     "  ssl:\n"
+                     "    certificate-file: %s\n"
+                     "    key-file: %s\n"
+                     "    minimum-version: TLSv1.2\n"
+                     "    ocsp-update-interval: 0\n"
+                     "hosts:\n"
+                     "  default:\n"
+                     "    paths:\n",
+                     s->tls_port, tls_cert, tls_key);
+    if (n > 0 && (size_t)n < sizeof(text)) {
+        if (h2o_mruby)
+            n += snprintf(text + n, sizeof(text) - (size_t)n,
+                          "      /plaintext:\n"
+                          "        mruby.handler: |\n"
+                          "          Proc.new do |env| [200, {\"content-type\" => \"text/plain\"}, [\"%s\"]] end\n",
+                          PLAINTEXT);
+        else
+            n += snprintf(text + n, sizeof(text) - (size_t)n,
+                          "      /:\n"
+                          "        file.dir: %s\n",
+                          h2o_www);
+    }
+    if (n <= 0 || (size_t)n >= sizeof(text))
+        die("h2o configuration too long");
+    write_file(conf, text, (size_t)n);
+}
+
 static bool verify_routes(struct server *s);
+static bool verify_https(struct server *s);
+
+/* Waits (10 s at most) until s accepts a connection on port; dies if it exits meanwhile. */
+static bool wait_accepting(struct server *s, int port) {
+    for (int i = 0; i < 500; i++) {
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            child_forget(s->pid);
+            s->pid = 0;
+            print_log_tail(s, 20, "it exited at start");
+            die("server %s exited at start (status 0x%x)", s->name, st);
+        }
+        int fd = bench_connect_loopback(port);
+        if (fd >= 0) {
+            close(fd);
+            return true;
+        }
+        sleep_ms(20);
+    }
+    return false;
+}
 
 static void start_server(struct server *s) {
     s->port = bench_free_port();
     if (s->port < 0)
         die("cannot find a free port");
+    s->tls_port = 0;
+    s->failed = false;
+    if (tls_cert || s->kind == H2O) {
+        if (!tls_cert)
+            die("h2o runs only in a figure with a certificate");
+        do
+            s->tls_port = bench_free_port();
+        while (s->tls_port == s->port);
+        if (s->tls_port < 0)
+            die("cannot find a free port");
+    }
     snprintf(s->log, sizeof(s->log), "%s/%s-%d.log", tmpdir, s->name, s->port);
-    char port[16], conf[320], prefix[300], errlog[320];
+    char port[16], tls_port[16], conf[320], prefix[300], errlog[320];
     snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(tls_port, sizeof(tls_port), "%d", s->tls_port);
     char *argv[48];
     int n = 0;
     char *words = NULL;
@@ -522,11 +633,23 @@ static void start_server(struct server *s) {
         char *a[] = {(char *)nginx_path, "-p", prefix, "-c", conf, "-e", errlog};
         for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
             argv[n++] = a[i];
+    } else if (s->kind == H2O) {
+        /* The default mode ("worker") runs in the foreground: the process started is the server. */
+        snprintf(conf, sizeof(conf), "%s/h2o-%d.conf", tmpdir, s->tls_port);
+        write_h2o_conf(s, conf);
+        char *a[] = {(char *)h2o_path, "-c", conf};
+        for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+            argv[n++] = a[i];
     } else {
         char *a[] = {(char *)sea_path, s->shards > 1 ? "-c2" : "-c1", "--cpuset", s->shards > 1 ? "0-1" : "1",
                      "--root", www, "--address", "127.0.0.1", "--port", port};
         for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
             argv[n++] = a[i];
+        if (s->tls_port) {
+            char *t[] = {"--tls-cert", (char *)tls_cert, "--tls-key", (char *)tls_key, "--tls-port", tls_port};
+            for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+                argv[n++] = t[i];
+        }
         words = bench_env_words("SEA_HTTPD_ARGS", argv, &n, 40);
     }
     argv[n] = NULL;
@@ -555,28 +678,27 @@ static void start_server(struct server *s) {
     free(words);
     s->pid = pid;
     child_add(pid);
-    /* Ready when it accepts a connection, within 10 s; an early exit is a failure. */
-    for (int i = 0; i < 500; i++) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            child_forget(pid);
-            s->pid = 0;
-            print_log_tail(s, 20, "it exited at start");
-            die("server %s exited at start (status 0x%x)", s->name, st);
+    /* Ready when it accepts a connection, within 10 s; an early exit is a failure.  Then its routes are checked. */
+    if (s->kind != H2O) {
+        if (!wait_accepting(s, s->port)) {
+            print_log_tail(s, 20, "it did not start");
+            die("server %s not accepting connections on port %d after 10 s", s->name, s->port);
         }
-        int fd = bench_connect_loopback(s->port);
-        if (fd >= 0) {
-            close(fd);
-            if (!verify_routes(s)) {
-                print_log_tail(s, 20, "its routes failed");
-                die("server %s: wrong responses (see above)", s->name);
-            }
-            return;
+        if (!verify_routes(s)) {
+            print_log_tail(s, 20, "its routes failed");
+            die("server %s: wrong responses (see above)", s->name);
         }
-        sleep_ms(20);
     }
-    print_log_tail(s, 20, "it did not start");
-    die("server %s not accepting connections on port %d after 10 s", s->name, s->port);
+    if (s->tls_port) {
+        if (!wait_accepting(s, s->tls_port)) {
+            print_log_tail(s, 20, "it did not start");
+            die("server %s not accepting connections on its HTTPS port %d after 10 s", s->name, s->tls_port);
+        }
+        if (!verify_https(s)) {
+            print_log_tail(s, 20, "its HTTPS failed");
+            die("server %s: wrong HTTPS responses (see above)", s->name);
+        }
+    }
 }
 
 /* SIGTERM, then SIGKILL after 3 s; the server must exit with 0. */
@@ -724,6 +846,104 @@ static bool verify_routes(struct server *s) {
     return ok;
 }
 
+/* The first error OpenSSL queued (or errno's words, or "no error queued"), for messages. */
+static const char *ssl_why(char *buf, size_t len, int sys_errno) {
+    unsigned long e = ERR_peek_last_error();
+    if (e)
+        ERR_error_string_n(e, buf, len);
+    else
+        snprintf(buf, len, "%s", sys_errno ? strerror(sys_errno) : "no error queued (end of stream?)");
+    ERR_clear_error();
+    return buf;
+}
+
+/*
+ * Over the HTTPS port, with a blocking OpenSSL client that trusts only the
+ * figure's certificate and checks it names 127.0.0.1, TLS 1.3 only: GET
+ * /plaintext, then two pipelined, each checked (status, body; the content
+ * type except for h2o's static file).  Prints what was negotiated.
+ */
+static bool verify_https(struct server *s) {
+    char why[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        die("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (SSL_CTX_load_verify_locations(ctx, tls_cert, NULL) != 1 ||
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(ctx), "127.0.0.1") != 1)
+        die("cannot load %s as a trust anchor: %s", tls_cert, ssl_why(why, sizeof(why), 0));
+    int fd = bench_connect_loopback(s->tls_port);
+    SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
+    bool ok = false;
+    if (!ssl) {
+        FAIL("%s: cannot connect to its HTTPS port", s->name);
+        goto out;
+    }
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) {
+        FAIL("%s: TLS handshake failed: %s", s->name, ssl_why(why, sizeof(why), errno));
+        goto out;
+    }
+    int group = SSL_get_negotiated_group(ssl);
+    printf("# %s: HTTPS on port %d: %s, %s, key exchange %s, %s certificate\n", s->name, s->tls_port,
+           SSL_get_version(ssl), SSL_get_cipher_name(ssl), group ? OBJ_nid2sn(group) : "?", tls_cert_what);
+    const char *ctype = s->kind == H2O && !h2o_mruby ? NULL : "text/plain";
+    static char in[65536];
+    for (int round = 1; round <= 2; round++) {
+        char req[512];
+        size_t rl = 0;
+        for (int i = 0; i < round; i++)
+            rl += (size_t)snprintf(req + rl, sizeof(req) - rl, "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                                   s->tls_port);
+        if (SSL_write(ssl, req, (int)rl) != (int)rl) {
+            FAIL("%s: HTTPS: cannot send: %s", s->name, ssl_why(why, sizeof(why), errno));
+            goto out;
+        }
+        size_t len = 0, off = 0;
+        for (int got = 0; got < round;) {
+            struct http_resp r;
+            const char *bad = "";
+            int st = http_parse(in + off, len - off, &r, NULL, 0, &bad);
+            if (st == P_MORE) {
+                int n = len < sizeof(in) ? SSL_read(ssl, in + len, (int)(sizeof(in) - len)) : 0;
+                if (n <= 0) {
+                    FAIL("%s: HTTPS GET /plaintext: no whole response (%zu bytes): %s", s->name, len - off,
+                         ssl_why(why, sizeof(why), errno));
+                    goto out;
+                }
+                len += (size_t)n;
+                continue;
+            }
+            if (st == P_BAD || r.status != 200 || r.body_len != strlen(PLAINTEXT) || !r.body ||
+                memcmp(r.body, PLAINTEXT, r.body_len) != 0 || r.close ||
+                (ctype && strncasecmp(r.ctype, ctype, strlen(ctype)) != 0)) {
+                FAIL("%s: HTTPS GET /plaintext: %s: \"%.80s\"", s->name,
+                     st == P_BAD ? bad : "not 200 text/plain \"Hello, World!\" kept alive", in + off);
+                goto out;
+            }
+            off += r.used;
+            got++;
+        }
+        if (off != len) {
+            FAIL("%s: HTTPS GET /plaintext: %zu bytes beyond the last response", s->name, len - off);
+            goto out;
+        }
+    }
+    ok = true;
+    SSL_shutdown(ssl);
+out:
+    if (ssl)
+        SSL_free(ssl);
+    if (fd >= 0)
+        close(fd);
+    SSL_CTX_free(ctx);
+    return ok;
+}
+
 /* ---- wrk ---- */
 
 struct wrk_result {
@@ -740,6 +960,7 @@ struct wrk_result {
 };
 
 static struct bench_other_load other_load;
+static bool wrk_https; /* the https_plaintext figure: wrk on the HTTPS port, lines named https.* */
 
 /*
  * Runs wrk -t1 -cCONNS -dSECS against s's path (depth > 1: that many
@@ -751,7 +972,8 @@ static struct wrk_result run_wrk(struct server *s, const char *path, int conns, 
     char c[16], d[16], url[128], script[320], dep[16], timeout[] = "--timeout=5s";
     snprintf(c, sizeof(c), "-c%d", conns);
     snprintf(d, sizeof(d), "-d%ds", secs);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", wrk_https ? "https" : "http", wrk_https ? s->tls_port : s->port,
+             path);
     snprintf(script, sizeof(script), "%s/%s", tmpdir, depth > 1 ? "pipeline.lua" : "summary.lua");
     snprintf(dep, sizeof(dep), "%d", depth);
     char *argv[] = {(char *)wrk_path, "-t1", c, d, timeout, "-s", script, url, "--", dep, NULL};
@@ -899,18 +1121,19 @@ static void closed_rounds(struct server *sv, int n, const char *path, int depth,
 static double report_closed(const char *fig, const char *who, const struct closed_stats *cs, size_t body_bytes,
                             bool pipelined) {
     char name[128];
+    const char *proto = wrk_https ? "https" : "http";
     double rps = bench_median(&cs->rps);
-    printf("http.%s.%s.rps: %.0f req/s\n", fig, who, rps);
+    printf("%s.%s.%s.rps: %.0f req/s\n", proto, fig, who, rps);
     if (body_bytes)
-        printf("http.%s.%s.body_MBps: %.1f MB/s\n", fig, who, rps * (double)body_bytes / 1e6);
-    snprintf(name, sizeof(name), "http.%s.%s.cpu_per_req_us", fig, who);
+        printf("%s.%s.%s.body_MBps: %.1f MB/s\n", proto, fig, who, rps * (double)body_bytes / 1e6);
+    snprintf(name, sizeof(name), "%s.%s.%s.cpu_per_req_us", proto, fig, who);
     double cpu = bench_report(name, &cs->cpu, "us");
-    snprintf(name, sizeof(name), "http.%s.%s.user_per_req_us", fig, who);
+    snprintf(name, sizeof(name), "%s.%s.%s.user_per_req_us", proto, fig, who);
     bench_report(name, &cs->user, "us");
-    snprintf(name, sizeof(name), "http.%s.%s.sys_per_req_us", fig, who);
+    snprintf(name, sizeof(name), "%s.%s.%s.sys_per_req_us", proto, fig, who);
     bench_report(name, &cs->sys, "us");
     if (body_bytes)
-        printf("http.%s.%s.req_per_cpu_s: %.0f req/cpu-s\n", fig, who, cpu > 0 ? 1e6 / cpu : 0);
+        printf("%s.%s.%s.req_per_cpu_s: %.0f req/cpu-s\n", proto, fig, who, cpu > 0 ? 1e6 / cpu : 0);
     double client = bench_median(&cs->client);
     char lat[96] = "";
     if (!pipelined)
@@ -939,25 +1162,26 @@ static void fig_closed(const char *fig, const char *path, int depth, size_t body
             cpu[i] = report_closed(fig, sv[i].name, &cs[i], body_bytes, depth > 1);
             rps[i] = bench_median(&cs[i].rps);
         }
-    if (rps[0] > 0 && !strcmp(fig, "plaintext"))
+    if (rps[0] > 0 && !strcmp(fig, "plaintext") && !wrk_https)
         nginx_plaintext_rps = rps[0];
     if (!(cpu[0] > 0 && cpu[1] > 0))
         return;
     char name[128];
+    const char *proto = wrk_https ? "https" : "http";
     if (body_bytes) {
         /* Requests per second of server CPU, sea over nginx. */
-        snprintf(name, sizeof(name), "http.%s.ratio_vs_nginx", fig);
+        snprintf(name, sizeof(name), "%s.%s.ratio_vs_nginx", proto, fig);
         bench_ratio(name, 1 / cpu[1], 1 / cpu[0]);
-        snprintf(name, sizeof(name), "http.%s.rps.ratio_vs_nginx", fig);
+        snprintf(name, sizeof(name), "%s.%s.rps.ratio_vs_nginx", proto, fig);
         bench_ratio(name, rps[1], rps[0]);
         return;
     }
-    snprintf(name, sizeof(name), "http.%s.rps.ratio_vs_nginx", fig);
+    snprintf(name, sizeof(name), "%s.%s.rps.ratio_vs_nginx", proto, fig);
     bench_ratio(name, rps[1], rps[0]);
-    snprintf(name, sizeof(name), "http.%s.cpu_per_req.ratio_vs_nginx", fig);
+    snprintf(name, sizeof(name), "%s.%s.cpu_per_req.ratio_vs_nginx", proto, fig);
     bench_ratio(name, cpu[0], cpu[1]);
     if (!strcmp(fig, "plaintext"))
-        printf("# plaintext target: nginx's CPU per request / sea's >= 1.5: %s\n",
+        printf("# %s target: nginx's CPU per request / sea's >= 1.5: %s\n", wrk_https ? "https_plaintext" : "plaintext",
                cpu[0] >= 1.5 * cpu[1] ? "met" : "MISSED");
 }
 
@@ -1299,11 +1523,712 @@ static void fig_latency(void) {
                bench_median(&idle) * 100, bench_median(&idle) < 0.1 ? ": it may be the bottleneck" : "");
 }
 
+/* ---- TLS and HTTP/2 (issue 18) ---- */
+
+/*
+ * Runs argv (a child pinned where this process is: CPU 0) with its output
+ * into out (the end kept if longer), killed after timeout_s; its wait
+ * status and resource use.  False if it could not finish (reported).
+ */
+static bool run_capture(char *const argv[], char *out, size_t cap, int timeout_s, int *status, struct rusage *ru) {
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        die("pipe failed");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork failed");
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        dup2(pfd[1], 1);
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        close(pfd[1]);
+        execv(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    child_add(pid);
+    size_t len = 0;
+    bool finished = true;
+    int64_t deadline = bench_ns() + (int64_t)timeout_s * 1000000000;
+    for (;;) {
+        if (interrupted) {
+            close(pfd[0]);
+            die("interrupted");
+        }
+        if (bench_ns() > deadline) {
+            kill(pid, SIGKILL);
+            FAIL("%s did not finish within %d s (killed)", argv[0], timeout_s);
+            finished = false;
+            break;
+        }
+        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(pfd[0], out + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == cap - 1) { /* keep the end, where the summary is */
+            memmove(out, out + cap / 2, len - cap / 2);
+            len -= cap / 2;
+        }
+    }
+    close(pfd[0]);
+    out[len] = '\0';
+    memset(ru, 0, sizeof(*ru));
+    wait4(pid, status, 0, ru);
+    child_forget(pid);
+    return finished;
+}
+
+static double rusage_seconds(const struct rusage *ru) {
+    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * The TLS figures' certificates, made once: self-signed, for DNS:localhost
+ * and IP:127.0.0.1, one with an ECDSA P-256 key, one with an RSA-2048 key
+ * (`openssl req -x509 -newkey ...`).  False (said) without the openssl CLI.
+ */
+static bool make_certs(void) {
+    if (cert_ecdsa[0])
+        return true;
+    if (access(openssl_path, X_OK) != 0) {
+        printf("# TLS figures need the openssl CLI at %s (apt-get install openssl): skipped\n", openssl_path);
+        return false;
+    }
+    static const struct {
+        const char *name, *newkey, *pkeyopt;
+        char *cert, *key;
+    } kinds[] = {
+        {"ecdsa", "ec", "ec_paramgen_curve:P-256", cert_ecdsa, key_ecdsa},
+        {"rsa", "rsa", "rsa_keygen_bits:2048", cert_rsa, key_rsa},
+    };
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        char cert[320], key[320];
+        snprintf(cert, sizeof(cert), "%s/%s.pem", tmpdir, kinds[i].name);
+        snprintf(key, sizeof(key), "%s/%s.key", tmpdir, kinds[i].name);
+        char *argv[] = {(char *)openssl_path, "req", "-x509", "-newkey", (char *)kinds[i].newkey, "-pkeyopt",
+                        (char *)kinds[i].pkeyopt, "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj",
+                        "/O=sea bench/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", NULL};
+        static char out[8192];
+        int st = 0;
+        struct rusage ru;
+        if (!run_capture(argv, out, sizeof(out), 60, &st, &ru) || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("cannot make the %s certificate (status 0x%x): %s", kinds[i].name, st, out);
+        snprintf(kinds[i].cert, 320, "%s", cert);
+        snprintf(kinds[i].key, 320, "%s", key);
+    }
+    return true;
+}
+
+static void use_cert(bool rsa) {
+    tls_cert = rsa ? cert_rsa : cert_ecdsa;
+    tls_key = rsa ? key_rsa : key_ecdsa;
+    tls_cert_what = rsa ? "RSA-2048" : "ECDSA P-256";
+}
+
+static void no_cert(void) {
+    tls_cert = tls_key = tls_cert_what = NULL;
+}
+
+/*
+ * The handshake generator: HS_CONNS nonblocking connections at once on one
+ * epoll loop (this process, CPU 0), each in a cycle: TCP connect, TLS 1.3
+ * handshake (SSL_connect; no certificate check, no SNI, no ALPN), then
+ * close_notify sent and the connection read until the server's
+ * close_notify or end (so that the server's session tickets are received
+ * rather than answered with a reset), close, and again.  Counted: the
+ * handshakes completed within the measured window.  Resuming: every
+ * connection offers the session of the latest ticket received (the
+ * new-session callback), and SSL_session_reused says whether it resumed.
+ */
+#define HS_CONNS 32
+
+enum { HS_IDLE, HS_HANDSHAKE, HS_SHUTDOWN, HS_CLOSING };
+
+struct hconn {
+    int fd;
+    SSL *ssl;
+    int state;
+    bool offered;  /* a session was offered */
+    int64_t since; /* the last progress */
+};
+
+struct hs_result {
+    bool ok;
+    double secs;
+    long handshakes, failures, not_resumed, not_offered, tickets, conns;
+    long no_close_notify, resets; /* connections that ended with a bare end of stream, or a reset */
+    double user, sys, busy1, busy0, client;
+};
+
+static long hs_tickets;         /* tickets received (all of the run) */
+static SSL_SESSION *hs_session; /* resuming: the latest ticket's session */
+static bool hs_keep;            /* resuming: keep the tickets' sessions */
+
+/*
+ * A ticket arrived: resuming, its session becomes the one offered, as a
+ * copy, and each connection gets a copy of that: OpenSSL marks the session
+ * object a connection holds not resumable when the connection ends in an
+ * error (nginx ends them with a bare end of stream, which OpenSSL 3 treats
+ * as one), and every connection sharing it would then offer nothing.
+ */
+static int hs_new_session(SSL *ssl, SSL_SESSION *sess) {
+    (void)ssl;
+    hs_tickets++;
+    if (!hs_keep)
+        return 0;
+    SSL_SESSION *copy = SSL_SESSION_dup(sess);
+    if (!copy)
+        die("SSL_SESSION_dup failed");
+    if (hs_session)
+        SSL_SESSION_free(hs_session);
+    hs_session = copy;
+    return 0; /* OpenSSL keeps or frees the original */
+}
+
+struct hs_run {
+    struct server *s;
+    SSL_CTX *ctx;
+    int ep;
+    bool resume, measuring, draining;
+    struct hs_result *res;
+};
+
+static void hs_end(struct hs_run *run, struct hconn *c) {
+    epoll_ctl(run->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    SSL_free(c->ssl);
+    close(c->fd);
+    c->ssl = NULL;
+    c->fd = -1;
+    c->state = HS_IDLE;
+}
+
+static void hs_fail(struct hs_run *run, struct hconn *c, const char *what, int sys_errno) {
+    char why[256];
+    ssl_why(why, sizeof(why), sys_errno);
+    run->res->failures++;
+    FAIL("%s: TLS %s failed: %s", run->s->name, what, why);
+    hs_end(run, c);
+}
+
+static void hs_start(struct hs_run *run, struct hconn *c) {
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (c->fd < 0)
+        die("socket failed: %s", strerror(errno));
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)run->s->tls_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    c->ssl = SSL_new(run->ctx);
+    if (!c->ssl)
+        die("SSL_new failed");
+    c->state = HS_HANDSHAKE;
+    c->since = bench_ns();
+    run->res->conns++;
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+        hs_fail(run, c, "connect", errno);
+        return;
+    }
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_connect_state(c->ssl);
+    c->offered = run->resume && hs_session && SSL_SESSION_is_resumable(hs_session);
+    if (c->offered) {
+        SSL_SESSION *copy = SSL_SESSION_dup(hs_session);
+        if (!copy || SSL_set_session(c->ssl, copy) != 1)
+            die("cannot offer a session");
+        SSL_SESSION_free(copy); /* the connection holds it */
+    }
+    /* Edge-triggered: each step below runs OpenSSL until it wants to read or write. */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    if (epoll_ctl(run->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+        die("epoll_ctl failed: %s", strerror(errno));
+}
+
+/* Advances c as far as it goes without waiting. */
+static void hs_step(struct hs_run *run, struct hconn *c) {
+    c->since = bench_ns();
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        if (c->state == HS_HANDSHAKE) {
+            int r = SSL_connect(c->ssl);
+            if (r == 1) {
+                if (run->measuring) {
+                    run->res->handshakes++;
+                    if (run->resume && !SSL_session_reused(c->ssl)) {
+                        run->res->not_resumed++;
+                        run->res->not_offered += !c->offered; /* no ticket had come yet */
+                    }
+                }
+                c->state = HS_SHUTDOWN;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                return;
+            hs_fail(run, c, "handshake", errno);
+            return;
+        }
+        if (c->state == HS_SHUTDOWN) { /* close_notify out */
+            int r = SSL_shutdown(c->ssl);
+            if (r >= 0) {
+                c->state = HS_CLOSING;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                return;
+            run->res->resets++;
+            hs_end(run, c);
+            return;
+        }
+        if (c->state == HS_CLOSING) { /* tickets in, then the server's close_notify or end */
+            char buf[512];
+            int r = SSL_read(c->ssl, buf, sizeof(buf));
+            if (r > 0) {
+                FAIL("%s: %d bytes of data on a connection that sent no request", run->s->name, r);
+                run->res->failures++;
+                hs_end(run, c);
+                return;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                return;
+            if (e != SSL_ERROR_ZERO_RETURN) { /* end without close_notify, or a reset */
+                if (errno == ECONNRESET)
+                    run->res->resets++;
+                else
+                    run->res->no_close_notify++;
+            }
+            hs_end(run, c);
+            return;
+        }
+        return;
+    }
+}
+
+/*
+ * warm_secs of handshakes, then secs measured: the server's CPU (from
+ * /proc/PID/stat) and this process's over the window, the handshakes
+ * completed in it; then the connections in progress finish.
+ */
+static struct hs_result run_handshakes(struct server *s, bool resume, double warm_secs, double secs, bool count) {
+    struct hs_result res = {0};
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        die("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, hs_new_session);
+    if (hs_session)
+        SSL_SESSION_free(hs_session);
+    hs_session = NULL;
+    hs_keep = resume;
+    hs_tickets = 0;
+    struct hs_run run = {.s = s, .ctx = ctx, .ep = epoll_create1(0), .resume = resume, .res = &res};
+    if (run.ep < 0)
+        die("epoll_create1 failed");
+    static struct hconn conns[HS_CONNS];
+    for (int i = 0; i < HS_CONNS; i++) {
+        conns[i] = (struct hconn){.fd = -1};
+        hs_start(&run, &conns[i]);
+        if (conns[i].state != HS_IDLE)
+            hs_step(&run, &conns[i]);
+    }
+    int64_t t0 = bench_ns(), warm_end = t0 + (int64_t)(warm_secs * 1e9), m0 = 0, drain_start = 0;
+    struct cpu_times c0 = {0};
+    double self0 = 0;
+    long tickets0 = 0, conns0 = 0, eos0 = 0, resets0 = 0;
+    struct epoll_event evs[HS_CONNS];
+    for (;;) {
+        check_interrupted();
+        int64_t now = bench_ns();
+        if (!run.measuring && !run.draining && now >= warm_end) {
+            run.measuring = true;
+            m0 = now;
+            c0 = cpu_now(s->pid);
+            self0 = bench_self_cpu_seconds();
+            tickets0 = hs_tickets;
+            conns0 = res.conns;
+            eos0 = res.no_close_notify;
+            resets0 = res.resets;
+        }
+        if (run.measuring && now - m0 >= (int64_t)(secs * 1e9)) {
+            run.measuring = false;
+            run.draining = true;
+            drain_start = now;
+            struct cpu_times c1 = cpu_now(s->pid);
+            res.secs = (double)(now - m0) / 1e9;
+            res.user = c1.user - c0.user;
+            res.sys = c1.sys - c0.sys;
+            res.busy1 = c1.busy1 - c0.busy1;
+            res.busy0 = c1.busy0 - c0.busy0;
+            res.client = bench_self_cpu_seconds() - self0;
+            res.tickets = hs_tickets - tickets0;
+            res.conns -= conns0;
+            res.no_close_notify -= eos0;
+            res.resets -= resets0;
+        }
+        int open = 0;
+        for (int i = 0; i < HS_CONNS; i++) {
+            struct hconn *c = &conns[i];
+            if (c->state == HS_IDLE && !run.draining) {
+                hs_start(&run, c);
+                if (c->state != HS_IDLE)
+                    hs_step(&run, c);
+            }
+            if (c->state != HS_IDLE && now - c->since > 5000000000LL) {
+                FAIL("%s: a TLS connection made no progress for 5 s (%s)", s->name,
+                     c->state == HS_HANDSHAKE ? "in its handshake" : "closing");
+                res.failures++;
+                hs_end(&run, c);
+            }
+            open += c->state != HS_IDLE;
+        }
+        if (run.draining && (!open || now - drain_start > 6000000000LL))
+            break;
+        int timeout_ms = 100;
+        if (!run.measuring && !run.draining)
+            timeout_ms = (int)((warm_end - now) / 1000000) + 1;
+        else if (run.measuring)
+            timeout_ms = (int)((m0 + (int64_t)(secs * 1e9) - now) / 1000000) + 1;
+        if (timeout_ms > 100)
+            timeout_ms = 100;
+        if (timeout_ms < 0)
+            timeout_ms = 0;
+        int n = epoll_wait(run.ep, evs, HS_CONNS, timeout_ms);
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait failed: %s", strerror(errno));
+        for (int e = 0; e < n; e++) {
+            struct hconn *c = evs[e].data.ptr;
+            if (c->state != HS_IDLE)
+                hs_step(&run, c);
+        }
+    }
+    for (int i = 0; i < HS_CONNS; i++)
+        if (conns[i].state != HS_IDLE)
+            hs_end(&run, &conns[i]);
+    close(run.ep);
+    SSL_CTX_free(ctx);
+    if (hs_session)
+        SSL_SESSION_free(hs_session);
+    hs_session = NULL;
+    if (!res.secs) {
+        FAIL("%s: the handshake measurement did not finish", s->name);
+        return res;
+    }
+    res.ok = res.handshakes > 0;
+    if (!res.ok)
+        FAIL("%s: no TLS handshake completed in %.1f s", s->name, res.secs);
+    if (res.ok && resume && res.not_resumed * 100 > res.handshakes * 3) {
+        FAIL("%s: %ld of %ld handshakes did not resume the session offered", s->name, res.not_resumed,
+             res.handshakes);
+        res.ok = false;
+    }
+    if (count)
+        bench_other_load_add(&other_load, (res.busy1 - res.user - res.sys) / res.secs,
+                             (res.busy0 - res.client) / res.secs);
+    return res;
+}
+
+struct hs_stats {
+    struct bench_series rate, per_cpu, cpu, user, sys, cpu1, client, tickets, not_resumed, not_offered, eos, resets;
+};
+
+static void fig_handshakes(const char *name, bool rsa, bool resume) {
+    struct server *sv = main_servers;
+    printf("# %s: %s; a generator of %d TLS 1.3 connections at once on CPU 0 (connect, %s handshake, close_notify, "
+           "close, again), %s certificate; handshakes per second of server CPU (/proc/PID/stat utime + stime over "
+           "the window)\n",
+           name, resume ? "resumed handshakes (each connection offers the session of the latest ticket received)"
+                        : "full handshakes",
+           HS_CONNS, resume ? "resumed" : "full", rsa ? "RSA-2048" : "ECDSA P-256");
+    if (!make_certs())
+        return;
+    use_cert(rsa);
+    start_all(sv, 2);
+    static struct hs_stats hs[2];
+    memset(hs, 0, sizeof(hs));
+    for (int i = 0; i < 2; i++)
+        if (sv[i].pid)
+            run_handshakes(&sv[i], resume, 0.2, 1.0, false);
+    for (int r = 0; r < runs; r++)
+        for (int k = 0; k < 2; k++) {
+            int i = r % 2 ? 1 - k : k;
+            if (!sv[i].pid)
+                continue;
+            struct hs_result res = run_handshakes(&sv[i], resume, 0.2, secs_arg, true);
+            check_alive(&sv[i]);
+            if (!res.ok || !(res.user + res.sys > 0))
+                continue;
+            double n = (double)res.handshakes;
+            bench_add(&hs[i].rate, n / res.secs);
+            bench_add(&hs[i].per_cpu, n / (res.user + res.sys));
+            bench_add(&hs[i].cpu, (res.user + res.sys) / n * 1e6);
+            bench_add(&hs[i].user, res.user / n * 1e6);
+            bench_add(&hs[i].sys, res.sys / n * 1e6);
+            bench_add(&hs[i].cpu1, res.busy1 / res.secs);
+            bench_add(&hs[i].client, res.client / res.secs);
+            bench_add(&hs[i].tickets, (double)res.tickets / n);
+            bench_add(&hs[i].not_offered, (double)res.not_offered / n);
+            bench_add(&hs[i].not_resumed, (double)res.not_resumed / n);
+            bench_add(&hs[i].eos, (double)res.no_close_notify / n);
+            bench_add(&hs[i].resets, (double)res.resets / n);
+        }
+    stop_all(sv, 2);
+    no_cert();
+    double per_cpu[2] = {0}, rate[2] = {0};
+    for (int i = 0; i < 2; i++) {
+        if (!hs[i].rate.n)
+            continue;
+        char line[128];
+        rate[i] = bench_median(&hs[i].rate);
+        per_cpu[i] = bench_median(&hs[i].per_cpu);
+        printf("tls.%s.%s.handshakes_per_s: %.0f hs/s\n", name, sv[i].name, rate[i]);
+        printf("tls.%s.%s.handshakes_per_cpu_sec: %.0f hs/cpu-s\n", name, sv[i].name, per_cpu[i]);
+        snprintf(line, sizeof(line), "tls.%s.%s.cpu_per_handshake_us", name, sv[i].name);
+        bench_report(line, &hs[i].cpu, "us");
+        double client = bench_median(&hs[i].client), busy = bench_median(&hs[i].cpu1);
+        printf("# %s %s: user %.1f us, system %.1f us per handshake; CPU 1 %.0f%% busy, the generator used %.0f%% of "
+               "CPU 0%s; %.2f session tickets received per handshake; after the client's close_notify %.0f%% of "
+               "connections ended without the server's, %.0f%% with a reset\n",
+               name, sv[i].name, bench_median(&hs[i].user), bench_median(&hs[i].sys), busy * 100, client * 100,
+               client > 0.9 && busy < 0.9 ? " (the generator is the bottleneck, not the server)" : "",
+               bench_median(&hs[i].tickets), bench_median(&hs[i].eos) * 100, bench_median(&hs[i].resets) * 100);
+        if (resume)
+            printf("# %s %s: %.2f%% of the counted handshakes did not resume (%.2f%% had no session to offer yet)\n",
+                   name, sv[i].name, bench_median(&hs[i].not_resumed) * 100, bench_median(&hs[i].not_offered) * 100);
+    }
+    if (per_cpu[0] > 0 && per_cpu[1] > 0) {
+        char line[128];
+        snprintf(line, sizeof(line), "tls.%s.ratio_vs_nginx", name);
+        bench_ratio(line, per_cpu[1], per_cpu[0]);
+        snprintf(line, sizeof(line), "tls.%s.rate.ratio_vs_nginx", name);
+        bench_ratio(line, rate[1], rate[0]);
+        printf("# %s target: sea's handshakes per CPU second / nginx's >= 1.0: %s\n", name,
+               per_cpu[1] >= per_cpu[0] ? "met" : "MISSED");
+    }
+}
+
+static void fig_tls_ecdsa(void) {
+    fig_handshakes("handshake_ecdsa", false, false);
+}
+
+static void fig_tls_rsa(void) {
+    fig_handshakes("handshake_rsa", true, false);
+}
+
+static void fig_tls_resumed(void) {
+    fig_handshakes("handshake_resumed", false, true);
+}
+
+static void fig_https_plaintext(void) {
+    printf("# https_plaintext: wrk -t1 -c100 on https://127.0.0.1:PORT/plaintext (HTTP/1.1 over TLS 1.3, ECDSA "
+           "P-256 certificate), keep-alive; server CPU per request as in plaintext\n");
+    if (!make_certs())
+        return;
+    use_cert(false);
+    wrk_https = true;
+    fig_closed("plaintext", "/plaintext", 1, 0);
+    wrk_https = false;
+    no_cert();
+}
+
+/* ---- HTTP/2: h2load ---- */
+
+#define H2_CLIENTS 10
+#define H2_STREAMS 100
+
+struct h2_result {
+    bool ok;
+    long requests; /* succeeded */
+    double secs;   /* h2load's own "finished in" */
+    double user, sys, busy1, busy0, client, wall;
+};
+
+/*
+ * h2load -c10 -m100 -t1 --npn-list=h2 on https://127.0.0.1:PORT/plaintext:
+ * -n n requests (or -D secs when n is 0: the warm-up, which also gives the
+ * rate the measured runs' n comes from), with the server's CPU around it.
+ * Its summary must say that every request succeeded (2xx) and carried the
+ * 13-byte body, and that h2 was negotiated.
+ */
+static struct h2_result run_h2load(struct server *s, long n, double secs, bool count) {
+    struct h2_result res = {0};
+    char c[16], m[16], amount[32], url[128];
+    snprintf(c, sizeof(c), "-c%d", H2_CLIENTS);
+    snprintf(m, sizeof(m), "-m%d", H2_STREAMS);
+    if (n)
+        snprintf(amount, sizeof(amount), "-n%ld", n);
+    else
+        snprintf(amount, sizeof(amount), "-D%.0f", secs < 1 ? 1 : secs);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/plaintext", s->tls_port);
+    char *argv[] = {(char *)h2load_path, c, m, "-t1", "--npn-list=h2", amount, url, NULL};
+    static char out[65536];
+    int st = 0;
+    struct rusage ru;
+    struct cpu_times t0 = cpu_now(s->pid);
+    bool finished = run_capture(argv, out, sizeof(out), (int)(n ? secs * 10 + 30 : secs + 30), &st, &ru);
+    struct cpu_times t1 = cpu_now(s->pid);
+    res.user = t1.user - t0.user;
+    res.sys = t1.sys - t0.sys;
+    res.busy1 = t1.busy1 - t0.busy1;
+    res.busy0 = t1.busy0 - t0.busy0;
+    res.wall = (double)(t1.ns - t0.ns) / 1e9;
+    res.client = rusage_seconds(&ru);
+    if (!finished) {
+        s->failed = true;
+        return res;
+    }
+    const char *proto = strstr(out, "Application protocol: ");
+    char got[32] = "";
+    if (proto)
+        sscanf(proto + 22, "%31s", got);
+    if (strcmp(got, "h2") != 0) {
+        FAIL("http2: %s did not negotiate h2 (%s)%s%.600s", s->name, got[0] ? got : "no protocol negotiated",
+             "; h2load said:\n", out);
+        s->failed = true;
+        return res;
+    }
+    long total = -1, started = -1, done = -1, ok = -1, failed = -1, errored = -1, timeout = -1, s2xx = -1, data = -1;
+    const char *p = strstr(out, "\nrequests: ");
+    if (p)
+        sscanf(p, "\nrequests: %ld total, %ld started, %ld done, %ld succeeded, %ld failed, %ld errored, %ld timeout",
+               &total, &started, &done, &ok, &failed, &errored, &timeout);
+    p = strstr(out, "\nstatus codes: ");
+    if (p)
+        sscanf(p, "\nstatus codes: %ld 2xx", &s2xx);
+    p = strstr(out, ") data");
+    if (p) {
+        const char *q = p;
+        while (q > out && q[-1] != '(')
+            q--;
+        data = strtol(q, NULL, 10);
+    }
+    p = strstr(out, "finished in ");
+    if (p)
+        sscanf(p, "finished in %lfs", &res.secs);
+    /* -n: every request started, done and succeeded; -D: those in flight at the end are only "started". */
+    bool good = WIFEXITED(st) && WEXITSTATUS(st) == 0 && ok > 0 && total == done && done == ok && failed == 0 &&
+                errored == 0 && timeout == 0 && s2xx == ok && data == ok * (long)strlen(PLAINTEXT) && res.secs > 0 &&
+                (!n || (total == n && started == n));
+    if (!good) {
+        const char *sum = strstr(out, "finished in ");
+        FAIL("http2: %s: h2load's summary is not \"N total, N started, N done, N succeeded, 0 failed, 0 errored, 0 "
+             "timeout\" with N 2xx and %zu data bytes each (status 0x%x):\n%.700s",
+             s->name, strlen(PLAINTEXT), st, sum ? sum : out);
+        s->failed = true;
+        return res;
+    }
+    res.requests = ok;
+    res.ok = true;
+    if (count)
+        bench_other_load_add(&other_load, (res.busy1 - res.user - res.sys) / res.wall,
+                             (res.busy0 - res.client) / res.wall);
+    return res;
+}
+
+static void fig_http2(void) {
+    printf("# http2: h2load -c%d -m%d -t1 --npn-list=h2 on https://127.0.0.1:PORT/plaintext (TLS 1.3, ECDSA P-256 "
+           "certificate), -n calibrated by a 1 s -D warm-up to about %.0f s per run; requests per second of server CPU "
+           "(/proc/PID/stat over h2load's run). nginx: listen ssl http2, return 200; h2o %s\n",
+           H2_CLIENTS, H2_STREAMS, secs_arg,
+           h2o_mruby ? "2.2: /plaintext from an mruby.handler returning the body (H2O_PLAINTEXT=mruby)"
+                     : "2.2: /plaintext is a static file holding \"Hello, World!\" (file.dir; h2o has no `return`; "
+                       "H2O_PLAINTEXT=mruby for an mruby.handler instead)");
+    if (access(h2load_path, X_OK) != 0) {
+        printf("# http2: needs h2load at %s (apt-get install nghttp2-client): skipped\n", h2load_path);
+        return;
+    }
+    if (!make_certs())
+        return;
+    struct server sv[3] = {
+        {.name = "nginx", .kind = NGINX},
+        {.name = "sea", .kind = SEA, .shards = 1},
+        {.name = "h2o", .kind = H2O},
+    };
+    if (access(h2o_path, X_OK) != 0)
+        printf("# http2: no h2o at %s (apt-get install h2o): nginx and sea only\n", h2o_path);
+    use_cert(false);
+    start_all(sv, 3);
+    long per_run[3] = {0};
+    for (int i = 0; i < 3; i++)
+        if (sv[i].pid) {
+            struct h2_result w = run_h2load(&sv[i], 0, 1.0, false);
+            if (w.ok) {
+                long n = lround((double)w.requests / w.secs * secs_arg / (H2_CLIENTS * H2_STREAMS));
+                per_run[i] = (n < 1 ? 1 : n) * H2_CLIENTS * H2_STREAMS;
+            }
+        }
+    static struct closed_stats cs[3];
+    memset(cs, 0, sizeof(cs));
+    for (int r = 0; r < runs; r++)
+        for (int k = 0; k < 3; k++) {
+            int i = r % 2 ? 2 - k : k;
+            if (!sv[i].pid || sv[i].failed || !per_run[i])
+                continue;
+            struct h2_result res = run_h2load(&sv[i], per_run[i], secs_arg, true);
+            check_alive(&sv[i]);
+            if (!res.ok)
+                continue;
+            double n = (double)res.requests;
+            bench_add(&cs[i].rps, n / res.secs);
+            bench_add(&cs[i].cpu, (res.user + res.sys) / n * 1e6);
+            bench_add(&cs[i].user, res.user / n * 1e6);
+            bench_add(&cs[i].sys, res.sys / n * 1e6);
+            bench_add(&cs[i].cpu1, res.busy1 / n * 1e6);
+            bench_add(&cs[i].client, res.client / res.wall);
+        }
+    stop_all(sv, 3);
+    no_cert();
+    double cpu[3] = {0}, rps[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        if (!cs[i].rps.n)
+            continue;
+        char name[128];
+        rps[i] = bench_median(&cs[i].rps);
+        printf("http2.%s.rps: %.0f req/s\n", sv[i].name, rps[i]);
+        snprintf(name, sizeof(name), "http2.%s.cpu_per_req_us", sv[i].name);
+        cpu[i] = bench_report(name, &cs[i].cpu, "us");
+        printf("http2.%s.requests_per_cpu_sec: %.0f req/cpu-s\n", sv[i].name, cpu[i] > 0 ? 1e6 / cpu[i] : 0);
+        double client = bench_median(&cs[i].client);
+        printf("# http2 %s: user %.2f us, system %.2f us per request; CPU 1 busy per request %.2f us; h2load used "
+               "%.0f%% of CPU 0%s; %ld requests per run\n",
+               sv[i].name, bench_median(&cs[i].user), bench_median(&cs[i].sys), bench_median(&cs[i].cpu1),
+               client * 100, client > 0.9 ? ": it may be the bottleneck" : "", per_run[i]);
+    }
+    if (cpu[1] > 0 && cpu[0] > 0) {
+        bench_ratio("http2.cpu_per_req.ratio_vs_nginx", cpu[0], cpu[1]);
+        bench_ratio("http2.rps.ratio_vs_nginx", rps[1], rps[0]);
+        printf("# http2 target: sea's requests per CPU second / nginx's >= 1.5: %s\n",
+               cpu[0] >= 1.5 * cpu[1] ? "met" : "MISSED");
+    }
+    if (cpu[1] > 0 && cpu[2] > 0) {
+        bench_ratio("http2.cpu_per_req.ratio_vs_h2o", cpu[2], cpu[1]);
+        bench_ratio("http2.rps.ratio_vs_h2o", rps[1], rps[2]);
+    }
+}
+
 /* ---- main ---- */
 
 static const struct bench_figure figures[] = {
     {"plaintext", fig_plaintext}, {"pipelined", fig_pipelined}, {"json", fig_json},       {"file_4k", fig_file_4k},
     {"file_1m", fig_file_1m},     {"latency", fig_latency},     {"shards", fig_shards},
+    {"tls_handshake_ecdsa", fig_tls_ecdsa}, {"tls_handshake_rsa", fig_tls_rsa}, {"tls_resumed", fig_tls_resumed},
+    {"https_plaintext", fig_https_plaintext}, {"http2", fig_http2},
 };
 
 static void setup_tmpdir(void) {
@@ -1349,6 +2274,11 @@ static void setup_tmpdir(void) {
         "  req = table.concat(r)\n"
         "end\n"
         "request = function() return req end\n";
+    snprintf(h2o_www, sizeof(h2o_www), "%s/h2o-www", tmpdir);
+    if (mkdir(h2o_www, 0755) < 0)
+        die("cannot create %s: %s", h2o_www, strerror(errno));
+    snprintf(path, sizeof(path), "%s/plaintext", h2o_www);
+    write_file(path, PLAINTEXT, strlen(PLAINTEXT));
     snprintf(path, sizeof(path), "%s/summary.lua", tmpdir);
     write_file(path, summary, strlen(summary));
     char both[sizeof(summary) + sizeof(pipeline)];
@@ -1360,7 +2290,8 @@ static void setup_tmpdir(void) {
 int main(int argc, char **argv) {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: %s [seconds per measurement, default 2] "
-               "[plaintext|pipelined|json|file_4k|file_1m|latency|shards] [nginx|sea|sea_c1|sea_c2]\n",
+               "[plaintext|pipelined|json|file_4k|file_1m|latency|shards|tls_handshake_ecdsa|tls_handshake_rsa|"
+               "tls_resumed|https_plaintext|http2] [nginx|sea|sea_c1|sea_c2|h2o]\n",
                argv[0]);
         return 0;
     }
@@ -1377,6 +2308,10 @@ int main(int argc, char **argv) {
     sea_path = getenv("SEA_HTTPD") ? getenv("SEA_HTTPD") : sea_default;
     nginx_path = getenv("NGINX") ? getenv("NGINX") : "/usr/sbin/nginx";
     wrk_path = getenv("WRK") ? getenv("WRK") : "/usr/bin/wrk";
+    h2load_path = getenv("H2LOAD") ? getenv("H2LOAD") : "/usr/bin/h2load";
+    h2o_path = getenv("H2O") ? getenv("H2O") : "/usr/bin/h2o";
+    openssl_path = getenv("OPENSSL") ? getenv("OPENSSL") : "/usr/bin/openssl";
+    h2o_mruby = getenv("H2O_PLAINTEXT") && strcmp(getenv("H2O_PLAINTEXT"), "mruby") == 0;
     if (access(nginx_path, X_OK) != 0 || access(wrk_path, X_OK) != 0) {
         printf("# bench_http: needs nginx at %s and wrk at %s (apt-get install nginx-light wrk): skipped\n", nginx_path,
                wrk_path);
