@@ -548,7 +548,9 @@ static void write_nginx_conf(const struct server *s, const char *conf) {
  */
 static void write_h2o_conf(const struct server *s, const char *conf) {
     char text[2048];
+    /* As root h2o would switch to nobody, who cannot read the temporary directory. */
     int n = snprintf(text, sizeof(text),
+                     "%s"
                      "num-threads: 1\n"
                      "listen:\n"
                      "  host: 127.0.0.1\n"
@@ -561,7 +563,7 @@ static void write_h2o_conf(const struct server *s, const char *conf) {
                      "hosts:\n"
                      "  default:\n"
                      "    paths:\n",
-                     s->tls_port, tls_cert, tls_key);
+                     geteuid() == 0 ? "user: root\n" : "", s->tls_port, tls_cert, tls_key);
     if (n > 0 && (size_t)n < sizeof(text)) {
         if (h2o_mruby)
             n += snprintf(text + n, sizeof(text) - (size_t)n,
@@ -1139,7 +1141,7 @@ static double report_closed(const char *fig, const char *who, const struct close
     if (!pipelined)
         snprintf(lat, sizeof(lat), "; wrk latency p50 %.0f us, p99 %.0f us", bench_median(&cs->p50),
                  bench_median(&cs->p99));
-    printf("# %s %s: CPU 1 busy per request %.2f us%s; wrk used %.0f%% of CPU 0%s\n", fig, who,
+    printf("# %s%s %s: CPU 1 busy per request %.2f us%s; wrk used %.0f%% of CPU 0%s\n", wrk_https ? "https_" : "", fig, who,
            bench_median(&cs->cpu1), lat, client * 100, client > 0.9 ? ": it may be the bottleneck" : "");
     return cpu;
 }
@@ -2098,8 +2100,10 @@ static struct h2_result run_h2load(struct server *s, long n, double secs, bool c
     if (proto)
         sscanf(proto + 22, "%31s", got);
     if (strcmp(got, "h2") != 0) {
-        FAIL("http2: %s did not negotiate h2 (%s)%s%.600s", s->name, got[0] ? got : "no protocol negotiated",
-             "; h2load said:\n", out);
+        const char *sum = strstr(out, "finished in ");
+        FAIL("http2: %s did not negotiate h2 (%s); h2load's summary:\n%.250s", s->name,
+             got[0] ? got : "h2load printed no \"Application protocol\": no h2 in the server's ALPN",
+             sum ? sum : out);
         s->failed = true;
         return res;
     }
@@ -2118,9 +2122,12 @@ static struct h2_result run_h2load(struct server *s, long n, double secs, bool c
             q--;
         data = strtol(q, NULL, 10);
     }
-    p = strstr(out, "finished in ");
-    if (p)
-        sscanf(p, "finished in %lfs", &res.secs);
+    p = strstr(out, "finished in "); /* "1.00s", "985.54ms", "850us" */
+    char unit[4] = "";
+    if (p && sscanf(p, "finished in %lf%3[mus]", &res.secs, unit) == 2)
+        res.secs *= !strcmp(unit, "s") ? 1 : !strcmp(unit, "ms") ? 1e-3 : !strcmp(unit, "us") ? 1e-6 : 0;
+    else
+        res.secs = 0;
     /* -n: every request started, done and succeeded; -D: those in flight at the end are only "started". */
     bool good = WIFEXITED(st) && WEXITSTATUS(st) == 0 && ok > 0 && total == done && done == ok && failed == 0 &&
                 errored == 0 && timeout == 0 && s2xx == ok && data == ok * (long)strlen(PLAINTEXT) && res.secs > 0 &&
