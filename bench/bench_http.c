@@ -1,6 +1,7 @@
 /*
  * bench_http.c - sea-httpd against nginx (Debian's 1.22), driven by the same
- * load generators in the same run (issue 17).
+ * load generators in the same run (issue 17); over TLS and HTTP/2 too, and
+ * against h2o (Debian's 2.2) for HTTP/2 (issue 18).
  *
  * Both servers run as child processes pinned to CPU 1 (their affinity is set
  * before exec): sea-httpd with "-c1 --cpuset 1 --root DIR --address
@@ -45,6 +46,68 @@
  *               /plaintext as above.  With 2 CPUs wrk shares CPU 0 with
  *               shard 0: indicative only.
  *
+ * The TLS figures (issue 18).  At the first one, two self-signed
+ * certificates for DNS:localhost and IP:127.0.0.1 are made into the
+ * temporary directory with the openssl CLI (ECDSA P-256 and RSA-2048), and
+ * in these figures both servers serve HTTPS beside HTTP with the same
+ * certificate and key: sea-httpd with --tls-cert, --tls-key and --tls-port
+ * (HTTP/2 offered by ALPN, its default), nginx with a second server block,
+ * "listen 127.0.0.1:PORT ssl http2; ssl_protocols TLSv1.2 TLSv1.3;
+ * ssl_session_tickets on;" and nginx's defaults otherwise (no session
+ * cache: TLS 1.3 resumes with tickets).  Before a figure the HTTPS port is
+ * checked too (a TLS 1.3 handshake verified against the certificate and
+ * 127.0.0.1, GET /plaintext alone and two pipelined), and what was
+ * negotiated is printed.
+ *   tls_handshake_ecdsa  full handshakes, ECDSA P-256 certificate: the
+ *   tls_handshake_rsa    generator below on the HTTPS port; handshakes per
+ *               second, and per second of server CPU (utime + stime from
+ *               /proc/PID/stat over the measured window); the ratio is
+ *               sea's handshakes per CPU second over nginx's (the target:
+ *               >= 1.0).  The same with the RSA-2048 certificate.
+ *   tls_resumed resumed handshakes (ECDSA certificate): every connection
+ *               offers the session of the latest ticket received, and
+ *               SSL_session_reused checks it resumed; more than 3% not
+ *               resumed is an error.
+ *   https_plaintext  as plaintext, wrk -t1 -c100 on
+ *               https://127.0.0.1:PORT/plaintext (HTTP/1.1 over TLS, kept
+ *               alive; the target: nginx's CPU per request / sea's >= 1.5).
+ *   http2       h2load -c10 -m100 -t1 --npn-list=h2 (Debian's
+ *               nghttp2-client) on https://127.0.0.1:PORT/plaintext against
+ *               nginx, sea-httpd and h2o: a 1 s run (-D 1) each to warm up
+ *               and calibrate, then -n N with N about `seconds` of that rate
+ *               (a multiple of 1000); requests per second of server CPU
+ *               over h2load's run, sea's against nginx's (target >= 1.5)
+ *               and h2o's.  h2load's summary must read "N total, N started,
+ *               N done, N succeeded, 0 failed, 0 errored, 0 timeout", with
+ *               N 2xx and 13 data bytes per request, and it must have
+ *               negotiated h2; else the server is reported (e.g. "http2:
+ *               sea did not negotiate h2") and left out of the figure.
+ *               h2o runs in the foreground (its default "worker" mode) with
+ *               a configuration written into the temporary directory:
+ *               num-threads: 1, HTTPS only (same certificate), OCSP
+ *               stapling off, no access log, and /plaintext a static file
+ *               holding "Hello, World!" (file.dir: h2o has no `return`; its
+ *               static files are its cheapest path, an mruby.handler
+ *               costs it about 3 times more per request), or with
+ *               H2O_PLAINTEXT=mruby an mruby.handler returning that body as
+ *               text/plain.  h2o is started and stopped by its PID like the
+ *               others (as root, with "user: root": it would switch to
+ *               nobody, who cannot read the temporary directory).
+ *
+ * The handshake generator: one epoll loop in this process (CPU 0) over 32
+ * nonblocking connections, each in a cycle: TCP connect, TLS 1.3
+ * handshake (OpenSSL's SSL_connect, no certificate check, no SNI, no ALPN,
+ * TLS 1.3 only), close_notify sent, then read until the server's
+ * close_notify or end of stream (the session tickets the server sends
+ * after the handshake are read, not answered with a reset), close, and a
+ * new connection.  After a 0.2 s start, a window of `seconds` counts the
+ * handshakes completed in it with the server's CPU around it; failed
+ * handshakes and connections without progress for 5 s are errors.  Its
+ * notes give the generator's share of CPU 0 (it is the bottleneck when
+ * near 100% while CPU 1 is not), session tickets received per handshake,
+ * and how connections ended (nginx answers close_notify by closing
+ * without its own).
+ *
  * The paced generator (Debian's wrk has no -R): one epoll loop over 100
  * nonblocking TCP_NODELAY keep-alive connections, each sending its request
  * on its own fixed schedule (when due, even if the previous answer has not
@@ -67,14 +130,18 @@
  * the server and the load generator ("DISTURBED" when the median window had
  * more than 10% of either CPU taken by something else).
  *
- * Server names: nginx, sea (and sea_c1, sea_c2 for shards).  Environment:
- * SEA_HTTPD (default: ../apps/sea-httpd next to this program), NGINX
- * (default /usr/sbin/nginx), WRK (default /usr/bin/wrk), SEA_HTTPD_ARGS
+ * Server names: nginx, sea (and sea_c1, sea_c2 for shards; h2o in http2).
+ * Environment: SEA_HTTPD (default: ../apps/sea-httpd next to this
+ * program), NGINX (default /usr/sbin/nginx), WRK (default /usr/bin/wrk),
+ * H2LOAD (/usr/bin/h2load), H2O (/usr/bin/h2o), OPENSSL (the CLI,
+ * /usr/bin/openssl), H2O_PLAINTEXT (mruby: see http2), SEA_HTTPD_ARGS
  * (more options for sea-httpd, separated by spaces, e.g.
  * "--reactor-backend=epoll"), NGINX_HTTP_EXTRA (more directives for nginx's
  * http block, e.g. "open_file_cache max=64;"), SEA_BENCH_RUNS.  Without nginx or wrk the
  * program says so and exits with 0; without sea-httpd it measures nginx
- * alone and says so.
+ * alone and says so; without the openssl CLI the TLS figures, without
+ * h2load the http2 figure say so and are skipped; without h2o http2
+ * measures nginx and sea-httpd.
  *
  * Output: "name: value unit" lines; '#' lines are notes.
  */
@@ -1674,6 +1741,13 @@ struct hs_result {
     double user, sys, busy1, busy0, client;
 };
 
+/* The generator checks no certificate: not even the chain OpenSSL builds with SSL_VERIFY_NONE. */
+static int hs_no_chain(X509_STORE_CTX *x, void *arg) {
+    (void)x;
+    (void)arg;
+    return 1;
+}
+
 static long hs_tickets;         /* tickets received (all of the run) */
 static SSL_SESSION *hs_session; /* resuming: the latest ticket's session */
 static bool hs_keep;            /* resuming: keep the tickets' sessions */
@@ -1833,6 +1907,7 @@ static struct hs_result run_handshakes(struct server *s, bool resume, double war
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, hs_no_chain, NULL);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, hs_new_session);
     if (hs_session)
