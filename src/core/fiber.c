@@ -20,7 +20,12 @@
  * region below it, installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+),
  * which does not split the mapping, or with mprotect() on older kernels.  Pages
  * are touched only as the stack grows; recycled stacks are kept in a
- * per-shard cache, and all but the most recent ones give their pages back.
+ * per-shard cache with their pages.  Once a second, the stacks that sat
+ * in the cache the whole second (its low-water mark) give their pages back,
+ * down to the CACHE_RESIDENT most recent: a server with a thousand fibers
+ * coming and going (an HTTP/2 stream each) reuses warm stacks, where giving
+ * back all but 64 at once cost a madvise and page faults per fiber, while
+ * an idle shard keeps little.
  *
  * The fiber's control block sits at the top of its own stack, so starting a
  * fiber costs no allocation once a stack is cached.
@@ -78,8 +83,10 @@
  * each other and their small-page setting does not split the mapping.
  */
 #define ARENA_BYTES ((size_t)2 << 20)
-/* Cached stacks that keep their pages; older cached stacks give them back. */
+/* Cached stacks that keep their pages however long they are unused. */
 #define CACHE_RESIDENT 64
+/* How often cached stacks unused since the last look give their pages back. */
+#define CACHE_TRIM_PERIOD SEA_SEC(1)
 /* Stacks of non-default sizes kept for reuse. */
 #define ODD_CACHE_MAX 16
 /* Cached stacks of other sizes up to this size keep their pages. */
@@ -108,6 +115,8 @@ struct sea__fiber_shard {
     struct sea__stack_slot *cold;      /* free default-size stacks whose pages went back */
     struct sea__stack_slot *odd_cache; /* free stacks of other sizes */
     unsigned cached, cold_cached, odd_cached;
+    unsigned cache_low;                /* the fewest resident stacks cached since the last trim */
+    sea_timer trim;                    /* armed while more than CACHE_RESIDENT are cached */
     struct sea__stack_arena *arenas;   /* mappings default-size stacks are carved from */
     void *altstack;                    /* signal stack for the overflow handler, if sea made one */
     void *prev_altstack;               /* the thread's previous signal stack, restored at shutdown */
@@ -259,6 +268,8 @@ static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t siz
         if (l) {
             /* The most recently used stack: its pages are likely still in cache. */
             fs->cached--;
+            if (fs->cached < fs->cache_low)
+                fs->cache_low = fs->cached;
             return sea__list_entry(l, struct sea__stack_slot, link);
         }
         struct sea__stack_slot *slot = fs->cold;
@@ -280,17 +291,36 @@ static struct sea__stack_slot *stack_get(struct sea__fiber_shard *fs, size_t siz
     return slot_new(fs, size);
 }
 
+/*
+ * The trim: the stacks cached all through the last period (as many as the
+ * cache's low-water mark; the oldest, at the back) give their pages back,
+ * keeping CACHE_RESIDENT.  Stacks put back during the period count as used.
+ */
+static void cache_trim(sea_timer *t, void *arg) {
+    (void)t;
+    struct sea__fiber_shard *fs = arg;
+    unsigned excess = fs->cached > CACHE_RESIDENT ? fs->cached - CACHE_RESIDENT : 0;
+    unsigned n = fs->cache_low < excess ? fs->cache_low : excess;
+    for (unsigned i = 0; i < n; i++) {
+        struct sea__stack_slot *old = sea__list_entry(sea__list_pop_back(&fs->cache), struct sea__stack_slot, link);
+        fs->cached--;
+        madvise(old->base + GUARD_SIZE, old->size, MADV_DONTNEED);
+        old->next = fs->cold;
+        fs->cold = old;
+        fs->cold_cached++;
+    }
+    fs->cache_low = fs->cached;
+    if (fs->cached > CACHE_RESIDENT)
+        sea_timer_arm(&fs->trim, CACHE_TRIM_PERIOD);
+}
+
 static void stack_put(struct sea__fiber_shard *fs, struct sea__stack_slot *slot) {
     if (slot->size == SEA_FIBER_STACK_DEFAULT) {
-        /* Newest first; past CACHE_RESIDENT the oldest gives its pages back. */
+        /* Newest first; the trim takes from the back what went unused for a period. */
         sea__list_push_front(&fs->cache, &slot->link);
-        if (++fs->cached > CACHE_RESIDENT) {
-            struct sea__stack_slot *old = sea__list_entry(sea__list_pop_back(&fs->cache), struct sea__stack_slot, link);
-            fs->cached--;
-            madvise(old->base + GUARD_SIZE, old->size, MADV_DONTNEED);
-            old->next = fs->cold;
-            fs->cold = old;
-            fs->cold_cached++;
+        if (++fs->cached > CACHE_RESIDENT && !sea_timer_armed(&fs->trim)) {
+            fs->cache_low = fs->cached;
+            sea_timer_arm(&fs->trim, CACHE_TRIM_PERIOD);
         }
         return;
     }
@@ -767,6 +797,7 @@ static int fibers_shard_start(struct sea__shard *s, char *err, size_t errlen) {
         return -ENOMEM;
     }
     s->slot[SEA__SLOT_FIBERS] = fs;
+    sea_timer_init(&fs->trim, cache_trim, fs);
     return 0;
 }
 
@@ -783,6 +814,7 @@ static void fibers_shard_stop(struct sea__shard *s) {
     struct sea__fiber_shard *fs = fibers_of(s);
     if (!fs)
         return;
+    sea_timer_cancel(&fs->trim);
     fiber_reap(fs);
     struct sea__link *l;
     while ((l = sea__list_pop_front(&fs->live))) {
