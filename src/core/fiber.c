@@ -814,7 +814,6 @@ static void fibers_shard_stop(struct sea__shard *s) {
     struct sea__fiber_shard *fs = fibers_of(s);
     if (!fs)
         return;
-    sea_timer_cancel(&fs->trim);
     fiber_reap(fs);
     struct sea__link *l;
     while ((l = sea__list_pop_front(&fs->live))) {
@@ -849,6 +848,7 @@ static void fibers_shard_stop(struct sea__shard *s) {
         sigaltstack(&ss, NULL);
         free(fs->altstack);
     }
+    sea_timer_cancel(&fs->trim); /* (last: reaping a fiber above may have armed it) */
     free(fs);
     s->slot[SEA__SLOT_FIBERS] = NULL;
 }
