@@ -1152,6 +1152,17 @@ static sea_future read_size(size_t *n, sea_value v) {
 
 static sea_future src_try(sea_tls *t, sea_buf *out) {
     *out = SEA_BUF_EMPTY;
+    if (!t->eof && !SSL_has_pending(t->ssl) && !BIO_ctrl_pending(t->rbio) &&
+        !(SSL_get_shutdown(t->ssl) & SSL_RECEIVED_SHUTDOWN)) {
+        /*
+         * Nothing to decrypt until more ciphertext comes (the usual case when a
+         * request is awaited): read it first, rather than allocate a record's
+         * buffer for an SSL_read bound to want more.
+         */
+        if (BIO_ctrl_pending(t->wbio))
+            return sea_then(flush_cipher(t), flushed_then_read, (struct get_args){t, out});
+        return sea_then_wrapped(read_cipher(t), got_more, (struct get_args){t, out});
+    }
     if (sea_buf_new(out, RECORD_MAX) < 0)
         return sea_failed(-ENOMEM, "no memory to read TLS records");
     ERR_clear_error();
