@@ -520,6 +520,22 @@ static bool connection_specific(const char *name, size_t n) {
     return false;
 }
 
+/* n in decimal into buf (room for 21 bytes), not NUL-terminated; returns the digits' count. */
+static size_t decimal(char *buf, uint64_t n) {
+    char tmp[21];
+    size_t k = 0;
+    do
+        tmp[k++] = (char)('0' + n % 10);
+    while ((n /= 10));
+    for (size_t i = 0; i < k; i++)
+        buf[i] = tmp[k - 1 - i];
+    return k;
+}
+
+/* Header fields and their text up to this much are built on the stack (a typical answer's are). */
+#define NVA_STACK 16
+#define LINES_STACK 1024
+
 /*
  * Submits the answer's HEADERS, with a body (through read_body) or
  * without.  body_len is the Content-Length to announce, or -1.  0, or
@@ -536,18 +552,22 @@ static int submit_head(struct sea__h2_stream *st, int64_t body_len, bool with_bo
     size_t cap = 8;
     for (size_t i = 0; i < r->hdrs_len; i++)
         cap += r->hdrs[i] == '\n';
-    nghttp2_nv *nva = malloc(cap * sizeof(*nva));
-    char *lines = malloc(r->hdrs_len + 1);
+    nghttp2_nv nva_stack[NVA_STACK];
+    char lines_stack[LINES_STACK];
+    nghttp2_nv *nva = cap <= NVA_STACK ? nva_stack : malloc(cap * sizeof(*nva));
+    char *lines = r->hdrs_len < LINES_STACK ? lines_stack : malloc(r->hdrs_len + 1);
     if (!nva || !lines) {
-        free(nva);
-        free(lines);
+        if (nva != nva_stack)
+            free(nva);
+        if (lines != lines_stack)
+            free(lines);
         return -ENOMEM;
     }
     size_t nv = 0;
-    char status[8], length[24];
-    snprintf(status, sizeof(status), "%d", r->status);
+    char status[24], length[24];
+    size_t status_len = decimal(status, (uint64_t)r->status);
 #define NV(n, nl, v, vl) (nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), (nl), (vl), NGHTTP2_NV_FLAG_NONE}
-    nva[nv++] = NV(":status", 7, status, strlen(status));
+    nva[nv++] = NV(":status", 7, status, status_len);
     const char *server = h->cfg->server_line; /* "Server: sea\r\n" */
     if (*server)
         nva[nv++] = NV("server", 6, server + 8, strlen(server) - 10);
@@ -568,15 +588,15 @@ static int submit_head(struct sea__h2_stream *st, int64_t body_len, bool with_bo
     }
     if (body_len > 0 && !r->has_type)
         nva[nv++] = NV("content-type", 12, "application/octet-stream", 24);
-    if (body_len >= 0) {
-        snprintf(length, sizeof(length), "%lld", (long long)body_len);
-        nva[nv++] = NV("content-length", 14, length, strlen(length));
-    }
+    if (body_len >= 0)
+        nva[nv++] = NV("content-length", 14, length, decimal(length, (uint64_t)body_len));
 #undef NV
     nghttp2_data_provider dp = {.source.ptr = st, .read_callback = read_body};
-    int rc = nghttp2_submit_response(h->ng, st->id, nva, nv, with_body ? &dp : NULL);
-    free(nva);
-    free(lines);
+    int rc = nghttp2_submit_response(h->ng, st->id, nva, nv, with_body ? &dp : NULL); /* (copies nva) */
+    if (nva != nva_stack)
+        free(nva);
+    if (lines != lines_stack)
+        free(lines);
     if (rc < 0) {
         sea_log_debug(&sea__http_log, "HTTP/2 stream %d: the answer cannot be sent: %s", st->id,
                       nghttp2_strerror(rc));
