@@ -102,7 +102,8 @@ void sea_tls_creds_free(sea_tls_creds *creds);
  * future resolves; connections already open keep what they started with,
  * and session tickets stay valid.  If any file cannot be read or a key does
  * not match, nothing changes and the future fails with -EINVAL and the
- * reason.  One reload at a time (-EBUSY otherwise).
+ * reason.  One reload at a time (-EBUSY otherwise); free the credentials
+ * only once the future has resolved.
  */
 sea_future sea_tls_creds_reload(sea_tls_creds *creds) SEA_MUST_USE;
 /* How many times creds were reloaded. */

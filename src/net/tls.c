@@ -314,7 +314,7 @@ static bool use_key(SSL_CTX *ctx, const struct blob *key, const char *path, cons
 static bool use_cas(SSL_CTX *ctx, const struct blob *ca, const char *path, bool name_them, char *why,
                     size_t whylen) {
     char e[256];
-    BIO *b = BIO_new_mem_buf(ca->data, (int)ca->len);
+    BIO *b = ca->len ? BIO_new_mem_buf(ca->data, (int)ca->len) : NULL; /* (an empty file has no CA) */
     X509_STORE *store = SSL_CTX_get_cert_store(ctx);
     unsigned count = 0;
     X509 *x;
@@ -375,9 +375,9 @@ static SSL_CTX *make_ctx(struct sea_tls_creds *c, const struct material *m, unsi
             goto fail;
     }
     if (!server && !c->no_verify) {
-        if (m->ca.len ? !use_cas(ctx, &m->ca, c->ca_file, false, why, whylen)
-                      : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-            if (!m->ca.len)
+        if (c->ca_file ? !use_cas(ctx, &m->ca, c->ca_file, false, why, whylen)
+                       : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+            if (!c->ca_file)
                 snprintf(why, whylen, "trusted CAs (the system's): %s", ssl_why(e, sizeof(e), "cannot be read"));
             goto fail;
         }
@@ -385,7 +385,7 @@ static SSL_CTX *make_ctx(struct sea_tls_creds *c, const struct material *m, unsi
     } else if (!server) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     } else if (c->verify_client) {
-        if (!m->ca.len) {
+        if (!c->ca_file) {
             snprintf(why, whylen, "verify_client needs ca_file: none given");
             goto fail;
         }

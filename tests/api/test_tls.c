@@ -960,6 +960,15 @@ static sea_future t_creds_errors(void) {
                       "mismatch");
     /* CAs that cannot be read; client verification without CAs. */
     check_creds_error(SEA_TLS_CLIENT, (sea_tls_options){.ca_file = P("missing-ca.pem")}, "missing-ca.pem");
+    /* An empty CA file trusts nobody: an error, not the system's store instead. */
+    FILE *empty = fopen(P("empty.pem"), "w");
+    CHECK(empty != NULL);
+    if (empty)
+        fclose(empty);
+    check_creds_error(SEA_TLS_CLIENT, (sea_tls_options){.ca_file = P("empty.pem")}, "no PEM certificate");
+    check_creds_error(SEA_TLS_SERVER, (sea_tls_options){.cert_file = P("server.pem"), .key_file = P("server.key"),
+                                                         .ca_file = P("empty.pem"), .verify_client = true},
+                      "no PEM certificate");
     check_creds_error(SEA_TLS_SERVER, (sea_tls_options){.cert_file = P("server.pem"), .key_file = P("server.key"),
                                                          .verify_client = true},
                       "ca_file");
