@@ -73,6 +73,16 @@ static inline long bench_iters(long base, long min) {
     return v < min ? min : v;
 }
 
+/* xorshift64*: the next pseudo-random number of the sequence in *s (not 0). */
+static inline uint64_t bench_rnd(uint64_t *s) {
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
 /* ---- results ---- */
 
 #define BENCH_MAX_RUNS 101
@@ -148,6 +158,19 @@ static inline void bench_target(const char *name, double sea, double floor, doub
            abs_ok ? "met" : "MISSED", rel_ok ? "met" : "MISSED");
 }
 
+/*
+ * Counts a failure in `count` and prints it on stderr, "prog: error: " and
+ * the printf arguments, the first `most` only.
+ */
+#define BENCH_FAIL(count, most, prog, ...) \
+    do { \
+        if ((count)++ < (most)) { \
+            fprintf(stderr, "%s: error: ", prog); \
+            fprintf(stderr, __VA_ARGS__); \
+            fprintf(stderr, "\n"); \
+        } \
+    } while (0)
+
 /* ---- programs of several figures ---- */
 
 /*
@@ -171,6 +194,21 @@ static inline bool bench_figure_known(const struct bench_figure *figs, size_t n,
         if (strcmp(name, figs[i].name) == 0)
             return true;
     return false;
+}
+
+/*
+ * The second argument, the one figure to run (*only; NULL: every figure);
+ * false, said on stderr ("prog: unknown figure NAME"), if no figure has
+ * that name.
+ */
+static inline bool bench_figure_arg(int argc, char **argv, const struct bench_figure *figs, size_t n, const char *prog,
+                                    const char **only) {
+    *only = argc > 2 ? argv[2] : NULL;
+    if (*only && !bench_figure_known(figs, n, *only)) {
+        fprintf(stderr, "%s: unknown figure %s\n", prog, *only);
+        return false;
+    }
+    return true;
 }
 
 /*

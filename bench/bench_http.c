@@ -148,11 +148,11 @@
 #include "bench.h"
 #include "bench_loadgen.h"
 #include "bench_proc.h"
+#include "bench_tls.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -182,53 +182,9 @@ static const char JSON[] = "{\"message\":\"Hello, World!\"}";
 static long errors;
 static volatile sig_atomic_t interrupted;
 
-#define FAIL(...) \
-    do { \
-        if (errors++ < 30) { \
-            fprintf(stderr, "bench_http: error: "); \
-            fprintf(stderr, __VA_ARGS__); \
-            fprintf(stderr, "\n"); \
-        } \
-    } while (0)
+#define FAIL(...) BENCH_FAIL(errors, 30, "bench_http", __VA_ARGS__)
 
-static char tmpdir[256];
-static pid_t children[8];
-
-static void child_add(pid_t pid) {
-    for (int i = 0; i < 8; i++)
-        if (children[i] == 0) {
-            children[i] = pid;
-            return;
-        }
-}
-
-static void child_forget(pid_t pid) {
-    for (int i = 0; i < 8; i++)
-        if (children[i] == pid)
-            children[i] = 0;
-}
-
-static void kill_children(void) {
-    for (int i = 0; i < 8; i++)
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_tmpdir(void) {
-    if (tmpdir[0]) {
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        tmpdir[0] = '\0';
-    }
-}
+static char tmpdir[256]; /* the children and the directory: bench_proc.h */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...) {
@@ -239,8 +195,8 @@ static void die(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);
-    kill_children();
-    remove_tmpdir();
+    bench_kill_children();
+    bench_remove_tree(tmpdir);
     exit(1);
 }
 
@@ -259,6 +215,10 @@ static void sleep_ms(int ms) {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
     check_interrupted();
+}
+
+static void sleep_10ms(void) {
+    sleep_ms(10);
 }
 
 static void write_file(const char *path, const void *data, size_t len) {
@@ -656,8 +616,7 @@ static bool verify_https(struct server *s);
 static bool wait_accepting(struct server *s, int port) {
     for (int i = 0; i < 500; i++) {
         int st;
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            child_forget(s->pid);
+        if (bench_child_exited(s->pid, &st)) {
             s->pid = 0;
             print_log_tail(s, 20, "it exited at start");
             die("server %s exited at start (status 0x%x)", s->name, st);
@@ -722,31 +681,18 @@ static void start_server(struct server *s) {
         words = bench_env_words("SEA_HTTPD_ARGS", argv, &n, 40);
     }
     argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    /* CPU 1 (0-1 for two sea shards); it dies with the benchmark; its output goes to its log. */
+    pid_t pid = bench_spawn(argv, &(struct bench_spawn){.who = "bench_http", .pin = true,
+                                                       .cpu_first = s->kind == SEA && s->shards > 1 ? CLIENT_CPU
+                                                                                                    : SERVER_CPU,
+                                                       .cpu_last = SERVER_CPU, .deathsig = true,
+                                                       .default_signals = true, .default_sigpipe = true,
+                                                       .log = s->log});
     if (pid < 0)
         die("fork failed");
-    if (pid == 0) {
-        /* CPU 1 (0-1 for two sea shards); it dies with the benchmark; its output goes to its log. */
-        bench_pin_cpus(s->kind == SEA && s->shards > 1 ? CLIENT_CPU : SERVER_CPU, SERVER_CPU);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(argv[0], argv);
-        fprintf(stderr, "bench_http: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
     free(words);
     s->pid = pid;
-    child_add(pid);
+    bench_child_add(pid);
     /* Ready when it accepts a connection, within 10 s; an early exit is a failure.  Then its routes are checked. */
     if (s->kind != H2O) {
         if (!wait_accepting(s, s->port)) {
@@ -774,23 +720,9 @@ static void start_server(struct server *s) {
 static void stop_server(struct server *s) {
     if (s->pid <= 0)
         return;
-    kill(s->pid, SIGTERM);
-    int st = 0;
-    bool exited = false;
-    for (int i = 0; i < 300 && !exited; i++) {
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid)
-            exited = true;
-        else
-            sleep_ms(10);
-    }
-    if (!exited) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &st, 0);
-        FAIL("%s did not stop within 3 s of SIGTERM (killed)", s->name);
-    } else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        FAIL("%s did not exit cleanly on SIGTERM (status 0x%x)", s->name, st);
-    }
-    child_forget(s->pid);
+    char why[96];
+    if (!bench_stop_child(s->pid, sleep_10ms, why, sizeof(why)))
+        FAIL("%s %s", s->name, why);
     s->pid = 0;
     print_log_warnings(s->name, s->log, 8);
     if (s->kind == NGINX) {
@@ -804,8 +736,7 @@ static void stop_server(struct server *s) {
 /* Dies if the server has exited (after a failed measurement, say). */
 static void check_alive(struct server *s) {
     int st;
-    if (s->pid > 0 && waitpid(s->pid, &st, WNOHANG) == s->pid) {
-        child_forget(s->pid);
+    if (s->pid > 0 && bench_child_exited(s->pid, &st)) {
         s->pid = 0;
         print_log_tail(s, 20, "it exited");
         die("server %s exited during the benchmark (status 0x%x)", s->name, st);
@@ -915,17 +846,6 @@ static bool verify_routes(struct server *s) {
     return ok;
 }
 
-/* The first error OpenSSL queued (or errno's words, or "no error queued"), for messages. */
-static const char *ssl_why(char *buf, size_t len, int sys_errno) {
-    unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, buf, len);
-    else
-        snprintf(buf, len, "%s", sys_errno ? strerror(sys_errno) : "no error queued (end of stream?)");
-    ERR_clear_error();
-    return buf;
-}
-
 /*
  * Over the HTTPS port, with a blocking OpenSSL client that trusts only the
  * figure's certificate and checks it names 127.0.0.1, TLS 1.3 only: GET
@@ -1013,6 +933,72 @@ out:
     return ok;
 }
 
+/*
+ * Starts argv (a child pinned where this process is: CPU 0, killed if this
+ * process dies) with its output into a pipe, whose end to read is *rd.
+ */
+static pid_t capture_start(char *const argv[], int *rd) {
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        die("pipe failed");
+    pid_t pid = bench_spawn(argv, &(struct bench_spawn){.deathsig = true, .default_signals = true, .pipe = pfd});
+    if (pid < 0)
+        die("fork failed");
+    bench_child_add(pid);
+    *rd = pfd[0];
+    return pid;
+}
+
+/*
+ * Reads the output of child pid (from capture_start) into out (the end kept
+ * if longer), kills it after timeout_s (a failure: "WHAT did not finish");
+ * its wait status and resource use.  False if it could not finish.
+ */
+static bool capture_finish(pid_t pid, int rd, char *out, size_t cap, int timeout_s, const char *what, int *status,
+                           struct rusage *ru) {
+    size_t len = 0;
+    bool finished = true;
+    int64_t deadline = bench_ns() + (int64_t)timeout_s * 1000000000;
+    for (;;) {
+        if (interrupted) {
+            close(rd);
+            die("interrupted");
+        }
+        if (bench_ns() > deadline) {
+            kill(pid, SIGKILL);
+            FAIL("%s did not finish within %d s (killed)", what, timeout_s);
+            finished = false;
+            break;
+        }
+        struct pollfd p = {.fd = rd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(rd, out + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == cap - 1) { /* keep the end, where the summary is */
+            memmove(out, out + cap / 2, len - cap / 2);
+            len -= cap / 2;
+        }
+    }
+    close(rd);
+    out[len] = '\0';
+    memset(ru, 0, sizeof(*ru));
+    wait4(pid, status, 0, ru);
+    bench_child_forget(pid);
+    return finished;
+}
+
+/* Runs argv with capture_start and capture_finish. */
+static bool run_capture(char *const argv[], char *out, size_t cap, int timeout_s, int *status, struct rusage *ru) {
+    int rd = -1;
+    pid_t pid = capture_start(argv, &rd);
+    return capture_finish(pid, rd, out, cap, timeout_s, argv[0], status, ru);
+}
+
 /* ---- wrk ---- */
 
 struct wrk_result {
@@ -1046,70 +1032,24 @@ static struct wrk_result run_wrk(struct server *s, const char *path, int conns, 
     snprintf(script, sizeof(script), "%s/%s", tmpdir, depth > 1 ? "pipeline.lua" : "summary.lua");
     snprintf(dep, sizeof(dep), "%d", depth);
     char *argv[] = {(char *)wrk_path, "-t1", c, d, timeout, "-s", script, url, "--", dep, NULL};
-    int pfd[2];
-    if (pipe(pfd) < 0)
-        die("pipe failed");
+    char what[160];
+    snprintf(what, sizeof(what), "%s: wrk on %s", s->name, path);
     fflush(stdout);
     fflush(stderr);
     struct cpu_times t0 = cpu_now(s->pid);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork failed");
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        dup2(pfd[1], 1);
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(pfd[1]);
-    child_add(pid);
+    int rd = -1;
+    pid_t pid = capture_start(argv, &rd);
     static char out[65536];
-    size_t len = 0;
-    int64_t deadline = bench_ns() + (int64_t)(secs + 15) * 1000000000;
-    for (;;) {
-        if (interrupted) {
-            close(pfd[0]);
-            die("interrupted");
-        }
-        if (bench_ns() > deadline) {
-            kill(pid, SIGKILL);
-            FAIL("%s: wrk on %s did not finish within %d s (killed)", s->name, path, secs + 15);
-            break;
-        }
-        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        ssize_t n = read(pfd[0], out + len, sizeof(out) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(out) - 1) { /* keep the end, where the summary is */
-            memmove(out, out + sizeof(out) / 2, len - sizeof(out) / 2);
-            len -= sizeof(out) / 2;
-        }
-    }
-    close(pfd[0]);
-    out[len] = '\0';
     int st = 0;
     struct rusage ru;
-    memset(&ru, 0, sizeof(ru));
-    wait4(pid, &st, 0, &ru);
-    child_forget(pid);
+    capture_finish(pid, rd, out, sizeof(out), secs + 15, what, &st, &ru);
     struct cpu_times t1 = cpu_now(s->pid);
     res.user = t1.user - t0.user;
     res.sys = t1.sys - t0.sys;
     res.busy1 = t1.busy1 - t0.busy1;
     res.busy0 = t1.busy0 - t0.busy0;
     res.wall = (double)(t1.ns - t0.ns) / 1e9;
-    res.client = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    res.client = bench_rusage_seconds(&ru);
     const char *sum = strstr(out, "SUMMARY ");
     double dur_us = 0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !sum ||
@@ -1593,75 +1533,6 @@ static void fig_latency(void) {
 }
 
 /* ---- TLS and HTTP/2 (issue 18) ---- */
-
-/*
- * Runs argv (a child pinned where this process is: CPU 0) with its output
- * into out (the end kept if longer), killed after timeout_s; its wait
- * status and resource use.  False if it could not finish (reported).
- */
-static bool run_capture(char *const argv[], char *out, size_t cap, int timeout_s, int *status, struct rusage *ru) {
-    int pfd[2];
-    if (pipe(pfd) < 0)
-        die("pipe failed");
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork failed");
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        dup2(pfd[1], 1);
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(pfd[1]);
-    child_add(pid);
-    size_t len = 0;
-    bool finished = true;
-    int64_t deadline = bench_ns() + (int64_t)timeout_s * 1000000000;
-    for (;;) {
-        if (interrupted) {
-            close(pfd[0]);
-            die("interrupted");
-        }
-        if (bench_ns() > deadline) {
-            kill(pid, SIGKILL);
-            FAIL("%s did not finish within %d s (killed)", argv[0], timeout_s);
-            finished = false;
-            break;
-        }
-        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        ssize_t n = read(pfd[0], out + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == cap - 1) { /* keep the end, where the summary is */
-            memmove(out, out + cap / 2, len - cap / 2);
-            len -= cap / 2;
-        }
-    }
-    close(pfd[0]);
-    out[len] = '\0';
-    memset(ru, 0, sizeof(*ru));
-    wait4(pid, status, 0, ru);
-    child_forget(pid);
-    return finished;
-}
-
-static double rusage_seconds(const struct rusage *ru) {
-    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
-           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
-}
 
 /*
  * The TLS figures' certificates, made once: self-signed, for DNS:localhost
@@ -2165,7 +2036,7 @@ static struct h2_result run_h2load(struct server *s, long n, double secs, bool c
     res.busy1 = t1.busy1 - t0.busy1;
     res.busy0 = t1.busy0 - t0.busy0;
     res.wall = (double)(t1.ns - t0.ns) / 1e9;
-    res.client = rusage_seconds(&ru);
+    res.client = bench_rusage_seconds(&ru);
     if (!finished) {
         s->failed = true;
         return res;
@@ -2378,12 +2249,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     secs_arg = bench_seconds_arg(argc, argv, 2.0);
-    const char *only_fig = argc > 2 ? argv[2] : NULL;
-    only_server = argc > 3 ? argv[3] : NULL;
-    if (only_fig && !bench_figure_known(figures, sizeof(figures) / sizeof(figures[0]), only_fig)) {
-        fprintf(stderr, "bench_http: unknown figure %s\n", only_fig);
+    const char *only_fig;
+    if (!bench_figure_arg(argc, argv, figures, sizeof(figures) / sizeof(figures[0]), "bench_http", &only_fig))
         return 2;
-    }
+    only_server = argc > 3 ? argv[3] : NULL;
     runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
     static char sea_default[PATH_MAX + 32];
     bench_next_to_self(sea_default, sizeof(sea_default), "../apps/sea-httpd");
@@ -2417,8 +2286,8 @@ int main(int argc, char **argv) {
            "%d rounds of %.1f s, servers alternating within each round\n",
            runs, secs_arg);
     bench_run_figures(figures, sizeof(figures) / sizeof(figures[0]), only_fig, other_load_note);
-    kill_children();
-    remove_tmpdir();
+    bench_kill_children();
+    bench_remove_tree(tmpdir);
     printf("http.errors: %ld errors\n", errors);
     if (errors) {
         fprintf(stderr, "bench_http: %ld errors (see above): FAILED\n", errors);

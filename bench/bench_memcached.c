@@ -96,14 +96,7 @@ enum { CLIENT_CPU = 0, SERVER_CPU = 1 };
 
 static long errors;
 
-#define FAIL(...) \
-    do { \
-        if (errors++ < 20) { \
-            fprintf(stderr, "bench_memcached: error: "); \
-            fprintf(stderr, __VA_ARGS__); \
-            fprintf(stderr, "\n"); \
-        } \
-    } while (0)
+#define FAIL(...) BENCH_FAIL(errors, 20, "bench_memcached", __VA_ARGS__)
 
 static void die(const char *what);
 
@@ -123,29 +116,11 @@ struct server {
 };
 
 static const char *sea_path, *stock_path;
-static pid_t children[16];
-
-static void kill_children(void) {
-    for (int i = 0; i < 16; i++)
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-}
 
 static void die(const char *what) {
     fprintf(stderr, "bench_memcached: %s\n", what);
-    kill_children();
+    bench_kill_children();
     exit(1);
-}
-
-static void on_signal(int sig) {
-    for (int i = 0; i < 16; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGKILL);
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 /*
@@ -191,37 +166,21 @@ static void start_server(struct server *s) {
             argv[n++] = (char *)s->extra;
     }
     argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
+    /* The server's CPUs: 1, or 0-1 for two sea shards; it dies with the benchmark; stdout to /dev/null. */
+    pid_t pid = bench_spawn(argv, &(struct bench_spawn){.who = "bench_memcached", .pin = true,
+                                                       .cpu_first = s->shards > 1 ? CLIENT_CPU : SERVER_CPU,
+                                                       .cpu_last = SERVER_CPU, .deathsig = true, .search_path = true});
     if (pid < 0)
         die("fork failed");
-    if (pid == 0) {
-        /* The server's CPUs: 1, or 0-1 for two sea shards; it dies with the benchmark. */
-        bench_pin_cpus(s->shards > 1 ? CLIENT_CPU : SERVER_CPU, SERVER_CPU);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, 1);
-        execvp(argv[0], argv);
-        fprintf(stderr, "bench_memcached: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
     free(words);
     s->pid = pid;
-    for (int i = 0; i < 16; i++)
-        if (children[i] == 0) {
-            children[i] = pid;
-            break;
-        }
+    bench_child_add(pid);
     /* Ready when it answers "version": bounded, and an early exit is a failure. */
     int tries = prefix && *prefix && s->kind == SEA ? 1200 : 200; /* x 25 ms */
     for (int i = 0; i < tries; i++) {
         int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
+        if (bench_child_exited(pid, &st)) {
             s->pid = 0;
-            for (int k = 0; k < 16; k++)
-                if (children[k] == pid)
-                    children[k] = 0;
             char msg[128];
             snprintf(msg, sizeof(msg), "server %s exited at start (status %d)", s->name, st);
             die(msg);
@@ -239,26 +198,9 @@ static void start_server(struct server *s) {
 static void stop_server(struct server *s) {
     if (s->pid <= 0)
         return;
-    kill(s->pid, SIGTERM);
-    int st = 0;
-    bool exited = false;
-    for (int i = 0; i < 300 && !exited; i++) {
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid)
-            exited = true;
-        else
-            usleep(10000);
-    }
-    if (!exited) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &st, 0);
-        if (s->kind == SEA)
-            FAIL("%s did not stop within 3 s of SIGTERM (killed)", s->name);
-    } else if (s->kind == SEA && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        FAIL("%s did not exit cleanly on SIGTERM (status 0x%x)", s->name, st);
-    }
-    for (int k = 0; k < 16; k++)
-        if (children[k] == s->pid)
-            children[k] = 0;
+    char why[96];
+    if (!bench_stop_child(s->pid, NULL, why, sizeof(why)) && s->kind == SEA)
+        FAIL("%s %s", s->name, why);
     s->pid = 0;
 }
 
@@ -419,7 +361,7 @@ struct spec {
 struct result {
     double secs;
     long reqs, gets, hits, misses, sets;
-    double proc_cpu, busy_cpu, client_cpu, client_busy_cpu; /* client_busy_cpu: CPU 0's busy time */
+    struct bench_cpu_use cpu; /* cpu.client_busy_cpu: CPU 0's busy time */
     struct loadgen_latencies lat; /* one per request answered in the window */
     struct loadgen_lateness late; /* M_PACED: of the window's sends */
     long polls, empty_polls; /* spin: epoll_wait calls in the window, and those that found nothing */
@@ -444,18 +386,9 @@ struct conn {
 };
 _Static_assert(offsetof(struct conn, io) == 0, "epoll hands back the loadgen_conn as the conn");
 
-static inline uint64_t rnd(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 /* A key by Zipf rank (binary search of the CDF), spread over the space by a fixed bijection. */
 static uint32_t zipf_key(const struct spec *sp, uint64_t *rng) {
-    double u = (double)(rnd(rng) >> 11) * (1.0 / 9007199254740992.0);
+    double u = (double)(bench_rnd(rng) >> 11) * (1.0 / 9007199254740992.0);
     uint32_t lo = 0, hi = sp->nkeys - 1;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
@@ -485,7 +418,7 @@ static void enqueue(struct conn *c, uint8_t op, uint32_t key, int64_t t, uint32_
 static void enqueue_batch(struct conn *c, const struct spec *sp, int64_t t) {
     if (!sp->multiget) {
         for (int k = 0; k < sp->depth; k++)
-            enqueue(c, OP_GET, (uint32_t)(rnd(&c->rng) % sp->nkeys), t, sp->vlen);
+            enqueue(c, OP_GET, (uint32_t)(bench_rnd(&c->rng) % sp->nkeys), t, sp->vlen);
         return;
     }
     if (c->qtail - c->qhead + (unsigned)sp->depth > QCAP)
@@ -495,7 +428,7 @@ static void enqueue_batch(struct conn *c, const struct spec *sp, int64_t t) {
     memcpy(io->out + io->outlen, "get", 3);
     io->outlen += 3;
     for (int k = 0; k < sp->depth; k++) {
-        uint32_t key = (uint32_t)(rnd(&c->rng) % sp->nkeys);
+        uint32_t key = (uint32_t)(bench_rnd(&c->rng) % sp->nkeys);
         io->out[io->outlen++] = ' ';
         key_text(key, io->out + io->outlen);
         io->outlen += KEY_LEN;
@@ -506,7 +439,7 @@ static void enqueue_batch(struct conn *c, const struct spec *sp, int64_t t) {
 }
 
 static void enqueue_mixed(struct conn *c, const struct spec *sp, int64_t t) {
-    uint64_t r = rnd(&c->rng);
+    uint64_t r = bench_rnd(&c->rng);
     uint32_t key = (uint32_t)((r >> 8) % sp->nkeys);
     enqueue(c, (int)((r >> 40) % 10) < sp->sets_in_10 ? OP_SET : OP_GET, key, t, sp->vlen);
 }
@@ -639,7 +572,7 @@ static struct result run_load(struct server *s, const struct spec *sp) {
         if (!c->io.in || !c->io.out)
             die("out of memory");
         c->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) ^ (uint64_t)t0;
-        rnd(&c->rng);
+        bench_rnd(&c->rng);
     }
     /* Start every connection's traffic. */
     t0 = bench_ns();
@@ -660,7 +593,7 @@ static struct result run_load(struct server *s, const struct spec *sp) {
     int64_t warm_end = t0 + (int64_t)(sp->warm_secs * 1e9);
     long reqs = 0, gets = 0, hits = 0, misses = 0, sets = 0; /* since the start */
     long at_start[5] = {0};
-    double cpu0 = 0, busy0 = 0, self0 = 0, cbusy0 = 0;
+    struct bench_cpu_use cpu0 = {0};
     struct epoll_event evs[256];
     for (;;) {
         int64_t now = bench_ns();
@@ -671,19 +604,13 @@ static struct result run_load(struct server *s, const struct spec *sp) {
             m0 = now;
             long snap[5] = {reqs, gets, hits, misses, sets};
             memcpy(at_start, snap, sizeof(snap));
-            cpu0 = bench_proc_cpu_seconds(s->pid);
-            busy0 = bench_cpu_busy_seconds(SERVER_CPU);
-            self0 = bench_self_cpu_seconds();
-            cbusy0 = bench_cpu_busy_seconds(CLIENT_CPU);
+            cpu0 = bench_cpu_use_now(s->pid, SERVER_CPU, CLIENT_CPU);
         }
         if (measuring && (sp->mode == M_ASIDE ? gets - at_start[1] >= sp->gets : now - m0 >= (int64_t)(sp->secs * 1e9))) {
             measuring = false;
             draining = true;
             res.secs = (double)(now - m0) / 1e9;
-            res.proc_cpu = bench_proc_cpu_seconds(s->pid) - cpu0;
-            res.busy_cpu = bench_cpu_busy_seconds(SERVER_CPU) - busy0;
-            res.client_cpu = bench_self_cpu_seconds() - self0;
-            res.client_busy_cpu = bench_cpu_busy_seconds(CLIENT_CPU) - cbusy0;
+            res.cpu = bench_cpu_use_since(&cpu0, s->pid, SERVER_CPU, CLIENT_CPU);
             res.reqs = reqs - at_start[0];
             res.gets = gets - at_start[1];
             res.hits = hits - at_start[2];
@@ -820,8 +747,7 @@ static struct result run_load(struct server *s, const struct spec *sp) {
     if (!res.secs)
         FAIL("%s: the measurement did not finish", s->name);
     else if (s->shards <= 1)
-        bench_other_load_add(&other_load, (res.busy_cpu - res.proc_cpu) / res.secs,
-                             (res.client_busy_cpu - res.client_cpu) / res.secs);
+        bench_other_load_window(&other_load, &res.cpu, res.secs);
     for (int i = 0; i < sp->nconn; i++)
         loadgen_close(&conns[i].io);
     free(conns);
@@ -910,12 +836,12 @@ static void fig_cpu_per_req(void) {
             struct result res = run_load(&sv[i], &sp);
             if (!res.reqs)
                 continue;
-            bench_add(&busy[i], res.busy_cpu / (double)res.reqs * 1e6);
-            bench_add(&proc[i], res.proc_cpu / (double)res.reqs * 1e6);
+            bench_add(&busy[i], res.cpu.busy_cpu / (double)res.reqs * 1e6);
+            bench_add(&proc[i], res.cpu.proc_cpu / (double)res.reqs * 1e6);
             bench_add(&rate[i], (double)res.reqs / res.secs);
-            bench_add(&other[i], (res.busy_cpu - res.proc_cpu) / res.secs);
+            bench_add(&other[i], (res.cpu.busy_cpu - res.cpu.proc_cpu) / res.secs);
             bench_add(&late[i], loadgen_lateness_share(&res.late));
-            bench_add(&client, res.client_cpu / res.secs);
+            bench_add(&client, res.cpu.client_cpu / res.secs);
         }
     stop_all(sv, n);
     /*
@@ -982,9 +908,9 @@ static void fig_pipelined(void) {
                 if (!res.gets)
                     continue;
                 bench_add(&rate[m][i], (double)res.gets / res.secs);
-                bench_add(&per_cpu[m][i], res.busy_cpu > 0 ? (double)res.gets / res.busy_cpu : 0);
-                bench_add(&per_proc[m][i], res.proc_cpu > 0 ? (double)res.gets / res.proc_cpu : 0);
-                bench_add(&client[m], res.client_cpu / res.secs);
+                bench_add(&per_cpu[m][i], res.cpu.busy_cpu > 0 ? (double)res.gets / res.cpu.busy_cpu : 0);
+                bench_add(&per_proc[m][i], res.cpu.proc_cpu > 0 ? (double)res.gets / res.cpu.proc_cpu : 0);
+                bench_add(&client[m], res.cpu.client_cpu / res.secs);
             }
     stop_all(sv, n);
     for (int m = 0; m < 2; m++) {
@@ -1042,9 +968,9 @@ static void fig_latency(void) {
             struct result res = run_load(&sv[i], &cl);
             if (res.reqs) {
                 bench_add(&closed[i], (double)res.reqs / res.secs);
-                bench_add(&util[i], res.busy_cpu / res.secs);
+                bench_add(&util[i], res.cpu.busy_cpu / res.secs);
                 bench_add(&client, cl.spin ? (double)res.empty_polls / (double)(res.polls ? res.polls : 1)
-                                           : res.client_cpu / res.secs);
+                                           : res.cpu.client_cpu / res.secs);
             }
         }
     for (int i = 0; i < n; i++)
@@ -1234,12 +1160,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     secs_arg = bench_seconds_arg(argc, argv, 2.0);
-    const char *only_fig = argc > 2 ? argv[2] : NULL;
-    only_server = argc > 3 ? argv[3] : NULL;
-    if (only_fig && !bench_figure_known(figures, sizeof(figures) / sizeof(figures[0]), only_fig)) {
-        fprintf(stderr, "bench_memcached: unknown figure %s\n", only_fig);
+    const char *only_fig;
+    if (!bench_figure_arg(argc, argv, figures, sizeof(figures) / sizeof(figures[0]), "bench_memcached", &only_fig))
         return 2;
-    }
+    only_server = argc > 3 ? argv[3] : NULL;
     runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
     static char sea_default[4200];
     bench_next_to_self(sea_default, sizeof(sea_default), "../apps/sea-memcached");
@@ -1254,8 +1178,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    signal(SIGINT, bench_kill_children_now);
+    signal(SIGTERM, bench_kill_children_now);
     prctl(PR_SET_TIMERSLACK, 1UL); /* paced sends on time, to the microsecond */
     bench_pin(CLIENT_CPU);
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -1264,7 +1188,7 @@ int main(int argc, char **argv) {
            "text protocol\n",
            runs, secs_arg);
     bench_run_figures(figures, sizeof(figures) / sizeof(figures[0]), only_fig, other_load_note);
-    kill_children();
+    bench_kill_children();
     printf("memcached.errors: %ld errors\n", errors);
     if (errors) {
         fprintf(stderr, "bench_memcached: %ld errors (see above): FAILED\n", errors);

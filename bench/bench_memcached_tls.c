@@ -74,15 +74,14 @@
 #include "bench.h"
 #include "bench_loadgen.h"
 #include "bench_proc.h"
+#include "bench_tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -99,45 +98,11 @@ enum { NCONN = 50, NKEYS = 10000, VLEN = 32, ITEM_MIB = 64, MAX_DEPTH = 64 };
 
 static long errors;
 
-#define FAIL(...) \
-    do { \
-        if (errors++ < 20) { \
-            fprintf(stderr, "bench_memcached_tls: error: "); \
-            fprintf(stderr, __VA_ARGS__); \
-            fprintf(stderr, "\n"); \
-        } \
-    } while (0)
+#define FAIL(...) BENCH_FAIL(errors, 20, "bench_memcached_tls", __VA_ARGS__)
 
-/* ---- the temporary directory, children, dying ---- */
+/* ---- the temporary directory, children (bench_proc.h), dying ---- */
 
 static char tmpdir[256];
-static pid_t children[4];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    return remove(path);
-}
-
-static void remove_tmpdir(void) {
-    if (tmpdir[0]) {
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        tmpdir[0] = '\0';
-    }
-}
-
-static void kill_children(void) {
-    for (int i = 0; i < 4; i++)
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-}
-
-static void forget_child(pid_t pid) {
-    for (int i = 0; i < 4; i++)
-        if (children[i] == pid)
-            children[i] = 0;
-}
 
 __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...) {
     va_list ap;
@@ -146,28 +111,9 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);
-    kill_children();
-    remove_tmpdir();
+    bench_kill_children();
+    bench_remove_tree(tmpdir);
     exit(1);
-}
-
-static void on_signal(int sig) {
-    for (int i = 0; i < 4; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGKILL);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* The first error OpenSSL queued (or errno's words), for messages; clears the queue. */
-static const char *ssl_why(char *buf, size_t len, int sys_errno) {
-    unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, buf, len);
-    else
-        snprintf(buf, len, "%s", sys_errno ? strerror(sys_errno) : "no error queued (end of stream?)");
-    ERR_clear_error();
-    return buf;
 }
 
 /*
@@ -179,23 +125,12 @@ static int run_tool(char *const argv[], char *out, size_t len) {
     int p[2];
     if (pipe(p) < 0)
         return -1;
-    fflush(stdout);
-    pid_t pid = fork();
+    pid_t pid = bench_spawn(argv, &(struct bench_spawn){.pipe = p});
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
         return -1;
     }
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(p[1]);
     size_t n = 0;
     for (;;) {
         char sink[4096];
@@ -432,32 +367,19 @@ static void start_server(struct server *s) {
     for (int i = 0; i < n; i++)
         printf(" %s", argv[i]);
     printf("\n");
-    fflush(stdout);
-    pid_t pid = fork();
+    /* Every thread of the server on CPU 1 (pinned before exec); it dies with the benchmark; stdout to /dev/null. */
+    pid_t pid = bench_spawn(argv, &(struct bench_spawn){.who = "bench_memcached_tls", .pin = true,
+                                                       .cpu_first = SERVER_CPU, .cpu_last = SERVER_CPU,
+                                                       .deathsig = true});
     if (pid < 0)
         die("fork failed");
-    if (pid == 0) {
-        bench_pin(SERVER_CPU); /* before exec: every thread of the server runs on CPU 1 */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, 1);
-        execv(argv[0], argv);
-        fprintf(stderr, "bench_memcached_tls: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
     free(words);
     s->pid = pid;
-    for (int i = 0; i < 4; i++)
-        if (children[i] == 0) {
-            children[i] = pid;
-            break;
-        }
+    bench_child_add(pid);
     /* Ready when it answers "version" over TLS: bounded, and an early exit is a failure. */
     for (int i = 0; i < 400; i++) { /* x 25 ms */
         int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            forget_child(pid);
+        if (bench_child_exited(pid, &st)) {
             s->pid = 0;
             die("server %s exited at start (status 0x%x)", s->name, st);
         }
@@ -473,28 +395,13 @@ static void stop_server(struct server *s) {
     if (s->pid <= 0)
         return;
     int st = 0;
-    if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+    char why[96];
+    if (bench_child_exited(s->pid, &st))
         FAIL("%s exited before it was stopped (status 0x%x)", s->name, st);
-    } else {
-        kill(s->pid, SIGTERM);
-        bool exited = false;
-        for (int i = 0; i < 300 && !exited; i++) {
-            if (waitpid(s->pid, &st, WNOHANG) == s->pid)
-                exited = true;
-            else
-                usleep(10000);
-        }
-        if (!exited) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-            FAIL("%s did not stop within 3 s of SIGTERM (killed)", s->name);
-        } else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-            FAIL("%s did not exit cleanly on SIGTERM (status 0x%x)", s->name, st);
-        } else {
-            printf("# %s: exited with status 0 on SIGTERM\n", s->name);
-        }
-    }
-    forget_child(s->pid);
+    else if (!bench_stop_child(s->pid, NULL, why, sizeof(why)))
+        FAIL("%s %s", s->name, why);
+    else
+        printf("# %s: exited with status 0 on SIGTERM\n", s->name);
     s->pid = 0;
 }
 
@@ -588,15 +495,6 @@ struct conn {
 };
 _Static_assert(offsetof(struct conn, io) == 0, "epoll hands back the loadgen_conn as the conn");
 
-static inline uint64_t rnd(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 static void watch(struct conn *c, int ep, bool out) {
     if (c->io.want_out == out)
         return;
@@ -607,6 +505,13 @@ static void watch(struct conn *c, int ep, bool out) {
 
 static void conn_break(struct conn *c, int ep) {
     loadgen_break(&c->io, ep);
+}
+
+/* Reports "WHO: WHAT failed: <OpenSSL's error>" and breaks the connection. */
+static void conn_fail(struct conn *c, int ep, const char *who, const char *what) {
+    char why[256];
+    FAIL("%s: %s failed: %s", who, what, ssl_why(why, sizeof(why), errno));
+    conn_break(c, ep);
 }
 
 static void conn_close(struct conn *c) {
@@ -633,9 +538,7 @@ static bool handshake_step(struct conn *c, int ep, const char *who) {
         watch(c, ep, e == SSL_ERROR_WANT_WRITE);
         return false;
     }
-    char why[256];
-    FAIL("%s: TLS handshake failed: %s", who, ssl_why(why, sizeof(why), errno));
-    conn_break(c, ep);
+    conn_fail(c, ep, who, "TLS handshake");
     return true;
 }
 
@@ -658,9 +561,7 @@ static void flush_out(struct conn *c, int ep, const char *who) {
         }
         if (e == SSL_ERROR_WANT_READ)
             return; /* retried after the next read */
-        char why[256];
-        FAIL("%s: SSL_write failed: %s", who, ssl_why(why, sizeof(why), errno));
-        conn_break(c, ep);
+        conn_fail(c, ep, who, "SSL_write");
         return;
     }
     io->outoff = io->outlen = 0;
@@ -670,7 +571,7 @@ static void flush_out(struct conn *c, int ep, const char *who) {
 static void enqueue_get(struct conn *c) {
     if (c->qtail - c->qhead >= MAX_DEPTH)
         die("request queue overflow");
-    uint32_t k = (uint32_t)((rnd(&c->rng) >> 16) % NKEYS);
+    uint32_t k = (uint32_t)((bench_rnd(&c->rng) >> 16) % NKEYS);
     c->q[c->qtail++ % MAX_DEPTH] = k;
     if (!loadgen_out_reserve(&c->io, GET_LEN))
         die("out of memory");
@@ -692,12 +593,12 @@ static bool read_all(struct conn *c, int ep, const char *who) {
         int e = SSL_get_error(c->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
             return true;
-        char why[256];
-        if (e == SSL_ERROR_ZERO_RETURN)
+        if (e == SSL_ERROR_ZERO_RETURN) {
             FAIL("%s: the server closed a connection (close_notify)", who);
-        else
-            FAIL("%s: SSL_read failed: %s", who, ssl_why(why, sizeof(why), errno));
-        conn_break(c, ep);
+            conn_break(c, ep);
+        } else {
+            conn_fail(c, ep, who, "SSL_read");
+        }
         return false;
     }
 }
@@ -740,7 +641,7 @@ static enum answer parse_answer(uint32_t k, const char *p, size_t n, size_t *use
 struct result {
     double secs;
     long gets;
-    double proc_cpu, busy_cpu, client_cpu, client_busy_cpu;
+    struct bench_cpu_use cpu;
 };
 
 static struct bench_other_load other_load;
@@ -761,7 +662,7 @@ static struct result run_load(struct server *s, int depth, double warm_secs, dou
     for (int i = 0; i < NCONN; i++) {
         struct conn *c = &conns[i];
         c->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) ^ (uint64_t)t0;
-        rnd(&c->rng);
+        bench_rnd(&c->rng);
         if (!loadgen_open(&c->io, ep, s->port, 65536, 4096)) {
             FAIL("%s: cannot connect", s->name);
             continue;
@@ -808,26 +709,20 @@ static struct result run_load(struct server *s, int depth, double warm_secs, dou
     bool measuring = false, draining = false;
     int64_t m0 = 0, last_progress = t0, warm_end = t0 + (int64_t)(warm_secs * 1e9);
     long gets = 0, gets0 = 0;
-    double cpu0 = 0, busy0 = 0, self0 = 0, cbusy0 = 0;
+    struct bench_cpu_use cpu0 = {0};
     for (;;) {
         int64_t now = bench_ns();
         if (!measuring && !draining && now >= warm_end) {
             measuring = true;
             m0 = now;
             gets0 = gets;
-            cpu0 = bench_proc_cpu_seconds(s->pid);
-            busy0 = bench_cpu_busy_seconds(SERVER_CPU);
-            self0 = bench_self_cpu_seconds();
-            cbusy0 = bench_cpu_busy_seconds(CLIENT_CPU);
+            cpu0 = bench_cpu_use_now(s->pid, SERVER_CPU, CLIENT_CPU);
         }
         if (measuring && now - m0 >= (int64_t)(secs * 1e9)) {
             measuring = false;
             draining = true;
             res.secs = (double)(now - m0) / 1e9;
-            res.proc_cpu = bench_proc_cpu_seconds(s->pid) - cpu0;
-            res.busy_cpu = bench_cpu_busy_seconds(SERVER_CPU) - busy0;
-            res.client_cpu = bench_self_cpu_seconds() - self0;
-            res.client_busy_cpu = bench_cpu_busy_seconds(CLIENT_CPU) - cbusy0;
+            res.cpu = bench_cpu_use_since(&cpu0, s->pid, SERVER_CPU, CLIENT_CPU);
             res.gets = gets - gets0;
         }
         bool open = false;
@@ -902,8 +797,7 @@ static struct result run_load(struct server *s, int depth, double warm_secs, dou
     if (!res.secs)
         FAIL("%s: the measurement did not finish", s->name);
     else
-        bench_other_load_add(&other_load, (res.busy_cpu - res.proc_cpu) / res.secs,
-                             (res.client_busy_cpu - res.client_cpu) / res.secs);
+        bench_other_load_window(&other_load, &res.cpu, res.secs);
     for (int i = 0; i < NCONN; i++)
         conn_close(&conns[i]);
     free(conns);
@@ -945,10 +839,10 @@ static void figure(const char *fig, int depth) {
             if (!res.gets || !res.secs)
                 continue;
             bench_add(&rate[i], (double)res.gets / res.secs);
-            bench_add(&cpu[i], res.proc_cpu / (double)res.gets * 1e6);
-            bench_add(&cpu1[i], res.busy_cpu / (double)res.gets * 1e6);
-            bench_add(&busy[i], res.proc_cpu / res.secs);
-            bench_add(&client[i], res.client_cpu / res.secs);
+            bench_add(&cpu[i], res.cpu.proc_cpu / (double)res.gets * 1e6);
+            bench_add(&cpu1[i], res.cpu.busy_cpu / (double)res.gets * 1e6);
+            bench_add(&busy[i], res.cpu.proc_cpu / res.secs);
+            bench_add(&client[i], res.cpu.client_cpu / res.secs);
         }
     double g[2] = {0}, c[2] = {0};
     char name[128];
@@ -1007,12 +901,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     secs_arg = bench_seconds_arg(argc, argv, 2.0);
-    const char *only_fig = argc > 2 ? argv[2] : NULL;
-    only_server = argc > 3 ? argv[3] : NULL;
-    if (only_fig && !bench_figure_known(figures, sizeof(figures) / sizeof(figures[0]), only_fig)) {
-        fprintf(stderr, "bench_memcached_tls: unknown figure %s\n", only_fig);
+    const char *only_fig;
+    if (!bench_figure_arg(argc, argv, figures, sizeof(figures) / sizeof(figures[0]), "bench_memcached_tls", &only_fig))
         return 2;
-    }
+    only_server = argc > 3 ? argv[3] : NULL;
     if (only_server && strcmp(only_server, "stock") != 0 && strcmp(only_server, "sea") != 0) {
         fprintf(stderr, "bench_memcached_tls: unknown server %s (stock or sea)\n", only_server);
         return 2;
@@ -1044,8 +936,8 @@ int main(int argc, char **argv) {
     else
         have_stock = true;
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    signal(SIGINT, bench_kill_children_now);
+    signal(SIGTERM, bench_kill_children_now);
     bench_pin(CLIENT_CPU);
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
         printf("# fewer than 2 CPUs: the servers and the load generator share one; numbers are indicative\n");
@@ -1072,8 +964,8 @@ int main(int argc, char **argv) {
     bench_run_figures(figures, sizeof(figures) / sizeof(figures[0]), only_fig, other_load_note);
     for (int i = 0; i < 2; i++)
         stop_server(&servers[i]);
-    kill_children();
-    remove_tmpdir();
+    bench_kill_children();
+    bench_remove_tree(tmpdir);
     SSL_CTX_free(client_ctx);
     printf("memcached_tls.errors: %ld errors\n", errors);
     if (errors) {

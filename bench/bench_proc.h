@@ -5,7 +5,8 @@
  * this process and of a whole CPU (from /proc), for "server CPU per
  * request" figures, how much other load those CPUs carried meanwhile, and
  * talking to a server on loopback (a free port for it, a connection, a
- * blocking send of a whole message).
+ * blocking send of a whole message); the child processes a benchmark
+ * starts (servers, tools) and stops, and its temporary directory.
  */
 #ifndef SEA_BENCH_PROC_H
 #define SEA_BENCH_PROC_H
@@ -13,17 +14,23 @@
 #include "bench.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Pins the calling thread (and the children it forks afterwards) to CPUs first..last. */
@@ -137,11 +144,16 @@ static inline double bench_proc_cpu_seconds(pid_t pid) {
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The user + system time a struct rusage holds, in seconds. */
+static inline double bench_rusage_seconds(const struct rusage *r) {
+    return (double)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) + (double)(r->ru_utime.tv_usec + r->ru_stime.tv_usec) / 1e6;
+}
+
 /* This process's user + system time, in seconds. */
 static inline double bench_self_cpu_seconds(void) {
     struct rusage r;
     getrusage(RUSAGE_SELF, &r);
-    return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+    return bench_rusage_seconds(&r);
 }
 
 /*
@@ -205,6 +217,205 @@ static inline void bench_other_load_note(struct bench_other_load *o, const char 
            fig, m1 * 100, x1 * 100, server, m0 * 100, x0 * 100,
            m1 > 0.1 || m0 > 0.1 ? ": DISTURBED, rerun when quiet" : "");
     o->server_cpu.n = o->client_cpu.n = 0;
+}
+
+/*
+ * What a window of load cost in CPU time (s): the server process's (all its
+ * threads) and its CPU's busy time, the load generator's (this process's)
+ * and its CPU's busy time.  bench_cpu_use_now at the window's start,
+ * bench_cpu_use_since at its end: the difference.
+ */
+struct bench_cpu_use {
+    double proc_cpu, busy_cpu, client_cpu, client_busy_cpu;
+};
+
+static inline struct bench_cpu_use bench_cpu_use_now(pid_t server, int server_cpu, int client_cpu) {
+    struct bench_cpu_use u;
+    u.proc_cpu = bench_proc_cpu_seconds(server);
+    u.busy_cpu = bench_cpu_busy_seconds(server_cpu);
+    u.client_cpu = bench_self_cpu_seconds();
+    u.client_busy_cpu = bench_cpu_busy_seconds(client_cpu);
+    return u;
+}
+
+static inline struct bench_cpu_use bench_cpu_use_since(const struct bench_cpu_use *start, pid_t server, int server_cpu,
+                                                       int client_cpu) {
+    struct bench_cpu_use u = bench_cpu_use_now(server, server_cpu, client_cpu);
+    u.proc_cpu -= start->proc_cpu;
+    u.busy_cpu -= start->busy_cpu;
+    u.client_cpu -= start->client_cpu;
+    u.client_busy_cpu -= start->client_busy_cpu;
+    return u;
+}
+
+/* Adds a window of secs, which cost u, to the other load: each CPU's busy time beyond the process on it. */
+static inline void bench_other_load_window(struct bench_other_load *o, const struct bench_cpu_use *u, double secs) {
+    bench_other_load_add(o, (u->busy_cpu - u->proc_cpu) / secs, (u->client_busy_cpu - u->client_cpu) / secs);
+}
+
+/* ---- child processes ---- */
+
+/*
+ * The children a benchmark started and has not yet waited for, so that it
+ * kills them when it dies: bench_kill_children, or in a signal handler
+ * bench_kill_children_now (which does not wait).
+ */
+#define BENCH_MAX_CHILDREN 16
+
+static inline pid_t *bench_children(void) {
+    static pid_t pids[BENCH_MAX_CHILDREN];
+    return pids;
+}
+
+static inline void bench_child_add(pid_t pid) {
+    pid_t *c = bench_children();
+    for (int i = 0; i < BENCH_MAX_CHILDREN; i++)
+        if (c[i] == 0) {
+            c[i] = pid;
+            return;
+        }
+}
+
+static inline void bench_child_forget(pid_t pid) {
+    pid_t *c = bench_children();
+    for (int i = 0; i < BENCH_MAX_CHILDREN; i++)
+        if (c[i] == pid)
+            c[i] = 0;
+}
+
+/* SIGKILL to every child, and waits for each. */
+static inline void bench_kill_children(void) {
+    pid_t *c = bench_children();
+    for (int i = 0; i < BENCH_MAX_CHILDREN; i++)
+        if (c[i] > 0) {
+            kill(c[i], SIGKILL);
+            waitpid(c[i], NULL, 0);
+            c[i] = 0;
+        }
+}
+
+/* A handler of SIGINT and SIGTERM: SIGKILL to every child, then the signal's default action. */
+static inline void bench_kill_children_now(int sig) {
+    pid_t *c = bench_children();
+    for (int i = 0; i < BENCH_MAX_CHILDREN; i++)
+        if (c[i] > 0)
+            kill(c[i], SIGKILL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* How bench_spawn starts a child: what it gets before exec.  Zeroed: as this process, stdout to /dev/null. */
+struct bench_spawn {
+    const char *who;      /* its words if exec fails: "WHO: cannot run ..." (NULL: "cannot run ...") */
+    bool pin;             /* pinned to CPUs cpu_first..cpu_last (before exec: every thread it starts too) */
+    int cpu_first, cpu_last;
+    bool deathsig;        /* killed when this process dies (PR_SET_PDEATHSIG) */
+    bool default_signals; /* SIGINT and SIGTERM back to their default actions */
+    bool default_sigpipe; /* SIGPIPE too (ignored here, it would stay ignored through exec) */
+    const char *log;      /* its stdout and stderr appended to this file; else: */
+    const int *pipe;      /* its stdout and stderr into pipe[1] (pipe[0] closed in the child, pipe[1] here); else stdout to /dev/null */
+    bool search_path;     /* argv[0] looked for in PATH (execvp) */
+};
+
+/* Starts argv (output flushed first) as o says; its PID, or -1 if it cannot fork. */
+static inline pid_t bench_spawn(char *const argv[], const struct bench_spawn *o) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0) {
+        if (pid > 0 && o->pipe)
+            close(o->pipe[1]);
+        return pid;
+    }
+    if (o->pin)
+        bench_pin_cpus(o->cpu_first, o->cpu_last);
+    if (o->deathsig)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (o->default_signals) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+    }
+    if (o->default_sigpipe)
+        signal(SIGPIPE, SIG_DFL);
+    if (o->log) {
+        int fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+    } else if (o->pipe) {
+        dup2(o->pipe[1], 1);
+        dup2(o->pipe[1], 2);
+        close(o->pipe[0]);
+        close(o->pipe[1]);
+    } else {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 1);
+    }
+    if (o->search_path)
+        execvp(argv[0], argv);
+    else
+        execv(argv[0], argv);
+    fprintf(stderr, "%s%scannot run %s: %s\n", o->who ? o->who : "", o->who ? ": " : "", argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* Whether child pid has exited (then forgotten, *status its wait status); does not wait. */
+static inline bool bench_child_exited(pid_t pid, int *status) {
+    if (waitpid(pid, status, WNOHANG) != pid)
+        return false;
+    bench_child_forget(pid);
+    return true;
+}
+
+/*
+ * Stops child pid: SIGTERM, then SIGKILL if it has not exited within 3 s
+ * (checked every 10 ms: pause_10ms, NULL for usleep), and waits for it; it
+ * is forgotten.  true if it exited with status 0 within the 3 s; else why
+ * says what it did instead, after the child's name: "did not stop within
+ * 3 s of SIGTERM (killed)" or "did not exit cleanly on SIGTERM (status
+ * 0x...)".
+ */
+static inline bool bench_stop_child(pid_t pid, void (*pause_10ms)(void), char *why, size_t len) {
+    kill(pid, SIGTERM);
+    int st = 0;
+    bool exited = false;
+    for (int i = 0; i < 300 && !exited; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            exited = true;
+        else if (pause_10ms)
+            pause_10ms();
+        else
+            usleep(10000);
+    }
+    bool clean = exited && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        snprintf(why, len, "did not stop within 3 s of SIGTERM (killed)");
+    } else if (!clean) {
+        snprintf(why, len, "did not exit cleanly on SIGTERM (status 0x%x)", st);
+    }
+    bench_child_forget(pid);
+    return clean;
+}
+
+/* ---- a temporary directory ---- */
+
+static inline int bench_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes dir and everything in it (symbolic links not followed); dir[0] = '\0' afterwards.  Nothing if dir is "". */
+static inline void bench_remove_tree(char *dir) {
+    if (dir[0]) {
+        nftw(dir, bench_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        dir[0] = '\0';
+    }
 }
 
 #endif
