@@ -31,13 +31,15 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
 
 FAILURES = []
 TIMEOUT = 30.0  # for any single exchange: far above what a working server needs
@@ -48,41 +50,13 @@ END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
 NO_ERROR, PROTOCOL_ERROR, ENHANCE_YOUR_CALM = 0x0, 0x1, 0xB
 
 
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what, flush=True)
-    return cond
+check = testproc.checker(FAILURES, "FAIL")
 
 
-def start(argv, pattern=rb"serving (https?)://([0-9.]+):(\d+)/"):
-    """Starts a server and returns (process, port) once it prints where it serves."""
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    line = b""
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        m = re.search(pattern, line)
-        if m:
-            return p, int(m.group(3))
-    p.kill()
-    out, err = p.communicate(timeout=10)
-    sys.exit("server did not start: %r %r %r" % (line, out[-500:], err[-2000:]))
-
-
-def stop(p, name):
-    p.send_signal(signal.SIGTERM)
-    try:
-        out, err = p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate(timeout=10)
-        check(False, "%s did not stop on SIGTERM" % name)
-        return err
-    check(p.returncode == 0, "%s exits 0 on SIGTERM (got %s): %s" % (name, p.returncode, err[-2000:]))
-    return err
+def start(argv, name):
+    """Starts a server (a testproc.Server) and returns it once it prints where it serves (its first such line
+    gives .port).  Its stop() checks the exit status after SIGTERM (not its stderr) and returns its stderr."""
+    return testproc.Server(argv, name, check, r"serving https?://[0-9.]+:(\d+)/", bad=None)
 
 
 def run(argv, data=None, timeout=120):
@@ -187,6 +161,27 @@ class Conn:
         self.s.close()
 
 
+def read_streams(c, until, frames=1000):
+    """Reads frames until stream `until` ends (at most `frames` of them; fewer if the connection ends or goes
+    quiet).  Returns ({stream: the DATA it got}, {the streams that ended}, [(type, stream) of each RST_STREAM
+    and GOAWAY])."""
+    data, ended, codes = {}, set(), []
+    for _ in range(frames):
+        f = c.read_frame()
+        if f is None:
+            break
+        t, fl, sid, p = f
+        if t == DATA:
+            data[sid] = data.get(sid, b"") + p
+        if t in (RST_STREAM, GOAWAY):
+            codes.append((t, sid))
+        if fl & END_STREAM and t in (DATA, HEADERS):
+            ended.add(sid)
+            if sid == until:
+                break
+    return data, ended, codes
+
+
 def goaway_code(frames):
     for t, _, _, p in frames:
         if t == GOAWAY and len(p) >= 8:
@@ -279,32 +274,13 @@ def test_concurrent_streams(port):
     c = Conn(port)
     c.send(frame(HEADERS, END_HEADERS, 1, request_block(b"POST", b"/echo_stream")) + frame(DATA, 0, 1, b"first half "))
     c.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(b"GET", b"/plaintext")))
-    got3, ended1, body1 = b"", False, b""
-    for _ in range(1000):
-        f = c.read_frame()
-        if f is None:
-            break
-        t, fl, sid, p = f
-        if t == DATA and sid == 3:
-            got3 += p
-        if t == DATA and sid == 1:
-            body1 += p
-        if sid == 1 and fl & END_STREAM and t in (DATA, HEADERS):
-            ended1 = True
-        if sid == 3 and fl & END_STREAM and t in (DATA, HEADERS):
-            break
+    data, ended, _ = read_streams(c, 3)
+    got3, ended1, body1 = data.get(3, b""), 1 in ended, data.get(1, b"")
     check(got3 == b"Hello, World!" and not ended1, "stream 3 answered while stream 1 waits: %r %r" % (got3, ended1))
     c.send(frame(DATA, END_STREAM, 1, b"second half"))
-    for _ in range(1000):
-        f = c.read_frame()
-        if f is None:
-            break
-        t, fl, sid, p = f
-        if t == DATA and sid == 1:
-            body1 += p
-        if sid == 1 and fl & END_STREAM and t in (DATA, HEADERS):
-            ended1 = True
-            break
+    data, ended, _ = read_streams(c, 1)
+    body1 += data.get(1, b"")
+    ended1 = ended1 or 1 in ended
     check(ended1 and body1 == b"first half second half", "stream 1 then echoes its whole body: %r" % body1)
     c.close()
 
@@ -341,18 +317,7 @@ def test_header_limits(port):
     c = Conn(port)
     c.send(header_frames(1, hpack_bomb_block(10000)))
     c.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(b"GET", b"/plaintext")))
-    data, codes = {}, []
-    for _ in range(1000):
-        f = c.read_frame()
-        if f is None:
-            break
-        t, fl, sid, p = f
-        if t == DATA:
-            data[sid] = data.get(sid, b"") + p
-        if t in (RST_STREAM, GOAWAY):
-            codes.append((t, sid))
-        if sid == 3 and fl & END_STREAM:
-            break
+    data, _, codes = read_streams(c, 3)
     check(data.get(1, b"").startswith(b"431 Request Header Fields Too Large"),
           "an HPACK bomb is answered 431: %r %r" % (data, codes))
     check(data.get(3) == b"Hello, World!" and not c.closed, "the connection serves the next stream: %r" % (data,))
@@ -361,15 +326,7 @@ def test_header_limits(port):
     c = Conn(port)
     fields = [(b"x-f%d" % i, b"v" * 200) for i in range(90)]
     c.send(header_frames(1, request_block(b"GET", b"/plaintext", fields)))
-    body = b""
-    for _ in range(100):
-        f = c.read_frame()
-        if f is None:
-            break
-        if f[0] == DATA and f[2] == 1:
-            body += f[3]
-        if f[2] == 1 and f[1] & END_STREAM:
-            break
+    body = read_streams(c, 1, 100)[0].get(1, b"")
     check(body.startswith(b"431 "), "a header list over max_head: 431: %r" % body)
     c.close()
 
@@ -443,15 +400,7 @@ def test_timeouts(port):
     # A body that stops coming: the stream's read times out (408), the connection lives on.
     c = Conn(port)
     c.send(frame(HEADERS, END_HEADERS, 1, request_block(b"POST", b"/echo")) + frame(DATA, 0, 1, b"part"))
-    body = b""
-    for _ in range(100):
-        f = c.read_frame()
-        if f is None:
-            break
-        if f[0] == DATA and f[2] == 1:
-            body += f[3]
-        if f[2] == 1 and f[1] & END_STREAM:
-            break
+    body = read_streams(c, 1, 100)[0].get(1, b"")
     check(body.startswith(b"408 "), "a body that stops coming: 408: %r" % body)
     c.close()
 
@@ -459,11 +408,11 @@ def test_timeouts(port):
 def test_sea_httpd(httpd, root, cert, key, ca, opts):
     args = [httpd, "--root", root, "--port", "0", "--tls-cert", cert, "--tls-key", key, "--tls-port", "0"]
     for no in (False, True):
-        p, port = start(args + (["--no-http2"] if no else []) + opts)
+        srv = start(args + (["--no-http2"] if no else []) + opts, "sea-httpd" + (" --no-http2" if no else ""))
+        port = srv.port
         try:
-            line = p.stdout.readline()
-            m = re.search(rb"serving https://[0-9.]+:(\d+)/", line)
-            check(m is not None, "sea-httpd says where it serves HTTPS: %r" % line)
+            got = srv.expect(r"serving https://[0-9.]+:(\d+)/", 0, "sea-httpd says where it serves HTTPS", stdout=True)
+            m = re.search(r"serving https://[0-9.]+:(\d+)/", got[0]) if got else None
             tport = int(m.group(1)) if m else 0
             want = b"1.1" if no else b"2"
             rc, out, err = curl("--http2", "-w", " %{http_version}", "--cacert", ca, "--resolve",
@@ -485,7 +434,7 @@ def test_sea_httpd(httpd, root, cert, key, ca, opts):
             rc, out, err = curl("-w", " %{http_version}", "http://127.0.0.1:%d/small.txt" % port)
             check(out == b"small file\n 1.1", "sea-httpd HTTP/1.1 beside it: %r" % out)
         finally:
-            stop(p, "sea-httpd")
+            srv.stop()
 
 
 def main():
@@ -509,8 +458,10 @@ def main():
         ca, cert, key = (os.path.join(certs, n) for n in ("ca.pem", "server.pem", "server.key"))
 
         common = [helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M"]
-        p, port = start(common + opts)
-        tp, tport = start(common + ["--tls-cert", cert, "--tls-key", key, "--alpn", "h2,http/1.1"] + opts)
+        h2c = start(common + opts, "http_helper (h2c)")
+        tls = start(common + ["--tls-cert", cert, "--tls-key", key, "--alpn", "h2,http/1.1"] + opts,
+                    "http_helper (TLS)")
+        port, tport = h2c.port, tls.port
         try:
             test_clients(tport, port, ca, root)
             for name in ("TLS", "h2c"):
@@ -521,15 +472,15 @@ def main():
             test_header_limits(port)
             test_attacks(port)
         finally:
-            err = stop(p, "http_helper (h2c)")
-            err += stop(tp, "http_helper (TLS)")
-            check(b"the handler failed: the test route fails on purpose" in err, "a failed handler is logged")
+            err = h2c.stop() + "\n" + tls.stop()
+            check("the handler failed: the test route fails on purpose" in err, "a failed handler is logged")
         # Short timeouts in their own instance.
-        p, port = start([helper, "--header-timeout", "0.5", "--idle-timeout", "1", "--io-timeout", "1"] + opts)
+        srv = start([helper, "--header-timeout", "0.5", "--idle-timeout", "1", "--io-timeout", "1"] + opts,
+                    "http_helper (timeouts)")
         try:
-            test_timeouts(port)
+            test_timeouts(srv.port)
         finally:
-            stop(p, "http_helper (timeouts)")
+            srv.stop()
         test_sea_httpd(httpd, root, cert, key, ca, opts)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

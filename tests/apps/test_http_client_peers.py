@@ -20,21 +20,16 @@ import gzip
 import os
 import random
 import re
-import select
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
 
 failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print('FAIL:', what)
+check = testproc.checker(failures)
 
 
 _fnv_cache = {}
@@ -134,14 +129,7 @@ def common_checks(name, args, addr, files, tmp):
 
 
 def stop(p, name):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        code = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        code = 'hung'
+    code = testproc.terminate(p, 30)
     check(code == 0, f'{name} exit status after SIGTERM: {code}')
 
 
@@ -176,10 +164,7 @@ http {{
 def start_nginx(args, tmp, root):
     """Starts nginx on a free loopback port; returns (process, port)."""
     for attempt in range(5):
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = testproc.free_port()
         conf = os.path.join(tmp, 'nginx.conf')
         with open(conf, 'w') as f:
             f.write(NGINX_CONF.format(tmp=tmp, port=port, root=root))
@@ -189,13 +174,8 @@ def start_nginx(args, tmp, root):
         p = subprocess.Popen([args.nginx, '-c', conf, '-p', tmp, '-e', log], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         # Ready when it accepts a connection; or it exited (the port was taken meanwhile: try another).
-        limit = time.monotonic() + 20
-        while time.monotonic() < limit and p.poll() is None:
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=1).close()
-                return p, port
-            except OSError:
-                time.sleep(0.02)
+        if testproc.wait_accepting(p, port, 20):
+            return p, port
         err = p.stderr.read().decode(errors='replace') if p.poll() is not None else ''
         if p.poll() is None:
             p.kill()
@@ -232,32 +212,18 @@ def with_nginx(args, files, tmp, root):
 
 
 def with_httpd(args, files, root):
-    p = subprocess.Popen([args.httpd, '-c1', '--blocked-reactor-notify-ms=0', '--root', root, '--address',
-                          '127.0.0.1', '--port', '0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    srv = testproc.Server([args.httpd, '-c1', '--blocked-reactor-notify-ms=0', '--root', root, '--address',
+                           '127.0.0.1', '--port', '0'], 'sea-httpd', check, r'serving http://127\.0\.0\.1:(\d+)/',
+                          timeout=30, bad=None)
     try:
-        port = None
-        limit = time.monotonic() + 30
-        buf = b''
-        while port is None and time.monotonic() < limit:
-            ready, _, _ = select.select([p.stdout], [], [], max(0.0, limit - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(p.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-            m = re.search(rb'serving http://127\.0\.0\.1:(\d+)/', buf)
-            port = int(m[1]) if m else None
-        if port is None:
-            raise SystemExit(f'FAIL: sea-httpd did not start: {buf!r}')
-        addr = f'127.0.0.1:{port}'
+        addr = f'127.0.0.1:{srv.port}'
         common_checks('sea-httpd', args, addr, files, None)
         got, stats = run_helper(args, addr, ['GET /plaintext', 'GET /json'])
         check(len(got) == 2 and got[0]['status'] == 200 and got[0]['fnv'] == fnv(b'Hello, World!') and
               got[1]['status'] == 200 and got[1]['fnv'] == fnv(b'{"message":"Hello, World!"}'),
               f'sea-httpd /plaintext and /json: {got}')
     finally:
-        stop(p, 'sea-httpd')
+        srv.stop()
 
 
 def main():

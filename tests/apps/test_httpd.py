@@ -17,52 +17,27 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
+
 FAILURES = []
 TIMEOUT = 20.0  # for any single exchange: far above what a working server needs
 
 
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what, flush=True)
-    return cond
+check = testproc.checker(FAILURES, "FAIL")
 
 
-def start(argv, pattern=rb"serving https?://([0-9.]+):(\d+)/"):
-    """Starts a server and returns (process, port) once it prints where it serves."""
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    line = b""
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        m = re.search(pattern, line)
-        if m:
-            return p, int(m.group(2))
-    p.kill()
-    out, err = p.communicate(timeout=10)
-    sys.exit("server did not start: %r %r %r" % (line, out[-500:], err[-2000:]))
-
-
-def stop(p, name):
-    p.send_signal(signal.SIGTERM)
-    try:
-        out, err = p.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate(timeout=10)
-        check(False, "%s did not stop on SIGTERM" % name)
-        return err
-    check(p.returncode == 0, "%s exits 0 on SIGTERM (got %s): %s" % (name, p.returncode, err[-2000:]))
-    return err
+def start(argv, name):
+    """Starts a server (a testproc.Server) and returns it once it prints where it serves (its first such line
+    gives .port).  Its stop() checks the exit status after SIGTERM (not its stderr) and returns its stderr."""
+    return testproc.Server(argv, name, check, r"serving https?://[0-9.]+:(\d+)/", timeout=30, bad=None)
 
 
 TLS = None  # an ssl.SSLContext while the HTTPS instance is tested: every raw connection is wrapped
@@ -658,7 +633,8 @@ def test_https(port, ca, root):
 
 
 def test_sea_httpd(httpd, root, opts):
-    p, port = start([httpd, "--root", root, "--port", "0"] + opts)
+    srv = start([httpd, "--root", root, "--port", "0"] + opts, "sea-httpd")
+    port = srv.port
     try:
         rc, out, err = curl("http://127.0.0.1:%d/plaintext" % port, "http://127.0.0.1:%d/json" % port)
         check(out == b'Hello, World!{"message":"Hello, World!"}', "sea-httpd: /plaintext and /json: %r" % out)
@@ -674,7 +650,7 @@ def test_sea_httpd(httpd, root, opts):
         rc, out, err = curl("-v", *["http://127.0.0.1:%d/plaintext" % port] * 5)
         check(out == b"Hello, World!" * 5 and err.count(b"Connected to") == 1, "sea-httpd: curl reuses the connection")
     finally:
-        stop(p, "sea-httpd")
+        srv.stop()
 
 
 def main():
@@ -704,7 +680,8 @@ def main():
         uploads = os.path.join(tmp, "uploads")
         os.makedirs(uploads)
 
-        p, port = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M"] + opts)
+        srv = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M"] + opts, "http_helper")
+        port = srv.port
         try:
             for t in (test_basics, test_keepalive_http_client, test_pipelining, test_streams, test_continue,
                       test_routes, test_errors, test_limits, test_smuggling, test_junk):
@@ -712,23 +689,24 @@ def main():
             test_files(port, root)
             test_upload(port, uploads)
         finally:
-            err = stop(p, "http_helper")
-            check(b"the handler failed: the test route fails on purpose" in err, "a failed handler is logged")
-            check(b"GET /stream?n=2000" not in err, "a client gone mid-answer is not a handler failure: %r" % err[-600:])
+            err = srv.stop()
+            check("the handler failed: the test route fails on purpose" in err, "a failed handler is logged")
+            check("GET /stream?n=2000" not in err, "a client gone mid-answer is not a handler failure: %r" % err[-600:])
         # Short timeouts in their own instance.
-        p, port = start([helper, "--header-timeout", "0.3", "--idle-timeout", "0.5"] + opts)
+        srv = start([helper, "--header-timeout", "0.3", "--idle-timeout", "0.5"] + opts, "http_helper (timeouts)")
         try:
-            test_timeouts(port)
+            test_timeouts(srv.port)
         finally:
-            stop(p, "http_helper (timeouts)")
+            srv.stop()
         test_sea_httpd(httpd, root, opts)
         # HTTPS: the same features over TLS (raw connections wrapped by Python's ssl, and curl).
         import ssl
         ca, cert, key = make_certs(tmp)
         global TLS, TLS_CA
         TLS_CA = ca
-        p, port = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M", "--tls-cert", cert,
-                         "--tls-key", key] + opts)
+        srv = start([helper, "--root", root, "--upload-dir", uploads, "--max-body", "8M", "--tls-cert", cert,
+                     "--tls-key", key] + opts, "http_helper (HTTPS)")
+        port = srv.port
         try:
             TLS = ssl.create_default_context(cafile=ca)
             # (test_junk needs a half-close, which TLS connections in Python do not offer; the parser is the same)
@@ -738,14 +716,14 @@ def main():
             test_https(port, ca, root)
         finally:
             TLS = None
-            stop(p, "http_helper (HTTPS)")
+            srv.stop()
         # sea-httpd's HTTPS port beside its HTTP one.
-        p, port = start([httpd, "--root", root, "--port", "0", "--tls-cert", cert, "--tls-key", key, "--tls-port",
-                         "0"] + opts)
+        srv = start([httpd, "--root", root, "--port", "0", "--tls-cert", cert, "--tls-key", key, "--tls-port",
+                     "0"] + opts, "sea-httpd (HTTPS)")
+        port = srv.port
         try:
-            line = p.stdout.readline()
-            m = re.search(rb"serving https://[0-9.]+:(\d+)/", line)
-            check(m is not None, "sea-httpd says where it serves HTTPS: %r" % line)
+            got = srv.expect(r"serving https://[0-9.]+:(\d+)/", 0, "sea-httpd says where it serves HTTPS", stdout=True)
+            m = re.search(r"serving https://[0-9.]+:(\d+)/", got[0]) if got else None
             if m and os.environ.get("SEA_HTTP_GET"):
                 # sea's own HTTP client over TLS: files byte for byte, one kept connection.
                 tport = int(m.group(1))
@@ -768,7 +746,7 @@ def main():
                 check(out == b'{"message":"Hello, World!"}Hello, World!', "sea-httpd: HTTPS and HTTP side by side: %r"
                       % out)
         finally:
-            stop(p, "sea-httpd (HTTPS)")
+            srv.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if FAILURES:

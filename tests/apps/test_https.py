@@ -30,77 +30,21 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
 
 FAILURES = []
+check = testproc.checker(FAILURES)
 
 
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
+SERVING_HTTPS = r"serving https://[0-9.]+:(\d+)/"
 
 
-class Proc:
-    """A server started with argv; its stdout's first lines until `pattern` gives the port; stderr collected."""
-
-    def __init__(self, argv, pattern):
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.err = []
-        self.cond = threading.Condition()
-        self.t = threading.Thread(target=self._drain, daemon=True)
-        self.t.start()
-        self.port = None
-        self.seen = b""
-        limit = time.monotonic() + 60
-        while self.port is None and time.monotonic() < limit:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            self.seen += line
-            m = re.search(pattern, line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            self.stop()
-            raise SystemExit("FAIL: %s did not start: %r %s" % (argv[0], self.seen, "".join(self.err)[-2000:]))
-
-    def _drain(self):
-        for line in self.p.stderr:
-            with self.cond:
-                self.err.append(line.decode(errors="replace"))
-                self.cond.notify_all()
-
-    def wait_log(self, pattern, since, what):
-        rx = re.compile(pattern)
-        limit = time.monotonic() + 30
-        with self.cond:
-            while time.monotonic() < limit:
-                if any(rx.search(l) for l in self.err[since:]):
-                    return True
-                self.cond.wait(timeout=0.5)
-        return check(False, "%s: no log line like %r in %r" % (what, pattern, self.err[since:][-5:]))
-
-    def mark(self):
-        with self.cond:
-            return len(self.err)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            code = self.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            code = "hung"
-        self.t.join(timeout=30)
-        text = "".join(self.err)
-        check(code == 0, "exit status %s: %s" % (code, text[-2000:]))
-        check(not re.search(r"AddressSanitizer|LeakSanitizer|runtime error|ThreadSanitizer", text),
-              "sanitizer output: %s" % text[-4000:])
-        return text
+def Proc(argv, name):
+    """A server started with argv (a testproc.Server): the port of the HTTPS line it prints, its stderr."""
+    return testproc.Server(argv, name, check, SERVING_HTTPS)
 
 
 def curl(*args):
@@ -111,7 +55,7 @@ def curl(*args):
 def mutual_tls(helper, d, sea):
     P = lambda n: os.path.join(d, n)
     srv = Proc([helper, "--tls-cert", P("server.pem"), "--tls-key", P("server.key"), "--tls-ca", P("ca.pem"),
-                "--verify-client", "--alpn", "h2,http/1.1"] + sea, rb"serving https://[0-9.]+:(\d+)/")
+                "--verify-client", "--alpn", "h2,http/1.1"] + sea, "http_helper (mutual TLS)")
     try:
         base = ["--cacert", P("ca.pem"), "--resolve", "localhost:%d:127.0.0.1" % srv.port]
         url = "https://localhost:%d/whoami" % srv.port
@@ -131,8 +75,7 @@ def mutual_tls(helper, d, sea):
 
 def resumption(helper, get_helper, d, sea):
     P = lambda n: os.path.join(d, n)
-    srv = Proc([helper, "--tls-cert", P("server.pem"), "--tls-key", P("server.key")] + sea,
-               rb"serving https://[0-9.]+:(\d+)/")
+    srv = Proc([helper, "--tls-cert", P("server.pem"), "--tls-key", P("server.key")] + sea, "http_helper (resumption)")
     try:
         outs = [P("who%d.txt" % i) for i in range(3)]
         cmds = ["OPT tls=" + P("ca.pem")] + ["GET /whoami?close=1 >" + o for o in outs]
@@ -155,7 +98,7 @@ def reload_under_load(httpd, d, sea):
     shutil.copy(P("server.pem"), P("live.pem"))
     shutil.copy(P("server.key"), P("live.key"))
     srv = Proc([httpd, "--root", root, "--port", "0", "--tls-port", "0", "--tls-cert", P("live.pem"), "--tls-key",
-                P("live.key")] + sea, rb"serving https://[0-9.]+:(\d+)/")
+                P("live.key")] + sea, "sea-httpd")
     any_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     any_ctx.check_hostname = False
     any_ctx.verify_mode = ssl.CERT_NONE
@@ -218,7 +161,7 @@ def reload_under_load(httpd, d, sea):
             os.rename(P("live.pem.new"), P("live.pem"))
             mark = srv.mark()
             srv.p.send_signal(signal.SIGHUP)
-            srv.wait_log(r"certificate reloaded \(generation %d\)" % n, mark, "reload %d" % n)
+            srv.expect(r"certificate reloaded \(generation %d\)" % n, mark, "reload %d" % n, timeout=30)
             check(cert_name() == pick, "after reload %d new connections get %s.pem" % (n, pick))
             kept_ok("after reload %d" % n)
         stop.set()
@@ -238,7 +181,7 @@ def reload_under_load(httpd, d, sea):
         shutil.copy(P("mismatch.key"), P("live.key"))
         mark = srv.mark()
         srv.p.send_signal(signal.SIGHUP)
-        srv.wait_log(r"SIGHUP: .*does not match", mark, "a broken reload")
+        srv.expect(r"SIGHUP: .*does not match", mark, "a broken reload", timeout=30)
         check(cert_name() == "other", "a failed reload keeps the last good certificate")
         kept.close()
         print("reload under load: %d new connections, h2load's 20000 requests, none failed" % done[0], flush=True)

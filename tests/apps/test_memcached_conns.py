@@ -61,27 +61,18 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
+from testproc import free_port, wait_accepting  # noqa: E402
+
 failures = []
 MiB = 1 << 20
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print('FAIL:', what, flush=True)
-    return cond
+check = testproc.checker(failures)
 
 
 def log(*a):
     print(*a, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def proc_status(pid, field):
@@ -105,13 +96,8 @@ class Server:
         for _ in range(5):
             self.port = free_port()
             self.p = subprocess.Popen(argv + self.port_args(self.port), stdout=subprocess.DEVNULL, stderr=self.err)
-            limit = time.monotonic() + 30
-            while time.monotonic() < limit and self.p.poll() is None:
-                try:
-                    socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
-                    return
-                except OSError:
-                    time.sleep(0.02)
+            if wait_accepting(self.p, self.port, 30):
+                return
             self.p.kill()
             self.p.wait()
         raise SystemExit(f'FAIL: {name} did not start: {self.stderr()[-2000:]}')

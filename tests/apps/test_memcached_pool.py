@@ -37,7 +37,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,9 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_memcached_conns as t  # noqa: E402  (Server, Conn, check, free_port)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import test_memcached_conns as t  # noqa: E402  (Server, Conn, check)
+import testproc  # noqa: E402
 
 check = t.check
 log = t.log
@@ -204,20 +205,14 @@ def case_twemproxy(ports):
         proxy_port = stats_port = None
         nut = None
         for _ in range(5):
-            proxy_port, stats_port = t.free_port(), t.free_port()
+            proxy_port, stats_port = testproc.free_port(), testproc.free_port()
             with open(conf, 'w') as f:
                 f.write(NUTCRACKER_CONF.format(port=proxy_port,
                                                servers=''.join(f'   - {n}:1\n' for n in names)))
             nut = subprocess.Popen([exe, '-c', conf, '-s', str(stats_port), '-a', '127.0.0.1', '-o',
                                     os.path.join(d, 'nutcracker.log'), '-p', os.path.join(d, 'nutcracker.pid')],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and nut.poll() is None:
-                try:
-                    socket.create_connection(('127.0.0.1', proxy_port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            testproc.wait_accepting(nut, proxy_port, 20)
             if nut.poll() is None:
                 break
         try:

@@ -30,7 +30,6 @@ Every server is stopped with SIGTERM (by its PID) and must exit 0 without saniti
 lines or ignored failures.
 """
 import os
-import re
 import shutil
 import signal
 import socket
@@ -38,95 +37,25 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
 
 failures = []
+check = testproc.checker(failures)
 
 
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print('FAIL:', what, flush=True)
-    return cond
+SERVING = r'serving memcached(?:.* on 127\.0\.0\.1:(\d+))?'
+BAD_LOG = (r' (WARN|ERROR) |exceptional future ignored|' + testproc.SANITIZERS)
 
 
-SERVING = re.compile(r'serving memcached.* on 127\.0\.0\.1:(\d+)')
-BAD_LOG = re.compile(r' (WARN|ERROR) |exceptional future ignored|AddressSanitizer|LeakSanitizer|runtime error|'
-                     r'ThreadSanitizer')
-
-
-class Server:
-    """sea-memcached with extra options; its stderr is collected line by line by a thread."""
-
-    def __init__(self, argv, extra, name, unix=None):
-        self.name = name
-        listen = ['-l', 'unix:' + unix] if unix else ['-p', '0', '-l', '127.0.0.1']
-        self.p = subprocess.Popen(argv + listen + ['--blocked-reactor-notify-ms=0', '-v'] + extra,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        self.eof = False
-        self.cond = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        got = self.expect(r'serving memcached', 0, 'start-up')
-        m = SERVING.search(got[0]) if got else None
-        self.port = int(m.group(1)) if m else None
-        if not got:
-            self.p.kill()
-            self.p.wait()
-            raise SystemExit(f'FAIL: {name}: sea-memcached did not start: {self.stderr()[-3000:]}')
-
-    def _read(self):
-        for raw in self.p.stderr:
-            with self.cond:
-                self.lines.append(raw.decode(errors='replace').rstrip('\n'))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def stderr(self):
-        with self.cond:
-            return '\n'.join(self.lines)
-
-    def mark(self):
-        with self.cond:
-            return len(self.lines)
-
-    def expect(self, pattern, since, what, count=1):
-        """Waits (60 s at most: a bound, not a measurement) for count lines after `since` matching pattern."""
-        rx = re.compile(pattern)
-        limit = time.monotonic() + 60
-        with self.cond:
-            while True:
-                got = [l for l in self.lines[since:] if rx.search(l)]
-                if len(got) >= count or self.eof or time.monotonic() >= limit:
-                    break
-                self.cond.wait(timeout=max(0.01, limit - time.monotonic()))
-            tail = self.lines[since:]
-        if since:  # start-up is reported by the caller
-            check(len(got) >= count, f'{self.name}: {what}: wanted {count} line(s) like {pattern!r}, got {tail[-10:]}')
-        return got if len(got) >= count else []
-
-    def alive(self, what):
-        check(self.p.poll() is None, f'{self.name}: still running after {what}')
-
-    def stop(self, allow=None):
-        """SIGTERM; exit 0; no sanitizer report, WARN or ERROR line (but those matching allow)."""
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            code = self.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            code = 'hung'
-        self.reader.join(timeout=30)
-        err = self.stderr()
-        check(code == 0, f'{self.name}: exit status after SIGTERM: {code}: {err[-3000:]}')
-        bad = [l for l in err.split('\n') if BAD_LOG.search(l) and not (allow and re.search(allow, l))]
-        check(not bad, f'{self.name}: unexpected lines on stderr: {bad[:10]}')
+def Server(argv, extra, name, unix=None):
+    """sea-memcached with extra options (a testproc.Server: port, expect(), stop(); besides sanitizer reports,
+    stop() refuses WARN and ERROR lines but those matching its allow)."""
+    listen = ['-l', 'unix:' + unix] if unix else ['-p', '0', '-l', '127.0.0.1']
+    return testproc.Server(argv + listen + ['--blocked-reactor-notify-ms=0', '-v'] + extra, name, check, SERVING,
+                           serving_on_stderr=True, bad=BAD_LOG)
 
 
 def client_ctx(certs, ca='ca.pem', cert=None):
@@ -407,14 +336,6 @@ def unix_plain(argv, certs):
     shutil.rmtree(d, ignore_errors=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def stock(argv, certs, srv):
     """The same TLS sequence against Debian's memcached -Z, the answers compared with sea's."""
     exe = '/usr/bin/memcached'
@@ -428,18 +349,11 @@ def stock(argv, certs, srv):
     user = ['-u', 'root'] if os.geteuid() == 0 else []
     p = port = None
     for _ in range(5):  # its port is chosen here; another program may take it first, then try another
-        port = free_port()
+        port = testproc.free_port()
         p = subprocess.Popen([exe, '-p', str(port), '-l', '127.0.0.1', '-U', '0', '-Z', '-o',
                               f'ssl_chain_cert={certs}/server.pem,ssl_key={certs}/server.key'] + user,
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(300):  # bounded: until it accepts, or exits
-            if p.poll() is not None:
-                break
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        testproc.wait_accepting(p, port, 60)  # bounded: until it accepts, or exits
         if p.poll() is None:
             break
         p.wait()
@@ -467,12 +381,7 @@ def stock(argv, certs, srv):
         check(ss[0] == ss[1], f'stats settings ssl_*: stock {ss[0]} != sea {ss[1]}')
         print('stock memcached -Z compared: same answers')
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        testproc.terminate(p, 30)
 
 
 def main():

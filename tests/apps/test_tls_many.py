@@ -20,14 +20,16 @@ nothing here depends on timing.  Every process is stopped by its PID.
 import argparse
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
 
 
 def rss_bytes(pid):
@@ -39,43 +41,18 @@ def rss_bytes(pid):
 
 
 def read_line(p, limit, what):
-    buf = b''
-    while b'\n' not in buf and time.monotonic() < limit:
-        ready, _, _ = select.select([p.stdout], [], [], max(0.0, limit - time.monotonic()))
-        if not ready:
-            break
-        chunk = os.read(p.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        buf += chunk
+    buf = testproc.read_until(p.stdout, lambda got: b'\n' in got, limit)
     if b'\n' not in buf:
         raise SystemExit(f'FAIL: {what}: no line (got {buf!r})')
     return buf.decode().strip()
 
 
-def heap_used(server, lines):
+def heap_used(server):
     """Asks tls_echo (SIGUSR1) for the bytes its shards' live allocations hold; None if it does not say."""
-    seen = len(lines)
-    server.send_signal(signal.SIGUSR1)
-    limit = time.monotonic() + 30
-    while time.monotonic() < limit:
-        for l in lines[seen:]:
-            m = re.match(r'tls: heap used (\d+)', l)
-            if m:
-                return int(m.group(1))
-        time.sleep(0.05)
-    return None
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        return p.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        return 'hung'
+    mark = server.mark()
+    server.p.send_signal(signal.SIGUSR1)
+    got = server.wait(r'^tls: heap used (\d+)', mark, timeout=30)
+    return int(re.match(r'tls: heap used (\d+)', got[0]).group(1)) if got else None
 
 
 def main():
@@ -93,34 +70,27 @@ def main():
     tmp = tempfile.mkdtemp(prefix='sea-tls-many-')
     server = client = None
     failures = []
-    server_err = []
+    check = testproc.checker(failures, None)  # (printed at the end)
     try:
         p = subprocess.run(['/bin/sh', args.certs, tmp, openssl], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=120)
         if p.returncode != 0:
             raise SystemExit(f'FAIL: making the certificates: {p.stdout.decode(errors="replace")}')
-        server = subprocess.Popen([args.echo, '--blocked-reactor-notify-ms=0', '--cert', f'{tmp}/server.pem',
-                                   '--key', f'{tmp}/server.key'] + sea,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        # The server logs a line per connection: read by a thread, counted at the end.
-        reader = threading.Thread(target=lambda: server_err.extend(
-            l.decode(errors='replace') for l in server.stderr), daemon=True)
-        reader.start()
-        line = read_line(server, time.monotonic() + 60, 'tls_echo start')
-        m = re.match(r'serving (\S+)', line)
-        if not m:
-            raise SystemExit(f'FAIL: tls_echo said {line!r}')
-        addr = m.group(1)
-        before = rss_bytes(server.pid)
-        heap_before = heap_used(server, server_err)
+        # The server logs a line per connection: collected by testproc.Server's thread, counted at the end.
+        server = testproc.Server([args.echo, '--blocked-reactor-notify-ms=0', '--cert', f'{tmp}/server.pem',
+                                  '--key', f'{tmp}/server.key'] + sea, 'tls_echo', check,
+                                 r'^serving 127\.0\.0\.1:(\d+)$')
+        addr = f'127.0.0.1:{server.port}'
+        before = rss_bytes(server.p.pid)
+        heap_before = heap_used(server)
         client = subprocess.Popen([args.many, '--blocked-reactor-notify-ms=0', '-c1', '--connect', addr,
                                    '--count', str(args.count), '--ca', f'{tmp}/ca.pem'],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = read_line(client, time.monotonic() + 600, 'tls_many connecting')
         if line != f'connected {args.count} failed 0':
             failures.append(f'opening: {line}')
-        during = rss_bytes(server.pid)
-        heap_during = heap_used(server, server_err)
+        during = rss_bytes(server.p.pid)
+        heap_during = heap_used(server)
         per_conn = (during - before) / args.count
         print(f'tls_many.connections: {args.count}')
         print(f'tls_many.server_rss_per_conn_bytes: {per_conn:.0f}')
@@ -138,26 +108,19 @@ def main():
         if code != 0:
             failures.append(f'tls_many exit status {code}: {err[-2000:]}')
         client = None
-        code = stop(server)
-        reader.join(timeout=60)
-        text = ''.join(server_err)
+        text = server.stop(timeout=120)
         shakes = len(re.findall(r'^tls: shard \d+ version=', text, re.M))
-        if code != 0:
-            failures.append(f'tls_echo exit status {code}: {text[-2000:]}')
         if shakes != args.count:
             failures.append(f'the server logged {shakes} handshakes, not {args.count}')
         bad = [l for l in text.splitlines() if 'failed' in l or 'ended:' in l]
         if bad:
             failures.append(f'the server logged failures: {bad[:5]}')
-        if re.search(r'AddressSanitizer|LeakSanitizer|runtime error|ThreadSanitizer', text):
-            failures.append(f'sanitizer output: {text[-5000:]}')
         server = None
     finally:
-        for p in (client, server):
-            if p is not None:
-                if p.poll() is None:
-                    p.kill()
-                p.wait()
+        if client is not None:
+            testproc.kill_wait(client)
+        if server is not None:
+            server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     for f in failures:
         print('FAIL:', f)

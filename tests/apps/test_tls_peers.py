@@ -30,7 +30,6 @@ import argparse
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import socket
@@ -41,104 +40,18 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
+
 failures = []
+check = testproc.checker(failures)
 
 
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print('FAIL:', what, flush=True)
-    return cond
-
-
-def kill_wait(p):
-    """Stops p (by its PID) if it still runs, and reaps it."""
-    if p.poll() is None:
-        p.kill()
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-class Echo:
-    """tls_echo with opts, its stderr collected line by line by a thread."""
-
-    def __init__(self, args, opts, name):
-        self.name = name
-        argv = [args.echo, '--blocked-reactor-notify-ms=0'] + args.sea + opts
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.lines = []
-        self.eof = False
-        self.cond = threading.Condition()
-        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self.reader.start()
-        self.port = None
-        buf = b''
-        limit = time.monotonic() + 60
-        while self.port is None and time.monotonic() < limit:
-            ready, _, _ = select.select([self.p.stdout], [], [], max(0.0, limit - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(self.p.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-            m = re.search(rb'serving 127\.0\.0\.1:(\d+)\n', buf)
-            self.port = int(m[1]) if m else None
-        if self.port is None:
-            kill_wait(self.p)
-            self.reader.join(timeout=10)
-            raise SystemExit(f'FAIL: {name}: tls_echo did not start: {buf!r} {self.stderr()[-3000:]}')
-
-    def _read_stderr(self):
-        for raw in self.p.stderr:
-            with self.cond:
-                self.lines.append(raw.decode(errors='replace').rstrip('\n'))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def stderr(self):
-        with self.cond:
-            return '\n'.join(self.lines)
-
-    def mark(self):
-        with self.cond:
-            return len(self.lines)
-
-    def expect(self, pattern, since, what, count=1):
-        """Waits (20 s at most) for count log lines after line `since` that match pattern; returns them."""
-        rx = re.compile(pattern)
-        limit = time.monotonic() + 20
-        with self.cond:
-            while True:
-                got = [l for l in self.lines[since:] if rx.search(l)]
-                if len(got) >= count or self.eof or time.monotonic() >= limit:
-                    break
-                self.cond.wait(timeout=max(0.01, limit - time.monotonic()))
-            tail = self.lines[since:]
-        check(len(got) >= count, f'{self.name}: {what}: wanted {count} line(s) like {pattern!r}, got {tail[-10:]}')
-        return got
-
-    def alive(self, what):
-        check(self.p.poll() is None, f'{self.name}: tls_echo is still running after {what}')
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            code = self.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            code = 'hung'
-        self.reader.join(timeout=30)
-        err = self.stderr()
-        check(code == 0, f'{self.name}: exit status after SIGTERM: {code}: {err[-3000:]}')
-        check(not re.search(r'AddressSanitizer|LeakSanitizer|runtime error|ThreadSanitizer', err),
-              f'{self.name}: sanitizer output: {err[-5000:]}')
+def Echo(args, opts, name):
+    """tls_echo with opts (a testproc.Server: its port, its stderr's lines, expect(), stop())."""
+    return testproc.Server([args.echo, '--blocked-reactor-notify-ms=0'] + args.sea + opts, name, check,
+                           r'^serving 127\.0\.0\.1:(\d+)$')
 
 
 # ---- openssl s_client ----
@@ -153,19 +66,6 @@ def s_client_argv(args, port, extra, quiet=True):
         # exit; -nocommands keeps a line starting with Q, R or K data.
         argv += ['-quiet', '-no_ign_eof', '-nocommands']
     return argv + extra
-
-
-def read_until(f, done, limit, got=b''):
-    """Reads f until done(what was read) holds, EOF, or the monotonic time limit; returns what was read."""
-    while not done(got) and time.monotonic() < limit:
-        ready, _, _ = select.select([f], [], [], max(0.0, limit - time.monotonic()))
-        if not ready:
-            break
-        chunk = os.read(f.fileno(), 65536)
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 def s_client(args, port, extra, data=b'hello from s_client\n', quiet=True):
@@ -185,7 +85,7 @@ def s_client(args, port, extra, data=b'hello from s_client\n', quiet=True):
     # Quiet, stdout is the echo alone; otherwise it has s_client's report too, and the echo is waited for
     # (a TLS 1.3 session ticket comes before it: -sess_out has something to write).
     done = (lambda got: len(got) >= len(data)) if quiet else (lambda got: data in got)
-    out = read_until(p.stdout, done, time.monotonic() + 60)
+    out = testproc.read_until(p.stdout, done, time.monotonic() + 60)
     writer.join(timeout=30)
     try:
         p.stdin.close()
@@ -194,7 +94,7 @@ def s_client(args, port, extra, data=b'hello from s_client\n', quiet=True):
     try:
         p.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        kill_wait(p)
+        testproc.kill_wait(p)
     out += p.stdout.read()
     err = p.stderr.read()
     p.stdout.close()
@@ -336,21 +236,21 @@ def with_plain_server(args):
         limit = time.monotonic() + 30
         p.stdin.write(b'before the update\n')
         p.stdin.flush()
-        out = read_until(p.stdout, lambda got: b'before the update\n' in got, limit)
+        out = testproc.read_until(p.stdout, lambda got: b'before the update\n' in got, limit)
         # The update (">>>"), then a line: the server's own KeyUpdate ("<<<") comes before its next data
         # (RFC 8446, 4.6.3; OpenSSL sends it with the next write).
         p.stdin.write(b'K\n')
         p.stdin.flush()
-        out = read_until(p.stdout, lambda got: re.search(rb'>>> [^\n]*KeyUpdate', got), limit, out)
+        out = testproc.read_until(p.stdout, lambda got: re.search(rb'>>> [^\n]*KeyUpdate', got), limit, out)
         p.stdin.write(b'after the update\n')
         p.stdin.flush()
-        out = read_until(p.stdout, lambda got: b'after the update\n' in got, limit, out)
+        out = testproc.read_until(p.stdout, lambda got: b'after the update\n' in got, limit, out)
         p.stdin.close()
         try:
             out += p.stdout.read()
             p.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            kill_wait(p)
+            testproc.kill_wait(p)
         text = out.decode(errors='replace')
         check(re.search(r'>>> [^\n]*KeyUpdate.*<<< [^\n]*KeyUpdate.*\nafter the update\n', text, re.S) and
               p.returncode == 0,
@@ -366,7 +266,7 @@ def with_plain_server(args):
                 line = b'client %d of 8\n' % i
                 p.stdin.write(line)
                 p.stdin.flush()
-                out = read_until(p.stdout, lambda got: len(got) >= len(line), time.monotonic() + 30)
+                out = testproc.read_until(p.stdout, lambda got: len(got) >= len(line), time.monotonic() + 30)
                 check(out == line, f'eight at once: client {i}: {out!r}')
             for p in procs:
                 p.stdin.close()
@@ -377,7 +277,7 @@ def with_plain_server(args):
             check(False, f'eight at once: {e!r}')
         finally:
             for p in procs:
-                kill_wait(p)
+                testproc.kill_wait(p)
                 p.stdout.close()
                 p.stderr.close()
         echo.expect(r'^tls: shard \d+ version=TLSv1.3', mark, 'eight at once', count=8)
