@@ -159,9 +159,8 @@ def reload_under_load(httpd, d, sea):
             shutil.copy(P(pick + ".key"), P("live.key.new"))
             os.rename(P("live.key.new"), P("live.key"))
             os.rename(P("live.pem.new"), P("live.pem"))
-            mark = srv.mark()
-            srv.p.send_signal(signal.SIGHUP)
-            srv.expect(r"certificate reloaded \(generation %d\)" % n, mark, "reload %d" % n, timeout=30)
+            srv.signal(signal.SIGHUP, r"certificate reloaded \(generation %d\)" % n, "reload %d" % n,
+                       tsan_pattern=r"certificate reloaded \(generation \d+\)", timeout=30)
             check(cert_name() == pick, "after reload %d new connections get %s.pem" % (n, pick))
             kept_ok("after reload %d" % n)
         stop.set()
@@ -179,9 +178,7 @@ def reload_under_load(httpd, d, sea):
         check(not errors and done[0] > 0, "new connections during the reloads: %d, failures %r" % (done[0], errors[:5]))
         # A key that is not the certificate's: refused, the last good certificate stays.
         shutil.copy(P("mismatch.key"), P("live.key"))
-        mark = srv.mark()
-        srv.p.send_signal(signal.SIGHUP)
-        srv.expect(r"SIGHUP: .*does not match", mark, "a broken reload", timeout=30)
+        srv.signal(signal.SIGHUP, r"SIGHUP: .*does not match", "a broken reload", timeout=30)
         check(cert_name() == "other", "a failed reload keeps the last good certificate")
         kept.close()
         print("reload under load: %d new connections, h2load's 20000 requests, none failed" % done[0], flush=True)

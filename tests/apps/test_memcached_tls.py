@@ -290,9 +290,7 @@ def reload(srv, certs):
     # SIGHUP: the first certificate back.
     shutil.copy(os.path.join(certs, 'server.pem'), live_pem)
     shutil.copy(os.path.join(certs, 'server.key'), live_key)
-    mark = srv.mark()
-    srv.p.send_signal(signal.SIGHUP)
-    srv.expect(r'certificates reloaded', mark, 'SIGHUP')
+    srv.signal(signal.SIGHUP, r'certificates reloaded', 'SIGHUP')
     after = tls_conn(srv.port, ctx)
     check(after.getpeercert(True) == pem_der(os.path.join(certs, 'server.pem')),
           f'{srv.name}: a connection after SIGHUP does not see the reloaded certificate')

@@ -435,9 +435,8 @@ def reload_under_load(args):
             shutil.copy(args.path(pick + '.key'), live_key + '.new')
             os.rename(live_key + '.new', live_key)
             os.rename(live_cert + '.new', live_cert)
-            mark = echo.mark()
-            echo.p.send_signal(signal.SIGHUP)
-            echo.expect(rf'^tls: reloaded generation {n}$', mark, f'reload {n}')
+            echo.signal(signal.SIGHUP, rf'^tls: reloaded generation {n}$', f'reload {n}',
+                        tsan_pattern=r'^tls: reloaded generation \d+$')
         stop.set()
         for w in workers:
             w.join(timeout=60)
@@ -453,9 +452,7 @@ def reload_under_load(args):
         old.unwrap().close()
         # A key that does not match: refused, and the server goes on with what it had.
         shutil.copy(args.path('mismatch.key'), live_key)
-        mark = echo.mark()
-        echo.p.send_signal(signal.SIGHUP)
-        echo.expect(r'^tls: reload failed: .*does not match', mark, 'a broken reload')
+        echo.signal(signal.SIGHUP, r'^tls: reload failed: .*does not match', 'a broken reload')
         s = any_ctx.wrap_socket(socket.create_connection(('127.0.0.1', echo.port), timeout=20))
         check(subject(s) == 'localhost', 'reload: a failed reload keeps the last good certificate')
         s.close()

@@ -132,6 +132,15 @@ class _Lines:
                 self.cond.wait(timeout=max(0.01, limit - time.monotonic()))
 
 
+def built_with_tsan(path):
+    """Whether the program at path was built with ThreadSanitizer (its runtime's entry point is in it)."""
+    try:
+        with open(path, 'rb') as f:
+            return b'__tsan_init' in f.read()
+    except OSError:
+        return False
+
+
 class Server:
     """A server process started with argv (stdin /dev/null, stdout and stderr collected line by line).
 
@@ -149,6 +158,7 @@ class Server:
         self.timeout = timeout
         self.bad = bad
         self.stopped = False
+        self.tsan = built_with_tsan(argv[0])
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._out = _Lines(self.p.stdout)
         self._err = _Lines(self.p.stderr)
@@ -188,6 +198,29 @@ class Server:
         self.check(len(got) >= count,
                    f'{self.name}: {what}: wanted {count} line(s) like {pattern!r}, got {tail[-10:]}')
         return got if len(got) >= count else []
+
+    def signal(self, sig, pattern, what, tsan_pattern=None, timeout=None):
+        """Sends sig by PID and expects a stderr line matching pattern after it (a failure named by what
+        otherwise); returns the line, or None.
+
+        Under ThreadSanitizer (the program is built with it) a handled signal can be lost: TSan runs a
+        signal's handler late, at the next call it intercepts in the context the signal arrived in, and
+        sea's fibers are contexts of their own.  There the signal is sent again every 5 s, 6 times at
+        most, and tsan_pattern (default: pattern) is waited for, since a signal that was only late may
+        then count twice (a reload numbered one more)."""
+        since = self.mark()
+        if self.tsan:
+            rx = tsan_pattern or pattern
+            for _ in range(6):
+                self.p.send_signal(sig)
+                got = self.wait(rx, since, timeout=5)
+                if got:
+                    return got[0]
+            pattern = rx
+        else:
+            self.p.send_signal(sig)
+        got = self.expect(pattern, since, what, timeout=timeout)
+        return got[0] if got else None
 
     def alive(self, what):
         self.check(self.p.poll() is None, f'{self.name}: still running after {what}')
