@@ -1,0 +1,103 @@
+/*
+ * net/native/native.h - the native stack's device and first protocols
+ * (issue 19, second part): a TAP device (tap.c) and ARP, IPv4 input and ICMP
+ * echo (l3.c), private to sea and its tests.
+ *
+ * The protocol half is a function from a received frame to at most one
+ * frame to send, with no I/O, so the unit test (tests/unit/native/test_l3.c)
+ * drives it without a device or privileges; the device half moves frames
+ * between the kernel and a buffer.  docs/native-stack.md describes both.
+ */
+#ifndef SEA_NET_NATIVE_NATIVE_H
+#define SEA_NET_NATIVE_NATIVE_H
+
+#include <sea/abort.h>
+#include <sea/future.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- the TAP device (tap.c) ---- */
+
+/* Frames can be as large as the interface's MTU allows; 64 KiB + a header covers any a TAP delivers. */
+#define SEA__TAP_FRAME_MAX (65536 + 14)
+
+struct sea__tap_stats {
+    uint64_t rx_frames, rx_bytes;
+    uint64_t tx_frames, tx_bytes;
+    uint64_t tx_dropped; /* the kernel's queue was full (EAGAIN) or refused the frame */
+    uint64_t rx_errors;  /* read(2) failed otherwise than EAGAIN */
+};
+
+struct sea__tap {
+    int fd;
+    char name[16]; /* IFNAMSIZ */
+    struct sea__tap_stats stats;
+};
+
+/*
+ * Opens (or creates, with privileges) the TAP device name, one queue,
+ * non-blocking, without the packet-information header: read(2) gives one
+ * Ethernet frame.  Returns 0 or a negative errno (-ENOENT without
+ * /dev/net/tun, -EPERM, -EBUSY if another process holds a single-queue device).
+ */
+int sea__tap_open(struct sea__tap *t, const char *name);
+/* Closes the queue (the device itself stays if it is persistent, as `ip tuntap add` makes it). */
+void sea__tap_close(struct sea__tap *t);
+/* One frame into buf: its length, -EAGAIN when none is queued, or another negative errno. */
+ssize_t sea__tap_recv(struct sea__tap *t, void *buf, size_t cap);
+/* Sends one frame: 0, or a negative errno (the frame is then dropped and counted). */
+int sea__tap_send(struct sea__tap *t, const void *frame, size_t len);
+/* A future that resolves when a frame can be read, or fails with SEA_ECANCELED when as aborts. */
+sea_future sea__tap_wait(struct sea__tap *t, sea_abort_source *as) SEA_MUST_USE;
+
+/* ---- ARP, IPv4 input, ICMP echo (l3.c) ---- */
+
+/* The ARP cache's bound: beyond it the entry used least recently is replaced. */
+#define SEA__ARP_CACHE_MAX 64
+
+struct sea__l3_config {
+    uint32_t addr, netmask; /* host order */
+    uint8_t mac[6];
+};
+
+struct sea__l3_stats {
+    uint64_t rx_frames;
+    uint64_t arp_replies_sent;  /* requests for our address answered */
+    uint64_t arp_learned;       /* cache entries added or updated */
+    uint64_t arp_evicted;       /* entries replaced because the cache was full */
+    uint64_t echo_replies_sent; /* ICMP echo requests answered */
+    uint64_t drop_malformed;    /* a parser refused the frame, or it is a kind sea does not speak */
+    uint64_t drop_not_ours;     /* for another MAC or IPv4 address, or broadcast IPv4 */
+    uint64_t drop_unsupported;  /* well formed, ours, but unhandled: UDP, TCP, other ICMP, fragments, other EtherTypes */
+};
+
+struct sea__arp_entry {
+    uint32_t ip; /* 0: the slot is free */
+    uint8_t mac[6];
+    uint64_t used; /* the stack's clock when last learned or looked up: for eviction */
+};
+
+struct sea__l3 {
+    struct sea__l3_config cfg;
+    struct sea__arp_entry arp[SEA__ARP_CACHE_MAX];
+    uint64_t clock; /* counts frames: the order of use is all eviction needs */
+    struct sea__l3_stats stats;
+};
+
+void sea__l3_init(struct sea__l3 *l3, const struct sea__l3_config *cfg);
+/*
+ * Takes one received frame (len bytes in buf, which has room for cap) and
+ * returns the length of the frame to send in reply, written over it in buf
+ * (an ARP reply, an echo reply), or 0 when nothing is to be sent.  Every
+ * frame is counted: answered, learned from, or dropped with its reason.
+ */
+size_t sea__l3_input(struct sea__l3 *l3, uint8_t *buf, size_t len, size_t cap);
+/* The MAC the cache holds for ip, or NULL. */
+const uint8_t *sea__arp_lookup(struct sea__l3 *l3, uint32_t ip);
+/* A random locally administered unicast MAC (for a device with no given address). */
+void sea__l3_random_mac(uint8_t mac[6]);
+
+#endif
