@@ -34,6 +34,8 @@ have_cmd curl || missing+=(curl)
 have_cmd node || missing+=(nodejs)
 # HTTP/2: the tests talk to the server with nghttp and h2load (nghttp2-client); bench_http compares with h2o.
 have_cmd h2load || missing+=(nghttp2-client)
+# The native stack's test (native.ping) has the kernel's ping talk to sea's own stack on a TAP device.
+have_cmd ping || missing+=(iputils-ping)
 [ -x /usr/bin/h2o ] || missing+=(h2o)
 
 if [ ${#missing[@]} -eq 0 ]; then
