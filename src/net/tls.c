@@ -440,16 +440,18 @@ static void set_free(struct ctx_set *set) {
 static int make_sets(struct sea_tls_creds *c, const struct material *m, struct ctx_set **sets, char *why,
                      size_t whylen) {
     unsigned count = m->certs ? m->certs : 1;
+    int rc = -EINVAL;
     for (unsigned s = 0; s < c->n; s++) {
         sets[s] = calloc(1, sizeof(struct ctx_set) + count * sizeof(SSL_CTX *));
         if (!sets[s]) {
             snprintf(why, whylen, "no memory for TLS contexts");
+            rc = -ENOMEM;
             goto fail;
         }
         for (unsigned i = 0; i < count; i++) {
             sets[s]->ctx[i] = make_ctx(c, m, i, why, whylen);
             if (!sets[s]->ctx[i])
-                goto fail;
+                goto fail; /* (a file that does not load, or OpenSSL out of memory: -EINVAL, with why) */
             sets[s]->count = i + 1;
         }
     }
@@ -459,15 +461,20 @@ fail:
         set_free(sets[s]);
         sets[s] = NULL;
     }
-    return strstr(why, "no memory") ? -ENOMEM : -EINVAL;
+    return rc;
 }
 
 /* ---- credentials: certificates by name (SNI) ---- */
 
+/* What the shard this runs on keeps of c. */
+static struct shard_state *my_shard(struct sea_tls_creds *c) {
+    unsigned id = sea_shard_id();
+    return &c->shard[id < c->n ? id : 0];
+}
+
 /* The current set of the shard this runs on (a reload may have replaced the one a handshake began with). */
 static struct ctx_set *shard_set(struct sea_tls_creds *c) {
-    unsigned id = sea_shard_id();
-    return c->shard[id < c->n ? id : 0].set;
+    return my_shard(c)->set;
 }
 
 static bool cert_names(SSL_CTX *ctx, const char *name) {
@@ -503,8 +510,7 @@ static int64_t ticket_epoch(const struct sea_tls_creds *c) {
 
 /* The keys of period epoch, derived from the secret (HMAC-SHA256) and kept in the shard's few slots. */
 static const struct ticket_key *ticket_key(struct sea_tls_creds *c, int64_t epoch) {
-    unsigned id = sea_shard_id();
-    struct shard_state *st = &c->shard[id < c->n ? id : 0];
+    struct shard_state *st = my_shard(c);
     struct ticket_key *slot = &st->keys[0];
     for (unsigned i = 0; i < TICKET_KEYS; i++) {
         if (st->keys[i].epoch == epoch)
@@ -582,11 +588,6 @@ static int ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EV
 }
 
 /* ---- credentials: a client's sessions ---- */
-
-static struct shard_state *my_shard(struct sea_tls_creds *c) {
-    unsigned id = sea_shard_id();
-    return &c->shard[id < c->n ? id : 0];
-}
 
 /* The slot for key: its own, else an empty one, else the least recently used. */
 static struct session *session_slot(struct shard_state *st, const char *key, bool *found) {
