@@ -420,12 +420,14 @@ def test_timeouts(port):
             break
     s.close()
     check(closed, "a head sent a byte at a time is cut off (%.1f s)" % (time.monotonic() - t0))
-    # An idle kept connection is closed after the idle timeout.
+    # An idle kept connection is closed after the idle timeout.  Its request is answered (200) unless a
+    # loaded machine delayed the server past the timeout before it read it (then: closed with no answer);
+    # either way the connection must then be closed.
     s = connect(port)
     s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
     f = s.makefile("rb")
     st = read_response(f)[0]
-    check(st == 200 and f.read(1) == b"", "an idle connection is closed")
+    check(st in (200, None) and f.read(1) == b"", "an idle connection is closed (status %r)" % (st,))
     s.close()
     # Abandoned connections: half a head, half a body, then gone; the server carries on.
     for i in range(50):
