@@ -1,0 +1,1480 @@
+/*
+ * net/native/tcp.c - TCP for sea's native stack (tcp.h): connections, their
+ * state machine, buffers and timers, with no I/O and no clock of its own.
+ *
+ * The rules follow RFC 9293's event processing (§3.10.7) in order: the
+ * sequence check, RST (with RFC 5961's exact-match rule and challenge ACKs),
+ * SYN, ACK, data, FIN.  Where the RFC leaves a choice, Linux's is taken,
+ * since Linux is the peer sea meets most: a 200 ms minimum RTO, 40 ms
+ * delayed ACKs, a reset on close with unread data, 60 s of TIME-WAIT.
+ *
+ * Buffers: each connection has a send ring (bytes from SND.UNA on, kept
+ * until acknowledged) and a receive ring (bytes the owner has not read,
+ * then room for what arrives out of order, at its place: the up to four
+ * ranges held beyond a hole are what the SACK blocks report).  Both grow
+ * from 16 KiB to the configured size as needed and are freed when empty,
+ * so an idle connection holds neither.
+ *
+ * Timers: one sea_timer per connection, armed at the earliest of its
+ * retransmission (or zero-window probe), delayed-ACK, keepalive and
+ * TIME-WAIT deadlines, in the engine's own timer set.
+ */
+#include "net/native/tcp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/list.h"
+
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) SEQ_LT(b, a)
+#define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
+
+#define MS ((sea_time)1000000)
+#define SEC ((sea_time)1000000000)
+#define RING_MIN 16384u
+#define MAX_OOO SEA__TCP_MAX_SACK
+#define TS_OPT_LEN 12 /* NOP, NOP, timestamps */
+
+enum state {
+    CLOSED,
+    SYN_SENT,
+    SYN_RECEIVED,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    CLOSE_WAIT,
+    CLOSING,
+    LAST_ACK,
+    TIME_WAIT,
+};
+
+static const char *const state_names[] = {
+    "CLOSED", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
+    "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
+};
+
+/* A byte ring: bytes [head, head + len) are the stream's, wrapping at cap (a power of two, 0 before use). */
+struct ring {
+    uint8_t *p;
+    uint32_t cap, head, len;
+};
+
+struct sea__tcp_listener {
+    struct sea__tcp_listener *next;
+    uint16_t port;
+    int backlog, pending; /* pending: SYN-RECEIVED connections, and established ones not accepted */
+    struct sea__list queue;
+    sea__tcp_event_cb cb;
+    void *arg;
+    unsigned ev;
+};
+
+struct sea__tcb {
+    struct sea__tcb *hnext;          /* the table's chain */
+    struct sea__tcb *dnext;          /* the dead list */
+    struct sea__link qlink;          /* the listener's accept queue */
+    struct sea__tcp_listener *listener; /* until accepted */
+    bool queued, user, in_table;
+    uint8_t state;
+    uint32_t raddr;
+    uint16_t lport, rport;
+    int err;
+    sea__tcp_event_cb cb;
+    void *arg;
+    unsigned ev;
+    sea_timer timer;
+    sea_time t_rtx, t_delack, t_keep, t_2msl;
+    /* sending */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+    uint8_t snd_wscale, rcv_wscale;
+    bool ws_ok, ts_ok, sack_ok; /* negotiated (while SYN-SENT: offered) */
+    bool fin_queued, persist, in_recovery, keepalive, rtt_timing;
+    uint16_t mss; /* payload bytes per segment, options taken off */
+    uint32_t fin_seq;
+    struct ring sbuf;
+    uint32_t cwnd, ssthresh, recover;
+    int dupacks, backoff, probes;
+    sea_time srtt, rttvar, rto, rtt_start;
+    uint32_t rtt_seq;
+    /* receiving */
+    uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
+    bool fin_received, ack_now;
+    int unacked_segs;
+    struct ring rbuf;
+    struct {
+        uint32_t l, r;
+    } ooo[MAX_OOO]; /* ranges held beyond rcv_nxt, sorted, apart */
+    int nooo;
+    uint32_t ts_recent, ts_offset;
+};
+
+/* ---- small helpers ---- */
+
+static sea_time tmin(sea_time a, sea_time b) { return a < b ? a : b; }
+static size_t zmin(size_t a, size_t b) { return a < b ? a : b; }
+
+static uint32_t pow2_at_least(uint32_t v) {
+    uint32_t p = RING_MIN;
+    while (p < v && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
+static uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+/* SipHash-2-4 of four 32-bit words: the keyed function behind sequence numbers and ports. */
+static uint64_t siphash4(const uint64_t k[2], uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
+    uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
+    uint64_t m[3] = {((uint64_t)a << 32) | b, ((uint64_t)c << 32) | d, 16ull << 56};
+#define SIPROUND                                                                                               \
+    do {                                                                                                       \
+        v0 += v1, v1 = rotl(v1, 13), v1 ^= v0, v0 = rotl(v0, 32);                                              \
+        v2 += v3, v3 = rotl(v3, 16), v3 ^= v2;                                                                 \
+        v0 += v3, v3 = rotl(v3, 21), v3 ^= v0;                                                                 \
+        v2 += v1, v1 = rotl(v1, 17), v1 ^= v2, v2 = rotl(v2, 32);                                              \
+    } while (0)
+    for (int i = 0; i < 3; i++) {
+        v3 ^= m[i];
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m[i];
+    }
+    v2 ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        SIPROUND;
+#undef SIPROUND
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t next_rand(struct sea__tcp_engine *t) {
+    t->rng += 0x9e3779b97f4a7c15ull; /* splitmix64 */
+    uint64_t z = t->rng;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* RFC 6528: a 4 µs clock plus a keyed hash of the connection's addresses. */
+static uint32_t initial_seq(struct sea__tcp_engine *t, uint32_t raddr, uint16_t lport, uint16_t rport) {
+    uint64_t h = siphash4(t->cfg.secret, t->cfg.addr, raddr, ((uint32_t)lport << 16) | rport, 0x5ea);
+    return (uint32_t)h + (uint32_t)(t->now / 4000);
+}
+
+/* ---- rings ---- */
+
+/* Makes room for bytes up to offset end from the head; 0 or -ENOMEM. */
+static int ring_reserve(struct ring *r, uint32_t end, uint32_t max) {
+    if (end <= r->cap)
+        return 0;
+    if (end > max)
+        return -ENOMEM;
+    uint32_t cap = pow2_at_least(end);
+    uint8_t *p = malloc(cap);
+    if (!p)
+        return -ENOMEM;
+    /* Everything the old ring held, from the head on (data and the ranges beyond a hole), lands linear. */
+    if (r->cap) {
+        uint32_t first = r->cap - (r->head & (r->cap - 1));
+        memcpy(p, r->p + (r->head & (r->cap - 1)), first);
+        memcpy(p + first, r->p, r->cap - first);
+    }
+    free(r->p);
+    r->p = p;
+    r->cap = cap;
+    r->head = 0;
+    return 0;
+}
+
+static void ring_write(struct ring *r, uint32_t off, const uint8_t *src, size_t n) {
+    uint32_t at = (r->head + off) & (r->cap - 1);
+    size_t first = zmin(n, r->cap - at);
+    memcpy(r->p + at, src, first);
+    memcpy(r->p, src + first, n - first);
+}
+
+static void ring_read(const struct ring *r, uint32_t off, uint8_t *dst, size_t n) {
+    uint32_t at = (r->head + off) & (r->cap - 1);
+    size_t first = zmin(n, r->cap - at);
+    memcpy(dst, r->p + at, first);
+    memcpy(dst + first, r->p, n - first);
+}
+
+static void ring_free(struct ring *r) {
+    free(r->p);
+    memset(r, 0, sizeof(*r));
+}
+
+/* ---- the table ---- */
+
+static size_t bucket(const struct sea__tcp_engine *t, uint32_t raddr, uint16_t rport, uint16_t lport) {
+    uint64_t h = (uint64_t)raddr * 0x9e3779b97f4a7c15ull ^ ((uint64_t)rport << 16 | lport) * 0xc2b2ae3d27d4eb4full;
+    return (size_t)(h >> 32) & (t->table_size - 1);
+}
+
+static struct sea__tcb *lookup(struct sea__tcp_engine *t, uint32_t raddr, uint16_t rport, uint16_t lport) {
+    for (struct sea__tcb *c = t->table[bucket(t, raddr, rport, lport)]; c; c = c->hnext)
+        if (c->raddr == raddr && c->rport == rport && c->lport == lport)
+            return c;
+    return NULL;
+}
+
+static void table_grow(struct sea__tcp_engine *t) {
+    size_t n = t->table_size * 2;
+    struct sea__tcb **nt = calloc(n, sizeof(*nt));
+    if (!nt)
+        return; /* longer chains, still correct */
+    struct sea__tcb **old = t->table;
+    size_t on = t->table_size;
+    t->table = nt;
+    t->table_size = n;
+    for (size_t i = 0; i < on; i++)
+        for (struct sea__tcb *c = old[i], *next; c; c = next) {
+            next = c->hnext;
+            size_t b = bucket(t, c->raddr, c->rport, c->lport);
+            c->hnext = nt[b];
+            nt[b] = c;
+        }
+    free(old);
+}
+
+static void table_add(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (t->count >= t->table_size)
+        table_grow(t);
+    size_t b = bucket(t, c->raddr, c->rport, c->lport);
+    c->hnext = t->table[b];
+    t->table[b] = c;
+    c->in_table = true;
+    t->count++;
+    t->stats.connections++;
+}
+
+static void table_remove(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (!c->in_table)
+        return;
+    for (struct sea__tcb **pp = &t->table[bucket(t, c->raddr, c->rport, c->lport)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == c) {
+            *pp = c->hnext;
+            break;
+        }
+    c->in_table = false;
+    t->count--;
+    t->stats.connections--;
+}
+
+/* ---- timers ---- */
+
+static void tcb_timer_update(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    sea_time w = tmin(tmin(c->t_rtx, c->t_delack), tmin(c->t_keep, c->t_2msl));
+    bool armed = c->timer.sea__flags & SEA__TF_ARMED;
+    if (armed && c->timer.sea__when == w && !(c->timer.sea__flags & SEA__TF_EXPIRING))
+        return;
+    if (armed) {
+        sea__timer_set_remove(&t->timers, &c->timer);
+        c->timer.sea__flags &= ~SEA__TF_ARMED;
+    }
+    if (w != SEA_TIME_MAX) {
+        c->timer.sea__when = w;
+        sea__timer_set_insert(&t->timers, &c->timer);
+        c->timer.sea__flags |= SEA__TF_ARMED;
+    }
+}
+
+static void timers_off(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->t_rtx = c->t_delack = c->t_keep = c->t_2msl = SEA_TIME_MAX;
+    tcb_timer_update(t, c);
+}
+
+static sea_time rto_now(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
+    sea_time r = c->rto;
+    for (int i = 0; i < c->backoff && r < t->cfg.rto_max; i++)
+        r *= 2;
+    return tmin(r, t->cfg.rto_max);
+}
+
+static void arm_rtx(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->t_rtx = t->now + rto_now(t, c);
+}
+
+/* ---- events ---- */
+
+static void notify(struct sea__tcb *c) {
+    if (c->user && c->ev && c->cb) {
+        unsigned ev = c->ev;
+        c->ev = 0;
+        c->cb(c->arg, ev);
+    } else if (!c->user) {
+        c->ev = 0;
+    }
+}
+
+static void notify_listener(struct sea__tcp_listener *l) {
+    if (l && l->ev && l->cb) {
+        unsigned ev = l->ev;
+        l->ev = 0;
+        l->cb(l->arg, ev);
+    }
+}
+
+static void tcb_free(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    (void)t;
+    ring_free(&c->sbuf);
+    ring_free(&c->rbuf);
+    free(c);
+}
+
+static void reap(struct sea__tcp_engine *t) {
+    while (t->dead) {
+        struct sea__tcb *c = t->dead;
+        t->dead = c->dnext;
+        tcb_free(t, c);
+    }
+}
+
+static void to_dead(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->dnext = t->dead;
+    t->dead = c;
+}
+
+/*
+ * The connection is over: out of the table, timers off, the send buffer
+ * gone.  The receive buffer stays for the owner to read to its end; a
+ * connection nobody owns is freed.
+ */
+static void finish(struct sea__tcp_engine *t, struct sea__tcb *c, int err) {
+    if (c->state == CLOSED)
+        return;
+    table_remove(t, c);
+    timers_off(t, c);
+    c->state = CLOSED;
+    if (!c->err)
+        c->err = err;
+    ring_free(&c->sbuf);
+    if (c->listener) { /* never accepted: the listener forgets it */
+        if (c->queued)
+            sea__list_remove(&c->listener->queue, &c->qlink);
+        c->listener->pending--;
+        c->listener = NULL;
+        c->queued = false;
+    }
+    c->ev |= SEA__TCP_EV_CLOSED | SEA__TCP_EV_READABLE | SEA__TCP_EV_WRITABLE;
+    if (!c->user)
+        to_dead(t, c);
+}
+
+/* ---- building segments ---- */
+
+/* The window to advertise, in bytes: the free receive space, opened by at least a segment or not at all (SWS). */
+static uint32_t rcv_window(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
+    uint32_t space = t->cfg.rcvbuf - c->rbuf.len;
+    uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t step = (uint32_t)zmin(t->cfg.rcvbuf / 2, c->mss);
+    if (space > cur && space - cur < step)
+        space = cur;
+    uint32_t field = space >> c->rcv_wscale;
+    if (field > 65535)
+        field = 65535;
+    return field << c->rcv_wscale;
+}
+
+static uint32_t ts_now(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
+    return (uint32_t)(t->now / MS) + c->ts_offset;
+}
+
+/*
+ * Sends a segment of c: flags at sequence number seq, with n bytes of the
+ * send ring from seq on.  Every segment but a SYN carries the ACK of all
+ * received so far, which settles a pending delayed ACK.
+ */
+static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, uint8_t flags, size_t n) {
+    struct sea__tcp_opts o = {0};
+    bool syn = flags & SEA__TCP_SYN;
+    if (syn) {
+        o.has_mss = true;
+        o.mss = (uint16_t)(t->cfg.mtu - 40);
+        o.has_wscale = c->ws_ok;
+        o.wscale = c->rcv_wscale;
+        o.sack_ok = c->sack_ok;
+    }
+    if (c->ts_ok) {
+        o.has_ts = true;
+        o.ts_val = ts_now(t, c);
+        o.ts_ecr = (flags & SEA__TCP_ACK) ? c->ts_recent : 0;
+    }
+    if (!syn && c->sack_ok && c->nooo) {
+        /* The most recent range first would be RFC 2018's order; sea reports them in sequence order. */
+        int max = c->ts_ok ? 3 : 4;
+        for (int i = 0; i < c->nooo && i < max; i++) {
+            o.sack[i].left = c->ooo[i].l;
+            o.sack[i].right = c->ooo[i].r;
+            o.nsack++;
+        }
+    }
+    uint32_t wnd = rcv_window(t, c);
+    struct sea__tcp_args a = {
+        .sport = c->lport, .dport = c->rport, .seq = seq, .ack = (flags & SEA__TCP_ACK) ? c->rcv_nxt : 0,
+        .flags = flags, .window = (uint16_t)(syn ? (wnd > 65535 ? 65535 : wnd) : wnd >> c->rcv_wscale),
+        .opts = &o, .src = t->cfg.addr, .dst = c->raddr,
+    };
+    uint8_t *seg = t->tx + SEA__TCP_HEADROOM;
+    uint8_t obuf[SEA__TCP_OPT_MAX];
+    int olen = sea__tcp_options_build(obuf, sizeof(obuf), &o);
+    if (olen < 0)
+        return;
+    size_t h = SEA__TCP_HLEN + (size_t)olen;
+    if (n)
+        ring_read(&c->sbuf, seq - c->snd_una, seg + h, n);
+    if (sea__tcp_build(seg, t->tx_cap - SEA__TCP_HEADROOM, &a, seg + h, n) < 0)
+        return;
+    if (flags & SEA__TCP_ACK) {
+        c->rcv_adv = c->rcv_nxt + (syn ? a.window : wnd);
+        c->last_ack_sent = c->rcv_nxt;
+        c->unacked_segs = 0;
+        c->ack_now = false;
+        c->t_delack = SEA_TIME_MAX;
+    }
+    t->stats.segs_out++;
+    t->stats.bytes_out += n;
+    t->cfg.output(t->cfg.output_ctx, c->raddr, seg, h + n);
+}
+
+static void send_ack(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    send_seg(t, c, c->snd_nxt, SEA__TCP_ACK, 0);
+}
+
+/* A reset for a segment that has no connection, or an unacceptable one (RFC 9293 §3.10.7.1). */
+static void send_rst_for(struct sea__tcp_engine *t, uint32_t src, const struct sea__tcp *seg) {
+    if (seg->flags & SEA__TCP_RST)
+        return;
+    struct sea__tcp_args a = {.sport = seg->dport, .dport = seg->sport, .src = t->cfg.addr, .dst = src};
+    if (seg->flags & SEA__TCP_ACK) {
+        a.seq = seg->ack;
+        a.flags = SEA__TCP_RST;
+    } else {
+        a.ack = seg->seq + (uint32_t)seg->payload_len + !!(seg->flags & SEA__TCP_SYN) + !!(seg->flags & SEA__TCP_FIN);
+        a.flags = SEA__TCP_RST | SEA__TCP_ACK;
+    }
+    uint8_t *p = t->tx + SEA__TCP_HEADROOM;
+    if (sea__tcp_build(p, t->tx_cap - SEA__TCP_HEADROOM, &a, NULL, 0) < 0)
+        return;
+    t->stats.rst_sent++;
+    t->stats.segs_out++;
+    t->cfg.output(t->cfg.output_ctx, src, p, SEA__TCP_HLEN);
+}
+
+static void send_rst(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    struct sea__tcp_args a = {.sport = c->lport, .dport = c->rport, .seq = c->snd_nxt, .ack = c->rcv_nxt,
+                              .flags = SEA__TCP_RST | SEA__TCP_ACK, .src = t->cfg.addr, .dst = c->raddr};
+    uint8_t *p = t->tx + SEA__TCP_HEADROOM;
+    if (sea__tcp_build(p, t->tx_cap - SEA__TCP_HEADROOM, &a, NULL, 0) < 0)
+        return;
+    t->stats.rst_sent++;
+    t->stats.segs_out++;
+    t->cfg.output(t->cfg.output_ctx, c->raddr, p, SEA__TCP_HLEN);
+}
+
+/* ---- sending data ---- */
+
+static bool fin_sent(const struct sea__tcb *c) {
+    return c->fin_queued && SEQ_GT(c->snd_max, c->fin_seq);
+}
+
+/* Sends again the first unacknowledged segment (its data, or the FIN alone); returns the sequence space sent. */
+static uint32_t retransmit_head(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    size_t n = zmin(c->mss, c->sbuf.len);
+    bool fin = fin_sent(c) && n == c->sbuf.len;
+    if (!n && !fin)
+        return 0;
+    send_seg(t, c, c->snd_una, SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n ? SEA__TCP_PSH : 0), n);
+    t->stats.retransmits++;
+    c->rtt_timing = false; /* Karn: a retransmitted segment gives no RTT sample */
+    return (uint32_t)n + fin;
+}
+
+static void state_after_fin_sent(struct sea__tcb *c) {
+    if (c->state == ESTABLISHED || c->state == SYN_RECEIVED)
+        c->state = FIN_WAIT_1;
+    else if (c->state == CLOSE_WAIT)
+        c->state = LAST_ACK;
+}
+
+/*
+ * Sends what the windows allow (new data, or data again after a timeout
+ * rewound SND.NXT), the FIN when its turn comes, and the ACK that is due;
+ * arms the retransmission, zero-window and delayed-ACK timers as needed.
+ */
+static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    bool sent = false;
+    bool can_send = c->state == ESTABLISHED || c->state == CLOSE_WAIT || c->state == FIN_WAIT_1 ||
+                    c->state == CLOSING || c->state == LAST_ACK;
+    while (can_send) {
+        uint32_t off = c->snd_nxt - c->snd_una;
+        size_t unsent = c->sbuf.len > off ? c->sbuf.len - off : 0;
+        uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+        size_t usable = wnd > off ? wnd - off : 0;
+        size_t n = zmin(zmin(unsent, usable), c->mss);
+        bool fin = c->fin_queued && c->snd_nxt + (uint32_t)n == c->fin_seq;
+        if (!n && !fin)
+            break;
+        /* Sender SWS avoidance: a short segment only if it carries the last of the data, or nothing is in flight. */
+        if (n < c->mss && n < unsent && off > 0 && n < c->max_snd_wnd / 2)
+            break;
+        uint8_t flags = SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n && n == unsent ? SEA__TCP_PSH : 0);
+        bool new_data = SEQ_GEQ(c->snd_nxt, c->snd_max);
+        if (!new_data)
+            t->stats.retransmits++;
+        send_seg(t, c, c->snd_nxt, flags, n);
+        if (new_data && n && !c->rtt_timing && !c->ts_ok) {
+            c->rtt_timing = true;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = t->now;
+        }
+        c->snd_nxt += (uint32_t)n + fin;
+        if (SEQ_GT(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        if (c->t_rtx == SEA_TIME_MAX || c->persist) {
+            c->persist = false;
+            arm_rtx(t, c);
+        }
+        sent = true;
+        if (fin) {
+            state_after_fin_sent(c);
+            break;
+        }
+    }
+    if (!sent && (c->ack_now || c->unacked_segs >= 2) && c->state != CLOSED && c->state != SYN_SENT)
+        send_ack(t, c);
+    else if (!sent && c->unacked_segs && c->t_delack == SEA_TIME_MAX)
+        c->t_delack = t->now + t->cfg.delack;
+    /* Data waits behind a zero window with nothing in flight: probe it, or its opening could be lost. */
+    uint32_t off = c->snd_nxt - c->snd_una;
+    if (can_send && c->snd_wnd == 0 && off == 0 && c->sbuf.len > 0 && c->t_rtx == SEA_TIME_MAX) {
+        c->persist = true;
+        arm_rtx(t, c);
+    }
+    tcb_timer_update(t, c);
+}
+
+/* ---- receiving ---- */
+
+/* Notes [l, r) as held beyond the hole; false when there is no room for another range. */
+static bool ooo_add(struct sea__tcb *c, uint32_t l, uint32_t r) {
+    int i = 0;
+    while (i < c->nooo && SEQ_LT(c->ooo[i].r, l))
+        i++;
+    if (i < c->nooo && SEQ_LEQ(c->ooo[i].l, r)) { /* touches range i: merge, then any it now reaches */
+        if (SEQ_LT(l, c->ooo[i].l))
+            c->ooo[i].l = l;
+        if (SEQ_GT(r, c->ooo[i].r))
+            c->ooo[i].r = r;
+        while (i + 1 < c->nooo && SEQ_LEQ(c->ooo[i + 1].l, c->ooo[i].r)) {
+            if (SEQ_GT(c->ooo[i + 1].r, c->ooo[i].r))
+                c->ooo[i].r = c->ooo[i + 1].r;
+            memmove(&c->ooo[i + 1], &c->ooo[i + 2], sizeof(c->ooo[0]) * (size_t)(c->nooo - i - 2));
+            c->nooo--;
+        }
+        return true;
+    }
+    if (c->nooo == MAX_OOO)
+        return false;
+    memmove(&c->ooo[i + 1], &c->ooo[i], sizeof(c->ooo[0]) * (size_t)(c->nooo - i));
+    c->ooo[i].l = l;
+    c->ooo[i].r = r;
+    c->nooo++;
+    return true;
+}
+
+/* Takes in the segment's data [seq, seq + n), already trimmed to the window. */
+static void data_input(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, const uint8_t *p, size_t n) {
+    uint32_t off = c->rbuf.len + (seq - c->rcv_nxt);
+    if (ring_reserve(&c->rbuf, off + (uint32_t)n, t->cfg.rcvbuf) < 0) {
+        t->stats.dropped_unacceptable++;
+        c->ack_now = true;
+        return;
+    }
+    if (seq != c->rcv_nxt) {
+        if (!ooo_add(c, seq, seq + (uint32_t)n)) {
+            t->stats.dropped_unacceptable++;
+            c->ack_now = true;
+            return;
+        }
+        ring_write(&c->rbuf, off, p, n);
+        t->stats.out_of_order++;
+        c->ack_now = true; /* a duplicate ACK with SACK blocks: the sender's fast retransmit needs it now */
+        return;
+    }
+    ring_write(&c->rbuf, off, p, n);
+    c->rbuf.len += (uint32_t)n;
+    c->rcv_nxt += (uint32_t)n;
+    /* What was held beyond the hole follows now, if the hole is filled. */
+    while (c->nooo && SEQ_LEQ(c->ooo[0].l, c->rcv_nxt)) {
+        if (SEQ_GT(c->ooo[0].r, c->rcv_nxt)) {
+            c->rbuf.len += c->ooo[0].r - c->rcv_nxt;
+            c->rcv_nxt = c->ooo[0].r;
+        }
+        memmove(&c->ooo[0], &c->ooo[1], sizeof(c->ooo[0]) * (size_t)(c->nooo - 1));
+        c->nooo--;
+        c->ack_now = true;
+    }
+    c->unacked_segs++;
+    c->ev |= SEA__TCP_EV_READABLE;
+}
+
+static void rtt_sample(struct sea__tcp_engine *t, struct sea__tcb *c, sea_time r) {
+    if (r <= 0)
+        r = 1;
+    if (!c->srtt) {
+        c->srtt = r;
+        c->rttvar = r / 2;
+    } else {
+        sea_time d = c->srtt > r ? c->srtt - r : r - c->srtt;
+        c->rttvar = (3 * c->rttvar + d) / 4;
+        c->srtt = (7 * c->srtt + r) / 8;
+    }
+    sea_time rto = c->srtt + (4 * c->rttvar > MS ? 4 * c->rttvar : MS);
+    c->rto = rto < t->cfg.rto_min ? t->cfg.rto_min : rto > t->cfg.rto_max ? t->cfg.rto_max : rto;
+}
+
+/* NewReno (RFC 5681, RFC 6582) on an ACK that advanced SND.UNA by acked bytes. */
+static void cc_on_ack(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t ack, uint32_t acked) {
+    uint32_t mss = c->mss;
+    if (c->in_recovery) {
+        if (SEQ_GEQ(ack, c->recover)) { /* a full ACK: recovery is over */
+            uint32_t flight = c->snd_max - c->snd_una;
+            c->cwnd = c->ssthresh < flight + mss ? c->ssthresh : flight + mss;
+            c->in_recovery = false;
+            c->dupacks = 0;
+        } else { /* a partial ACK: the next hole is lost too */
+            retransmit_head(t, c);
+            c->cwnd = c->cwnd > acked ? c->cwnd - acked + mss : mss;
+            arm_rtx(t, c);
+        }
+        return;
+    }
+    c->dupacks = 0;
+    if (c->cwnd < c->ssthresh)
+        c->cwnd += acked < 2 * mss ? acked : 2 * mss; /* slow start, ABC with L = 2 (RFC 3465) */
+    else { /* congestion avoidance: about a segment per round trip */
+        uint32_t inc = (uint32_t)((uint64_t)mss * mss / c->cwnd);
+        c->cwnd += inc ? inc : 1;
+    }
+    if (c->cwnd > (1u << 30))
+        c->cwnd = 1u << 30;
+}
+
+static void on_dupack(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    uint32_t mss = c->mss;
+    if (c->in_recovery) {
+        c->cwnd += mss; /* each duplicate ACK is a segment that left the network */
+        return;
+    }
+    if (++c->dupacks == 3 && SEQ_GT(c->snd_una, c->recover - 1)) {
+        uint32_t flight = c->snd_max - c->snd_una;
+        c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+        c->recover = c->snd_max;
+        c->in_recovery = true;
+        retransmit_head(t, c);
+        t->stats.fast_retransmits++;
+        c->cwnd = c->ssthresh + 3 * mss;
+    }
+}
+
+static uint32_t our_wscale(const struct sea__tcp_engine *t) {
+    uint8_t s = 0;
+    while (s < 14 && (65535u << s) < t->cfg.rcvbuf)
+        s++;
+    return s;
+}
+
+/* What the SYN or SYN-ACK said: the peer's MSS and which options both sides use. */
+static void take_syn_options(struct sea__tcp_engine *t, struct sea__tcb *c, const struct sea__tcp_opts *o) {
+    uint32_t peer_mss = o->has_mss ? o->mss : 536;
+    if (peer_mss < 64)
+        peer_mss = 64; /* a tiny MSS would make a segment per byte: a cheap way to load the stack */
+    uint32_t mss = peer_mss < (uint32_t)t->cfg.mtu - 40 ? peer_mss : (uint32_t)t->cfg.mtu - 40;
+    c->ws_ok = c->ws_ok && o->has_wscale;
+    c->snd_wscale = c->ws_ok ? (o->wscale > 14 ? 14 : o->wscale) : 0;
+    c->rcv_wscale = c->ws_ok ? (uint8_t)our_wscale(t) : 0;
+    c->ts_ok = c->ts_ok && o->has_ts;
+    c->sack_ok = c->sack_ok && o->sack_ok;
+    if (c->ts_ok) {
+        c->ts_recent = o->ts_val;
+        mss -= TS_OPT_LEN;
+    }
+    c->mss = (uint16_t)mss;
+    c->cwnd = 10 * mss; /* RFC 6928's initial window */
+    c->ssthresh = 1u << 30;
+}
+
+static struct sea__tcb *tcb_new(struct sea__tcp_engine *t, uint32_t raddr, uint16_t lport, uint16_t rport) {
+    struct sea__tcb *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->raddr = raddr;
+    c->lport = lport;
+    c->rport = rport;
+    sea_timer_init(&c->timer, NULL, c);
+    c->t_rtx = c->t_delack = c->t_keep = c->t_2msl = SEA_TIME_MAX;
+    c->rto = t->cfg.rto_initial;
+    c->iss = initial_seq(t, raddr, lport, rport);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->ws_ok = c->ts_ok = c->sack_ok = true; /* offered; the other side's options settle them */
+    c->rcv_wscale = (uint8_t)our_wscale(t);
+    c->ts_offset = (uint32_t)next_rand(t);
+    c->mss = 536;
+    c->recover = c->iss;
+    return c;
+}
+
+static void enter_time_wait(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->state = TIME_WAIT;
+    c->t_rtx = c->t_keep = SEA_TIME_MAX;
+    c->persist = false;
+    c->t_2msl = t->now + t->cfg.time_wait;
+    ring_free(&c->sbuf);
+}
+
+static void established(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->state = ESTABLISHED;
+    t->stats.established++;
+    if (c->keepalive)
+        c->t_keep = t->now + t->cfg.keepalive_idle;
+}
+
+/* ---- input by state ---- */
+
+static void listen_input(struct sea__tcp_engine *t, struct sea__tcp_listener *l, const struct sea__ipv4 *ip,
+                         const struct sea__tcp *seg, const struct sea__tcp_opts *o) {
+    if (seg->flags & SEA__TCP_RST)
+        return;
+    if (seg->flags & SEA__TCP_ACK) {
+        send_rst_for(t, ip->src, seg);
+        return;
+    }
+    if (!(seg->flags & SEA__TCP_SYN) || (seg->flags & SEA__TCP_FIN))
+        return;
+    if (l->pending >= l->backlog) {
+        t->stats.backlog_drops++; /* the client will retry its SYN */
+        return;
+    }
+    struct sea__tcb *c = tcb_new(t, ip->src, seg->dport, seg->sport);
+    if (!c)
+        return;
+    c->state = SYN_RECEIVED;
+    c->listener = l;
+    l->pending++;
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    take_syn_options(t, c, o);
+    c->snd_wnd = seg->window; /* never scaled in a SYN */
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    table_add(t, c);
+    t->stats.passive_opens++;
+    send_seg(t, c, c->iss, SEA__TCP_SYN | SEA__TCP_ACK, 0);
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    arm_rtx(t, c);
+    tcb_timer_update(t, c);
+}
+
+static void syn_sent_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struct sea__tcp *seg,
+                           const struct sea__tcp_opts *o) {
+    bool ack = seg->flags & SEA__TCP_ACK;
+    if (ack && (SEQ_LEQ(seg->ack, c->iss) || SEQ_GT(seg->ack, c->snd_max))) {
+        if (!(seg->flags & SEA__TCP_RST))
+            send_rst_for(t, c->raddr, seg);
+        return;
+    }
+    if (seg->flags & SEA__TCP_RST) {
+        if (ack) {
+            t->stats.rst_received++;
+            finish(t, c, -ECONNREFUSED);
+        }
+        return;
+    }
+    if (!(seg->flags & SEA__TCP_SYN))
+        return;
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    take_syn_options(t, c, o);
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (ack) {
+        c->snd_una = seg->ack;
+        if (SEQ_LT(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        c->snd_wnd = (uint32_t)seg->window << c->snd_wscale;
+        c->max_snd_wnd = c->snd_wnd;
+        if (c->backoff == 0 && c->rtt_timing) /* the SYN was not sent again: its round trip is a sample */
+            rtt_sample(t, c, t->now - c->rtt_start);
+        c->rtt_timing = false;
+        c->backoff = 0;
+        c->t_rtx = SEA_TIME_MAX;
+        established(t, c);
+        c->ev |= SEA__TCP_EV_CONNECTED | SEA__TCP_EV_WRITABLE;
+        c->ack_now = true;
+        output(t, c);
+    } else { /* a simultaneous open (RFC 9293 figure 7) */
+        c->state = SYN_RECEIVED;
+        c->snd_wnd = seg->window;
+        send_seg(t, c, c->iss, SEA__TCP_SYN | SEA__TCP_ACK, 0);
+        arm_rtx(t, c);
+        tcb_timer_update(t, c);
+    }
+}
+
+/* RFC 9293 §3.10.7.4's acceptability test, against the window last advertised. */
+static bool acceptable(const struct sea__tcb *c, uint32_t seq, uint32_t len) {
+    uint32_t wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (len == 0)
+        return wnd == 0 ? seq == c->rcv_nxt : SEQ_GEQ(seq, c->rcv_nxt) && SEQ_LT(seq, c->rcv_nxt + wnd);
+    if (wnd == 0)
+        return false;
+    return (SEQ_GEQ(seq, c->rcv_nxt) && SEQ_LT(seq, c->rcv_nxt + wnd)) ||
+           (SEQ_GEQ(seq + len - 1, c->rcv_nxt) && SEQ_LT(seq + len - 1, c->rcv_nxt + wnd));
+}
+
+static void challenge_ack(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    t->stats.challenge_acks++;
+    send_ack(t, c);
+}
+
+static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struct sea__tcp *seg,
+                      const struct sea__tcp_opts *o) {
+    uint32_t ack = seg->ack;
+    if (SEQ_GT(ack, c->snd_max)) { /* acknowledges what was never sent */
+        send_ack(t, c);
+        return;
+    }
+    uint32_t wnd = (uint32_t)seg->window << c->snd_wscale;
+    if (SEQ_GT(ack, c->snd_una)) {
+        uint32_t acked = ack - c->snd_una;
+        uint32_t data = acked;
+        bool fin_acked = fin_sent(c) && SEQ_GT(ack, c->fin_seq);
+        if (fin_acked)
+            data--;
+        if (data > c->sbuf.len)
+            data = c->sbuf.len;
+        c->sbuf.head += data;
+        c->sbuf.len -= data;
+        if (c->sbuf.len == 0)
+            ring_free(&c->sbuf);
+        if (c->ts_ok && o->has_ts && o->ts_ecr)
+            rtt_sample(t, c, (sea_time)(uint32_t)(ts_now(t, c) - o->ts_ecr) * MS);
+        else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq)) {
+            rtt_sample(t, c, t->now - c->rtt_start);
+            c->rtt_timing = false;
+        }
+        c->snd_una = ack;
+        if (SEQ_LT(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        c->backoff = 0;
+        c->persist = false;
+        cc_on_ack(t, c, ack, acked);
+        if (c->snd_una == c->snd_max)
+            c->t_rtx = SEA_TIME_MAX;
+        else if (!c->in_recovery || SEQ_GEQ(ack, c->recover))
+            arm_rtx(t, c); /* RFC 6298 (5.3): restarted by an ACK of new data */
+        if (data && !c->fin_queued)
+            c->ev |= SEA__TCP_EV_WRITABLE;
+        if (fin_acked) {
+            if (c->state == FIN_WAIT_1) {
+                c->state = FIN_WAIT_2;
+                if (!c->user)
+                    c->t_2msl = t->now + t->cfg.fin_wait2;
+            } else if (c->state == CLOSING) {
+                enter_time_wait(t, c);
+            } else if (c->state == LAST_ACK) {
+                finish(t, c, 0);
+                return;
+            }
+        }
+    } else if (ack == c->snd_una && seg->payload_len == 0 && !(seg->flags & (SEA__TCP_SYN | SEA__TCP_FIN)) &&
+               wnd == c->snd_wnd && c->snd_max != c->snd_una) {
+        on_dupack(t, c);
+    }
+    /* The window, from the newest segment only (RFC 9293's SND.WL1/WL2 rule). */
+    if (SEQ_GEQ(ack, c->snd_una) &&
+        (SEQ_LT(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && SEQ_LEQ(c->snd_wl2, ack)))) {
+        if (wnd > c->snd_wnd)
+            c->ev |= SEA__TCP_EV_WRITABLE;
+        c->snd_wnd = wnd;
+        if (wnd > c->max_snd_wnd)
+            c->max_snd_wnd = wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = ack;
+        if (wnd && c->persist) {
+            c->persist = false;
+            c->t_rtx = c->snd_una == c->snd_max ? SEA_TIME_MAX : c->t_rtx;
+            c->backoff = 0;
+        }
+    }
+}
+
+static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struct sea__tcp *seg,
+                       const struct sea__tcp_opts *o) {
+    uint32_t seq = seg->seq;
+    const uint8_t *p = seg->payload;
+    size_t n = seg->payload_len;
+    uint8_t flags = seg->flags;
+    uint32_t len = (uint32_t)n + !!(flags & SEA__TCP_SYN) + !!(flags & SEA__TCP_FIN);
+
+    if (c->state == SYN_RECEIVED && (flags & SEA__TCP_SYN) && !(flags & SEA__TCP_ACK) && seq == c->irs) {
+        send_seg(t, c, c->iss, SEA__TCP_SYN | SEA__TCP_ACK, 0); /* our SYN-ACK was lost */
+        return;
+    }
+    if (!acceptable(c, seq, len)) {
+        if (flags & SEA__TCP_RST)
+            return;
+        t->stats.dropped_unacceptable++;
+        if (c->state == TIME_WAIT && (flags & SEA__TCP_FIN))
+            c->t_2msl = t->now + t->cfg.time_wait; /* the peer did not hear our ACK of its FIN */
+        send_ack(t, c);
+        tcb_timer_update(t, c);
+        return;
+    }
+    if (flags & SEA__TCP_RST) { /* RFC 5961 §3: only the exact next sequence number resets */
+        if (seq != c->rcv_nxt) {
+            challenge_ack(t, c);
+            return;
+        }
+        t->stats.rst_received++;
+        bool quiet = c->state == SYN_RECEIVED || c->state == CLOSING || c->state == LAST_ACK ||
+                     c->state == TIME_WAIT;
+        finish(t, c, quiet && !c->user ? 0 : -ECONNRESET);
+        return;
+    }
+    if (flags & SEA__TCP_SYN) { /* RFC 5961 §4: a SYN in a synchronized state gets a challenge ACK */
+        challenge_ack(t, c);
+        return;
+    }
+    if (!(flags & SEA__TCP_ACK))
+        return;
+    /* Timestamps: remember the newest from a segment that starts at or before what we acknowledged (RFC 7323 §4.3). */
+    if (c->ts_ok && o->has_ts && SEQ_LEQ(seq, c->last_ack_sent))
+        c->ts_recent = o->ts_val;
+    if (c->keepalive) {
+        c->probes = 0;
+        c->t_keep = t->now + t->cfg.keepalive_idle;
+    }
+    if (c->state == SYN_RECEIVED) {
+        if (SEQ_LEQ(seg->ack, c->snd_una) || SEQ_GT(seg->ack, c->snd_max)) {
+            send_rst_for(t, c->raddr, seg);
+            return;
+        }
+        c->snd_una = seg->ack;
+        c->snd_wnd = (uint32_t)seg->window << c->snd_wscale;
+        c->max_snd_wnd = c->snd_wnd;
+        c->snd_wl1 = seq;
+        c->snd_wl2 = seg->ack;
+        c->t_rtx = SEA_TIME_MAX;
+        c->backoff = 0;
+        established(t, c);
+        if (c->listener) {
+            c->queued = true;
+            sea__list_push_back(&c->listener->queue, &c->qlink);
+            c->listener->ev |= SEA__TCP_EV_ACCEPTABLE;
+        } else {
+            c->ev |= SEA__TCP_EV_CONNECTED | SEA__TCP_EV_WRITABLE;
+        }
+    } else {
+        ack_input(t, c, seg, o);
+        if (c->state == CLOSED)
+            return;
+    }
+    if (c->state == TIME_WAIT) {
+        if (flags & SEA__TCP_FIN) {
+            c->t_2msl = t->now + t->cfg.time_wait;
+            send_ack(t, c);
+        }
+        tcb_timer_update(t, c);
+        return;
+    }
+    /* Trim what was received already, and what lies beyond the window. */
+    if (SEQ_LT(seq, c->rcv_nxt)) {
+        uint32_t d = c->rcv_nxt - seq;
+        if (d > n)
+            d = (uint32_t)n;
+        p += d;
+        n -= d;
+        seq += d;
+        if (!n && !(flags & SEA__TCP_FIN))
+            c->ack_now = true; /* a pure duplicate: tell the sender where we are */
+    }
+    uint32_t wnd_right = c->rcv_adv;
+    if (n && SEQ_GT(seq + (uint32_t)n, wnd_right)) {
+        n = SEQ_GT(wnd_right, seq) ? wnd_right - seq : 0;
+        flags &= (uint8_t)~SEA__TCP_FIN;
+    }
+    bool can_receive = c->state == ESTABLISHED || c->state == FIN_WAIT_1 || c->state == FIN_WAIT_2;
+    if (n && can_receive) {
+        if (!c->user) { /* released: nobody will read it (Linux resets here too) */
+            send_rst(t, c);
+            finish(t, c, -ECONNRESET);
+            return;
+        }
+        t->stats.bytes_in += n;
+        data_input(t, c, seq, p, n);
+    }
+    if ((flags & SEA__TCP_FIN) && can_receive && seq + (uint32_t)n == c->rcv_nxt) {
+        c->rcv_nxt++;
+        c->fin_received = true;
+        c->ack_now = true;
+        c->ev |= SEA__TCP_EV_READABLE;
+        if (c->state == ESTABLISHED)
+            c->state = CLOSE_WAIT;
+        else if (c->state == FIN_WAIT_1)
+            c->state = CLOSING;
+        else if (c->state == FIN_WAIT_2)
+            enter_time_wait(t, c);
+    }
+    output(t, c);
+}
+
+void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, sea_time now) {
+    t->now = now;
+    reap(t);
+    struct sea__tcp seg;
+    struct sea__tcp_opts o;
+    memset(&o, 0, sizeof(o));
+    if (sea__tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg) < 0 ||
+        (seg.options_len && sea__tcp_options_parse(seg.options, seg.options_len, &o) < 0) || !seg.sport ||
+        !seg.dport) {
+        t->stats.bad_segments++;
+        return;
+    }
+    t->stats.segs_in++;
+    struct sea__tcb *c = lookup(t, ip->src, seg.sport, seg.dport);
+    if (!c) {
+        struct sea__tcp_listener *l = t->listeners;
+        while (l && l->port != seg.dport)
+            l = l->next;
+        if (l) {
+            listen_input(t, l, ip, &seg, &o);
+            notify_listener(l);
+        } else {
+            t->stats.no_listener++;
+            send_rst_for(t, ip->src, &seg);
+        }
+        return;
+    }
+    struct sea__tcp_listener *l = c->listener;
+    if (c->state == SYN_SENT)
+        syn_sent_input(t, c, &seg, &o);
+    else
+        sync_input(t, c, &seg, &o);
+    if (c->state != CLOSED)
+        tcb_timer_update(t, c);
+    notify_listener(l);
+    notify(c);
+}
+
+/* ---- timers ---- */
+
+static void probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    /* An old sequence number with no data: the peer answers with an ACK that carries its window. */
+    send_seg(t, c, c->snd_una - 1, SEA__TCP_ACK, 0);
+}
+
+static void rtx_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->t_rtx = SEA_TIME_MAX;
+    if (c->persist) {
+        t->stats.zero_window_probes++;
+        probe(t, c);
+        if (c->backoff < 16)
+            c->backoff++;
+        arm_rtx(t, c);
+        return;
+    }
+    int limit = c->state == SYN_SENT || c->state == SYN_RECEIVED ? t->cfg.syn_retries : t->cfg.retries;
+    if (c->backoff >= limit) {
+        t->stats.timeouts++;
+        finish(t, c, -ETIMEDOUT);
+        return;
+    }
+    t->stats.rto_expired++;
+    if (c->state == SYN_SENT || c->state == SYN_RECEIVED) {
+        t->stats.retransmits++;
+        uint8_t flags = SEA__TCP_SYN | (c->state == SYN_RECEIVED ? SEA__TCP_ACK : 0);
+        send_seg(t, c, c->iss, flags, 0);
+    } else {
+        if (c->backoff == 0) {
+            uint32_t flight = c->snd_max - c->snd_una;
+            c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+        }
+        c->cwnd = c->mss;
+        c->in_recovery = false;
+        c->recover = c->snd_max;
+        c->dupacks = 0;
+        /* Go back: everything after SND.UNA is sent again as the window reopens. */
+        c->snd_nxt = c->snd_una + retransmit_head(t, c);
+    }
+    c->backoff++;
+    arm_rtx(t, c);
+}
+
+static void keepalive_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->t_keep = SEA_TIME_MAX;
+    if (!c->keepalive || c->state == CLOSED || c->state == TIME_WAIT)
+        return;
+    if (c->probes >= t->cfg.keepalive_probes) {
+        t->stats.timeouts++;
+        finish(t, c, -ETIMEDOUT);
+        return;
+    }
+    c->probes++;
+    t->stats.keepalive_probes++;
+    probe(t, c);
+    c->t_keep = t->now + t->cfg.keepalive_interval;
+}
+
+static void tcb_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    sea_time now = t->now;
+    if (c->t_2msl <= now) {
+        c->t_2msl = SEA_TIME_MAX;
+        finish(t, c, c->state == TIME_WAIT ? 0 : -ETIMEDOUT);
+        return;
+    }
+    if (c->t_rtx <= now) {
+        rtx_timeout(t, c);
+        if (c->state == CLOSED)
+            return;
+    }
+    if (c->t_keep <= now) {
+        keepalive_timeout(t, c);
+        if (c->state == CLOSED)
+            return;
+    }
+    if (c->t_delack <= now) {
+        c->t_delack = SEA_TIME_MAX;
+        if (c->unacked_segs)
+            send_ack(t, c);
+    }
+    tcb_timer_update(t, c);
+}
+
+sea_time sea__tcp_tick(struct sea__tcp_engine *t, sea_time now) {
+    t->now = now;
+    reap(t);
+    struct sea__timer_set *ts = &t->timers;
+    if (ts->next <= now || !sea__list_empty(&ts->expiring)) {
+        sea__timer_set_expire(ts, now);
+        struct sea__link *l;
+        while ((l = sea__list_first(&ts->expiring))) {
+            sea_timer *tm = sea__list_entry(l, sea_timer, sea__link);
+            sea__timer_set_remove(ts, tm);
+            tm->sea__flags &= ~SEA__TF_ARMED;
+            struct sea__tcb *c = tm->sea__arg;
+            tcb_timeout(t, c);
+            notify(c);
+        }
+    }
+    return sea__tcp_next_deadline(t);
+}
+
+sea_time sea__tcp_next_deadline(const struct sea__tcp_engine *t) {
+    return sea__list_empty(&t->timers.expiring) ? t->timers.next : t->now;
+}
+
+/* ---- set-up ---- */
+
+int sea__tcp_init(struct sea__tcp_engine *t, const struct sea__tcp_config *cfg, sea_time now) {
+    memset(t, 0, sizeof(*t));
+    t->cfg = *cfg;
+    struct sea__tcp_config *c = &t->cfg;
+    if (!c->mtu)
+        c->mtu = 1500;
+    if (c->mtu < 576)
+        return -EINVAL;
+    c->rcvbuf = pow2_at_least(c->rcvbuf ? c->rcvbuf : 256 * 1024);
+    c->sndbuf = pow2_at_least(c->sndbuf ? c->sndbuf : 256 * 1024);
+    if (!c->rto_initial)
+        c->rto_initial = SEC;
+    if (!c->rto_min)
+        c->rto_min = 200 * MS;
+    if (!c->rto_max)
+        c->rto_max = 60 * SEC;
+    if (!c->delack)
+        c->delack = 40 * MS;
+    if (!c->time_wait)
+        c->time_wait = 60 * SEC;
+    if (!c->fin_wait2)
+        c->fin_wait2 = 60 * SEC;
+    if (!c->keepalive_idle)
+        c->keepalive_idle = 7200 * SEC;
+    if (!c->keepalive_interval)
+        c->keepalive_interval = 75 * SEC;
+    if (!c->keepalive_probes)
+        c->keepalive_probes = 9;
+    if (!c->syn_retries)
+        c->syn_retries = 6;
+    if (!c->retries)
+        c->retries = 15;
+    if (!c->secret[0] && !c->secret[1] && getrandom(c->secret, sizeof(c->secret), 0) != sizeof(c->secret))
+        return -EIO;
+    t->rng = c->secret[0] ^ rotl(c->secret[1], 17);
+    t->now = now;
+    sea__timer_set_init(&t->timers, now);
+    t->table_size = 64;
+    t->table = calloc(t->table_size, sizeof(*t->table));
+    t->tx_cap = SEA__TCP_HEADROOM + 60 + 65536;
+    t->tx = malloc(t->tx_cap);
+    if (!t->table || !t->tx) {
+        free(t->table);
+        free(t->tx);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void sea__tcp_destroy(struct sea__tcp_engine *t) {
+    reap(t);
+    for (size_t i = 0; i < t->table_size; i++)
+        for (struct sea__tcb *c = t->table[i], *next; c; c = next) {
+            next = c->hnext;
+            tcb_free(t, c);
+        }
+    /* Connections out of the table are their owners' to close; the owners are being torn down with us. */
+    while (t->listeners) {
+        struct sea__tcp_listener *l = t->listeners;
+        t->listeners = l->next;
+        free(l);
+    }
+    free(t->table);
+    free(t->tx);
+    memset(t, 0, sizeof(*t));
+}
+
+/* ---- the owner's calls ---- */
+
+int sea__tcp_listen(struct sea__tcp_engine *t, uint16_t port, int backlog, sea__tcp_event_cb cb, void *arg,
+                    struct sea__tcp_listener **out) {
+    if (!port)
+        return -EINVAL;
+    for (struct sea__tcp_listener *l = t->listeners; l; l = l->next)
+        if (l->port == port)
+            return -EADDRINUSE;
+    struct sea__tcp_listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->port = port;
+    l->backlog = backlog > 0 ? backlog : 1024;
+    l->cb = cb;
+    l->arg = arg;
+    sea__list_init(&l->queue);
+    l->next = t->listeners;
+    t->listeners = l;
+    *out = l;
+    return 0;
+}
+
+struct sea__tcb *sea__tcp_accept(struct sea__tcp_listener *l) {
+    struct sea__link *k = sea__list_pop_front(&l->queue);
+    if (!k)
+        return NULL;
+    struct sea__tcb *c = sea__list_entry(k, struct sea__tcb, qlink);
+    c->queued = false;
+    c->listener = NULL;
+    c->user = true;
+    l->pending--;
+    return c;
+}
+
+void sea__tcp_unlisten(struct sea__tcp_engine *t, struct sea__tcp_listener *l) {
+    for (struct sea__tcp_listener **pp = &t->listeners; *pp; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    /* Connections still in the handshake or the queue are reset: nobody will accept them. */
+    for (size_t i = 0; i < t->table_size; i++)
+        for (struct sea__tcb *c = t->table[i], *next; c; c = next) {
+            next = c->hnext;
+            if (c->listener == l) {
+                send_rst(t, c);
+                finish(t, c, -ECONNRESET);
+            }
+        }
+    free(l);
+}
+
+int sea__tcp_connect(struct sea__tcp_engine *t, uint32_t raddr, uint16_t rport, sea__tcp_event_cb cb, void *arg,
+                     struct sea__tcb **out) {
+    /* No reap here: an owner may connect from an event callback, while the engine still holds a connection. */
+    if (!raddr || !rport)
+        return -EINVAL;
+    /*
+     * RFC 6056's algorithm 1: a random start in 32768..60999, then each port
+     * in turn, so that a port is found whenever one is free, even when
+     * port_ok (the shard's steering) accepts only a few.
+     */
+    uint16_t lport = 0;
+    const uint32_t first = 32768, count = 28232;
+    uint32_t start = (uint32_t)(next_rand(t) % count);
+    for (uint32_t i = 0; i < count && !lport; i++) {
+        uint16_t p = (uint16_t)(first + (start + i) % count);
+        if (lookup(t, raddr, rport, p))
+            continue;
+        bool listening = false;
+        for (struct sea__tcp_listener *l = t->listeners; l; l = l->next)
+            listening |= l->port == p;
+        if (listening || (t->cfg.port_ok && !t->cfg.port_ok(t->cfg.port_ok_ctx, p, raddr, rport)))
+            continue;
+        lport = p;
+    }
+    if (!lport)
+        return -EADDRNOTAVAIL;
+    struct sea__tcb *c = tcb_new(t, raddr, lport, rport);
+    if (!c)
+        return -ENOMEM;
+    c->user = true;
+    c->cb = cb;
+    c->arg = arg;
+    c->state = SYN_SENT;
+    table_add(t, c);
+    t->stats.active_opens++;
+    send_seg(t, c, c->iss, SEA__TCP_SYN, 0);
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    c->rtt_start = t->now;
+    c->rtt_timing = true;
+    arm_rtx(t, c);
+    tcb_timer_update(t, c);
+    *out = c;
+    return 0;
+}
+
+void sea__tcp_set_cb(struct sea__tcb *c, sea__tcp_event_cb cb, void *arg) {
+    c->cb = cb;
+    c->arg = arg;
+}
+
+bool sea__tcp_readable(const struct sea__tcb *c) {
+    return c->rbuf.len || c->fin_received || c->err || c->state == CLOSED;
+}
+
+long sea__tcp_recv(struct sea__tcp_engine *t, struct sea__tcb *c, void *buf, size_t len) {
+    if (c->rbuf.len == 0) {
+        if (c->err)
+            return c->err;
+        if (c->fin_received || c->state == CLOSED)
+            return 0;
+        return -EAGAIN;
+    }
+    size_t n = zmin(len, c->rbuf.len);
+    ring_read(&c->rbuf, 0, buf, n);
+    uint32_t before = rcv_window(t, c);
+    c->rbuf.head += (uint32_t)n;
+    c->rbuf.len -= (uint32_t)n;
+    if (c->rbuf.len == 0 && c->nooo == 0)
+        ring_free(&c->rbuf);
+    /* Tell the sender when reading opened the window by two segments or half the buffer (RFC 9293 §3.8.6.2.2). */
+    if (c->state != CLOSED && c->state != TIME_WAIT && c->state != SYN_SENT) {
+        uint32_t after = rcv_window(t, c);
+        if (after > before && (after - before >= 2u * c->mss || after - before >= t->cfg.rcvbuf / 2 || before == 0)) {
+            send_ack(t, c);
+            tcb_timer_update(t, c);
+        }
+    }
+    return (long)n;
+}
+
+long sea__tcp_send(struct sea__tcp_engine *t, struct sea__tcb *c, const void *buf, size_t len) {
+    if (c->err)
+        return c->err;
+    if (c->fin_queued || c->state == CLOSED)
+        return -EPIPE;
+    if (c->state == SYN_SENT || c->state == SYN_RECEIVED)
+        return -EAGAIN;
+    size_t room = t->cfg.sndbuf - c->sbuf.len;
+    size_t n = zmin(len, room);
+    if (!n)
+        return len ? -EAGAIN : 0;
+    uint32_t grow = c->sbuf.len + (uint32_t)n;
+    if (ring_reserve(&c->sbuf, grow, t->cfg.sndbuf) < 0)
+        return -ENOMEM;
+    ring_write(&c->sbuf, c->sbuf.len, buf, n);
+    c->sbuf.len += (uint32_t)n;
+    output(t, c);
+    return (long)n;
+}
+
+int sea__tcp_shutdown(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (c->err)
+        return c->err;
+    if (c->fin_queued || c->state == CLOSED)
+        return 0;
+    if (c->state == SYN_SENT) {
+        finish(t, c, 0);
+        return 0;
+    }
+    c->fin_queued = true;
+    c->fin_seq = c->snd_una + c->sbuf.len;
+    output(t, c);
+    return 0;
+}
+
+void sea__tcp_close(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->user = false;
+    c->cb = NULL;
+    c->ev = 0;
+    if (c->state == CLOSED) {
+        to_dead(t, c);
+        return;
+    }
+    if (c->rbuf.len || c->state == SYN_SENT) {
+        if (c->state != SYN_SENT)
+            send_rst(t, c);
+        finish(t, c, -ECONNRESET);
+        return;
+    }
+    sea__tcp_shutdown(t, c);
+    if (c->state == FIN_WAIT_2 && c->t_2msl == SEA_TIME_MAX) {
+        c->t_2msl = t->now + t->cfg.fin_wait2;
+        tcb_timer_update(t, c);
+    }
+}
+
+void sea__tcp_abort(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    c->user = false;
+    c->cb = NULL;
+    if (c->state == CLOSED) {
+        to_dead(t, c);
+        return;
+    }
+    if (c->state != SYN_SENT && c->state != TIME_WAIT)
+        send_rst(t, c);
+    finish(t, c, -ECONNRESET);
+}
+
+void sea__tcp_set_keepalive(struct sea__tcp_engine *t, struct sea__tcb *c, bool on) {
+    c->keepalive = on;
+    c->probes = 0;
+    c->t_keep = on && c->state != CLOSED && c->state != TIME_WAIT ? t->now + t->cfg.keepalive_idle : SEA_TIME_MAX;
+    if (c->state != CLOSED)
+        tcb_timer_update(t, c);
+}
+
+int sea__tcp_error(const struct sea__tcb *c) { return c->err; }
+
+void sea__tcp_endpoints(const struct sea__tcb *c, uint16_t *lport, uint32_t *raddr, uint16_t *rport) {
+    if (lport)
+        *lport = c->lport;
+    if (raddr)
+        *raddr = c->raddr;
+    if (rport)
+        *rport = c->rport;
+}
+
+const char *sea__tcp_state_name(const struct sea__tcb *c) { return state_names[c->state]; }
+
+size_t sea__tcp_unacked(const struct sea__tcb *c) { return c->sbuf.len; }
+
+void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *rcv_nxt) {
+    *snd_nxt = c->snd_nxt;
+    *rcv_nxt = c->rcv_nxt;
+}
