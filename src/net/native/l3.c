@@ -41,6 +41,22 @@ const uint8_t *sea__arp_lookup(struct sea__l3 *l3, uint32_t ip) {
     return e->mac;
 }
 
+const uint8_t *sea__arp_lookup_fresh(struct sea__l3 *l3, uint32_t ip, sea_time now, sea_time max_age) {
+    struct sea__arp_entry *e = ip ? arp_find(l3, ip) : NULL;
+    if (!e || now - e->learned > max_age)
+        return NULL;
+    e->used = ++l3->clock;
+    return e->mac;
+}
+
+size_t sea__l3_arp_request(const struct sea__l3 *l3, uint32_t ip, uint8_t *buf, size_t cap) {
+    struct sea__arp r = {.op = SEA__ARP_REQUEST, .spa = l3->cfg.addr, .tpa = ip};
+    memcpy(r.sha, l3->cfg.mac, 6);
+    int h = sea__eth_build(buf, cap, bcast, l3->cfg.mac, SEA__ETH_P_ARP);
+    int n = h < 0 ? h : sea__arp_build(buf + h, cap - (size_t)h, &r);
+    return n < 0 ? 0 : (size_t)h + (size_t)n;
+}
+
 /* Adds or refreshes ip's entry; a full cache gives up the entry used least recently. */
 static void arp_learn(struct sea__l3 *l3, uint32_t ip, const uint8_t mac[6]) {
     struct sea__arp_entry *e = arp_find(l3, ip);
@@ -55,6 +71,7 @@ static void arp_learn(struct sea__l3 *l3, uint32_t ip, const uint8_t mac[6]) {
     }
     memcpy(e->mac, mac, 6);
     e->used = ++l3->clock;
+    e->learned = l3->now;
     l3->stats.arp_learned++;
 }
 

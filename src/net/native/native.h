@@ -13,6 +13,7 @@
 
 #include <sea/abort.h>
 #include <sea/future.h>
+#include <sea/timer.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,12 +79,14 @@ struct sea__arp_entry {
     uint32_t ip; /* 0: the slot is free */
     uint8_t mac[6];
     uint64_t used; /* the stack's clock when last learned or looked up: for eviction */
+    sea_time learned; /* l3->now when last learned: for expiry */
 };
 
 struct sea__l3 {
     struct sea__l3_config cfg;
     struct sea__arp_entry arp[SEA__ARP_CACHE_MAX];
     uint64_t clock; /* counts frames: the order of use is all eviction needs */
+    sea_time now;   /* set by the owner before each input: when entries are learned */
     struct sea__l3_stats stats;
 };
 
@@ -97,6 +100,10 @@ void sea__l3_init(struct sea__l3 *l3, const struct sea__l3_config *cfg);
 size_t sea__l3_input(struct sea__l3 *l3, uint8_t *buf, size_t len, size_t cap);
 /* The MAC the cache holds for ip, or NULL. */
 const uint8_t *sea__arp_lookup(struct sea__l3 *l3, uint32_t ip);
+/* The same, but NULL also when the entry was learned more than max_age before now (it is then resolved again). */
+const uint8_t *sea__arp_lookup_fresh(struct sea__l3 *l3, uint32_t ip, sea_time now, sea_time max_age);
+/* An ARP request for ip from us, broadcast, into buf: its length (42), or 0 if cap is too small. */
+size_t sea__l3_arp_request(const struct sea__l3 *l3, uint32_t ip, uint8_t *buf, size_t cap);
 /* A random locally administered unicast MAC (for a device with no given address). */
 void sea__l3_random_mac(uint8_t mac[6]);
 

@@ -1,0 +1,405 @@
+/*
+ * net/native/stack.c - one shard's native stack put together (stack.h): the
+ * fiber that moves frames between the TAP device and the protocols, the
+ * IPv4 output path with its ARP resolution, and the device's fault
+ * injector.
+ *
+ * The fiber sleeps until the device has a frame or the earliest timer (TCP's,
+ * or an ARP retry) is due: a sea_timer at that deadline requests the wait's
+ * abort source.  Each wake handles at most a batch of frames, so a flood
+ * cannot hold the shard, then the timers that are due.
+ *
+ * Output: TCP hands over a segment with room before it; the IPv4 and
+ * Ethernet headers are written there, so a segment is never copied on its
+ * way to the device.  The next hop is the destination on our subnet, else
+ * the gateway.  Without a fresh ARP entry the frame waits in a small queue
+ * (ARP_QUEUE_MAX frames, oldest dropped first) while requests go out once a
+ * second, three times; then its frames are dropped, and TCP's retransmission
+ * tries again later, as it would after any loss.
+ */
+#include "net/native/stack.h"
+
+#include <sea/error.h>
+#include <sea/fiber.h>
+#include <sea/timer.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/compiler.h"
+#include "net/native/wire.h"
+
+#define BATCH 64
+#define ARP_QUEUE_MAX 64
+#define ARP_RETRIES 3
+#define ARP_RETRY ((sea_time)1000000000)
+
+struct queued {
+    uint32_t nexthop;
+    size_t len;
+    uint8_t *frame;
+};
+
+struct resolving {
+    uint32_t ip;          /* 0: free */
+    sea_time next_try;
+    int tries;
+};
+
+struct sea__nstack {
+    struct sea__nstack_config cfg;
+    struct sea__tap tap;
+    struct sea__l3 l3;
+    struct sea__tcp_engine tcp;
+    struct sea__nstack_stats stats;
+    uint16_t ip_id;
+    uint8_t frame[SEA__TAP_FRAME_MAX];
+    struct queued queue[ARP_QUEUE_MAX];
+    size_t nqueued;
+    struct resolving resolving[ARP_QUEUE_MAX];
+    /* the fault injector */
+    uint64_t rng;
+    uint8_t *held;        /* a frame held back to be sent after the next (reordering) */
+    size_t held_len;
+    /* the fiber's wake-ups */
+    sea_abort_source wake;
+    sea_timer timer;
+    sea_abort_subscription stop_sub;
+    bool stopping;
+};
+
+/* ---- the device, through the fault injector ---- */
+
+static uint32_t chance(struct sea__nstack *s) {
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    return (uint32_t)(s->rng % 1000000);
+}
+
+static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
+    const struct sea__nstack_faults *f = &s->cfg.faults;
+    if (f->loss && chance(s) < f->loss) {
+        s->stats.fault_lost++;
+        return;
+    }
+    if (f->corrupt && chance(s) < f->corrupt && len > 14) {
+        frame[14 + (s->rng >> 20) % (len - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
+        s->stats.fault_corrupt++;
+    }
+    if (f->reorder && !s->held && chance(s) < f->reorder) {
+        s->held = malloc(len);
+        if (s->held) {
+            memcpy(s->held, frame, len);
+            s->held_len = len;
+            s->stats.fault_reordered++;
+            return;
+        }
+    }
+    sea__tap_send(&s->tap, frame, len);
+    if (f->dup && chance(s) < f->dup) {
+        sea__tap_send(&s->tap, frame, len);
+        s->stats.fault_dup++;
+    }
+    if (s->held) {
+        sea__tap_send(&s->tap, s->held, s->held_len);
+        free(s->held);
+        s->held = NULL;
+    }
+}
+
+/* ---- IPv4 output and ARP ---- */
+
+static bool on_subnet(const struct sea__nstack *s, uint32_t ip) {
+    return (ip & s->cfg.netmask) == (s->cfg.addr & s->cfg.netmask);
+}
+
+static struct resolving *resolving_find(struct sea__nstack *s, uint32_t ip, bool add) {
+    struct resolving *free_slot = NULL;
+    for (size_t i = 0; i < ARP_QUEUE_MAX; i++) {
+        if (s->resolving[i].ip == ip)
+            return &s->resolving[i];
+        if (!s->resolving[i].ip && !free_slot)
+            free_slot = &s->resolving[i];
+    }
+    if (add && free_slot) {
+        free_slot->ip = ip;
+        free_slot->tries = 0;
+        free_slot->next_try = 0;
+    }
+    return add ? free_slot : NULL;
+}
+
+static void arp_ask(struct sea__nstack *s, struct resolving *r, sea_time now) {
+    uint8_t req[64];
+    size_t n = sea__l3_arp_request(&s->l3, r->ip, req, sizeof(req));
+    if (n)
+        dev_send(s, req, n);
+    s->stats.arp_requests++;
+    r->tries++;
+    r->next_try = now + ARP_RETRY;
+}
+
+/* Sends the queued frames whose next hop is now known; drops those of resolutions that gave up. */
+static void queue_flush(struct sea__nstack *s, sea_time now) {
+    size_t kept = 0;
+    for (size_t i = 0; i < s->nqueued; i++) {
+        struct queued *q = &s->queue[i];
+        const uint8_t *mac = sea__arp_lookup_fresh(&s->l3, q->nexthop, now, s->cfg.arp_expiry);
+        struct resolving *r = resolving_find(s, q->nexthop, false);
+        if (mac) {
+            memcpy(q->frame, mac, 6);
+            dev_send(s, q->frame, q->len);
+            free(q->frame);
+        } else if (!r) {
+            s->stats.arp_dropped++;
+            free(q->frame);
+        } else {
+            s->queue[kept++] = *q;
+        }
+    }
+    s->nqueued = kept;
+    for (size_t i = 0; i < ARP_QUEUE_MAX; i++) {
+        struct resolving *r = &s->resolving[i];
+        if (r->ip && sea__arp_lookup_fresh(&s->l3, r->ip, now, s->cfg.arp_expiry))
+            r->ip = 0;
+    }
+}
+
+static void arp_timers(struct sea__nstack *s, sea_time now) {
+    bool gave_up = false;
+    for (size_t i = 0; i < ARP_QUEUE_MAX; i++) {
+        struct resolving *r = &s->resolving[i];
+        if (!r->ip || r->next_try > now)
+            continue;
+        if (r->tries >= ARP_RETRIES) {
+            r->ip = 0;
+            gave_up = true;
+        } else {
+            arp_ask(s, r, now);
+        }
+    }
+    if (gave_up)
+        queue_flush(s, now);
+}
+
+static sea_time arp_deadline(const struct sea__nstack *s) {
+    sea_time d = SEA_TIME_MAX;
+    for (size_t i = 0; i < ARP_QUEUE_MAX; i++)
+        if (s->resolving[i].ip && s->resolving[i].next_try < d)
+            d = s->resolving[i].next_try;
+    return d;
+}
+
+/* An IPv4 packet of proto, whose payload lies at payload with 34 bytes of room before it. */
+static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_t *payload, size_t len) {
+    uint32_t hop = on_subnet(s, dst) ? dst : s->cfg.gw;
+    if (!hop) {
+        s->stats.no_route++;
+        return;
+    }
+    uint8_t *ip = payload - SEA__IPV4_HLEN, *eth = ip - SEA__ETH_HLEN;
+    struct sea__ipv4_args a = {.ttl = 64, .proto = proto, .id = s->ip_id++, .df = true, .src = s->cfg.addr,
+                               .dst = dst, .payload_len = len};
+    if (sea__ipv4_build(ip, SEA__IPV4_HLEN + len, &a) < 0)
+        return;
+    sea_time now = sea_now();
+    const uint8_t *mac = sea__arp_lookup_fresh(&s->l3, hop, now, s->cfg.arp_expiry);
+    static const uint8_t none[6];
+    sea__eth_build(eth, SEA__ETH_HLEN, mac ? mac : none, s->cfg.mac, SEA__ETH_P_IPV4);
+    size_t flen = SEA__ETH_HLEN + SEA__IPV4_HLEN + len;
+    if (mac) {
+        dev_send(s, eth, flen);
+        return;
+    }
+    /* Queue it behind the resolution; a full queue gives up its oldest frame. */
+    struct resolving *r = resolving_find(s, hop, true);
+    if (!r) {
+        s->stats.arp_dropped++;
+        return;
+    }
+    if (s->nqueued == ARP_QUEUE_MAX) {
+        free(s->queue[0].frame);
+        memmove(&s->queue[0], &s->queue[1], sizeof(s->queue[0]) * (ARP_QUEUE_MAX - 1));
+        s->nqueued--;
+        s->stats.arp_dropped++;
+    }
+    uint8_t *copy = malloc(flen);
+    if (!copy) {
+        s->stats.arp_dropped++;
+        return;
+    }
+    memcpy(copy, eth, flen);
+    s->queue[s->nqueued++] = (struct queued){.nexthop = hop, .len = flen, .frame = copy};
+    s->stats.arp_queued++;
+    if (r->tries == 0)
+        arp_ask(s, r, now);
+}
+
+static void tcp_output(void *ctx, uint32_t dst, uint8_t *seg, size_t len) {
+    ip_output(ctx, dst, SEA__IP_TCP, seg, len);
+}
+
+/* ---- input ---- */
+
+static void frame_input(struct sea__nstack *s, size_t len, sea_time now) {
+    struct sea__eth eth;
+    struct sea__ipv4 ip;
+    /* TCP for us goes straight to the engine; everything else (ARP, ICMP, the refused) through l3. */
+    if (sea__eth_parse(s->frame, len, &eth) == 0 && eth.type == SEA__ETH_P_IPV4 &&
+        memcmp(eth.dst, s->cfg.mac, 6) == 0 && sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 &&
+        ip.dst == s->cfg.addr && ip.proto == SEA__IP_TCP && !ip.mf && !ip.frag_offset) {
+        s->l3.stats.rx_frames++;
+        sea__tcp_input(&s->tcp, &ip, now);
+        return;
+    }
+    uint64_t learned = s->l3.stats.arp_learned;
+    s->l3.now = now;
+    size_t r = sea__l3_input(&s->l3, s->frame, len, sizeof(s->frame));
+    if (r)
+        dev_send(s, s->frame, r);
+    if (s->l3.stats.arp_learned != learned && s->nqueued)
+        queue_flush(s, now);
+}
+
+/* ---- the fiber ---- */
+
+static void wake_at_deadline(sea_timer *t, void *arg) {
+    (void)t;
+    struct sea__nstack *s = arg;
+    if (!sea_abort_requested(&s->wake))
+        sea_abort_source_request(&s->wake, (-ETIMEDOUT));
+}
+
+static void on_stop(sea_abort_subscription *sub, int err) {
+    (void)err;
+    struct sea__nstack *s = sea__container_of(sub, struct sea__nstack, stop_sub);
+    s->stopping = true;
+    if (!sea_abort_requested(&s->wake))
+        sea_abort_source_request(&s->wake, SEA_ECANCELED);
+}
+
+struct run_args {
+    struct sea__nstack *s;
+    sea_abort_source *stop;
+};
+
+static sea_future run_fiber(struct run_args *ap) {
+    struct run_args a = *ap;
+    struct sea__nstack *s = a.s;
+    s->stopping = sea_abort_requested(a.stop);
+    if (!s->stopping)
+        sea_abort_subscribe(a.stop, &s->stop_sub, on_stop);
+    int err = 0;
+    while (!s->stopping && !err) {
+        sea_time now = sea_now();
+        sea_time d = sea__tcp_tick(&s->tcp, now);
+        arp_timers(s, now);
+        sea_time ad = arp_deadline(s);
+        if (ad < d)
+            d = ad;
+        if (s->held) /* a frame held for reordering goes out at the next wake-up at the latest */
+            d = now + 1000000;
+        sea_abort_source_init(&s->wake);
+        if (d != SEA_TIME_MAX)
+            sea_timer_arm_at(&s->timer, d);
+        sea_future w = sea_await(sea__tap_wait(&s->tap, &s->wake));
+        sea_timer_cancel(&s->timer);
+        int rc = sea_future_failed(&w) ? sea_future_error(&w) : 0;
+        sea_future_detach(w);
+        if (rc && rc != SEA_ECANCELED && rc != (-ETIMEDOUT)) {
+            err = rc;
+            break;
+        }
+        if (s->held && rc == (-ETIMEDOUT)) {
+            sea__tap_send(&s->tap, s->held, s->held_len);
+            free(s->held);
+            s->held = NULL;
+        }
+        now = sea_now();
+        for (int i = 0; i < BATCH; i++) {
+            ssize_t n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame));
+            if (n == -EAGAIN)
+                break;
+            if (n < 0) {
+                err = (int)n;
+                break;
+            }
+            const struct sea__nstack_faults *f = &s->cfg.faults;
+            if (f->loss && chance(s) < f->loss) {
+                s->stats.fault_lost++;
+                continue;
+            }
+            if (f->corrupt && chance(s) < f->corrupt && n > 14) {
+                s->frame[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
+                s->stats.fault_corrupt++;
+            }
+            frame_input(s, (size_t)n, now);
+        }
+    }
+    if (!sea_abort_requested(a.stop) || !s->stopping)
+        sea_abort_unsubscribe(&s->stop_sub);
+    return err ? sea_failed_fmt(err, "native stack: the device %s failed: %s", s->tap.name, sea_strerror(err))
+               : sea_ready();
+}
+
+sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) {
+    struct run_args a = {.s = s, .stop = stop};
+    return sea_fiber_start_attr((&(sea_fiber_attr){.name = "native-stack"}), run_fiber, a);
+}
+
+/* ---- set-up ---- */
+
+int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *cfg, char *err, size_t errlen) {
+    struct sea__nstack *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    s->cfg = *cfg;
+    if (!s->cfg.arp_expiry)
+        s->cfg.arp_expiry = 60 * (sea_time)1000000000;
+    s->rng = cfg->faults.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
+    struct sea__l3_config l3 = {.addr = cfg->addr, .netmask = cfg->netmask};
+    memcpy(l3.mac, cfg->mac, 6);
+    sea__l3_init(&s->l3, &l3);
+    struct sea__tcp_config tc = cfg->tcp;
+    tc.addr = cfg->addr;
+    tc.output = tcp_output;
+    tc.output_ctx = s;
+    int rc = sea__tcp_init(&s->tcp, &tc, sea_now());
+    if (rc < 0) {
+        snprintf(err, errlen, "TCP: %s", sea_strerror(rc));
+        free(s);
+        return rc;
+    }
+    rc = sea__tap_open(&s->tap, cfg->tap);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot open TAP device %s: %s", cfg->tap ? cfg->tap : "(none)", sea_strerror(rc));
+        sea__tcp_destroy(&s->tcp);
+        free(s);
+        return rc;
+    }
+    sea_timer_init(&s->timer, wake_at_deadline, s);
+    *out = s;
+    return 0;
+}
+
+void sea__nstack_close(struct sea__nstack *s) {
+    if (!s)
+        return;
+    sea_timer_cancel(&s->timer);
+    sea__tap_close(&s->tap);
+    sea__tcp_destroy(&s->tcp);
+    for (size_t i = 0; i < s->nqueued; i++)
+        free(s->queue[i].frame);
+    free(s->held);
+    free(s);
+}
+
+struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s) { return &s->tcp; }
+const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s) { return &s->stats; }
+const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s) { return &s->tap.stats; }
+const struct sea__l3_stats *sea__nstack_l3_stats(const struct sea__nstack *s) { return &s->l3.stats; }

@@ -1,0 +1,58 @@
+/*
+ * net/native/stack.h - one shard's native stack put together: a TAP device,
+ * ARP and IPv4 (l3.c), TCP (tcp.c), the IPv4 output path with ARP
+ * resolution (routes to the subnet and a gateway, packets queued behind a
+ * resolution, retries), a seeded fault injector at the device, and the
+ * fiber that runs them on the reactor.
+ *
+ * The owner of the stack uses the TCP engine (sea__nstack_tcp) from the
+ * shard that runs it; its callbacks are called from the stack's fiber.
+ * docs/native-stack.md describes the whole.
+ */
+#ifndef SEA_NET_NATIVE_STACK_H
+#define SEA_NET_NATIVE_STACK_H
+
+#include <sea/abort.h>
+#include <sea/future.h>
+
+#include <stdint.h>
+
+#include "net/native/native.h"
+#include "net/native/tcp.h"
+
+/* Faults the device injects, per million frames, each way (for tests: the kernel here has no netem). */
+struct sea__nstack_faults {
+    uint32_t loss, dup, corrupt, reorder; /* reorder: the frame is held and sent after the next one */
+    uint64_t seed;
+};
+
+struct sea__nstack_config {
+    const char *tap;            /* the TAP device's name */
+    uint32_t addr, netmask, gw; /* host order; gw 0: none (only the subnet is reachable) */
+    uint8_t mac[6];
+    sea_time arp_expiry;        /* 0: 60 s; an older entry is resolved again before use */
+    struct sea__tcp_config tcp; /* addr, output and the secret are filled in; the rest as given (0: defaults) */
+    struct sea__nstack_faults faults;
+};
+
+struct sea__nstack_stats {
+    uint64_t arp_requests, arp_queued, arp_dropped; /* resolutions asked, packets queued behind them, given up */
+    uint64_t no_route;                              /* packets for an address off the subnet, with no gateway */
+    uint64_t fault_lost, fault_dup, fault_corrupt, fault_reordered;
+};
+
+struct sea__nstack;
+
+/* Opens the device and sets up the protocols.  0, or a negative errno with a reason in err. */
+int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *cfg, char *err, size_t errlen);
+/* Runs the stack until stop is requested; resolves then (the stack stays open). */
+sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) SEA_MUST_USE;
+/* Closes the device and frees everything (after run has resolved). */
+void sea__nstack_close(struct sea__nstack *s);
+
+struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s);
+const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s);
+const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s);
+const struct sea__l3_stats *sea__nstack_l3_stats(const struct sea__nstack *s);
+
+#endif
