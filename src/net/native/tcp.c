@@ -22,6 +22,7 @@
 #include "net/native/tcp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -98,6 +99,7 @@ struct sea__tcb {
     struct ring sbuf;
     uint32_t cwnd, ssthresh, recover;
     int dupacks, backoff, probes;
+    int zw_unanswered; /* zero-window probes since the peer last answered */
     sea_time srtt, rttvar, rto, rtt_start;
     uint32_t rtt_seq;
     /* receiving */
@@ -442,8 +444,14 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
     t->cfg.output(t->cfg.output_ctx, c->raddr, seg, h + n);
 }
 
+/*
+ * A pure ACK carries the highest sequence number sent, not SND.NXT: after a
+ * timeout rewinds SND.NXT, a lower number would fall before the peer's
+ * RCV.NXT, and the peer would drop the ACK as unacceptable (while ours of
+ * its retransmissions could be dropped the same way: both sides stall).
+ */
 static void send_ack(struct sea__tcp_engine *t, struct sea__tcb *c) {
-    send_seg(t, c, c->snd_nxt, SEA__TCP_ACK, 0);
+    send_seg(t, c, c->snd_max, SEA__TCP_ACK, 0);
 }
 
 /* A reset for a segment that has no connection, or an unacceptable one (RFC 9293 §3.10.7.1). */
@@ -851,6 +859,10 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
         send_ack(t, c);
         return;
     }
+    if (SEQ_LT(ack, c->snd_una - c->max_snd_wnd)) { /* far too old: a blind guess (RFC 5961 §5) */
+        challenge_ack(t, c);
+        return;
+    }
     uint32_t wnd = (uint32_t)seg->window << c->snd_wscale;
     if (SEQ_GT(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
@@ -932,6 +944,26 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
         if (flags & SEA__TCP_RST)
             return;
         t->stats.dropped_unacceptable++;
+        /*
+         * Its data is not for now, but its ACK may be (RFC 9293: "special
+         * allowance should be made to accept valid ACKs" when the window is
+         * zero; Linux takes the ACK of an old retransmission too).  Without
+         * this, two sides whose windows are full wait for each other's ACKs
+         * forever.
+         */
+        uint32_t wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+        /*
+         * A peer probing a closed window may be a byte past its edge.  The
+         * ACK itself is checked against what we sent (RFC 5961 §5's range) in
+         * ack_input, which is what stops a blind one.
+         */
+        if ((flags & SEA__TCP_ACK) && !(flags & SEA__TCP_SYN) && SEQ_LEQ(seq, c->rcv_nxt + wnd + 65535) &&
+            c->state != SYN_RECEIVED && c->state != TIME_WAIT) {
+            c->zw_unanswered = 0;
+            ack_input(t, c, seg, o);
+            if (c->state == CLOSED)
+                return;
+        }
         if (c->state == TIME_WAIT && (flags & SEA__TCP_FIN))
             c->t_2msl = t->now + t->cfg.time_wait; /* the peer did not hear our ACK of its FIN */
         send_ack(t, c);
@@ -955,6 +987,7 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
     }
     if (!(flags & SEA__TCP_ACK))
         return;
+    c->zw_unanswered = 0;
     /* Timestamps: remember the newest from a segment that starts at or before what we acknowledged (RFC 7323 §4.3). */
     if (c->ts_ok && o->has_ts && SEQ_LEQ(seq, c->last_ack_sent))
         c->ts_recent = o->ts_val;
@@ -1084,6 +1117,12 @@ static void probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
 static void rtx_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
     c->t_rtx = SEA_TIME_MAX;
     if (c->persist) {
+        if (c->zw_unanswered >= t->cfg.retries) { /* a closed window, and nobody answers any more */
+            t->stats.timeouts++;
+            finish(t, c, -ETIMEDOUT);
+            return;
+        }
+        c->zw_unanswered++;
         t->stats.zero_window_probes++;
         probe(t, c);
         if (c->backoff < 16)
@@ -1111,8 +1150,30 @@ static void rtx_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
         c->in_recovery = false;
         c->recover = c->snd_max;
         c->dupacks = 0;
+        if (c->snd_wnd == 0) {
+            /*
+             * The window is closed: what is in flight waits for it to open,
+             * and probing it is the way to hear when.  The peer answering
+             * the probes keeps the connection, however long it stays shut.
+             */
+            c->snd_nxt = c->snd_una;
+            c->persist = true;
+            c->zw_unanswered = 1;
+            t->stats.zero_window_probes++;
+            probe(t, c);
+            c->backoff++;
+            arm_rtx(t, c);
+            return;
+        }
+        if (c->snd_una == c->snd_max) { /* nothing in flight after all: nothing to time */
+            c->backoff = 0;
+            output(t, c);
+            return;
+        }
         /* Go back: everything after SND.UNA is sent again as the window reopens. */
         c->snd_nxt = c->snd_una + retransmit_head(t, c);
+        if (SEQ_GT(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
     }
     c->backoff++;
     arm_rtx(t, c);
@@ -1477,4 +1538,14 @@ size_t sea__tcp_unacked(const struct sea__tcb *c) { return c->sbuf.len; }
 void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *rcv_nxt) {
     *snd_nxt = c->snd_nxt;
     *rcv_nxt = c->rcv_nxt;
+}
+
+int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len) {
+    return snprintf(buf, len,
+                    "%s una=%u nxt=%u max=%u wnd=%u cwnd=%u ssthresh=%u sbuf=%u fin_q=%d rtx=%s persist=%d "
+                    "backoff=%d rcv_nxt=%u adv=%u rbuf=%u ooo=%d recovery=%d dupacks=%d",
+                    state_names[c->state], c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss,
+                    c->snd_wnd, c->cwnd, c->ssthresh, c->sbuf.len, c->fin_queued,
+                    c->t_rtx == SEA_TIME_MAX ? "off" : "on", c->persist, c->backoff, c->rcv_nxt - c->irs,
+                    c->rcv_adv - c->rcv_nxt, c->rbuf.len, c->nooo, c->in_recovery, c->dupacks);
 }

@@ -173,6 +173,8 @@ void sea__tcp_endpoints(const struct sea__tcb *c, uint16_t *lport, uint32_t *rad
 const char *sea__tcp_state_name(const struct sea__tcb *c);
 /* The next sequence number to send and the next expected, for tests. */
 void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *rcv_nxt);
+/* One line of the connection's variables (sequence numbers relative to the initial ones), for logs and tests. */
+int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len);
 /* Bytes waiting in the send buffer (sent or not, unacknowledged). */
 size_t sea__tcp_unacked(const struct sea__tcb *c);
 

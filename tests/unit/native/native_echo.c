@@ -303,6 +303,11 @@ static sea_future app_main(void) {
             code = 1;
         sea__tcp_close(tcp, cl.c);
     }
+    for (struct conn *k = conns; k; k = k->next) { /* what a stuck connection was waiting for */
+        char d[400];
+        sea__tcp_describe(k->c, d, sizeof(d));
+        printf("open: %s echo_pending=%zu\n", d, k->len - k->off);
+    }
     while (conns)
         conn_free(conns);
     print_counters();

@@ -191,7 +191,8 @@ struct end {
     /* a stream of the pattern to send and to check */
     uint64_t to_send, sent, received;
     bool verify_failed, eof, shut_when_sent;
-    uint64_t pattern_seed;
+    uint64_t pattern_seed; /* what it sends */
+    uint64_t check_seed;   /* what it expects to read */
 };
 
 static uint8_t pattern(uint64_t seed, uint64_t off) {
@@ -242,7 +243,7 @@ static void pump(struct end *e) {
         if (r <= 0)
             break;
         for (long i = 0; i < r; i++)
-            if (buf[i] != pattern(e->pattern_seed ^ 0x5a5a, e->received + (uint64_t)i))
+            if (buf[i] != pattern(e->check_seed, e->received + (uint64_t)i))
                 e->verify_failed = true;
         e->received += (uint64_t)r;
     }
@@ -304,6 +305,7 @@ static bool open_pair(struct net *n, struct end *a, struct end *b) {
             break;
     /* B's data is checked against the pattern A's reader expects, and the other way round. */
     b->pattern_seed = 0x5a5a;
+    a->check_seed = 0x5a5a;
     return b->c && (a->events & SEA__TCP_EV_CONNECTED);
 }
 
@@ -754,7 +756,78 @@ static sea_future t_fuzz(void) {
     return sea_ready();
 }
 
+/* B echoes what it reads (as native_echo does), both directions busy at once, through the faults. */
+struct echo {
+    struct end *a, *b;
+    uint8_t buf[65536];
+    size_t len, off;
+};
+
+static bool echo_done(void *arg) {
+    struct echo *e = arg;
+    struct end *b = e->b;
+    for (int round = 0; round < 64 && b->c; round++) {
+        if (e->off < e->len) {
+            long n = sea__tcp_send(b->t, b->c, e->buf + e->off, e->len - e->off);
+            if (n <= 0)
+                break;
+            e->off += (size_t)n;
+            continue;
+        }
+        long r = sea__tcp_recv(b->t, b->c, e->buf, sizeof(e->buf));
+        if (r == 0 && !b->eof) {
+            b->eof = true;
+            sea__tcp_shutdown(b->t, b->c);
+        }
+        if (r <= 0)
+            break;
+        e->len = (size_t)r;
+        e->off = 0;
+    }
+    return (e->a->eof && e->a->received == e->a->to_send) || e->a->closed || e->a->verify_failed;
+}
+
+static sea_future t_echo_faults(void) {
+    struct faults f = {.loss = 50, .dup = 10, .reorder = 20, .corrupt = 5, .delay = MS};
+    for (uint64_t seed = 30; seed < 34; seed++) {
+        struct net n;
+        struct echo e;
+        struct end a, b;
+        net_init(&n, NULL, seed, NULL, NULL);
+        CHECK(open_pair(&n, &a, &b));
+        n.f = f;
+        a.check_seed = a.pattern_seed; /* A reads back its own pattern */
+        a.to_send = 8u << 20;
+        a.shut_when_sent = true;
+        e.a = &a;
+        e.b = &b;
+        e.len = e.off = 0;
+        /* B is driven by echo_done, not by pump. */
+        CHECK(run_until(&n, echo_done, &e, &a, NULL, 200000000, 3600 * SEC));
+        fprintf(stderr, "echo seed %d: %.1f s virtual, A got %llu, retransmits A %llu B %llu, timeouts A %llu B %llu\n",
+                (int)seed, (double)(n.now - 1000 * SEC) / 1e9, (unsigned long long)a.received,
+                (unsigned long long)n.a.stats.retransmits, (unsigned long long)n.b.stats.retransmits,
+                (unsigned long long)n.a.stats.rto_expired, (unsigned long long)n.b.stats.rto_expired);
+        CHECK_EQ(a.received, a.to_send);
+        CHECK(!a.verify_failed);
+        if (a.received != a.to_send) {
+            char da[400], db[400];
+            sea__tcp_describe(a.c, da, sizeof(da));
+            sea__tcp_describe(b.c, db, sizeof(db));
+            fprintf(stderr, "A: %s closed=%d err=%d\nB: %s closed=%d err=%d\n", da, a.closed, a.closed_err, db,
+                    b.closed, b.closed_err);
+        }
+        end_close(&a);
+        end_close(&b);
+        drain_time(&n, NULL, NULL, 600 * SEC);
+        CHECK_EQ(n.a.stats.connections + n.b.stats.connections, 0);
+        net_free(&n);
+    }
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
+    SEA_TEST(t_echo_faults),
     SEA_TEST(t_handshake_echo_close), SEA_TEST(t_passive_close), SEA_TEST(t_refused),
     SEA_TEST(t_simultaneous_open_close), SEA_TEST(t_bulk_clean), SEA_TEST(t_bulk_faults),
     SEA_TEST(t_zero_window), SEA_TEST(t_peer_vanishes), SEA_TEST(t_keepalive),
