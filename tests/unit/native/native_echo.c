@@ -15,13 +15,13 @@
  */
 #include <sea/sea.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "native_app.h"
 #include "net/native/stack.h"
 
 static const sea_option opts[] = {
@@ -46,30 +46,9 @@ static const sea_option opts[] = {
      .help = "the fault injector's seed"},
 };
 
-static sea_abort_source stop;
 static struct sea__nstack *stack;
 static struct sea__tcp_engine *tcp;
-static bool run_done, stop_waiting;
-static sea_promise run_ended;
 static uint64_t conns_accepted, conns_closed, bytes_echoed;
-
-static sea_future on_stop(void) {
-    if (run_done)
-        return sea_ready();
-    sea_promise_init(&run_ended);
-    stop_waiting = true;
-    sea_future f = sea_promise_get_future(&run_ended);
-    sea_abort_source_request(&stop, SEA_ECANCELED);
-    return f;
-}
-
-static int parse_ipv4(const char *s, uint32_t *out) {
-    struct in_addr a;
-    if (!s || inet_pton(AF_INET, s, &a) != 1)
-        return -EINVAL;
-    *out = ntohl(a.s_addr);
-    return 0;
-}
 
 /* ---- the echo server ---- */
 
@@ -199,7 +178,7 @@ static void client_pump(void) {
     }
     if ((cl.eof || cl.err) && !cl.done) {
         cl.done = true;
-        sea_abort_source_request(&stop, SEA_ECANCELED); /* the client's work is over */
+        sea_abort_source_request(&native_stop, SEA_ECANCELED); /* the client's work is over */
     }
 }
 
@@ -234,21 +213,17 @@ static sea_future app_main(void) {
     struct sea__nstack_config cfg = {0};
     cfg.tap = sea_option_string("tap");
     const char *hw = sea_option_string("hw-addr"), *gw = sea_option_string("gw-ipv4-addr");
-    if (!cfg.tap || parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
-        parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0 ||
-        (gw && parse_ipv4(gw, &cfg.gw) < 0)) {
+    if (!cfg.tap || native_parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
+        native_parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0 ||
+        (gw && native_parse_ipv4(gw, &cfg.gw) < 0)) {
         fprintf(stderr, "native_echo: needs --tap NAME --host-ipv4-addr A [--netmask-ipv4-addr M] [--gw-ipv4-addr G]\n");
         return sea_ready_int(2);
     }
     if (hw) {
-        unsigned m[6];
-        char extra;
-        if (sscanf(hw, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6) {
+        if (native_parse_mac(hw, cfg.mac) < 0) {
             fprintf(stderr, "native_echo: --hw-addr: not a MAC: %s\n", hw);
             return sea_ready_int(2);
         }
-        for (int i = 0; i < 6; i++)
-            cfg.mac[i] = (uint8_t)m[i];
     } else {
         sea__l3_random_mac(cfg.mac);
     }
@@ -262,7 +237,7 @@ static sea_future app_main(void) {
     unsigned tport = 0;
     if (target) {
         char host[64];
-        if (sscanf(target, "%63[0-9.]:%u", host, &tport) != 2 || parse_ipv4(host, &taddr) < 0 || !tport ||
+        if (sscanf(target, "%63[0-9.]:%u", host, &tport) != 2 || native_parse_ipv4(host, &taddr) < 0 || !tport ||
             tport > 65535) {
             fprintf(stderr, "native_echo: --connect: not A.B.C.D:PORT: %s\n", target);
             return sea_ready_int(2);
@@ -275,8 +250,8 @@ static sea_future app_main(void) {
         return sea_ready_int(1);
     }
     tcp = sea__nstack_tcp(stack);
-    sea_abort_source_init(&stop);
-    rc = sea_app_at_exit(on_stop);
+    sea_abort_source_init(&native_stop);
+    rc = sea_app_at_exit(native_on_stop);
     static struct sea__tcp_listener *l;
     if (rc == 0 && !target)
         rc = sea__tcp_listen(tcp, (uint16_t)sea_option_int("port"), 0, listener_event, &l, &l);
@@ -292,7 +267,7 @@ static sea_future app_main(void) {
     printf("serving tap=%s mac=%02x:%02x:%02x:%02x:%02x:%02x\n", cfg.tap, cfg.mac[0], cfg.mac[1], cfg.mac[2],
            cfg.mac[3], cfg.mac[4], cfg.mac[5]);
     fflush(stdout);
-    sea_future r = sea_await(sea__nstack_run(stack, &stop));
+    sea_future r = sea_await(sea__nstack_run(stack, &native_stop));
     int run_err = sea_future_failed(&r) ? sea_future_error(&r) : 0;
     sea_future_detach(r);
     int code = run_err ? 1 : 0;
@@ -312,11 +287,7 @@ static sea_future app_main(void) {
         conn_free(conns);
     print_counters();
     sea__nstack_close(stack);
-    run_done = true;
-    if (stop_waiting) {
-        sea_promise_set_void(&run_ended);
-        sea_promise_release(&run_ended);
-    }
+    native_finished();
     if (run_err)
         fprintf(stderr, "native_echo: %s\n", sea_strerror(run_err));
     return sea_ready_int(code);

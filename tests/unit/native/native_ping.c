@@ -12,12 +12,12 @@
  */
 #include <sea/sea.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "native_app.h"
 #include "net/native/native.h"
 
 static const sea_option opts[] = {
@@ -28,53 +28,21 @@ static const sea_option opts[] = {
     {.name = "hw-addr", .type = SEA_OPTION_STRING, .help = "our MAC (default: random, locally administered)"},
 };
 
-/* Static, not on the fiber's stack: the stop callback may run after an early return of the fiber. */
-static sea_abort_source stop;
 static uint8_t frame[SEA__TAP_FRAME_MAX];
-static bool loop_done;      /* the fiber has closed the device and printed its counters */
-static bool stop_waiting;   /* the stop callback waits on loop_ended */
-static sea_promise loop_ended;
-
-/*
- * SIGTERM's orderly stop: cancels the device's wait and waits until the
- * fiber has closed the device (an application's stop does not wait for main
- * by itself, so without this the device would be left open at exit).
- */
-static sea_future on_stop(void) {
-    if (loop_done)
-        return sea_ready();
-    sea_promise_init(&loop_ended);
-    stop_waiting = true;
-    sea_future f = sea_promise_get_future(&loop_ended);
-    sea_abort_source_request(&stop, SEA_ECANCELED);
-    return f;
-}
-
-static int parse_ipv4(const char *s, uint32_t *out) {
-    struct in_addr a;
-    if (!s || inet_pton(AF_INET, s, &a) != 1)
-        return -EINVAL;
-    *out = ntohl(a.s_addr);
-    return 0;
-}
 
 static sea_future app_main(void) {
     struct sea__l3_config cfg = {0};
     const char *name = sea_option_string("tap"), *hw = sea_option_string("hw-addr");
-    if (!name || parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
-        parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0) {
+    if (!name || native_parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
+        native_parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0) {
         fprintf(stderr, "native_ping: needs --tap NAME --host-ipv4-addr A [--netmask-ipv4-addr M]\n");
         return sea_ready_int(2);
     }
     if (hw) {
-        unsigned m[6];
-        char extra;
-        if (sscanf(hw, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6) {
+        if (native_parse_mac(hw, cfg.mac) < 0) {
             fprintf(stderr, "native_ping: --hw-addr: not a MAC: %s\n", hw);
             return sea_ready_int(2);
         }
-        for (int i = 0; i < 6; i++)
-            cfg.mac[i] = (uint8_t)m[i];
     } else {
         sea__l3_random_mac(cfg.mac);
     }
@@ -86,8 +54,8 @@ static sea_future app_main(void) {
     }
     static struct sea__l3 l3; /* 2 KiB of ARP cache: kept off the fiber's stack */
     sea__l3_init(&l3, &cfg);
-    sea_abort_source_init(&stop);
-    rc = sea_app_at_exit(on_stop);
+    sea_abort_source_init(&native_stop);
+    rc = sea_app_at_exit(native_on_stop);
     if (rc < 0) {
         sea__tap_close(&tap);
         fprintf(stderr, "native_ping: %s\n", sea_strerror(rc));
@@ -99,7 +67,7 @@ static sea_future app_main(void) {
 
     int err = 0;
     while (!err) {
-        sea_future w = sea_await(sea__tap_wait(&tap, &stop));
+        sea_future w = sea_await(sea__tap_wait(&tap, &native_stop));
         err = sea_future_error(&w);
         sea_future_detach(w);
         /* Up to a batch of frames per wake-up, so a flood cannot hold the shard. */
@@ -124,11 +92,7 @@ static sea_future app_main(void) {
            l3.stats.arp_learned, l3.stats.echo_replies_sent, l3.stats.drop_malformed, l3.stats.drop_not_ours,
            l3.stats.drop_unsupported);
     fflush(stdout);
-    loop_done = true;
-    if (stop_waiting) {
-        sea_promise_set_void(&loop_ended);
-        sea_promise_release(&loop_ended);
-    }
+    native_finished();
     if (err != SEA_ECANCELED) {
         fprintf(stderr, "native_ping: %s: %s\n", name, sea_strerror(err));
         return sea_ready_int(1);

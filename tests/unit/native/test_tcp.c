@@ -313,6 +313,15 @@ static void drain_time(struct net *n, struct end *a, struct end *b, sea_time d) 
     run_until(n, never, NULL, a, b, 10000000, d);
 }
 
+/* Both ends close; after wait (TIME-WAIT and any retransmission included) no connection is left. */
+static void close_both(struct net *n, struct end *a, struct end *b, sea_time wait) {
+    end_close(a);
+    end_close(b);
+    drain_time(n, a, b, wait);
+    CHECK_EQ(n->a.stats.connections + n->b.stats.connections, 0);
+    net_free(n);
+}
+
 /* ---- cases ---- */
 
 static bool both_eof(void *arg) {
@@ -370,11 +379,7 @@ static sea_future t_passive_close(void) {
     CHECK(b.closed);
     CHECK_EQ(b.closed_err, 0);
     CHECK_STREQ(sea__tcp_state_name(a.c), "TIME-WAIT");
-    end_close(&a);
-    end_close(&b);
-    drain_time(&n, &a, &b, 61 * SEC);
-    CHECK_EQ(n.a.stats.connections + n.b.stats.connections, 0);
-    net_free(&n);
+    close_both(&n, &a, &b, 61 * SEC);
     return sea_ready();
 }
 
@@ -423,11 +428,7 @@ static sea_future t_simultaneous_open_close(void) {
     CHECK(a.eof && b.eof);
     CHECK_STREQ(sea__tcp_state_name(a.c), "TIME-WAIT");
     CHECK_STREQ(sea__tcp_state_name(b.c), "TIME-WAIT");
-    end_close(&a);
-    end_close(&b);
-    drain_time(&n, &a, &b, 61 * SEC);
-    CHECK_EQ(n.a.stats.connections + n.b.stats.connections, 0);
-    net_free(&n);
+    close_both(&n, &a, &b, 61 * SEC);
     return sea_ready();
 }
 
@@ -461,11 +462,7 @@ static sea_future t_bulk_clean(void) {
     transfer(NULL, 5, 32u << 20, &n, &a, &b);
     CHECK_EQ(n.a.stats.retransmits, 0);
     CHECK_EQ(n.a.stats.bad_segments + n.b.stats.bad_segments, 0);
-    end_close(&a);
-    end_close(&b);
-    drain_time(&n, &a, &b, 200 * SEC);
-    CHECK_EQ(n.a.stats.connections + n.b.stats.connections, 0);
-    net_free(&n);
+    close_both(&n, &a, &b, 200 * SEC);
     return sea_ready();
 }
 
@@ -484,11 +481,7 @@ static sea_future t_bulk_faults(void) {
         CHECK(n.a.stats.fast_retransmits > 0);
         CHECK(n.b.stats.out_of_order > 0);
         CHECK(n.a.stats.bad_segments + n.b.stats.bad_segments > 0); /* the corrupted ones, caught */
-        end_close(&a);
-        end_close(&b);
-        drain_time(&n, &a, &b, 600 * SEC);
-        CHECK_EQ(n.a.stats.connections + n.b.stats.connections, 0);
-        net_free(&n);
+        close_both(&n, &a, &b, 600 * SEC);
     }
     return sea_ready();
 }
@@ -817,11 +810,7 @@ static sea_future t_echo_faults(void) {
             fprintf(stderr, "A: %s closed=%d err=%d\nB: %s closed=%d err=%d\n", da, a.closed, a.closed_err, db,
                     b.closed, b.closed_err);
         }
-        end_close(&a);
-        end_close(&b);
-        drain_time(&n, NULL, NULL, 600 * SEC);
-        CHECK_EQ(n.a.stats.connections + n.b.stats.connections, 0);
-        net_free(&n);
+        close_both(&n, &a, &b, 600 * SEC);
     }
     return sea_ready();
 }
