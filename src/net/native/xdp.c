@@ -477,9 +477,10 @@ int sea__xdp_send(struct sea__xdp *x, const void *frame, size_t len) {
     err = kick_tx(x);
     if (err) {
         /*
-         * Not a "later": the kernel refused the frame (larger than the MTU:
-         * it consumes the descriptor and completes it unsent) or the socket
-         * is broken.  Counted as dropped; its frame comes back either way.
+         * Not a "later": the kernel refused the frame or the socket is
+         * broken.  Counted as dropped (though the descriptor, if the kernel
+         * left it on the ring, may still go out with the next kick); its
+         * frame comes back on the completion ring either way.
          */
         x->stats.tx_dropped++;
         return err;

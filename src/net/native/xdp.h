@@ -98,12 +98,15 @@ struct sea__xdp {
  * UMEM (opt: NULL for the defaults), bound zero-copy or copy as opt->mode
  * allows (x->zerocopy says which), and an XDP program attached to the
  * interface that sends the queue's frames to the socket and passes every
- * other queue's to the kernel.  Needs CAP_NET_ADMIN and CAP_BPF (root).
- * Returns 0, or a negative errno with x->err saying what failed:
- * -EAFNOSUPPORT without AF_XDP in the kernel, -ENODEV for no such
- * interface, -EPERM, -EBUSY if another program holds the interface's XDP
- * hook, -EOPNOTSUPP for zero-copy only where the driver cannot, -EINVAL
- * for bad options.  On failure everything made so far is undone.
+ * other queue's to the kernel.  Needs CAP_NET_RAW, CAP_NET_ADMIN and
+ * CAP_BPF (root).  Returns 0, or a negative errno with x->err saying what
+ * failed: -EAFNOSUPPORT without AF_XDP in the kernel, -ENODEV for no such
+ * interface, -EPERM, -EOPNOTSUPP for zero-copy only where the driver
+ * cannot, -EINVAL for bad options, -EBUSY if another socket has the queue
+ * or another program the interface's XDP hook.  A socket closed moments
+ * ago still has the queue until the kernel frees it (from a work queue,
+ * shortly after): a caller that reopens should retry -EBUSY for a bounded
+ * while, as native_xdp.c does.  On failure everything made so far is undone.
  */
 int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const struct sea__xdp_options *opt);
 /* Detaches the program and frees the map, the socket, its rings and the UMEM (frames still held become invalid). */

@@ -138,7 +138,17 @@ static sea_future app_main(void) {
             cfg.mac[i] = (uint8_t)m[i];
     }
     unsigned queue = (unsigned)sea_option_int("queue");
+    /*
+     * EBUSY may only mean that the kernel has not yet freed the queue's
+     * previous socket (closed moments ago: it frees it from a work queue),
+     * so that is tried again, a bounded number of times, without blocking the shard.
+     */
     int rc = sea__xdp_open(&xdp, name, queue, &o);
+    for (int i = 0; rc == -EBUSY && i < 100; i++) {
+        sea_future z = sea_await(sea_sleep(SEA_MSEC(20)));
+        sea_future_detach(z);
+        rc = sea__xdp_open(&xdp, name, queue, &o);
+    }
     if (rc == -EAFNOSUPPORT || rc == -EPERM || rc == -ENOSYS) {
         printf("SKIP: AF_XDP is not available here: %s\n", xdp.err);
         fflush(stdout);
