@@ -135,7 +135,9 @@ static int load_prog(struct sea__xdp *x) {
         {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map},
         {.code = BPF_JMP | BPF_EXIT},
     };
-    static char log[2048]; /* the verifier's reasons, for x->err when it refuses (open is not hot) */
+    /* The verifier's reasons, for x->err when it refuses; allocated, as shards may open devices at once. */
+    size_t log_size = 4096;
+    char *log = malloc(log_size);
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
     a.prog_type = BPF_PROG_TYPE_XDP;
@@ -143,24 +145,35 @@ static int load_prog(struct sea__xdp *x) {
     a.insns = (uint64_t)(uintptr_t)insns;
     a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
     a.license = (uint64_t)(uintptr_t) "GPL";
-    a.log_buf = (uint64_t)(uintptr_t)log;
-    a.log_size = sizeof(log);
-    a.log_level = 1;
+    if (log) {
+        log[0] = 0;
+        a.log_buf = (uint64_t)(uintptr_t)log;
+        a.log_size = (uint32_t)log_size;
+        a.log_level = 1;
+    }
     memcpy(a.prog_name, "sea_xsk", sizeof("sea_xsk"));
-    log[0] = 0;
     int fd = bpf(BPF_PROG_LOAD, &a);
     if (fd < 0) {
         fail(x, fd, "bpf(BPF_PROG_LOAD)");
-        if (log[0]) { /* the verifier's last line says why */
+        if (log && log[0]) { /* the verifier's last line says why, before its "processed N insns" summary */
             size_t n = strlen(log);
-            while (n && log[n - 1] == '\n')
-                log[--n] = 0;
-            const char *last = strrchr(log, '\n');
+            char *last = NULL;
+            for (;;) {
+                while (n && log[n - 1] == '\n')
+                    log[--n] = 0;
+                last = strrchr(log, '\n');
+                if (!last || strncmp(last + 1, "processed ", 10) != 0)
+                    break;
+                *last = 0;
+                n = (size_t)(last - log);
+            }
             size_t used = strlen(x->err);
             snprintf(x->err + used, sizeof(x->err) - used, ": %s", last ? last + 1 : log);
         }
+        free(log);
         return fd;
     }
+    free(log);
     x->prog_fd = fd;
     return 0;
 }

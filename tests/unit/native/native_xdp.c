@@ -150,7 +150,7 @@ static sea_future app_main(void) {
         rc = sea__xdp_open(&xdp, name, queue, &o);
     }
     if (rc == -EAFNOSUPPORT || rc == -EPERM || rc == -ENOSYS) {
-        printf("SKIP: AF_XDP is not available here: %s\n", xdp.err);
+        printf("SKIP: AF_XDP cannot be used here (no AF_XDP in the kernel, or no CAP_NET_RAW, CAP_BPF): %s\n", xdp.err);
         fflush(stdout);
         return sea_ready_int(77);
     }
