@@ -21,6 +21,7 @@
 #include "core/timers.h"
 #include "disk/disk.h"
 #include "http/prometheus.h"
+#include "net/native/module.h"
 #include "net/net.h"
 
 const struct sea__module *const sea__app_modules[] = {
@@ -39,6 +40,7 @@ const struct sea__module *const sea__app_modules[] = {
     &sea__module_stall,
     &sea__module_disk,     /* files: after the loop's modules, before the network (a sibling, named first) */
     &sea__module_net,
+    &sea__module_native,   /* the native stack (--network-stack): after the network's counters, which it counts in */
     &sea__module_prometheus,
     &sea__module_app,
 };

@@ -37,6 +37,8 @@
 
 #include "core/future.h"
 #include "core/io.h"
+#include "net/native/module.h"
+#include "net/native/nsock.h"
 
 /* ---- addresses ---- */
 
@@ -167,6 +169,7 @@ struct sea_socket {
     bool dgram;           /* UDP: one datagram per read and write */
     sea_addr *from;       /* UDP: where the pending read stores the sender */
     sea_addr *to;         /* UDP: where the pending write goes (allocated by the first send) */
+    struct sea__nsock *native; /* a connection of the native stack (fd -1): every call goes there */
 };
 
 static void socket_box_release(sea_box *box) {
@@ -195,6 +198,19 @@ static sea_socket *socket_new(int fd) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     return s;
+}
+
+/* The sea_socket of a native connection: the box the native side hands its owner (nsock.h). */
+static sea_box *wrap_native(struct sea__nsock *ns) {
+    sea_socket *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->box.release = socket_box_release;
+    s->fd = -1;
+    s->wfile = -1;
+    s->native = ns;
+    s->peer = sea__nsock_peer(ns);
+    return &s->box;
 }
 
 static void socket_maybe_free(sea_socket *s) {
@@ -356,6 +372,8 @@ static sea_future read_native_done(sea_socket **sp, sea_future *in) {
 sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->native)
+        return sea__nsock_read(s->native, buf, len, false);
     if (s->reading)
         return sea_failed(-EBUSY, "a read is already pending on this socket");
     s->rbuf = buf;
@@ -508,6 +526,8 @@ static sea_future write_native_done(sea_socket **sp, sea_future *in) {
 sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->native)
+        return sea__nsock_write(s->native, buf, len);
     if (s->writing)
         return sea_failed(-EBUSY, "a write is already pending on this socket");
     s->wbuf = buf;
@@ -527,6 +547,8 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
 sea_future sea_socket_sendfile(sea_socket *s, int fd, uint64_t pos, size_t len) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->native)
+        return sea__nsock_sendfile(s->native, fd, pos, len);
     if (s->writing)
         return sea_failed(-EBUSY, "a write is already pending on this socket");
     if (s->dgram || fd < 0)
@@ -557,12 +579,16 @@ int sea_socket_adopt(int fd, sea_socket **out) {
 }
 
 int sea_socket_shutdown(sea_socket *s, int how) {
+    if (s->native)
+        return sea__nsock_shutdown(s->native, how);
     return shutdown(s->fd, how) == 0 ? 0 : -errno;
 }
 
 long sea_socket_try_read(sea_socket *s, void *buf, size_t len) {
     if (s->closing)
         return SEA_ECANCELED;
+    if (s->native)
+        return sea__nsock_try_read(s->native, buf, len);
     if (s->reading)
         return -EBUSY;
     s->rbuf = buf;
@@ -575,6 +601,8 @@ long sea_socket_try_read(sea_socket *s, void *buf, size_t len) {
 sea_future sea_socket_wait_readable(sea_socket *s) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");
+    if (s->native)
+        return sea__nsock_read(s->native, NULL, 0, true);
     if (s->reading)
         return sea_failed(-EBUSY, "a read is already pending on this socket");
     s->wait_only = true; /* cleared by read_finish, also when the wait cannot start */
@@ -585,6 +613,11 @@ void sea_socket_close(sea_socket *s) {
     if (!s || s->closing)
         return;
     s->closing = true;
+    if (s->native) {
+        sea__nsock_close(s->native);
+        free(s);
+        return;
+    }
     if (s->pending)
         shutdown(s->fd, SHUT_RDWR); /* wakes the waits; the last one frees s */
     socket_maybe_free(s);
@@ -595,6 +628,8 @@ sea_addr sea_socket_peer(const sea_socket *s) {
 }
 
 sea_addr sea_socket_local(const sea_socket *s) {
+    if (s->native)
+        return sea__nsock_local(s->native);
     sea_addr a = {.len = sizeof(a.u)};
     if (getsockname(s->fd, &a.u.sa, &a.len) < 0)
         memset(&a, 0, sizeof(a));
@@ -606,11 +641,15 @@ int sea_socket_fd(const sea_socket *s) {
 }
 
 int sea_socket_set_nodelay(sea_socket *s, bool on) {
+    if (s->native)
+        return 0; /* the native stack sends at once: it has no Nagle's algorithm to turn off (or on) */
     int v = on;
     return setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) == 0 ? 0 : -errno;
 }
 
 int sea_socket_set_keepalive(sea_socket *s, bool on) {
+    if (s->native)
+        return sea__nsock_set_keepalive(s->native, on);
     int v = on;
     return setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)) == 0 ? 0 : -errno;
 }
@@ -624,12 +663,28 @@ struct sea_listener {
     bool accepting;
     sea_promise ap;
     sea_addr addr;
+    struct sea__nlisten *native; /* a listener of the native stack (fd -1): accept goes there */
 };
 
 int sea_listen(const sea_addr *addr, const sea_listen_options *opts, sea_listener **out) {
     sea_listen_options none = {0};
     if (!opts)
         opts = &none;
+    struct sea__nstack *st = sea__native_for(addr);
+    if (st) {
+        sea_listener *l = calloc(1, sizeof(*l));
+        if (!l)
+            return -ENOMEM;
+        int rc = sea__nlisten_open(st, addr, opts->backlog, wrap_native, &l->native);
+        if (rc < 0) {
+            free(l);
+            return rc;
+        }
+        l->fd = -1;
+        l->addr = sea__nlisten_addr(l->native);
+        *out = l;
+        return 0;
+    }
     int fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -769,6 +824,8 @@ sea_future sea_accept(sea_listener *l) {
         return sea_failed(-EINVAL, "sea_accept: no listener");
     if (l->closing)
         return sea_failed(SEA_ECANCELED, "listener closed");
+    if (l->native)
+        return sea__nlisten_accept(l->native);
     if (l->accepting)
         return sea_failed(-EBUSY, "an accept is already pending on this listener");
     sea_socket *s = NULL;
@@ -794,6 +851,11 @@ void sea_listener_close(sea_listener *l) {
     if (!l || l->closing)
         return;
     l->closing = true;
+    if (l->native) {
+        sea__nlisten_close(l->native);
+        free(l);
+        return;
+    }
     if (l->pending)
         shutdown(l->fd, SHUT_RDWR); /* wakes the pending poll */
     listener_maybe_free(l);
@@ -847,6 +909,9 @@ static sea_future connect_ready(struct connecting **cp, sea_future *in) {
 }
 
 sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
+    struct sea__nstack *st = sea__native_for(addr);
+    if (st)
+        return sea__nsock_connect(st, addr, timeout, wrap_native);
     int fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return sea_failed(-errno, "cannot create a socket");

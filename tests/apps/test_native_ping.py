@@ -161,7 +161,7 @@ def main():
             r = run(inns + cmd)
             if not check(r.returncode == 0, f'{" ".join(cmd)}: {r.stderr.strip()}'):
                 return 1
-        server = testproc.Server(inns + [args.program, '--blocked-reactor-notify-ms=0', '-c1', '--tap', DEV,
+        server = testproc.Server(inns + [args.program, '--blocked-reactor-notify-ms=0', '-c1', '--tap-device', DEV,
                                          '--host-ipv4-addr', SEA_IP, '--netmask-ipv4-addr', '255.255.255.0'],
                                  'native_ping', check, r'^serving tap=\S+ mac=[0-9a-f:]+$', timeout=30)
         mac = re.search(r'mac=([0-9a-f:]+)', server.stdout()).group(1)

@@ -183,7 +183,7 @@ def main():
         sh('ip', '-n', ns, 'tuntap', 'add', 'dev', DEV, 'mode', 'tap')
         sh('ip', '-n', ns, 'addr', 'add', f'{KERNEL_IP}/24', 'dev', DEV)
         sh('ip', '-n', ns, 'link', 'set', DEV, 'up')
-        base = ['ip', 'netns', 'exec', ns, a.program, '-c1', '--blocked-reactor-notify-ms=0', '--tap', DEV,
+        base = ['ip', 'netns', 'exec', ns, a.program, '-c1', '--blocked-reactor-notify-ms=0', '--tap-device', DEV,
                 '--host-ipv4-addr', SEA_IP]
 
         # 1. The kernel as the client.
@@ -220,8 +220,8 @@ def main():
                 kserver.wait()
 
         # 3. Faults at the device.
-        faulty = base + ['--fault-loss-ppm', '10000', '--fault-reorder-ppm', '10000', '--fault-dup-ppm', '10000',
-                         '--fault-corrupt-ppm', '10000', '--fault-seed', '7']
+        faulty = base + ['--native-fault-loss-ppm', '10000', '--native-fault-reorder-ppm', '10000', '--native-fault-dup-ppm', '10000',
+                         '--native-fault-corrupt-ppm', '10000', '--native-fault-seed', '7']
         srv = testproc.Server(faulty, 'native_echo with faults', check, r'serving tap=', timeout=60)
         try:
             rc, _ = in_namespace(ns, ['--child', 'faulty'])

@@ -400,6 +400,7 @@ void sea__nstack_close(struct sea__nstack *s) {
 }
 
 struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s) { return &s->tcp; }
+uint32_t sea__nstack_addr(const struct sea__nstack *s) { return s->cfg.addr; }
 const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s) { return &s->stats; }
 const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s) { return &s->tap.stats; }
 const struct sea__l3_stats *sea__nstack_l3_stats(const struct sea__nstack *s) { return &s->l3.stats; }

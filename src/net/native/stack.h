@@ -51,6 +51,8 @@ sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) SEA_MU
 void sea__nstack_close(struct sea__nstack *s);
 
 struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s);
+/* The stack's IPv4 address (host order). */
+uint32_t sea__nstack_addr(const struct sea__nstack *s);
 const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s);
 const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s);
 const struct sea__l3_stats *sea__nstack_l3_stats(const struct sea__nstack *s);

@@ -1046,7 +1046,7 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
     }
     bool can_receive = c->state == ESTABLISHED || c->state == FIN_WAIT_1 || c->state == FIN_WAIT_2;
     if (n && can_receive) {
-        if (!c->user) { /* released: nobody will read it (Linux resets here too) */
+        if (!c->user && !c->queued) { /* released: nobody will read it (Linux resets here too) */
             send_rst(t, c);
             finish(t, c, -ECONNRESET);
             return;
@@ -1548,4 +1548,10 @@ int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len) {
                     c->snd_wnd, c->cwnd, c->ssthresh, c->sbuf.len, c->fin_queued,
                     c->t_rtx == SEA_TIME_MAX ? "off" : "on", c->persist, c->backoff, c->rcv_nxt - c->irs,
                     c->rcv_adv - c->rcv_nxt, c->rbuf.len, c->nooo, c->in_recovery, c->dupacks);
+}
+
+size_t sea__tcp_send_space(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
+    if (c->err || c->fin_queued || c->state == CLOSED || c->state == SYN_SENT || c->state == SYN_RECEIVED)
+        return 0;
+    return t->cfg.sndbuf - c->sbuf.len;
 }

@@ -175,6 +175,8 @@ const char *sea__tcp_state_name(const struct sea__tcb *c);
 void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *rcv_nxt);
 /* One line of the connection's variables (sequence numbers relative to the initial ones), for logs and tests. */
 int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len);
+/* Bytes sea__tcp_send would take now (0 after a shutdown or an error). */
+size_t sea__tcp_send_space(const struct sea__tcp_engine *t, const struct sea__tcb *c);
 /* Bytes waiting in the send buffer (sent or not, unacknowledged). */
 size_t sea__tcp_unacked(const struct sea__tcb *c);
 

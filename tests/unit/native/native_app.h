@@ -1,18 +1,15 @@
 /*
  * native_app.h - what the native stack's test programs (native_ping.c,
  * native_echo.c) share: the orderly stop that waits for the device to be
- * closed, and the parsing of their address options.
+ * closed (their addresses are sea's standard options of the native stack:
+ * net/native/module.h).
  */
 #ifndef SEA_TEST_NATIVE_APP_H
 #define SEA_TEST_NATIVE_APP_H
 
 #include <sea/sea.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 
 /* Static, not on a fiber's stack: the stop callback may run after main's fiber returned early. */
 static sea_abort_source native_stop;
@@ -42,28 +39,6 @@ static inline void native_finished(void) {
         sea_promise_set_void(&native_ended);
         sea_promise_release(&native_ended);
     }
-}
-
-static inline int native_parse_ipv4(const char *s, uint32_t *out) {
-    struct in_addr a;
-    if (!s || inet_pton(AF_INET, s, &a) != 1)
-        return -EINVAL;
-    *out = ntohl(a.s_addr);
-    return 0;
-}
-
-/* "aa:bb:cc:dd:ee:ff" into mac; -EINVAL for anything else. */
-static inline int native_parse_mac(const char *s, uint8_t mac[6]) {
-    unsigned m[6];
-    char extra;
-    if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6)
-        return -EINVAL;
-    for (int i = 0; i < 6; i++) {
-        if (m[i] > 0xff)
-            return -EINVAL;
-        mac[i] = (uint8_t)m[i];
-    }
-    return 0;
 }
 
 #endif

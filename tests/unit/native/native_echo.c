@@ -2,9 +2,13 @@
  * native_echo.c - sea's native TCP on a TAP device (net/native/stack.h), for
  * tests/apps/test_native_tcp.py: an echo server, or a client of one.
  *
- *     native_echo [sea options] --tap NAME --host-ipv4-addr A [--netmask-ipv4-addr M] [--gw-ipv4-addr G]
- *                 [--hw-addr MAC] [--port P] [--connect A:P --bytes N]
- *                 [--fault-loss-ppm N --fault-dup-ppm N --fault-reorder-ppm N --fault-corrupt-ppm N --fault-seed S]
+ *     native_echo [sea options] --tap-device NAME --host-ipv4-addr A [--netmask-ipv4-addr M]
+ *                 [--gw-ipv4-addr G] [--hw-address MAC] [--port P] [--connect A:P --bytes N]
+ *                 [--native-fault-loss-ppm N ... (the device's fault injector: sea's standard options)]
+ *
+ * The stack's options are sea's own (net/native/module.c); the program
+ * builds its own stack with them rather than --network-stack=native, so
+ * that it can use the TCP engine directly.
  *
  * As a server (the default) it echoes every connection to port P (7) until
  * SIGTERM or SIGINT.  With --connect it connects to A:P, sends N bytes of a
@@ -15,6 +19,7 @@
  */
 #include <sea/sea.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,28 +27,13 @@
 #include <string.h>
 
 #include "native_app.h"
+#include "net/native/module.h"
 #include "net/native/stack.h"
 
 static const sea_option opts[] = {
-    {.name = "tap", .type = SEA_OPTION_STRING, .help = "the TAP device to open (it may exist already)"},
-    {.name = "host-ipv4-addr", .type = SEA_OPTION_STRING, .help = "our IPv4 address"},
-    {.name = "netmask-ipv4-addr", .type = SEA_OPTION_STRING, .default_value = "255.255.255.0",
-     .help = "the netmask of our subnet"},
-    {.name = "gw-ipv4-addr", .type = SEA_OPTION_STRING, .help = "the gateway (default: none)"},
-    {.name = "hw-addr", .type = SEA_OPTION_STRING, .help = "our MAC (default: random, locally administered)"},
     {.name = "port", .type = SEA_OPTION_INT, .default_value = "7", .min = 1, .max = 65535, .help = "echo port"},
     {.name = "connect", .type = SEA_OPTION_STRING, .help = "be a client of the echo server at A:P"},
     {.name = "bytes", .type = SEA_OPTION_SIZE, .default_value = "1M", .help = "what the client sends"},
-    {.name = "fault-loss-ppm", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1000000,
-     .help = "frames lost at the device, per million, each way"},
-    {.name = "fault-dup-ppm", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1000000,
-     .help = "frames sent twice, per million"},
-    {.name = "fault-reorder-ppm", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1000000,
-     .help = "frames sent after the next one, per million"},
-    {.name = "fault-corrupt-ppm", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1000000,
-     .help = "frames with a flipped bit, per million, each way"},
-    {.name = "fault-seed", .type = SEA_OPTION_INT, .default_value = "1", .min = 0, .max = 1 << 30,
-     .help = "the fault injector's seed"},
 };
 
 static struct sea__nstack *stack;
@@ -210,38 +200,30 @@ static void print_counters(void) {
 }
 
 static sea_future app_main(void) {
-    struct sea__nstack_config cfg = {0};
-    cfg.tap = sea_option_string("tap");
-    const char *hw = sea_option_string("hw-addr"), *gw = sea_option_string("gw-ipv4-addr");
-    if (!cfg.tap || native_parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
-        native_parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0 ||
-        (gw && native_parse_ipv4(gw, &cfg.gw) < 0)) {
-        fprintf(stderr, "native_echo: needs --tap NAME --host-ipv4-addr A [--netmask-ipv4-addr M] [--gw-ipv4-addr G]\n");
+    const struct sea__native_options *no = sea__native_options();
+    struct sea__nstack_config cfg = {
+        .tap = no->tap, .addr = no->addr, .netmask = no->netmask, .gw = no->gw, .faults = no->faults,
+    };
+    if (!no->addr) {
+        fprintf(stderr, "native_echo: needs --tap-device NAME --host-ipv4-addr A [--netmask-ipv4-addr M] "
+                        "[--gw-ipv4-addr G]\n");
         return sea_ready_int(2);
     }
-    if (hw) {
-        if (native_parse_mac(hw, cfg.mac) < 0) {
-            fprintf(stderr, "native_echo: --hw-addr: not a MAC: %s\n", hw);
-            return sea_ready_int(2);
-        }
-    } else {
+    if (no->have_mac)
+        memcpy(cfg.mac, no->mac, 6);
+    else
         sea__l3_random_mac(cfg.mac);
-    }
-    cfg.faults = (struct sea__nstack_faults){
-        .loss = (uint32_t)sea_option_int("fault-loss-ppm"), .dup = (uint32_t)sea_option_int("fault-dup-ppm"),
-        .reorder = (uint32_t)sea_option_int("fault-reorder-ppm"),
-        .corrupt = (uint32_t)sea_option_int("fault-corrupt-ppm"), .seed = (uint64_t)sea_option_int("fault-seed"),
-    };
     const char *target = sea_option_string("connect");
     uint32_t taddr = 0;
     unsigned tport = 0;
     if (target) {
-        char host[64];
-        if (sscanf(target, "%63[0-9.]:%u", host, &tport) != 2 || native_parse_ipv4(host, &taddr) < 0 || !tport ||
-            tport > 65535) {
+        sea_addr ta;
+        if (sea_addr_parse(target, &ta) < 0 || ta.u.sa.sa_family != AF_INET || !sea_addr_port(&ta)) {
             fprintf(stderr, "native_echo: --connect: not A.B.C.D:PORT: %s\n", target);
             return sea_ready_int(2);
         }
+        taddr = ntohl(ta.u.in4.sin_addr.s_addr);
+        tport = sea_addr_port(&ta);
     }
     char err[256];
     int rc = sea__nstack_open(&stack, &cfg, err, sizeof(err));

@@ -18,34 +18,23 @@
 #include <string.h>
 
 #include "native_app.h"
+#include "net/native/module.h"
 #include "net/native/native.h"
-
-static const sea_option opts[] = {
-    {.name = "tap", .type = SEA_OPTION_STRING, .help = "the TAP device to open (it may exist already)"},
-    {.name = "host-ipv4-addr", .type = SEA_OPTION_STRING, .help = "our IPv4 address"},
-    {.name = "netmask-ipv4-addr", .type = SEA_OPTION_STRING, .default_value = "255.255.255.0",
-     .help = "the netmask of our subnet"},
-    {.name = "hw-addr", .type = SEA_OPTION_STRING, .help = "our MAC (default: random, locally administered)"},
-};
 
 static uint8_t frame[SEA__TAP_FRAME_MAX];
 
 static sea_future app_main(void) {
-    struct sea__l3_config cfg = {0};
-    const char *name = sea_option_string("tap"), *hw = sea_option_string("hw-addr");
-    if (!name || native_parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
-        native_parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0) {
-        fprintf(stderr, "native_ping: needs --tap NAME --host-ipv4-addr A [--netmask-ipv4-addr M]\n");
+    const struct sea__native_options *no = sea__native_options();
+    struct sea__l3_config cfg = {.addr = no->addr, .netmask = no->netmask};
+    const char *name = no->tap;
+    if (!no->addr) {
+        fprintf(stderr, "native_ping: needs --tap-device NAME --host-ipv4-addr A [--netmask-ipv4-addr M]\n");
         return sea_ready_int(2);
     }
-    if (hw) {
-        if (native_parse_mac(hw, cfg.mac) < 0) {
-            fprintf(stderr, "native_ping: --hw-addr: not a MAC: %s\n", hw);
-            return sea_ready_int(2);
-        }
-    } else {
+    if (no->have_mac)
+        memcpy(cfg.mac, no->mac, 6);
+    else
         sea__l3_random_mac(cfg.mac);
-    }
     struct sea__tap tap;
     int rc = sea__tap_open(&tap, name);
     if (rc < 0) {
@@ -101,7 +90,5 @@ static sea_future app_main(void) {
 }
 
 int main(int argc, char **argv) {
-    if (sea_app_add_options(opts, SEA_OPTION_COUNT(opts)) < 0)
-        return 2;
     return sea_app_run_fiber(argc, argv, app_main);
 }

@@ -4,7 +4,7 @@
  * TAP device, for tests/apps/test_native_xdp.py:
  *
  *     native_xdp [sea options] --xdp IFNAME [--queue Q] --host-ipv4-addr A [--netmask-ipv4-addr M]
- *                [--hw-addr MAC] [--xdp-mode auto|copy|zerocopy] [--xdp-attach auto|drv|skb]
+ *                [--hw-address MAC] [--xdp-mode auto|copy|zerocopy] [--xdp-attach auto|drv|skb]
  *                [--frames N] [--frame-size B] [--recv both|copy|hold]
  *
  * Opens queue Q of IFNAME (on shard 0), prints
@@ -12,7 +12,7 @@
  * stdout once it is open, and answers what arrives until SIGTERM or SIGINT,
  * which stop it with exit 0 after printing its counters on stdout
  * ("native_xdp: rx_frames=N ...").  The MAC is the interface's own unless
- * --hw-addr gives one.  --recv picks how frames are received: copied out
+ * --hw-address gives one.  --recv picks how frames are received: copied out
  * (sea__xdp_recv), answered in place in the UMEM (sea__xdp_recv_hold), or
  * the two in turn (the default, so one run exercises both).
  *
@@ -27,16 +27,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/native/module.h"
 #include "net/native/native.h"
 #include "net/native/xdp.h"
 
 static const sea_option opts[] = {
     {.name = "xdp", .type = SEA_OPTION_STRING, .help = "the interface whose queue to take"},
     {.name = "queue", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 65535, .help = "its queue"},
-    {.name = "host-ipv4-addr", .type = SEA_OPTION_STRING, .help = "our IPv4 address"},
-    {.name = "netmask-ipv4-addr", .type = SEA_OPTION_STRING, .default_value = "255.255.255.0",
-     .help = "the netmask of our subnet"},
-    {.name = "hw-addr", .type = SEA_OPTION_STRING, .help = "our MAC (default: the interface's)"},
     {.name = "xdp-mode", .type = SEA_OPTION_STRING, .default_value = "auto", .help = "auto, copy or zerocopy"},
     {.name = "xdp-attach", .type = SEA_OPTION_STRING, .default_value = "auto", .help = "auto, drv or skb"},
     {.name = "frames", .type = SEA_OPTION_INT, .default_value = "0", .min = 0, .max = 1 << 20,
@@ -64,14 +61,6 @@ static sea_future on_stop(void) {
     sea_future f = sea_promise_get_future(&loop_ended);
     sea_abort_source_request(&stop, SEA_ECANCELED);
     return f;
-}
-
-static int parse_ipv4(const char *s, uint32_t *out) {
-    struct in_addr a;
-    if (!s || inet_pton(AF_INET, s, &a) != 1)
-        return -EINVAL;
-    *out = ntohl(a.s_addr);
-    return 0;
 }
 
 static int pick(const char *s, const char *const *names, int n) {
@@ -119,24 +108,17 @@ static sea_future app_main(void) {
         .attach = pick(sea_option_string("xdp-attach"), attaches, 3),
     };
     int recv = pick(sea_option_string("recv"), recvs, 3);
-    const char *name = sea_option_string("xdp"), *hw = sea_option_string("hw-addr");
-    if (!name || parse_ipv4(sea_option_string("host-ipv4-addr"), &cfg.addr) < 0 ||
-        parse_ipv4(sea_option_string("netmask-ipv4-addr"), &cfg.netmask) < 0 || o.mode < 0 || o.attach < 0 ||
-        recv < 0) {
+    const struct sea__native_options *no = sea__native_options();
+    const char *name = sea_option_string("xdp");
+    cfg.addr = no->addr;
+    cfg.netmask = no->netmask;
+    if (!name || !no->addr || o.mode < 0 || o.attach < 0 || recv < 0) {
         fprintf(stderr, "native_xdp: needs --xdp IFNAME --host-ipv4-addr A [--netmask-ipv4-addr M]; "
                         "--xdp-mode auto|copy|zerocopy, --xdp-attach auto|drv|skb, --recv both|copy|hold\n");
         return sea_ready_int(2);
     }
-    if (hw) {
-        unsigned m[6];
-        char extra;
-        if (sscanf(hw, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6) {
-            fprintf(stderr, "native_xdp: --hw-addr: not a MAC: %s\n", hw);
-            return sea_ready_int(2);
-        }
-        for (int i = 0; i < 6; i++)
-            cfg.mac[i] = (uint8_t)m[i];
-    }
+    if (no->have_mac)
+        memcpy(cfg.mac, no->mac, 6);
     unsigned queue = (unsigned)sea_option_int("queue");
     /*
      * EBUSY may only mean that the kernel has not yet freed the queue's
@@ -158,7 +140,7 @@ static sea_future app_main(void) {
         fprintf(stderr, "native_xdp: cannot open %s queue %u: %s\n", name, queue, xdp.err);
         return sea_ready_int(1);
     }
-    if (!hw)
+    if (!no->have_mac)
         memcpy(cfg.mac, xdp.mac, 6);
     sea__l3_init(&l3, &cfg);
     sea_abort_source_init(&stop);

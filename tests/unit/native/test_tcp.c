@@ -815,7 +815,36 @@ static sea_future t_echo_faults(void) {
     return sea_ready();
 }
 
+/* Data that arrives before the server accepts the connection waits for it (it is not a released connection's). */
+static sea_future t_data_before_accept(void) {
+    struct net n;
+    net_init(&n, NULL, 27, NULL, NULL);
+    struct lsn ls = {0};
+    struct sea__tcp_listener *l;
+    CHECK_EQ(sea__tcp_listen(&n.b, 80, 16, lsn_event, &ls, &l), 0);
+    struct end a = {.n = &n, .t = &n.a, .check_seed = 0x5a5a}, b = {.n = &n, .t = &n.b, .pattern_seed = 0x5a5a};
+    CHECK_EQ(sea__tcp_connect(&n.a, B_IP, 80, end_event, &a, &a.c), 0);
+    for (int i = 0; i < 1000 && !(a.events & SEA__TCP_EV_CONNECTED); i++)
+        net_step(&n);
+    CHECK_EQ(sea__tcp_send(&n.a, a.c, "early request", 13), 13);
+    drain_time(&n, NULL, NULL, SEC); /* B's owner is busy: nobody accepts for a second */
+    CHECK(ls.events & SEA__TCP_EV_ACCEPTABLE);
+    CHECK_EQ(n.b.stats.rst_sent, 0);
+    b.c = sea__tcp_accept(l);
+    CHECK(b.c != NULL);
+    if (b.c) {
+        sea__tcp_set_cb(b.c, end_event, &b);
+        char buf[32];
+        CHECK_EQ(sea__tcp_recv(&n.b, b.c, buf, sizeof(buf)), 13);
+        CHECK(!memcmp(buf, "early request", 13));
+    }
+    sea__tcp_unlisten(&n.b, l);
+    close_both(&n, &a, &b, 200 * SEC);
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
+    SEA_TEST(t_data_before_accept),
     SEA_TEST(t_echo_faults),
     SEA_TEST(t_handshake_echo_close), SEA_TEST(t_passive_close), SEA_TEST(t_refused),
     SEA_TEST(t_simultaneous_open_close), SEA_TEST(t_bulk_clean), SEA_TEST(t_bulk_faults),

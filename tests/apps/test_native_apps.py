@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""test_native_apps.py - sea's servers and client unchanged on the native stack (issue 19), with real clients.
+
+    test_native_apps.py --httpd SEA_HTTPD --memcached SEA_MEMCACHED --echo ECHO_SERVER
+                        --http-get HTTP_GET_HELPER --certs TLS_CERTS_SH
+
+As root only (else exit 77, which CTest counts as skipped): makes a network namespace of its own
+(sea-apps-PID) with the TAP device seatap0, up, as 10.76.0.1/24 (the kernel's side).  Each program runs
+in it with --network-stack=native --tap-device seatap0 --host-ipv4-addr 10.76.0.2, one at a time, and
+is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
+
+  - sea-httpd: curl gets / and a 4 MiB file (SHA-256 equal), the same file over HTTP/2 by prior
+    knowledge, a 404, 20 files in parallel; and over HTTPS (a certificate from tls_certs.sh for
+    "localhost", which curl is told lives at 10.76.0.2);
+  - sea-memcached: libmemcached's memcstat, memccp and memccat, then pymemcache's 1000 sets and gets;
+  - the tutorial's echo_server: 1 MiB echoed to a Python client;
+  - sea's HTTP client (http_get_helper, sea_connect underneath) fetches a 4 MiB file from a Python
+    HTTP server on the kernel's side;
+  - and the refusals: --network-stack=native without --host-ipv4-addr, and with two shards.
+
+Every wait is bounded; the namespace is deleted in a `finally`.
+"""
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import testproc  # noqa: E402
+
+DEV = 'seatap0'
+KERNEL_IP = '10.76.0.1'
+SEA_IP = '10.76.0.2'
+PY = '/usr/bin/python3'
+
+
+def run(argv, timeout=120):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--httpd')
+    ap.add_argument('--memcached')
+    ap.add_argument('--echo')
+    ap.add_argument('--http-get')
+    ap.add_argument('--certs')
+    ap.add_argument('--child')
+    a = ap.parse_args()
+    if a.child:
+        return child(a.child)
+
+    failures = []
+    check = testproc.checker(failures)
+    native = ['--network-stack=native', '--tap-device', DEV, '--host-ipv4-addr', SEA_IP]
+
+    # The refusals need no device.
+    r = run([a.echo, '-c1', '--network-stack=native'])
+    check(r.returncode != 0 and b'--host-ipv4-addr' in r.stderr,
+          f'native without an address: exit {r.returncode}, {r.stderr[-300:]!r}')
+    r = run([a.echo, '-c2', '--network-stack=native', '--host-ipv4-addr', SEA_IP])
+    check(r.returncode != 0 and b'-c1' in r.stderr, f'native on two shards: exit {r.returncode}, {r.stderr[-300:]!r}')
+
+    if os.geteuid() != 0:
+        print('SKIP: needs root (a network namespace and a TAP device)', flush=True)
+        return 1 if failures else 77
+    if not shutil.which('ip') or not os.path.exists('/dev/net/tun'):
+        print('SKIP: needs the ip command (iproute2) and /dev/net/tun', flush=True)
+        return 1 if failures else 77
+    missing = [t for t in ('curl', 'memcstat', 'memccp', 'memccat') if not shutil.which(t)]
+    if missing:
+        print(f'SKIP: needs {", ".join(missing)} (make setup installs them)', flush=True)
+        return 1 if failures else 77
+
+    ns = f'sea-apps-{os.getpid()}'
+    inns = ['ip', 'netns', 'exec', ns]
+    tmp = tempfile.mkdtemp(prefix='sea-native-apps-')
+    try:
+        for cmd in (['ip', 'netns', 'add', ns], inns + ['ip', 'link', 'set', 'lo', 'up'],
+                    inns + ['ip', 'tuntap', 'add', 'dev', DEV, 'mode', 'tap'],
+                    inns + ['ip', 'addr', 'add', f'{KERNEL_IP}/24', 'dev', DEV], inns + ['ip', 'link', 'set', DEV, 'up']):
+            r = run(cmd)
+            if r.returncode != 0:
+                print(f'SKIP: {" ".join(cmd)}: {r.stderr.decode().strip()}', flush=True)
+                return 77
+        www = os.path.join(tmp, 'www')
+        os.mkdir(www)
+        big = random.Random(19).randbytes(4 << 20)
+        with open(os.path.join(www, 'big.bin'), 'wb') as f:
+            f.write(big)
+        with open(os.path.join(www, 'index.html'), 'w') as f:
+            f.write('hello from the native stack\n')
+        for i in range(20):
+            with open(os.path.join(www, f'f{i}.txt'), 'w') as f:
+                f.write(f'file {i}\n' * (i * 100 + 1))
+        big_sha = hashlib.sha256(big).hexdigest()
+        certs = os.path.join(tmp, 'certs')
+        os.mkdir(certs)
+        have_tls = run(['sh', a.certs, certs]).returncode == 0
+        check(have_tls, 'tls_certs.sh failed')
+
+        # 1. sea-httpd.
+        argv = inns + [a.httpd, '-c1', '--blocked-reactor-notify-ms=0'] + native + \
+            ['--address', '0.0.0.0', '--port', '80', '--root', www]
+        if have_tls:
+            argv += ['--tls-cert', os.path.join(certs, 'server.pem'), '--tls-key', os.path.join(certs, 'server.key'),
+                     '--tls-port', '443']
+        srv = testproc.Server(argv, 'sea-httpd', check, r'serving http://')
+        try:
+            curl = inns + ['curl', '-s', '-S', '-m', '60']
+            r = run(curl + [f'http://{SEA_IP}/'])
+            check(r.stdout == b'hello from the native stack\n', f'curl /: {r.stdout[:200]!r} {r.stderr[-300:]!r}')
+            r = run(curl + [f'http://{SEA_IP}/big.bin'])
+            check(hashlib.sha256(r.stdout).hexdigest() == big_sha, f'curl big.bin: {len(r.stdout)} bytes, {r.stderr!r}')
+            r = run(curl + ['--http2-prior-knowledge', '-w', '%{http_version}', '-o', '/dev/null',
+                            f'http://{SEA_IP}/big.bin'])
+            check(r.stdout == b'2', f'curl HTTP/2: {r.stdout!r} {r.stderr[-300:]!r}')
+            r = run(curl + ['-o', '/dev/null', '-w', '%{http_code}', f'http://{SEA_IP}/nothing-here'])
+            check(r.stdout == b'404', f'curl a missing file: {r.stdout!r}')
+            par = []
+            for i in range(20):
+                par += ['-o', os.path.join(tmp, f'got{i}'), f'http://{SEA_IP}/f{i}.txt']
+            r = run(curl + ['-Z', '--parallel-max', '20'] + par)
+            same = all(open(os.path.join(tmp, f'got{i}'), 'rb').read() == open(os.path.join(www, f'f{i}.txt'), 'rb').read()
+                       for i in range(20) if os.path.exists(os.path.join(tmp, f'got{i}')))
+            got = sum(os.path.exists(os.path.join(tmp, f'got{i}')) for i in range(20))
+            check(r.returncode == 0 and got == 20 and same, f'20 files in parallel: {got} whole={same} {r.stderr[-300:]!r}')
+            if have_tls:
+                r = run(curl + ['--cacert', os.path.join(certs, 'ca.pem'), '--resolve', f'localhost:443:{SEA_IP}',
+                                'https://localhost/big.bin'])
+                check(hashlib.sha256(r.stdout).hexdigest() == big_sha,
+                      f'curl over HTTPS: {len(r.stdout)} bytes, {r.stderr[-300:]!r}')
+        finally:
+            srv.stop()
+        print('sea-httpd: done', flush=True)
+
+        # 2. sea-memcached.
+        srv = testproc.Server(inns + [a.memcached, '-c1', '--blocked-reactor-notify-ms=0'] + native +
+                              ['-l', '0.0.0.0', '-p', '11211'], 'sea-memcached', check, r'listening on',
+                              serving_on_stderr=True)
+        try:
+            servers = f'--servers={SEA_IP}:11211'
+            r = run(inns + ['memcstat', servers])
+            check(b'version: 1.6' in r.stdout, f'memcstat: {r.stdout[:300]!r} {r.stderr[-300:]!r}')
+            src = os.path.join(tmp, 'mcfile')
+            with open(src, 'wb') as f:
+                f.write(big[:300000])
+            r = run(inns + ['memccp', servers, src])
+            check(r.returncode == 0, f'memccp: {r.stderr[-300:]!r}')
+            r = run(inns + ['memccat', servers, 'mcfile'])
+            check(r.stdout == big[:300000] + b'\n', f'memccat: {len(r.stdout)} bytes back, {r.stderr[-300:]!r}')
+            # (memccat ends each value it prints with a newline)
+            r = run(inns + [PY, os.path.abspath(__file__), '--child', 'pymemcache'])
+            check(r.returncode == 0 and b'1000 ok' in r.stdout, f'pymemcache: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
+        finally:
+            srv.stop()
+        print('sea-memcached: done', flush=True)
+
+        # 3. The tutorial's echo server.
+        srv = testproc.Server(inns + [a.echo, '-c1', '--blocked-reactor-notify-ms=0'] + native + ['0.0.0.0:1234'],
+                              'echo_server', check, r'listening on', serving_on_stderr=True)
+        try:
+            r = run(inns + [PY, os.path.abspath(__file__), '--child', 'echo'])
+            check(r.returncode == 0 and b'echo ok' in r.stdout, f'echo: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
+        finally:
+            srv.stop()
+        print('echo_server: done', flush=True)
+
+        # 4. sea's HTTP client (sea_connect) against a server of the kernel's side.
+        web = subprocess.Popen(inns + [PY, '-m', 'http.server', '--bind', KERNEL_IP, '8000', '--directory', www],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            up = False
+            for _ in range(100):  # bounded: 10 s for the server to listen
+                if run(inns + ['curl', '-s', '-o', '/dev/null', f'http://{KERNEL_IP}:8000/index.html']).returncode == 0:
+                    up = True
+                    break
+                time.sleep(0.1)
+            check(up, 'python -m http.server did not start')
+            out = os.path.join(tmp, 'fetched.bin')
+            r = run(inns + [a.http_get, '-c1', '--blocked-reactor-notify-ms=0'] + native +
+                    [f'{KERNEL_IP}:8000', f'GET /big.bin >{out}'])
+            got = open(out, 'rb').read() if os.path.exists(out) else b''
+            check(r.returncode == 0 and b'GET /big.bin 200' in r.stdout and hashlib.sha256(got).hexdigest() == big_sha,
+                  f'http_get_helper: exit {r.returncode}, {r.stdout[-300:]!r} {r.stderr[-500:]!r}, {len(got)} bytes')
+        finally:
+            testproc.kill_wait(web)
+        print('http client: done', flush=True)
+    finally:
+        subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f'{len(failures)} failure(s)', flush=True)
+        return 1
+    print('ok', flush=True)
+    return 0
+
+
+def child(mode):
+    if mode == 'pymemcache':
+        from pymemcache.client.base import Client
+        c = Client((SEA_IP, 11211), timeout=20)
+        for i in range(1000):
+            c.set(f'k{i}', b'v' * (i * 37 % 5000))
+        good = sum(c.get(f'k{i}') == b'v' * (i * 37 % 5000) for i in range(1000))
+        print(f'{good} ok' if good == 1000 else f'only {good} of 1000', flush=True)
+        return 0 if good == 1000 else 1
+    if mode == 'echo':
+        s = socket.create_connection((SEA_IP, 1234), timeout=20)
+        data = random.Random(7).randbytes(1 << 20)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            got += b
+        ok = bytes(got) == data
+        print('echo ok' if ok else f'echo: {len(got)} bytes back, differ', flush=True)
+        return 0 if ok else 1
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())
