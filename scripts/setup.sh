@@ -36,6 +36,7 @@ have_cmd node || missing+=(nodejs)
 have_cmd h2load || missing+=(nghttp2-client)
 # The native stack's test (native.ping) has the kernel's ping talk to sea's own stack on a TAP device.
 have_cmd ping || missing+=(iputils-ping)
+[ -x /usr/sbin/ethtool ] || missing+=(ethtool) # the AF_XDP tests and bench turn off the veth peer's checksum offload
 [ -x /usr/bin/h2o ] || missing+=(h2o)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -4,7 +4,8 @@
  *
  * With the default --network-stack=posix nothing here runs beyond reading
  * the options.  With native, the stack is opened on shard 0 before main and
- * its fiber runs until the orderly stop; sockets to and from IPv4 addresses
+ * its fiber runs until the orderly stop (on the TAP device, or with
+ * --xdp-device on queue 0 of an interface through AF_XDP); sockets to and from IPv4 addresses
  * other than loopback then go through it (nsock.c), while Unix sockets and
  * loopback stay with the kernel.  One shard for now: steering between
  * shards' queues is not built, so more shards are refused at start.
@@ -66,6 +67,10 @@ static const struct sea__opt options[] = {
     {.o = {.name = "tap-device", .type = SEA_OPTION_STRING, .default_value = "tap0",
            .help = "the native stack's TAP device (made if it does not exist and sea may)"},
      .value_name = "NAME"},
+    {.o = {.name = "xdp-device", .type = SEA_OPTION_STRING,
+           .help = "instead of --tap-device: take queue 0 of this interface (a NIC, a veth end) with AF_XDP; the "
+                   "stack then uses the interface's MAC unless --hw-address says otherwise"},
+     .value_name = "NAME"},
     {.o = {.name = "host-ipv4-addr", .type = SEA_OPTION_STRING,
            .help = "the native stack's IPv4 address (needed with --network-stack=native)"},
      .value_name = "ADDR", .meaning = "an IPv4 address", .check = is_ipv4},
@@ -104,6 +109,7 @@ static int native_configure(const struct sea__opt_values *v, char *err, size_t e
     memset(&opts, 0, sizeof(opts));
     opts.native = !strcmp(sea__opt_string(v, "network-stack"), "native");
     opts.tap = sea__opt_string(v, "tap-device");
+    opts.xdp = sea__opt_string(v, "xdp-device");
     opts.addr = ipv4_of(sea__opt_string(v, "host-ipv4-addr"));
     opts.netmask = ipv4_of(sea__opt_string(v, "netmask-ipv4-addr"));
     opts.gw = ipv4_of(sea__opt_string(v, "gw-ipv4-addr"));
@@ -148,12 +154,12 @@ static int native_running(struct sea__smp *smp, char *err, size_t errlen) {
     (void)smp;
     if (!opts.native)
         return 0;
-    struct sea__nstack_config cfg = {.tap = opts.tap, .addr = opts.addr, .netmask = opts.netmask, .gw = opts.gw,
-                                     .faults = opts.faults};
+    struct sea__nstack_config cfg = {.tap = opts.tap, .xdp = opts.xdp, .addr = opts.addr, .netmask = opts.netmask,
+                                     .gw = opts.gw, .faults = opts.faults, .mac_given = opts.have_mac};
     if (opts.have_mac)
         memcpy(cfg.mac, opts.mac, 6);
     else
-        sea__l3_random_mac(cfg.mac);
+        sea__l3_random_mac(cfg.mac); /* (an AF_XDP device takes its interface's instead) */
     char why[200];
     int rc = sea__nstack_open(&stack, &cfg, why, sizeof(why));
     if (rc < 0) {

@@ -1,6 +1,6 @@
 /*
  * net/native/module.h - the native stack as a module (module.c): the
- * options that choose and configure it (--network-stack, --tap-device,
+ * options that choose and configure it (--network-stack, --tap-device, --xdp-device,
  * --host-ipv4-addr, --netmask-ipv4-addr, --gw-ipv4-addr, --hw-address and
  * the device fault injector's), and the stack it runs when
  * --network-stack=native, which the socket layer uses (nsock.c).
@@ -21,6 +21,7 @@ struct sea__module;
 struct sea__native_options {
     bool native;          /* --network-stack=native */
     const char *tap;      /* --tap-device */
+    const char *xdp;      /* --xdp-device, or NULL */
     uint32_t addr, netmask, gw; /* host order; 0 when not given */
     bool have_mac;        /* --hw-address given */
     uint8_t mac[6];

@@ -1,6 +1,7 @@
 /*
  * net/native/stack.c - one shard's native stack put together (stack.h): the
- * fiber that moves frames between the TAP device and the protocols, the
+ * fiber that moves frames between the device (a TAP device, or a queue of an
+ * interface through AF_XDP) and the protocols, the
  * IPv4 output path with its ARP resolution, and the device's fault
  * injector.
  *
@@ -27,9 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/compiler.h"
 #include "net/native/wire.h"
+#include "net/native/xdp.h"
 
 #define BATCH 64
 #define ARP_QUEUE_MAX 64
@@ -50,7 +53,9 @@ struct resolving {
 
 struct sea__nstack {
     struct sea__nstack_config cfg;
-    struct sea__tap tap;
+    struct sea__tap tap;   /* the device: this, or xdp when cfg.xdp is set */
+    struct sea__xdp *xdp;
+    struct sea__tap_stats dev_stats; /* the XDP device's counters in the TAP's terms (sea__nstack_tap_stats) */
     struct sea__l3 l3;
     struct sea__tcp_engine tcp;
     struct sea__nstack_stats stats;
@@ -69,6 +74,20 @@ struct sea__nstack {
     sea_abort_subscription stop_sub;
     bool stopping;
 };
+
+/* ---- the device ---- */
+
+static int raw_send(struct sea__nstack *s, const uint8_t *frame, size_t len) {
+    return s->xdp ? sea__xdp_send(s->xdp, frame, len) : sea__tap_send(&s->tap, frame, len);
+}
+
+static sea_future dev_wait(struct sea__nstack *s, sea_abort_source *as) {
+    return s->xdp ? sea__xdp_wait(s->xdp, as) : sea__tap_wait(&s->tap, as);
+}
+
+static const char *dev_name(const struct sea__nstack *s) {
+    return s->xdp ? s->xdp->name : s->tap.name;
+}
 
 /* ---- the device, through the fault injector ---- */
 
@@ -98,13 +117,13 @@ static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
             return;
         }
     }
-    sea__tap_send(&s->tap, frame, len);
+    raw_send(s, frame, len);
     if (f->dup && chance(s) < f->dup) {
-        sea__tap_send(&s->tap, frame, len);
+        raw_send(s, frame, len);
         s->stats.fault_dup++;
     }
     if (s->held) {
-        sea__tap_send(&s->tap, s->held, s->held_len);
+        raw_send(s, s->held, s->held_len);
         free(s->held);
         s->held = NULL;
     }
@@ -244,17 +263,19 @@ static void tcp_output(void *ctx, uint32_t dst, uint8_t *seg, size_t len) {
 
 /* ---- input ---- */
 
-static void frame_input(struct sea__nstack *s, size_t len, sea_time now) {
+static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now) {
     struct sea__eth eth;
     struct sea__ipv4 ip;
     /* TCP for us goes straight to the engine; everything else (ARP, ICMP, the refused) through l3. */
-    if (sea__eth_parse(s->frame, len, &eth) == 0 && eth.type == SEA__ETH_P_IPV4 &&
+    if (sea__eth_parse(data, len, &eth) == 0 && eth.type == SEA__ETH_P_IPV4 &&
         memcmp(eth.dst, s->cfg.mac, 6) == 0 && sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 &&
         ip.dst == s->cfg.addr && ip.proto == SEA__IP_TCP && !ip.mf && !ip.frag_offset) {
         s->l3.stats.rx_frames++;
         sea__tcp_input(&s->tcp, &ip, now);
         return;
     }
+    if (data != s->frame) /* l3 writes its answer over the frame: into our buffer, not the device's memory */
+        memcpy(s->frame, data, len);
     uint64_t learned = s->l3.stats.arp_learned;
     s->l3.now = now;
     size_t r = sea__l3_input(&s->l3, s->frame, len, sizeof(s->frame));
@@ -305,7 +326,7 @@ static sea_future run_fiber(struct run_args *ap) {
         sea_abort_source_init(&s->wake);
         if (d != SEA_TIME_MAX)
             sea_timer_arm_at(&s->timer, d);
-        sea_future w = sea_await(sea__tap_wait(&s->tap, &s->wake));
+        sea_future w = sea_await(dev_wait(s, &s->wake));
         sea_timer_cancel(&s->timer);
         int rc = sea_future_failed(&w) ? sea_future_error(&w) : 0;
         sea_future_detach(w);
@@ -314,13 +335,25 @@ static sea_future run_fiber(struct run_args *ap) {
             break;
         }
         if (s->held && rc == (-ETIMEDOUT)) {
-            sea__tap_send(&s->tap, s->held, s->held_len);
+            raw_send(s, s->held, s->held_len);
             free(s->held);
             s->held = NULL;
         }
         now = sea_now();
-        for (int i = 0; i < BATCH; i++) {
-            ssize_t n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame));
+        for (int i = 0; i < BATCH && !err; i++) {
+            /* AF_XDP: the frame is read where the kernel put it, and given back once handled. */
+            struct sea__xdp_frame xf;
+            uint8_t *data = s->frame;
+            ssize_t n;
+            if (s->xdp) {
+                n = sea__xdp_recv_hold(s->xdp, &xf);
+                if (n == 0) {
+                    data = xf.data;
+                    n = xf.len;
+                }
+            } else {
+                n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame));
+            }
             if (n == -EAGAIN)
                 break;
             if (n < 0) {
@@ -330,18 +363,20 @@ static sea_future run_fiber(struct run_args *ap) {
             const struct sea__nstack_faults *f = &s->cfg.faults;
             if (f->loss && chance(s) < f->loss) {
                 s->stats.fault_lost++;
-                continue;
+            } else {
+                if (f->corrupt && chance(s) < f->corrupt && n > 14) {
+                    data[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
+                    s->stats.fault_corrupt++;
+                }
+                frame_input(s, data, (size_t)n, now);
             }
-            if (f->corrupt && chance(s) < f->corrupt && n > 14) {
-                s->frame[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
-                s->stats.fault_corrupt++;
-            }
-            frame_input(s, (size_t)n, now);
+            if (s->xdp)
+                sea__xdp_recv_release(s->xdp, &xf);
         }
     }
     if (!sea_abort_requested(a.stop) || !s->stopping)
         sea_abort_unsubscribe(&s->stop_sub);
-    return err ? sea_failed_fmt(err, "native stack: the device %s failed: %s", s->tap.name, sea_strerror(err))
+    return err ? sea_failed_fmt(err, "native stack: the device %s failed: %s", dev_name(s), sea_strerror(err))
                : sea_ready();
 }
 
@@ -375,12 +410,38 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
         free(s);
         return rc;
     }
-    rc = sea__tap_open(&s->tap, cfg->tap);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot open TAP device %s: %s", cfg->tap ? cfg->tap : "(none)", sea_strerror(rc));
-        sea__tcp_destroy(&s->tcp);
-        free(s);
-        return rc;
+    if (cfg->xdp) {
+        s->xdp = calloc(1, sizeof(*s->xdp));
+        rc = s->xdp ? sea__xdp_open(s->xdp, cfg->xdp, cfg->xdp_queue, NULL) : -ENOMEM;
+        /*
+         * -EBUSY may only mean that the kernel has not yet let go of the queue
+         * of a socket closed moments ago (it does so from a work queue): a
+         * bounded wait, at start-up only.
+         */
+        for (int i = 0; rc == -EBUSY && i < 100; i++) {
+            nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+            rc = sea__xdp_open(s->xdp, cfg->xdp, cfg->xdp_queue, NULL);
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot open AF_XDP on %s queue %u: %s", cfg->xdp, cfg->xdp_queue,
+                     s->xdp && s->xdp->err[0] ? s->xdp->err : sea_strerror(rc));
+            free(s->xdp);
+            sea__tcp_destroy(&s->tcp);
+            free(s);
+            return rc;
+        }
+        if (!cfg->mac_given) { /* frames for the interface's own address are the ones its queue gets */
+            memcpy(s->cfg.mac, s->xdp->mac, 6);
+            memcpy(s->l3.cfg.mac, s->xdp->mac, 6);
+        }
+    } else {
+        rc = sea__tap_open(&s->tap, cfg->tap);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot open TAP device %s: %s", cfg->tap ? cfg->tap : "(none)", sea_strerror(rc));
+            sea__tcp_destroy(&s->tcp);
+            free(s);
+            return rc;
+        }
     }
     sea_timer_init(&s->timer, wake_at_deadline, s);
     *out = s;
@@ -391,7 +452,12 @@ void sea__nstack_close(struct sea__nstack *s) {
     if (!s)
         return;
     sea_timer_cancel(&s->timer);
-    sea__tap_close(&s->tap);
+    if (s->xdp) {
+        sea__xdp_close(s->xdp);
+        free(s->xdp);
+    } else {
+        sea__tap_close(&s->tap);
+    }
     sea__tcp_destroy(&s->tcp);
     for (size_t i = 0; i < s->nqueued; i++)
         free(s->queue[i].frame);
@@ -402,5 +468,13 @@ void sea__nstack_close(struct sea__nstack *s) {
 struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s) { return &s->tcp; }
 uint32_t sea__nstack_addr(const struct sea__nstack *s) { return s->cfg.addr; }
 const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s) { return &s->stats; }
-const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s) { return &s->tap.stats; }
+const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s) {
+    if (!s->xdp)
+        return &s->tap.stats;
+    struct sea__tap_stats *d = (struct sea__tap_stats *)&s->dev_stats;
+    const struct sea__xdp_stats *x = &s->xdp->stats;
+    *d = (struct sea__tap_stats){.rx_frames = x->rx_frames, .rx_bytes = x->rx_bytes, .tx_frames = x->tx_frames,
+                                 .tx_bytes = x->tx_bytes, .tx_dropped = x->tx_dropped};
+    return d;
+}
 const struct sea__l3_stats *sea__nstack_l3_stats(const struct sea__nstack *s) { return &s->l3.stats; }

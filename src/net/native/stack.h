@@ -1,5 +1,6 @@
 /*
- * net/native/stack.h - one shard's native stack put together: a TAP device,
+ * net/native/stack.h - one shard's native stack put together: a TAP device
+ * (or an interface's queue through AF_XDP),
  * ARP and IPv4 (l3.c), TCP (tcp.c), the IPv4 output path with ARP
  * resolution (routes to the subnet and a gateway, packets queued behind a
  * resolution, retries), a seeded fault injector at the device, and the
@@ -27,7 +28,10 @@ struct sea__nstack_faults {
 };
 
 struct sea__nstack_config {
-    const char *tap;            /* the TAP device's name */
+    const char *tap;            /* the TAP device's name (unless xdp is set) */
+    const char *xdp;            /* or: the interface whose queue xdp_queue to take with AF_XDP (xdp.h) */
+    unsigned xdp_queue;
+    bool mac_given;             /* with xdp: use mac (else the interface's own address) */
     uint32_t addr, netmask, gw; /* host order; gw 0: none (only the subnet is reachable) */
     uint8_t mac[6];
     sea_time arp_expiry;        /* 0: 60 s; an older entry is resolved again before use */
