@@ -81,6 +81,11 @@ static bool on_link(const struct sea__l3 *l3, uint32_t ip) {
     return ip != l3->cfg.addr && (ip & m) == (l3->cfg.addr & m) && (ip & ~m) != 0 && (ip & ~m) != ~m;
 }
 
+void sea__l3_learn(struct sea__l3 *l3, uint32_t ip, const uint8_t mac[6]) {
+    if (on_link(l3, ip) && !(mac[0] & 1))
+        arp_learn(l3, ip, mac);
+}
+
 static size_t arp_input(struct sea__l3 *l3, uint8_t *buf, const struct sea__eth *eth, size_t cap) {
     struct sea__arp a;
     if (sea__arp_parse(eth->payload, eth->payload_len, &a) < 0) {

@@ -3,21 +3,28 @@
  * stack itself when --network-stack=native.
  *
  * With the default --network-stack=posix nothing here runs beyond reading
- * the options.  With native, the stack is opened on shard 0 before main and
- * its fiber runs until the orderly stop (on the TAP device, or with
- * --xdp-device on queue 0 of an interface through AF_XDP); sockets to and from IPv4 addresses
- * other than loopback then go through it (nsock.c), while Unix sockets and
- * loopback stay with the kernel.  One shard for now: steering between
- * shards' queues is not built, so more shards are refused at start.
+ * the options.  With native, each shard opens its stack as it starts, before
+ * main, and the stack's fiber runs until the orderly stop (on a TAP device,
+ * or with --xdp-device on queue 0 of an interface through AF_XDP); sockets to
+ * and from IPv4 addresses other than loopback then go through it (nsock.c),
+ * while Unix sockets and loopback stay with the kernel.  Each shard opens its own queue of the
+ * device (a multi-queue TAP device with several shards) and runs its own
+ * stack; shard 0 gives the device a steering program so that each TCP flow
+ * arrives on the queue of the shard that owns it, and does ARP for all
+ * (the others ask it, and it tells them what it learns).  A frame that
+ * lands on the wrong shard anyway is forwarded to the right one by message.
  */
 #include "net/native/module.h"
 
 #include <sea/error.h>
+#include <sea/reactor.h>
+#include <sea/smp.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/text.h"
@@ -25,10 +32,12 @@
 #include "net/native/nsock.h"
 
 static struct sea__native_options opts;
-static struct sea__nstack *stack; /* shard 0's, while it runs */
-static sea_abort_source stack_stop;
-static sea_future stack_run;
-static bool stack_running;
+static uint8_t random_mac[6]; /* without --hw-address: one for every shard */
+/* Each shard's own stack (its queue of the device), while it runs. */
+static __thread struct sea__nstack *stack;
+static __thread sea_abort_source stack_stop;
+static __thread sea_future stack_run;
+static __thread bool stack_running;
 
 const struct sea__native_options *sea__native_options(void) { return &opts; }
 
@@ -107,6 +116,7 @@ static uint32_t ipv4_of(const char *s) {
 
 static int native_configure(const struct sea__opt_values *v, char *err, size_t errlen) {
     memset(&opts, 0, sizeof(opts));
+    sea__l3_random_mac(random_mac);
     opts.native = !strcmp(sea__opt_string(v, "network-stack"), "native");
     opts.tap = sea__opt_string(v, "tap-device");
     opts.xdp = sea__opt_string(v, "xdp-device");
@@ -140,31 +150,106 @@ static int native_configure(const struct sea__opt_values *v, char *err, size_t e
 }
 
 static int native_start(const struct sea__run *run, char *err, size_t errlen) {
-    if (opts.native && run->nshards > 1) {
+    if (opts.native && opts.xdp && run->nshards > 1) {
         snprintf(err, errlen,
-                 "--network-stack=native runs on one shard for now (steering between shards' queues is not "
-                 "built): use -c1");
+                 "--xdp-device runs on one shard for now (a queue per shard with steering is built for TAP "
+                 "devices only): use -c1, or --tap-device");
         return -EINVAL;
     }
     return 0;
 }
 
-/* On shard 0 before main: the device opened, the stack's fiber started. */
-static int native_running(struct sea__smp *smp, char *err, size_t errlen) {
-    (void)smp;
+/* ---- between shards: forwarded frames and ARP, as messages ---- */
+
+struct frame_msg {
+    uint8_t *frame;
+    size_t len;
+};
+
+static sea_future frame_arrives(struct frame_msg *m) {
+    if (stack)
+        sea__nstack_frame_in(stack, m->frame, m->len);
+    free(m->frame);
+    return sea_ready();
+}
+
+static void forward(void *ctx, unsigned shard, const uint8_t *frame, size_t len) {
+    (void)ctx;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return; /* dropped, as a full queue drops: TCP sends it again */
+    memcpy(copy, frame, len);
+    sea_future f = sea_submit_to(shard, frame_arrives, (struct frame_msg){copy, len});
+    if (sea_future_failed(&f) && sea_future_available(&f))
+        free(copy); /* never sent (stopping, out of memory) */
+    sea_future_detach(f);
+}
+
+struct arp_msg {
+    uint32_t ip;
+    uint8_t mac[6];
+};
+
+static sea_future arp_arrives(struct arp_msg *m) {
+    if (stack)
+        sea__nstack_arp_learn(stack, m->ip, m->mac);
+    return sea_ready();
+}
+
+static void arp_learned(void *ctx, uint32_t ip, const uint8_t mac[6]) {
+    (void)ctx;
+    struct arp_msg m = {.ip = ip};
+    memcpy(m.mac, mac, 6);
+    for (unsigned i = 1; i < sea_shard_count(); i++)
+        sea_future_detach(sea_submit_to(i, arp_arrives, m));
+}
+
+static sea_future arp_wanted(uint32_t *ip) {
+    if (stack)
+        sea__nstack_arp_resolve(stack, *ip);
+    return sea_ready();
+}
+
+static void arp_needed(void *ctx, uint32_t ip) {
+    (void)ctx;
+    sea_future_detach(sea_submit_to(0, arp_wanted, ip));
+}
+
+/* ---- each shard's stack ---- */
+
+/*
+ * On each shard as it starts: its queue of the device opened, its stack's
+ * fiber started (it runs once the loop does), so that sea_listen in main
+ * finds it.  Shard 0 also gives the device the steering program.
+ */
+static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     if (!opts.native)
         return 0;
-    struct sea__nstack_config cfg = {.tap = opts.tap, .xdp = opts.xdp, .addr = opts.addr, .netmask = opts.netmask,
-                                     .gw = opts.gw, .faults = opts.faults, .mac_given = opts.have_mac};
+    unsigned id = sea_shard_id(), n = sea_shard_count();
+    (void)sh;
+    struct sea__nstack_config cfg = {
+        .tap = opts.tap, .xdp = opts.xdp, .addr = opts.addr, .netmask = opts.netmask, .gw = opts.gw,
+        .faults = opts.faults, .mac_given = opts.have_mac, .shard = id, .nshards = n,
+        .peers = {.forward = forward, .arp_learned = arp_learned, .arp_needed = arp_needed},
+    };
     if (opts.have_mac)
         memcpy(cfg.mac, opts.mac, 6);
     else
-        sea__l3_random_mac(cfg.mac); /* (an AF_XDP device takes its interface's instead) */
+        memcpy(cfg.mac, random_mac, 6); /* every shard's queue is the same interface: one MAC (AF_XDP takes its own) */
+    cfg.faults.seed += id; /* each shard its own sequence of faults */
     char why[200];
     int rc = sea__nstack_open(&stack, &cfg, why, sizeof(why));
     if (rc < 0) {
-        snprintf(err, errlen, "the native network stack: %s", why);
+        snprintf(err, errlen, "the native network stack (shard %u): %s%s", id, why,
+                 rc == -EINVAL && n > 1 ? " (several shards need a multi-queue device: ip tuntap add ... multi_queue)"
+                                        : "");
         return rc;
+    }
+    if (id == 0 && n > 1) {
+        rc = sea__nstack_steer(stack, n);
+        if (rc < 0) /* it still works: the stacks forward each other's frames, at a cost */
+            fprintf(stderr, "sea: the native stack's steering program was refused (%s): frames will be forwarded "
+                            "between shards\n", sea_strerror(rc));
     }
     sea_abort_source_init(&stack_stop);
     stack_run = sea__nstack_run(stack, &stack_stop);
@@ -174,21 +259,42 @@ static int native_running(struct sea__smp *smp, char *err, size_t errlen) {
 
 static sea_future closed(sea_future *in) {
     if (sea_future_failed(in))
-        (void)sea_future_error(in); /* the device failed: reported by the stack's log line already */
+        (void)sea_future_error(in); /* the device failed: its fiber said so */
     sea__nsock_stack_gone(stack);
     sea__nstack_close(stack);
     stack = NULL;
     return sea_ready();
 }
 
-/* The orderly stop, after the application's: the fiber ends, then what sockets remain are cut off and freed. */
-static sea_future native_stopping(struct sea__smp *smp) {
-    (void)smp;
+/* On one shard: its fiber ends, then what sockets remain are cut off and freed. */
+static sea_future stop_here(void) {
     if (!stack_running)
         return sea_ready();
     stack_running = false;
     sea_abort_source_request(&stack_stop, SEA_ECANCELED);
     return sea_then_wrapped(stack_run, closed);
+}
+
+/* The orderly stop, after the application's: every shard's stack. */
+static sea_future native_stopping(struct sea__smp *smp) {
+    (void)smp;
+    if (!opts.native)
+        return sea_ready();
+    return sea_invoke_on_all(stop_here);
+}
+
+/* A stack the orderly stop did not reach (start-up failed on another shard): closed without its fiber. */
+static void native_shard_stop(struct sea__shard *sh) {
+    (void)sh;
+    if (!stack)
+        return;
+    if (stack_running) {
+        sea_future_detach(stack_run);
+        stack_running = false;
+    }
+    sea__nsock_stack_gone(stack);
+    sea__nstack_close(stack);
+    stack = NULL;
 }
 
 const struct sea__module sea__module_native = {
@@ -197,6 +303,7 @@ const struct sea__module sea__module_native = {
     .noptions = sizeof(options) / sizeof(options[0]),
     .configure = native_configure,
     .start = native_start,
-    .running = native_running,
+    .shard_start = native_shard_start,
     .stopping = native_stopping,
+    .shard_stop = native_shard_stop,
 };

@@ -45,6 +45,33 @@ struct sea__tap {
  * /dev/net/tun, -EPERM, -EBUSY if another process holds a single-queue device).
  */
 int sea__tap_open(struct sea__tap *t, const char *name);
+/*
+ * The same, one queue of a multi-queue device when multi_queue (made
+ * `ip tuntap add ... multi_queue`, or made here): each shard opens its own.
+ * A device made single-queue refuses it (-EINVAL).
+ */
+int sea__tap_open_queue(struct sea__tap *t, const char *name, bool multi_queue);
+/*
+ * Makes the kernel put each IPv4 TCP frame on queue
+ * sea__steer_hash(src, dst, sport, dport) % nqueues, and every other frame
+ * on queue 0 (a BPF program given to the device with TUNSETSTEERINGEBPF).
+ * 0, or a negative errno (-EPERM, -EINVAL where the kernel lacks it).
+ */
+int sea__tap_steer(struct sea__tap *t, unsigned nqueues);
+
+/*
+ * The flow hash that decides a TCP connection's shard, for a frame from
+ * src:sport to dst:dport (host order): the steering program computes the
+ * same for each frame the kernel sends, and connect picks a local port that
+ * makes it land on the calling shard.
+ */
+static inline uint32_t sea__steer_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
+    uint32_t x = src ^ dst ^ ((uint32_t)sport << 16 | dport);
+    x ^= x >> 16;
+    x *= 0x45d9f3bu;
+    x ^= x >> 16;
+    return x;
+}
 /* Closes the queue (the device itself stays if it is persistent, as `ip tuntap add` makes it). */
 void sea__tap_close(struct sea__tap *t);
 /* One frame into buf: its length, -EAGAIN when none is queued, or another negative errno. */
@@ -102,6 +129,8 @@ size_t sea__l3_input(struct sea__l3 *l3, uint8_t *buf, size_t len, size_t cap);
 const uint8_t *sea__arp_lookup(struct sea__l3 *l3, uint32_t ip);
 /* The same, but NULL also when the entry was learned more than max_age before now (it is then resolved again). */
 const uint8_t *sea__arp_lookup_fresh(struct sea__l3 *l3, uint32_t ip, sea_time now, sea_time max_age);
+/* Puts ip's MAC in the cache (learned elsewhere: another shard's stack), as if from an ARP packet. */
+void sea__l3_learn(struct sea__l3 *l3, uint32_t ip, const uint8_t mac[6]);
 /* An ARP request for ip from us, broadcast, into buf: its length (42), or 0 if cap is too small. */
 size_t sea__l3_arp_request(const struct sea__l3 *l3, uint32_t ip, uint8_t *buf, size_t cap);
 /* A random locally administered unicast MAC (for a device with no given address). */

@@ -151,7 +151,17 @@ static struct resolving *resolving_find(struct sea__nstack *s, uint32_t ip, bool
     return add ? free_slot : NULL;
 }
 
+static bool many(const struct sea__nstack *s) {
+    return s->cfg.nshards > 1;
+}
+
 static void arp_ask(struct sea__nstack *s, struct resolving *r, sea_time now) {
+    if (many(s) && s->cfg.shard != 0) { /* ARP is shard 0's: it asks, and tells every shard the answer */
+        s->cfg.peers.arp_needed(s->cfg.peers.ctx, r->ip);
+        r->tries++;
+        r->next_try = now + ARP_RETRY;
+        return;
+    }
     uint8_t req[64];
     size_t n = sea__l3_arp_request(&s->l3, r->ip, req, sizeof(req));
     if (n)
@@ -263,17 +273,39 @@ static void tcp_output(void *ctx, uint32_t dst, uint8_t *seg, size_t len) {
 
 /* ---- input ---- */
 
+static uint16_t be16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now) {
     struct sea__eth eth;
     struct sea__ipv4 ip;
     /* TCP for us goes straight to the engine; everything else (ARP, ICMP, the refused) through l3. */
-    if (sea__eth_parse(data, len, &eth) == 0 && eth.type == SEA__ETH_P_IPV4 &&
-        memcmp(eth.dst, s->cfg.mac, 6) == 0 && sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 &&
-        ip.dst == s->cfg.addr && ip.proto == SEA__IP_TCP && !ip.mf && !ip.frag_offset) {
+    bool parsed = sea__eth_parse(data, len, &eth) == 0;
+    if (parsed && eth.type == SEA__ETH_P_IPV4 && memcmp(eth.dst, s->cfg.mac, 6) == 0 &&
+        sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 && ip.dst == s->cfg.addr &&
+        ip.proto == SEA__IP_TCP && !ip.mf && !ip.frag_offset) {
+        if (many(s) && ip.payload_len >= 4) {
+            /* The flow's shard, by the hash the steering program gives the kernel: rarely another. */
+            unsigned owner = sea__steer_hash(ip.src, ip.dst, be16(ip.payload), be16(ip.payload + 2)) % s->cfg.nshards;
+            if (owner != s->cfg.shard) {
+                s->stats.forwarded++;
+                s->cfg.peers.forward(s->cfg.peers.ctx, owner, data, len);
+                return;
+            }
+        }
         s->l3.stats.rx_frames++;
         sea__tcp_input(&s->tcp, &ip, now);
         return;
     }
+    if (many(s) && s->cfg.shard != 0) { /* ARP and ICMP are shard 0's */
+        s->stats.forwarded++;
+        s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len);
+        return;
+    }
+    /* An ARP packet's sender, read before l3 writes its answer over the frame: shard 0 tells the others. */
+    struct sea__arp arp;
+    bool is_arp = parsed && eth.type == SEA__ETH_P_ARP && sea__arp_parse(eth.payload, eth.payload_len, &arp) == 0;
     if (data != s->frame) /* l3 writes its answer over the frame: into our buffer, not the device's memory */
         memcpy(s->frame, data, len);
     uint64_t learned = s->l3.stats.arp_learned;
@@ -281,8 +313,51 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     size_t r = sea__l3_input(&s->l3, s->frame, len, sizeof(s->frame));
     if (r)
         dev_send(s, s->frame, r);
-    if (s->l3.stats.arp_learned != learned && s->nqueued)
+    if (s->l3.stats.arp_learned != learned) {
+        if (is_arp && many(s))
+            s->cfg.peers.arp_learned(s->cfg.peers.ctx, arp.spa, arp.sha);
+        if (s->nqueued)
+            queue_flush(s, now);
+    }
+}
+
+void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len) {
+    if (len > sizeof(s->frame))
+        return;
+    /* (A copy made for this shard: it may be read in place, as a device's frame is.) */
+    frame_input(s, frame, len, sea_now());
+}
+
+void sea__nstack_arp_learn(struct sea__nstack *s, uint32_t ip, const uint8_t mac[6]) {
+    sea_time now = sea_now();
+    s->l3.now = now;
+    sea__l3_learn(&s->l3, ip, mac);
+    struct resolving *r = resolving_find(s, ip, false);
+    if (r)
+        r->ip = 0;
+    if (s->nqueued)
         queue_flush(s, now);
+}
+
+void sea__nstack_arp_resolve(struct sea__nstack *s, uint32_t ip) {
+    sea_time now = sea_now();
+    const uint8_t *mac = sea__arp_lookup_fresh(&s->l3, ip, now, s->cfg.arp_expiry);
+    if (mac) {
+        s->cfg.peers.arp_learned(s->cfg.peers.ctx, ip, mac);
+        return;
+    }
+    struct resolving *r = resolving_find(s, ip, true);
+    if (r && r->tries == 0)
+        arp_ask(s, r, now);
+}
+
+static bool port_lands_here(void *ctx, uint16_t lport, uint32_t raddr, uint16_t rport) {
+    struct sea__nstack *s = ctx;
+    return sea__steer_hash(raddr, s->cfg.addr, rport, lport) % s->cfg.nshards == s->cfg.shard;
+}
+
+int sea__nstack_steer(struct sea__nstack *s, unsigned nshards) {
+    return s->xdp ? -EOPNOTSUPP : sea__tap_steer(&s->tap, nshards);
 }
 
 /* ---- the fiber ---- */
@@ -394,6 +469,8 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
         return -ENOMEM;
     }
     s->cfg = *cfg;
+    if (!s->cfg.nshards)
+        s->cfg.nshards = 1;
     if (!s->cfg.arp_expiry)
         s->cfg.arp_expiry = 60 * (sea_time)1000000000;
     s->rng = cfg->faults.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
@@ -404,6 +481,10 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
     tc.addr = cfg->addr;
     tc.output = tcp_output;
     tc.output_ctx = s;
+    if (cfg->nshards > 1) { /* connect picks ports whose answers the steering brings to this shard */
+        tc.port_ok = port_lands_here;
+        tc.port_ok_ctx = s;
+    }
     int rc = sea__tcp_init(&s->tcp, &tc, sea_now());
     if (rc < 0) {
         snprintf(err, errlen, "TCP: %s", sea_strerror(rc));
@@ -435,7 +516,7 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
             memcpy(s->l3.cfg.mac, s->xdp->mac, 6);
         }
     } else {
-        rc = sea__tap_open(&s->tap, cfg->tap);
+        rc = sea__tap_open_queue(&s->tap, cfg->tap, cfg->nshards > 1);
         if (rc < 0) {
             snprintf(err, errlen, "cannot open TAP device %s: %s", cfg->tap ? cfg->tap : "(none)", sea_strerror(rc));
             sea__tcp_destroy(&s->tcp);

@@ -27,6 +27,20 @@ struct sea__nstack_faults {
     uint64_t seed;
 };
 
+/*
+ * How one shard's stack reaches the others' (module.c carries these as
+ * messages between shards).  Only with several shards.
+ */
+struct sea__nstack_peers {
+    /* A frame that belongs to another shard's connection (or, off shard 0, anything but TCP): its copy to take. */
+    void (*forward)(void *ctx, unsigned shard, const uint8_t *frame, size_t len);
+    /* Shard 0 learned (or refreshed) an ARP entry: the others are to have it too. */
+    void (*arp_learned)(void *ctx, uint32_t ip, const uint8_t mac[6]);
+    /* Another shard needs ip's MAC: shard 0 resolves (ARP is shard 0's alone). */
+    void (*arp_needed)(void *ctx, uint32_t ip);
+    void *ctx;
+};
+
 struct sea__nstack_config {
     const char *tap;            /* the TAP device's name (unless xdp is set) */
     const char *xdp;            /* or: the interface whose queue xdp_queue to take with AF_XDP (xdp.h) */
@@ -37,12 +51,15 @@ struct sea__nstack_config {
     sea_time arp_expiry;        /* 0: 60 s; an older entry is resolved again before use */
     struct sea__tcp_config tcp; /* addr, output and the secret are filled in; the rest as given (0: defaults) */
     struct sea__nstack_faults faults;
+    unsigned shard, nshards;    /* which of how many (0 of 1 when alone); more than one: a multi-queue TAP */
+    struct sea__nstack_peers peers;
 };
 
 struct sea__nstack_stats {
     uint64_t arp_requests, arp_queued, arp_dropped; /* resolutions asked, packets queued behind them, given up */
     uint64_t no_route;                              /* packets for an address off the subnet, with no gateway */
     uint64_t fault_lost, fault_dup, fault_corrupt, fault_reordered;
+    uint64_t forwarded;    /* frames this shard received for another (forwarded to it: the steering missed) */
 };
 
 struct sea__nstack;
@@ -53,6 +70,15 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
 sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) SEA_MUST_USE;
 /* Closes the device and frees everything (after run has resolved). */
 void sea__nstack_close(struct sea__nstack *s);
+
+/* Has the kernel steer each TCP flow to the queue of its shard (sea__tap_steer); 0 or a negative errno. */
+int sea__nstack_steer(struct sea__nstack *s, unsigned nshards);
+/* A frame another shard forwarded here (peers.forward), handled as if received. */
+void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len);
+/* An ARP entry shard 0 learned (peers.arp_learned): into this shard's cache; frames waiting for it go. */
+void sea__nstack_arp_learn(struct sea__nstack *s, uint32_t ip, const uint8_t mac[6]);
+/* (Shard 0) another shard needs ip's MAC: told at once if known, else resolved and then told. */
+void sea__nstack_arp_resolve(struct sea__nstack *s, uint32_t ip);
 
 struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s);
 /* The stack's IPv4 address (host order). */
