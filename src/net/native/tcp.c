@@ -52,6 +52,7 @@
 #define MAX_OOO 16  /* ranges a receiver holds beyond a hole */
 #define MAX_SB 16   /* ranges a sender remembers as SACKed */
 #define DUPTHRESH 3 /* RFC 6675's */
+#define MAX_RXQ 8   /* retransmissions watched for loss in a recovery */
 #define TS_OPT_LEN 12 /* NOP, NOP, timestamps */
 
 enum state {
@@ -120,6 +121,10 @@ struct sea__tcb {
         uint32_t l, r;
     } sb[MAX_SB]; /* the scoreboard: ranges the peer SACKed, in (snd_una, snd_max], sorted, apart */
     int nsb;
+    struct {
+        uint32_t l, r, mark; /* retransmitted in this recovery when SND.MAX was mark */
+    } rxq[MAX_RXQ];
+    int nrxq;
     sea_time srtt, rttvar, rto, rtt_start;
     uint32_t rtt_seq;
     /* receiving */
@@ -658,6 +663,28 @@ static uint32_t sacked_below(const struct sea__tcb *c, uint32_t seq) {
     return n;
 }
 
+/* Bytes SACKed at or above seq. */
+static uint32_t sacked_above(const struct sea__tcb *c, uint32_t seq) {
+    uint32_t n = 0;
+    for (int i = c->nsb - 1; i >= 0 && SEQ_GT(c->sb[i].r, seq); i--)
+        n += c->sb[i].r - (SEQ_GT(c->sb[i].l, seq) ? c->sb[i].l : seq);
+    return n;
+}
+
+/* Remembers a retransmission of a SACK recovery, to see whether it was lost too. */
+static void rxq_note(struct sea__tcb *c, uint32_t seq, uint32_t n) {
+    if (!c->sack_recovery || !n)
+        return;
+    if (c->nrxq == MAX_RXQ) { /* the oldest is forgotten: its loss, if any, is the timer's */
+        memmove(&c->rxq[0], &c->rxq[1], sizeof(c->rxq[0]) * (MAX_RXQ - 1));
+        c->nrxq--;
+    }
+    c->rxq[c->nrxq].l = seq;
+    c->rxq[c->nrxq].r = seq + n;
+    c->rxq[c->nrxq].mark = c->snd_max;
+    c->nrxq++;
+}
+
 /* Sends n bytes from seq again (data only: holes never hold the FIN). */
 static void rexmit(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, uint32_t n) {
     send_seg(t, c, seq, SEA__TCP_ACK | SEA__TCP_PSH, n);
@@ -665,6 +692,42 @@ static void rexmit(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, 
     c->rtt_timing = false; /* Karn: a retransmitted segment gives no RTT sample */
     if (SEQ_GT(seq + n, c->high_rxt))
         c->high_rxt = seq + n;
+    rxq_note(c, seq, n);
+}
+
+/*
+ * A retransmission is lost too when more than (DupThresh - 1) segments'
+ * worth sent after it was SACKed while it was not (as Linux's lost
+ * retransmit detection before RACK): it goes again at once, rather than
+ * after a timeout.
+ */
+static void sack_lost_rexmits(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (!c->in_recovery || !c->sack_recovery)
+        return;
+    for (int i = 0; i < c->nrxq;) {
+        uint32_t l = SEQ_GT(c->rxq[i].l, c->snd_una) ? c->rxq[i].l : c->snd_una, r = c->rxq[i].r;
+        for (int k = 0; k < c->nsb; k++) /* skip what of it was SACKed since */
+            if (SEQ_LEQ(c->sb[k].l, l) && SEQ_GT(c->sb[k].r, l))
+                l = c->sb[k].r;
+        if (SEQ_GEQ(l, r)) { /* arrived */
+            memmove(&c->rxq[i], &c->rxq[i + 1], sizeof(c->rxq[0]) * (size_t)(c->nrxq - i - 1));
+            c->nrxq--;
+            continue;
+        }
+        if (sacked_above(c, c->rxq[i].mark) > (DUPTHRESH - 1) * (uint32_t)c->mss) {
+            uint32_t n = r - l;
+            for (int k = 0; k < c->nsb; k++)
+                if (SEQ_GT(c->sb[k].l, l) && c->sb[k].l - l < n)
+                    n = c->sb[k].l - l;
+            if (n > c->mss)
+                n = c->mss;
+            send_seg(t, c, l, SEA__TCP_ACK | SEA__TCP_PSH, n);
+            t->stats.retransmits++;
+            t->stats.lost_retransmits++;
+            c->rxq[i].mark = c->snd_max;
+        }
+        i++;
+    }
 }
 
 /*
@@ -672,7 +735,12 @@ static void rexmit(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, 
  * up to the first SACKed range; returns the sequence space sent.
  */
 static uint32_t retransmit_head(struct sea__tcp_engine *t, struct sea__tcb *c) {
-    size_t n = zmin(c->mss, c->sbuf.len);
+    /*
+     * Never past SND.MAX: a partial ACK may leave less than a segment sent
+     * there, and bytes sent beyond it would be acknowledged beyond it, an
+     * ACK that is then refused (both sides would wait for ever).
+     */
+    size_t n = zmin(zmin(c->mss, c->sbuf.len), c->snd_max - c->snd_una);
     if (c->nsb && c->sb[0].l - c->snd_una < n)
         n = c->sb[0].l - c->snd_una;
     bool fin = fin_sent(c) && n == c->sbuf.len;
@@ -683,6 +751,7 @@ static uint32_t retransmit_head(struct sea__tcp_engine *t, struct sea__tcb *c) {
     c->rtt_timing = false; /* Karn: a retransmitted segment gives no RTT sample */
     if (SEQ_GT(c->snd_una + (uint32_t)n, c->high_rxt))
         c->high_rxt = c->snd_una + (uint32_t)n;
+    rxq_note(c, c->snd_una, (uint32_t)n);
     return (uint32_t)n + fin;
 }
 
@@ -919,6 +988,7 @@ static void sack_check_loss(struct sea__tcp_engine *t, struct sea__tcb *c) {
     c->recover = c->snd_max;
     c->in_recovery = c->sack_recovery = true;
     c->high_rxt = c->snd_una;
+    c->nrxq = 0;
     c->dupacks = 0;
     t->stats.fast_retransmits++;
     t->stats.sack_recoveries++;
@@ -1172,8 +1242,10 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
                 sacked)) {
         on_dupack(t, c); /* with SACK, any ACK that SACKs new data counts (RFC 6675), data-carrying ones too */
     }
-    if (c->sack_ok)
+    if (c->sack_ok) {
+        sack_lost_rexmits(t, c);
         sack_check_loss(t, c);
+    }
     /* The window, from the newest segment only (RFC 9293's SND.WL1/WL2 rule). */
     if (SEQ_GEQ(ack, c->snd_una) &&
         (SEQ_LT(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && SEQ_LEQ(c->snd_wl2, ack)))) {

@@ -80,6 +80,7 @@ struct sea__tcp_stats {
     uint64_t retransmits;    /* segments sent again, any cause */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
     uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */
+    uint64_t lost_retransmits;    /* retransmissions found lost by SACKs of data sent after them, sent again */
     uint64_t sack_blocks_ignored; /* received blocks outside (SND.UNA, SND.MAX], or empty: D-SACK, stale, forged */
     uint64_t rst_sent, rst_received, challenge_acks;
     uint64_t no_listener;     /* segments for no connection (answered with a reset) */
