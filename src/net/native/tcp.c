@@ -1299,6 +1299,15 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
             ack_input(t, c, seg, o);
             if (c->state == CLOSED)
                 return;
+            /*
+             * What the ACK allows goes now (a SACK recovery's next segments,
+             * limited transmit), with the ACK this segment is owed: a peer
+             * whose window we filled sends ACKs at its right edge, just
+             * outside, and they would otherwise never make us send.
+             */
+            c->ack_now = true;
+            output(t, c);
+            return;
         }
         if (c->state == TIME_WAIT && (flags & SEA__TCP_FIN))
             c->t_2msl = t->now + t->cfg.time_wait; /* the peer did not hear our ACK of its FIN */
