@@ -10,10 +10,22 @@
  *
  * Buffers: each connection has a send ring (bytes from SND.UNA on, kept
  * until acknowledged) and a receive ring (bytes the owner has not read,
- * then room for what arrives out of order, at its place: the up to four
- * ranges held beyond a hole are what the SACK blocks report).  Both grow
- * from 16 KiB to the configured size as needed and are freed when empty,
- * so an idle connection holds neither.
+ * then room for what arrives out of order, at its place: the up to 16
+ * ranges held beyond a hole are what the SACK blocks report, the one that
+ * took the latest segment first).  Both grow from 16 KiB to the configured
+ * size as needed and are freed when empty, so an idle connection holds
+ * neither.
+ *
+ * Loss recovery: with SACK negotiated, the sender keeps a scoreboard of the
+ * ranges the peer reported holding beyond SND.UNA (at most 16, merged;
+ * blocks outside (SND.UNA, SND.MAX] are ignored) and recovers by RFC 6675:
+ * a hole is lost once more than two segments' worth, or three ranges, are
+ * SACKed above it (or three duplicate ACKs came); recovery retransmits the
+ * lost holes first, then sends new data, as long as the estimate of what is
+ * in the network (the pipe) stays under cwnd.  After a timeout the resend
+ * skips what was SACKed (a second timeout in a row forgets the scoreboard,
+ * in case the peer reneged).  Without SACK it is NewReno with limited
+ * transmit (RFC 3042).
  *
  * Timers: one sea_timer per connection, armed at the earliest of its
  * retransmission (or zero-window probe), delayed-ACK, keepalive and
@@ -37,7 +49,10 @@
 #define MS ((sea_time)1000000)
 #define SEC ((sea_time)1000000000)
 #define RING_MIN 16384u
-#define MAX_OOO SEA__TCP_MAX_SACK
+#define MAX_OOO 16  /* ranges a receiver holds beyond a hole */
+#define MAX_SB 16   /* ranges a sender remembers as SACKed */
+#define DUPTHRESH 3 /* RFC 6675's */
+#define MAX_RXQ 8   /* retransmissions watched for loss in a recovery */
 #define TS_OPT_LEN 12 /* NOP, NOP, timestamps */
 
 enum state {
@@ -100,6 +115,16 @@ struct sea__tcb {
     uint32_t cwnd, ssthresh, recover;
     int dupacks, backoff, probes;
     int zw_unanswered; /* zero-window probes since the peer last answered */
+    bool sack_recovery; /* the recovery in progress is RFC 6675's (else NewReno's) */
+    uint32_t high_rxt;  /* RFC 6675's HighRxt: retransmitted in this recovery up to here */
+    struct {
+        uint32_t l, r;
+    } sb[MAX_SB]; /* the scoreboard: ranges the peer SACKed, in (snd_una, snd_max], sorted, apart */
+    int nsb;
+    struct {
+        uint32_t l, r, mark; /* retransmitted in this recovery when SND.MAX was mark */
+    } rxq[MAX_RXQ];
+    int nrxq;
     sea_time srtt, rttvar, rto, rtt_start;
     uint32_t rtt_seq;
     /* receiving */
@@ -111,6 +136,7 @@ struct sea__tcb {
         uint32_t l, r;
     } ooo[MAX_OOO]; /* ranges held beyond rcv_nxt, sorted, apart */
     int nooo;
+    uint32_t ooo_last; /* the start of the latest segment kept beyond the hole: its range is reported first */
     uint32_t ts_recent, ts_offset;
 };
 
@@ -408,11 +434,24 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
         o.ts_ecr = (flags & SEA__TCP_ACK) ? c->ts_recent : 0;
     }
     if (!syn && c->sack_ok && c->nooo) {
-        /* The most recent range first would be RFC 2018's order; sea reports them in sequence order. */
-        int max = c->ts_ok ? 3 : 4;
-        for (int i = 0; i < c->nooo && i < max; i++) {
-            o.sack[i].left = c->ooo[i].l;
-            o.sack[i].right = c->ooo[i].r;
+        /*
+         * RFC 2018's order: the range holding the latest segment first (so
+         * that every range is reported while it grows, and the sender's
+         * scoreboard hears of all of them even when more are held than fit),
+         * then the others from the lowest.
+         */
+        int max = c->ts_ok ? 3 : 4, first = 0;
+        for (int i = 0; i < c->nooo; i++)
+            if (SEQ_LEQ(c->ooo[i].l, c->ooo_last) && SEQ_LT(c->ooo_last, c->ooo[i].r))
+                first = i;
+        o.sack[0].left = c->ooo[first].l;
+        o.sack[0].right = c->ooo[first].r;
+        o.nsack = 1;
+        for (int i = 0; i < c->nooo && o.nsack < max; i++) {
+            if (i == first)
+                continue;
+            o.sack[o.nsack].left = c->ooo[i].l;
+            o.sack[o.nsack].right = c->ooo[i].r;
             o.nsack++;
         }
     }
@@ -491,15 +530,228 @@ static bool fin_sent(const struct sea__tcb *c) {
     return c->fin_queued && SEQ_GT(c->snd_max, c->fin_seq);
 }
 
-/* Sends again the first unacknowledged segment (its data, or the FIN alone); returns the sequence space sent. */
+/* ---- the SACK scoreboard (RFC 6675) ---- */
+
+/* Notes [l, r) as SACKed; whether any of it is news.  When full, the highest range is forgotten (SACK is advisory). */
+static bool sb_add(struct sea__tcb *c, uint32_t l, uint32_t r) {
+    int i = 0;
+    while (i < c->nsb && SEQ_LT(c->sb[i].r, l))
+        i++;
+    if (i < c->nsb && SEQ_LEQ(c->sb[i].l, l) && SEQ_LEQ(r, c->sb[i].r))
+        return false;
+    if (i < c->nsb && SEQ_LEQ(c->sb[i].l, r)) { /* touches range i: merge, then any it now reaches */
+        if (SEQ_LT(l, c->sb[i].l))
+            c->sb[i].l = l;
+        if (SEQ_GT(r, c->sb[i].r))
+            c->sb[i].r = r;
+        while (i + 1 < c->nsb && SEQ_LEQ(c->sb[i + 1].l, c->sb[i].r)) {
+            if (SEQ_GT(c->sb[i + 1].r, c->sb[i].r))
+                c->sb[i].r = c->sb[i + 1].r;
+            memmove(&c->sb[i + 1], &c->sb[i + 2], sizeof(c->sb[0]) * (size_t)(c->nsb - i - 2));
+            c->nsb--;
+        }
+        return true;
+    }
+    if (c->nsb == MAX_SB) {
+        if (i == MAX_SB)
+            return false;
+        c->nsb--;
+    }
+    memmove(&c->sb[i + 1], &c->sb[i], sizeof(c->sb[0]) * (size_t)(c->nsb - i));
+    c->sb[i].l = l;
+    c->sb[i].r = r;
+    c->nsb++;
+    return true;
+}
+
+/*
+ * Takes the blocks of an ACK whose cumulative point is base; whether any
+ * told something new.  A block counts only inside (base, SND.MAX]: one
+ * below (a D-SACK, or a stale ACK's), beyond what was sent, or empty is
+ * ignored (RFC 2883, and RFC 5961's distrust of what was never sent).
+ */
+static bool sb_take(struct sea__tcp_engine *t, struct sea__tcb *c, const struct sea__tcp_opts *o, uint32_t base) {
+    bool news = false;
+    uint32_t span = c->snd_max - base;
+    for (int i = 0; i < o->nsack && i < SEA__TCP_MAX_SACK; i++) {
+        uint32_t lo = o->sack[i].left - base, hi = o->sack[i].right - base;
+        if (lo == 0 || lo >= hi || hi > span || span > (1u << 30)) {
+            t->stats.sack_blocks_ignored++;
+            continue;
+        }
+        news |= sb_add(c, o->sack[i].left, o->sack[i].right);
+    }
+    return news;
+}
+
+/*
+ * SND.UNA moved: ranges now below it go.  A range it reached into without
+ * passing means the peer dropped data it had SACKed (reneging): that range
+ * is forgotten too, so its data is sent again.
+ */
+static void sb_trim(struct sea__tcb *c) {
+    int k = 0;
+    while (k < c->nsb && SEQ_LEQ(c->sb[k].l, c->snd_una))
+        k++;
+    if (k) {
+        memmove(&c->sb[0], &c->sb[k], sizeof(c->sb[0]) * (size_t)(c->nsb - k));
+        c->nsb -= k;
+    }
+}
+
+/*
+ * RFC 6675's IsLost by holes: hole i (before range i) is lost when more than
+ * (DupThresh - 1) segments' worth of bytes, or DupThresh ranges, are SACKed
+ * above it.  That can only hold for the lowest holes: returns how many.
+ */
+static int lost_holes(const struct sea__tcb *c) {
+    uint32_t above = 0;
+    for (int i = c->nsb - 1; i >= 0; i--) {
+        above += c->sb[i].r - c->sb[i].l;
+        if (above > (DUPTHRESH - 1) * (uint32_t)c->mss || c->nsb - i >= DUPTHRESH)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* RFC 6675's pipe: the bytes not SACKed and not lost, plus those retransmitted in this recovery. */
+static uint32_t sack_pipe(const struct sea__tcb *c) {
+    int lost = lost_holes(c);
+    uint32_t pipe = 0, hs = c->snd_una;
+    for (int i = 0; i <= c->nsb; i++) {
+        uint32_t he = i < c->nsb ? c->sb[i].l : c->snd_max;
+        if (SEQ_LT(hs, he)) {
+            if (i >= lost)
+                pipe += he - hs;
+            if (SEQ_GT(c->high_rxt, hs))
+                pipe += (SEQ_LT(c->high_rxt, he) ? c->high_rxt : he) - hs;
+        }
+        if (i < c->nsb)
+            hs = c->sb[i].r;
+    }
+    return pipe;
+}
+
+/*
+ * RFC 6675's NextSeg, rules 1 and 3: the first bytes below the highest
+ * SACKed ones, above HighRxt, neither SACKed nor retransmitted yet, and lost
+ * (rule 1) or not (rule 3, when there is no new data to send instead).
+ */
+static bool sack_next_hole(const struct sea__tcb *c, bool lost_only, uint32_t *seq, uint32_t *len) {
+    int lost = lost_only ? lost_holes(c) : c->nsb;
+    uint32_t hs = c->snd_una;
+    for (int i = 0; i < lost; i++) {
+        uint32_t he = c->sb[i].l;
+        uint32_t s = SEQ_GT(c->high_rxt, hs) ? c->high_rxt : hs;
+        uint32_t data = c->sbuf.len - (s - c->snd_una);
+        if (SEQ_LT(s, he) && s - c->snd_una < c->sbuf.len) {
+            uint32_t n = he - s < c->mss ? he - s : c->mss;
+            *seq = s;
+            *len = n < data ? n : data;
+            return true;
+        }
+        hs = c->sb[i].r;
+    }
+    return false;
+}
+
+/* Bytes SACKed below seq. */
+static uint32_t sacked_below(const struct sea__tcb *c, uint32_t seq) {
+    uint32_t n = 0;
+    for (int i = 0; i < c->nsb && SEQ_LT(c->sb[i].l, seq); i++)
+        n += (SEQ_LT(c->sb[i].r, seq) ? c->sb[i].r : seq) - c->sb[i].l;
+    return n;
+}
+
+/* Bytes SACKed at or above seq. */
+static uint32_t sacked_above(const struct sea__tcb *c, uint32_t seq) {
+    uint32_t n = 0;
+    for (int i = c->nsb - 1; i >= 0 && SEQ_GT(c->sb[i].r, seq); i--)
+        n += c->sb[i].r - (SEQ_GT(c->sb[i].l, seq) ? c->sb[i].l : seq);
+    return n;
+}
+
+/* Remembers a retransmission of a SACK recovery, to see whether it was lost too. */
+static void rxq_note(struct sea__tcb *c, uint32_t seq, uint32_t n) {
+    if (!c->sack_recovery || !n)
+        return;
+    if (c->nrxq == MAX_RXQ) { /* the oldest is forgotten: its loss, if any, is the timer's */
+        memmove(&c->rxq[0], &c->rxq[1], sizeof(c->rxq[0]) * (MAX_RXQ - 1));
+        c->nrxq--;
+    }
+    c->rxq[c->nrxq].l = seq;
+    c->rxq[c->nrxq].r = seq + n;
+    c->rxq[c->nrxq].mark = c->snd_max;
+    c->nrxq++;
+}
+
+/* Sends n bytes from seq again (data only: holes never hold the FIN). */
+static void rexmit(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, uint32_t n) {
+    send_seg(t, c, seq, SEA__TCP_ACK | SEA__TCP_PSH, n);
+    t->stats.retransmits++;
+    c->rtt_timing = false; /* Karn: a retransmitted segment gives no RTT sample */
+    if (SEQ_GT(seq + n, c->high_rxt))
+        c->high_rxt = seq + n;
+    rxq_note(c, seq, n);
+}
+
+/*
+ * A retransmission is lost too when more than (DupThresh - 1) segments'
+ * worth sent after it was SACKed while it was not (as Linux's lost
+ * retransmit detection before RACK): it goes again at once, rather than
+ * after a timeout.
+ */
+static void sack_lost_rexmits(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (!c->in_recovery || !c->sack_recovery)
+        return;
+    for (int i = 0; i < c->nrxq;) {
+        uint32_t l = SEQ_GT(c->rxq[i].l, c->snd_una) ? c->rxq[i].l : c->snd_una, r = c->rxq[i].r;
+        for (int k = 0; k < c->nsb; k++) /* skip what of it was SACKed since */
+            if (SEQ_LEQ(c->sb[k].l, l) && SEQ_GT(c->sb[k].r, l))
+                l = c->sb[k].r;
+        if (SEQ_GEQ(l, r)) { /* arrived */
+            memmove(&c->rxq[i], &c->rxq[i + 1], sizeof(c->rxq[0]) * (size_t)(c->nrxq - i - 1));
+            c->nrxq--;
+            continue;
+        }
+        if (sacked_above(c, c->rxq[i].mark) > (DUPTHRESH - 1) * (uint32_t)c->mss) {
+            uint32_t n = r - l;
+            for (int k = 0; k < c->nsb; k++)
+                if (SEQ_GT(c->sb[k].l, l) && c->sb[k].l - l < n)
+                    n = c->sb[k].l - l;
+            if (n > c->mss)
+                n = c->mss;
+            send_seg(t, c, l, SEA__TCP_ACK | SEA__TCP_PSH, n);
+            t->stats.retransmits++;
+            t->stats.lost_retransmits++;
+            c->rxq[i].mark = c->snd_max;
+        }
+        i++;
+    }
+}
+
+/*
+ * Sends again the first unacknowledged segment (its data, or the FIN alone),
+ * up to the first SACKed range; returns the sequence space sent.
+ */
 static uint32_t retransmit_head(struct sea__tcp_engine *t, struct sea__tcb *c) {
-    size_t n = zmin(c->mss, c->sbuf.len);
+    /*
+     * Never past SND.MAX: a partial ACK may leave less than a segment sent
+     * there, and bytes sent beyond it would be acknowledged beyond it, an
+     * ACK that is then refused (both sides would wait for ever).
+     */
+    size_t n = zmin(zmin(c->mss, c->sbuf.len), c->snd_max - c->snd_una);
+    if (c->nsb && c->sb[0].l - c->snd_una < n)
+        n = c->sb[0].l - c->snd_una;
     bool fin = fin_sent(c) && n == c->sbuf.len;
     if (!n && !fin)
         return 0;
     send_seg(t, c, c->snd_una, SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n ? SEA__TCP_PSH : 0), n);
     t->stats.retransmits++;
     c->rtt_timing = false; /* Karn: a retransmitted segment gives no RTT sample */
+    if (SEQ_GT(c->snd_una + (uint32_t)n, c->high_rxt))
+        c->high_rxt = c->snd_una + (uint32_t)n;
+    rxq_note(c, c->snd_una, (uint32_t)n);
     return (uint32_t)n + fin;
 }
 
@@ -512,24 +764,58 @@ static void state_after_fin_sent(struct sea__tcb *c) {
 
 /*
  * Sends what the windows allow (new data, or data again after a timeout
- * rewound SND.NXT), the FIN when its turn comes, and the ACK that is due;
- * arms the retransmission, zero-window and delayed-ACK timers as needed.
+ * rewound SND.NXT, skipping what the peer SACKed), the FIN when its turn
+ * comes, and the ACK that is due; in a SACK recovery, the lost holes first
+ * (RFC 6675's NextSeg) while the pipe is under cwnd.  Arms the
+ * retransmission, zero-window and delayed-ACK timers as needed.
  */
 static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
     bool sent = false;
     bool can_send = c->state == ESTABLISHED || c->state == CLOSE_WAIT || c->state == FIN_WAIT_1 ||
                     c->state == CLOSING || c->state == LAST_ACK;
     while (can_send) {
+        bool rec = c->in_recovery && c->sack_recovery;
+        uint32_t flight, cwnd = c->cwnd, seq, len;
+        if (rec) {
+            flight = sack_pipe(c);
+            if (flight + c->mss > cwnd)
+                break;
+            if (sack_next_hole(c, true, &seq, &len)) { /* rule 1: a lost hole */
+                rexmit(t, c, seq, len);
+                sent = true;
+                continue;
+            }
+        } else {
+            /* Resending after a timeout: what the peer SACKed is skipped. */
+            for (int i = 0; i < c->nsb && SEQ_LT(c->snd_nxt, c->snd_max); i++)
+                if (SEQ_LEQ(c->sb[i].l, c->snd_nxt) && SEQ_LT(c->snd_nxt, c->sb[i].r))
+                    c->snd_nxt = c->sb[i].r;
+            flight = c->snd_nxt - c->snd_una - sacked_below(c, c->snd_nxt);
+            if (!c->sack_ok && !c->in_recovery && c->dupacks > 0 && c->dupacks < DUPTHRESH)
+                cwnd += (uint32_t)c->dupacks * c->mss; /* limited transmit (RFC 3042) */
+        }
         uint32_t off = c->snd_nxt - c->snd_una;
         size_t unsent = c->sbuf.len > off ? c->sbuf.len - off : 0;
-        uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-        size_t usable = wnd > off ? wnd - off : 0;
+        size_t usable = zmin(c->snd_wnd > off ? c->snd_wnd - off : 0, cwnd > flight ? cwnd - flight : 0);
         size_t n = zmin(zmin(unsent, usable), c->mss);
+        bool hole = false; /* n stops at a SACKed range */
+        for (int i = 0; i < c->nsb; i++)
+            if (SEQ_GT(c->sb[i].l, c->snd_nxt) && c->sb[i].l - c->snd_nxt < n) {
+                n = c->sb[i].l - c->snd_nxt;
+                hole = true;
+                break;
+            }
         bool fin = c->fin_queued && c->snd_nxt + (uint32_t)n == c->fin_seq;
-        if (!n && !fin)
+        if (!n && !fin) {
+            if (rec && sack_next_hole(c, false, &seq, &len)) { /* rule 3: no new data, a hole not yet lost */
+                rexmit(t, c, seq, len);
+                sent = true;
+                continue;
+            }
             break;
+        }
         /* Sender SWS avoidance: a short segment only if it carries the last of the data, or nothing is in flight. */
-        if (n < c->mss && n < unsent && off > 0 && n < c->max_snd_wnd / 2)
+        if (n < c->mss && n < unsent && off > 0 && n < c->max_snd_wnd / 2 && !hole)
             break;
         uint8_t flags = SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n && n == unsent ? SEA__TCP_PSH : 0);
         bool new_data = SEQ_GEQ(c->snd_nxt, c->snd_max);
@@ -611,6 +897,7 @@ static void data_input(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t s
             return;
         }
         ring_write(&c->rbuf, off, p, n);
+        c->ooo_last = seq;
         t->stats.out_of_order++;
         c->ack_now = true; /* a duplicate ACK with SACK blocks: the sender's fast retransmit needs it now */
         return;
@@ -647,15 +934,30 @@ static void rtt_sample(struct sea__tcp_engine *t, struct sea__tcb *c, sea_time r
     c->rto = rto < t->cfg.rto_min ? t->cfg.rto_min : rto > t->cfg.rto_max ? t->cfg.rto_max : rto;
 }
 
-/* NewReno (RFC 5681, RFC 6582) on an ACK that advanced SND.UNA by acked bytes. */
+/* NewReno (RFC 5681, RFC 6582), or RFC 6675's recovery, on an ACK that advanced SND.UNA by acked bytes. */
 static void cc_on_ack(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t ack, uint32_t acked) {
     uint32_t mss = c->mss;
     if (c->in_recovery) {
         if (SEQ_GEQ(ack, c->recover)) { /* a full ACK: recovery is over */
+            /*
+             * NewReno's min(ssthresh, FlightSize + SMSS) (RFC 6582); after a
+             * SACK recovery, whose pipe already kept bursts down, ssthresh
+             * (as Linux): an ACK of all left one segment of window, and one
+             * lost segment then meant a timeout, with no dupACK to catch it.
+             */
             uint32_t flight = c->snd_max - c->snd_una;
-            c->cwnd = c->ssthresh < flight + mss ? c->ssthresh : flight + mss;
-            c->in_recovery = false;
+            c->cwnd = c->ssthresh < flight + mss || c->sack_recovery ? c->ssthresh : flight + mss;
+            c->in_recovery = c->sack_recovery = false;
             c->dupacks = 0;
+        } else if (c->sack_recovery) {
+            /*
+             * A partial ACK: the pipe shrank, output sends by NextSeg.  If
+             * nothing from the new SND.UNA on was retransmitted yet, its
+             * segment is taken as lost, as NewReno would (it covers a hole
+             * too near the end for SACKs above it to mark it lost).
+             */
+            if (SEQ_LEQ(c->high_rxt, c->snd_una))
+                retransmit_head(t, c);
         } else { /* a partial ACK: the next hole is lost too */
             retransmit_head(t, c);
             c->cwnd = c->cwnd > acked ? c->cwnd - acked + mss : mss;
@@ -674,8 +976,32 @@ static void cc_on_ack(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t ac
         c->cwnd = 1u << 30;
 }
 
+/* RFC 6675's entry into recovery: three duplicate ACKs, or SND.UNA's segment lost by the scoreboard. */
+static void sack_check_loss(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (c->in_recovery || c->persist || c->snd_una == c->snd_max || SEQ_LT(c->snd_una, c->recover))
+        return;
+    if (c->dupacks < DUPTHRESH && !lost_holes(c))
+        return;
+    uint32_t mss = c->mss, flight = c->snd_max - c->snd_una;
+    c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+    c->cwnd = c->ssthresh;
+    c->recover = c->snd_max;
+    c->in_recovery = c->sack_recovery = true;
+    c->high_rxt = c->snd_una;
+    c->nrxq = 0;
+    c->dupacks = 0;
+    t->stats.fast_retransmits++;
+    t->stats.sack_recoveries++;
+    retransmit_head(t, c); /* at once, whatever the pipe (RFC 6675 step 4.3) */
+}
+
 static void on_dupack(struct sea__tcp_engine *t, struct sea__tcb *c) {
     uint32_t mss = c->mss;
+    if (c->sack_ok) { /* counted; sack_check_loss decides */
+        if (!c->in_recovery)
+            c->dupacks++;
+        return;
+    }
     if (c->in_recovery) {
         c->cwnd += mss; /* each duplicate ACK is a segment that left the network */
         return;
@@ -730,7 +1056,8 @@ static struct sea__tcb *tcb_new(struct sea__tcp_engine *t, uint32_t raddr, uint1
     c->rto = t->cfg.rto_initial;
     c->iss = initial_seq(t, raddr, lport, rport);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-    c->ws_ok = c->ts_ok = c->sack_ok = true; /* offered; the other side's options settle them */
+    c->ws_ok = c->ts_ok = true; /* offered; the other side's options settle them */
+    c->sack_ok = !t->cfg.no_sack;
     c->rcv_wscale = (uint8_t)our_wscale(t);
     c->ts_offset = (uint32_t)next_rand(t);
     c->mss = 536;
@@ -864,6 +1191,7 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
         return;
     }
     uint32_t wnd = (uint32_t)seg->window << c->snd_wscale;
+    bool sacked = c->sack_ok && o->nsack && sb_take(t, c, o, SEQ_GT(ack, c->snd_una) ? ack : c->snd_una);
     if (SEQ_GT(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         uint32_t data = acked;
@@ -885,12 +1213,15 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
         c->snd_una = ack;
         if (SEQ_LT(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
+        if (!c->in_recovery && SEQ_LT(c->recover, c->snd_una))
+            c->recover = c->snd_una; /* kept near: after 2 GiB an old one would compare as ahead */
+        sb_trim(c);
         c->backoff = 0;
         c->persist = false;
         cc_on_ack(t, c, ack, acked);
         if (c->snd_una == c->snd_max)
             c->t_rtx = SEA_TIME_MAX;
-        else if (!c->in_recovery || SEQ_GEQ(ack, c->recover))
+        else if (!c->in_recovery || c->sack_recovery || SEQ_GEQ(ack, c->recover))
             arm_rtx(t, c); /* RFC 6298 (5.3): restarted by an ACK of new data */
         if (data && !c->fin_queued)
             c->ev |= SEA__TCP_EV_WRITABLE;
@@ -906,9 +1237,14 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
                 return;
             }
         }
-    } else if (ack == c->snd_una && seg->payload_len == 0 && !(seg->flags & (SEA__TCP_SYN | SEA__TCP_FIN)) &&
-               wnd == c->snd_wnd && c->snd_max != c->snd_una) {
-        on_dupack(t, c);
+    } else if (ack == c->snd_una && c->snd_max != c->snd_una &&
+               ((seg->payload_len == 0 && !(seg->flags & (SEA__TCP_SYN | SEA__TCP_FIN)) && wnd == c->snd_wnd) ||
+                sacked)) {
+        on_dupack(t, c); /* with SACK, any ACK that SACKs new data counts (RFC 6675), data-carrying ones too */
+    }
+    if (c->sack_ok) {
+        sack_lost_rexmits(t, c);
+        sack_check_loss(t, c);
     }
     /* The window, from the newest segment only (RFC 9293's SND.WL1/WL2 rule). */
     if (SEQ_GEQ(ack, c->snd_una) &&
@@ -963,6 +1299,15 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
             ack_input(t, c, seg, o);
             if (c->state == CLOSED)
                 return;
+            /*
+             * What the ACK allows goes now (a SACK recovery's next segments,
+             * limited transmit), with the ACK this segment is owed: a peer
+             * whose window we filled sends ACKs at its right edge, just
+             * outside, and they would otherwise never make us send.
+             */
+            c->ack_now = true;
+            output(t, c);
+            return;
         }
         if (c->state == TIME_WAIT && (flags & SEA__TCP_FIN))
             c->t_2msl = t->now + t->cfg.time_wait; /* the peer did not hear our ACK of its FIN */
@@ -1147,9 +1492,16 @@ static void rtx_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
             c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
         }
         c->cwnd = c->mss;
-        c->in_recovery = false;
+        c->in_recovery = c->sack_recovery = false;
         c->recover = c->snd_max;
         c->dupacks = 0;
+        /*
+         * The SACKed ranges are kept (the resend skips them) unless this is
+         * the second timeout in a row: then the peer may have dropped what it
+         * SACKed (reneging, RFC 2018 allows it), and all is sent again.
+         */
+        if (c->backoff > 0)
+            c->nsb = 0;
         if (c->snd_wnd == 0) {
             /*
              * The window is closed: what is in flight waits for it to open,
@@ -1535,6 +1887,11 @@ const char *sea__tcp_state_name(const struct sea__tcb *c) { return state_names[c
 
 size_t sea__tcp_unacked(const struct sea__tcb *c) { return c->sbuf.len; }
 
+void sea__tcp_snd_range(const struct sea__tcb *c, uint32_t *snd_una, uint32_t *snd_max) {
+    *snd_una = c->snd_una;
+    *snd_max = c->snd_max;
+}
+
 void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *rcv_nxt) {
     *snd_nxt = c->snd_nxt;
     *rcv_nxt = c->rcv_nxt;
@@ -1543,11 +1900,12 @@ void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *r
 int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len) {
     return snprintf(buf, len,
                     "%s una=%u nxt=%u max=%u wnd=%u cwnd=%u ssthresh=%u sbuf=%u fin_q=%d rtx=%s persist=%d "
-                    "backoff=%d rcv_nxt=%u adv=%u rbuf=%u ooo=%d recovery=%d dupacks=%d",
+                    "backoff=%d rcv_nxt=%u adv=%u rbuf=%u ooo=%d recovery=%d%s dupacks=%d sacked=%d/%u",
                     state_names[c->state], c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss,
                     c->snd_wnd, c->cwnd, c->ssthresh, c->sbuf.len, c->fin_queued,
                     c->t_rtx == SEA_TIME_MAX ? "off" : "on", c->persist, c->backoff, c->rcv_nxt - c->irs,
-                    c->rcv_adv - c->rcv_nxt, c->rbuf.len, c->nooo, c->in_recovery, c->dupacks);
+                    c->rcv_adv - c->rcv_nxt, c->rbuf.len, c->nooo, c->in_recovery, c->sack_recovery ? "(sack)" : "",
+                    c->dupacks, c->nsb, sacked_below(c, c->snd_max));
 }
 
 size_t sea__tcp_send_space(const struct sea__tcp_engine *t, const struct sea__tcb *c) {

@@ -1,8 +1,8 @@
 /*
  * net/native/tcp.h - TCP (RFC 9293) for sea's native stack: the state
  * machine, retransmission (RFC 6298), congestion control (NewReno, RFC 5681
- * and 6582), window scaling and timestamps (RFC 7323), SACK blocks sent
- * (RFC 2018), delayed ACKs, zero-window probes, keepalive, a SYN backlog,
+ * and 6582), window scaling and timestamps (RFC 7323), SACK (RFC 2018: blocks
+ * sent, and received ones used for loss recovery by RFC 6675), delayed ACKs, zero-window probes, keepalive, a SYN backlog,
  * RFC 5961's defences against blind resets, and random initial sequence
  * numbers (RFC 6528) and ports (RFC 6056).
  *
@@ -52,6 +52,7 @@ struct sea__tcp_config {
     int keepalive_probes;    /* 0: 9 */
     int syn_retries;         /* 0: 6 */
     int retries;             /* retransmissions of data before giving up (0: 15) */
+    bool no_sack;            /* offer no SACK (the other side then recovers by NewReno alone) */
     uint64_t secret[2];      /* keys the sequence numbers and ports (all zero: random) */
     /*
      * Whether an outgoing connection may use local port lport to raddr:rport
@@ -78,6 +79,9 @@ struct sea__tcp_stats {
     uint64_t bad_segments;   /* refused by the parser: checksum, lengths, options */
     uint64_t retransmits;    /* segments sent again, any cause */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
+    uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */
+    uint64_t lost_retransmits;    /* retransmissions found lost by SACKs of data sent after them, sent again */
+    uint64_t sack_blocks_ignored; /* received blocks outside (SND.UNA, SND.MAX], or empty: D-SACK, stale, forged */
     uint64_t rst_sent, rst_received, challenge_acks;
     uint64_t no_listener;     /* segments for no connection (answered with a reset) */
     uint64_t backlog_drops;   /* SYNs dropped because the listener's backlog was full */
@@ -173,6 +177,8 @@ void sea__tcp_endpoints(const struct sea__tcb *c, uint16_t *lport, uint32_t *rad
 const char *sea__tcp_state_name(const struct sea__tcb *c);
 /* The next sequence number to send and the next expected, for tests. */
 void sea__tcp_next_seqs(const struct sea__tcb *c, uint32_t *snd_nxt, uint32_t *rcv_nxt);
+/* SND.UNA and the highest sequence number sent (SND.MAX), for tests. */
+void sea__tcp_snd_range(const struct sea__tcb *c, uint32_t *snd_una, uint32_t *snd_max);
 /* One line of the connection's variables (sequence numbers relative to the initial ones), for logs and tests. */
 int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len);
 /* Bytes sea__tcp_send would take now (0 after a shutdown or an error). */
