@@ -1316,6 +1316,15 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
         return;
     }
     if (flags & SEA__TCP_RST) { /* RFC 5961 §3: only the exact next sequence number resets */
+        if (c->state == TIME_WAIT) {
+            /*
+             * RFC 1337: a reset does not cut TIME-WAIT short.  The connection
+             * ended in order; a late reset (the peer answering a segment of
+             * ours that crossed its close) is no error to report.
+             */
+            t->stats.rst_received++;
+            return;
+        }
         if (seq != c->rcv_nxt) {
             challenge_ack(t, c);
             return;

@@ -383,6 +383,9 @@ static sea_future t_handshake_echo_close(void) {
     return sea_ready();
 }
 
+static void inject(struct net *n, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+                   uint32_t ack, uint8_t flags, const void *data, size_t len);
+
 /* One side closes, the other reads the end, answers and closes: the passive close's path (LAST-ACK). */
 static sea_future t_passive_close(void) {
     struct net n;
@@ -404,6 +407,14 @@ static sea_future t_passive_close(void) {
     CHECK(b.closed);
     CHECK_EQ(b.closed_err, 0);
     CHECK_STREQ(sea__tcp_state_name(a.c), "TIME-WAIT");
+    /* RFC 1337: a reset, even an exact one, leaves TIME-WAIT alone and reports nothing. */
+    uint16_t lport, rport;
+    uint32_t raddr, a_nxt, a_rcv;
+    sea__tcp_endpoints(a.c, &lport, &raddr, &rport);
+    sea__tcp_next_seqs(a.c, &a_nxt, &a_rcv);
+    inject(&n, B_IP, A_IP, 80, lport, a_rcv, 0, SEA__TCP_RST, NULL, 0);
+    CHECK_STREQ(sea__tcp_state_name(a.c), "TIME-WAIT");
+    CHECK_EQ(sea__tcp_error(a.c), 0);
     close_both(&n, &a, &b, 61 * SEC);
     return sea_ready();
 }
