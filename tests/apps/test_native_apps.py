@@ -17,6 +17,11 @@ is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
     once, each echoing its own message, then closed (the server's connection count returns to 0);
   - sea's HTTP client (http_get_helper, sea_connect underneath) fetches a 4 MiB file from a Python
     HTTP server on the kernel's side;
+  - two shards on a multi-queue TAP device (seatap1, 10.72.0.0/24): 400 connections echoed and a 16 MiB
+    stream, both shards serving (their sea_native_* metrics, read from the Prometheus endpoint on the
+    namespace's loopback) and no frame forwarded between them (the steering program puts each flow on
+    its shard's queue); then again with --native-no-steering, where the kernel picks the queues and
+    the shards forward each other's frames (counted) and ARP's answers;
   - sea against sea: sea-httpd and sea's HTTP client both on the native stack, each on its end of a
     veth pair through AF_XDP (--xdp-device), in two namespaces of the test's own: a 4 MiB file and
     20 requests at once (skipped, and said, where AF_XDP cannot be set up);
@@ -202,6 +207,8 @@ def main():
             testproc.kill_wait(web)
         print('http client: done', flush=True)
 
+        two_shards(a, check, inns)
+
         sea_against_sea(a, check, www, big_sha, tmp)
     finally:
         subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -211,6 +218,46 @@ def main():
         return 1
     print('ok', flush=True)
     return 0
+
+
+def metric_sums(text):
+    """{name: {shard: value}} of the sea_native_* lines of a Prometheus text."""
+    out = {}
+    for m in re.finditer(r'^(sea_native_\w+)\{shard="(\d+)"\} (\S+)$', text, re.M):
+        out.setdefault(m.group(1), {})[int(m.group(2))] = float(m.group(3))
+    return out
+
+
+def two_shards(a, check, inns):
+    """The echo server on two shards, each with its queue of a multi-queue TAP device."""
+    for cmd in (['ip', 'tuntap', 'add', 'dev', 'seatap1', 'mode', 'tap', 'multi_queue'],
+                ['ip', 'addr', 'add', '10.72.0.1/24', 'dev', 'seatap1'], ['ip', 'link', 'set', 'seatap1', 'up']):
+        r = run(inns + cmd)
+        if not check(r.returncode == 0, f'{" ".join(cmd)}: {r.stderr.decode().strip()}'):
+            return
+    for steering in (True, False):
+        argv = inns + [a.echo, '-c2', '--blocked-reactor-notify-ms=0', '--network-stack=native', '--tap-device',
+                       'seatap1', '--host-ipv4-addr', '10.72.0.2', '--prometheus-port', '9180', '0.0.0.0:1234']
+        if not steering:
+            argv.insert(-1, '--native-no-steering')
+        what = 'two shards' + ('' if steering else ', no steering')
+        srv = testproc.Server(argv, 'echo_server ' + what, check, r'listening on', serving_on_stderr=True)
+        try:
+            r = run(inns + [PY, os.path.abspath(__file__), '--child', 'two'], timeout=300)
+            check(r.returncode == 0 and b'two ok' in r.stdout, f'{what}: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
+            r = run(inns + ['curl', '-s', '-m', '20', 'http://127.0.0.1:9180/metrics'])
+            m = metric_sums(r.stdout.decode(errors='replace'))
+            segs = m.get('sea_native_tcp_segments_received_total', {})
+            fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
+            print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
+            check(segs.get(0, 0) > 0 and segs.get(1, 0) > 0, f'{what}: not both shards served: {segs}')
+            if steering:
+                check(fwd == 0, f'{what}: {fwd} frames forwarded despite the steering program')
+            else:
+                check(fwd > 0, f'{what}: nothing forwarded without steering (the forwarding was not exercised)')
+        finally:
+            srv.stop()
+    print('two shards: done', flush=True)
 
 
 def sea_against_sea(a, check, www, big_sha, tmp):
@@ -280,6 +327,41 @@ def child(mode):
             got += b
         ok = bytes(got) == data
         print('echo ok' if ok else f'echo: {len(got)} bytes back, differ', flush=True)
+        return 0 if ok else 1
+    if mode == 'two':
+        socks = [socket.create_connection(('10.72.0.2', 1234), timeout=30) for _ in range(400)]
+        for i, s in enumerate(socks):
+            s.sendall(b'%d;' % i)
+        good = 0
+        for i, s in enumerate(socks):
+            want, data = b'%d;' % i, b''
+            while len(data) < len(want):
+                b = s.recv(64)
+                if not b:
+                    break
+                data += b
+            good += data == want
+        for s in socks:
+            s.close()
+        data = random.Random(3).randbytes(16 << 20)
+        s = socket.create_connection(('10.72.0.2', 1234), timeout=30)
+        got = bytearray()
+        import threading
+
+        def reader():
+            while len(got) < len(data):
+                b = s.recv(1 << 20)
+                if not b:
+                    break
+                got.extend(b)
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(data)
+        t.join(120)
+        s.close()
+        ok = good == 400 and bytes(got) == data
+        print('two ok' if ok else f'{good} of 400 echoed, stream {"whole" if bytes(got) == data else "NOT whole"}',
+              flush=True)
         return 0 if ok else 1
     if mode == 'many':
         socks = []

@@ -17,6 +17,7 @@
 #include "net/native/module.h"
 
 #include <sea/error.h>
+#include <sea/metrics.h>
 #include <sea/reactor.h>
 #include <sea/smp.h>
 
@@ -104,6 +105,9 @@ static const struct sea__opt options[] = {
     {.o = {.name = "native-fault-corrupt-ppm", .type = SEA_OPTION_INT, .default_value = "0", .min = 0,
            .max = 1000000, .help = "testing: frames with a bit flipped, per million, each way"},
      .value_name = "N"},
+    {.o = {.name = "native-no-steering", .type = SEA_OPTION_FLAG,
+           .help = "testing: no steering program, so the kernel picks the queues and the shards forward each other "
+                   "the frames that are not theirs"}},
     {.o = {.name = "native-fault-seed", .type = SEA_OPTION_INT, .default_value = "1", .min = 0, .max = 1 << 30,
            .help = "testing: the fault injector's seed"},
      .value_name = "N"},
@@ -120,6 +124,7 @@ static int native_configure(const struct sea__opt_values *v, char *err, size_t e
     opts.native = !strcmp(sea__opt_string(v, "network-stack"), "native");
     opts.tap = sea__opt_string(v, "tap-device");
     opts.xdp = sea__opt_string(v, "xdp-device");
+    opts.no_steering = sea__opt_flag(v, "native-no-steering");
     opts.addr = ipv4_of(sea__opt_string(v, "host-ipv4-addr"));
     opts.netmask = ipv4_of(sea__opt_string(v, "netmask-ipv4-addr"));
     opts.gw = ipv4_of(sea__opt_string(v, "gw-ipv4-addr"));
@@ -149,14 +154,66 @@ static int native_configure(const struct sea__opt_values *v, char *err, size_t e
     return 0;
 }
 
+/*
+ * The TAP device's queues, opened before the shards start, in shard order:
+ * the kernel numbers a device's queues in the order they are opened, and
+ * the steering program's queue i must be shard i's.
+ */
+static struct sea__tap *queues;
+static unsigned nqueues;
+
+static void queues_close(void) {
+    for (unsigned i = 0; i < nqueues; i++)
+        sea__tap_close(&queues[i]); /* (those a shard took over are -1 here) */
+    free(queues);
+    queues = NULL;
+    nqueues = 0;
+}
+
 static int native_start(const struct sea__run *run, char *err, size_t errlen) {
-    if (opts.native && opts.xdp && run->nshards > 1) {
-        snprintf(err, errlen,
-                 "--xdp-device runs on one shard for now (a queue per shard with steering is built for TAP "
-                 "devices only): use -c1, or --tap-device");
-        return -EINVAL;
+    if (!opts.native)
+        return 0;
+    if (opts.xdp) {
+        if (run->nshards > 1) {
+            snprintf(err, errlen,
+                     "--xdp-device runs on one shard for now (a queue per shard with steering is built for TAP "
+                     "devices only): use -c1, or --tap-device");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    queues = calloc(run->nshards, sizeof(*queues));
+    if (!queues) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    nqueues = run->nshards;
+    for (unsigned i = 0; i < nqueues; i++)
+        queues[i].fd = -1;
+    for (unsigned i = 0; i < nqueues; i++) {
+        int rc = sea__tap_open_queue(&queues[i], opts.tap, nqueues > 1);
+        if (rc < 0) {
+            snprintf(err, errlen, "the native network stack: cannot open TAP device %s%s: %s%s", opts.tap,
+                     nqueues > 1 ? " (a queue per shard)" : "", sea_strerror(rc),
+                     rc == -EINVAL && nqueues > 1 ? " (several shards need a multi-queue device: ip tuntap add ... "
+                                                    "multi_queue)"
+                                                  : "");
+            queues_close();
+            return rc;
+        }
+    }
+    if (nqueues > 1) {
+        int rc = sea__tap_steer(&queues[0], opts.no_steering ? 0 : nqueues);
+        if (rc < 0) /* it still works: the stacks forward each other's frames, at a cost */
+            fprintf(stderr, "sea: the native stack's steering program was refused (%s): frames will be forwarded "
+                            "between shards\n", sea_strerror(rc));
     }
     return 0;
+}
+
+/* Queues no shard took over (a start-up that failed). */
+static void native_stop(void) {
+    queues_close();
 }
 
 /* ---- between shards: forwarded frames and ARP, as messages ---- */
@@ -218,9 +275,9 @@ static void arp_needed(void *ctx, uint32_t ip) {
 /* ---- each shard's stack ---- */
 
 /*
- * On each shard as it starts: its queue of the device opened, its stack's
- * fiber started (it runs once the loop does), so that sea_listen in main
- * finds it.  Shard 0 also gives the device the steering program.
+ * On each shard as it starts: its stack on its queue of the device (opened
+ * by native_start), its fiber started (it runs once the loop does), so that
+ * sea_listen in main finds it.
  */
 static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     if (!opts.native)
@@ -237,23 +294,76 @@ static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     else
         memcpy(cfg.mac, random_mac, 6); /* every shard's queue is the same interface: one MAC (AF_XDP takes its own) */
     cfg.faults.seed += id; /* each shard its own sequence of faults */
+    if (queues && id < nqueues)
+        cfg.tap_queue = &queues[id];
     char why[200];
     int rc = sea__nstack_open(&stack, &cfg, why, sizeof(why));
     if (rc < 0) {
-        snprintf(err, errlen, "the native network stack (shard %u): %s%s", id, why,
-                 rc == -EINVAL && n > 1 ? " (several shards need a multi-queue device: ip tuntap add ... multi_queue)"
-                                        : "");
+        snprintf(err, errlen, "the native network stack (shard %u): %s", id, why);
         return rc;
-    }
-    if (id == 0 && n > 1) {
-        rc = sea__nstack_steer(stack, n);
-        if (rc < 0) /* it still works: the stacks forward each other's frames, at a cost */
-            fprintf(stderr, "sea: the native stack's steering program was refused (%s): frames will be forwarded "
-                            "between shards\n", sea_strerror(rc));
     }
     sea_abort_source_init(&stack_stop);
     stack_run = sea__nstack_run(stack, &stack_stop);
     stack_running = true;
+    return 0;
+}
+
+/* ---- metrics: each shard's stack, read on that shard ---- */
+
+#define NATIVE_METRIC(fn, expr)                                                                                \
+    static double fn(void *arg) {                                                                              \
+        (void)arg;                                                                                             \
+        return stack ? (double)(expr) : 0;                                                                     \
+    }
+NATIVE_METRIC(m_rx, sea__nstack_tap_stats(stack)->rx_frames)
+NATIVE_METRIC(m_tx, sea__nstack_tap_stats(stack)->tx_frames)
+NATIVE_METRIC(m_tx_dropped, sea__nstack_tap_stats(stack)->tx_dropped)
+NATIVE_METRIC(m_forwarded, sea__nstack_stats(stack)->forwarded)
+NATIVE_METRIC(m_conns, sea__nstack_tcp(stack)->stats.connections)
+NATIVE_METRIC(m_segs_in, sea__nstack_tcp(stack)->stats.segs_in)
+NATIVE_METRIC(m_segs_out, sea__nstack_tcp(stack)->stats.segs_out)
+NATIVE_METRIC(m_retrans, sea__nstack_tcp(stack)->stats.retransmits)
+NATIVE_METRIC(m_rto, sea__nstack_tcp(stack)->stats.rto_expired)
+NATIVE_METRIC(m_rst_out, sea__nstack_tcp(stack)->stats.rst_sent)
+NATIVE_METRIC(m_rst_in, sea__nstack_tcp(stack)->stats.rst_received)
+NATIVE_METRIC(m_bad, sea__nstack_tcp(stack)->stats.bad_segments)
+NATIVE_METRIC(m_backlog, sea__nstack_tcp(stack)->stats.backlog_drops)
+#undef NATIVE_METRIC
+
+static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
+    (void)sh;
+    if (!opts.native)
+        return 0;
+    static const struct {
+        const char *name, *help;
+        bool counter;
+        sea_metric_read_fn fn;
+    } metrics[] = {
+        {"sea_native_frames_received_total", "Frames the native stack's device delivered", true, m_rx},
+        {"sea_native_frames_sent_total", "Frames the native stack sent", true, m_tx},
+        {"sea_native_frames_dropped_total", "Frames the device would not take (a full queue)", true, m_tx_dropped},
+        {"sea_native_frames_forwarded_total", "Frames that arrived on this shard for another (forwarded)", true,
+         m_forwarded},
+        {"sea_native_tcp_connections", "TCP connections of this shard's stack, TIME-WAIT included", false, m_conns},
+        {"sea_native_tcp_segments_received_total", "TCP segments received", true, m_segs_in},
+        {"sea_native_tcp_segments_sent_total", "TCP segments sent", true, m_segs_out},
+        {"sea_native_tcp_retransmits_total", "TCP segments sent again", true, m_retrans},
+        {"sea_native_tcp_timeouts_total", "Retransmission timeouts", true, m_rto},
+        {"sea_native_tcp_resets_sent_total", "TCP resets sent", true, m_rst_out},
+        {"sea_native_tcp_resets_received_total", "TCP resets received", true, m_rst_in},
+        {"sea_native_tcp_bad_segments_total", "TCP segments refused (checksum, lengths, options)", true, m_bad},
+        {"sea_native_tcp_backlog_drops_total", "SYNs dropped because a listener's backlog was full", true,
+         m_backlog},
+    };
+    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+        int rc = metrics[i].counter
+                     ? sea_counter_register_fn(metrics[i].name, metrics[i].help, NULL, metrics[i].fn, NULL, NULL)
+                     : sea_gauge_register_fn(metrics[i].name, metrics[i].help, NULL, metrics[i].fn, NULL, NULL);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot register the native stack's metrics: %s", sea_strerror(rc));
+            return rc;
+        }
+    }
     return 0;
 }
 
@@ -303,7 +413,9 @@ const struct sea__module sea__module_native = {
     .noptions = sizeof(options) / sizeof(options[0]),
     .configure = native_configure,
     .start = native_start,
+    .stop = native_stop,
     .shard_start = native_shard_start,
+    .metrics = native_metrics,
     .stopping = native_stopping,
     .shard_stop = native_shard_stop,
 };

@@ -26,6 +26,7 @@ struct sea__native_options {
     bool have_mac;        /* --hw-address given */
     uint8_t mac[6];
     struct sea__nstack_faults faults;
+    bool no_steering;     /* --native-no-steering (testing) */
 };
 
 const struct sea__native_options *sea__native_options(void);

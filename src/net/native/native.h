@@ -54,10 +54,15 @@ int sea__tap_open_queue(struct sea__tap *t, const char *name, bool multi_queue);
 /*
  * Makes the kernel put each IPv4 TCP frame on queue
  * sea__steer_hash(src, dst, sport, dport) % nqueues, and every other frame
- * on queue 0 (a BPF program given to the device with TUNSETSTEERINGEBPF).
- * 0, or a negative errno (-EPERM, -EINVAL where the kernel lacks it).
+ * on queue 0 (a BPF program given to the device with TUNSETSTEERINGEBPF;
+ * nqueues < 2 takes any program off).  A queue's number is the order in
+ * which it was opened, so the queues must be opened in shard order.  The
+ * program stays with the device after this process.  0, or a negative errno
+ * (-EPERM, -EINVAL where the kernel lacks it).
  */
 int sea__tap_steer(struct sea__tap *t, unsigned nqueues);
+/* The steering program itself, loaded (its descriptor, the caller's to close), for sea__tap_steer and its test. */
+int sea__tap_steer_prog(unsigned nqueues);
 
 /*
  * The flow hash that decides a TCP connection's shard, for a frame from

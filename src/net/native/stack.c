@@ -356,10 +356,6 @@ static bool port_lands_here(void *ctx, uint16_t lport, uint32_t raddr, uint16_t 
     return sea__steer_hash(raddr, s->cfg.addr, rport, lport) % s->cfg.nshards == s->cfg.shard;
 }
 
-int sea__nstack_steer(struct sea__nstack *s, unsigned nshards) {
-    return s->xdp ? -EOPNOTSUPP : sea__tap_steer(&s->tap, nshards);
-}
-
 /* ---- the fiber ---- */
 
 static void wake_at_deadline(sea_timer *t, void *arg) {
@@ -516,7 +512,13 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
             memcpy(s->l3.cfg.mac, s->xdp->mac, 6);
         }
     } else {
-        rc = sea__tap_open_queue(&s->tap, cfg->tap, cfg->nshards > 1);
+        if (cfg->tap_queue) { /* opened by the caller, in shard order: queue i is shard i's */
+            s->tap = *cfg->tap_queue;
+            cfg->tap_queue->fd = -1;
+            rc = 0;
+        } else {
+            rc = sea__tap_open_queue(&s->tap, cfg->tap, cfg->nshards > 1);
+        }
         if (rc < 0) {
             snprintf(err, errlen, "cannot open TAP device %s: %s", cfg->tap ? cfg->tap : "(none)", sea_strerror(rc));
             sea__tcp_destroy(&s->tcp);

@@ -43,6 +43,7 @@ struct sea__nstack_peers {
 
 struct sea__nstack_config {
     const char *tap;            /* the TAP device's name (unless xdp is set) */
+    struct sea__tap *tap_queue; /* or: a queue of it opened already, which the stack takes over (module.c) */
     const char *xdp;            /* or: the interface whose queue xdp_queue to take with AF_XDP (xdp.h) */
     unsigned xdp_queue;
     bool mac_given;             /* with xdp: use mac (else the interface's own address) */
@@ -71,8 +72,6 @@ sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) SEA_MU
 /* Closes the device and frees everything (after run has resolved). */
 void sea__nstack_close(struct sea__nstack *s);
 
-/* Has the kernel steer each TCP flow to the queue of its shard (sea__tap_steer); 0 or a negative errno. */
-int sea__nstack_steer(struct sea__nstack *s, unsigned nshards);
 /* A frame another shard forwarded here (peers.forward), handled as if received. */
 void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len);
 /* An ARP entry shard 0 learned (peers.arp_learned): into this shard's cache; frames waiting for it go. */

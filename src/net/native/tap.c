@@ -96,9 +96,9 @@ static int bpf_call(int cmd, union bpf_attr *attr) {
 /* One instruction: code, dst, src, off, imm. */
 #define INSN(c, d, s_, o, i) {.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)}
 
-int sea__tap_steer(struct sea__tap *t, unsigned nqueues) {
-    if (nqueues < 2)
-        return 0;
+int sea__tap_steer_prog(unsigned nqueues) {
+    if (nqueues < 1)
+        return -EINVAL;
     /*
      * A socket filter the kernel runs on each frame it sends to the device;
      * its result is the queue (TUNSETSTEERINGEBPF).  It is
@@ -146,7 +146,15 @@ int sea__tap_steer(struct sea__tap *t, unsigned nqueues) {
     a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
     a.license = (uint64_t)(uintptr_t) "GPL";
     memcpy(a.prog_name, "sea_steer", sizeof("sea_steer"));
-    int fd = bpf_call(BPF_PROG_LOAD, &a);
+    return bpf_call(BPF_PROG_LOAD, &a);
+}
+
+int sea__tap_steer(struct sea__tap *t, unsigned nqueues) {
+    if (nqueues < 2) { /* none: the kernel's own choice (a program left by an earlier run is taken off) */
+        int none = -1;
+        return ioctl(t->fd, TUNSETSTEERINGEBPF, &none) < 0 ? -errno : 0;
+    }
+    int fd = sea__tap_steer_prog(nqueues);
     if (fd < 0)
         return fd;
     int rc = ioctl(t->fd, TUNSETSTEERINGEBPF, &fd) < 0 ? -errno : 0;
