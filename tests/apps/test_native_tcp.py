@@ -11,6 +11,7 @@ side), and runs tests/unit/native/native_echo.c in it as 10.78.0.2.  From the ke
   - 200 connections open at once, each echoing its own message, then closed by the client;
   - a client that resets its connection (SO_LINGER 0) in the middle of a stream: the server's
     connection count goes back to zero (its counters at the end show the reset received);
+  - `ping -s 3000` (with ping installed): fragments reassembled, and the reply sent in fragments;
   - sea as the client: native_echo --connect to an echo server of this script's in the namespace,
     8 MiB sent and read back whole;
   - the same stack with the device's fault injector on (1% loss, reordering, duplication and
@@ -23,6 +24,7 @@ import argparse
 import hashlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -188,14 +190,24 @@ def main():
 
         # 1. The kernel as the client.
         srv = testproc.Server(base, 'native_echo', check, r'serving tap=', timeout=60)
+        pinged = False
         try:
             rc, _ = in_namespace(ns, ['--child', 'basic'])
             check(rc == 0, 'the kernel as client')
+            if shutil.which('ping'):
+                # 3000 bytes of data: the request comes in fragments, and the reply goes out in fragments
+                p = subprocess.run(['ip', 'netns', 'exec', ns, 'ping', '-c', '3', '-W', '5', '-s', '3000', SEA_IP],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+                check(' 3 received' in p.stdout, f'ping -s 3000: {p.stdout[-300:]}')
+                pinged = True
         finally:
             srv.stop()
         c = counters(srv.stdout())
         print(f'server: {c}', flush=True)
         check(c, 'no counters from native_echo')
+        if c and pinged:
+            check(int(c.get('reassembled', 0)) >= 3 and int(c.get('fragmented', 0)) >= 3,
+                  f'pings of 3000 bytes: reassembled {c.get("reassembled")}, fragmented {c.get("fragmented")}')
         if c and int(c.get('rst_received', 0)) < 1:
             failures.append('the client\'s reset was not seen')
         if c and int(c.get('accepted', 0)) < 202:

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "base/compiler.h"
+#include "net/native/frag.h"
 #include "net/native/wire.h"
 #include "net/native/xdp.h"
 
@@ -57,10 +58,12 @@ struct sea__nstack {
     struct sea__xdp *xdp;
     struct sea__tap_stats dev_stats; /* the XDP device's counters in the TAP's terms (sea__nstack_tap_stats) */
     struct sea__l3 l3;
+    struct sea__frag frag; /* IPv4 datagrams being reassembled */
     struct sea__tcp_engine tcp;
     struct sea__nstack_stats stats;
     uint16_t ip_id;
     uint8_t frame[SEA__TAP_FRAME_MAX];
+    uint8_t whole[SEA__TAP_FRAME_MAX]; /* a reassembled datagram, as a frame */
     struct queued queue[ARP_QUEUE_MAX];
     size_t nqueued;
     struct resolving resolving[ARP_QUEUE_MAX];
@@ -127,6 +130,37 @@ static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
         free(s->held);
         s->held = NULL;
     }
+}
+
+/*
+ * Sends an Ethernet frame carrying an IPv4 datagram larger than the MTU
+ * (an echo reply to a reassembled request) as fragments, each within the
+ * MTU: payload pieces of a multiple of 8 bytes behind copies of its header.
+ * A datagram that forbids fragments is dropped, as a router would.
+ */
+static void send_fragmented(struct sea__nstack *s, uint8_t *frame, size_t len) {
+    struct sea__ipv4 ip;
+    if (sea__ipv4_parse(frame + SEA__ETH_HLEN, len - SEA__ETH_HLEN, &ip) < 0 || ip.df || ip.options_len) {
+        s->stats.too_big++;
+        return;
+    }
+    size_t mtu = s->cfg.tcp.mtu ? s->cfg.tcp.mtu : 1500;
+    size_t piece = (mtu - SEA__IPV4_HLEN) & ~(size_t)7;
+    uint8_t out[SEA__ETH_HLEN + 1500 + 64];
+    if (piece + SEA__ETH_HLEN + SEA__IPV4_HLEN > sizeof(out))
+        piece = (sizeof(out) - SEA__ETH_HLEN - SEA__IPV4_HLEN) & ~(size_t)7;
+    for (size_t off = 0; off < ip.payload_len; off += piece) {
+        size_t n = ip.payload_len - off < piece ? ip.payload_len - off : piece;
+        memcpy(out, frame, SEA__ETH_HLEN);
+        struct sea__ipv4_args a = {.tos = ip.tos, .ttl = ip.ttl, .proto = ip.proto, .id = ip.id,
+                                   .mf = off + n < ip.payload_len, .frag_offset = (uint16_t)off,
+                                   .src = ip.src, .dst = ip.dst, .payload_len = n};
+        if (sea__ipv4_build(out + SEA__ETH_HLEN, SEA__IPV4_HLEN + n, &a) < 0)
+            return;
+        memcpy(out + SEA__ETH_HLEN + SEA__IPV4_HLEN, ip.payload + off, n);
+        dev_send(s, out, SEA__ETH_HLEN + SEA__IPV4_HLEN + n);
+    }
+    s->stats.fragmented++;
 }
 
 /* ---- IPv4 output and ARP ---- */
@@ -277,11 +311,51 @@ static uint16_t be16(const uint8_t *p) {
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now);
+
+/*
+ * A fragment for us: into the reassembly table (frag.c, its limits and
+ * rules); a datagram it completes is handled as a frame of its own, an
+ * Ethernet and a fresh IPv4 header before its payload, built in the spare
+ * frame buffer (its options are not kept: the stack reads none).
+ */
+static void fragment_input(struct sea__nstack *s, const struct sea__eth *eth, const struct sea__ipv4 *ip,
+                           sea_time now) {
+    struct sea__frag_datagram d;
+    if (sea__frag_input(&s->frag, ip, (uint64_t)now, &d) != 1)
+        return; /* held, or refused: counted in s->frag.stats */
+    size_t n = d.ip.payload_len;
+    if (SEA__ETH_HLEN + SEA__IPV4_HLEN + n > sizeof(s->whole)) {
+        sea__frag_release(&s->frag);
+        return;
+    }
+    uint8_t *f = s->whole;
+    sea__eth_build(f, SEA__ETH_HLEN, eth->dst, eth->src, SEA__ETH_P_IPV4);
+    struct sea__ipv4_args a = {.tos = d.ip.tos, .ttl = d.ip.ttl, .proto = d.ip.proto, .id = d.ip.id,
+                               .src = d.ip.src, .dst = d.ip.dst, .payload_len = n};
+    sea__ipv4_build(f + SEA__ETH_HLEN, SEA__IPV4_HLEN + n, &a);
+    memcpy(f + SEA__ETH_HLEN + SEA__IPV4_HLEN, d.ip.payload, n);
+    sea__frag_release(&s->frag);
+    s->stats.reassembled++;
+    frame_input(s, f, SEA__ETH_HLEN + SEA__IPV4_HLEN + n, now);
+}
+
 static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now) {
     struct sea__eth eth;
     struct sea__ipv4 ip;
     /* TCP for us goes straight to the engine; everything else (ARP, ICMP, the refused) through l3. */
     bool parsed = sea__eth_parse(data, len, &eth) == 0;
+    if (parsed && eth.type == SEA__ETH_P_IPV4 && memcmp(eth.dst, s->cfg.mac, 6) == 0 &&
+        sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 && ip.dst == s->cfg.addr &&
+        (ip.mf || ip.frag_offset)) {
+        if (many(s) && s->cfg.shard != 0) { /* the steering sends fragments to shard 0: this one strayed */
+            s->stats.forwarded++;
+            s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len);
+            return;
+        }
+        fragment_input(s, &eth, &ip, now);
+        return;
+    }
     if (parsed && eth.type == SEA__ETH_P_IPV4 && memcmp(eth.dst, s->cfg.mac, 6) == 0 &&
         sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 && ip.dst == s->cfg.addr &&
         ip.proto == SEA__IP_TCP && !ip.mf && !ip.frag_offset) {
@@ -311,7 +385,10 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     uint64_t learned = s->l3.stats.arp_learned;
     s->l3.now = now;
     size_t r = sea__l3_input(&s->l3, s->frame, len, sizeof(s->frame));
-    if (r)
+    size_t mtu = s->cfg.tcp.mtu ? s->cfg.tcp.mtu : 1500;
+    if (r > SEA__ETH_HLEN + mtu)
+        send_fragmented(s, s->frame, r);
+    else if (r)
         dev_send(s, s->frame, r);
     if (s->l3.stats.arp_learned != learned) {
         if (is_arp && many(s))
@@ -389,6 +466,10 @@ static sea_future run_fiber(struct run_args *ap) {
         sea_time now = sea_now();
         sea_time d = sea__tcp_tick(&s->tcp, now);
         arp_timers(s, now);
+        sea__frag_expire(&s->frag, (uint64_t)now);
+        uint64_t fd = sea__frag_next_expiry(&s->frag);
+        if (fd != UINT64_MAX && (sea_time)fd < d)
+            d = (sea_time)fd;
         sea_time ad = arp_deadline(s);
         if (ad < d)
             d = ad;
@@ -473,6 +554,7 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
     struct sea__l3_config l3 = {.addr = cfg->addr, .netmask = cfg->netmask};
     memcpy(l3.mac, cfg->mac, 6);
     sea__l3_init(&s->l3, &l3);
+    sea__frag_init(&s->frag, NULL);
     struct sea__tcp_config tc = cfg->tcp;
     tc.addr = cfg->addr;
     tc.output = tcp_output;
@@ -535,6 +617,7 @@ void sea__nstack_close(struct sea__nstack *s) {
     if (!s)
         return;
     sea_timer_cancel(&s->timer);
+    sea__frag_free(&s->frag);
     if (s->xdp) {
         sea__xdp_close(s->xdp);
         free(s->xdp);

@@ -61,6 +61,9 @@ struct sea__nstack_stats {
     uint64_t no_route;                              /* packets for an address off the subnet, with no gateway */
     uint64_t fault_lost, fault_dup, fault_corrupt, fault_reordered;
     uint64_t forwarded;    /* frames this shard received for another (forwarded to it: the steering missed) */
+    uint64_t reassembled;  /* IPv4 datagrams put back together from fragments (frag.c counts the rest) */
+    uint64_t fragmented;   /* datagrams larger than the MTU sent as fragments (echo replies to reassembled requests) */
+    uint64_t too_big;      /* ... dropped instead: DF set, or IPv4 options */
 };
 
 struct sea__nstack;
