@@ -15,7 +15,7 @@ side), and runs tests/unit/native/native_echo.c in it as 10.78.0.2.  From the ke
   - sea as the client: native_echo --connect to an echo server of this script's in the namespace,
     8 MiB sent and read back whole;
   - the same stack with the device's fault injector on (1% loss, reordering, duplication and
-    corruption each way): an echo of 2 MiB still comes back whole.
+    corruption each way, and 2 ms of delay on what it sends): an echo of 2 MiB still comes back whole.
 
 Every server is stopped by its PID (SIGTERM: exit 0 and its counters); every wait is bounded; the
 namespace is deleted in a `finally`, whatever happened.
@@ -233,7 +233,8 @@ def main():
 
         # 3. Faults at the device.
         faulty = base + ['--native-fault-loss-ppm', '10000', '--native-fault-reorder-ppm', '10000', '--native-fault-dup-ppm', '10000',
-                         '--native-fault-corrupt-ppm', '10000', '--native-fault-seed', '7']
+                         '--native-fault-corrupt-ppm', '10000', '--native-fault-seed', '7',
+                         '--native-fault-delay-us', '2000']
         srv = testproc.Server(faulty, 'native_echo with faults', check, r'serving tap=', timeout=60)
         try:
             rc, _ = in_namespace(ns, ['--child', 'faulty'])
@@ -242,7 +243,8 @@ def main():
             srv.stop()
         c = counters(srv.stdout())
         print(f'server with faults: {c}', flush=True)
-        check(c and int(c.get('fault_lost', 0)) > 0, f'the faulty server\'s counters: {c}')
+        check(c and int(c.get('fault_lost', 0)) > 0 and int(c.get('fault_delayed', 0)) > 0,
+              f'the faulty server\'s counters: {c}')
     finally:
         subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for f in failures:

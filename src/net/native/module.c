@@ -105,6 +105,9 @@ static const struct sea__opt options[] = {
     {.o = {.name = "native-fault-corrupt-ppm", .type = SEA_OPTION_INT, .default_value = "0", .min = 0,
            .max = 1000000, .help = "testing: frames with a bit flipped, per million, each way"},
      .value_name = "N"},
+    {.o = {.name = "native-fault-delay-us", .type = SEA_OPTION_INT, .default_value = "0", .min = 0,
+           .max = 10000000, .help = "testing: every frame the native stack sends waits this long first"},
+     .value_name = "N"},
     {.o = {.name = "native-no-steering", .type = SEA_OPTION_FLAG,
            .help = "testing: no steering program, so the kernel picks the queues and the shards forward each other "
                    "the frames that are not theirs"}},
@@ -142,6 +145,7 @@ static int native_configure(const struct sea__opt_values *v, char *err, size_t e
         .reorder = (uint32_t)sea__opt_int(v, "native-fault-reorder-ppm"),
         .corrupt = (uint32_t)sea__opt_int(v, "native-fault-corrupt-ppm"),
         .seed = (uint64_t)sea__opt_int(v, "native-fault-seed"),
+        .delay_us = (uint32_t)sea__opt_int(v, "native-fault-delay-us"),
     };
     if (opts.native && !opts.addr) {
         snprintf(err, errlen, "--network-stack=native needs --host-ipv4-addr (the stack's own address)");

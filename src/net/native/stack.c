@@ -46,6 +46,14 @@ struct queued {
     uint8_t *frame;
 };
 
+/* A frame waiting out the injected delay. */
+struct delayed {
+    sea_time due;
+    size_t len;
+    uint8_t *frame;
+};
+#define DELAY_MAX 4096 /* frames; a full delay line drops, as a full queue would */
+
 struct resolving {
     uint32_t ip;          /* 0: free */
     sea_time next_try;
@@ -71,6 +79,8 @@ struct sea__nstack {
     uint64_t rng;
     uint8_t *held;        /* a frame held back to be sent after the next (reordering) */
     size_t held_len;
+    struct delayed *delayed; /* frames waiting out the injected delay, in order (a ring of DELAY_MAX) */
+    size_t delayed_head, delayed_count;
     /* the fiber's wake-ups */
     sea_abort_source wake;
     sea_timer timer;
@@ -101,6 +111,40 @@ static uint32_t chance(struct sea__nstack *s) {
     return (uint32_t)(s->rng % 1000000);
 }
 
+/* Sends now, or after the injected delay. */
+static void delay_send(struct sea__nstack *s, const uint8_t *frame, size_t len) {
+    uint32_t us = s->cfg.faults.delay_us;
+    if (!us) {
+        raw_send(s, frame, len);
+        return;
+    }
+    if (!s->delayed && !(s->delayed = calloc(DELAY_MAX, sizeof(*s->delayed))))
+        return;
+    uint8_t *copy = s->delayed_count < DELAY_MAX ? malloc(len) : NULL;
+    if (!copy) {
+        s->stats.fault_lost++;
+        return;
+    }
+    memcpy(copy, frame, len);
+    struct delayed *d = &s->delayed[(s->delayed_head + s->delayed_count++) % DELAY_MAX];
+    *d = (struct delayed){.due = sea_now() + (sea_time)us * 1000, .len = len, .frame = copy};
+    s->stats.fault_delayed++;
+}
+
+/* Sends the delayed frames that are due; returns when the next one is (SEA_TIME_MAX: none waits). */
+static sea_time delay_flush(struct sea__nstack *s, sea_time now) {
+    while (s->delayed_count) {
+        struct delayed *d = &s->delayed[s->delayed_head];
+        if (d->due > now)
+            return d->due;
+        raw_send(s, d->frame, d->len);
+        free(d->frame);
+        s->delayed_head = (s->delayed_head + 1) % DELAY_MAX;
+        s->delayed_count--;
+    }
+    return SEA_TIME_MAX;
+}
+
 static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
     const struct sea__nstack_faults *f = &s->cfg.faults;
     if (f->loss && chance(s) < f->loss) {
@@ -120,13 +164,13 @@ static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
             return;
         }
     }
-    raw_send(s, frame, len);
+    delay_send(s, frame, len);
     if (f->dup && chance(s) < f->dup) {
-        raw_send(s, frame, len);
+        delay_send(s, frame, len);
         s->stats.fault_dup++;
     }
     if (s->held) {
-        raw_send(s, s->held, s->held_len);
+        delay_send(s, s->held, s->held_len);
         free(s->held);
         s->held = NULL;
     }
@@ -475,6 +519,9 @@ static sea_future run_fiber(struct run_args *ap) {
             d = ad;
         if (s->held) /* a frame held for reordering goes out at the next wake-up at the latest */
             d = now + 1000000;
+        sea_time dd = delay_flush(s, now);
+        if (dd < d)
+            d = dd;
         sea_abort_source_init(&s->wake);
         if (d != SEA_TIME_MAX)
             sea_timer_arm_at(&s->timer, d);
@@ -487,7 +534,7 @@ static sea_future run_fiber(struct run_args *ap) {
             break;
         }
         if (s->held && rc == (-ETIMEDOUT)) {
-            raw_send(s, s->held, s->held_len);
+            delay_send(s, s->held, s->held_len);
             free(s->held);
             s->held = NULL;
         }
@@ -618,6 +665,12 @@ void sea__nstack_close(struct sea__nstack *s) {
         return;
     sea_timer_cancel(&s->timer);
     sea__frag_free(&s->frag);
+    while (s->delayed_count) { /* never sent: the device closes */
+        free(s->delayed[s->delayed_head].frame);
+        s->delayed_head = (s->delayed_head + 1) % DELAY_MAX;
+        s->delayed_count--;
+    }
+    free(s->delayed);
     if (s->xdp) {
         sea__xdp_close(s->xdp);
         free(s->xdp);

@@ -24,6 +24,7 @@
 /* Faults the device injects, per million frames, each way (for tests: the kernel here has no netem). */
 struct sea__nstack_faults {
     uint32_t loss, dup, corrupt, reorder; /* reorder: the frame is held and sent after the next one */
+    uint32_t delay_us;                    /* every frame sent waits this long first (a longer wire) */
     uint64_t seed;
 };
 
@@ -59,7 +60,7 @@ struct sea__nstack_config {
 struct sea__nstack_stats {
     uint64_t arp_requests, arp_queued, arp_dropped; /* resolutions asked, packets queued behind them, given up */
     uint64_t no_route;                              /* packets for an address off the subnet, with no gateway */
-    uint64_t fault_lost, fault_dup, fault_corrupt, fault_reordered;
+    uint64_t fault_lost, fault_dup, fault_corrupt, fault_reordered, fault_delayed;
     uint64_t forwarded;    /* frames this shard received for another (forwarded to it: the steering missed) */
     uint64_t reassembled;  /* IPv4 datagrams put back together from fragments (frag.c counts the rest) */
     uint64_t fragmented;   /* datagrams larger than the MTU sent as fragments (echo replies to reassembled requests) */
