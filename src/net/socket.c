@@ -968,6 +968,23 @@ sea_future sea_connect(const sea_addr *addr, sea_time timeout) {
 /* ---- UDP ---- */
 
 int sea_udp_bind(const sea_addr *addr, sea_socket **out) {
+    struct sea__nstack *st = sea__native_for(addr);
+    if (st) {
+        sea_socket *s = calloc(1, sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        int rc = sea__nsock_udp_bind(st, addr, &s->native);
+        if (rc < 0) {
+            free(s);
+            return rc;
+        }
+        s->box.release = socket_box_release;
+        s->fd = -1;
+        s->wfile = -1;
+        s->dgram = true;
+        *out = s;
+        return 0;
+    }
     int fd = socket(addr->u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -995,6 +1012,8 @@ sea_future sea_udp_send(sea_socket *s, const sea_addr *to, const void *data, siz
         return sea_failed(-EINVAL, "sea_udp_send on a stream socket");
     if (s->writing)
         return sea_failed(-EBUSY, "a send is already pending on this socket");
+    if (s->native)
+        return s->closing ? sea_failed(SEA_ECANCELED, "socket closed") : sea__nsock_udp_send(s->native, to, data, len);
     if (!s->to && !(s->to = malloc(sizeof(*s->to))))
         return sea_failed(-ENOMEM, "out of memory in sea_udp_send");
     *s->to = *to;
@@ -1007,6 +1026,8 @@ sea_future sea_udp_recv(sea_socket *s, void *buf, size_t len, sea_addr *from) {
         return sea_failed(-EINVAL, "sea_udp_recv on a stream socket");
     if (s->reading)
         return sea_failed(-EBUSY, "a receive is already pending on this socket");
+    if (s->native)
+        return s->closing ? sea_failed(SEA_ECANCELED, "socket closed") : sea__nsock_udp_recv(s->native, buf, len, from);
     s->from = from ? from : &ignored;
     return sea_socket_read(s, buf, len);
 }

@@ -12,7 +12,8 @@ is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
   - sea-httpd: curl gets / and a 4 MiB file (SHA-256 equal), the same file over HTTP/2 by prior
     knowledge, a 404, 20 files in parallel; and over HTTPS (a certificate from tls_certs.sh for
     "localhost", which curl is told lives at 10.76.0.2);
-  - sea-memcached: libmemcached's memcstat, memccp and memccat, then pymemcache's 1000 sets and gets;
+  - sea-memcached: libmemcached's memcstat, memccp and memccat, then pymemcache's 1000 sets and gets,
+    then memcached's UDP protocol (-U): sets and gets in datagrams, one answer of 20 KB in 15 datagrams;
   - the tutorial's echo_server: 1 MiB echoed to a Python client, then 10,000 connections open at
     once, each echoing its own message, then closed (the server's connection count returns to 0);
   - sea's HTTP client (http_get_helper, sea_connect underneath) fetches a 4 MiB file from a Python
@@ -159,7 +160,7 @@ def main():
 
         # 2. sea-memcached.
         srv = testproc.Server(inns + [a.memcached, '-c1', '--blocked-reactor-notify-ms=0'] + native +
-                              ['-l', '0.0.0.0', '-p', '11211'], 'sea-memcached', check, r'listening on',
+                              ['-l', '0.0.0.0', '-p', '11211', '-U', '11211'], 'sea-memcached', check, r'listening on',
                               serving_on_stderr=True)
         try:
             servers = f'--servers={SEA_IP}:11211'
@@ -175,6 +176,9 @@ def main():
             # (memccat ends each value it prints with a newline)
             r = run(inns + [PY, os.path.abspath(__file__), '--child', 'pymemcache'])
             check(r.returncode == 0 and b'1000 ok' in r.stdout, f'pymemcache: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
+            r = run(inns + [PY, os.path.abspath(__file__), '--child', 'udp'])
+            check(r.returncode == 0 and b'udp ok' in r.stdout, f'memcached over UDP: {r.stdout[-300:]!r} '
+                                                               f'{r.stderr[-500:]!r}')
         finally:
             srv.stop()
         print('sea-memcached: done', flush=True)
@@ -337,6 +341,38 @@ def child(mode):
             got += b
         ok = bytes(got) == data
         print('echo ok' if ok else f'echo: {len(got)} bytes back, differ', flush=True)
+        return 0 if ok else 1
+    if mode == 'udp':
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(5)
+
+        def ask(rid, text):
+            # memcached's 8-byte frame header: request id, sequence 0, 1 datagram, reserved
+            u.sendto(rid.to_bytes(2, 'big') + b'\0\0\0\1\0\0' + text, (SEA_IP, 11211))
+            parts, total = {}, None
+            while total is None or len(parts) < total:
+                d, _ = u.recvfrom(65536)
+                if int.from_bytes(d[0:2], 'big') != rid:
+                    continue
+                total = int.from_bytes(d[4:6], 'big')
+                parts[int.from_bytes(d[2:4], 'big')] = d[8:]
+            return b''.join(parts[i] for i in range(total)), total
+        ok = True
+        for attempt in range(3):  # UDP: a lost datagram is asked again (bounded)
+            try:
+                got, _ = ask(1, b'set u1 0 0 5\r\nhello\r\n')
+                ok = got == b'STORED\r\n'
+                got, _ = ask(2, b'get u1\r\n')
+                ok = ok and got == b'VALUE u1 0 5\r\nhello\r\nEND\r\n'
+                big = b'z' * 20000
+                got, _ = ask(3, b'set ubig 0 0 20000\r\n' + big + b'\r\n')
+                ok = ok and got == b'STORED\r\n'
+                got, n = ask(4, b'get ubig\r\n')
+                ok = ok and got == b'VALUE ubig 0 20000\r\n' + big + b'\r\nEND\r\n' and n > 10
+                break
+            except socket.timeout:
+                ok = False
+        print('udp ok' if ok else 'udp: wrong answers', flush=True)
         return 0 if ok else 1
     if mode == 'two':
         socks = [socket.create_connection(('10.72.0.2', 1234), timeout=30) for _ in range(400)]

@@ -49,6 +49,8 @@ struct sea__nsock {
     bool connecting;
     sea_promise cp;
     sea_timer ctimer;
+    struct sea__nudp *udp; /* a datagram socket's bound port (c is then NULL) */
+    sea_addr *from;        /* where the pending datagram receive puts its sender */
 };
 
 struct sea__nlisten {
@@ -100,10 +102,24 @@ static void finish_write(struct sea__nsock *ns, int err) {
     sea_promise_release(&ns->wp);
 }
 
+static sea_addr ipv4_addr(uint32_t a, uint16_t port);
+
 /* 1: the read is over with *r, 0: nothing yet. */
 static int read_now(struct sea__nsock *ns, long *r) {
+    if (ns->udp && !ns->wait_only) {
+        uint32_t from = 0;
+        uint16_t fport = 0;
+        *r = sea__nstack_udp_recv(ns->st, ns->udp, ns->rbuf, ns->rlen, &from, &fport);
+        if (*r == -EAGAIN)
+            return 0;
+        if (*r >= 0) {
+            *ns->from = ipv4_addr(from, fport);
+            net_stats()->bytes_received += (uint64_t)*r;
+        }
+        return 1;
+    }
     if (ns->wait_only) {
-        if (!sea__tcp_readable(ns->c))
+        if (ns->udp ? !sea__nstack_udp_waiting(ns->udp) : !sea__tcp_readable(ns->c))
             return 0;
         *r = 0;
         return 1;
@@ -232,6 +248,8 @@ long sea__nsock_try_read(struct sea__nsock *ns, void *buf, size_t len) {
         return -EBUSY;
     if (!ns->st)
         return -ECONNRESET;
+    if (ns->udp)
+        return sea__nstack_udp_recv(ns->st, ns->udp, buf, len, NULL, NULL);
     long r = sea__tcp_recv(tcp_of(ns), ns->c, buf, len);
     if (r > 0)
         net_stats()->bytes_received += (uint64_t)r;
@@ -243,6 +261,8 @@ static sea_future write_start(struct sea__nsock *ns, const void *buf, size_t len
         return sea_failed(-EBUSY, "a write is already pending on this socket");
     if (!ns->st)
         return sea_failed(-ECONNRESET, "the native network stack has stopped");
+    if (ns->udp)
+        return sea_failed(-EDESTADDRREQ, "a datagram socket sends with sea_udp_send");
     ns->wbuf = buf;
     ns->wlen = len;
     ns->wdone = 0;
@@ -274,7 +294,7 @@ sea_future sea__nsock_sendfile(struct sea__nsock *ns, int fd, uint64_t pos, size
 }
 
 int sea__nsock_shutdown(struct sea__nsock *ns, int how) {
-    if (!ns->st)
+    if (!ns->st || ns->udp)
         return -ENOTCONN;
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
         return -EINVAL;
@@ -289,7 +309,9 @@ void sea__nsock_close(struct sea__nsock *ns) {
         finish_read(ns, SEA_ECANCELED);
     if (ns->writing)
         finish_write(ns, SEA_ECANCELED);
-    if (ns->st)
+    if (ns->st && ns->udp)
+        sea__nstack_udp_close(ns->st, ns->udp);
+    else if (ns->st)
         sea__tcp_close(tcp_of(ns), ns->c);
     nsock_free(ns);
 }
@@ -297,7 +319,7 @@ void sea__nsock_close(struct sea__nsock *ns) {
 sea_addr sea__nsock_peer(const struct sea__nsock *ns) {
     uint16_t lport = 0, rport = 0;
     uint32_t raddr = 0;
-    if (ns->st)
+    if (ns->st && !ns->udp)
         sea__tcp_endpoints(ns->c, &lport, &raddr, &rport);
     return ipv4_addr(raddr, rport);
 }
@@ -307,12 +329,14 @@ sea_addr sea__nsock_local(const struct sea__nsock *ns) {
     uint32_t raddr = 0;
     if (!ns->st)
         return ipv4_addr(0, 0);
+    if (ns->udp)
+        return ipv4_addr(sea__nstack_addr(ns->st), sea__nstack_udp_port(ns->udp));
     sea__tcp_endpoints(ns->c, &lport, &raddr, &rport);
     return ipv4_addr(sea__nstack_addr(ns->st), lport);
 }
 
 int sea__nsock_set_keepalive(struct sea__nsock *ns, bool on) {
-    if (!ns->st)
+    if (!ns->st || ns->udp)
         return -ENOTCONN;
     sea__tcp_set_keepalive(tcp_of(ns), ns->c, on);
     return 0;
@@ -486,12 +510,64 @@ void sea__nlisten_close(struct sea__nlisten *l) {
     free(l);
 }
 
+/* ---- UDP ---- */
+
+static void udp_arrived(void *arg) {
+    struct sea__nsock *ns = arg;
+    long r;
+    if (ns->reading && read_now(ns, &r))
+        finish_read(ns, r);
+}
+
+int sea__nsock_udp_bind(struct sea__nstack *st, const sea_addr *addr, struct sea__nsock **out) {
+    uint32_t a = ntohl(addr->u.in4.sin_addr.s_addr);
+    if (a != 0 && a != sea__nstack_addr(st))
+        return -EADDRNOTAVAIL;
+    struct sea__nsock *ns = nsock_new(st, NULL);
+    if (!ns)
+        return -ENOMEM;
+    int rc = sea__nstack_udp_bind(st, ntohs(addr->u.in4.sin_port), udp_arrived, ns, &ns->udp);
+    if (rc < 0) {
+        nsock_free(ns);
+        return rc;
+    }
+    *out = ns;
+    return 0;
+}
+
+sea_future sea__nsock_udp_send(struct sea__nsock *ns, const sea_addr *to, const void *data, size_t len) {
+    if (!ns->st)
+        return sea_failed(-ECONNRESET, "the native network stack has stopped");
+    if (to->u.sa.sa_family != AF_INET)
+        return sea_failed(-EAFNOSUPPORT, "the native stack sends UDP to IPv4 addresses only");
+    int rc = sea__nstack_udp_send(ns->st, ns->udp, ntohl(to->u.in4.sin_addr.s_addr), ntohs(to->u.in4.sin_port),
+                                  data, len);
+    if (rc < 0)
+        return sea_failed(rc, rc == -EMSGSIZE ? "a UDP datagram holds 65507 bytes at most" : NULL);
+    net_stats()->bytes_sent += len;
+    return sea_ready_size(len); /* with the device, or waiting for ARP: sent, as the kernel's send would say */
+}
+
+sea_future sea__nsock_udp_recv(struct sea__nsock *ns, void *buf, size_t len, sea_addr *from) {
+    static __thread sea_addr ignored;
+    ns->from = from ? from : &ignored;
+    return sea__nsock_read(ns, buf, len, false);
+}
+
 /* ---- the stack stops ---- */
 
 void sea__nsock_stack_gone(struct sea__nstack *st) {
     for (struct sea__nsock *ns = socks; ns; ns = ns->next) {
         if (ns->st != st)
             continue;
+        if (ns->udp) {
+            if (ns->reading)
+                finish_read(ns, -ECONNRESET);
+            sea__nstack_udp_close(st, ns->udp);
+            ns->udp = NULL;
+            ns->st = NULL;
+            continue;
+        }
         if (ns->connecting) { /* (connect_done frees ns: start over from the list's head) */
             connect_done(ns, -ECONNRESET);
             sea__nsock_stack_gone(st);

@@ -48,6 +48,13 @@ sea_addr sea__nsock_peer(const struct sea__nsock *ns);
 sea_addr sea__nsock_local(const struct sea__nsock *ns);
 int sea__nsock_set_keepalive(struct sea__nsock *ns, bool on);
 
+/* ---- UDP (sea_udp_bind, sea_udp_send, sea_udp_recv on the native stack) ---- */
+
+/* A datagram socket on addr's port (0: a free one); addr must be the stack's address or 0.0.0.0. */
+int sea__nsock_udp_bind(struct sea__nstack *st, const sea_addr *addr, struct sea__nsock **out);
+sea_future sea__nsock_udp_send(struct sea__nsock *ns, const sea_addr *to, const void *data, size_t len) SEA_MUST_USE;
+sea_future sea__nsock_udp_recv(struct sea__nsock *ns, void *buf, size_t len, sea_addr *from) SEA_MUST_USE;
+
 /* The stack is stopping: every socket and listener on it is reset and cut off (their calls fail from now on). */
 void sea__nsock_stack_gone(struct sea__nstack *st);
 

@@ -54,6 +54,24 @@ struct delayed {
 };
 #define DELAY_MAX 4096 /* frames; a full delay line drops, as a full queue would */
 
+/* A datagram waiting on a bound UDP port. */
+struct udp_dgram {
+    struct udp_dgram *next;
+    uint32_t from;
+    uint16_t fport;
+    size_t len;
+    uint8_t data[];
+};
+
+struct sea__nudp {
+    struct sea__nudp *next; /* the stack's bound ports */
+    uint16_t port;
+    void (*cb)(void *arg);
+    void *arg;
+    struct udp_dgram *head, **tail;
+    size_t count, bytes;
+};
+
 struct resolving {
     uint32_t ip;          /* 0: free */
     sea_time next_try;
@@ -68,6 +86,7 @@ struct sea__nstack {
     struct sea__l3 l3;
     struct sea__frag frag; /* IPv4 datagrams being reassembled */
     struct sea__tcp_engine tcp;
+    struct sea__nudp *udp; /* bound UDP ports */
     struct sea__nstack_stats stats;
     uint16_t ip_id;
     uint8_t frame[SEA__TAP_FRAME_MAX];
@@ -207,6 +226,15 @@ static void send_fragmented(struct sea__nstack *s, uint8_t *frame, size_t len) {
     s->stats.fragmented++;
 }
 
+/* A whole IPv4 frame, resolved: sent as it is, or in fragments if it exceeds the MTU. */
+static void send_ip_frame(struct sea__nstack *s, uint8_t *frame, size_t len) {
+    size_t mtu = s->cfg.tcp.mtu ? s->cfg.tcp.mtu : 1500;
+    if (len > SEA__ETH_HLEN + mtu)
+        send_fragmented(s, frame, len);
+    else
+        dev_send(s, frame, len);
+}
+
 /* ---- IPv4 output and ARP ---- */
 
 static bool on_subnet(const struct sea__nstack *s, uint32_t ip) {
@@ -258,7 +286,7 @@ static void queue_flush(struct sea__nstack *s, sea_time now) {
         struct resolving *r = resolving_find(s, q->nexthop, false);
         if (mac) {
             memcpy(q->frame, mac, 6);
-            dev_send(s, q->frame, q->len);
+            send_ip_frame(s, q->frame, q->len);
             free(q->frame);
         } else if (!r) {
             s->stats.arp_dropped++;
@@ -318,7 +346,7 @@ static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_
     sea__eth_build(eth, SEA__ETH_HLEN, mac ? mac : none, s->cfg.mac, SEA__ETH_P_IPV4);
     size_t flen = SEA__ETH_HLEN + SEA__IPV4_HLEN + len;
     if (mac) {
-        dev_send(s, eth, flen);
+        send_ip_frame(s, eth, flen);
         return;
     }
     /* Queue it behind the resolution; a full queue gives up its oldest frame. */
@@ -356,6 +384,7 @@ static uint16_t be16(const uint8_t *p) {
 }
 
 static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now);
+static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip);
 
 /*
  * A fragment for us: into the reassembly table (frag.c, its limits and
@@ -387,11 +416,11 @@ static void fragment_input(struct sea__nstack *s, const struct sea__eth *eth, co
 static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now) {
     struct sea__eth eth;
     struct sea__ipv4 ip;
-    /* TCP for us goes straight to the engine; everything else (ARP, ICMP, the refused) through l3. */
+    /* TCP and UDP for us go straight to their layers; everything else (ARP, ICMP, the refused) through l3. */
     bool parsed = sea__eth_parse(data, len, &eth) == 0;
-    if (parsed && eth.type == SEA__ETH_P_IPV4 && memcmp(eth.dst, s->cfg.mac, 6) == 0 &&
-        sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 && ip.dst == s->cfg.addr &&
-        (ip.mf || ip.frag_offset)) {
+    bool ours = parsed && eth.type == SEA__ETH_P_IPV4 && memcmp(eth.dst, s->cfg.mac, 6) == 0 &&
+                sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 && ip.dst == s->cfg.addr;
+    if (ours && (ip.mf || ip.frag_offset)) {
         if (many(s) && s->cfg.shard != 0) { /* the steering sends fragments to shard 0: this one strayed */
             s->stats.forwarded++;
             s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len);
@@ -400,9 +429,7 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
         fragment_input(s, &eth, &ip, now);
         return;
     }
-    if (parsed && eth.type == SEA__ETH_P_IPV4 && memcmp(eth.dst, s->cfg.mac, 6) == 0 &&
-        sea__ipv4_parse(eth.payload, eth.payload_len, &ip) == 0 && ip.dst == s->cfg.addr &&
-        ip.proto == SEA__IP_TCP && !ip.mf && !ip.frag_offset) {
+    if (ours && ip.proto == SEA__IP_TCP) {
         if (many(s) && ip.payload_len >= 4) {
             /* The flow's shard, by the hash the steering program gives the kernel: rarely another. */
             unsigned owner = sea__steer_hash(ip.src, ip.dst, be16(ip.payload), be16(ip.payload + 2)) % s->cfg.nshards;
@@ -416,9 +443,14 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
         sea__tcp_input(&s->tcp, &ip, now);
         return;
     }
-    if (many(s) && s->cfg.shard != 0) { /* ARP and ICMP are shard 0's */
+    if (many(s) && s->cfg.shard != 0) { /* ARP, ICMP and UDP are shard 0's */
         s->stats.forwarded++;
         s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len);
+        return;
+    }
+    if (ours && ip.proto == SEA__IP_UDP) {
+        s->l3.stats.rx_frames++;
+        udp_input(s, &ip);
         return;
     }
     /* An ARP packet's sender, read before l3 writes its answer over the frame: shard 0 tells the others. */
@@ -475,6 +507,141 @@ void sea__nstack_arp_resolve(struct sea__nstack *s, uint32_t ip) {
 static bool port_lands_here(void *ctx, uint16_t lport, uint32_t raddr, uint16_t rport) {
     struct sea__nstack *s = ctx;
     return sea__steer_hash(raddr, s->cfg.addr, rport, lport) % s->cfg.nshards == s->cfg.shard;
+}
+
+/* ---- UDP ---- */
+
+static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip) {
+    struct sea__udp u;
+    if (sea__udp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &u) < 0) {
+        s->stats.udp_dropped++;
+        return;
+    }
+    struct sea__nudp *b = s->udp;
+    while (b && b->port != u.dport)
+        b = b->next;
+    if (!b) {
+        s->stats.udp_no_port++;
+        return;
+    }
+    if (b->count >= SEA__NUDP_QUEUE_MAX || b->bytes + u.payload_len > SEA__NUDP_QUEUE_BYTES) {
+        s->stats.udp_dropped++; /* the owner is not reading: a full socket buffer drops, as the kernel's does */
+        return;
+    }
+    struct udp_dgram *d = malloc(sizeof(*d) + u.payload_len);
+    if (!d) {
+        s->stats.udp_dropped++;
+        return;
+    }
+    d->next = NULL;
+    d->from = ip->src;
+    d->fport = u.sport;
+    d->len = u.payload_len;
+    memcpy(d->data, u.payload, u.payload_len);
+    *b->tail = d;
+    b->tail = &d->next;
+    b->count++;
+    b->bytes += d->len;
+    s->stats.udp_in++;
+    if (b->cb)
+        b->cb(b->arg);
+}
+
+int sea__nstack_udp_bind(struct sea__nstack *s, uint16_t port, void (*cb)(void *arg), void *arg,
+                         struct sea__nudp **out) {
+    if (many(s) && s->cfg.shard != 0)
+        return -EOPNOTSUPP;
+    if (!port) { /* a free one, from a random start */
+        uint32_t start = (uint32_t)(s->rng ^ (uint64_t)sea_now()) % 28232;
+        for (uint32_t i = 0; i < 28232 && !port; i++) {
+            uint16_t p = (uint16_t)(32768 + (start + i) % 28232);
+            struct sea__nudp *b = s->udp;
+            while (b && b->port != p)
+                b = b->next;
+            if (!b)
+                port = p;
+        }
+        if (!port)
+            return -EADDRINUSE;
+    }
+    for (struct sea__nudp *b = s->udp; b; b = b->next)
+        if (b->port == port)
+            return -EADDRINUSE;
+    struct sea__nudp *u = calloc(1, sizeof(*u));
+    if (!u)
+        return -ENOMEM;
+    u->port = port;
+    u->cb = cb;
+    u->arg = arg;
+    u->tail = &u->head;
+    u->next = s->udp;
+    s->udp = u;
+    *out = u;
+    return 0;
+}
+
+uint16_t sea__nstack_udp_port(const struct sea__nudp *u) {
+    return u->port;
+}
+
+bool sea__nstack_udp_waiting(const struct sea__nudp *u) {
+    return u->head != NULL;
+}
+
+long sea__nstack_udp_recv(struct sea__nstack *s, struct sea__nudp *u, void *buf, size_t len, uint32_t *from,
+                          uint16_t *fport) {
+    (void)s;
+    struct udp_dgram *d = u->head;
+    if (!d)
+        return -EAGAIN;
+    u->head = d->next;
+    if (!u->head)
+        u->tail = &u->head;
+    u->count--;
+    u->bytes -= d->len;
+    size_t n = d->len < len ? d->len : len;
+    memcpy(buf, d->data, n);
+    if (from)
+        *from = d->from;
+    if (fport)
+        *fport = d->fport;
+    free(d);
+    return (long)n;
+}
+
+int sea__nstack_udp_send(struct sea__nstack *s, struct sea__nudp *u, uint32_t dst, uint16_t dport, const void *data,
+                         size_t len) {
+    if (len > 65535 - SEA__IPV4_HLEN - SEA__UDP_HLEN)
+        return -EMSGSIZE;
+    if (!on_subnet(s, dst) && !s->cfg.gw)
+        return -ENETUNREACH;
+    size_t head = SEA__ETH_HLEN + SEA__IPV4_HLEN;
+    uint8_t *buf = malloc(head + SEA__UDP_HLEN + len);
+    if (!buf)
+        return -ENOMEM;
+    memcpy(buf + head + SEA__UDP_HLEN, data, len);
+    int rc = sea__udp_build(buf + head, SEA__UDP_HLEN, u->port, dport, s->cfg.addr, dst, buf + head + SEA__UDP_HLEN,
+                            len);
+    if (rc >= 0) {
+        ip_output(s, dst, SEA__IP_UDP, buf + head, SEA__UDP_HLEN + len);
+        s->stats.udp_out++;
+    }
+    free(buf);
+    return rc < 0 ? rc : 0;
+}
+
+void sea__nstack_udp_close(struct sea__nstack *s, struct sea__nudp *u) {
+    for (struct sea__nudp **pp = &s->udp; *pp; pp = &(*pp)->next)
+        if (*pp == u) {
+            *pp = u->next;
+            break;
+        }
+    while (u->head) {
+        struct udp_dgram *d = u->head;
+        u->head = d->next;
+        free(d);
+    }
+    free(u);
 }
 
 /* ---- the fiber ---- */
@@ -665,6 +832,8 @@ void sea__nstack_close(struct sea__nstack *s) {
         return;
     sea_timer_cancel(&s->timer);
     sea__frag_free(&s->frag);
+    while (s->udp) /* (their owners were cut off: nsock.c) */
+        sea__nstack_udp_close(s, s->udp);
     while (s->delayed_count) { /* never sent: the device closes */
         free(s->delayed[s->delayed_head].frame);
         s->delayed_head = (s->delayed_head + 1) % DELAY_MAX;

@@ -65,6 +65,9 @@ struct sea__nstack_stats {
     uint64_t reassembled;  /* IPv4 datagrams put back together from fragments (frag.c counts the rest) */
     uint64_t fragmented;   /* datagrams larger than the MTU sent as fragments (echo replies to reassembled requests) */
     uint64_t too_big;      /* ... dropped instead: DF set, or IPv4 options */
+    uint64_t udp_in, udp_out;       /* datagrams received for a bound port, and sent */
+    uint64_t udp_no_port;           /* received for no bound port (dropped: ICMP errors are not sent) */
+    uint64_t udp_dropped;           /* refused by the parser (checksum, lengths), or a full queue */
 };
 
 struct sea__nstack;
@@ -82,6 +85,33 @@ void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t le
 void sea__nstack_arp_learn(struct sea__nstack *s, uint32_t ip, const uint8_t mac[6]);
 /* (Shard 0) another shard needs ip's MAC: told at once if known, else resolved and then told. */
 void sea__nstack_arp_resolve(struct sea__nstack *s, uint32_t ip);
+
+/* ---- UDP (shard 0's: the steering sends every datagram to queue 0) ---- */
+
+struct sea__nudp; /* a bound port */
+
+/* A datagram received on a bound port waits in a bounded queue; beyond it (count or bytes) it is dropped. */
+#define SEA__NUDP_QUEUE_MAX 256
+#define SEA__NUDP_QUEUE_BYTES (1u << 20)
+
+/*
+ * Binds port (0: a free one from 32768..60999); cb(arg) is called when a
+ * datagram arrives.  0, -EADDRINUSE, -EOPNOTSUPP off shard 0 of several
+ * (datagrams only reach shard 0), -ENOMEM.
+ */
+int sea__nstack_udp_bind(struct sea__nstack *s, uint16_t port, void (*cb)(void *arg), void *arg,
+                         struct sea__nudp **out);
+uint16_t sea__nstack_udp_port(const struct sea__nudp *u);
+/* Whether a datagram waits. */
+bool sea__nstack_udp_waiting(const struct sea__nudp *u);
+/* The next datagram into buf (cut to len), its sender in *from / *fport: its length, or -EAGAIN. */
+long sea__nstack_udp_recv(struct sea__nstack *s, struct sea__nudp *u, void *buf, size_t len, uint32_t *from,
+                          uint16_t *fport);
+/* Sends one datagram (fragmented beyond the MTU): 0, -EMSGSIZE (over 65507 bytes), -ENETUNREACH (no route). */
+int sea__nstack_udp_send(struct sea__nstack *s, struct sea__nudp *u, uint32_t dst, uint16_t dport, const void *data,
+                         size_t len);
+/* Unbinds and frees u; its waiting datagrams go. */
+void sea__nstack_udp_close(struct sea__nstack *s, struct sea__nudp *u);
 
 struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s);
 /* The stack's IPv4 address (host order). */
