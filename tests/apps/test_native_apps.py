@@ -375,20 +375,7 @@ def child(mode):
         print('udp ok' if ok else 'udp: wrong answers', flush=True)
         return 0 if ok else 1
     if mode == 'two':
-        socks = [socket.create_connection(('10.72.0.2', 1234), timeout=30) for _ in range(400)]
-        for i, s in enumerate(socks):
-            s.sendall(b'%d;' % i)
-        good = 0
-        for i, s in enumerate(socks):
-            want, data = b'%d;' % i, b''
-            while len(data) < len(want):
-                b = s.recv(64)
-                if not b:
-                    break
-                data += b
-            good += data == want
-        for s in socks:
-            s.close()
+        good = testproc.echo_each(('10.72.0.2', 1234), 400, timeout=30)
         data = random.Random(3).randbytes(16 << 20)
         s = socket.create_connection(('10.72.0.2', 1234), timeout=30)
         got = bytearray()
@@ -410,23 +397,7 @@ def child(mode):
               flush=True)
         return 0 if ok else 1
     if mode == 'many':
-        socks = []
-        for i in range(10000):
-            socks.append(socket.create_connection((SEA_IP, 1234), timeout=60))
-        for i, s in enumerate(socks):
-            s.sendall(b'%d;' % i)
-        good = 0
-        for i, s in enumerate(socks):
-            want = b'%d;' % i
-            data = b''
-            while len(data) < len(want):
-                b = s.recv(64)
-                if not b:
-                    break
-                data += b
-            good += data == want
-        for s in socks:
-            s.close()
+        good = testproc.echo_each((SEA_IP, 1234), 10000)
         print(f'{good} echoed', flush=True)
         return 0 if good == 10000 else 1
     return 2

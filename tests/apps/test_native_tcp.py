@@ -81,23 +81,7 @@ def echo_stream(size, timeout):
 
 
 def many(count):
-    socks = []
-    for i in range(count):
-        socks.append(socket.create_connection((SEA_IP, 7), timeout=20))
-    for i, s in enumerate(socks):
-        s.sendall(b'message %d;' % i)
-    good = 0
-    for i, s in enumerate(socks):
-        want = b'message %d;' % i
-        data = b''
-        while len(data) < len(want):
-            b = s.recv(100)
-            if not b:
-                break
-            data += b
-        good += data == want
-    for s in socks:
-        s.close()
+    good = testproc.echo_each((SEA_IP, 7), count, timeout=20, prefix=b'message ')
     print(f'{count} connections at once: {good} echoed', flush=True)
     return good == count
 

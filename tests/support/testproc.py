@@ -248,3 +248,26 @@ class Server:
             lines = [l for l in err.split('\n') if re.search(self.bad, l) and not (allow and re.search(allow, l))]
             self.check(not lines, f'{self.name}: unexpected lines on stderr: {lines[:10]}; stderr ends: {err[-5000:]}')
         return err
+
+
+def echo_each(addr, count, timeout=60, prefix=b''):
+    """Opens count connections to the echo server at addr (host, port) at once, sends prefix + its number + ';'
+    on each, reads each back; returns how many came back right.  All are closed at the end."""
+    import socket
+    socks = [socket.create_connection(addr, timeout=timeout) for _ in range(count)]
+    try:
+        for i, s in enumerate(socks):
+            s.sendall(prefix + b'%d;' % i)
+        good = 0
+        for i, s in enumerate(socks):
+            want, data = prefix + b'%d;' % i, b''
+            while len(data) < len(want):
+                b = s.recv(100)
+                if not b:
+                    break
+                data += b
+            good += data == want
+        return good
+    finally:
+        for s in socks:
+            s.close()

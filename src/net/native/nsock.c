@@ -84,6 +84,21 @@ static sea_addr ipv4_addr(uint32_t a, uint16_t port) {
 
 /* ---- sockets ---- */
 
+/*
+ * The future of an operation that waits: p's, with *pending set, or the
+ * failed future when none could be made (then nothing is pending).
+ */
+static sea_future wait_on(sea_promise *p, bool *pending) {
+    sea_promise_init(p);
+    sea_future f = sea_promise_get_future(p);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(p);
+        return f;
+    }
+    *pending = true;
+    return f;
+}
+
 static void finish_read(struct sea__nsock *ns, long r) {
     ns->reading = false;
     if (r < 0)
@@ -233,14 +248,7 @@ sea_future sea__nsock_read(struct sea__nsock *ns, void *buf, size_t len, bool wa
     long r;
     if (read_now(ns, &r))
         return r < 0 ? sea_failed((int)r, NULL) : sea_ready_size((size_t)r);
-    sea_promise_init(&ns->rp);
-    sea_future f = sea_promise_get_future(&ns->rp);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&ns->rp);
-        return f;
-    }
-    ns->reading = true;
-    return f;
+    return wait_on(&ns->rp, &ns->reading);
 }
 
 long sea__nsock_try_read(struct sea__nsock *ns, void *buf, size_t len) {
@@ -273,14 +281,7 @@ static sea_future write_start(struct sea__nsock *ns, const void *buf, size_t len
         return sea_failed(rc, NULL);
     if (rc > 0)
         return sea_ready_size(len);
-    sea_promise_init(&ns->wp);
-    sea_future f = sea_promise_get_future(&ns->wp);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&ns->wp);
-        return f;
-    }
-    ns->writing = true;
-    return f;
+    return wait_on(&ns->wp, &ns->writing);
 }
 
 sea_future sea__nsock_write(struct sea__nsock *ns, const void *buf, size_t len) {
@@ -380,15 +381,12 @@ sea_future sea__nsock_connect(struct sea__nstack *st, const sea_addr *addr, sea_
         nsock_free(ns);
         return sea_failed(rc, rc == -EADDRNOTAVAIL ? "no free local port" : NULL);
     }
-    sea_promise_init(&ns->cp);
-    sea_future f = sea_promise_get_future(&ns->cp);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&ns->cp);
+    sea_future f = wait_on(&ns->cp, &ns->connecting);
+    if (!ns->connecting) {
         sea__tcp_abort(sea__nstack_tcp(st), ns->c);
         nsock_free(ns);
         return f;
     }
-    ns->connecting = true;
     sea_timer_init(&ns->ctimer, connect_timeout, ns);
     if (timeout > 0)
         sea_timer_arm(&ns->ctimer, timeout);
@@ -488,14 +486,7 @@ sea_future sea__nlisten_accept(struct sea__nlisten *l) {
         return sea_ready_box(box);
     if (rc < 0)
         return sea_failed(rc, NULL);
-    sea_promise_init(&l->ap);
-    sea_future f = sea_promise_get_future(&l->ap);
-    if (sea_future_failed(&f)) {
-        sea_promise_release(&l->ap);
-        return f;
-    }
-    l->accepting = true;
-    return f;
+    return wait_on(&l->ap, &l->accepting);
 }
 
 void sea__nlisten_close(struct sea__nlisten *l) {
