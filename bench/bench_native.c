@@ -52,11 +52,26 @@
  *   native.FIG.cpu1_per_rt.ratio_vs_posix  the same with CPU 1's busy time
  *   native.FIG.rt_per_s.ratio_vs_posix     native / posix, round trips/s
  *
+ * With SEA_BENCH_NATIVE_SYSCALLS=1, `perf stat` counts the server's system
+ * calls (the raw_syscalls:sys_enter tracepoint and one per call of
+ * interest) over each measured window, and per mode and load
+ *   native.FIG.cC.MODE.syscalls_per_rt  all of them, per round trip
+ * is printed with a note of the main ones (sendto, io_uring_enter, ...).
+ * Counting at a tracepoint costs the server a little, so these runs are
+ * apart from the figures above.
+ *
  * Environment: SEA_ECHO_SERVER (default ../examples/echo_server next to
  * this program), SEA_MEMCACHED (default ../apps/sea-memcached),
  * SEA_BENCH_RUNS, SEA_BENCH_NATIVE_ARGS (words added to every server's
  * command line, e.g. --idle-poll-us=0), SEA_BENCH_NATIVE_PREFIX (words put
- * before it, e.g. "strace -c -f -o /tmp/x").
+ * before it, e.g. "strace -c -f -o /tmp/x"), SEA_BENCH_NATIVE_RPS=1 (RPS on both
+ * veth ends: rps_cpus 1 on the client's, 2 on the server's, so that each
+ * side's kernel receives on its own CPU as with a NIC, instead of on the
+ * sending CPU as veth does; the native server's XDP receive still runs on
+ * the client's CPU, RPS acting after XDP).
+ *
+ * The servers' stderr goes to /tmp/bench_native-PID.log, removed at the end
+ * unless there was an error.
  *
  * Without root it says so on one line and exits 0.  An error (a wrong
  * answer, a closed connection, 5 s without an answer, a server that does
@@ -95,6 +110,7 @@ static const char *ip_path;
 static int home_ns = -1;       /* this process's network namespace at the start */
 static bool made_ns[2];        /* which namespaces exist (to delete) */
 static volatile sig_atomic_t cleaning;
+static char log_path[64]; /* the servers' stderr (start-up stall warnings...): kept and named after an error */
 static long errors;
 
 /* ---- commands (ip, ethtool), run by fork and exec: also from the signal handler ---- */
@@ -139,6 +155,8 @@ static void cleanup(void) {
 
 static void on_signal(int sig) {
     cleanup();
+    if (log_path[0])
+        unlink(log_path);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -188,8 +206,23 @@ static const char *find_tool(const char *const *paths) {
     return NULL;
 }
 
+/*
+ * SEA_BENCH_NATIVE_RPS=1: the receive processing of frames arriving on ifname
+ * steered to the CPUs of mask (RPS), so that each side's kernel receives on
+ * its own CPU, as with a NIC, rather than on the sender's, as a veth does.
+ */
+static bool set_rps(const char *ns, const char *ifname, const char *mask) {
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus", mask, ifname);
+    char *argv[] = {(char *)ip_path, "netns", "exec", (char *)ns, "sh", "-c", cmd, NULL};
+    if (run(argv, true) == 0)
+        return true;
+    fprintf(stderr, "%s: error: cannot set RPS on %s\n", prog, ifname);
+    return false;
+}
+
 /* The two namespaces and the veth pair between them; false (and said) if they cannot be made. */
-static bool make_network(const char *ethtool) {
+static bool make_network(const char *ethtool, bool rps) {
     int pid = (int)getpid();
     snprintf(ns_server, sizeof(ns_server), "sea-bn-s-%d", pid);
     snprintf(ns_client, sizeof(ns_client), "sea-bn-c-%d", pid);
@@ -209,7 +242,8 @@ static bool make_network(const char *ethtool) {
            setup_cmd("%s -n %s link set %s up", ip, ns_server, veth_server) &&
            setup_cmd("%s -n %s addr add " CLIENT_ADDR "/24 dev %s", ip, ns_client, veth_client) &&
            setup_cmd("%s -n %s link set %s up", ip, ns_client, veth_client) &&
-           setup_cmd_quiet("%s netns exec %s %s -K %s tx off", ip, ns_client, ethtool, veth_client);
+           setup_cmd_quiet("%s netns exec %s %s -K %s tx off", ip, ns_client, ethtool, veth_client) &&
+           (!rps || (set_rps(ns_client, veth_client, "1") && set_rps(ns_server, veth_server, "2")));
 }
 
 /* Moves the calling thread into namespace name (/run/netns/NAME); false if it cannot. */
@@ -283,6 +317,9 @@ static pid_t start_server(int fig, int mode) {
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0)
             dup2(null, 1);
+        int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (log >= 0)
+            dup2(log, 2);
         execvp(argv[0], argv);
         fprintf(stderr, "%s: cannot run %s: %s\n", prog, argv[0], strerror(errno));
         _exit(127);
@@ -378,8 +415,80 @@ static bool send_request(struct conn *c) {
     return off == c->reqlen;
 }
 
+/* ---- counting the server's system calls (SEA_BENCH_NATIVE_SYSCALLS=1) ---- */
+
+static const char *perf_path;
+static const char *const sc_names[] = {"sendto", "recvfrom", "io_uring_enter", "epoll_wait", "epoll_pwait", "read",
+                                       "write", "writev", "readv", "sendmsg", "recvmsg", "poll", "ppoll"};
+#define NSC (int)(sizeof(sc_names) / sizeof(sc_names[0]))
+
+struct sc_counts {
+    double all, each[NSC];
+};
+
+/* Starts perf stat on pid, its counts to file; its PID, or -1. */
+static pid_t sc_start(pid_t pid, const char *file) {
+    static char events[1024], pidtext[16];
+    int n = snprintf(events, sizeof(events), "raw_syscalls:sys_enter");
+    for (int i = 0; i < NSC; i++)
+        n += snprintf(events + n, sizeof(events) - (size_t)n, ",syscalls:sys_enter_%s", sc_names[i]);
+    snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
+    char *argv[] = {(char *)perf_path, "stat", "-x", ",", "-e", events, "-p", pidtext, "-o", (char *)file, NULL};
+    struct bench_spawn o = {.who = prog, .pin = true, .cpu_first = CLIENT_CPU, .cpu_last = CLIENT_CPU,
+                            .deathsig = true, .default_signals = true};
+    pid_t p = bench_spawn(argv, &o);
+    if (p > 0) {
+        bench_child_add(p);
+        usleep(100000); /* perf attaches */
+    }
+    return p;
+}
+
+/* Stops perf (SIGINT: it writes its counts) and reads them; false if it cannot. */
+static bool sc_stop(pid_t p, const char *file, struct sc_counts *out) {
+    memset(out, 0, sizeof(*out));
+    kill(p, SIGINT);
+    int st;
+    for (int i = 0; i < 300 && waitpid(p, &st, WNOHANG) != p; i++)
+        usleep(10000);
+    kill(p, SIGKILL);
+    waitpid(p, &st, WNOHANG);
+    bench_child_forget(p);
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool any = false;
+    while (fgets(line, sizeof(line), f)) {
+        char *comma = strchr(line, ',');
+        if (!comma || line[0] == '#')
+            continue;
+        double v = strtod(line, NULL);
+        char *ev = strchr(comma + 1, ',');
+        if (!ev)
+            continue;
+        ev++;
+        if (!strncmp(ev, "raw_syscalls:sys_enter,", 23)) {
+            out->all = v;
+            any = true;
+        }
+        for (int i = 0; i < NSC; i++) {
+            char want[64];
+            int len = snprintf(want, sizeof(want), "syscalls:sys_enter_%s,", sc_names[i]);
+            if (!strncmp(ev, want, (size_t)len))
+                out->each[i] = v;
+        }
+    }
+    fclose(f);
+    unlink(file);
+    return any;
+}
+
 struct result {
     double rt_per_s, p99_us, cpu_us, cpu1_us, client_share, server_share;
+    double trips;
+    struct sc_counts sc;
+    bool have_sc;
 };
 
 static uint32_t *samples;
@@ -421,10 +530,17 @@ static struct result load(int fig, pid_t pid, int nconn, double secs, bool *ok) 
     struct bench_cpu_use u0 = {0};
     int64_t start = bench_ns(), t0 = 0, warm = start + 300000000, last_answer = start;
     bool measuring = false;
+    pid_t perf = -1;
+    char perf_file[64];
+    snprintf(perf_file, sizeof(perf_file), "/tmp/bench_native-%d.perf", (int)getpid());
     while (*ok) {
         int64_t now = bench_ns();
         if (!measuring && now >= warm) {
             measuring = true;
+            if (perf_path) {
+                perf = sc_start(pid, perf_file);
+                now = bench_ns();
+            }
             trips = 0;
             ns = 0;
             t0 = now;
@@ -475,6 +591,9 @@ static struct result load(int fig, pid_t pid, int nconn, double secs, bool *ok) 
     if (*ok) {
         double elapsed = (double)(bench_ns() - t0) / 1e9;
         struct bench_cpu_use u = bench_cpu_use_since(&u0, pid, SERVER_CPU, CLIENT_CPU);
+        res.trips = (double)trips;
+        if (perf > 0)
+            res.have_sc = sc_stop(perf, perf_file, &res.sc);
         /* The answers outstanding are drained before the connections close, so the server sees clean ends. */
         for (int i = 0; i < opened; i++) {
             struct conn *c = &conns[i];
@@ -502,14 +621,18 @@ static struct result load(int fig, pid_t pid, int nconn, double secs, bool *ok) 
             close(conns[i].fd);
     if (ep >= 0)
         close(ep);
+    if (perf > 0 && !res.have_sc)
+        sc_stop(perf, perf_file, &res.sc);
     return res;
 }
 
-/* Waits (at most 10 s) until the server accepts a connection; false if it exited or never did. */
-static bool wait_ready(int fig, pid_t pid) {
+/* Waits (at most 10 s) until the server accepts a connection; false if it exited (*exited set) or never did. */
+static bool wait_ready(int fig, pid_t pid, bool *exited) {
+    *exited = false;
     for (int i = 0; i < 200; i++) {
         int st;
         if (bench_child_exited(pid, &st)) {
+            *exited = true;
             BENCH_FAIL(errors, 20, prog, "%s: the server exited at start (status 0x%x)", fig_names[fig], st);
             return false;
         }
@@ -565,13 +688,15 @@ static const char *only_mode;
 static void fig_run(int fig) {
     int runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
     static struct bench_series rt[NMODES][NLOADS], p99[NMODES][NLOADS], cpu[NMODES][NLOADS], cpu1[NMODES][NLOADS],
-        srv[NMODES][NLOADS], cli[NMODES][NLOADS];
+        srv[NMODES][NLOADS], cli[NMODES][NLOADS], sc_all[NMODES][NLOADS], sc_each[NMODES][NLOADS][NSC];
     memset(rt, 0, sizeof(rt));
     memset(p99, 0, sizeof(p99));
     memset(cpu, 0, sizeof(cpu));
     memset(cpu1, 0, sizeof(cpu1));
     memset(srv, 0, sizeof(srv));
     memset(cli, 0, sizeof(cli));
+    memset(sc_all, 0, sizeof(sc_all));
+    memset(sc_each, 0, sizeof(sc_each));
     bool ran[NMODES] = {false};
     for (int r = 0; r < runs; r++)
         for (int k = 0; k < NMODES; k++) {
@@ -583,7 +708,10 @@ static void fig_run(int fig) {
                 BENCH_FAIL(errors, 20, prog, "cannot fork");
                 return;
             }
-            bool ok = wait_ready(fig, pid);
+            bool exited;
+            bool ok = wait_ready(fig, pid, &exited);
+            if (exited)
+                return; /* already waited for: nothing to stop */
             if (ok && fig == FIG_MC)
                 ok = mc_preload();
             for (int li = 0; li < NLOADS && ok; li++) {
@@ -596,6 +724,11 @@ static void fig_run(int fig) {
                 bench_add(&cpu1[mode][li], res.cpu1_us);
                 bench_add(&srv[mode][li], res.server_share);
                 bench_add(&cli[mode][li], res.client_share);
+                if (res.have_sc && res.trips > 0) {
+                    bench_add(&sc_all[mode][li], res.sc.all / res.trips);
+                    for (int i = 0; i < NSC; i++)
+                        bench_add(&sc_each[mode][li][i], res.sc.each[i] / res.trips);
+                }
                 ran[mode] = true;
             }
             char why[128];
@@ -617,11 +750,22 @@ static void fig_run(int fig) {
             LINE(p99, "p99_us", "us");
             LINE(cpu, "cpu_per_rt_us", "us");
             LINE(cpu1, "cpu1_per_rt_us", "us");
-#undef LINE
             printf("# native.%s.c%d.%s: the server process used %.0f%% of CPU 1, the load generator %.0f%% of CPU "
                    "0\n",
                    fig_names[fig], loads[li], mode_names[mode], bench_median(&srv[mode][li]) * 100,
                    bench_median(&cli[mode][li]) * 100);
+            if (sc_all[mode][li].n) {
+                LINE(sc_all, "syscalls_per_rt", "calls");
+                printf("# native.%s.c%d.%s: system calls per round trip:", fig_names[fig], loads[li],
+                       mode_names[mode]);
+                for (int i = 0; i < NSC; i++) {
+                    double v = bench_median(&sc_each[mode][li][i]);
+                    if (v >= 0.005)
+                        printf(" %s %.2f", sc_names[i], v);
+                }
+                printf("\n");
+            }
+#undef LINE
         }
     if (ran[MODE_POSIX] && ran[MODE_NATIVE]) {
         char name[128];
@@ -685,6 +829,13 @@ int main(int argc, char **argv) {
         printf("# bench_native: no sea-memcached at %s: the memcached figure is skipped\n", mc_path);
         want[FIG_MC] = false;
     }
+    const char *sc = getenv("SEA_BENCH_NATIVE_SYSCALLS");
+    if (sc && atoi(sc) > 0) {
+        static const char *const perfs[] = {"/usr/bin/perf", "/usr/sbin/perf", "/usr/local/bin/perf", NULL};
+        perf_path = find_tool(perfs);
+        if (!perf_path)
+            printf("# bench_native: SEA_BENCH_NATIVE_SYSCALLS needs perf: not counted\n");
+    }
     samples = malloc(sizeof(*samples) * MAX_SAMPLES);
     if (!samples) {
         fprintf(stderr, "%s: out of memory\n", prog);
@@ -694,8 +845,10 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     atexit(cleanup);
+    snprintf(log_path, sizeof(log_path), "/tmp/bench_native-%d.log", (int)getpid());
     home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (!make_network(ethtool)) {
+    const char *rps = getenv("SEA_BENCH_NATIVE_RPS");
+    if (!make_network(ethtool, rps && atoi(rps) > 0)) {
         fprintf(stderr, "%s: cannot make the namespaces and the veth pair\n", prog);
         return 1;
     }
@@ -713,8 +866,12 @@ int main(int argc, char **argv) {
             fig_run(f);
             fflush(stdout);
         }
-    if (errors)
+    if (errors) {
         printf("native.errors: %ld\n", errors);
+        fprintf(stderr, "%s: the servers' messages are in %s\n", prog, log_path);
+    } else {
+        unlink(log_path);
+    }
     cleanup();
     return errors ? 1 : 0;
 }
