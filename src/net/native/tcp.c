@@ -396,12 +396,19 @@ static void finish(struct sea__tcp_engine *t, struct sea__tcb *c, int err) {
 
 /* ---- building segments ---- */
 
-/* The window to advertise, in bytes: the free receive space, opened by at least a segment or not at all (SWS). */
+/* The window to advertise, in bytes: the free receive space (held still while small, against SWS). */
 static uint32_t rcv_window(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
     uint32_t space = t->cfg.rcvbuf - c->rbuf.len;
     uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t step = (uint32_t)zmin(t->cfg.rcvbuf / 2, c->mss);
-    if (space > cur && space - cur < step)
+    /*
+     * Receiver SWS avoidance (RFC 9293 §3.8.6.2.2) matters for a small
+     * window: hold the right edge rather than open it by a sliver.  While
+     * half the buffer or more is free, advertise the free space as it is, as
+     * Linux does: the window field then stays the same from segment to
+     * segment, which keeps a Linux peer on its fast path (header prediction).
+     */
+    if (space > cur && space - cur < step && space < t->cfg.rcvbuf / 2)
         space = cur;
     uint32_t field = space >> c->rcv_wscale;
     if (field > 65535)
