@@ -21,7 +21,7 @@
 #include "net/native/stack.h"
 
 #include <sea/error.h>
-#include <sea/fiber.h>
+#include <sea/promise.h>
 #include <sea/timer.h>
 
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "base/compiler.h"
+#include "core/shard.h"
 #include "net/native/frag.h"
 #include "net/native/wire.h"
 #include "net/native/xdp.h"
@@ -101,10 +102,16 @@ struct sea__nstack {
     struct delayed *delayed; /* frames waiting out the injected delay, in order (a ring of DELAY_MAX) */
     size_t delayed_head, delayed_count;
     /* the fiber's wake-ups */
-    sea_abort_source wake;
-    sea_timer timer;
+    sea_abort_source wake;        /* cancels the readiness wait at the stop */
     sea_abort_subscription stop_sub;
-    bool stopping;
+    bool stopping, stop_fired;
+    bool wait_armed;              /* a readiness wait on the device is pending */
+    bool readable;                /* the device may have frames: the poller reads */
+    bool run_pending;             /* sea__nstack_run's future is not resolved yet */
+    int err;                      /* the device's error, which stopped the stack */
+    sea_time next_due;            /* the earliest timer of the stack */
+    sea_time held_since;          /* when the frame held for reordering was held */
+    sea_promise done;
 };
 
 /* ---- the device ---- */
@@ -176,6 +183,7 @@ static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
     }
     if (f->reorder && !s->held && chance(s) < f->reorder) {
         s->held = malloc(len);
+        s->held_since = sea_now();
         if (s->held) {
             memcpy(s->held, frame, len);
             s->held_len = len;
@@ -644,111 +652,194 @@ void sea__nstack_udp_close(struct sea__nstack *s, struct sea__nudp *u) {
     free(u);
 }
 
-/* ---- the fiber ---- */
+/* ---- the poller ---- */
 
-static void wake_at_deadline(sea_timer *t, void *arg) {
-    (void)t;
-    struct sea__nstack *s = arg;
-    if (!sea_abort_requested(&s->wake))
-        sea_abort_source_request(&s->wake, (-ETIMEDOUT));
+/*
+ * The stack runs from a poller the reactor calls every turn of its loop
+ * (the same hook the cross-shard queues and the disk use): it handles the
+ * frames the device has, up to a batch, and the timers that are due.  A
+ * busy shard so reads an AF_XDP ring with no system call at all, and a TAP
+ * device while it has frames.  Before the loop sleeps, try_sleep arms one
+ * readiness wait on the device and lowers the loop's deadline to the
+ * stack's earliest timer.  The loop keeps the poller for good (it has no
+ * removal), so it points at the running stack of its shard, or at none.
+ */
+static __thread struct sea__poller poller;
+static __thread bool poller_added;
+static __thread struct sea__nstack *running; /* this shard's stack that the poller runs */
+
+/* The earliest moment the stack has something to do without a frame. */
+static sea_time next_deadline(struct sea__nstack *s, sea_time now) {
+    sea_time d = sea__tcp_next_deadline(&s->tcp);
+    uint64_t fd = sea__frag_next_expiry(&s->frag);
+    if (fd != UINT64_MAX && (sea_time)fd < d)
+        d = (sea_time)fd;
+    sea_time ad = arp_deadline(s);
+    if (ad < d)
+        d = ad;
+    if (s->held && now + 1000000 < d) /* a frame held for reordering goes out within a millisecond */
+        d = now + 1000000;
+    if (s->delayed_count && s->delayed[s->delayed_head].due < d)
+        d = s->delayed[s->delayed_head].due;
+    return d;
+}
+
+/* Frames from the device, up to a batch: how many; a device error stops the stack. */
+static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
+    unsigned done = 0;
+    for (int i = 0; i < BATCH; i++) {
+        /* AF_XDP: the frame is read where the kernel put it, and given back once handled. */
+        struct sea__xdp_frame xf;
+        uint8_t *data = s->frame;
+        ssize_t n;
+        if (s->xdp) {
+            n = sea__xdp_recv_hold(s->xdp, &xf);
+            if (n == 0) {
+                data = xf.data;
+                n = xf.len;
+            }
+        } else {
+            n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame));
+        }
+        if (n == -EAGAIN) {
+            s->readable = false; /* drained: the next sleep waits for the device */
+            break;
+        }
+        if (n < 0) {
+            s->err = (int)n;
+            s->stopping = true;
+            break;
+        }
+        done++;
+        const struct sea__nstack_faults *f = &s->cfg.faults;
+        if (f->loss && chance(s) < f->loss) {
+            s->stats.fault_lost++;
+        } else {
+            if (f->corrupt && chance(s) < f->corrupt && n > 14) {
+                data[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
+                s->stats.fault_corrupt++;
+            }
+            frame_input(s, data, (size_t)n, now);
+        }
+        if (s->xdp)
+            sea__xdp_recv_release(s->xdp, &xf);
+    }
+    return done;
+}
+
+static void maybe_finished(struct sea__nstack *s);
+
+static unsigned stack_poll(void *state) {
+    (void)state;
+    struct sea__nstack *s = running;
+    if (!s || s->stopping)
+        return 0;
+    sea_time now = sea_now();
+    unsigned done = 0;
+    if (s->xdp || s->readable)
+        done += rx_batch(s, now);
+    if (now >= s->next_due) {
+        sea__tcp_tick(&s->tcp, now);
+        arp_timers(s, now);
+        sea__frag_expire(&s->frag, (uint64_t)now);
+        delay_flush(s, now);
+        if (s->held && now >= s->held_since + 1000000) {
+            delay_send(s, s->held, s->held_len);
+            free(s->held);
+            s->held = NULL;
+        }
+        done++;
+    }
+    s->next_due = next_deadline(s, now);
+    if (s->stopping)
+        maybe_finished(s);
+    return done;
+}
+
+static sea_future readable_again(struct sea__nstack **sp, sea_future *in) {
+    struct sea__nstack *s = *sp;
+    s->wait_armed = false;
+    int rc = sea_future_failed(in) ? sea_future_error(in) : 0;
+    if (rc && rc != SEA_ECANCELED) {
+        s->err = rc;
+        s->stopping = true;
+    } else if (!rc) {
+        s->readable = true;
+    }
+    maybe_finished(s);
+    return sea_ready();
+}
+
+static bool stack_try_sleep(void *state, sea_time *deadline) {
+    (void)state;
+    struct sea__nstack *s = running;
+    if (!s || s->stopping)
+        return true;
+    if (s->next_due < *deadline)
+        *deadline = s->next_due;
+    if (!s->wait_armed) {
+        sea_abort_source_init(&s->wake);
+        s->wait_armed = true;
+        sea_future w = dev_wait(s, &s->wake);
+        sea_future_detach(sea_then_wrapped(w, readable_again, s));
+    }
+    return true;
+}
+
+/* The stop was asked and no wait is left on the device: the run's future resolves. */
+static void maybe_finished(struct sea__nstack *s) {
+    if (!s->stopping || s->wait_armed || !s->run_pending)
+        return;
+    if (running == s)
+        running = NULL;
+    s->run_pending = false;
+    if (s->err)
+        sea_promise_set_error_fmt(&s->done, s->err, "native stack: the device %s failed: %s", dev_name(s),
+                                  sea_strerror(s->err));
+    else
+        sea_promise_set_void(&s->done);
+    sea_promise_release(&s->done);
 }
 
 static void on_stop(sea_abort_subscription *sub, int err) {
     (void)err;
     struct sea__nstack *s = sea__container_of(sub, struct sea__nstack, stop_sub);
     s->stopping = true;
-    if (!sea_abort_requested(&s->wake))
-        sea_abort_source_request(&s->wake, SEA_ECANCELED);
-}
-
-struct run_args {
-    struct sea__nstack *s;
-    sea_abort_source *stop;
-};
-
-static sea_future run_fiber(struct run_args *ap) {
-    struct run_args a = *ap;
-    struct sea__nstack *s = a.s;
-    s->stopping = sea_abort_requested(a.stop);
-    if (!s->stopping)
-        sea_abort_subscribe(a.stop, &s->stop_sub, on_stop);
-    int err = 0;
-    while (!s->stopping && !err) {
-        sea_time now = sea_now();
-        sea_time d = sea__tcp_tick(&s->tcp, now);
-        arp_timers(s, now);
-        sea__frag_expire(&s->frag, (uint64_t)now);
-        uint64_t fd = sea__frag_next_expiry(&s->frag);
-        if (fd != UINT64_MAX && (sea_time)fd < d)
-            d = (sea_time)fd;
-        sea_time ad = arp_deadline(s);
-        if (ad < d)
-            d = ad;
-        if (s->held) /* a frame held for reordering goes out at the next wake-up at the latest */
-            d = now + 1000000;
-        sea_time dd = delay_flush(s, now);
-        if (dd < d)
-            d = dd;
-        sea_abort_source_init(&s->wake);
-        if (d != SEA_TIME_MAX)
-            sea_timer_arm_at(&s->timer, d);
-        sea_future w = sea_await(dev_wait(s, &s->wake));
-        sea_timer_cancel(&s->timer);
-        int rc = sea_future_failed(&w) ? sea_future_error(&w) : 0;
-        sea_future_detach(w);
-        if (rc && rc != SEA_ECANCELED && rc != (-ETIMEDOUT)) {
-            err = rc;
-            break;
-        }
-        if (s->held && rc == (-ETIMEDOUT)) {
-            delay_send(s, s->held, s->held_len);
-            free(s->held);
-            s->held = NULL;
-        }
-        now = sea_now();
-        for (int i = 0; i < BATCH && !err; i++) {
-            /* AF_XDP: the frame is read where the kernel put it, and given back once handled. */
-            struct sea__xdp_frame xf;
-            uint8_t *data = s->frame;
-            ssize_t n;
-            if (s->xdp) {
-                n = sea__xdp_recv_hold(s->xdp, &xf);
-                if (n == 0) {
-                    data = xf.data;
-                    n = xf.len;
-                }
-            } else {
-                n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame));
-            }
-            if (n == -EAGAIN)
-                break;
-            if (n < 0) {
-                err = (int)n;
-                break;
-            }
-            const struct sea__nstack_faults *f = &s->cfg.faults;
-            if (f->loss && chance(s) < f->loss) {
-                s->stats.fault_lost++;
-            } else {
-                if (f->corrupt && chance(s) < f->corrupt && n > 14) {
-                    data[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
-                    s->stats.fault_corrupt++;
-                }
-                frame_input(s, data, (size_t)n, now);
-            }
-            if (s->xdp)
-                sea__xdp_recv_release(s->xdp, &xf);
-        }
-    }
-    if (!sea_abort_requested(a.stop) || !s->stopping)
-        sea_abort_unsubscribe(&s->stop_sub);
-    return err ? sea_failed_fmt(err, "native stack: the device %s failed: %s", dev_name(s), sea_strerror(err))
-               : sea_ready();
+    s->stop_fired = true;
+    if (s->wait_armed && !sea_abort_requested(&s->wake))
+        sea_abort_source_request(&s->wake, SEA_ECANCELED); /* readable_again then finishes */
+    maybe_finished(s);
 }
 
 sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) {
-    struct run_args a = {.s = s, .stop = stop};
-    return sea_fiber_start_attr((&(sea_fiber_attr){.name = "native-stack"}), run_fiber, a);
+    struct sea__shard *sh = sea__shard_current;
+    if (!sh)
+        return sea_failed(SEA_ESHUTDOWN, "native stack: not on a shard");
+    if (running)
+        return sea_failed(-EBUSY, "native stack: this shard already runs one");
+    if (!poller_added) {
+        poller = (struct sea__poller){.poll = stack_poll, .try_sleep = stack_try_sleep};
+        sea__poller_add(sh, &poller);
+        poller_added = true;
+    }
+    sea_promise_init(&s->done);
+    sea_future f = sea_promise_get_future(&s->done);
+    if (sea_future_failed(&f)) {
+        sea_promise_release(&s->done);
+        return f;
+    }
+    s->run_pending = true;
+    s->stopping = false;
+    s->readable = true; /* frames may wait already: the first turn reads */
+    s->next_due = sea_now();
+    running = s;
+    if (sea_abort_requested(stop)) {
+        s->stopping = true;
+        maybe_finished(s);
+    } else {
+        sea_abort_subscribe(stop, &s->stop_sub, on_stop);
+    }
+    return f;
 }
 
 /* ---- set-up ---- */
@@ -822,7 +913,6 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
             return rc;
         }
     }
-    sea_timer_init(&s->timer, wake_at_deadline, s);
     *out = s;
     return 0;
 }
@@ -830,7 +920,8 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
 void sea__nstack_close(struct sea__nstack *s) {
     if (!s)
         return;
-    sea_timer_cancel(&s->timer);
+    if (running == s)
+        running = NULL; /* (closed without a stop: start-up failed elsewhere) */
     sea__frag_free(&s->frag);
     while (s->udp) /* (their owners were cut off: nsock.c) */
         sea__nstack_udp_close(s, s->udp);
