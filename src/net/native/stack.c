@@ -775,6 +775,7 @@ static bool stack_try_sleep(void *state, sea_time *deadline) {
     struct sea__nstack *s = running;
     if (!s || s->stopping)
         return true;
+    s->next_due = next_deadline(s, sea_now()); /* (a task may have armed a timer since the last poll) */
     if (s->next_due < *deadline)
         *deadline = s->next_due;
     if (!s->wait_armed) {
