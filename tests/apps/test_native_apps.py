@@ -106,7 +106,7 @@ def main():
                 return 77
         if a.part == 'two-shards':
             two_shards(a, check, inns)
-            return finish(failures)
+            return testproc.finish(failures)
         www = os.path.join(tmp, 'www')
         os.mkdir(www)
         big = random.Random(19).randbytes(4 << 20)
@@ -223,15 +223,7 @@ def main():
     finally:
         subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
-    return finish(failures)
-
-
-def finish(failures):
-    if failures:
-        print(f'{len(failures)} failure(s)', flush=True)
-        return 1
-    print('ok', flush=True)
-    return 0
+    return testproc.finish(failures)
 
 
 def metric_sums(text):

@@ -211,11 +211,7 @@ def main():
         if server is not None:
             server.kill()
         run(['ip', 'netns', 'del', ns])
-    if failures:
-        print(f'{len(failures)} failure(s)', flush=True)
-        return 1
-    print('ok', flush=True)
-    return 0
+    return testproc.finish(failures)
 
 
 if __name__ == '__main__':

@@ -31,6 +31,15 @@ import time
 SANITIZERS = r'AddressSanitizer|LeakSanitizer|runtime error|ThreadSanitizer'
 
 
+def finish(failures):
+    """A test's end: prints how many checks failed (or "ok") and returns its exit code, 1 or 0."""
+    if failures:
+        print(f'{len(failures)} failure(s)', flush=True)
+        return 1
+    print('ok', flush=True)
+    return 0
+
+
 def checker(failures, label='FAIL:'):
     """A test's check(cond, what) -> cond: when cond is false, what is added to the test's own list
     `failures` and printed after label at once (label None: not printed; the test prints its list)."""
