@@ -450,8 +450,6 @@ int sea__nlisten_open(struct sea__nstack *st, const sea_addr *addr, int backlog,
     uint16_t port = ntohs(addr->u.in4.sin_port);
     if (a != 0 && a != sea__nstack_addr(st))
         return -EADDRNOTAVAIL; /* the stack has one address */
-    if (!port)
-        return -EINVAL; /* (port 0, "any free port", is not offered by the native stack yet) */
     struct sea__nlisten *l = calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
@@ -461,7 +459,7 @@ int sea__nlisten_open(struct sea__nstack *st, const sea_addr *addr, int backlog,
         return rc;
     }
     l->st = st;
-    l->port = port;
+    l->port = sea__tcp_listener_port(l->l); /* (the one chosen, for port 0) */
     l->wrap = wrap;
     l->next = listeners;
     if (listeners)

@@ -1681,13 +1681,27 @@ void sea__tcp_destroy(struct sea__tcp_engine *t) {
 
 /* ---- the owner's calls ---- */
 
+static bool port_listened(const struct sea__tcp_engine *t, uint16_t port) {
+    for (const struct sea__tcp_listener *l = t->listeners; l; l = l->next)
+        if (l->port == port)
+            return true;
+    return false;
+}
+
 int sea__tcp_listen(struct sea__tcp_engine *t, uint16_t port, int backlog, sea__tcp_event_cb cb, void *arg,
                     struct sea__tcp_listener **out) {
-    if (!port)
-        return -EINVAL;
-    for (struct sea__tcp_listener *l = t->listeners; l; l = l->next)
-        if (l->port == port)
+    if (!port) { /* any free port: from a random start in 32768..60999, as the kernel would give one */
+        uint32_t start = (uint32_t)(next_rand(t) % 28232);
+        for (uint32_t i = 0; i < 28232 && !port; i++) {
+            uint16_t p = (uint16_t)(32768 + (start + i) % 28232);
+            if (!port_listened(t, p))
+                port = p;
+        }
+        if (!port)
             return -EADDRINUSE;
+    }
+    if (port_listened(t, port))
+        return -EADDRINUSE;
     struct sea__tcp_listener *l = calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
@@ -1700,6 +1714,10 @@ int sea__tcp_listen(struct sea__tcp_engine *t, uint16_t port, int backlog, sea__
     t->listeners = l;
     *out = l;
     return 0;
+}
+
+uint16_t sea__tcp_listener_port(const struct sea__tcp_listener *l) {
+    return l->port;
 }
 
 struct sea__tcb *sea__tcp_accept(struct sea__tcp_listener *l) {
@@ -1749,10 +1767,7 @@ int sea__tcp_connect(struct sea__tcp_engine *t, uint32_t raddr, uint16_t rport, 
         uint16_t p = (uint16_t)(first + (start + i) % count);
         if (lookup(t, raddr, rport, p))
             continue;
-        bool listening = false;
-        for (struct sea__tcp_listener *l = t->listeners; l; l = l->next)
-            listening |= l->port == p;
-        if (listening || (t->cfg.port_ok && !t->cfg.port_ok(t->cfg.port_ok_ctx, p, raddr, rport)))
+        if (port_listened(t, p) || (t->cfg.port_ok && !t->cfg.port_ok(t->cfg.port_ok_ctx, p, raddr, rport)))
             continue;
         lport = p;
     }

@@ -124,9 +124,14 @@ sea_time sea__tcp_next_deadline(const struct sea__tcp_engine *t);
 
 /* ---- listeners ---- */
 
-/* Listens on port (0: -EINVAL), accepting up to backlog connections not yet accepted (0: 1024).  -EADDRINUSE. */
+/*
+ * Listens on port (0: any free one, from 32768..60999), accepting up to
+ * backlog connections not yet accepted (0: 1024).  -EADDRINUSE.
+ */
 int sea__tcp_listen(struct sea__tcp_engine *t, uint16_t port, int backlog, sea__tcp_event_cb cb, void *arg,
                     struct sea__tcp_listener **out);
+/* The port l listens on (the one chosen for port 0). */
+uint16_t sea__tcp_listener_port(const struct sea__tcp_listener *l);
 /* The next established connection, or NULL.  Its owner sets its callback with sea__tcp_set_cb. */
 struct sea__tcb *sea__tcp_accept(struct sea__tcp_listener *l);
 /* Stops listening; connections not accepted yet are reset. */

@@ -719,6 +719,14 @@ static sea_future t_backlog(void) {
     struct sea__tcp_listener *l;
     CHECK_EQ(sea__tcp_listen(&n.b, 80, 4, lsn_event, &ls, &l), 0);
     CHECK_EQ(sea__tcp_listen(&n.b, 80, 4, lsn_event, &ls, &l), -EADDRINUSE);
+    /* Port 0 is any free one, from the ephemeral range, and then taken. */
+    struct sea__tcp_listener *any;
+    CHECK_EQ(sea__tcp_listen(&n.b, 0, 4, lsn_event, &ls, &any), 0);
+    uint16_t chosen = sea__tcp_listener_port(any);
+    CHECK(chosen >= 32768 && chosen <= 60999);
+    struct sea__tcp_listener *again;
+    CHECK_EQ(sea__tcp_listen(&n.b, chosen, 4, lsn_event, &ls, &again), -EADDRINUSE);
+    sea__tcp_unlisten(&n.b, any);
     for (uint16_t p = 1000; p < 1010; p++)
         inject(&n, A_IP, B_IP, p, 80, 12345, 0, SEA__TCP_SYN, NULL, 0);
     CHECK_EQ(n.b.stats.backlog_drops, 6);
