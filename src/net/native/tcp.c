@@ -108,6 +108,8 @@ struct sea__tcb {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
     uint8_t snd_wscale, rcv_wscale;
     bool ws_ok, ts_ok, sack_ok; /* negotiated (while SYN-SENT: offered) */
+    bool tlp_armed;  /* t_rtx is a tail loss probe's deadline (RFC 8985), not the RTO */
+    bool tlp_out;    /* a probe went out and no ACK of new data came since: no other until one does */
     bool fin_queued, persist, in_recovery, keepalive, rtt_timing;
     uint16_t mss; /* payload bytes per segment, options taken off */
     uint32_t fin_seq;
@@ -326,6 +328,35 @@ static sea_time rto_now(const struct sea__tcp_engine *t, const struct sea__tcb *
 
 static void arm_rtx(struct sea__tcp_engine *t, struct sea__tcb *c) {
     c->t_rtx = t->now + rto_now(t, c);
+    c->tlp_armed = false;
+}
+
+/*
+ * After sending, or an ACK of new data with some still in flight: the
+ * retransmission timer, or sooner a tail loss probe (RFC 8985 §7).  When
+ * the last segments of a flight are lost no duplicate ACK ever comes, and
+ * without a probe only the RTO (200 ms at least) would find out; a probe
+ * after two round trips draws a SACK that starts fast recovery instead.
+ * Only with SACK, a measured RTT, outside recovery, one probe at a time.
+ */
+static void arm_rto_or_probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    if (!c->sack_ok || !c->srtt || c->in_recovery || c->persist || c->tlp_out || c->backoff ||
+        (c->state != ESTABLISHED && c->state != CLOSE_WAIT)) {
+        arm_rtx(t, c);
+        return;
+    }
+    sea_time pto = 2 * c->srtt;
+    if (c->snd_max - c->snd_una <= c->mss) /* one segment: the peer may hold its ACK back (delayed ACK) */
+        pto = c->srtt + c->srtt / 2 + 200 * MS > pto ? c->srtt + c->srtt / 2 + 200 * MS : pto;
+    if (pto < 10 * MS)
+        pto = 10 * MS;
+    sea_time rto = rto_now(t, c);
+    if (pto >= rto) {
+        arm_rtx(t, c);
+        return;
+    }
+    c->t_rtx = t->now + pto;
+    c->tlp_armed = true;
 }
 
 /* ---- events ---- */
@@ -440,7 +471,15 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
         o.ts_val = ts_now(t, c);
         o.ts_ecr = (flags & SEA__TCP_ACK) ? c->ts_recent : 0;
     }
-    if (!syn && c->sack_ok && c->nooo) {
+    /*
+     * SACK blocks only as many as fit beside the payload: c->mss is the
+     * payload of a segment with no options but timestamps, and a segment
+     * must stay within the MTU (a larger one is dropped by the device or the
+     * path).  output() leaves room for them in new data; a full-sized
+     * retransmission goes without.
+     */
+    int sack_room = n + 12 <= c->mss ? (int)((c->mss - n - 4) / 8) : 0; /* NOP, NOP, kind, length: 4; 8 a block */
+    if (!syn && c->sack_ok && c->nooo && sack_room > 0) {
         /*
          * RFC 2018's order: the range holding the latest segment first (so
          * that every range is reported while it grows, and the sender's
@@ -448,6 +487,8 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
          * then the others from the lowest.
          */
         int max = c->ts_ok ? 3 : 4, first = 0;
+        if (max > sack_room)
+            max = sack_room;
         for (int i = 0; i < c->nooo; i++)
             if (SEQ_LEQ(c->ooo[i].l, c->ooo_last) && SEQ_LT(c->ooo_last, c->ooo[i].r))
                 first = i;
@@ -769,6 +810,15 @@ static void state_after_fin_sent(struct sea__tcb *c) {
         c->state = LAST_ACK;
 }
 
+/* The payload of a new segment: the MSS, less the room its SACK blocks take (send_seg adds them). */
+static size_t seg_max(const struct sea__tcb *c) {
+    if (!c->sack_ok || !c->nooo)
+        return c->mss;
+    int blocks = c->nooo < (c->ts_ok ? 3 : 4) ? c->nooo : (c->ts_ok ? 3 : 4);
+    size_t room = 4 + 8 * (size_t)blocks;
+    return c->mss > room + 64 ? c->mss - room : c->mss;
+}
+
 /*
  * Sends what the windows allow (new data, or data again after a timeout
  * rewound SND.NXT, skipping what the peer SACKed), the FIN when its turn
@@ -804,7 +854,7 @@ static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
         uint32_t off = c->snd_nxt - c->snd_una;
         size_t unsent = c->sbuf.len > off ? c->sbuf.len - off : 0;
         size_t usable = zmin(c->snd_wnd > off ? c->snd_wnd - off : 0, cwnd > flight ? cwnd - flight : 0);
-        size_t n = zmin(zmin(unsent, usable), c->mss);
+        size_t n = zmin(zmin(unsent, usable), seg_max(c));
         bool hole = false; /* n stops at a SACKed range */
         for (int i = 0; i < c->nsb; i++)
             if (SEQ_GT(c->sb[i].l, c->snd_nxt) && c->sb[i].l - c->snd_nxt < n) {
@@ -839,7 +889,7 @@ static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
             c->snd_max = c->snd_nxt;
         if (c->t_rtx == SEA_TIME_MAX || c->persist) {
             c->persist = false;
-            arm_rtx(t, c);
+            arm_rto_or_probe(t, c);
         }
         sent = true;
         if (fin) {
@@ -987,7 +1037,13 @@ static void cc_on_ack(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t ac
 static void sack_check_loss(struct sea__tcp_engine *t, struct sea__tcb *c) {
     if (c->in_recovery || c->persist || c->snd_una == c->snd_max || SEQ_LT(c->snd_una, c->recover))
         return;
-    if (c->dupacks < DUPTHRESH && !lost_holes(c))
+    /*
+     * After a tail loss probe one duplicate ACK is enough: the probe went two
+     * round trips after the head, so the peer's answer without the head
+     * means the head is lost (RACK's reasoning, RFC 8985 §7.4), and waiting
+     * for three would wait for the RTO, as the flight has nothing more.
+     */
+    if (c->dupacks < DUPTHRESH && !lost_holes(c) && !(c->tlp_out && c->dupacks > 0))
         return;
     uint32_t mss = c->mss, flight = c->snd_max - c->snd_una;
     c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
@@ -1226,10 +1282,13 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
         c->backoff = 0;
         c->persist = false;
         cc_on_ack(t, c, ack, acked);
-        if (c->snd_una == c->snd_max)
+        c->tlp_out = false;
+        if (c->snd_una == c->snd_max) {
             c->t_rtx = SEA_TIME_MAX;
-        else if (!c->in_recovery || c->sack_recovery || SEQ_GEQ(ack, c->recover))
-            arm_rtx(t, c); /* RFC 6298 (5.3): restarted by an ACK of new data */
+            c->tlp_armed = false;
+        } else if (!c->in_recovery || c->sack_recovery || SEQ_GEQ(ack, c->recover)) {
+            arm_rto_or_probe(t, c); /* RFC 6298 (5.3): restarted by an ACK of new data */
+        }
         if (data && !c->fin_queued)
             c->ev |= SEA__TCP_EV_WRITABLE;
         if (fin_acked) {
@@ -1475,8 +1534,31 @@ static void probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
     send_seg(t, c, c->snd_una - 1, SEA__TCP_ACK, 0);
 }
 
+/* The probe: the last segment in flight sent again (RFC 8985 §7.3, when no new data goes). */
+static void tail_loss_probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
+    uint32_t flight = c->snd_max - c->snd_una;
+    bool fin = fin_sent(c);
+    uint32_t data = flight - (fin ? 1u : 0u); /* bytes of data in flight, all in the send ring from SND.UNA */
+    uint32_t n = data < c->mss ? data : c->mss;
+    uint32_t seq = c->snd_una + data - n;
+    send_seg(t, c, seq, SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n ? SEA__TCP_PSH : 0), n);
+    t->stats.retransmits++;
+    t->stats.tail_loss_probes++;
+    c->rtt_timing = false;
+    c->tlp_out = true;
+    arm_rtx(t, c); /* the RTO, from now */
+}
+
 static void rtx_timeout(struct sea__tcp_engine *t, struct sea__tcb *c) {
     c->t_rtx = SEA_TIME_MAX;
+    if (c->tlp_armed) {
+        c->tlp_armed = false;
+        if (c->snd_una != c->snd_max && !c->in_recovery)
+            tail_loss_probe(t, c);
+        else if (c->snd_una != c->snd_max)
+            arm_rtx(t, c); /* recovery began since: a probe's deadline is no RTO, so the RTO runs from now */
+        return;
+    }
     if (c->persist) {
         if (c->zw_unanswered >= t->cfg.retries) { /* a closed window, and nobody answers any more */
             t->stats.timeouts++;

@@ -79,6 +79,7 @@ struct sea__tcp_stats {
     uint64_t bad_segments;   /* refused by the parser: checksum, lengths, options */
     uint64_t retransmits;    /* segments sent again, any cause */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
+    uint64_t tail_loss_probes; /* RFC 8985 TLP: the last segment sent again after 2 SRTT without an ACK */
     uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */
     uint64_t lost_retransmits;    /* retransmissions found lost by SACKs of data sent after them, sent again */
     uint64_t sack_blocks_ignored; /* received blocks outside (SND.UNA, SND.MAX], or empty: D-SACK, stale, forged */

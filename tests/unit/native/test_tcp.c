@@ -47,6 +47,7 @@ struct net {
     struct faults f;
     uint64_t rng;
     uint64_t sent, delivered, lost;
+    uint64_t oversize; /* segments that would not fit a 1500-byte MTU: never allowed */
     size_t queued, max_queued;
     /* A deterministic loss: A's new data segments with these indexes (counted from 0) are dropped, once. */
     const unsigned *drop_new;
@@ -100,6 +101,8 @@ static void enqueue(struct net *n, const uint8_t *ip, size_t len, sea_time when)
 
 static void wire_send(struct net *n, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len) {
     n->sent++;
+    if (len + 20 > 1500)
+        n->oversize++;
     if (n->f.blackhole || (n->f.loss && rnd(n) % 1000 < n->f.loss) || drop_this(n, src, seg, len)) {
         n->lost++;
         return;
@@ -161,6 +164,7 @@ static void net_init(struct net *n, const struct faults *f, uint64_t seed, struc
 }
 
 static void net_free(struct net *n) {
+    CHECK_EQ(n->oversize, 0); /* every case: no segment beyond the MTU, SACK blocks and all */
     while (n->queue) {
         struct pkt *p = n->queue;
         n->queue = p->next;
