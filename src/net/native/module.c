@@ -4,7 +4,7 @@
  *
  * With the default --network-stack=posix nothing here runs beyond reading
  * the options.  With native, each shard opens its stack as it starts, before
- * main, and the stack's fiber runs until the orderly stop (on a TAP device,
+ * main, and the stack's poller runs until the orderly stop (on a TAP device,
  * or with --xdp-device on queue 0 of an interface through AF_XDP); sockets to
  * and from IPv4 addresses other than loopback then go through it (nsock.c),
  * while Unix sockets and loopback stay with the kernel.  Each shard opens its own queue of the
@@ -280,7 +280,7 @@ static void arp_needed(void *ctx, uint32_t ip) {
 
 /*
  * On each shard as it starts: its stack on its queue of the device (opened
- * by native_start), its fiber started (it runs once the loop does), so that
+ * by native_start), its poller started (it runs once the loop does), so that
  * sea_listen in main finds it.
  */
 static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
@@ -373,14 +373,14 @@ static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
 
 static sea_future closed(sea_future *in) {
     if (sea_future_failed(in))
-        (void)sea_future_error(in); /* the device failed: its fiber said so */
+        (void)sea_future_error(in); /* the device failed: its error ends the run, nothing more to say */
     sea__nsock_stack_gone(stack);
     sea__nstack_close(stack);
     stack = NULL;
     return sea_ready();
 }
 
-/* On one shard: its fiber ends, then what sockets remain are cut off and freed. */
+/* On one shard: its poller goes idle, then what sockets remain are cut off and freed. */
 static sea_future stop_here(void) {
     if (!stack_running)
         return sea_ready();
@@ -397,7 +397,7 @@ static sea_future native_stopping(struct sea__smp *smp) {
     return sea_invoke_on_all(stop_here);
 }
 
-/* A stack the orderly stop did not reach (start-up failed on another shard): closed without its fiber. */
+/* A stack the orderly stop did not reach (start-up failed on another shard): closed without its stop. */
 static void native_shard_stop(struct sea__shard *sh) {
     (void)sh;
     if (!stack)

@@ -1,14 +1,14 @@
 /*
  * net/native/stack.c - one shard's native stack put together (stack.h): the
- * fiber that moves frames between the device (a TAP device, or a queue of an
- * interface through AF_XDP) and the protocols, the
- * IPv4 output path with its ARP resolution, and the device's fault
- * injector.
+ * poller that moves frames between the device (a TAP device, or a queue of an
+ * interface through AF_XDP) and the protocols, the IPv4 output path with its
+ * ARP resolution, and the device's fault injector.
  *
- * The fiber sleeps until the device has a frame or the earliest timer (TCP's,
- * or an ARP retry) is due: a sea_timer at that deadline requests the wait's
- * abort source.  Each wake handles at most a batch of frames, so a flood
- * cannot hold the shard, then the timers that are due.
+ * The poller runs every turn of the reactor's loop: at most a batch of
+ * frames, so a flood cannot hold the shard, then the timers that are due
+ * (TCP's, ARP's, reassembly's).  Before the loop sleeps it arms one
+ * readiness wait on the device and lowers the loop's deadline to the
+ * earliest of those timers.
  *
  * Output: TCP hands over a segment with room before it; the IPv4 and
  * Ethernet headers are written there, so a segment is never copied on its
@@ -95,6 +95,7 @@ struct sea__nstack {
     struct queued queue[ARP_QUEUE_MAX];
     size_t nqueued;
     struct resolving resolving[ARP_QUEUE_MAX];
+    bool resolving_any; /* some entry of resolving may be in use (false: none is, no need to look) */
     /* the fault injector */
     uint64_t rng;
     uint8_t *held;        /* a frame held back to be sent after the next (reordering) */
@@ -258,6 +259,7 @@ static struct resolving *resolving_find(struct sea__nstack *s, uint32_t ip, bool
             free_slot = &s->resolving[i];
     }
     if (add && free_slot) {
+        s->resolving_any = true;
         free_slot->ip = ip;
         free_slot->tries = 0;
         free_slot->next_try = 0;
@@ -328,11 +330,19 @@ static void arp_timers(struct sea__nstack *s, sea_time now) {
         queue_flush(s, now);
 }
 
-static sea_time arp_deadline(const struct sea__nstack *s) {
+/* The next ARP retry (SEA_TIME_MAX: none).  Asked every turn of the loop, so it looks only while some resolution is on. */
+static sea_time arp_deadline(struct sea__nstack *s) {
+    if (!s->resolving_any)
+        return SEA_TIME_MAX;
     sea_time d = SEA_TIME_MAX;
+    bool any = false;
     for (size_t i = 0; i < ARP_QUEUE_MAX; i++)
-        if (s->resolving[i].ip && s->resolving[i].next_try < d)
-            d = s->resolving[i].next_try;
+        if (s->resolving[i].ip) {
+            any = true;
+            if (s->resolving[i].next_try < d)
+                d = s->resolving[i].next_try;
+        }
+    s->resolving_any = any;
     return d;
 }
 
@@ -734,7 +744,7 @@ static unsigned stack_poll(void *state) {
     struct sea__nstack *s = running;
     if (!s || s->stopping)
         return 0;
-    sea_time now = sea_now();
+    sea_time now = sea_lowres_now(); /* the time the loop read this turn: no clock call per poll */
     unsigned done = 0;
     if (s->xdp || s->readable)
         done += rx_batch(s, now);
@@ -948,10 +958,10 @@ void sea__nstack_close(struct sea__nstack *s) {
 struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s) { return &s->tcp; }
 uint32_t sea__nstack_addr(const struct sea__nstack *s) { return s->cfg.addr; }
 const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s) { return &s->stats; }
-const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s) {
+const struct sea__tap_stats *sea__nstack_tap_stats(struct sea__nstack *s) {
     if (!s->xdp)
         return &s->tap.stats;
-    struct sea__tap_stats *d = (struct sea__tap_stats *)&s->dev_stats;
+    struct sea__tap_stats *d = &s->dev_stats;
     const struct sea__xdp_stats *x = &s->xdp->stats;
     *d = (struct sea__tap_stats){.rx_frames = x->rx_frames, .rx_bytes = x->rx_bytes, .tx_frames = x->tx_frames,
                                  .tx_bytes = x->tx_bytes, .tx_dropped = x->tx_dropped};

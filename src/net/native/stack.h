@@ -4,10 +4,10 @@
  * ARP and IPv4 (l3.c), TCP (tcp.c), the IPv4 output path with ARP
  * resolution (routes to the subnet and a gateway, packets queued behind a
  * resolution, retries), a seeded fault injector at the device, and the
- * fiber that runs them on the reactor.
+ * poller that runs them on the reactor.
  *
  * The owner of the stack uses the TCP engine (sea__nstack_tcp) from the
- * shard that runs it; its callbacks are called from the stack's fiber.
+ * shard that runs it; its callbacks are called from the stack's poller.
  * docs/native-stack.md describes the whole.
  */
 #ifndef SEA_NET_NATIVE_STACK_H
@@ -117,7 +117,8 @@ struct sea__tcp_engine *sea__nstack_tcp(struct sea__nstack *s);
 /* The stack's IPv4 address (host order). */
 uint32_t sea__nstack_addr(const struct sea__nstack *s);
 const struct sea__nstack_stats *sea__nstack_stats(const struct sea__nstack *s);
-const struct sea__tap_stats *sea__nstack_tap_stats(const struct sea__nstack *s);
+/* The device's counters (an AF_XDP device's, copied into the TAP device's terms). */
+const struct sea__tap_stats *sea__nstack_tap_stats(struct sea__nstack *s);
 const struct sea__l3_stats *sea__nstack_l3_stats(const struct sea__nstack *s);
 
 #endif
