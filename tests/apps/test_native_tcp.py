@@ -7,13 +7,16 @@ As root only (else it says why and exits 77, which CTest counts as skipped): mak
 namespace of its own (sea-tcp-PID) with the TAP device seatap0, up, as 10.78.0.1/24 (the kernel's
 side), and runs tests/unit/native/native_echo.c in it as 10.78.0.2.  From the kernel's side:
 
-  - an echo of a few bytes, then of 64 MiB streamed both ways at once, checked by SHA-256;
+  - an echo of a few bytes, then of 64 MiB streamed both ways at once, checked by SHA-256, with the
+    TAP's offloads on (the default): the kernel's segments of up to 64 KiB arrive whole, with their
+    checksums unfinished, and sea's large segments go out for the kernel to cut (both counted);
   - 200 connections open at once, each echoing its own message, then closed by the client;
   - a client that resets its connection (SO_LINGER 0) in the middle of a stream: the server's
     connection count goes back to zero (its counters at the end show the reset received);
   - `ping -s 3000` (with ping installed): fragments reassembled, and the reply sent in fragments;
   - sea as the client: native_echo --connect to an echo server of this script's in the namespace,
-    8 MiB sent and read back whole;
+    8 MiB sent and read back whole; again with --native-no-offload (plain frames, every checksum
+    computed and checked by sea);
   - the same stack with the device's fault injector on (1% loss, reordering, duplication and
     corruption each way, and 2 ms of delay on what it sends): an echo of 2 MiB still comes back whole.
 
@@ -196,24 +199,31 @@ def main():
             failures.append('the client\'s reset was not seen')
         if c and int(c.get('accepted', 0)) < 202:
             failures.append(f'accepted {c.get("accepted")} connections, expected 202 or more')
+        # 64 MiB each way cannot pass without the kernel's TSO segments and sea's own large ones.
+        if c and not (int(c.get('rx_gso', 0)) > 0 and int(c.get('tx_gso', 0)) > 0):
+            failures.append(f'the offloads were not used: rx_gso {c.get("rx_gso")}, tx_gso {c.get("tx_gso")}')
 
-        # 2. sea as the client of the kernel.
-        kserver = subprocess.Popen(['ip', 'netns', 'exec', ns, sys.executable, os.path.abspath(__file__),
-                                    '--child', 'server'], stdout=subprocess.PIPE, text=True)
-        try:
-            line = kserver.stdout.readline()
-            if 'listening' not in line:
-                failures.append('the kernel\'s echo server did not start')
-            cl = subprocess.run(base + ['--connect', f'{KERNEL_IP}:7007', '--bytes', '8M'],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
-            print(cl.stdout, end='', flush=True)
-            if cl.returncode != 0 or 'received=8388608 bad=0 err=0' not in cl.stdout:
-                failures.append(f'sea as the client: exit {cl.returncode}: {cl.stderr[-2000:]}')
-            kserver.wait(timeout=60)
-        finally:
-            if kserver.poll() is None:
-                kserver.kill()
-                kserver.wait()
+        # 2. sea as the client of the kernel, with the offloads and without.
+        for extra in ([], ['--native-no-offload']):
+            kserver = subprocess.Popen(['ip', 'netns', 'exec', ns, sys.executable, os.path.abspath(__file__),
+                                        '--child', 'server'], stdout=subprocess.PIPE, text=True)
+            try:
+                line = kserver.stdout.readline()
+                if 'listening' not in line:
+                    failures.append('the kernel\'s echo server did not start')
+                cl = subprocess.run(base + extra + ['--connect', f'{KERNEL_IP}:7007', '--bytes', '8M'],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+                print(cl.stdout, end='', flush=True)
+                if cl.returncode != 0 or 'received=8388608 bad=0 err=0' not in cl.stdout:
+                    failures.append(f'sea as the client {extra}: exit {cl.returncode}: {cl.stderr[-2000:]}')
+                cc = counters(cl.stdout)
+                if extra and cc and (int(cc.get('rx_gso', 0)) or int(cc.get('tx_gso', 0))):
+                    failures.append(f'--native-no-offload, yet large frames: {cc}')
+                kserver.wait(timeout=60)
+            finally:
+                if kserver.poll() is None:
+                    kserver.kill()
+                    kserver.wait()
 
         # 3. Faults at the device.
         faulty = base + ['--native-fault-loss-ppm', '10000', '--native-fault-reorder-ppm', '10000', '--native-fault-dup-ppm', '10000',

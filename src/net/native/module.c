@@ -111,6 +111,9 @@ static const struct sea__opt options[] = {
     {.o = {.name = "native-no-steering", .type = SEA_OPTION_FLAG,
            .help = "testing: no steering program, so the kernel picks the queues and the shards forward each other "
                    "the frames that are not theirs"}},
+    {.o = {.name = "native-no-offload", .type = SEA_OPTION_FLAG,
+           .help = "no checksum or segmentation offloads on the TAP device (they are off anyway while faults are "
+                   "injected)"}},
     {.o = {.name = "native-fault-seed", .type = SEA_OPTION_INT, .default_value = "1", .min = 0, .max = 1 << 30,
            .help = "testing: the fault injector's seed"},
      .value_name = "N"},
@@ -147,6 +150,9 @@ static int native_configure(const struct sea__opt_values *v, char *err, size_t e
         .seed = (uint64_t)sea__opt_int(v, "native-fault-seed"),
         .delay_us = (uint32_t)sea__opt_int(v, "native-fault-delay-us"),
     };
+    const struct sea__nstack_faults *f = &opts.faults;
+    opts.offloads = !sea__opt_flag(v, "native-no-offload") && !f->loss && !f->dup && !f->reorder && !f->corrupt &&
+                    !f->delay_us;
     if (opts.native && !opts.addr) {
         snprintf(err, errlen, "--network-stack=native needs --host-ipv4-addr (the stack's own address)");
         return SEA_EUSAGE;
@@ -195,7 +201,8 @@ static int native_start(const struct sea__run *run, char *err, size_t errlen) {
     for (unsigned i = 0; i < nqueues; i++)
         queues[i].fd = -1;
     for (unsigned i = 0; i < nqueues; i++) {
-        int rc = sea__tap_open_queue(&queues[i], opts.tap, nqueues > 1);
+        int rc = sea__tap_open_queue(&queues[i], opts.tap, (nqueues > 1 ? SEA__TAP_MULTI_QUEUE : 0) |
+                                                               (opts.offloads ? SEA__TAP_OFFLOADS : 0));
         if (rc < 0) {
             snprintf(err, errlen, "the native network stack: cannot open TAP device %s%s: %s%s", opts.tap,
                      nqueues > 1 ? " (a queue per shard)" : "", sea_strerror(rc),
@@ -225,22 +232,23 @@ static void native_stop(void) {
 struct frame_msg {
     uint8_t *frame;
     size_t len;
+    bool csum_verified;
 };
 
 static sea_future frame_arrives(struct frame_msg *m) {
     if (stack)
-        sea__nstack_frame_in(stack, m->frame, m->len);
+        sea__nstack_frame_in(stack, m->frame, m->len, m->csum_verified);
     free(m->frame);
     return sea_ready();
 }
 
-static void forward(void *ctx, unsigned shard, const uint8_t *frame, size_t len) {
+static void forward(void *ctx, unsigned shard, const uint8_t *frame, size_t len, bool csum_verified) {
     (void)ctx;
     uint8_t *copy = malloc(len);
     if (!copy)
         return; /* dropped, as a full queue drops: TCP sends it again */
     memcpy(copy, frame, len);
-    sea_future f = sea_submit_to(shard, frame_arrives, (struct frame_msg){copy, len});
+    sea_future f = sea_submit_to(shard, frame_arrives, (struct frame_msg){copy, len, csum_verified});
     if (sea_future_failed(&f) && sea_future_available(&f))
         free(copy); /* never sent (stopping, out of memory) */
     sea_future_detach(f);
@@ -290,7 +298,7 @@ static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     (void)sh;
     struct sea__nstack_config cfg = {
         .tap = opts.tap, .xdp = opts.xdp, .addr = opts.addr, .netmask = opts.netmask, .gw = opts.gw,
-        .faults = opts.faults, .mac_given = opts.have_mac, .shard = id, .nshards = n,
+        .faults = opts.faults, .offloads = opts.offloads, .mac_given = opts.have_mac, .shard = id, .nshards = n,
         .peers = {.forward = forward, .arp_learned = arp_learned, .arp_needed = arp_needed},
     };
     if (opts.have_mac)
@@ -322,6 +330,8 @@ static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
 NATIVE_METRIC(m_rx, sea__nstack_tap_stats(stack)->rx_frames)
 NATIVE_METRIC(m_tx, sea__nstack_tap_stats(stack)->tx_frames)
 NATIVE_METRIC(m_tx_dropped, sea__nstack_tap_stats(stack)->tx_dropped)
+NATIVE_METRIC(m_rx_gso, sea__nstack_tap_stats(stack)->rx_gso)
+NATIVE_METRIC(m_tx_gso, sea__nstack_tap_stats(stack)->tx_gso)
 NATIVE_METRIC(m_forwarded, sea__nstack_stats(stack)->forwarded)
 NATIVE_METRIC(m_conns, sea__nstack_tcp(stack)->stats.connections)
 NATIVE_METRIC(m_segs_in, sea__nstack_tcp(stack)->stats.segs_in)
@@ -346,6 +356,10 @@ static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
         {"sea_native_frames_received_total", "Frames the native stack's device delivered", true, m_rx},
         {"sea_native_frames_sent_total", "Frames the native stack sent", true, m_tx},
         {"sea_native_frames_dropped_total", "Frames the device would not take (a full queue)", true, m_tx_dropped},
+        {"sea_native_large_frames_received_total", "TCP segments larger than the MTU the TAP delivered (offload)",
+         true, m_rx_gso},
+        {"sea_native_large_frames_sent_total", "TCP segments larger than the MTU given to the TAP to cut (offload)",
+         true, m_tx_gso},
         {"sea_native_frames_forwarded_total", "Frames that arrived on this shard for another (forwarded)", true,
          m_forwarded},
         {"sea_native_tcp_connections", "TCP connections of this shard's stack, TIME-WAIT included", false, m_conns},

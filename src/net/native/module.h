@@ -27,6 +27,7 @@ struct sea__native_options {
     uint8_t mac[6];
     struct sea__nstack_faults faults;
     bool no_steering;     /* --native-no-steering (testing) */
+    bool offloads;        /* a TAP's offloads: on unless --native-no-offload, or faults are injected */
 };
 
 const struct sea__native_options *sea__native_options(void);

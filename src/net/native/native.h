@@ -30,13 +30,42 @@ struct sea__tap_stats {
     uint64_t tx_frames, tx_bytes;
     uint64_t tx_dropped; /* the kernel's queue was full (EAGAIN) or refused the frame */
     uint64_t rx_errors;  /* read(2) failed otherwise than EAGAIN */
+    uint64_t rx_gso, tx_gso; /* frames larger than the MTU: TCP segments the kernel did not cut, or it is to cut */
+};
+
+/*
+ * What a device says of a frame it delivers, or is asked to do with one it
+ * sends: the part of the virtio net header (linux/virtio_net.h) that sea
+ * uses.  All zero: a plain frame, every checksum in place.
+ */
+struct sea__frame_meta {
+    /*
+     * Received: a TCP segment in pieces of this payload size merged (the
+     * sender's segmentation never done); sent: cut it into such pieces, each
+     * with a copy of the headers (TSO).  0: none.
+     */
+    uint16_t gso_size;
+    bool csum_verified; /* received: the TCP or UDP checksum needs no check (verified, or the kernel's own) */
+    bool csum_partial;  /* sent: the TCP checksum field holds the pseudo-header's sum; the device finishes it */
 };
 
 struct sea__tap {
     int fd;
-    char name[16]; /* IFNAMSIZ */
+    char name[16];     /* IFNAMSIZ */
+    bool vnet;         /* frames come and go behind a virtio net header (SEA__TAP_OFFLOADS) */
+    unsigned offloads; /* with vnet, what the kernel took of TUN_F_CSUM | TUN_F_TSO4 */
     struct sea__tap_stats stats;
 };
+
+/* sea__tap_open_queue's flags. */
+#define SEA__TAP_MULTI_QUEUE 1u /* one queue of a multi-queue device */
+/*
+ * The virtio net header, and the kernel asked for checksum and TCP
+ * segmentation offloads (TUN_F_CSUM, TUN_F_TSO4): it may then hand over TCP
+ * segments of up to 64 KiB with their checksums unfinished, and take such
+ * segments to cut itself.  What it took is in t->offloads.
+ */
+#define SEA__TAP_OFFLOADS 2u
 
 /*
  * Opens (or creates, with privileges) the TAP device name, one queue,
@@ -46,11 +75,12 @@ struct sea__tap {
  */
 int sea__tap_open(struct sea__tap *t, const char *name);
 /*
- * The same, one queue of a multi-queue device when multi_queue (made
- * `ip tuntap add ... multi_queue`, or made here): each shard opens its own.
- * A device made single-queue refuses it (-EINVAL).
+ * The same with flags (SEA__TAP_*): with SEA__TAP_MULTI_QUEUE one queue of a
+ * multi-queue device (made `ip tuntap add ... multi_queue`, or made here):
+ * each shard opens its own; a device made single-queue refuses it
+ * (-EINVAL).  Every queue of a device must be opened with the same flags.
  */
-int sea__tap_open_queue(struct sea__tap *t, const char *name, bool multi_queue);
+int sea__tap_open_queue(struct sea__tap *t, const char *name, unsigned flags);
 /*
  * Makes the kernel put each IPv4 TCP frame on queue
  * sea__steer_hash(src, dst, sport, dport) % nqueues, and every other frame
@@ -79,10 +109,20 @@ static inline uint32_t sea__steer_hash(uint32_t src, uint32_t dst, uint16_t spor
 }
 /* Closes the queue (the device itself stays if it is persistent, as `ip tuntap add` makes it). */
 void sea__tap_close(struct sea__tap *t);
-/* One frame into buf: its length, -EAGAIN when none is queued, or another negative errno. */
-ssize_t sea__tap_recv(struct sea__tap *t, void *buf, size_t cap);
-/* Sends one frame: 0, or a negative errno (the frame is then dropped and counted). */
-int sea__tap_send(struct sea__tap *t, const void *frame, size_t len);
+/*
+ * One frame into buf: its length, -EAGAIN when none is queued, or another
+ * negative errno.  meta (NULL: not wanted) is what the virtio net header
+ * said, all zero without one.  A frame that a header announces but that is
+ * too short for it comes as an empty frame, counted in rx_errors.
+ */
+ssize_t sea__tap_recv(struct sea__tap *t, void *buf, size_t cap, struct sea__frame_meta *meta);
+/*
+ * Sends one frame, asking of the device what meta says (NULL: nothing; with
+ * gso_size or csum_partial the frame must be IPv4 TCP and t->offloads must
+ * hold the offload).  0, or a negative errno (the frame is then dropped and
+ * counted).
+ */
+int sea__tap_send(struct sea__tap *t, const void *frame, size_t len, const struct sea__frame_meta *meta);
 /* A future that resolves when a frame can be read, or fails with SEA_ECANCELED when as aborts. */
 sea_future sea__tap_wait(struct sea__tap *t, sea_abort_source *as) SEA_MUST_USE;
 

@@ -25,6 +25,7 @@
 #include <sea/timer.h>
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct queued {
     uint32_t nexthop;
     size_t len;
     uint8_t *frame;
+    struct sea__frame_meta meta;
 };
 
 /* A frame waiting out the injected delay. */
@@ -117,8 +119,9 @@ struct sea__nstack {
 
 /* ---- the device ---- */
 
-static int raw_send(struct sea__nstack *s, const uint8_t *frame, size_t len) {
-    return s->xdp ? sea__xdp_send(s->xdp, frame, len) : sea__tap_send(&s->tap, frame, len);
+/* (meta asks only what the device took: a TAP's offloads; nothing of AF_XDP.) */
+static int raw_send(struct sea__nstack *s, const uint8_t *frame, size_t len, const struct sea__frame_meta *meta) {
+    return s->xdp ? sea__xdp_send(s->xdp, frame, len) : sea__tap_send(&s->tap, frame, len, meta);
 }
 
 static sea_future dev_wait(struct sea__nstack *s, sea_abort_source *as) {
@@ -138,11 +141,14 @@ static uint32_t chance(struct sea__nstack *s) {
     return (uint32_t)(s->rng % 1000000);
 }
 
-/* Sends now, or after the injected delay. */
-static void delay_send(struct sea__nstack *s, const uint8_t *frame, size_t len) {
+/*
+ * Sends now, or after the injected delay.  (A frame delayed or held for
+ * reordering keeps no meta: the offloads are off while faults are injected.)
+ */
+static void delay_send(struct sea__nstack *s, const uint8_t *frame, size_t len, const struct sea__frame_meta *meta) {
     uint32_t us = s->cfg.faults.delay_us;
     if (!us) {
-        raw_send(s, frame, len);
+        raw_send(s, frame, len, meta);
         return;
     }
     if (!s->delayed && !(s->delayed = calloc(DELAY_MAX, sizeof(*s->delayed))))
@@ -164,7 +170,7 @@ static sea_time delay_flush(struct sea__nstack *s, sea_time now) {
         struct delayed *d = &s->delayed[s->delayed_head];
         if (d->due > now)
             return d->due;
-        raw_send(s, d->frame, d->len);
+        raw_send(s, d->frame, d->len, NULL);
         free(d->frame);
         s->delayed_head = (s->delayed_head + 1) % DELAY_MAX;
         s->delayed_count--;
@@ -172,7 +178,7 @@ static sea_time delay_flush(struct sea__nstack *s, sea_time now) {
     return SEA_TIME_MAX;
 }
 
-static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
+static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len, const struct sea__frame_meta *meta) {
     const struct sea__nstack_faults *f = &s->cfg.faults;
     if (f->loss && chance(s) < f->loss) {
         s->stats.fault_lost++;
@@ -192,13 +198,13 @@ static void dev_send(struct sea__nstack *s, uint8_t *frame, size_t len) {
             return;
         }
     }
-    delay_send(s, frame, len);
+    delay_send(s, frame, len, meta);
     if (f->dup && chance(s) < f->dup) {
-        delay_send(s, frame, len);
+        delay_send(s, frame, len, NULL);
         s->stats.fault_dup++;
     }
     if (s->held) {
-        delay_send(s, s->held, s->held_len);
+        delay_send(s, s->held, s->held_len, NULL);
         free(s->held);
         s->held = NULL;
     }
@@ -230,18 +236,22 @@ static void send_fragmented(struct sea__nstack *s, uint8_t *frame, size_t len) {
         if (sea__ipv4_build(out + SEA__ETH_HLEN, SEA__IPV4_HLEN + n, &a) < 0)
             return;
         memcpy(out + SEA__ETH_HLEN + SEA__IPV4_HLEN, ip.payload + off, n);
-        dev_send(s, out, SEA__ETH_HLEN + SEA__IPV4_HLEN + n);
+        dev_send(s, out, SEA__ETH_HLEN + SEA__IPV4_HLEN + n, NULL);
     }
     s->stats.fragmented++;
 }
 
-/* A whole IPv4 frame, resolved: sent as it is, or in fragments if it exceeds the MTU. */
-static void send_ip_frame(struct sea__nstack *s, uint8_t *frame, size_t len) {
+/*
+ * A whole IPv4 frame, resolved: sent as it is, or in fragments if it
+ * exceeds the MTU; a TCP segment for the device to cut (meta's gso_size)
+ * goes as it is.
+ */
+static void send_ip_frame(struct sea__nstack *s, uint8_t *frame, size_t len, const struct sea__frame_meta *meta) {
     size_t mtu = s->cfg.tcp.mtu ? s->cfg.tcp.mtu : 1500;
-    if (len > SEA__ETH_HLEN + mtu)
+    if (len > SEA__ETH_HLEN + mtu && !(meta && meta->gso_size))
         send_fragmented(s, frame, len);
     else
-        dev_send(s, frame, len);
+        dev_send(s, frame, len, meta);
 }
 
 /* ---- IPv4 output and ARP ---- */
@@ -281,7 +291,7 @@ static void arp_ask(struct sea__nstack *s, struct resolving *r, sea_time now) {
     uint8_t req[64];
     size_t n = sea__l3_arp_request(&s->l3, r->ip, req, sizeof(req));
     if (n)
-        dev_send(s, req, n);
+        dev_send(s, req, n, NULL);
     s->stats.arp_requests++;
     r->tries++;
     r->next_try = now + ARP_RETRY;
@@ -296,7 +306,7 @@ static void queue_flush(struct sea__nstack *s, sea_time now) {
         struct resolving *r = resolving_find(s, q->nexthop, false);
         if (mac) {
             memcpy(q->frame, mac, 6);
-            send_ip_frame(s, q->frame, q->len);
+            send_ip_frame(s, q->frame, q->len, &q->meta);
             free(q->frame);
         } else if (!r) {
             s->stats.arp_dropped++;
@@ -346,8 +356,12 @@ static sea_time arp_deadline(struct sea__nstack *s) {
     return d;
 }
 
-/* An IPv4 packet of proto, whose payload lies at payload with 34 bytes of room before it. */
-static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_t *payload, size_t len) {
+/*
+ * An IPv4 packet of proto, whose payload lies at payload with 34 bytes of
+ * room before it; meta (NULL: none) is what the device is to do with it.
+ */
+static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_t *payload, size_t len,
+                      const struct sea__frame_meta *meta) {
     uint32_t hop = on_subnet(s, dst) ? dst : s->cfg.gw;
     if (!hop) {
         s->stats.no_route++;
@@ -364,7 +378,7 @@ static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_
     sea__eth_build(eth, SEA__ETH_HLEN, mac ? mac : none, s->cfg.mac, SEA__ETH_P_IPV4);
     size_t flen = SEA__ETH_HLEN + SEA__IPV4_HLEN + len;
     if (mac) {
-        send_ip_frame(s, eth, flen);
+        send_ip_frame(s, eth, flen, meta);
         return;
     }
     /* Queue it behind the resolution; a full queue gives up its oldest frame. */
@@ -385,14 +399,17 @@ static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_
         return;
     }
     memcpy(copy, eth, flen);
-    s->queue[s->nqueued++] = (struct queued){.nexthop = hop, .len = flen, .frame = copy};
+    s->queue[s->nqueued++] =
+        (struct queued){.nexthop = hop, .len = flen, .frame = copy, .meta = meta ? *meta : (struct sea__frame_meta){0}};
     s->stats.arp_queued++;
     if (r->tries == 0)
         arp_ask(s, r, now);
 }
 
-static void tcp_output(void *ctx, uint32_t dst, uint8_t *seg, size_t len) {
-    ip_output(ctx, dst, SEA__IP_TCP, seg, len);
+static void tcp_output(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso_size) {
+    struct sea__nstack *s = ctx;
+    struct sea__frame_meta meta = {.gso_size = gso_size, .csum_partial = s->tcp.cfg.csum_offload};
+    ip_output(s, dst, SEA__IP_TCP, seg, len, &meta);
 }
 
 /* ---- input ---- */
@@ -401,7 +418,7 @@ static uint16_t be16(const uint8_t *p) {
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now);
+static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, bool csum_verified, sea_time now);
 static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip);
 
 /*
@@ -428,10 +445,11 @@ static void fragment_input(struct sea__nstack *s, const struct sea__eth *eth, co
     memcpy(f + SEA__ETH_HLEN + SEA__IPV4_HLEN, d.ip.payload, n);
     sea__frag_release(&s->frag);
     s->stats.reassembled++;
-    frame_input(s, f, SEA__ETH_HLEN + SEA__IPV4_HLEN + n, now);
+    frame_input(s, f, SEA__ETH_HLEN + SEA__IPV4_HLEN + n, false, now);
 }
 
-static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, sea_time now) {
+/* One frame; csum_verified: the device vouches for the TCP or UDP checksum inside (sea__frame_meta). */
+static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, bool csum_verified, sea_time now) {
     struct sea__eth eth;
     struct sea__ipv4 ip;
     /* TCP and UDP for us go straight to their layers; everything else (ARP, ICMP, the refused) through l3. */
@@ -441,7 +459,7 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     if (ours && (ip.mf || ip.frag_offset)) {
         if (many(s) && s->cfg.shard != 0) { /* the steering sends fragments to shard 0: this one strayed */
             s->stats.forwarded++;
-            s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len);
+            s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len, csum_verified);
             return;
         }
         fragment_input(s, &eth, &ip, now);
@@ -453,21 +471,23 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
             unsigned owner = sea__steer_hash(ip.src, ip.dst, be16(ip.payload), be16(ip.payload + 2)) % s->cfg.nshards;
             if (owner != s->cfg.shard) {
                 s->stats.forwarded++;
-                s->cfg.peers.forward(s->cfg.peers.ctx, owner, data, len);
+                s->cfg.peers.forward(s->cfg.peers.ctx, owner, data, len, csum_verified);
                 return;
             }
         }
         s->l3.stats.rx_frames++;
+        ip.l4_csum_verified = csum_verified;
         sea__tcp_input(&s->tcp, &ip, now);
         return;
     }
     if (many(s) && s->cfg.shard != 0) { /* ARP, ICMP and UDP are shard 0's */
         s->stats.forwarded++;
-        s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len);
+        s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len, csum_verified);
         return;
     }
     if (ours && ip.proto == SEA__IP_UDP) {
         s->l3.stats.rx_frames++;
+        ip.l4_csum_verified = csum_verified;
         udp_input(s, &ip);
         return;
     }
@@ -483,7 +503,7 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     if (r > SEA__ETH_HLEN + mtu)
         send_fragmented(s, s->frame, r);
     else if (r)
-        dev_send(s, s->frame, r);
+        dev_send(s, s->frame, r, NULL);
     if (s->l3.stats.arp_learned != learned) {
         if (is_arp && many(s))
             s->cfg.peers.arp_learned(s->cfg.peers.ctx, arp.spa, arp.sha);
@@ -492,11 +512,11 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     }
 }
 
-void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len) {
+void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len, bool csum_verified) {
     if (len > sizeof(s->frame))
         return;
     /* (A copy made for this shard: it may be read in place, as a device's frame is.) */
-    frame_input(s, frame, len, sea_now());
+    frame_input(s, frame, len, csum_verified, sea_now());
 }
 
 void sea__nstack_arp_learn(struct sea__nstack *s, uint32_t ip, const uint8_t mac[6]) {
@@ -531,7 +551,9 @@ static bool port_lands_here(void *ctx, uint16_t lport, uint32_t raddr, uint16_t 
 
 static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip) {
     struct sea__udp u;
-    if (sea__udp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &u) < 0) {
+    int parsed = ip->l4_csum_verified ? sea__udp_parse_verified(ip->payload, ip->payload_len, &u)
+                                      : sea__udp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &u);
+    if (parsed < 0) {
         s->stats.udp_dropped++;
         return;
     }
@@ -641,7 +663,7 @@ int sea__nstack_udp_send(struct sea__nstack *s, struct sea__nudp *u, uint32_t ds
     int rc = sea__udp_build(buf + head, SEA__UDP_HLEN, u->port, dport, s->cfg.addr, dst, buf + head + SEA__UDP_HLEN,
                             len);
     if (rc >= 0) {
-        ip_output(s, dst, SEA__IP_UDP, buf + head, SEA__UDP_HLEN + len);
+        ip_output(s, dst, SEA__IP_UDP, buf + head, SEA__UDP_HLEN + len, NULL);
         s->stats.udp_out++;
     }
     free(buf);
@@ -700,6 +722,7 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
     for (int i = 0; i < BATCH; i++) {
         /* AF_XDP: the frame is read where the kernel put it, and given back once handled. */
         struct sea__xdp_frame xf;
+        struct sea__frame_meta meta = {0};
         uint8_t *data = s->frame;
         ssize_t n;
         if (s->xdp) {
@@ -709,7 +732,7 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
                 n = xf.len;
             }
         } else {
-            n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame));
+            n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame), &meta);
         }
         if (n == -EAGAIN) {
             s->readable = false; /* drained: the next sleep waits for the device */
@@ -729,7 +752,7 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
                 data[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
                 s->stats.fault_corrupt++;
             }
-            frame_input(s, data, (size_t)n, now);
+            frame_input(s, data, (size_t)n, meta.csum_verified, now);
         }
         if (s->xdp)
             sea__xdp_recv_release(s->xdp, &xf);
@@ -754,7 +777,7 @@ static unsigned stack_poll(void *state) {
         sea__frag_expire(&s->frag, (uint64_t)now);
         delay_flush(s, now);
         if (s->held && now >= s->held_since + 1000000) {
-            delay_send(s, s->held, s->held_len);
+            delay_send(s, s->held, s->held_len, NULL);
             free(s->held);
             s->held = NULL;
         }
@@ -915,7 +938,8 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
             cfg->tap_queue->fd = -1;
             rc = 0;
         } else {
-            rc = sea__tap_open_queue(&s->tap, cfg->tap, cfg->nshards > 1);
+            rc = sea__tap_open_queue(&s->tap, cfg->tap, (cfg->nshards > 1 ? SEA__TAP_MULTI_QUEUE : 0) |
+                                                            (cfg->offloads ? SEA__TAP_OFFLOADS : 0));
         }
         if (rc < 0) {
             snprintf(err, errlen, "cannot open TAP device %s: %s", cfg->tap ? cfg->tap : "(none)", sea_strerror(rc));
@@ -923,6 +947,9 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
             free(s);
             return rc;
         }
+        /* The device's offloads, known now: TCP leaves checksums to it and hands it large segments to cut. */
+        s->tcp.cfg.csum_offload = s->tap.offloads & TUN_F_CSUM;
+        s->tcp.cfg.tso_max = s->tap.offloads & TUN_F_TSO4 ? 65535 - 20 - 60 : 0; /* (the engine's limit) */
     }
     *out = s;
     return 0;

@@ -34,7 +34,7 @@ struct sea__nstack_faults {
  */
 struct sea__nstack_peers {
     /* A frame that belongs to another shard's connection (or, off shard 0, anything but TCP): its copy to take. */
-    void (*forward)(void *ctx, unsigned shard, const uint8_t *frame, size_t len);
+    void (*forward)(void *ctx, unsigned shard, const uint8_t *frame, size_t len, bool csum_verified);
     /* Shard 0 learned (or refreshed) an ARP entry: the others are to have it too. */
     void (*arp_learned)(void *ctx, uint32_t ip, const uint8_t mac[6]);
     /* Another shard needs ip's MAC: shard 0 resolves (ARP is shard 0's alone). */
@@ -53,6 +53,13 @@ struct sea__nstack_config {
     sea_time arp_expiry;        /* 0: 60 s; an older entry is resolved again before use */
     struct sea__tcp_config tcp; /* addr, output and the secret are filled in; the rest as given (0: defaults) */
     struct sea__nstack_faults faults;
+    /*
+     * A TAP's checksum and segmentation offloads (SEA__TAP_OFFLOADS), as far
+     * as the kernel takes them; tap_queue must have been opened the same
+     * way.  Leave it off with faults: a corrupted frame must meet a
+     * checksum, and the injector handles plain frames only.
+     */
+    bool offloads;
     unsigned shard, nshards;    /* which of how many (0 of 1 when alone); more than one: a multi-queue TAP */
     struct sea__nstack_peers peers;
 };
@@ -80,7 +87,7 @@ sea_future sea__nstack_run(struct sea__nstack *s, sea_abort_source *stop) SEA_MU
 void sea__nstack_close(struct sea__nstack *s);
 
 /* A frame another shard forwarded here (peers.forward), handled as if received. */
-void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len);
+void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t len, bool csum_verified);
 /* An ARP entry shard 0 learned (peers.arp_learned): into this shard's cache; frames waiting for it go. */
 void sea__nstack_arp_learn(struct sea__nstack *s, uint32_t ip, const uint8_t mac[6]);
 /* (Shard 0) another shard needs ip's MAC: told at once if known, else resolved and then told. */

@@ -507,7 +507,7 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
     struct sea__tcp_args a = {
         .sport = c->lport, .dport = c->rport, .seq = seq, .ack = (flags & SEA__TCP_ACK) ? c->rcv_nxt : 0,
         .flags = flags, .window = (uint16_t)(syn ? (wnd > 65535 ? 65535 : wnd) : wnd >> c->rcv_wscale),
-        .opts = &o, .src = t->cfg.addr, .dst = c->raddr,
+        .opts = &o, .src = t->cfg.addr, .dst = c->raddr, .csum_partial = t->cfg.csum_offload,
     };
     uint8_t *seg = t->tx + SEA__TCP_HEADROOM;
     uint8_t obuf[SEA__TCP_OPT_MAX];
@@ -526,9 +526,14 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
         c->ack_now = false;
         c->t_delack = SEA_TIME_MAX;
     }
+    uint16_t gso = 0;
+    if (n > c->mss) { /* (only output() makes one, with tso_max) */
+        gso = (uint16_t)c->mss;
+        t->stats.tso_segs++;
+    }
     t->stats.segs_out++;
     t->stats.bytes_out += n;
-    t->cfg.output(t->cfg.output_ctx, c->raddr, seg, h + n);
+    t->cfg.output(t->cfg.output_ctx, c->raddr, seg, h + n, gso);
 }
 
 /*
@@ -545,7 +550,8 @@ static void send_ack(struct sea__tcp_engine *t, struct sea__tcb *c) {
 static void send_rst_for(struct sea__tcp_engine *t, uint32_t src, const struct sea__tcp *seg) {
     if (seg->flags & SEA__TCP_RST)
         return;
-    struct sea__tcp_args a = {.sport = seg->dport, .dport = seg->sport, .src = t->cfg.addr, .dst = src};
+    struct sea__tcp_args a = {.sport = seg->dport, .dport = seg->sport, .src = t->cfg.addr, .dst = src,
+                              .csum_partial = t->cfg.csum_offload};
     if (seg->flags & SEA__TCP_ACK) {
         a.seq = seg->ack;
         a.flags = SEA__TCP_RST;
@@ -558,18 +564,19 @@ static void send_rst_for(struct sea__tcp_engine *t, uint32_t src, const struct s
         return;
     t->stats.rst_sent++;
     t->stats.segs_out++;
-    t->cfg.output(t->cfg.output_ctx, src, p, SEA__TCP_HLEN);
+    t->cfg.output(t->cfg.output_ctx, src, p, SEA__TCP_HLEN, 0);
 }
 
 static void send_rst(struct sea__tcp_engine *t, struct sea__tcb *c) {
     struct sea__tcp_args a = {.sport = c->lport, .dport = c->rport, .seq = c->snd_nxt, .ack = c->rcv_nxt,
-                              .flags = SEA__TCP_RST | SEA__TCP_ACK, .src = t->cfg.addr, .dst = c->raddr};
+                              .flags = SEA__TCP_RST | SEA__TCP_ACK, .src = t->cfg.addr, .dst = c->raddr,
+                              .csum_partial = t->cfg.csum_offload};
     uint8_t *p = t->tx + SEA__TCP_HEADROOM;
     if (sea__tcp_build(p, t->tx_cap - SEA__TCP_HEADROOM, &a, NULL, 0) < 0)
         return;
     t->stats.rst_sent++;
     t->stats.segs_out++;
-    t->cfg.output(t->cfg.output_ctx, c->raddr, p, SEA__TCP_HLEN);
+    t->cfg.output(t->cfg.output_ctx, c->raddr, p, SEA__TCP_HLEN, 0);
 }
 
 /* ---- sending data ---- */
@@ -854,7 +861,15 @@ static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
         uint32_t off = c->snd_nxt - c->snd_una;
         size_t unsent = c->sbuf.len > off ? c->sbuf.len - off : 0;
         size_t usable = zmin(c->snd_wnd > off ? c->snd_wnd - off : 0, cwnd > flight ? cwnd - flight : 0);
-        size_t n = zmin(zmin(unsent, usable), seg_max(c));
+        /*
+         * New data outside a recovery may go as one large segment that the
+         * device cuts into full pieces of c->mss (send_seg gives such a
+         * segment no SACK blocks, so only while none are to be sent).
+         */
+        size_t most = seg_max(c);
+        if (t->cfg.tso_max > c->mss && !rec && !c->nooo && SEQ_GEQ(c->snd_nxt, c->snd_max))
+            most = t->cfg.tso_max / c->mss * c->mss;
+        size_t n = zmin(zmin(unsent, usable), most);
         bool hole = false; /* n stops at a SACKed range */
         for (int i = 0; i < c->nsb; i++)
             if (SEQ_GT(c->sb[i].l, c->snd_nxt) && c->sb[i].l - c->snd_nxt < n) {
@@ -972,7 +987,8 @@ static void data_input(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t s
         c->nooo--;
         c->ack_now = true;
     }
-    c->unacked_segs++;
+    /* A segment the sender's device cut into pieces (or the kernel's receive merged) counts as its pieces. */
+    c->unacked_segs += n > c->mss ? (int)((n + c->mss - 1) / c->mss) : 1;
     c->ev |= SEA__TCP_EV_READABLE;
 }
 
@@ -1495,7 +1511,9 @@ void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, sea_t
     struct sea__tcp seg;
     struct sea__tcp_opts o;
     memset(&o, 0, sizeof(o));
-    if (sea__tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg) < 0 ||
+    int parsed = ip->l4_csum_verified ? sea__tcp_parse_verified(ip->payload, ip->payload_len, &seg)
+                                      : sea__tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &seg);
+    if (parsed < 0 ||
         (seg.options_len && sea__tcp_options_parse(seg.options, seg.options_len, &o) < 0) || !seg.sport ||
         !seg.dport) {
         t->stats.bad_segments++;
@@ -1726,6 +1744,8 @@ int sea__tcp_init(struct sea__tcp_engine *t, const struct sea__tcp_config *cfg, 
         c->syn_retries = 6;
     if (!c->retries)
         c->retries = 15;
+    if (c->tso_max > 65535 - 20 - 60) /* an IPv4 datagram's limit, with the largest headers */
+        c->tso_max = 65535 - 20 - 60;
     if (!c->secret[0] && !c->secret[1] && getrandom(c->secret, sizeof(c->secret), 0) != sizeof(c->secret))
         return -EIO;
     t->rng = c->secret[0] ^ rotl(c->secret[1], 17);

@@ -62,12 +62,26 @@ struct sea__tcp_config {
     bool (*port_ok)(void *ctx, uint16_t lport, uint32_t raddr, uint16_t rport);
     void *port_ok_ctx;
     /*
-     * Sends one TCP segment to dst: seg[0..len) is the TCP header and data,
-     * checksummed, with room for headroom bytes before it (SEA__TCP_HEADROOM,
-     * for the IPv4 and Ethernet headers).  Dropping it is allowed: TCP
-     * retransmits.  The buffer is the engine's and is reused after the call.
+     * The device's offloads (a TAP's virtio net header; both off for the
+     * others and under the fault injector).  csum_offload: segments leave
+     * with the pseudo-header's sum in the checksum field, for the device to
+     * finish (wire.h's csum_partial).  tso_max: new data may go out as one
+     * segment of up to tso_max payload bytes (at most 65535 - 20 - 60), which
+     * the device cuts into pieces of gso_size bytes, each with a copy of the
+     * header (TCP segmentation offload); 0: every segment fits the MTU.
      */
-    void (*output)(void *ctx, uint32_t dst, uint8_t *seg, size_t len);
+    bool csum_offload;
+    uint32_t tso_max;
+    /*
+     * Sends one TCP segment to dst: seg[0..len) is the TCP header and data,
+     * checksummed (or not, with csum_offload), with room for headroom bytes
+     * before it (SEA__TCP_HEADROOM, for the IPv4 and Ethernet headers).
+     * gso_size is 0, or, for a segment larger than the MTU allows (tso_max),
+     * the payload of each piece the device must cut it into.  Dropping it is
+     * allowed: TCP retransmits.  The buffer is the engine's and is reused
+     * after the call.
+     */
+    void (*output)(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso_size);
     void *output_ctx;
 };
 
@@ -78,6 +92,7 @@ struct sea__tcp_stats {
     uint64_t segs_in, segs_out, bytes_in, bytes_out; /* payload bytes */
     uint64_t bad_segments;   /* refused by the parser: checksum, lengths, options */
     uint64_t retransmits;    /* segments sent again, any cause */
+    uint64_t tso_segs;       /* segments larger than the MTU given to the device to cut (tso_max) */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
     uint64_t tail_loss_probes; /* RFC 8985 TLP: the last segment sent again after 2 SRTT without an ACK */
     uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */

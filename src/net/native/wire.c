@@ -169,6 +169,7 @@ int sea__ipv4_parse(const void *buf, size_t len, struct sea__ipv4 *out) {
     out->options_len = hlen - SEA__IPV4_HLEN;
     out->payload = p + hlen;
     out->payload_len = total - hlen;
+    out->l4_csum_verified = false;
     return 0;
 }
 
@@ -245,7 +246,7 @@ int sea__icmp_echo_reply_build(void *buf, size_t cap, const struct sea__icmp *re
 
 /* ---- UDP ---- */
 
-int sea__udp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struct sea__udp *out) {
+static int udp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, bool check, struct sea__udp *out) {
     const uint8_t *p = buf;
     if (len < SEA__UDP_HLEN)
         return -EMSGSIZE;
@@ -255,7 +256,7 @@ int sea__udp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, stru
     if (ulen > len)
         return -EMSGSIZE;
     uint16_t csum = get16(p + 6);
-    if (csum != 0) {
+    if (check && csum != 0) {
         uint32_t s = sea__csum_combine(sea__csum_pseudo4(src, dst, SEA__IP_UDP, ulen), sea__csum_partial(p, ulen), 0);
         if (!csum_ok(s))
             return -EPROTO;
@@ -267,6 +268,14 @@ int sea__udp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, stru
     out->payload = p + SEA__UDP_HLEN;
     out->payload_len = ulen - SEA__UDP_HLEN;
     return 0;
+}
+
+int sea__udp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struct sea__udp *out) {
+    return udp_parse(buf, len, src, dst, true, out);
+}
+
+int sea__udp_parse_verified(const void *buf, size_t len, struct sea__udp *out) {
+    return udp_parse(buf, len, 0, 0, false, out);
 }
 
 int sea__udp_build(void *buf, size_t cap, uint16_t sport, uint16_t dport, uint32_t src, uint32_t dst,
@@ -291,7 +300,7 @@ int sea__udp_build(void *buf, size_t cap, uint16_t sport, uint16_t dport, uint32
 
 /* ---- TCP ---- */
 
-int sea__tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struct sea__tcp *out) {
+static int tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, bool check, struct sea__tcp *out) {
     const uint8_t *p = buf;
     if (len < SEA__TCP_HLEN)
         return -EMSGSIZE;
@@ -302,8 +311,8 @@ int sea__tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, stru
         return -EINVAL;
     if (hlen > len)
         return -EMSGSIZE;
-    uint32_t s = sea__csum_combine(sea__csum_pseudo4(src, dst, SEA__IP_TCP, (uint16_t)len), sea__csum_partial(p, len), 0);
-    if (!csum_ok(s))
+    if (check && !csum_ok(sea__csum_combine(sea__csum_pseudo4(src, dst, SEA__IP_TCP, (uint16_t)len),
+                                            sea__csum_partial(p, len), 0)))
         return -EPROTO;
     out->sport = get16(p);
     out->dport = get16(p + 2);
@@ -318,6 +327,14 @@ int sea__tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, stru
     out->payload = p + hlen;
     out->payload_len = len - hlen;
     return 0;
+}
+
+int sea__tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struct sea__tcp *out) {
+    return tcp_parse(buf, len, src, dst, true, out);
+}
+
+int sea__tcp_parse_verified(const void *buf, size_t len, struct sea__tcp *out) {
+    return tcp_parse(buf, len, 0, 0, false, out);
 }
 
 enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WS = 3, OPT_SACK_OK = 4, OPT_SACK = 5, OPT_TS = 8 };
@@ -466,7 +483,12 @@ int sea__tcp_build(void *buf, size_t cap, const struct sea__tcp_args *a, const v
     put16(p + 18, a->urgent);
     memcpy(p + SEA__TCP_HLEN, opts, (size_t)olen);
     uint16_t seglen = (uint16_t)(hlen + payload_len);
-    uint32_t s = sea__csum_combine(sea__csum_pseudo4(a->src, a->dst, SEA__IP_TCP, seglen), sea__csum_partial(p, hlen), 0);
+    uint32_t pseudo = sea__csum_pseudo4(a->src, a->dst, SEA__IP_TCP, seglen);
+    if (a->csum_partial) { /* the device sums the segment from here on, this field included */
+        put16(p + 16, (uint16_t)pseudo);
+        return (int)hlen;
+    }
+    uint32_t s = sea__csum_combine(pseudo, sea__csum_partial(p, hlen), 0);
     s = sea__csum_combine(s, sea__csum_partial(payload, payload_len), hlen);
     put16(p + 16, sea__csum_finish(s));
     return (int)hlen;

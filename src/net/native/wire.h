@@ -109,6 +109,12 @@ struct sea__ipv4 {
     size_t options_len;
     const uint8_t *payload; /* total_len - header_len bytes: trailing padding is not in it */
     size_t payload_len;
+    /*
+     * Not the parser's: the device says the TCP or UDP checksum inside was
+     * verified, or was never filled in because the frame comes from the
+     * kernel's own memory (a TAP's virtio net header), so TCP and UDP skip it.
+     */
+    bool l4_csum_verified;
 };
 
 /*
@@ -169,6 +175,8 @@ struct sea__udp {
  * a non-zero checksum over the pseudo-header of src and dst (-EPROTO).
  */
 int sea__udp_parse(const void *p, size_t len, uint32_t src, uint32_t dst, struct sea__udp *out);
+/* The same without the checksum, for a datagram whose checksum the device vouches for (a TAP's virtio net header). */
+int sea__udp_parse_verified(const void *p, size_t len, struct sea__udp *out);
 /* The 8-byte header for payload (wherever it lies), checksummed (0 sent as 0xffff). */
 int sea__udp_build(void *buf, size_t cap, uint16_t sport, uint16_t dport, uint32_t src, uint32_t dst,
                    const void *payload, size_t payload_len);
@@ -205,6 +213,8 @@ struct sea__tcp {
  * not read: sea__tcp_options_parse walks them.
  */
 int sea__tcp_parse(const void *p, size_t len, uint32_t src, uint32_t dst, struct sea__tcp *out);
+/* The same without the checksum, for a segment whose checksum the device vouches for (a TAP's virtio net header). */
+int sea__tcp_parse_verified(const void *p, size_t len, struct sea__tcp *out);
 
 #define SEA__TCP_MAX_SACK 4
 
@@ -241,6 +251,12 @@ struct sea__tcp_args {
     uint16_t window, urgent;
     const struct sea__tcp_opts *opts; /* NULL: none */
     uint32_t src, dst;                /* for the pseudo-header */
+    /*
+     * Leave the checksum to the device (checksum offload): the field holds
+     * the pseudo-header's sum, which the device adds to its sum of the
+     * segment, as a virtio net header's NEEDS_CSUM asks.
+     */
+    bool csum_partial;
 };
 
 /* The header with its options for payload (wherever it lies), checksummed; returns 20 + options. */

@@ -192,12 +192,13 @@ static void print_counters(void) {
            " sack_recoveries=%" PRIu64 " lost_retransmits=%" PRIu64 " rto_expired=%" PRIu64 " rst_sent=%" PRIu64 " rst_received=%" PRIu64 " out_of_order=%" PRIu64
            " accepted=%" PRIu64 " closed=%" PRIu64 " echoed=%" PRIu64 " connections=%" PRIu64
            " fault_lost=%" PRIu64 " fault_dup=%" PRIu64 " fault_reordered=%" PRIu64 " fault_corrupt=%" PRIu64
-           " fault_delayed=%" PRIu64 " reassembled=%" PRIu64 " fragmented=%" PRIu64 "\n",
+           " fault_delayed=%" PRIu64 " reassembled=%" PRIu64 " fragmented=%" PRIu64 " rx_gso=%" PRIu64
+           " tx_gso=%" PRIu64 " tso_segs=%" PRIu64 "\n",
            d->rx_frames, d->tx_frames, d->tx_dropped, l->arp_replies_sent, n->arp_requests, n->arp_dropped,
            l->echo_replies_sent, t->segs_in, t->segs_out, t->bad_segments, t->retransmits, t->fast_retransmits,
            t->sack_recoveries, t->lost_retransmits, t->rto_expired, t->rst_sent, t->rst_received, t->out_of_order, conns_accepted, conns_closed,
            bytes_echoed, t->connections, n->fault_lost, n->fault_dup, n->fault_reordered, n->fault_corrupt,
-           n->fault_delayed, n->reassembled, n->fragmented);
+           n->fault_delayed, n->reassembled, n->fragmented, d->rx_gso, d->tx_gso, t->tso_segs);
     fflush(stdout);
 }
 
@@ -205,6 +206,7 @@ static sea_future app_main(void) {
     const struct sea__native_options *no = sea__native_options();
     struct sea__nstack_config cfg = {
         .tap = no->tap, .addr = no->addr, .netmask = no->netmask, .gw = no->gw, .faults = no->faults,
+        .offloads = no->offloads,
     };
     if (!no->addr) {
         fprintf(stderr, "native_echo: needs --tap-device NAME --host-ipv4-addr A [--netmask-ipv4-addr M] "

@@ -61,7 +61,7 @@ static sea_future app_main(void) {
         sea_future_detach(w);
         /* Up to a batch of frames per wake-up, so a flood cannot hold the shard. */
         for (int i = 0; i < 64 && !err; i++) {
-            ssize_t n = sea__tap_recv(&tap, frame, sizeof(frame));
+            ssize_t n = sea__tap_recv(&tap, frame, sizeof(frame), NULL);
             if (n == -EAGAIN)
                 break;
             if (n < 0) {
@@ -70,7 +70,7 @@ static sea_future app_main(void) {
             }
             size_t r = sea__l3_input(&l3, frame, (size_t)n, sizeof(frame));
             if (r)
-                sea__tap_send(&tap, frame, r); /* a full queue drops it, counted: ping sends again */
+                sea__tap_send(&tap, frame, r, NULL); /* a full queue drops it, counted: ping sends again */
         }
     }
     sea__tap_close(&tap);

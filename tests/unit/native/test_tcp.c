@@ -48,6 +48,7 @@ struct net {
     uint64_t rng;
     uint64_t sent, delivered, lost;
     uint64_t oversize; /* segments that would not fit a 1500-byte MTU: never allowed */
+    uint64_t cut;      /* large segments the device cut (TSO) */
     size_t queued, max_queued;
     /* A deterministic loss: A's new data segments with these indexes (counted from 0) are dropped, once. */
     const unsigned *drop_new;
@@ -125,12 +126,58 @@ static void wire_send(struct net *n, uint32_t src, uint32_t dst, const uint8_t *
         enqueue(n, ip, (size_t)h + len, when + d / 3);
 }
 
-static void out_a(void *ctx, uint32_t dst, uint8_t *seg, size_t len) {
-    wire_send(ctx, A_IP, dst, seg, len);
+/*
+ * The sending device: with the engine's offloads (csum_offload, tso_max) it
+ * does what a TAP's kernel does with a virtio net header: cuts a segment
+ * larger than the MTU into pieces of gso_size payload bytes, each with a
+ * copy of the header, its sequence number moved on, PSH and FIN on the last
+ * piece only, and finishes every checksum.  Checked on the way: a large
+ * segment comes only with a piece size, and has more than one piece.
+ */
+static void finish_csum(uint32_t src, uint32_t dst, uint8_t *seg, size_t len) {
+    seg[16] = seg[17] = 0;
+    uint32_t s = sea__csum_combine(sea__csum_pseudo4(src, dst, SEA__IP_TCP, (uint16_t)len), sea__csum_partial(seg, len), 0);
+    uint16_t c = sea__csum_finish(s);
+    seg[16] = (uint8_t)(c >> 8);
+    seg[17] = (uint8_t)c;
 }
 
-static void out_b(void *ctx, uint32_t dst, uint8_t *seg, size_t len) {
-    wire_send(ctx, B_IP, dst, seg, len);
+static void device_send(struct net *n, uint32_t src, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso) {
+    struct sea__tcp_engine *t = src == A_IP ? &n->a : &n->b;
+    size_t h = (size_t)(seg[12] >> 4) * 4;
+    if (!gso) {
+        CHECK(len + 20 <= 1500 || !t->cfg.tso_max); /* (beyond it: counted as oversize below) */
+        if (t->cfg.csum_offload)
+            finish_csum(src, dst, seg, len);
+        wire_send(n, src, dst, seg, len);
+        return;
+    }
+    CHECK(t->cfg.tso_max > 0);
+    CHECK(len - h > gso);
+    CHECK(len - h <= t->cfg.tso_max);
+    n->cut++;
+    uint8_t piece[20 + 60 + 1500];
+    uint32_t seq = (uint32_t)seg[4] << 24 | (uint32_t)seg[5] << 16 | (uint32_t)seg[6] << 8 | seg[7];
+    for (size_t off = 0; off < len - h; off += gso) {
+        size_t k = len - h - off < gso ? len - h - off : gso;
+        CHECK(h + k <= sizeof(piece));
+        memcpy(piece, seg, h);
+        memcpy(piece + h, seg + h + off, k);
+        uint32_t s = seq + (uint32_t)off;
+        piece[4] = (uint8_t)(s >> 24), piece[5] = (uint8_t)(s >> 16), piece[6] = (uint8_t)(s >> 8), piece[7] = (uint8_t)s;
+        if (off + k < len - h)
+            piece[13] &= (uint8_t)~(SEA__TCP_FIN | SEA__TCP_PSH);
+        finish_csum(src, dst, piece, h + k);
+        wire_send(n, src, dst, piece, h + k);
+    }
+}
+
+static void out_a(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso) {
+    device_send(ctx, A_IP, dst, seg, len, gso);
+}
+
+static void out_b(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso) {
+    device_send(ctx, B_IP, dst, seg, len, gso);
 }
 
 static void deliver(struct net *n, struct pkt *p) {
@@ -479,8 +526,8 @@ static bool transfer_done(void *arg) {
 
 /* A sends size bytes to B through faults f; both must see it whole. */
 static void transfer_cfg(const struct faults *f, uint64_t seed, uint64_t size, struct net *n, struct end *a,
-                         struct end *b, struct sea__tcp_config *cb) {
-    net_init(n, f, seed, NULL, cb);
+                         struct end *b, struct sea__tcp_config *ca, struct sea__tcp_config *cb) {
+    net_init(n, f, seed, ca, cb);
     /* The handshake over a clean wire, so that every case measures the transfer. */
     struct faults keep = n->f;
     n->f = (struct faults){0};
@@ -498,7 +545,7 @@ static void transfer_cfg(const struct faults *f, uint64_t seed, uint64_t size, s
 
 static void transfer(const struct faults *f, uint64_t seed, uint64_t size, struct net *n, struct end *a,
                      struct end *b) {
-    transfer_cfg(f, seed, size, n, a, b, NULL);
+    transfer_cfg(f, seed, size, n, a, b, NULL, NULL);
 }
 
 static sea_future t_bulk_clean(void) {
@@ -562,6 +609,37 @@ static sea_future t_gigabyte_faults(void) {
     CHECK(n.lost > 0);
     CHECK(n.b.stats.out_of_order > 0);
     close_both(&n, &a, &b, 600 * SEC);
+    return sea_ready();
+}
+
+/*
+ * A's device offloads (a TAP's virtio net header): A leaves its checksums to
+ * the device and gives it segments of up to 64 KiB to cut, which the
+ * simulated device does as the kernel would.  Clean, then through loss,
+ * reordering, duplication and corruption (corruption after the device's
+ * checksum, as on a wire): every byte arrives, and every piece on the wire
+ * fits the MTU (net_free checks).
+ */
+static sea_future t_offloads(void) {
+    struct sea__tcp_config off = {.csum_offload = true, .tso_max = 65535};
+    struct faults f = {.loss = 30, .dup = 10, .reorder = 30, .corrupt = 10, .delay = 2 * MS};
+    for (int faulty = 0; faulty < 2; faulty++) {
+        struct net n;
+        struct end a, b;
+        transfer_cfg(faulty ? &f : NULL, 21 + (uint64_t)faulty, 16u << 20, &n, &a, &b, &off, &off);
+        fprintf(stderr, "%s: %llu segments from A, %llu of them cut by the device into %llu frames, %llu retransmits\n",
+                faulty ? "faults" : "clean", (unsigned long long)n.a.stats.segs_out,
+                (unsigned long long)n.a.stats.tso_segs, (unsigned long long)n.sent,
+                (unsigned long long)n.a.stats.retransmits);
+        CHECK(n.a.stats.tso_segs > 0);
+        CHECK_EQ(n.cut, n.a.stats.tso_segs + n.b.stats.tso_segs);
+        CHECK(n.sent > n.a.stats.segs_out + n.b.stats.segs_out); /* more frames on the wire than segments made */
+        if (!faulty)
+            CHECK_EQ(n.a.stats.retransmits, 0);
+        else
+            CHECK(n.b.stats.bad_segments > 0); /* corrupted after the device's checksum: caught */
+        close_both(&n, &a, &b, 600 * SEC);
+    }
     return sea_ready();
 }
 
@@ -988,7 +1066,7 @@ static sea_future t_no_sack(void) {
     struct faults f = {.loss = 50, .dup = 20, .reorder = 50, .corrupt = 10, .delay = 2 * MS};
     for (uint64_t seed = 10; seed < 12; seed++) {
         struct end a, b;
-        transfer_cfg(&f, seed, 4u << 20, &n, &a, &b, &nosack);
+        transfer_cfg(&f, seed, 4u << 20, &n, &a, &b, NULL, &nosack);
         fprintf(stderr, "no sack, seed %d: %.1f s virtual, retransmits %llu (fast %llu, timeouts %llu)\n", (int)seed,
                 (double)(n.now - 1000 * SEC) / 1e9, (unsigned long long)n.a.stats.retransmits,
                 (unsigned long long)n.a.stats.fast_retransmits, (unsigned long long)n.a.stats.rto_expired);
@@ -1164,7 +1242,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_simultaneous_open_close), SEA_TEST(t_bulk_clean), SEA_TEST(t_bulk_faults),
     SEA_TEST(t_zero_window), SEA_TEST(t_peer_vanishes), SEA_TEST(t_keepalive),
     SEA_TEST(t_rst_storm), SEA_TEST(t_backlog), SEA_TEST(t_close_unread), SEA_TEST(t_fuzz),
-    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
+    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
 };
 
 int main(int argc, char **argv) {
