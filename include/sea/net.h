@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <sea/buffer.h>
 #include <sea/future.h>
 #include <sea/timer.h>
 
@@ -149,6 +150,17 @@ sea_future sea_socket_sendfile(sea_socket *s, int fd, uint64_t pos, size_t len) 
  * while a read is pending.
  */
 long sea_socket_try_read(sea_socket *s, void *buf, size_t len);
+/*
+ * The same, as a buffer of up to max bytes (> 0) for the caller to release:
+ * on the native stack (--network-stack=native) the bytes as TCP holds them,
+ * in the received frame's own memory for a large segment (no copy) or the
+ * chunk small ones were gathered in, so one call may give fewer bytes than
+ * are there; on the kernel's, a new buffer of max bytes read into and
+ * trimmed.  The number of bytes, 0 at end of stream, -EAGAIN when nothing is
+ * there yet, or another -errno; *out is empty but for a positive result.
+ * The input stream of a socket (sea_input_stream_new) reads with it.
+ */
+long sea_socket_try_read_buf(sea_socket *s, size_t max, sea_buf *out);
 /*
  * Resolves when s has something to read (or end of stream, or an error),
  * without reading it: wait first, then allocate the buffer, so an idle

@@ -598,6 +598,25 @@ long sea_socket_try_read(sea_socket *s, void *buf, size_t len) {
     return rc > 0 ? (long)n : rc == 0 ? -EAGAIN : rc;
 }
 
+long sea_socket_try_read_buf(sea_socket *s, size_t max, sea_buf *out) {
+    *out = SEA_BUF_EMPTY;
+    if (!max)
+        return -EINVAL;
+    if (s->closing)
+        return SEA_ECANCELED;
+    if (s->native)
+        return sea__nsock_try_read_buf(s->native, max, out);
+    int rc = sea_buf_new(out, max);
+    if (rc < 0)
+        return rc;
+    long n = sea_socket_try_read(s, out->data, max);
+    if (n > 0)
+        sea_buf_trim(out, (size_t)n);
+    else
+        sea_buf_release(out);
+    return n;
+}
+
 sea_future sea_socket_wait_readable(sea_socket *s) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");

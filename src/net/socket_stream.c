@@ -5,7 +5,9 @@
  *
  * The source allocates a chunk only to read what is already there: when
  * nothing is, it waits for the socket to become readable holding no
- * buffer, so an idle connection costs no chunk.  The sink is the socket's
+ * buffer, so an idle connection costs no chunk.  On the native stack it
+ * allocates nothing: it hands on TCP's own buffers, the received frames'
+ * memory for large segments (sea_socket_try_read_buf).  The sink is the socket's
  * write; its end shuts the write side down.
  */
 #include <sea/net.h>
@@ -28,18 +30,12 @@ struct socket_source {
     sea_promise promise; /* ... and its result */
 };
 
-/* One try: n > 0 bytes in *out, 0 at the end, -EAGAIN when nothing is there yet, or the error. */
+/*
+ * One try: n > 0 bytes in *out, 0 at the end, -EAGAIN when nothing is there
+ * yet, or the error.  (On the native stack the buffer is TCP's own, no copy.)
+ */
 static long try_get(struct socket_source *src, sea_buf *out) {
-    int rc = sea_buf_new(out, src->chunk);
-    if (rc < 0)
-        return rc;
-    long n = sea_socket_try_read(src->s, out->data, out->len);
-    if (n > 0) {
-        sea_buf_trim(out, (size_t)n);
-        return n;
-    }
-    sea_buf_release(out);
-    return n;
+    return sea_socket_try_read_buf(src->s, src->chunk, out);
 }
 
 /* The socket became readable (or failed) while a get waited: try again, or wait again. */

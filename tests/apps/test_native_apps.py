@@ -2,7 +2,7 @@
 """test_native_apps.py - sea's servers and client unchanged on the native stack (issue 19), with real clients.
 
     test_native_apps.py --httpd SEA_HTTPD --memcached SEA_MEMCACHED --echo ECHO_SERVER
-                        --http-get HTTP_GET_HELPER --certs TLS_CERTS_SH
+                        --http-get HTTP_GET_HELPER --stream-echo STREAM_ECHO_SERVER --certs TLS_CERTS_SH
 
 As root only (else exit 77, which CTest counts as skipped): makes a network namespace of its own
 (sea-apps-PID) with the TAP device seatap0, up, as 10.76.0.1/24 (the kernel's side).  Each program runs
@@ -16,6 +16,9 @@ is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
     then memcached's UDP protocol (-U): sets and gets in datagrams, one answer of 20 KB in 15 datagrams;
   - the tutorial's echo_server: 1 MiB echoed to a Python client, then 10,000 connections open at
     once, each echoing its own message, then closed (the server's connection count returns to 0);
+  - the echo server over streams (stream_echo_server): 8 MiB echoed, with the bytes TCP kept in the
+    received frames' own memory (sea_native_tcp_bytes_in_place_total, from the Prometheus endpoint)
+    above zero: the kernel's large segments reach the streams and go back out without a copy;
   - sea's HTTP client (http_get_helper, sea_connect underneath) fetches a 4 MiB file from a Python
     HTTP server on the kernel's side;
   - two shards on a multi-queue TAP device (seatap1, 10.72.0.0/24): 400 connections echoed and a 16 MiB
@@ -62,6 +65,7 @@ def main():
     ap.add_argument('--memcached')
     ap.add_argument('--echo')
     ap.add_argument('--http-get')
+    ap.add_argument('--stream-echo')
     ap.add_argument('--certs')
     ap.add_argument('--child')
     ap.add_argument('--part', default='all', choices=('all', 'two-shards'),
@@ -195,6 +199,22 @@ def main():
         finally:
             srv.stop()
         print('echo_server: done', flush=True)
+
+        # 3b. The same over streams: TCP's buffers handed on without a copy.
+        srv = testproc.Server(inns + [a.stream_echo, '-c1', '--blocked-reactor-notify-ms=0', '--prometheus-port', '9181']
+                              + native + ['0.0.0.0:1234'], 'stream_echo_server', check, r'listening on',
+                              serving_on_stderr=True)
+        try:
+            r = run(inns + [PY, os.path.abspath(__file__), '--child', 'stream'], timeout=300)
+            check(r.returncode == 0 and b'stream ok' in r.stdout, f'stream echo: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
+            r = run(inns + ['curl', '-s', '-m', '20', 'http://127.0.0.1:9181/metrics'])
+            kept = sum(metric_sums(r.stdout.decode(errors='replace')).get('sea_native_tcp_bytes_in_place_total',
+                                                                          {}).values())
+            print(f'stream_echo_server: {kept:.0f} bytes kept in the frames they came in', flush=True)
+            check(kept > 0, 'stream echo: no received byte stayed in its frame (zero copy not used)')
+        finally:
+            srv.stop()
+        print('stream_echo_server: done', flush=True)
 
         # 4. sea's HTTP client (sea_connect) against a server of the kernel's side.
         web = subprocess.Popen(inns + [PY, '-m', 'http.server', '--bind', KERNEL_IP, '8000', '--directory', www],
@@ -366,10 +386,11 @@ def child(mode):
                 ok = False
         print('udp ok' if ok else 'udp: wrong answers', flush=True)
         return 0 if ok else 1
-    if mode == 'two':
-        good = testproc.echo_each(('10.72.0.2', 1234), 400, timeout=30)
-        data = random.Random(3).randbytes(16 << 20)
-        s = socket.create_connection(('10.72.0.2', 1234), timeout=30)
+    if mode in ('two', 'stream'):
+        two = mode == 'two'
+        good = testproc.echo_each(('10.72.0.2', 1234), 400, timeout=30) if two else 400
+        data = random.Random(3).randbytes((16 if two else 8) << 20)
+        s = socket.create_connection(('10.72.0.2' if two else SEA_IP, 1234), timeout=30)
         got = bytearray()
         import threading
 
@@ -385,7 +406,7 @@ def child(mode):
         t.join(120)
         s.close()
         ok = good == 400 and bytes(got) == data
-        print('two ok' if ok else f'{good} of 400 echoed, stream {"whole" if bytes(got) == data else "NOT whole"}',
+        print(f'{mode} ok' if ok else f'{good} of 400 echoed, stream {"whole" if bytes(got) == data else "NOT whole"}',
               flush=True)
         return 0 if ok else 1
     if mode == 'many':

@@ -342,6 +342,7 @@ NATIVE_METRIC(m_rst_out, sea__nstack_tcp(stack)->stats.rst_sent)
 NATIVE_METRIC(m_rst_in, sea__nstack_tcp(stack)->stats.rst_received)
 NATIVE_METRIC(m_bad, sea__nstack_tcp(stack)->stats.bad_segments)
 NATIVE_METRIC(m_backlog, sea__nstack_tcp(stack)->stats.backlog_drops)
+NATIVE_METRIC(m_in_place, sea__nstack_tcp(stack)->stats.bytes_in_place)
 #undef NATIVE_METRIC
 
 static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
@@ -372,6 +373,8 @@ static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
         {"sea_native_tcp_bad_segments_total", "TCP segments refused (checksum, lengths, options)", true, m_bad},
         {"sea_native_tcp_backlog_drops_total", "SYNs dropped because a listener's backlog was full", true,
          m_backlog},
+        {"sea_native_tcp_bytes_in_place_total", "Received TCP payload kept in the frame's own memory (no copy)", true,
+         m_in_place},
     };
     for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
         int rc = metrics[i].counter

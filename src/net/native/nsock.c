@@ -264,6 +264,29 @@ long sea__nsock_try_read(struct sea__nsock *ns, void *buf, size_t len) {
     return r;
 }
 
+long sea__nsock_try_read_buf(struct sea__nsock *ns, size_t max, sea_buf *out) {
+    *out = SEA_BUF_EMPTY;
+    if (ns->reading)
+        return -EBUSY;
+    if (!ns->st)
+        return -ECONNRESET;
+    if (ns->udp) { /* a datagram is copied out of the stack's queue in any case */
+        int rc = sea_buf_new(out, max);
+        if (rc < 0)
+            return rc;
+        long r = sea__nstack_udp_recv(ns->st, ns->udp, out->data, max, NULL, NULL);
+        if (r > 0)
+            sea_buf_trim(out, (size_t)r);
+        else
+            sea_buf_release(out);
+        return r;
+    }
+    long r = sea__tcp_recv_buf(tcp_of(ns), ns->c, max, out);
+    if (r > 0)
+        net_stats()->bytes_received += (uint64_t)r;
+    return r;
+}
+
 static sea_future write_start(struct sea__nsock *ns, const void *buf, size_t len, int fd, uint64_t pos) {
     if (ns->writing)
         return sea_failed(-EBUSY, "a write is already pending on this socket");

@@ -41,6 +41,8 @@ sea_future sea__nsock_read(struct sea__nsock *ns, void *buf, size_t len, bool wa
 sea_future sea__nsock_write(struct sea__nsock *ns, const void *buf, size_t len) SEA_MUST_USE;
 sea_future sea__nsock_sendfile(struct sea__nsock *ns, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
 long sea__nsock_try_read(struct sea__nsock *ns, void *buf, size_t len);
+/* sea_socket_try_read_buf: TCP's own buffers, without a copy. */
+long sea__nsock_try_read_buf(struct sea__nsock *ns, size_t max, sea_buf *out);
 int sea__nsock_shutdown(struct sea__nsock *ns, int how);
 /* Pending operations fail with SEA_ECANCELED; the connection finishes its close in the stack. */
 void sea__nsock_close(struct sea__nsock *ns);

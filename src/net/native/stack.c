@@ -20,6 +20,7 @@
  */
 #include "net/native/stack.h"
 
+#include <sea/buffer.h>
 #include <sea/error.h>
 #include <sea/promise.h>
 #include <sea/timer.h>
@@ -93,6 +94,7 @@ struct sea__nstack {
     struct sea__nstack_stats stats;
     uint16_t ip_id;
     uint8_t frame[SEA__TAP_FRAME_MAX];
+    sea_buf rxmem; /* a TAP's frames are read here (a fresh one when TCP kept the last) */
     uint8_t whole[SEA__TAP_FRAME_MAX]; /* a reassembled datagram, as a frame */
     struct queued queue[ARP_QUEUE_MAX];
     size_t nqueued;
@@ -418,7 +420,8 @@ static uint16_t be16(const uint8_t *p) {
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, bool csum_verified, sea_time now);
+static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, const sea_buf *mem,
+                        bool csum_verified, sea_time now);
 static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip);
 
 /*
@@ -445,11 +448,16 @@ static void fragment_input(struct sea__nstack *s, const struct sea__eth *eth, co
     memcpy(f + SEA__ETH_HLEN + SEA__IPV4_HLEN, d.ip.payload, n);
     sea__frag_release(&s->frag);
     s->stats.reassembled++;
-    frame_input(s, f, SEA__ETH_HLEN + SEA__IPV4_HLEN + n, false, now);
+    frame_input(s, f, SEA__ETH_HLEN + SEA__IPV4_HLEN + n, NULL, false, now);
 }
 
-/* One frame; csum_verified: the device vouches for the TCP or UDP checksum inside (sea__frame_meta). */
-static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, bool csum_verified, sea_time now) {
+/*
+ * One frame; mem: the buffer it lies in, which TCP may keep a reference to
+ * (NULL: memory the stack reuses); csum_verified: the device vouches for the
+ * TCP or UDP checksum inside (sea__frame_meta).
+ */
+static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, const sea_buf *mem,
+                        bool csum_verified, sea_time now) {
     struct sea__eth eth;
     struct sea__ipv4 ip;
     /* TCP and UDP for us go straight to their layers; everything else (ARP, ICMP, the refused) through l3. */
@@ -477,7 +485,7 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
         }
         s->l3.stats.rx_frames++;
         ip.l4_csum_verified = csum_verified;
-        sea__tcp_input(&s->tcp, &ip, now);
+        sea__tcp_input(&s->tcp, &ip, mem, now);
         return;
     }
     if (many(s) && s->cfg.shard != 0) { /* ARP, ICMP and UDP are shard 0's */
@@ -516,7 +524,7 @@ void sea__nstack_frame_in(struct sea__nstack *s, const uint8_t *frame, size_t le
     if (len > sizeof(s->frame))
         return;
     /* (A copy made for this shard: it may be read in place, as a device's frame is.) */
-    frame_input(s, frame, len, csum_verified, sea_now());
+    frame_input(s, frame, len, NULL, csum_verified, sea_now());
 }
 
 void sea__nstack_arp_learn(struct sea__nstack *s, uint32_t ip, const uint8_t mac[6]) {
@@ -724,6 +732,7 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
         struct sea__xdp_frame xf;
         struct sea__frame_meta meta = {0};
         uint8_t *data = s->frame;
+        const sea_buf *mem = NULL;
         ssize_t n;
         if (s->xdp) {
             n = sea__xdp_recv_hold(s->xdp, &xf);
@@ -732,7 +741,17 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
                 n = xf.len;
             }
         } else {
-            n = sea__tap_recv(&s->tap, s->frame, sizeof(s->frame), &meta);
+            /*
+             * Into a buffer TCP can keep: a large segment then reaches the
+             * reader without a copy, and the next read takes fresh memory.
+             */
+            if (!s->rxmem.owner)
+                sea_buf_new(&s->rxmem, SEA__TAP_FRAME_MAX); /* (without memory: the fixed buffer, copied from) */
+            if (s->rxmem.owner) {
+                mem = &s->rxmem;
+                data = (uint8_t *)s->rxmem.data;
+            }
+            n = sea__tap_recv(&s->tap, data, SEA__TAP_FRAME_MAX, &meta);
         }
         if (n == -EAGAIN) {
             s->readable = false; /* drained: the next sleep waits for the device */
@@ -752,8 +771,10 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
                 data[14 + (size_t)(s->rng >> 20) % ((size_t)n - 14)] ^= (uint8_t)(1u << ((s->rng >> 8) % 8));
                 s->stats.fault_corrupt++;
             }
-            frame_input(s, data, (size_t)n, meta.csum_verified, now);
+            frame_input(s, data, (size_t)n, mem, meta.csum_verified, now);
         }
+        if (mem && sea_buf_refs(mem) > 1)
+            sea_buf_release(&s->rxmem); /* TCP holds it now */
         if (s->xdp)
             sea__xdp_recv_release(s->xdp, &xf);
     }
@@ -976,6 +997,7 @@ void sea__nstack_close(struct sea__nstack *s) {
         sea__tap_close(&s->tap);
     }
     sea__tcp_destroy(&s->tcp);
+    sea_buf_release(&s->rxmem);
     for (size_t i = 0; i < s->nqueued; i++)
         free(s->queue[i].frame);
     free(s->held);

@@ -9,12 +9,16 @@
  * delayed ACKs, a reset on close with unread data, 60 s of TIME-WAIT.
  *
  * Buffers: each connection has a send ring (bytes from SND.UNA on, kept
- * until acknowledged) and a receive ring (bytes the owner has not read,
- * then room for what arrives out of order, at its place: the up to 16
- * ranges held beyond a hole are what the SACK blocks report, the one that
- * took the latest segment first).  Both grow from 16 KiB to the configured
- * size as needed and are freed when empty, so an idle connection holds
- * neither.
+ * until acknowledged), which grows from 16 KiB to the configured size as
+ * needed and is freed when empty, and a receive queue of pieces of memory:
+ * the bytes the owner has not read, in order, then apart the pieces that
+ * arrived beyond a hole (the up to 16 ranges held there are what the SACK
+ * blocks report, the one that took the latest segment first).  A piece is
+ * the received frame's own memory when the owner passes it in (a sea_buf)
+ * and the payload is most of it, so a large segment reaches the reader
+ * without a copy (sea__tcp_recv_buf); smaller payloads are copied, back to
+ * back, into chunks of their own, so a frame buffer is not held for a few
+ * bytes.  An idle connection holds no memory for either.
  *
  * Loss recovery: with SACK negotiated, the sender keeps a scoreboard of the
  * ranges the peer reported holding beyond SND.UNA (at most 16, merged;
@@ -32,6 +36,8 @@
  * TIME-WAIT deadlines, in the engine's own timer set.
  */
 #include "net/native/tcp.h"
+
+#include <sea/buffer.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +84,23 @@ struct ring {
     uint8_t *p;
     uint32_t cap, head, len;
 };
+
+/*
+ * Received bytes in memory: mem.data[off, end), the stream's bytes from seq
+ * on.  A chunk (the engine's copy) has room after end for more; a slice of
+ * a frame has none (end == mem.len).
+ */
+struct rpiece {
+    struct rpiece *next;
+    uint32_t seq;
+    uint32_t off, end;
+    bool chunk;
+    sea_buf mem;
+};
+
+/* A payload at least this share of its frame's memory is kept in it rather than copied. */
+#define KEEP_SHARE 4 /* a quarter: at most 4 bytes of memory held per byte received */
+#define CHUNK_MIN 4096u
 
 struct sea__tcp_listener {
     struct sea__tcp_listener *next;
@@ -133,7 +156,9 @@ struct sea__tcb {
     uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
     bool fin_received, ack_now;
     int unacked_segs;
-    struct ring rbuf;
+    struct rpiece *rq, *rq_tail; /* in order, from RCV.NXT - rq_len: what the owner has not read */
+    uint32_t rq_len;
+    struct rpiece *oq;            /* beyond the hole: sorted, apart, covering exactly the ooo ranges */
     struct {
         uint32_t l, r;
     } ooo[MAX_OOO]; /* ranges held beyond rcv_nxt, sorted, apart */
@@ -379,10 +404,24 @@ static void notify_listener(struct sea__tcp_listener *l) {
     }
 }
 
+static void piece_free(struct rpiece *p) {
+    sea_buf_release(&p->mem);
+    free(p);
+}
+
+static void pieces_free(struct rpiece **list) {
+    while (*list) {
+        struct rpiece *p = *list;
+        *list = p->next;
+        piece_free(p);
+    }
+}
+
 static void tcb_free(struct sea__tcp_engine *t, struct sea__tcb *c) {
     (void)t;
     ring_free(&c->sbuf);
-    ring_free(&c->rbuf);
+    pieces_free(&c->rq);
+    pieces_free(&c->oq);
     free(c);
 }
 
@@ -429,7 +468,7 @@ static void finish(struct sea__tcp_engine *t, struct sea__tcb *c, int err) {
 
 /* The window to advertise, in bytes: the free receive space (held still while small, against SWS). */
 static uint32_t rcv_window(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
-    uint32_t space = t->cfg.rcvbuf - c->rbuf.len;
+    uint32_t space = t->cfg.rcvbuf - c->rq_len;
     uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t step = (uint32_t)zmin(t->cfg.rcvbuf / 2, c->mss);
     /*
@@ -954,39 +993,177 @@ static bool ooo_add(struct sea__tcb *c, uint32_t l, uint32_t r) {
     return true;
 }
 
-/* Takes in the segment's data [seq, seq + n), already trimmed to the window. */
-static void data_input(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, const uint8_t *p, size_t n) {
-    uint32_t off = c->rbuf.len + (seq - c->rcv_nxt);
-    if (ring_reserve(&c->rbuf, off + (uint32_t)n, t->cfg.rcvbuf) < 0) {
+/*
+ * A piece for n bytes at p: a slice of mem (the frame they lie in) when
+ * they are most of it, else a copy; NULL without memory.
+ */
+static struct rpiece *piece_of(struct sea__tcp_engine *t, uint32_t seq, const uint8_t *p, size_t n,
+                               const sea_buf *mem) {
+    struct rpiece *q = malloc(sizeof(*q));
+    if (!q)
+        return NULL;
+    *q = (struct rpiece){.seq = seq, .end = (uint32_t)n};
+    if (mem && mem->len && n * KEEP_SHARE >= mem->len && (const char *)p >= mem->data &&
+        (const char *)p + n <= mem->data + mem->len) {
+        q->mem = sea_buf_slice(mem, (size_t)((const char *)p - mem->data), n);
+        t->stats.bytes_in_place += n;
+        return q;
+    }
+    if (sea_buf_copy(&q->mem, p, n) < 0) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* Appends n in-order bytes to the read queue: into the last chunk's room, or as a new piece.  false: no memory. */
+static bool rq_append(struct sea__tcp_engine *t, struct sea__tcb *c, const uint8_t *p, size_t n,
+                      const sea_buf *mem) {
+    struct rpiece *tail = c->rq_tail;
+    bool keep = mem && mem->len && n * KEEP_SHARE >= mem->len;
+    if (!keep && tail && tail->chunk && tail->mem.len - tail->end >= n) {
+        memcpy(tail->mem.data + tail->end, p, n);
+        tail->end += (uint32_t)n;
+        c->rq_len += (uint32_t)n;
+        return true;
+    }
+    struct rpiece *q;
+    if (keep) {
+        q = piece_of(t, 0, p, n, mem);
+    } else { /* a chunk with room for what follows */
+        q = malloc(sizeof(*q));
+        size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
+        if (q && sea_buf_new(&q->mem, cap) < 0) {
+            free(q);
+            q = NULL;
+        }
+        if (q) {
+            q->next = NULL;
+            q->off = 0;
+            q->end = (uint32_t)n;
+            q->chunk = true;
+            memcpy(q->mem.data, p, n);
+        }
+    }
+    if (!q)
+        return false;
+    q->next = NULL;
+    if (tail)
+        tail->next = q;
+    else
+        c->rq = q;
+    c->rq_tail = q;
+    c->rq_len += (uint32_t)n;
+    return true;
+}
+
+/* Keeps the bytes of [seq, seq + n) that no held piece has yet, each gap its own piece.  false: no memory. */
+static bool oq_add(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, const uint8_t *p, size_t n,
+                   const sea_buf *mem) {
+    uint32_t cur = seq, end = seq + (uint32_t)n;
+    struct rpiece **at = &c->oq;
+    while (SEQ_LT(cur, end)) {
+        struct rpiece *q = *at;
+        uint32_t qend = q ? q->seq + (q->end - q->off) : 0;
+        if (q && SEQ_LEQ(qend, cur)) { /* wholly before what is left */
+            at = &q->next;
+            continue;
+        }
+        uint32_t gap_end = q && SEQ_LT(q->seq, end) ? q->seq : end;
+        if (SEQ_LT(cur, gap_end)) {
+            struct rpiece *g = piece_of(t, cur, p + (cur - seq), gap_end - cur, mem);
+            if (!g)
+                return false;
+            g->next = q;
+            *at = g;
+            at = &g->next;
+        }
+        if (!q || SEQ_GEQ(q->seq, end))
+            break;
+        cur = qend; /* the held piece covers the rest up to its end */
+        at = &q->next;
+    }
+    return true;
+}
+
+/*
+ * Moves the held pieces RCV.NXT has reached to the read queue, after its
+ * data up to in_end, each trimmed of what the queue already has.
+ */
+static void oq_drain(struct sea__tcb *c, uint32_t in_end) {
+    while (c->oq && SEQ_LT(c->oq->seq, c->rcv_nxt)) {
+        struct rpiece *q = c->oq;
+        c->oq = q->next;
+        uint32_t qend = q->seq + (q->end - q->off);
+        if (SEQ_LEQ(qend, in_end)) { /* had already (a retransmission covered it) */
+            piece_free(q);
+            continue;
+        }
+        if (SEQ_LT(q->seq, in_end)) {
+            q->off += in_end - q->seq;
+            q->seq = in_end;
+        }
+        if (SEQ_GT(qend, c->rcv_nxt)) { /* (only a piece no range covers, left by a failed allocation) */
+            q->end -= qend - c->rcv_nxt;
+            qend = c->rcv_nxt;
+        }
+        q->next = NULL;
+        if (c->rq_tail)
+            c->rq_tail->next = q;
+        else
+            c->rq = q;
+        c->rq_tail = q;
+        c->rq_len += q->end - q->off;
+        in_end = qend;
+    }
+}
+
+/* Whether ooo_add(c, l, r) would find room. */
+static bool ooo_fits(const struct sea__tcb *c, uint32_t l, uint32_t r) {
+    if (c->nooo < MAX_OOO)
+        return true;
+    for (int i = 0; i < c->nooo; i++)
+        if (SEQ_LEQ(c->ooo[i].l, r) && SEQ_LEQ(l, c->ooo[i].r))
+            return true;
+    return false;
+}
+
+/* Takes in the segment's data [seq, seq + n), already trimmed to the window; mem holds it (NULL: copy). */
+static void data_input(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, const uint8_t *p, size_t n,
+                       const sea_buf *mem) {
+    if (c->rq_len + (seq - c->rcv_nxt) + n > t->cfg.rcvbuf) {
         t->stats.dropped_unacceptable++;
         c->ack_now = true;
         return;
     }
     if (seq != c->rcv_nxt) {
-        if (!ooo_add(c, seq, seq + (uint32_t)n)) {
+        /* The bytes first, then the range that says they are held (a piece left by a failure is only spare). */
+        if (!ooo_fits(c, seq, seq + (uint32_t)n) || !oq_add(t, c, seq, p, n, mem)) {
             t->stats.dropped_unacceptable++;
             c->ack_now = true;
             return;
         }
-        ring_write(&c->rbuf, off, p, n);
+        ooo_add(c, seq, seq + (uint32_t)n);
         c->ooo_last = seq;
         t->stats.out_of_order++;
         c->ack_now = true; /* a duplicate ACK with SACK blocks: the sender's fast retransmit needs it now */
         return;
     }
-    ring_write(&c->rbuf, off, p, n);
-    c->rbuf.len += (uint32_t)n;
+    if (!rq_append(t, c, p, n, mem)) {
+        t->stats.dropped_unacceptable++; /* no memory: as if lost, the sender retransmits */
+        c->ack_now = true;
+        return;
+    }
     c->rcv_nxt += (uint32_t)n;
     /* What was held beyond the hole follows now, if the hole is filled. */
     while (c->nooo && SEQ_LEQ(c->ooo[0].l, c->rcv_nxt)) {
-        if (SEQ_GT(c->ooo[0].r, c->rcv_nxt)) {
-            c->rbuf.len += c->ooo[0].r - c->rcv_nxt;
+        if (SEQ_GT(c->ooo[0].r, c->rcv_nxt))
             c->rcv_nxt = c->ooo[0].r;
-        }
         memmove(&c->ooo[0], &c->ooo[1], sizeof(c->ooo[0]) * (size_t)(c->nooo - 1));
         c->nooo--;
         c->ack_now = true;
     }
+    oq_drain(c, seq + (uint32_t)n);
     /* A segment the sender's device cut into pieces (or the kernel's receive merged) counts as its pieces. */
     c->unacked_segs += n > c->mss ? (int)((n + c->mss - 1) / c->mss) : 1;
     c->ev |= SEA__TCP_EV_READABLE;
@@ -1488,7 +1665,7 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
             return;
         }
         t->stats.bytes_in += n;
-        data_input(t, c, seq, p, n);
+        data_input(t, c, seq, p, n, t->in_mem);
     }
     if ((flags & SEA__TCP_FIN) && can_receive && seq + (uint32_t)n == c->rcv_nxt) {
         c->rcv_nxt++;
@@ -1505,7 +1682,7 @@ static void sync_input(struct sea__tcp_engine *t, struct sea__tcb *c, const stru
     output(t, c);
 }
 
-void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, sea_time now) {
+static void input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, sea_time now) {
     t->now = now;
     reap(t);
     struct sea__tcp seg;
@@ -1543,6 +1720,12 @@ void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, sea_t
         tcb_timer_update(t, c);
     notify_listener(l);
     notify(c);
+}
+
+void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, const sea_buf *mem, sea_time now) {
+    t->in_mem = mem; /* (for data_input, deep below) */
+    input(t, ip, now);
+    t->in_mem = NULL;
 }
 
 /* ---- timers ---- */
@@ -1900,33 +2083,71 @@ void sea__tcp_set_cb(struct sea__tcb *c, sea__tcp_event_cb cb, void *arg) {
 }
 
 bool sea__tcp_readable(const struct sea__tcb *c) {
-    return c->rbuf.len || c->fin_received || c->err || c->state == CLOSED;
+    return c->rq_len || c->fin_received || c->err || c->state == CLOSED;
+}
+
+/* Nothing to read: the end of the stream (0), the error, or -EAGAIN. */
+static long nothing_to_read(const struct sea__tcb *c) {
+    if (c->err)
+        return c->err;
+    if (c->fin_received || c->state == CLOSED)
+        return 0;
+    return -EAGAIN;
+}
+
+/* n bytes of the first piece were read: drops it when done, so that an idle connection holds no memory. */
+static void rq_consumed(struct sea__tcb *c, uint32_t n) {
+    struct rpiece *q = c->rq;
+    q->off += n;
+    c->rq_len -= n;
+    if (q->off < q->end)
+        return;
+    c->rq = q->next;
+    if (!c->rq)
+        c->rq_tail = NULL;
+    piece_free(q);
+}
+
+/* Reading freed window: tell the sender when it opened by two segments or half the buffer (RFC 9293 §3.8.6.2.2). */
+static void window_opened(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t before) {
+    if (c->state == CLOSED || c->state == TIME_WAIT || c->state == SYN_SENT)
+        return;
+    uint32_t after = rcv_window(t, c);
+    if (after > before && (after - before >= 2u * c->mss || after - before >= t->cfg.rcvbuf / 2 || before == 0)) {
+        send_ack(t, c);
+        tcb_timer_update(t, c);
+    }
 }
 
 long sea__tcp_recv(struct sea__tcp_engine *t, struct sea__tcb *c, void *buf, size_t len) {
-    if (c->rbuf.len == 0) {
-        if (c->err)
-            return c->err;
-        if (c->fin_received || c->state == CLOSED)
-            return 0;
-        return -EAGAIN;
-    }
-    size_t n = zmin(len, c->rbuf.len);
-    ring_read(&c->rbuf, 0, buf, n);
+    if (c->rq_len == 0)
+        return nothing_to_read(c);
     uint32_t before = rcv_window(t, c);
-    c->rbuf.head += (uint32_t)n;
-    c->rbuf.len -= (uint32_t)n;
-    if (c->rbuf.len == 0 && c->nooo == 0)
-        ring_free(&c->rbuf);
-    /* Tell the sender when reading opened the window by two segments or half the buffer (RFC 9293 §3.8.6.2.2). */
-    if (c->state != CLOSED && c->state != TIME_WAIT && c->state != SYN_SENT) {
-        uint32_t after = rcv_window(t, c);
-        if (after > before && (after - before >= 2u * c->mss || after - before >= t->cfg.rcvbuf / 2 || before == 0)) {
-            send_ack(t, c);
-            tcb_timer_update(t, c);
-        }
+    size_t done = 0;
+    while (done < len && c->rq_len) {
+        struct rpiece *q = c->rq;
+        uint32_t k = (uint32_t)zmin(len - done, q->end - q->off);
+        memcpy((uint8_t *)buf + done, q->mem.data + q->off, k);
+        done += k;
+        rq_consumed(c, k);
     }
-    return (long)n;
+    window_opened(t, c, before);
+    return (long)done;
+}
+
+long sea__tcp_recv_buf(struct sea__tcp_engine *t, struct sea__tcb *c, size_t max, sea_buf *out) {
+    *out = SEA_BUF_EMPTY;
+    if (c->rq_len == 0)
+        return nothing_to_read(c);
+    if (!max)
+        return -EINVAL;
+    uint32_t before = rcv_window(t, c);
+    struct rpiece *q = c->rq;
+    uint32_t k = (uint32_t)zmin(max, q->end - q->off);
+    *out = sea_buf_slice(&q->mem, q->off, k);
+    rq_consumed(c, k);
+    window_opened(t, c, before);
+    return (long)k;
 }
 
 long sea__tcp_send(struct sea__tcp_engine *t, struct sea__tcb *c, const void *buf, size_t len) {
@@ -1972,7 +2193,7 @@ void sea__tcp_close(struct sea__tcp_engine *t, struct sea__tcb *c) {
         to_dead(t, c);
         return;
     }
-    if (c->rbuf.len || c->state == SYN_SENT) {
+    if (c->rq_len || c->state == SYN_SENT) {
         if (c->state != SYN_SENT)
             send_rst(t, c);
         finish(t, c, -ECONNRESET);
@@ -2037,7 +2258,7 @@ int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len) {
                     state_names[c->state], c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss,
                     c->snd_wnd, c->cwnd, c->ssthresh, c->sbuf.len, c->fin_queued,
                     c->t_rtx == SEA_TIME_MAX ? "off" : "on", c->persist, c->backoff, c->rcv_nxt - c->irs,
-                    c->rcv_adv - c->rcv_nxt, c->rbuf.len, c->nooo, c->in_recovery, c->sack_recovery ? "(sack)" : "",
+                    c->rcv_adv - c->rcv_nxt, c->rq_len, c->nooo, c->in_recovery, c->sack_recovery ? "(sack)" : "",
                     c->dupacks, c->nsb, sacked_below(c, c->snd_max));
 }
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sea/buffer.h>
 #include <sea/timer.h>
 
 #include "core/timers.h"
@@ -93,6 +94,7 @@ struct sea__tcp_stats {
     uint64_t bad_segments;   /* refused by the parser: checksum, lengths, options */
     uint64_t retransmits;    /* segments sent again, any cause */
     uint64_t tso_segs;       /* segments larger than the MTU given to the device to cut (tso_max) */
+    uint64_t bytes_in_place; /* received payload kept in the memory it arrived in (no copy) */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
     uint64_t tail_loss_probes; /* RFC 8985 TLP: the last segment sent again after 2 SRTT without an ACK */
     uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */
@@ -116,6 +118,7 @@ struct sea__tcp_engine {
     struct sea__tcp_listener *listeners;
     struct sea__tcb *dead;   /* closed and released: freed at the next call */
     uint8_t *tx;             /* one segment being built, after its headroom */
+    const sea_buf *in_mem;   /* during sea__tcp_input: the memory of the segment being taken in */
     size_t tx_cap;
     uint64_t rng;            /* for ports and timestamps offsets */
     struct sea__tcp_stats stats;
@@ -128,11 +131,15 @@ void sea__tcp_destroy(struct sea__tcp_engine *t);
 
 /*
  * One received IPv4 packet carrying TCP (ip->proto == 6, for our address,
- * reassembled), at time now.  Refused segments are counted; answers
- * (ACKs, resets) go out through the output callback; owners hear of what
- * changed through their event callbacks, called before this returns.
+ * reassembled), at time now.  mem is the memory the packet lies in (NULL:
+ * memory the caller reuses): a payload that is most of it is kept there,
+ * with a reference, instead of copied, so mem must not be written again
+ * while other references remain (sea_buf_refs).  Refused segments are
+ * counted; answers (ACKs, resets) go out through the output callback;
+ * owners hear of what changed through their event callbacks, called before
+ * this returns.
  */
-void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, sea_time now);
+void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, const sea_buf *mem, sea_time now);
 /* Fires the timers due at now.  Returns the next deadline (SEA_TIME_MAX: none). */
 sea_time sea__tcp_tick(struct sea__tcp_engine *t, sea_time now);
 /* The earliest timer (SEA_TIME_MAX: none), for the owner's wake-up. */
@@ -170,6 +177,12 @@ void sea__tcp_set_cb(struct sea__tcb *c, sea__tcp_event_cb cb, void *arg);
  * the stream, -EAGAIN when none is there yet, or the connection's error.
  */
 long sea__tcp_recv(struct sea__tcp_engine *t, struct sea__tcb *c, void *buf, size_t len);
+/*
+ * The next received bytes, up to max, as a buffer without a copy (a slice
+ * of the frame they came in, or of the chunk they were copied into): their
+ * number, with *out to release, or what sea__tcp_recv returns without data.
+ */
+long sea__tcp_recv_buf(struct sea__tcp_engine *t, struct sea__tcb *c, size_t max, sea_buf *out);
 /* Whether sea__tcp_recv would return something other than -EAGAIN. */
 bool sea__tcp_readable(const struct sea__tcb *c);
 /*

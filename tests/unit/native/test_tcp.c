@@ -49,6 +49,7 @@ struct net {
     uint64_t sent, delivered, lost;
     uint64_t oversize; /* segments that would not fit a 1500-byte MTU: never allowed */
     uint64_t cut;      /* large segments the device cut (TSO) */
+    uint64_t kept;     /* packets whose memory the engine kept a reference to (zero copy) */
     size_t queued, max_queued;
     /* A deterministic loss: A's new data segments with these indexes (counted from 0) are dropped, once. */
     const unsigned *drop_new;
@@ -180,13 +181,28 @@ static void out_b(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gs
     device_send(ctx, B_IP, dst, seg, len, gso);
 }
 
+/*
+ * Each packet arrives in a buffer of its own, as a device's frame would, so
+ * the engine keeps the payloads that are most of it without a copy (and
+ * copies the rest); every other packet is written over once the engine is
+ * done, as a device reusing its buffer would, so a payload the engine
+ * claimed to copy but kept would be seen damaged.
+ */
 static void deliver(struct net *n, struct pkt *p) {
+    sea_buf m;
+    if (sea_buf_copy(&m, p->data, p->len) < 0)
+        abort();
     struct sea__ipv4 ip;
-    if (sea__ipv4_parse(p->data, p->len, &ip) < 0)
+    if (sea__ipv4_parse(m.data, m.len, &ip) < 0)
         abort(); /* the wire corrupts only the TCP part */
     struct sea__tcp_engine *to = ip.dst == A_IP ? &n->a : &n->b;
     n->delivered++;
-    sea__tcp_input(to, &ip, n->now);
+    sea__tcp_input(to, &ip, n->delivered % 2 ? &m : NULL, n->now);
+    if (sea_buf_refs(&m) > 1)
+        n->kept++;
+    else
+        memset(m.data, 0xee, m.len);
+    sea_buf_release(&m);
 }
 
 static void net_init(struct net *n, const struct faults *f, uint64_t seed, struct sea__tcp_config *ca,
@@ -312,16 +328,25 @@ static void pump(struct end *e) {
         sea__tcp_shutdown(e->t, e->c);
         e->shut_when_sent = false;
     }
-    for (;;) {
-        long r = sea__tcp_recv(e->t, e->c, buf, sizeof(buf));
+    /* Reads alternate between copies and buffers (odd sizes, so that reads stop inside pieces). */
+    for (unsigned turn = 0;; turn++) {
+        sea_buf got = SEA_BUF_EMPTY;
+        const uint8_t *p = buf;
+        long r = turn % 2 ? sea__tcp_recv_buf(e->t, e->c, 7000, &got)
+                          : sea__tcp_recv(e->t, e->c, buf, turn % 4 ? sizeof(buf) : 1000);
+        if (turn % 2)
+            p = (const uint8_t *)got.data;
         if (r == 0)
             e->eof = true;
         if (r <= 0)
             break;
+        if (turn % 2 && got.len != (size_t)r)
+            e->verify_failed = true;
         for (long i = 0; i < r; i++)
-            if (buf[i] != pattern(e->check_seed, e->received + (uint64_t)i))
+            if (p[i] != pattern(e->check_seed, e->received + (uint64_t)i))
                 e->verify_failed = true;
         e->received += (uint64_t)r;
+        sea_buf_release(&got);
     }
 }
 
@@ -553,6 +578,7 @@ static sea_future t_bulk_clean(void) {
     struct end a, b;
     transfer(NULL, 5, 32u << 20, &n, &a, &b);
     CHECK_EQ(n.a.stats.retransmits, 0);
+    CHECK(n.kept > 10000); /* full segments stay in their packets' memory, and read whole all the same */
     CHECK_EQ(n.a.stats.bad_segments + n.b.stats.bad_segments, 0);
     close_both(&n, &a, &b, 200 * SEC);
     return sea_ready();
@@ -744,7 +770,7 @@ static void inject(struct net *n, uint32_t src, uint32_t dst, uint16_t sport, ui
     sea__ipv4_build(ip, sizeof(ip), &ia);
     struct sea__ipv4 v;
     CHECK_EQ(sea__ipv4_parse(ip, 20 + (size_t)th + len, &v), 0);
-    sea__tcp_input(dst == B_IP ? &n->b : &n->a, &v, n->now);
+    sea__tcp_input(dst == B_IP ? &n->b : &n->a, &v, NULL, n->now);
 }
 
 /* Blind resets (RFC 5961): in the window but not exact gets a challenge ACK; only the exact one resets. */
@@ -904,7 +930,7 @@ static sea_future t_fuzz(void) {
             seg[k] = (uint8_t)(rng >> (k % 56));
         struct sea__ipv4 v = {.src = A_IP, .dst = B_IP, .proto = SEA__IP_TCP, .payload = seg,
                               .payload_len = (size_t)(rng % sizeof(seg))};
-        sea__tcp_input(&n.b, &v, n.now);
+        sea__tcp_input(&n.b, &v, NULL, n.now);
     }
     CHECK(n.b.stats.bad_segments >= 20000);
     sea__tcp_unlisten(&n.b, l);
@@ -1103,7 +1129,7 @@ static void inject_ack(struct net *n, uint16_t lport, uint32_t seq, uint32_t ack
     sea__ipv4_build(ip, sizeof(ip), &ia);
     struct sea__ipv4 v;
     CHECK_EQ(sea__ipv4_parse(ip, 20 + (size_t)th, &v), 0);
-    sea__tcp_input(&n->a, &v, n->now);
+    sea__tcp_input(&n->a, &v, NULL, n->now);
 }
 
 static bool sacked_nothing(struct sea__tcb *c) {
