@@ -134,6 +134,15 @@ sea_future sea_socket_read(sea_socket *s, void *buf, size_t len) SEA_MUST_USE;
  */
 sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) SEA_MUST_USE;
 /*
+ * The same for b's bytes, taking b's reference: on sea's own stack
+ * (--network-stack=native) TCP keeps references to them until they are
+ * acknowledged instead of copying them, and a segment goes to the device as
+ * pieces of them; on the kernel's, b is written and released.  Resolves
+ * once TCP (or the kernel) has them all; b's bytes must not be changed
+ * afterwards by anyone still holding a reference to them.
+ */
+sea_future sea_socket_write_buf(sea_socket *s, sea_buf b) SEA_MUST_USE;
+/*
  * Sends len bytes of the file fd from pos, without copying them through
  * user space (sendfile(2): the kernel passes page-cache pages to the
  * socket); resolves when they are all handed to the kernel.  It counts as

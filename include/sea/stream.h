@@ -76,6 +76,13 @@ typedef struct sea_data_sink_ops {
     sea_future (*end)(sea_data_sink *sink);
     /* Frees the sink; nothing is pending.  (A socket's sink leaves the socket open.) */
     void (*release)(sea_data_sink *sink);
+    /*
+     * Optional (NULL: put is used): takes b's bytes and b's reference, for a
+     * sink that can keep them instead of copying them (a socket on sea's own
+     * stack: TCP sends from them); the bytes are not changed while the sink
+     * holds a reference.  Resolves (v.size = b.len) once the sink has them.
+     */
+    sea_future (*put_buf)(sea_data_sink *sink, sea_buf b);
 } sea_data_sink_ops;
 
 /* Embed this first in your sink's struct; ops stays valid while the sink lives. */

@@ -356,13 +356,24 @@ void sea_output_stream_free(sea_output_stream *out) {
     free(out);
 }
 
-static sea_future put(sea_output_stream *out, const void *data, size_t len) {
-    return out->sink->ops->put(out->sink, data, len);
+/*
+ * Hands len bytes at data to the sink: by reference when they lie in mem
+ * and the sink keeps buffers (put_buf), else to be copied or sent before
+ * the future resolves (put).
+ */
+static sea_future put(sea_output_stream *out, const void *data, size_t len, const sea_buf *mem) {
+    const sea_data_sink_ops *ops = out->sink->ops;
+    if (ops->put_buf && mem && mem->owner)
+        return ops->put_buf(out->sink, sea_buf_slice(mem, (size_t)((const char *)data - mem->data), len));
+    return ops->put(out->sink, data, len);
 }
 
 static sea_future batch_sent(sea_output_stream **outp, sea_future *in) {
-    (*outp)->used = 0;
-    (*outp)->busy = false;
+    sea_output_stream *out = *outp;
+    out->used = 0;
+    out->busy = false;
+    if (sea_buf_refs(&out->batch) > 1)
+        sea_buf_release(&out->batch); /* the sink keeps it: the next write takes a new one */
     return sea_future_move(in);
 }
 
@@ -371,7 +382,7 @@ static sea_future send_batch(sea_output_stream *out) {
     if (!out->used)
         return sea_ready();
     out->busy = true;
-    return sea_then_wrapped(put(out, out->batch.data, out->used), batch_sent, out);
+    return sea_then_wrapped(put(out, out->batch.data, out->used, &out->batch), batch_sent, out);
 }
 
 /* The rest of a write that did not fit: after the batch went out. */
@@ -392,7 +403,11 @@ static sea_future write_rest(struct rest *r, sea_value v) {
     if (r->len >= out->batch_size) {
         /* Large: straight from the caller's memory (or the buffer's). */
         out->busy = true;
-        return sea_then_wrapped(put(out, r->data, r->len), large_sent, out);
+        return sea_then_wrapped(put(out, r->data, r->len, &out->keep), large_sent, out);
+    }
+    if (!out->batch.data && sea_buf_new(&out->batch, out->batch_size) < 0) { /* (the sink kept the last one) */
+        sea_buf_release(&out->keep);
+        return sea_failed(-ENOMEM, "no memory for an output stream's batch");
     }
     memcpy(out->batch.data, r->data, r->len);
     out->used = r->len;

@@ -525,7 +525,7 @@ static void sink_release(sea_data_sink *sink) {
     (void)sink;
 }
 
-static const sea_data_sink_ops sink_ops = {sink_put, sink_end, sink_release};
+static const sea_data_sink_ops sink_ops = {.put = sink_put, .end = sink_end, .release = sink_release};
 
 /* HEAD: a stream of unknown length is counted to its end, and that length announced. */
 sea_output_stream *sea_http_response_stream(sea_http_response *resp, int64_t length) {

@@ -544,6 +544,21 @@ sea_future sea_socket_write(sea_socket *s, const void *buf, size_t len) {
     return op_wait(s, &s->writing, &s->wp, POLLOUT, (sea__fnptr)write_ready);
 }
 
+static sea_future written_release(sea_buf *b, sea_future *in) {
+    sea_buf_release(b);
+    return sea_future_move(in);
+}
+
+sea_future sea_socket_write_buf(sea_socket *s, sea_buf b) {
+    if (s->closing) {
+        sea_buf_release(&b);
+        return sea_failed(SEA_ECANCELED, "socket closed");
+    }
+    if (s->native)
+        return sea__nsock_write_buf(s->native, b);
+    return sea_then_wrapped(sea_socket_write(s, b.data, b.len), written_release, b);
+}
+
 sea_future sea_socket_sendfile(sea_socket *s, int fd, uint64_t pos, size_t len) {
     if (s->closing)
         return sea_failed(SEA_ECANCELED, "socket closed");

@@ -116,6 +116,10 @@ static sea_future sink_put(sea_data_sink *base, const void *data, size_t len) {
     return sea_socket_write(((struct socket_sink *)base)->s, data, len);
 }
 
+static sea_future sink_put_buf(sea_data_sink *base, sea_buf b) {
+    return sea_socket_write_buf(((struct socket_sink *)base)->s, b);
+}
+
 static sea_future sink_end(sea_data_sink *base) {
     int rc = sea_socket_shutdown(((struct socket_sink *)base)->s, SHUT_WR);
     return rc < 0 ? sea_failed(rc, "shutting the write side down") : sea_ready();
@@ -125,7 +129,8 @@ static void sink_release(sea_data_sink *base) {
     free(base);
 }
 
-static const sea_data_sink_ops sink_ops = {.put = sink_put, .end = sink_end, .release = sink_release};
+static const sea_data_sink_ops sink_ops = {.put = sink_put, .end = sink_end, .release = sink_release,
+                                           .put_buf = sink_put_buf};
 
 sea_output_stream *sea_output_stream_new(sea_socket *s, size_t batch) {
     struct socket_sink *sink = calloc(1, sizeof(*sink));

@@ -1242,7 +1242,7 @@ static void sink_release(sea_data_sink *sink) {
     (void)sink;
 }
 
-static const sea_data_sink_ops sink_ops = {sink_put, sink_end, sink_release};
+static const sea_data_sink_ops sink_ops = {.put = sink_put, .end = sink_end, .release = sink_release};
 
 sea_output_stream *sea_tls_output(sea_tls *t, size_t batch) {
     t->sink = (struct tls_sink){{&sink_ops}, t};

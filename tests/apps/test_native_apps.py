@@ -18,7 +18,8 @@ is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
     once, each echoing its own message, then closed (the server's connection count returns to 0);
   - the echo server over streams (stream_echo_server): 8 MiB echoed, with the bytes TCP kept in the
     received frames' own memory (sea_native_tcp_bytes_in_place_total, from the Prometheus endpoint)
-    above zero: the kernel's large segments reach the streams and go back out without a copy;
+    and those it sent from the buffers the streams gave it (..._bytes_sent_by_reference_total) above
+    zero: the kernel's large segments reach the streams and go back out without a copy;
   - sea's HTTP client (http_get_helper, sea_connect underneath) fetches a 4 MiB file from a Python
     HTTP server on the kernel's side;
   - two shards on a multi-queue TAP device (seatap1, 10.72.0.0/24): 400 connections echoed and a 16 MiB
@@ -208,10 +209,13 @@ def main():
             r = run(inns + [PY, os.path.abspath(__file__), '--child', 'stream'], timeout=300)
             check(r.returncode == 0 and b'stream ok' in r.stdout, f'stream echo: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
             r = run(inns + ['curl', '-s', '-m', '20', 'http://127.0.0.1:9181/metrics'])
-            kept = sum(metric_sums(r.stdout.decode(errors='replace')).get('sea_native_tcp_bytes_in_place_total',
-                                                                          {}).values())
-            print(f'stream_echo_server: {kept:.0f} bytes kept in the frames they came in', flush=True)
-            check(kept > 0, 'stream echo: no received byte stayed in its frame (zero copy not used)')
+            m = metric_sums(r.stdout.decode(errors='replace'))
+            kept = sum(m.get('sea_native_tcp_bytes_in_place_total', {}).values())
+            by_ref = sum(m.get('sea_native_tcp_bytes_sent_by_reference_total', {}).values())
+            print(f'stream_echo_server: {kept:.0f} bytes kept in the frames they came in, {by_ref:.0f} sent from '
+                  'the buffers given', flush=True)
+            check(kept > 0, 'stream echo: no received byte stayed in its frame (zero-copy receive not used)')
+            check(by_ref > 0, 'stream echo: no byte sent from the buffers given (zero-copy send not used)')
         finally:
             srv.stop()
         print('stream_echo_server: done', flush=True)

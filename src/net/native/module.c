@@ -343,6 +343,7 @@ NATIVE_METRIC(m_rst_in, sea__nstack_tcp(stack)->stats.rst_received)
 NATIVE_METRIC(m_bad, sea__nstack_tcp(stack)->stats.bad_segments)
 NATIVE_METRIC(m_backlog, sea__nstack_tcp(stack)->stats.backlog_drops)
 NATIVE_METRIC(m_in_place, sea__nstack_tcp(stack)->stats.bytes_in_place)
+NATIVE_METRIC(m_by_ref, sea__nstack_tcp(stack)->stats.bytes_sent_by_reference)
 #undef NATIVE_METRIC
 
 static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
@@ -375,6 +376,8 @@ static int native_metrics(struct sea__shard *sh, char *err, size_t errlen) {
          m_backlog},
         {"sea_native_tcp_bytes_in_place_total", "Received TCP payload kept in the frame's own memory (no copy)", true,
          m_in_place},
+        {"sea_native_tcp_bytes_sent_by_reference_total", "TCP payload sent from the application's buffers (no copy)",
+         true, m_by_ref},
     };
     for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
         int rc = metrics[i].counter

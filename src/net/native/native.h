@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* ---- the TAP device (tap.c) ---- */
 
@@ -123,6 +124,15 @@ ssize_t sea__tap_recv(struct sea__tap *t, void *buf, size_t cap, struct sea__fra
  * counted).
  */
 int sea__tap_send(struct sea__tap *t, const void *frame, size_t len, const struct sea__frame_meta *meta);
+/* The most pieces sea__tap_send_v takes after the first. */
+#define SEA__TAP_IOV_MAX 64
+/*
+ * The same for a frame in pieces: head[0..hlen) (the headers, and with meta
+ * the Ethernet, IPv4 and TCP headers whole), then nrest pieces of rest_len
+ * bytes in all, which the kernel gathers as it copies (no copy here).
+ */
+int sea__tap_send_v(struct sea__tap *t, const void *head, size_t hlen, const struct iovec *rest, int nrest,
+                    size_t rest_len, const struct sea__frame_meta *meta);
 /* A future that resolves when a frame can be read, or fails with SEA_ECANCELED when as aborts. */
 sea_future sea__tap_wait(struct sea__tap *t, sea_abort_source *as) SEA_MUST_USE;
 

@@ -42,6 +42,7 @@ struct sea__nsock {
     sea_promise rp;
     bool writing;
     const uint8_t *wbuf;
+    sea_buf wmem; /* the pending write's buffer (sea_socket_write_buf): TCP takes references to it */
     size_t wlen, wdone;
     int wfile; /* sendfile's file, else -1 */
     uint64_t wpos;
@@ -110,6 +111,7 @@ static void finish_read(struct sea__nsock *ns, long r) {
 
 static void finish_write(struct sea__nsock *ns, int err) {
     ns->writing = false;
+    sea_buf_release(&ns->wmem);
     if (err)
         sea_promise_set_error(&ns->wp, err, err == SEA_ECANCELED ? "socket closed" : NULL);
     else
@@ -153,24 +155,32 @@ static int write_now(struct sea__nsock *ns) {
     while (ns->wdone < ns->wlen) {
         long n;
         if (ns->wfile >= 0) {
-            uint8_t buf[16384];
+            /* Read into a buffer TCP keeps by reference: the file's bytes are copied once, by pread. */
             size_t room = sea__tcp_send_space(t, ns->c), want = ns->wlen - ns->wdone;
-            if (want > sizeof(buf))
-                want = sizeof(buf);
+            if (want > 65536)
+                want = 65536;
             if (want > room)
                 want = room;
             if (!want) {
-                long why = sea__tcp_send(t, ns->c, buf, 0); /* 0: only the buffer is full; else why nothing goes */
+                long why = sea__tcp_send(t, ns->c, "", 0); /* 0: only the buffer is full; else why nothing goes */
                 return why < 0 && why != -EAGAIN ? (int)why : 0;
-            } else {
-                ssize_t got = pread(ns->wfile, buf, want, (off_t)(ns->wpos + ns->wdone));
-                if (got < 0)
-                    return -errno;
-                if (got == 0)
-                    return -EIO; /* the file ended before len */
-                n = sea__tcp_send(t, ns->c, buf, (size_t)got);
-                /* The room was checked first: all of it is taken, or an error. */
             }
+            sea_buf b;
+            if (sea_buf_new(&b, want) < 0)
+                return -ENOMEM;
+            ssize_t got = pread(ns->wfile, b.data, want, (off_t)(ns->wpos + ns->wdone));
+            int err = got < 0 ? -errno : got == 0 ? -EIO : 0; /* (-EIO: the file ended before len) */
+            if (!err) {
+                sea_buf_trim(&b, (size_t)got);
+                n = sea__tcp_send_buf(t, ns->c, &b); /* the room was checked first: all of it, or an error */
+            }
+            sea_buf_release(&b);
+            if (err)
+                return err;
+        } else if (ns->wmem.owner) {
+            sea_buf rest = sea_buf_slice(&ns->wmem, ns->wdone, ns->wlen - ns->wdone);
+            n = sea__tcp_send_buf(t, ns->c, &rest);
+            sea_buf_release(&rest);
         } else {
             n = sea__tcp_send(t, ns->c, ns->wbuf + ns->wdone, ns->wlen - ns->wdone);
         }
@@ -287,34 +297,45 @@ long sea__nsock_try_read_buf(struct sea__nsock *ns, size_t max, sea_buf *out) {
     return r;
 }
 
-static sea_future write_start(struct sea__nsock *ns, const void *buf, size_t len, int fd, uint64_t pos) {
-    if (ns->writing)
-        return sea_failed(-EBUSY, "a write is already pending on this socket");
-    if (!ns->st)
-        return sea_failed(-ECONNRESET, "the native network stack has stopped");
-    if (ns->udp)
-        return sea_failed(-EDESTADDRREQ, "a datagram socket sends with sea_udp_send");
+/* A write of len bytes at buf, or of the buffer mem (whose reference it takes), or of a file. */
+static sea_future write_start(struct sea__nsock *ns, const void *buf, size_t len, sea_buf mem, int fd, uint64_t pos) {
+    const char *why = ns->writing ? "a write is already pending on this socket"
+                      : !ns->st   ? "the native network stack has stopped"
+                      : ns->udp   ? "a datagram socket sends with sea_udp_send"
+                                  : NULL;
+    if (why) {
+        sea_buf_release(&mem);
+        return sea_failed(ns->writing ? -EBUSY : !ns->st ? -ECONNRESET : -EDESTADDRREQ, why);
+    }
     ns->wbuf = buf;
+    ns->wmem = mem;
     ns->wlen = len;
     ns->wdone = 0;
     ns->wfile = fd;
     ns->wpos = pos;
     int rc = write_now(ns);
-    if (rc < 0)
-        return sea_failed(rc, NULL);
-    if (rc > 0)
-        return sea_ready_size(len);
-    return wait_on(&ns->wp, &ns->writing);
+    if (rc != 0) {
+        sea_buf_release(&ns->wmem);
+        return rc < 0 ? sea_failed(rc, NULL) : sea_ready_size(len);
+    }
+    sea_future f = wait_on(&ns->wp, &ns->writing);
+    if (!ns->writing)
+        sea_buf_release(&ns->wmem); /* (no memory to wait: nothing is pending) */
+    return f;
 }
 
 sea_future sea__nsock_write(struct sea__nsock *ns, const void *buf, size_t len) {
-    return write_start(ns, buf, len, -1, 0);
+    return write_start(ns, buf, len, SEA_BUF_EMPTY, -1, 0);
+}
+
+sea_future sea__nsock_write_buf(struct sea__nsock *ns, sea_buf b) {
+    return write_start(ns, b.data, b.len, b, -1, 0);
 }
 
 sea_future sea__nsock_sendfile(struct sea__nsock *ns, int fd, uint64_t pos, size_t len) {
     if (fd < 0)
         return sea_failed(-EBADF, "sendfile: no file");
-    return write_start(ns, NULL, len, fd, pos);
+    return write_start(ns, NULL, len, SEA_BUF_EMPTY, fd, pos);
 }
 
 int sea__nsock_shutdown(struct sea__nsock *ns, int how) {

@@ -39,6 +39,8 @@ sea_future sea__nsock_connect(struct sea__nstack *st, const sea_addr *addr, sea_
 /* As sea_socket_read (wait_only: sea_socket_wait_readable), write, sendfile, try_read, shutdown, close. */
 sea_future sea__nsock_read(struct sea__nsock *ns, void *buf, size_t len, bool wait_only) SEA_MUST_USE;
 sea_future sea__nsock_write(struct sea__nsock *ns, const void *buf, size_t len) SEA_MUST_USE;
+/* sea_socket_write_buf: TCP keeps references to b's bytes (until acknowledged), no copy; b's reference is taken. */
+sea_future sea__nsock_write_buf(struct sea__nsock *ns, sea_buf b) SEA_MUST_USE;
 sea_future sea__nsock_sendfile(struct sea__nsock *ns, int fd, uint64_t pos, size_t len) SEA_MUST_USE;
 long sea__nsock_try_read(struct sea__nsock *ns, void *buf, size_t len);
 /* sea_socket_try_read_buf: TCP's own buffers, without a copy. */

@@ -408,6 +408,31 @@ static void ip_output(struct sea__nstack *s, uint32_t dst, uint8_t proto, uint8_
         arp_ask(s, r, now);
 }
 
+/*
+ * A TCP segment as its header and its payload's pieces (tcp.h's output_v),
+ * for a TAP without faults: the kernel gathers them as it copies, so the
+ * payload is never copied here.  false (the engine then copies it whole and
+ * calls tcp_output) when it must wait for ARP or be cut into fragments.
+ */
+static bool tcp_output_v(void *ctx, uint32_t dst, uint8_t *hdr, size_t hlen, const struct iovec *iov, int niov,
+                         size_t plen, uint16_t gso_size) {
+    struct sea__nstack *s = ctx;
+    size_t mtu = s->cfg.tcp.mtu ? s->cfg.tcp.mtu : 1500;
+    uint32_t hop = on_subnet(s, dst) ? dst : s->cfg.gw;
+    const uint8_t *mac = hop ? sea__arp_lookup_fresh(&s->l3, hop, sea_lowres_now(), s->cfg.arp_expiry) : NULL;
+    if (!mac || (!gso_size && SEA__IPV4_HLEN + hlen + plen > mtu))
+        return false;
+    uint8_t *ip = hdr - SEA__IPV4_HLEN, *eth = ip - SEA__ETH_HLEN;
+    struct sea__ipv4_args a = {.ttl = 64, .proto = SEA__IP_TCP, .id = s->ip_id++, .df = true, .src = s->cfg.addr,
+                               .dst = dst, .payload_len = hlen + plen};
+    if (sea__ipv4_build(ip, SEA__IPV4_HLEN + hlen + plen, &a) < 0)
+        return true; /* (cannot be: the engine's segments fit) dropped, TCP sends again */
+    sea__eth_build(eth, SEA__ETH_HLEN, mac, s->cfg.mac, SEA__ETH_P_IPV4);
+    struct sea__frame_meta meta = {.gso_size = gso_size, .csum_partial = s->tcp.cfg.csum_offload};
+    sea__tap_send_v(&s->tap, eth, SEA__ETH_HLEN + SEA__IPV4_HLEN + hlen, iov, niov, plen, &meta);
+    return true;
+}
+
 static void tcp_output(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso_size) {
     struct sea__nstack *s = ctx;
     struct sea__frame_meta meta = {.gso_size = gso_size, .csum_partial = s->tcp.cfg.csum_offload};
@@ -971,6 +996,10 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
         /* The device's offloads, known now: TCP leaves checksums to it and hands it large segments to cut. */
         s->tcp.cfg.csum_offload = s->tap.offloads & TUN_F_CSUM;
         s->tcp.cfg.tso_max = s->tap.offloads & TUN_F_TSO4 ? 65535 - 20 - 60 : 0; /* (the engine's limit) */
+        /* Segments in pieces (no payload copy) unless the fault injector must see each frame whole. */
+        const struct sea__nstack_faults *f = &s->cfg.faults;
+        if (!f->loss && !f->dup && !f->corrupt && !f->reorder && !f->delay_us)
+            s->tcp.cfg.output_v = tcp_output_v;
     }
     *out = s;
     return 0;

@@ -24,6 +24,7 @@
 #include <linux/bpf.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <string.h>
 #include <linux/virtio_net.h>
 #include <sys/ioctl.h>
@@ -139,19 +140,24 @@ static void vnet_header(struct virtio_net_hdr *h, const uint8_t *frame, size_t l
     }
 }
 
-int sea__tap_send(struct sea__tap *t, const void *frame, size_t len, const struct sea__frame_meta *meta) {
+int sea__tap_send_v(struct sea__tap *t, const void *head, size_t hlen, const struct iovec *rest, int nrest,
+                    size_t rest_len, const struct sea__frame_meta *meta) {
     /* A full queue drops the frame, as a NIC's full ring would: the protocols above retry if they must. */
-    ssize_t n;
-    size_t want = len;
+    struct iovec iov[2 + SEA__TAP_IOV_MAX];
+    struct virtio_net_hdr h;
+    int k = 0;
+    if (nrest < 0 || nrest > SEA__TAP_IOV_MAX)
+        return -EINVAL;
     if (t->vnet) {
-        struct virtio_net_hdr h;
-        vnet_header(&h, frame, len, meta);
-        struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof(h)}, {.iov_base = (void *)frame, .iov_len = len}};
-        want += sizeof(h);
-        n = writev(t->fd, iov, 2);
-    } else {
-        n = write(t->fd, frame, len);
+        vnet_header(&h, head, hlen, meta);
+        iov[k++] = (struct iovec){.iov_base = &h, .iov_len = sizeof(h)};
     }
+    /* (writev takes iovecs of non-const memory; it only reads them) */
+    iov[k++] = (struct iovec){.iov_base = (void *)(uintptr_t)head, .iov_len = hlen};
+    for (int i = 0; i < nrest; i++)
+        iov[k++] = rest[i];
+    size_t want = (t->vnet ? sizeof(h) : 0) + hlen + rest_len, len = hlen + rest_len;
+    ssize_t n = writev(t->fd, iov, k);
     if (n < 0 || (size_t)n != want) {
         t->stats.tx_dropped++;
         return n < 0 ? -errno : -EIO;
@@ -161,6 +167,10 @@ int sea__tap_send(struct sea__tap *t, const void *frame, size_t len, const struc
     t->stats.tx_frames++;
     t->stats.tx_bytes += len;
     return 0;
+}
+
+int sea__tap_send(struct sea__tap *t, const void *frame, size_t len, const struct sea__frame_meta *meta) {
+    return sea__tap_send_v(t, frame, len, NULL, 0, 0, meta);
 }
 
 sea_future sea__tap_wait(struct sea__tap *t, sea_abort_source *as) {

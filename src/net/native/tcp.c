@@ -8,9 +8,13 @@
  * since Linux is the peer sea meets most: a 200 ms minimum RTO, 40 ms
  * delayed ACKs, a reset on close with unread data, 60 s of TIME-WAIT.
  *
- * Buffers: each connection has a send ring (bytes from SND.UNA on, kept
- * until acknowledged), which grows from 16 KiB to the configured size as
- * needed and is freed when empty, and a receive queue of pieces of memory:
+ * Buffers: each connection has a send queue and a receive queue of pieces
+ * of memory.  The send queue holds the bytes from SND.UNA on until they are
+ * acknowledged: a buffer the owner handed over (sea__tcp_send_buf) is kept
+ * by reference, not copied, and a segment goes to the device as its header
+ * and references to those pieces (the output_v callback) where the device
+ * can take it so; bytes given by pointer (sea__tcp_send) are copied into
+ * chunks.  The receive queue holds
  * the bytes the owner has not read, in order, then apart the pieces that
  * arrived beyond a hole (the up to 16 ranges held there are what the SACK
  * blocks report, the one that took the latest segment first).  A piece is
@@ -44,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 
 #include "base/list.h"
 
@@ -54,7 +59,6 @@
 
 #define MS ((sea_time)1000000)
 #define SEC ((sea_time)1000000000)
-#define RING_MIN 16384u
 #define MAX_OOO 16  /* ranges a receiver holds beyond a hole */
 #define MAX_SB 16   /* ranges a sender remembers as SACKed */
 #define DUPTHRESH 3 /* RFC 6675's */
@@ -79,12 +83,6 @@ static const char *const state_names[] = {
     "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
 };
 
-/* A byte ring: bytes [head, head + len) are the stream's, wrapping at cap (a power of two, 0 before use). */
-struct ring {
-    uint8_t *p;
-    uint32_t cap, head, len;
-};
-
 /*
  * Received bytes in memory: mem.data[off, end), the stream's bytes from seq
  * on.  A chunk (the engine's copy) has room after end for more; a slice of
@@ -101,6 +99,9 @@ struct rpiece {
 /* A payload at least this share of its frame's memory is kept in it rather than copied. */
 #define KEEP_SHARE 4 /* a quarter: at most 4 bytes of memory held per byte received */
 #define CHUNK_MIN 4096u
+#define SEND_CHUNK 16384u   /* a send chunk's size once writes are not tiny */
+#define SEND_REF_MIN 2048u  /* a buffer handed over with fewer bytes is copied: pieces stay few */
+#define MAX_IOV 48          /* pieces of one segment handed to output_v (more: the segment is copied whole) */
 
 struct sea__tcp_listener {
     struct sea__tcp_listener *next;
@@ -136,7 +137,9 @@ struct sea__tcb {
     bool fin_queued, persist, in_recovery, keepalive, rtt_timing;
     uint16_t mss; /* payload bytes per segment, options taken off */
     uint32_t fin_seq;
-    struct ring sbuf;
+    struct rpiece *sq, *sq_tail; /* from SND.UNA on: sent and not acknowledged, then not sent yet */
+    uint32_t sq_len;
+    struct rpiece *sq_cur;       /* where the last segment's bytes began: the next is usually there */
     uint32_t cwnd, ssthresh, recover;
     int dupacks, backoff, probes;
     int zw_unanswered; /* zero-window probes since the peer last answered */
@@ -173,7 +176,7 @@ static sea_time tmin(sea_time a, sea_time b) { return a < b ? a : b; }
 static size_t zmin(size_t a, size_t b) { return a < b ? a : b; }
 
 static uint32_t pow2_at_least(uint32_t v) {
-    uint32_t p = RING_MIN;
+    uint32_t p = 16384; /* the buffers' least size */
     while (p < v && p < (1u << 30))
         p <<= 1;
     return p;
@@ -218,50 +221,6 @@ static uint64_t next_rand(struct sea__tcp_engine *t) {
 static uint32_t initial_seq(struct sea__tcp_engine *t, uint32_t raddr, uint16_t lport, uint16_t rport) {
     uint64_t h = siphash4(t->cfg.secret, t->cfg.addr, raddr, ((uint32_t)lport << 16) | rport, 0x5ea);
     return (uint32_t)h + (uint32_t)(t->now / 4000);
-}
-
-/* ---- rings ---- */
-
-/* Makes room for bytes up to offset end from the head; 0 or -ENOMEM. */
-static int ring_reserve(struct ring *r, uint32_t end, uint32_t max) {
-    if (end <= r->cap)
-        return 0;
-    if (end > max)
-        return -ENOMEM;
-    uint32_t cap = pow2_at_least(end);
-    uint8_t *p = malloc(cap);
-    if (!p)
-        return -ENOMEM;
-    /* Everything the old ring held, from the head on (data and the ranges beyond a hole), lands linear. */
-    if (r->cap) {
-        uint32_t first = r->cap - (r->head & (r->cap - 1));
-        memcpy(p, r->p + (r->head & (r->cap - 1)), first);
-        memcpy(p + first, r->p, r->cap - first);
-    }
-    free(r->p);
-    r->p = p;
-    r->cap = cap;
-    r->head = 0;
-    return 0;
-}
-
-static void ring_write(struct ring *r, uint32_t off, const uint8_t *src, size_t n) {
-    uint32_t at = (r->head + off) & (r->cap - 1);
-    size_t first = zmin(n, r->cap - at);
-    memcpy(r->p + at, src, first);
-    memcpy(r->p, src + first, n - first);
-}
-
-static void ring_read(const struct ring *r, uint32_t off, uint8_t *dst, size_t n) {
-    uint32_t at = (r->head + off) & (r->cap - 1);
-    size_t first = zmin(n, r->cap - at);
-    memcpy(dst, r->p + at, first);
-    memcpy(dst + first, r->p, n - first);
-}
-
-static void ring_free(struct ring *r) {
-    free(r->p);
-    memset(r, 0, sizeof(*r));
 }
 
 /* ---- the table ---- */
@@ -417,9 +376,15 @@ static void pieces_free(struct rpiece **list) {
     }
 }
 
+static void sq_free(struct sea__tcb *c) {
+    pieces_free(&c->sq);
+    c->sq_tail = c->sq_cur = NULL;
+    c->sq_len = 0;
+}
+
 static void tcb_free(struct sea__tcp_engine *t, struct sea__tcb *c) {
     (void)t;
-    ring_free(&c->sbuf);
+    sq_free(c);
     pieces_free(&c->rq);
     pieces_free(&c->oq);
     free(c);
@@ -451,7 +416,7 @@ static void finish(struct sea__tcp_engine *t, struct sea__tcb *c, int err) {
     c->state = CLOSED;
     if (!c->err)
         c->err = err;
-    ring_free(&c->sbuf);
+    sq_free(c);
     if (c->listener) { /* never accepted: the listener forgets it */
         if (c->queued)
             sea__list_remove(&c->listener->queue, &c->qlink);
@@ -490,9 +455,109 @@ static uint32_t ts_now(const struct sea__tcp_engine *t, const struct sea__tcb *c
     return (uint32_t)(t->now / MS) + c->ts_offset;
 }
 
+/* ---- the send queue ---- */
+
+/*
+ * Appends n bytes at p (sequence numbers from SND.UNA + sq_len on): a
+ * reference to mem, which holds them, when there is one and they are not
+ * few; else a copy into the last chunk's room or a new chunk.  false: no
+ * memory.
+ */
+static bool sq_append(struct sea__tcp_engine *t, struct sea__tcb *c, const uint8_t *p, size_t n,
+                      const sea_buf *mem) {
+    uint32_t seq = c->snd_una + c->sq_len;
+    struct rpiece *tail = c->sq_tail;
+    bool ref = mem && n >= SEND_REF_MIN;
+    if (!ref && tail && tail->chunk && tail->mem.len - tail->end >= n) {
+        memcpy(tail->mem.data + tail->end, p, n);
+        tail->end += (uint32_t)n;
+        c->sq_len += (uint32_t)n;
+        return true;
+    }
+    struct rpiece *q = malloc(sizeof(*q));
+    if (!q)
+        return false;
+    *q = (struct rpiece){.seq = seq, .end = (uint32_t)n};
+    if (ref) {
+        q->mem = sea_buf_slice(mem, (size_t)((const char *)p - mem->data), n);
+        t->stats.bytes_sent_by_reference += n;
+    } else {
+        size_t cap = n < CHUNK_MIN ? CHUNK_MIN : n < SEND_CHUNK ? SEND_CHUNK : n;
+        if (sea_buf_new(&q->mem, cap) < 0) {
+            free(q);
+            return false;
+        }
+        memcpy(q->mem.data, p, n);
+        q->chunk = true;
+    }
+    if (tail)
+        tail->next = q;
+    else
+        c->sq = q;
+    c->sq_tail = q;
+    c->sq_len += (uint32_t)n;
+    return true;
+}
+
+/* n bytes from SND.UNA were acknowledged: they leave the queue. */
+static void sq_consume(struct sea__tcb *c, uint32_t n) {
+    c->sq_len -= n;
+    while (n) {
+        struct rpiece *q = c->sq;
+        uint32_t k = q->end - q->off < n ? q->end - q->off : n;
+        q->off += k;
+        q->seq += k;
+        n -= k;
+        if (q->off < q->end)
+            break;
+        c->sq = q->next;
+        if (!c->sq)
+            c->sq_tail = NULL;
+        if (c->sq_cur == q)
+            c->sq_cur = NULL;
+        piece_free(q);
+    }
+}
+
+/* The piece holding sequence number seq (from the last one looked up when it is not past it). */
+static struct rpiece *sq_find(struct sea__tcb *c, uint32_t seq) {
+    struct rpiece *q = c->sq_cur && SEQ_LEQ(c->sq_cur->seq, seq) ? c->sq_cur : c->sq;
+    while (q && SEQ_LEQ(q->seq + (q->end - q->off), seq))
+        q = q->next;
+    c->sq_cur = q;
+    return q;
+}
+
+/* [seq, seq + n) of the queue as at most max pieces in iov: how many, or -1 when more would be needed. */
+static int sq_iov(struct sea__tcb *c, uint32_t seq, size_t n, struct iovec *iov, int max) {
+    int k = 0;
+    for (struct rpiece *q = sq_find(c, seq); n; q = q->next) {
+        if (!q || k == max)
+            return -1;
+        uint32_t at = q->off + (seq - q->seq);
+        size_t len = zmin(n, q->end - at);
+        iov[k++] = (struct iovec){.iov_base = q->mem.data + at, .iov_len = len};
+        seq += (uint32_t)len;
+        n -= len;
+    }
+    return k;
+}
+
+/* Copies [seq, seq + n) of the queue to dst. */
+static void sq_read(struct sea__tcb *c, uint32_t seq, uint8_t *dst, size_t n) {
+    for (struct rpiece *q = sq_find(c, seq); n && q; q = q->next) {
+        uint32_t at = q->off + (seq - q->seq);
+        size_t len = zmin(n, q->end - at);
+        memcpy(dst, q->mem.data + at, len);
+        dst += len;
+        seq += (uint32_t)len;
+        n -= len;
+    }
+}
+
 /*
  * Sends a segment of c: flags at sequence number seq, with n bytes of the
- * send ring from seq on.  Every segment but a SYN carries the ACK of all
+ * send queue from seq on.  Every segment but a SYN carries the ACK of all
  * received so far, which settles a pending delayed ACK.
  */
 static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, uint8_t flags, size_t n) {
@@ -549,15 +614,36 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
         .opts = &o, .src = t->cfg.addr, .dst = c->raddr, .csum_partial = t->cfg.csum_offload,
     };
     uint8_t *seg = t->tx + SEA__TCP_HEADROOM;
-    uint8_t obuf[SEA__TCP_OPT_MAX];
-    int olen = sea__tcp_options_build(obuf, sizeof(obuf), &o);
-    if (olen < 0)
+    /*
+     * The header with the pseudo-header's sum in the checksum field; the
+     * device finishes it (csum_offload), or the sum over the header and the
+     * payload's pieces here does, as a device would.  The payload goes as
+     * references to the send queue's pieces where output_v takes it so, else
+     * copied after the header.
+     */
+    a.csum_partial = true;
+    int built = sea__tcp_build(seg, t->tx_cap - SEA__TCP_HEADROOM, &a, NULL, n);
+    if (built < 0)
         return;
-    size_t h = SEA__TCP_HLEN + (size_t)olen;
-    if (n)
-        ring_read(&c->sbuf, seq - c->snd_una, seg + h, n);
-    if (sea__tcp_build(seg, t->tx_cap - SEA__TCP_HEADROOM, &a, seg + h, n) < 0)
-        return;
+    size_t h = (size_t)built;
+    struct iovec iov[MAX_IOV];
+    int niov = n && t->cfg.output_v ? sq_iov(c, seq, n, iov, MAX_IOV) : -1;
+    if (niov < 0 && n) {
+        sq_read(c, seq, seg + h, n);
+        iov[0] = (struct iovec){.iov_base = seg + h, .iov_len = n};
+    }
+    int nsum = niov < 0 ? (n ? 1 : 0) : niov;
+    if (!t->cfg.csum_offload) {
+        uint32_t sum = sea__csum_partial(seg, h);
+        size_t at = h;
+        for (int i = 0; i < nsum; i++) {
+            sum = sea__csum_combine(sum, sea__csum_partial(iov[i].iov_base, iov[i].iov_len), at);
+            at += iov[i].iov_len;
+        }
+        uint16_t ck = sea__csum_finish(sum);
+        seg[16] = (uint8_t)(ck >> 8);
+        seg[17] = (uint8_t)ck;
+    }
     if (flags & SEA__TCP_ACK) {
         c->rcv_adv = c->rcv_nxt + (syn ? a.window : wnd);
         c->last_ack_sent = c->rcv_nxt;
@@ -572,6 +658,13 @@ static void send_seg(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq
     }
     t->stats.segs_out++;
     t->stats.bytes_out += n;
+    if (niov >= 0) {
+        if (t->cfg.output_v(t->cfg.output_ctx, c->raddr, seg, h, iov, niov, n, gso)) {
+            t->stats.segs_scattered++;
+            return;
+        }
+        sq_read(c, seq, seg + h, n); /* the device would not take it in pieces */
+    }
     t->cfg.output(t->cfg.output_ctx, c->raddr, seg, h + n, gso);
 }
 
@@ -737,8 +830,8 @@ static bool sack_next_hole(const struct sea__tcb *c, bool lost_only, uint32_t *s
     for (int i = 0; i < lost; i++) {
         uint32_t he = c->sb[i].l;
         uint32_t s = SEQ_GT(c->high_rxt, hs) ? c->high_rxt : hs;
-        uint32_t data = c->sbuf.len - (s - c->snd_una);
-        if (SEQ_LT(s, he) && s - c->snd_una < c->sbuf.len) {
+        uint32_t data = c->sq_len - (s - c->snd_una);
+        if (SEQ_LT(s, he) && s - c->snd_una < c->sq_len) {
             uint32_t n = he - s < c->mss ? he - s : c->mss;
             *seq = s;
             *len = n < data ? n : data;
@@ -834,10 +927,10 @@ static uint32_t retransmit_head(struct sea__tcp_engine *t, struct sea__tcb *c) {
      * there, and bytes sent beyond it would be acknowledged beyond it, an
      * ACK that is then refused (both sides would wait for ever).
      */
-    size_t n = zmin(zmin(c->mss, c->sbuf.len), c->snd_max - c->snd_una);
+    size_t n = zmin(zmin(c->mss, c->sq_len), c->snd_max - c->snd_una);
     if (c->nsb && c->sb[0].l - c->snd_una < n)
         n = c->sb[0].l - c->snd_una;
-    bool fin = fin_sent(c) && n == c->sbuf.len;
+    bool fin = fin_sent(c) && n == c->sq_len;
     if (!n && !fin)
         return 0;
     send_seg(t, c, c->snd_una, SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n ? SEA__TCP_PSH : 0), n);
@@ -898,7 +991,7 @@ static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
                 cwnd += (uint32_t)c->dupacks * c->mss; /* limited transmit (RFC 3042) */
         }
         uint32_t off = c->snd_nxt - c->snd_una;
-        size_t unsent = c->sbuf.len > off ? c->sbuf.len - off : 0;
+        size_t unsent = c->sq_len > off ? c->sq_len - off : 0;
         size_t usable = zmin(c->snd_wnd > off ? c->snd_wnd - off : 0, cwnd > flight ? cwnd - flight : 0);
         /*
          * New data outside a recovery may go as one large segment that the
@@ -957,7 +1050,7 @@ static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
         c->t_delack = t->now + t->cfg.delack;
     /* Data waits behind a zero window with nothing in flight: probe it, or its opening could be lost. */
     uint32_t off = c->snd_nxt - c->snd_una;
-    if (can_send && c->snd_wnd == 0 && off == 0 && c->sbuf.len > 0 && c->t_rtx == SEA_TIME_MAX) {
+    if (can_send && c->snd_wnd == 0 && off == 0 && c->sq_len > 0 && c->t_rtx == SEA_TIME_MAX) {
         c->persist = true;
         arm_rtx(t, c);
     }
@@ -1326,7 +1419,7 @@ static void enter_time_wait(struct sea__tcp_engine *t, struct sea__tcb *c) {
     c->t_rtx = c->t_keep = SEA_TIME_MAX;
     c->persist = false;
     c->t_2msl = t->now + t->cfg.time_wait;
-    ring_free(&c->sbuf);
+    sq_free(c);
 }
 
 static void established(struct sea__tcp_engine *t, struct sea__tcb *c) {
@@ -1454,12 +1547,9 @@ static void ack_input(struct sea__tcp_engine *t, struct sea__tcb *c, const struc
         bool fin_acked = fin_sent(c) && SEQ_GT(ack, c->fin_seq);
         if (fin_acked)
             data--;
-        if (data > c->sbuf.len)
-            data = c->sbuf.len;
-        c->sbuf.head += data;
-        c->sbuf.len -= data;
-        if (c->sbuf.len == 0)
-            ring_free(&c->sbuf);
+        if (data > c->sq_len)
+            data = c->sq_len;
+        sq_consume(c, data);
         if (c->ts_ok && o->has_ts && o->ts_ecr)
             rtt_sample(t, c, (sea_time)(uint32_t)(ts_now(t, c) - o->ts_ecr) * MS);
         else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq)) {
@@ -1739,7 +1829,7 @@ static void probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
 static void tail_loss_probe(struct sea__tcp_engine *t, struct sea__tcb *c) {
     uint32_t flight = c->snd_max - c->snd_una;
     bool fin = fin_sent(c);
-    uint32_t data = flight - (fin ? 1u : 0u); /* bytes of data in flight, all in the send ring from SND.UNA */
+    uint32_t data = flight - (fin ? 1u : 0u); /* bytes of data in flight, all in the send queue from SND.UNA */
     uint32_t n = data < c->mss ? data : c->mss;
     uint32_t seq = c->snd_una + data - n;
     send_seg(t, c, seq, SEA__TCP_ACK | (fin ? SEA__TCP_FIN : 0) | (n ? SEA__TCP_PSH : 0), n);
@@ -2150,24 +2240,31 @@ long sea__tcp_recv_buf(struct sea__tcp_engine *t, struct sea__tcb *c, size_t max
     return (long)k;
 }
 
-long sea__tcp_send(struct sea__tcp_engine *t, struct sea__tcb *c, const void *buf, size_t len) {
+/* Takes what fits of len bytes at buf (which lie in mem when it is given: kept by reference). */
+static long send_common(struct sea__tcp_engine *t, struct sea__tcb *c, const void *buf, size_t len,
+                        const sea_buf *mem) {
     if (c->err)
         return c->err;
     if (c->fin_queued || c->state == CLOSED)
         return -EPIPE;
     if (c->state == SYN_SENT || c->state == SYN_RECEIVED)
         return -EAGAIN;
-    size_t room = t->cfg.sndbuf - c->sbuf.len;
+    size_t room = t->cfg.sndbuf - c->sq_len;
     size_t n = zmin(len, room);
     if (!n)
         return len ? -EAGAIN : 0;
-    uint32_t grow = c->sbuf.len + (uint32_t)n;
-    if (ring_reserve(&c->sbuf, grow, t->cfg.sndbuf) < 0)
+    if (!sq_append(t, c, buf, n, mem))
         return -ENOMEM;
-    ring_write(&c->sbuf, c->sbuf.len, buf, n);
-    c->sbuf.len += (uint32_t)n;
     output(t, c);
     return (long)n;
+}
+
+long sea__tcp_send(struct sea__tcp_engine *t, struct sea__tcb *c, const void *buf, size_t len) {
+    return send_common(t, c, buf, len, NULL);
+}
+
+long sea__tcp_send_buf(struct sea__tcp_engine *t, struct sea__tcb *c, const sea_buf *b) {
+    return send_common(t, c, b->data, b->len, b);
 }
 
 int sea__tcp_shutdown(struct sea__tcp_engine *t, struct sea__tcb *c) {
@@ -2180,7 +2277,7 @@ int sea__tcp_shutdown(struct sea__tcp_engine *t, struct sea__tcb *c) {
         return 0;
     }
     c->fin_queued = true;
-    c->fin_seq = c->snd_una + c->sbuf.len;
+    c->fin_seq = c->snd_una + c->sq_len;
     output(t, c);
     return 0;
 }
@@ -2239,7 +2336,7 @@ void sea__tcp_endpoints(const struct sea__tcb *c, uint16_t *lport, uint32_t *rad
 
 const char *sea__tcp_state_name(const struct sea__tcb *c) { return state_names[c->state]; }
 
-size_t sea__tcp_unacked(const struct sea__tcb *c) { return c->sbuf.len; }
+size_t sea__tcp_unacked(const struct sea__tcb *c) { return c->sq_len; }
 
 void sea__tcp_snd_range(const struct sea__tcb *c, uint32_t *snd_una, uint32_t *snd_max) {
     *snd_una = c->snd_una;
@@ -2256,7 +2353,7 @@ int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len) {
                     "%s una=%u nxt=%u max=%u wnd=%u cwnd=%u ssthresh=%u sbuf=%u fin_q=%d rtx=%s persist=%d "
                     "backoff=%d rcv_nxt=%u adv=%u rbuf=%u ooo=%d recovery=%d%s dupacks=%d sacked=%d/%u",
                     state_names[c->state], c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss,
-                    c->snd_wnd, c->cwnd, c->ssthresh, c->sbuf.len, c->fin_queued,
+                    c->snd_wnd, c->cwnd, c->ssthresh, c->sq_len, c->fin_queued,
                     c->t_rtx == SEA_TIME_MAX ? "off" : "on", c->persist, c->backoff, c->rcv_nxt - c->irs,
                     c->rcv_adv - c->rcv_nxt, c->rq_len, c->nooo, c->in_recovery, c->sack_recovery ? "(sack)" : "",
                     c->dupacks, c->nsb, sacked_below(c, c->snd_max));
@@ -2265,5 +2362,5 @@ int sea__tcp_describe(const struct sea__tcb *c, char *buf, size_t len) {
 size_t sea__tcp_send_space(const struct sea__tcp_engine *t, const struct sea__tcb *c) {
     if (c->err || c->fin_queued || c->state == CLOSED || c->state == SYN_SENT || c->state == SYN_RECEIVED)
         return 0;
-    return t->cfg.sndbuf - c->sbuf.len;
+    return t->cfg.sndbuf - c->sq_len;
 }

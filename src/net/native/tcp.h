@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <sea/buffer.h>
 #include <sea/timer.h>
@@ -83,6 +84,16 @@ struct sea__tcp_config {
      * after the call.
      */
     void (*output)(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gso_size);
+    /*
+     * Optional: the same segment as its header (hdr[0..hlen), with the same
+     * headroom) and its payload's plen bytes in niov pieces of the send
+     * queue's memory, for a device that gathers (no copy of the payload).
+     * true: sent (or dropped, as output may); false: the device cannot take
+     * it so, and output gets it whole instead.  The pieces stay valid only
+     * during the call.
+     */
+    bool (*output_v)(void *ctx, uint32_t dst, uint8_t *hdr, size_t hlen, const struct iovec *iov, int niov,
+                     size_t plen, uint16_t gso_size);
     void *output_ctx;
 };
 
@@ -95,6 +106,8 @@ struct sea__tcp_stats {
     uint64_t retransmits;    /* segments sent again, any cause */
     uint64_t tso_segs;       /* segments larger than the MTU given to the device to cut (tso_max) */
     uint64_t bytes_in_place; /* received payload kept in the memory it arrived in (no copy) */
+    uint64_t bytes_sent_by_reference; /* payload handed over as buffers (sea__tcp_send_buf), kept, not copied */
+    uint64_t segs_scattered; /* segments sent as a header and references to their payload (output_v) */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
     uint64_t tail_loss_probes; /* RFC 8985 TLP: the last segment sent again after 2 SRTT without an ACK */
     uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */
@@ -191,6 +204,13 @@ bool sea__tcp_readable(const struct sea__tcb *c);
  * SEA__TCP_EV_WRITABLE follows), -EPIPE after a shutdown, or the error.
  */
 long sea__tcp_send(struct sea__tcp_engine *t, struct sea__tcb *c, const void *buf, size_t len);
+/*
+ * The same for the bytes of b, kept by reference until acknowledged rather
+ * than copied (a buffer of fewer than 2 KiB is copied): what was taken is
+ * b's first n bytes, n the result.  b stays the caller's to release, but
+ * its bytes must not change while TCP holds them (until acknowledged).
+ */
+long sea__tcp_send_buf(struct sea__tcp_engine *t, struct sea__tcb *c, const sea_buf *b);
 /* Sends a FIN once the buffered data is out (SHUT_WR).  0, or the error. */
 int sea__tcp_shutdown(struct sea__tcp_engine *t, struct sea__tcb *c);
 /*

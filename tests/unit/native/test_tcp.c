@@ -50,6 +50,7 @@ struct net {
     uint64_t oversize; /* segments that would not fit a 1500-byte MTU: never allowed */
     uint64_t cut;      /* large segments the device cut (TSO) */
     uint64_t kept;     /* packets whose memory the engine kept a reference to (zero copy) */
+    uint64_t gathered; /* segments offered in pieces (output_v) */
     size_t queued, max_queued;
     /* A deterministic loss: A's new data segments with these indexes (counted from 0) are dropped, once. */
     const unsigned *drop_new;
@@ -182,6 +183,39 @@ static void out_b(void *ctx, uint32_t dst, uint8_t *seg, size_t len, uint16_t gs
 }
 
 /*
+ * A device that gathers: the header and the payload's pieces, joined here
+ * (as the kernel's writev joins them); one segment in five is refused, so
+ * that the engine's fallback to a whole copy is taken too.
+ */
+static bool gather(struct net *n, uint32_t src, uint32_t dst, uint8_t *hdr, size_t hlen, const struct iovec *iov,
+                   int niov, size_t plen, uint16_t gso) {
+    if (++n->gathered % 5 == 0)
+        return false;
+    static uint8_t whole[60 + 65536];
+    CHECK(hlen + plen <= sizeof(whole));
+    memcpy(whole, hdr, hlen);
+    size_t at = hlen;
+    for (int i = 0; i < niov; i++) {
+        CHECK(iov[i].iov_len > 0);
+        memcpy(whole + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    CHECK_EQ(at, hlen + plen);
+    device_send(n, src, dst, whole, at, gso);
+    return true;
+}
+
+static bool out_v_a(void *ctx, uint32_t dst, uint8_t *hdr, size_t hlen, const struct iovec *iov, int niov, size_t plen,
+                    uint16_t gso) {
+    return gather(ctx, A_IP, dst, hdr, hlen, iov, niov, plen, gso);
+}
+
+static bool out_v_b(void *ctx, uint32_t dst, uint8_t *hdr, size_t hlen, const struct iovec *iov, int niov, size_t plen,
+                    uint16_t gso) {
+    return gather(ctx, B_IP, dst, hdr, hlen, iov, niov, plen, gso);
+}
+
+/*
  * Each packet arrives in a buffer of its own, as a device's frame would, so
  * the engine keeps the payloads that are most of it without a copy (and
  * copies the rest); every other packet is written over once the engine is
@@ -216,10 +250,12 @@ static void net_init(struct net *n, const struct faults *f, uint64_t seed, struc
     struct sea__tcp_config b = cb ? *cb : (struct sea__tcp_config){0};
     a.addr = A_IP;
     a.output = out_a;
+    a.output_v = seed % 2 ? out_v_a : NULL; /* half the cases gather, half copy */
     a.output_ctx = n;
     a.secret[0] = seed + 1;
     b.addr = B_IP;
     b.output = out_b;
+    b.output_v = seed % 2 ? out_v_b : NULL;
     b.output_ctx = n;
     b.secret[0] = seed + 2;
     CHECK_EQ(sea__tcp_init(&n->a, &a, n->now), 0);
@@ -315,11 +351,22 @@ static void pump(struct end *e) {
     if (!e || !e->c)
         return;
     uint8_t buf[16384];
-    while (e->sent < e->to_send) {
+    /* Writes alternate between copies and buffers handed over (kept by TCP until acknowledged). */
+    for (unsigned turn = 0; e->sent < e->to_send; turn++) {
         size_t k = e->to_send - e->sent < sizeof(buf) ? (size_t)(e->to_send - e->sent) : sizeof(buf);
+        if (turn % 3 == 2 && k > 3000)
+            k = 3000; /* pieces of several sizes */
+        sea_buf b = SEA_BUF_EMPTY;
+        uint8_t *w = buf;
+        if (turn % 2) {
+            if (sea_buf_new(&b, k) < 0)
+                abort();
+            w = (uint8_t *)b.data;
+        }
         for (size_t i = 0; i < k; i++)
-            buf[i] = pattern(e->pattern_seed, e->sent + i);
-        long r = sea__tcp_send(e->t, e->c, buf, k);
+            w[i] = pattern(e->pattern_seed, e->sent + i);
+        long r = turn % 2 ? sea__tcp_send_buf(e->t, e->c, &b) : sea__tcp_send(e->t, e->c, buf, k);
+        sea_buf_release(&b);
         if (r <= 0)
             break;
         e->sent += (uint64_t)r;
@@ -579,6 +626,8 @@ static sea_future t_bulk_clean(void) {
     transfer(NULL, 5, 32u << 20, &n, &a, &b);
     CHECK_EQ(n.a.stats.retransmits, 0);
     CHECK(n.kept > 10000); /* full segments stay in their packets' memory, and read whole all the same */
+    CHECK(n.a.stats.bytes_sent_by_reference > 0); /* buffers handed over, kept by reference */
+    CHECK(n.a.stats.segs_scattered > 0);          /* and segments sent as references to them (seed 5: gathering) */
     CHECK_EQ(n.a.stats.bad_segments + n.b.stats.bad_segments, 0);
     close_both(&n, &a, &b, 200 * SEC);
     return sea_ready();
