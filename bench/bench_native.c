@@ -6,11 +6,13 @@
  *
  * The benchmark makes two network namespaces, sea-bn-s-PID (the server's)
  * and sea-bn-c-PID (the load generator's), joined by a veth pair: bns-PID in
- * the server's namespace, bnc-PID (10.75.0.1/24) in the client's.  The
+ * the server's namespace, bnc-PID (10.75.0.1/24) in the client's, each with
+ * two queues each way.  The
  * server's end has the kernel address 10.75.0.2/24 for both runs: in POSIX
  * mode the kernel answers on it; in native mode sea's XDP program takes
- * every frame of queue 0 of that interface (AF_XDP, copy mode: veth offers
- * no zero-copy) and sea answers as 10.75.0.2 with the interface's MAC.  The
+ * every frame of queue 0 (and 1, with two shards) of that interface (AF_XDP,
+ * copy mode: veth offers no zero-copy) and sea answers as 10.75.0.2 with the
+ * interface's MAC.  The
  * kernel's end stops offloading checksums (ethtool -K bnc-PID tx off) for
  * both runs: AF_XDP frames carry no checksum state, so sea would drop
  * frames whose checksum the kernel left for the hardware to fill in.  Both
@@ -19,19 +21,32 @@
  *
  * The server is a child process that joins the server's namespace
  * (setns(2) on /run/netns/NAME) and is pinned to CPU 1 before exec, and
- * runs with "-c1 --cpuset 1": one shard, since the native stack runs on one
- * shard only for now (no steering between shards' queues yet), so no
- * 2-shard figure is given.  The load generator is this process, in the
- * client's namespace, pinned to CPU 0: one epoll loop over C nonblocking
- * TCP_NODELAY connections, each with one request outstanding (ping-pong),
- * every answer checked byte for byte.
+ * runs with "-c1 --cpuset 1" (one shard).  The load generator is this
+ * process, in the client's namespace, pinned to CPU 0: one epoll loop over C
+ * nonblocking TCP_NODELAY connections, each with one request outstanding
+ * (ping-pong), every answer checked byte for byte.  The client's end sends
+ * on one queue (ethtool -L bnc-PID tx 1), so every frame reaches queue 0.
  *
- *     bench_native [seconds per measurement, default 2] [figure] [mode]
+ * Two shards ("s2" in the names): the machine this was written on has two
+ * CPUs, so the server runs "-c2 --cpuset 0-1", pinned to both, and the load
+ * generator is unpinned, sharing them with the server and with the kernel's
+ * work for both sides: these figures show what the second shard, the
+ * steering and the cross-shard paths cost or give on the same two CPUs, not
+ * how the stack scales (that needs CPUs the load generator does not use).
+ * The client's end sends on two queues; in native mode veth_steer (built
+ * with the tests, tests/unit/native/veth_steer.c) holds a tc program on it
+ * that puts each connection on the queue of the shard that owns it, what a
+ * NIC's RSS would do, and the frames one shard forwarded to the other are
+ * read from the server's metrics (sea_native_frames_forwarded_total, via
+ * --prometheus-port and curl) and printed: 0 when the steering works.
+ *
+ *     bench_native [seconds per measurement, default 2] [figure] [mode] [shards]
  *
  * Figures (both by default): echo (64-byte messages echoed back) and
  * memcached (sea-memcached's text protocol: 1 set in 10, gets otherwise,
  * 32-byte values, 1,000 keys stored beforehand so that every get hits).
- * Modes: posix, native (both by default).  Loads: C = 8 connections (the
+ * Modes: posix, native (both by default).  Shards: 1, 2 (both by default;
+ * a figure may be "all").  Loads: C = 8 connections (the
  * default load, the one the ratios use) and C = 1.  Each measurement has
  * 0.3 s of warm-up, then the window.
  *
@@ -51,6 +66,10 @@
  *                                          <= 0.5)
  *   native.FIG.cpu1_per_rt.ratio_vs_posix  the same with CPU 1's busy time
  *   native.FIG.rt_per_s.ratio_vs_posix     native / posix, round trips/s
+ * and with two shards the same as native.FIG.s2.cC.MODE.* (no cpu1_per_rt:
+ * both CPUs are shared), native.FIG.s2.{cpu_per_rt,rt_per_s}.ratio_vs_posix,
+ * native.FIG.s2.MODE.rt_per_s.ratio_vs_s1, and a note of the frames
+ * forwarded between the shards.
  *
  * With SEA_BENCH_NATIVE_SYSCALLS=1, `perf stat` counts the server's system
  * calls (the raw_syscalls:sys_enter tracepoint and one per call of
@@ -62,6 +81,8 @@
  *
  * Environment: SEA_ECHO_SERVER (default ../examples/echo_server next to
  * this program), SEA_MEMCACHED (default ../apps/sea-memcached),
+ * SEA_VETH_STEER (default ../tests/veth_steer; without it no native
+ * two-shard figure),
  * SEA_BENCH_RUNS, SEA_BENCH_NATIVE_ARGS (words added to every server's
  * command line, e.g. --idle-poll-us=0), SEA_BENCH_NATIVE_PREFIX (words put
  * before it, e.g. "strace -c -f -o /tmp/x"), SEA_BENCH_NATIVE_RPS=1 (RPS on both
@@ -85,6 +106,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -94,6 +116,8 @@
 #include <unistd.h>
 
 enum { CLIENT_CPU = 0, SERVER_CPU = 1 };
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define SERVER_ADDR "10.75.0.2"
 #define CLIENT_ADDR "10.75.0.1"
 #define ECHO_PORT 1234
@@ -103,10 +127,12 @@ enum { CLIENT_CPU = 0, SERVER_CPU = 1 };
 #define MC_KEYS 1000
 #define MC_VALUE 32
 #define MAX_SAMPLES (8u << 20)
+#define METRICS_PORT 9180 /* the two-shard native server's Prometheus endpoint, on its namespace's loopback */
 
 static const char *prog = "bench_native";
 static char ns_server[64], ns_client[64], veth_server[16], veth_client[16];
-static const char *ip_path;
+static const char *ip_path, *ethtool_path, *curl_path;
+static char steer_path[PATH_MAX + 64]; /* veth_steer, or "" */
 static int home_ns = -1;       /* this process's network namespace at the start */
 static bool made_ns[2];        /* which namespaces exist (to delete) */
 static volatile sig_atomic_t cleaning;
@@ -236,8 +262,9 @@ static bool make_network(const char *ethtool, bool rps) {
         return false;
     made_ns[1] = true;
     return setup_cmd("%s -n %s link set lo up", ip, ns_server) && setup_cmd("%s -n %s link set lo up", ip, ns_client) &&
-           setup_cmd("%s link add %s netns %s type veth peer name %s netns %s", ip, veth_server, ns_server, veth_client,
-                     ns_client) &&
+           setup_cmd("%s link add %s netns %s numrxqueues 2 numtxqueues 2 type veth peer name %s netns %s "
+                     "numrxqueues 2 numtxqueues 2",
+                     ip, veth_server, ns_server, veth_client, ns_client) &&
            setup_cmd("%s -n %s addr add " SERVER_ADDR "/24 dev %s", ip, ns_server, veth_server) &&
            setup_cmd("%s -n %s link set %s up", ip, ns_server, veth_server) &&
            setup_cmd("%s -n %s addr add " CLIENT_ADDR "/24 dev %s", ip, ns_client, veth_client) &&
@@ -269,15 +296,18 @@ static char echo_path[PATH_MAX + 64], mc_path[PATH_MAX + 64];
 
 static int fig_port(int fig) { return fig == FIG_ECHO ? ECHO_PORT : MC_PORT; }
 
-/* Starts fig's server in mode, in the server's namespace, pinned to CPU 1; its PID, or -1. */
-static pid_t start_server(int fig, int mode) {
+/*
+ * Starts fig's server in mode with shards (1 or 2), in the server's
+ * namespace, pinned to CPU 1 (two shards: CPUs 0 and 1); its PID, or -1.
+ */
+static pid_t start_server(int fig, int mode, int shards) {
     char *argv[64];
     int n = 0;
     char *prefix = bench_env_words("SEA_BENCH_NATIVE_PREFIX", argv, &n, 16);
     argv[n++] = fig == FIG_ECHO ? echo_path : mc_path;
-    argv[n++] = "-c1";
+    argv[n++] = shards == 2 ? "-c2" : "-c1";
     argv[n++] = "--cpuset";
-    argv[n++] = "1";
+    argv[n++] = shards == 2 ? "0-1" : "1";
     argv[n++] = "--default-log-level";
     argv[n++] = "warn";
     if (mode == MODE_NATIVE) {
@@ -288,6 +318,10 @@ static pid_t start_server(int fig, int mode) {
         argv[n++] = SERVER_ADDR;
         argv[n++] = "--netmask-ipv4-addr";
         argv[n++] = "255.255.255.0";
+        if (shards == 2) {
+            argv[n++] = "--prometheus-port";
+            argv[n++] = STR(METRICS_PORT);
+        }
     }
     char *extra = bench_env_words("SEA_BENCH_NATIVE_ARGS", argv, &n, 48);
     if (fig == FIG_ECHO) {
@@ -309,7 +343,10 @@ static pid_t start_server(int fig, int mode) {
             fprintf(stderr, "%s: cannot enter namespace %s: %s\n", prog, ns_server, strerror(errno));
             _exit(127);
         }
-        bench_pin(SERVER_CPU);
+        if (shards == 2)
+            bench_pin_cpus(0, 1);
+        else
+            bench_pin(SERVER_CPU);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -329,6 +366,89 @@ static pid_t start_server(int fig, int mode) {
     if (pid > 0)
         bench_child_add(pid);
     return pid;
+}
+
+/* ---- two shards: the client's queues, the steering, the forwarded frames ---- */
+
+static pid_t steer_pid = -1;
+
+/* Stops veth_steer (SIGTERM: it detaches its program and exits 0); false if it did not end cleanly. */
+static bool steer_stop(void) {
+    if (steer_pid <= 0)
+        return true;
+    char why[128];
+    bool ok = bench_stop_child(steer_pid, NULL, why, sizeof(why));
+    if (!ok)
+        BENCH_FAIL(errors, 20, prog, "veth_steer %s", why);
+    steer_pid = -1;
+    return ok;
+}
+
+/*
+ * Readies the client's side for a round with shards: its end of the veth
+ * sends on as many queues (one: every frame to queue 0, which the one shard
+ * serves), the steering program on it for a native server with two, and the
+ * load generator pinned to CPU 0 (one shard) or on both CPUs (two).
+ */
+static bool shards_setup(int shards, int mode) {
+    steer_stop();
+    if (!setup_cmd_quiet("%s -L %s tx %d", ethtool_path, veth_client, shards))
+        return false;
+    if (shards == 2)
+        bench_pin_cpus(0, 1);
+    else
+        bench_pin(CLIENT_CPU);
+    if (shards == 1 || mode != MODE_NATIVE)
+        return true;
+    int p[2];
+    if (pipe(p) < 0)
+        return false;
+    char *argv[] = {steer_path, veth_client, "2", NULL};
+    struct bench_spawn o = {.who = prog, .deathsig = true, .default_signals = true, .pipe = p};
+    steer_pid = bench_spawn(argv, &o);
+    if (steer_pid > 0)
+        bench_child_add(steer_pid);
+    char line[256] = "";
+    size_t got = 0;
+    for (int i = 0; steer_pid > 0 && i < 500 && !memchr(line, '\n', got) && got < sizeof(line) - 1; i++) {
+        struct pollfd pf = {.fd = p[0], .events = POLLIN};
+        if (poll(&pf, 1, 10) <= 0)
+            continue;
+        ssize_t r = read(p[0], line + got, sizeof(line) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        line[got] = 0;
+    }
+    close(p[0]);
+    if (!strstr(line, "steering ")) {
+        BENCH_FAIL(errors, 20, prog, "veth_steer did not start: %s", line);
+        steer_stop();
+        return false;
+    }
+    return true;
+}
+
+/* The sum over shards of a counter from the two-shard native server's metrics; -1 if it cannot be read. */
+static double server_metric(const char *name) {
+    if (!curl_path)
+        return -1;
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "%s netns exec %s %s -s -m 5 http://127.0.0.1:%d/metrics", ip_path, ns_server,
+             curl_path, METRICS_PORT);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    char line[512];
+    double sum = -1;
+    size_t len = strlen(name);
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, name, len) && line[len] == '{') {
+            char *sp = strrchr(line, ' ');
+            sum = (sum < 0 ? 0 : sum) + (sp ? strtod(sp + 1, NULL) : 0);
+        }
+    pclose(f);
+    return sum;
 }
 
 /* ---- the load generator ---- */
@@ -499,7 +619,7 @@ static struct bench_other_load other_load;
  * warm-up, then secs measured; ok false (and errors counted) on a wrong
  * answer, a closed connection or 5 s without any answer.
  */
-static struct result load(int fig, pid_t pid, int nconn, double secs, bool *ok) {
+static struct result load(int fig, pid_t pid, int nconn, double secs, int shards, bool *ok) {
     struct result res = {0};
     static struct conn conns[MAX_CONNS];
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -607,7 +727,8 @@ static struct result load(int fig, pid_t pid, int nconn, double secs, bool *ok) 
                     usleep(100);
             }
         }
-        bench_other_load_window(&other_load, &u, elapsed);
+        if (shards == 1) /* (with two, both CPUs are the server's and the load generator's alike) */
+            bench_other_load_window(&other_load, &u, elapsed);
         res.rt_per_s = (double)trips / elapsed;
         res.cpu_us = trips ? u.proc_cpu / (double)trips * 1e6 : 0;
         res.cpu1_us = trips ? u.busy_cpu / (double)trips * 1e6 : 0;
@@ -684,11 +805,16 @@ static const int loads[] = {8, 1};
 
 static double seconds;
 static const char *only_mode;
+static int only_shards; /* 1 or 2; 0: both */
+
+#define NSHARDS 2 /* [0]: one shard, [1]: two */
 
 static void fig_run(int fig) {
     int runs = getenv("SEA_BENCH_RUNS") ? bench_runs() : 5;
-    static struct bench_series rt[NMODES][NLOADS], p99[NMODES][NLOADS], cpu[NMODES][NLOADS], cpu1[NMODES][NLOADS],
-        srv[NMODES][NLOADS], cli[NMODES][NLOADS], sc_all[NMODES][NLOADS], sc_each[NMODES][NLOADS][NSC];
+    static struct bench_series rt[NSHARDS][NMODES][NLOADS], p99[NSHARDS][NMODES][NLOADS],
+        cpu[NSHARDS][NMODES][NLOADS], cpu1[NSHARDS][NMODES][NLOADS], srv[NSHARDS][NMODES][NLOADS],
+        cli[NSHARDS][NMODES][NLOADS], sc_all[NSHARDS][NMODES][NLOADS], sc_each[NSHARDS][NMODES][NLOADS][NSC],
+        fwd[NSHARDS], rx[NSHARDS];
     memset(rt, 0, sizeof(rt));
     memset(p99, 0, sizeof(p99));
     memset(cpu, 0, sizeof(cpu));
@@ -697,88 +823,133 @@ static void fig_run(int fig) {
     memset(cli, 0, sizeof(cli));
     memset(sc_all, 0, sizeof(sc_all));
     memset(sc_each, 0, sizeof(sc_each));
-    bool ran[NMODES] = {false};
-    for (int r = 0; r < runs; r++)
-        for (int k = 0; k < NMODES; k++) {
-            int mode = r % 2 ? NMODES - 1 - k : k;
-            if (only_mode && strcmp(only_mode, mode_names[mode]) != 0)
-                continue;
-            pid_t pid = start_server(fig, mode);
-            if (pid < 0) {
-                BENCH_FAIL(errors, 20, prog, "cannot fork");
-                return;
-            }
-            bool exited;
-            bool ok = wait_ready(fig, pid, &exited);
-            if (exited)
-                return; /* already waited for: nothing to stop */
-            if (ok && fig == FIG_MC)
-                ok = mc_preload();
-            for (int li = 0; li < NLOADS && ok; li++) {
-                struct result res = load(fig, pid, loads[li], seconds, &ok);
-                if (!ok)
-                    break;
-                bench_add(&rt[mode][li], res.rt_per_s);
-                bench_add(&p99[mode][li], res.p99_us);
-                bench_add(&cpu[mode][li], res.cpu_us);
-                bench_add(&cpu1[mode][li], res.cpu1_us);
-                bench_add(&srv[mode][li], res.server_share);
-                bench_add(&cli[mode][li], res.client_share);
-                if (res.have_sc && res.trips > 0) {
-                    bench_add(&sc_all[mode][li], res.sc.all / res.trips);
-                    for (int i = 0; i < NSC; i++)
-                        bench_add(&sc_each[mode][li][i], res.sc.each[i] / res.trips);
+    memset(fwd, 0, sizeof(fwd));
+    memset(rx, 0, sizeof(rx));
+    bool ran[NSHARDS][NMODES] = {{false}};
+    for (int si = 0; si < NSHARDS; si++) {
+        int shards = si + 1;
+        if (only_shards && only_shards != shards)
+            continue;
+        for (int r = 0; r < runs; r++)
+            for (int k = 0; k < NMODES; k++) {
+                int mode = r % 2 ? NMODES - 1 - k : k;
+                if (only_mode && strcmp(only_mode, mode_names[mode]) != 0)
+                    continue;
+                if (shards == 2 && mode == MODE_NATIVE && !steer_path[0])
+                    continue; /* (said once, at the start) */
+                if (!shards_setup(shards, mode))
+                    return;
+                pid_t pid = start_server(fig, mode, shards);
+                if (pid < 0) {
+                    BENCH_FAIL(errors, 20, prog, "cannot fork");
+                    return;
                 }
-                ran[mode] = true;
-            }
-            char why[128];
-            if (!bench_stop_child(pid, NULL, why, sizeof(why)))
-                BENCH_FAIL(errors, 20, prog, "%s %s server %s", fig_names[fig], mode_names[mode], why);
-            if (!ok)
-                return;
-            usleep(200000);
-        }
-    for (int li = 0; li < NLOADS; li++)
-        for (int mode = 0; mode < NMODES; mode++) {
-            if (!ran[mode])
-                continue;
-            char name[128];
-#define LINE(series, what, unit)                                                                             \
-    snprintf(name, sizeof(name), "native.%s.c%d.%s.%s", fig_names[fig], loads[li], mode_names[mode], what); \
-    bench_report(name, &series[mode][li], unit)
-            LINE(rt, "rt_per_s", "rt/s");
-            LINE(p99, "p99_us", "us");
-            LINE(cpu, "cpu_per_rt_us", "us");
-            LINE(cpu1, "cpu1_per_rt_us", "us");
-            printf("# native.%s.c%d.%s: the server process used %.0f%% of CPU 1, the load generator %.0f%% of CPU "
-                   "0\n",
-                   fig_names[fig], loads[li], mode_names[mode], bench_median(&srv[mode][li]) * 100,
-                   bench_median(&cli[mode][li]) * 100);
-            if (sc_all[mode][li].n) {
-                LINE(sc_all, "syscalls_per_rt", "calls");
-                printf("# native.%s.c%d.%s: system calls per round trip:", fig_names[fig], loads[li],
-                       mode_names[mode]);
-                for (int i = 0; i < NSC; i++) {
-                    double v = bench_median(&sc_each[mode][li][i]);
-                    if (v >= 0.005)
-                        printf(" %s %.2f", sc_names[i], v);
+                bool exited;
+                bool ok = wait_ready(fig, pid, &exited);
+                if (exited)
+                    return; /* already waited for: nothing to stop */
+                if (ok && fig == FIG_MC)
+                    ok = mc_preload();
+                for (int li = 0; li < NLOADS && ok; li++) {
+                    struct result res = load(fig, pid, loads[li], seconds, shards, &ok);
+                    if (!ok)
+                        break;
+                    bench_add(&rt[si][mode][li], res.rt_per_s);
+                    bench_add(&p99[si][mode][li], res.p99_us);
+                    bench_add(&cpu[si][mode][li], res.cpu_us);
+                    bench_add(&cpu1[si][mode][li], res.cpu1_us);
+                    bench_add(&srv[si][mode][li], res.server_share);
+                    bench_add(&cli[si][mode][li], res.client_share);
+                    if (res.have_sc && res.trips > 0) {
+                        bench_add(&sc_all[si][mode][li], res.sc.all / res.trips);
+                        for (int i = 0; i < NSC; i++)
+                            bench_add(&sc_each[si][mode][li][i], res.sc.each[i] / res.trips);
+                    }
+                    ran[si][mode] = true;
                 }
-                printf("\n");
+                if (ok && shards == 2 && mode == MODE_NATIVE) { /* over the server's whole run, warm-ups included */
+                    double f = server_metric("sea_native_frames_forwarded_total"),
+                           n = server_metric("sea_native_frames_received_total");
+                    if (f >= 0 && n >= 0) {
+                        bench_add(&fwd[si], f);
+                        bench_add(&rx[si], n);
+                    }
+                }
+                char why[128];
+                if (!bench_stop_child(pid, NULL, why, sizeof(why)))
+                    BENCH_FAIL(errors, 20, prog, "%s %s server %s", fig_names[fig], mode_names[mode], why);
+                if (!steer_stop() || !ok)
+                    return;
+                usleep(200000);
             }
-#undef LINE
-        }
-    if (ran[MODE_POSIX] && ran[MODE_NATIVE]) {
-        char name[128];
-        snprintf(name, sizeof(name), "native.%s.cpu_per_rt.ratio_vs_posix", fig_names[fig]);
-        double c = bench_median(&cpu[MODE_NATIVE][0]) / bench_median(&cpu[MODE_POSIX][0]);
-        printf("%s: %.2fx\n", name, c);
-        snprintf(name, sizeof(name), "native.%s.cpu1_per_rt.ratio_vs_posix", fig_names[fig]);
-        bench_ratio(name, bench_median(&cpu1[MODE_NATIVE][0]), bench_median(&cpu1[MODE_POSIX][0]));
-        snprintf(name, sizeof(name), "native.%s.rt_per_s.ratio_vs_posix", fig_names[fig]);
-        bench_ratio(name, bench_median(&rt[MODE_NATIVE][0]), bench_median(&rt[MODE_POSIX][0]));
-        printf("# native.%s target (issue 19): native server CPU per round trip <= 0.5x posix's at c%d: %s\n",
-               fig_names[fig], loads[0], c <= 0.5 ? "met" : "MISSED");
     }
+    for (int si = 0; si < NSHARDS; si++)
+        for (int li = 0; li < NLOADS; li++)
+            for (int mode = 0; mode < NMODES; mode++) {
+                if (!ran[si][mode])
+                    continue;
+                char name[128];
+                const char *sh = si ? ".s2" : "";
+#define LINE(series, what, unit)                                                                                  \
+    snprintf(name, sizeof(name), "native.%s%s.c%d.%s.%s", fig_names[fig], sh, loads[li], mode_names[mode], what); \
+    bench_report(name, &series[si][mode][li], unit)
+                LINE(rt, "rt_per_s", "rt/s");
+                LINE(p99, "p99_us", "us");
+                LINE(cpu, "cpu_per_rt_us", "us");
+                if (si == 0) {
+                    LINE(cpu1, "cpu1_per_rt_us", "us");
+                    printf("# native.%s.c%d.%s: the server process used %.0f%% of CPU 1, the load generator %.0f%% "
+                           "of CPU 0\n",
+                           fig_names[fig], loads[li], mode_names[mode], bench_median(&srv[si][mode][li]) * 100,
+                           bench_median(&cli[si][mode][li]) * 100);
+                } else {
+                    printf("# native.%s.s2.c%d.%s: the server process (2 shards) used %.0f%% of a CPU, the load "
+                           "generator %.0f%%, all on CPUs 0 and 1\n",
+                           fig_names[fig], loads[li], mode_names[mode], bench_median(&srv[si][mode][li]) * 100,
+                           bench_median(&cli[si][mode][li]) * 100);
+                }
+                if (sc_all[si][mode][li].n) {
+                    LINE(sc_all, "syscalls_per_rt", "calls");
+                    printf("# native.%s%s.c%d.%s: system calls per round trip:", fig_names[fig], sh, loads[li],
+                           mode_names[mode]);
+                    for (int i = 0; i < NSC; i++) {
+                        double v = bench_median(&sc_each[si][mode][li][i]);
+                        if (v >= 0.005)
+                            printf(" %s %.2f", sc_names[i], v);
+                    }
+                    printf("\n");
+                }
+#undef LINE
+            }
+    for (int si = 0; si < NSHARDS; si++) {
+        const char *sh = si ? ".s2" : "";
+        if (ran[si][MODE_POSIX] && ran[si][MODE_NATIVE]) {
+            char name[128];
+            snprintf(name, sizeof(name), "native.%s%s.cpu_per_rt.ratio_vs_posix", fig_names[fig], sh);
+            double c = bench_median(&cpu[si][MODE_NATIVE][0]) / bench_median(&cpu[si][MODE_POSIX][0]);
+            printf("%s: %.2fx\n", name, c);
+            if (si == 0) {
+                snprintf(name, sizeof(name), "native.%s.cpu1_per_rt.ratio_vs_posix", fig_names[fig]);
+                bench_ratio(name, bench_median(&cpu1[si][MODE_NATIVE][0]), bench_median(&cpu1[si][MODE_POSIX][0]));
+            }
+            snprintf(name, sizeof(name), "native.%s%s.rt_per_s.ratio_vs_posix", fig_names[fig], sh);
+            bench_ratio(name, bench_median(&rt[si][MODE_NATIVE][0]), bench_median(&rt[si][MODE_POSIX][0]));
+            if (si == 0)
+                printf("# native.%s target (issue 19): native server CPU per round trip <= 0.5x posix's at c%d: %s\n",
+                       fig_names[fig], loads[0], c <= 0.5 ? "met" : "MISSED");
+        }
+    }
+    for (int mode = 0; mode < NMODES; mode++)
+        if (ran[0][mode] && ran[1][mode]) {
+            char name[128];
+            snprintf(name, sizeof(name), "native.%s.s2.%s.rt_per_s.ratio_vs_s1", fig_names[fig], mode_names[mode]);
+            bench_ratio(name, bench_median(&rt[1][mode][0]), bench_median(&rt[0][mode][0]));
+        }
+    if (ran[1][MODE_NATIVE])
+        printf("# native.%s.s2.native: frames forwarded between the shards (veth_steer on): %s; median per run %.0f "
+               "of %.0f frames received\n",
+               fig_names[fig], fwd[1].n ? "counted" : "not read (no curl?)", fwd[1].n ? bench_median(&fwd[1]) : 0,
+               rx[1].n ? bench_median(&rx[1]) : 0);
     bench_other_load_note(&other_load, fig_names[fig], "the server process");
 }
 
@@ -789,8 +960,10 @@ int main(int argc, char **argv) {
     }
     static const char *const ips[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip", NULL};
     static const char *const ethtools[] = {"/usr/sbin/ethtool", "/sbin/ethtool", "/usr/bin/ethtool", NULL};
+    static const char *const curls[] = {"/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl", NULL};
     ip_path = find_tool(ips);
-    const char *ethtool = find_tool(ethtools);
+    const char *ethtool = ethtool_path = find_tool(ethtools);
+    curl_path = find_tool(curls);
     if (!ip_path || !ethtool) {
         printf("# bench_native: needs %s (scripts/setup.sh installs it): skipped\n",
                !ip_path ? "ip (iproute2)" : "ethtool");
@@ -799,6 +972,15 @@ int main(int argc, char **argv) {
     seconds = bench_seconds_arg(argc, argv, 2.0);
     const char *only_fig = argc > 2 ? argv[2] : NULL;
     only_mode = argc > 3 ? argv[3] : NULL;
+    if (only_fig && !strcmp(only_fig, "all"))
+        only_fig = NULL;
+    if (only_mode && !strcmp(only_mode, "all"))
+        only_mode = NULL;
+    if (argc > 4 && strcmp(argv[4], "1") && strcmp(argv[4], "2") && strcmp(argv[4], "all")) {
+        fprintf(stderr, "%s: unknown shards %s (1, 2, all)\n", prog, argv[4]);
+        return 2;
+    }
+    only_shards = argc > 4 && strcmp(argv[4], "all") ? atoi(argv[4]) : 0;
     if (only_fig && strcmp(only_fig, "echo") && strcmp(only_fig, "memcached")) {
         fprintf(stderr, "%s: unknown figure %s (echo, memcached)\n", prog, only_fig);
         return 2;
@@ -816,6 +998,16 @@ int main(int argc, char **argv) {
         snprintf(mc_path, sizeof(mc_path), "%s", m);
     else
         bench_next_to_self(mc_path, sizeof(mc_path), "../apps/sea-memcached");
+    const char *st = getenv("SEA_VETH_STEER");
+    if (st)
+        snprintf(steer_path, sizeof(steer_path), "%s", st);
+    else
+        bench_next_to_self(steer_path, sizeof(steer_path), "../tests/veth_steer");
+    if (only_shards != 1 && (!only_mode || !strcmp(only_mode, "native")) && access(steer_path, X_OK) != 0) {
+        printf("# bench_native: no veth_steer at %s (build the veth_steer target): no native two-shard figure\n",
+               steer_path);
+        steer_path[0] = 0;
+    }
     bool want[NFIGS] = {!only_fig || !strcmp(only_fig, "echo"), !only_fig || !strcmp(only_fig, "memcached")};
     if (want[FIG_ECHO] && access(echo_path, X_OK) != 0) {
         fprintf(stderr, "%s: no echo server at %s (build the echo_server target)\n", prog, echo_path);
@@ -859,8 +1051,13 @@ int main(int argc, char **argv) {
     bench_pin(CLIENT_CPU);
     printf("# native stack vs the kernel's: server (-c1 --cpuset 1) in namespace %s on veth %s (" SERVER_ADDR
            "), load generator on CPU 0 in %s; posix: the kernel's TCP; native: sea's TCP on AF_XDP (queue 0 of %s, "
-           "copy mode); medians of %d rounds of %.1f s; one shard only (the native stack does not run on more yet)\n",
+           "copy mode); medians of %d rounds of %.1f s\n",
            ns_server, veth_server, ns_client, veth_server, getenv("SEA_BENCH_RUNS") ? bench_runs() : 5, seconds);
+    if (only_shards != 1)
+        printf("# two shards (s2): server -c2 --cpuset 0-1 pinned to both CPUs, load generator unpinned on the same "
+               "two CPUs (this machine has %ld); native: AF_XDP on queues 0 and 1, veth_steer on %s putting each "
+               "connection on its shard's queue (what RSS would do)\n",
+               sysconf(_SC_NPROCESSORS_ONLN), veth_client);
     for (int f = 0; f < NFIGS && !errors; f++)
         if (want[f]) {
             fig_run(f);

@@ -3,6 +3,7 @@
 
     test_native_apps.py --httpd SEA_HTTPD --memcached SEA_MEMCACHED --echo ECHO_SERVER
                         --http-get HTTP_GET_HELPER --stream-echo STREAM_ECHO_SERVER --certs TLS_CERTS_SH
+                        --steer VETH_STEER
 
 As root only (else exit 77, which CTest counts as skipped): makes a network namespace of its own
 (sea-apps-PID) with the TAP device seatap0, up, as 10.76.0.1/24 (the kernel's side).  Each program runs
@@ -27,10 +28,23 @@ is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
     namespace's loopback) and no frame forwarded between them (the steering program puts each flow on
     its shard's queue); then again with --native-no-steering, where the kernel picks the queues and
     the shards forward each other's frames (counted) and ARP's answers;
+  - two shards over AF_XDP, a socket per queue of a veth end made with two queues each way (vxs in
+    sea-xs-PID, 10.74.0.2; the kernel's end vxk in sea-xk-PID, 10.74.0.1, checksum offload off): the
+    echo server echoes 200 connections of a Python client and a 4 MiB stream, both shards serving;
+    with veth_steer on the kernel's end (the tc program that does what a NIC's RSS would) no frame is
+    forwarded, without it the kernel's random queue choice makes the shards forward frames (counted);
+    then sea's HTTP client on two shards (EACH: sea_connect from each) fetches a file 20 times per
+    shard from a Python HTTP server on the kernel's side, bodies checked by hash; and a veth end with
+    one queue is refused for two shards with how to make more (skipped, and said, where AF_XDP cannot
+    be set up);
   - sea against sea: sea-httpd and sea's HTTP client both on the native stack, each on its end of a
     veth pair through AF_XDP (--xdp-device), in two namespaces of the test's own: a 4 MiB file and
     20 requests at once (skipped, and said, where AF_XDP cannot be set up);
-  - and the refusals: --network-stack=native without --host-ipv4-addr, and --xdp-device with two shards.
+  - and the refusals: --network-stack=native without --host-ipv4-addr, and --xdp-device naming no
+    interface.
+
+--part two-shards runs the two-shard parts alone (TAP and AF_XDP): the ctest native.apps.smp, which
+also runs under ThreadSanitizer.
 
 Every wait is bounded; the namespace is deleted in a `finally`.
 """
@@ -68,6 +82,7 @@ def main():
     ap.add_argument('--http-get')
     ap.add_argument('--stream-echo')
     ap.add_argument('--certs')
+    ap.add_argument('--steer')
     ap.add_argument('--child')
     ap.add_argument('--part', default='all', choices=('all', 'two-shards'),
                     help='two-shards: only the two shards (the cross-shard part, also run under ThreadSanitizer)')
@@ -84,7 +99,8 @@ def main():
     check(r.returncode != 0 and b'--host-ipv4-addr' in r.stderr,
           f'native without an address: exit {r.returncode}, {r.stderr[-300:]!r}')
     r = run([a.echo, '-c2', '--network-stack=native', '--xdp-device', 'nonesuch0', '--host-ipv4-addr', SEA_IP])
-    check(r.returncode != 0 and b'-c1' in r.stderr, f'AF_XDP on two shards: exit {r.returncode}, {r.stderr[-300:]!r}')
+    check(r.returncode != 0 and b'nonesuch0' in r.stderr, f'AF_XDP on no interface: exit {r.returncode}, '
+                                                          f'{r.stderr[-300:]!r}')
 
     if os.geteuid() != 0:
         print('SKIP: needs root (a network namespace and a TAP device)', flush=True)
@@ -111,6 +127,7 @@ def main():
                 return 77
         if a.part == 'two-shards':
             two_shards(a, check, inns)
+            xdp_two_shards(a, check, tmp)
             return testproc.finish(failures)
         www = os.path.join(tmp, 'www')
         os.mkdir(www)
@@ -243,6 +260,8 @@ def main():
 
         two_shards(a, check, inns)
 
+        xdp_two_shards(a, check, tmp)
+
         sea_against_sea(a, check, www, big_sha, tmp)
     finally:
         subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -288,6 +307,115 @@ def two_shards(a, check, inns):
         finally:
             srv.stop()
     print('two shards: done', flush=True)
+
+
+def fnv1a64(data):
+    h = 14695981039346656037
+    for b in data:
+        h = ((h ^ b) * 1099511628211) & 0xffffffffffffffff
+    return h
+
+
+def xdp_two_shards(a, check, tmp):
+    """Two shards over AF_XDP, a socket per queue of a two-queue veth end, with and without veth_steer."""
+    nk, ns = f'sea-xk-{os.getpid()}', f'sea-xs-{os.getpid()}'
+    ink, ins = ['ip', 'netns', 'exec', nk], ['ip', 'netns', 'exec', ns]
+    if not shutil.which('ethtool'):
+        print('two shards over AF_XDP: SKIPPED (needs ethtool, to turn the veth peer\'s checksum offload off)',
+              flush=True)
+        return
+    try:
+        two = ['numrxqueues', '2', 'numtxqueues', '2']
+        for cmd in (['ip', 'netns', 'add', nk], ['ip', 'netns', 'add', ns], ins + ['ip', 'link', 'set', 'lo', 'up'],
+                    ink + ['ip', 'link', 'set', 'lo', 'up'],
+                    ['ip', 'link', 'add', 'vxk', 'netns', nk] + two + ['type', 'veth', 'peer', 'name', 'vxs', 'netns',
+                                                                        ns] + two,
+                    ['ip', 'link', 'add', 'vyk', 'netns', nk, 'type', 'veth', 'peer', 'name', 'vys', 'netns', ns],
+                    ['ip', '-n', nk, 'addr', 'add', '10.74.0.1/24', 'dev', 'vxk'],
+                    ['ip', '-n', nk, 'link', 'set', 'vxk', 'up'], ['ip', '-n', ns, 'link', 'set', 'vxs', 'up'],
+                    ['ip', '-n', ns, 'link', 'set', 'vys', 'up'], ink + ['ethtool', '-K', 'vxk', 'tx', 'off']):
+            r = run(cmd)
+            if r.returncode != 0:
+                print(f'two shards over AF_XDP: SKIPPED ({" ".join(cmd)}: {r.stderr.decode().strip()})', flush=True)
+                return
+        # A veth end with one queue: refused for two shards, saying how to make more.
+        r = run(ins + [a.echo, '-c2', '--network-stack=native', '--xdp-device', 'vys', '--host-ipv4-addr',
+                       '10.74.1.2', '0.0.0.0:1234'])
+        check(r.returncode != 0 and b'numrxqueues' in r.stderr and b'ethtool -L' in r.stderr,
+              f'AF_XDP on two shards, one queue: exit {r.returncode}, {r.stderr[-400:]!r}')
+        for steering in (True, False):
+            what = 'two shards over AF_XDP' + (', veth_steer' if steering else ', no steering')
+            steer = None
+            if steering:
+                steer = subprocess.Popen(ink + [a.steer, 'vxk', '2'], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                line = testproc.read_until(steer.stdout, lambda b: b'\n' in b, time.monotonic() + 30)
+                if not check(b'steering vxk 2 queues' in line, f'veth_steer: {line!r}'):
+                    code = testproc.terminate(steer, 30)
+                    print(f'veth_steer exit {code}: {steer.stderr.read().decode(errors="replace")[-500:]}', flush=True)
+                    return
+            try:
+                argv = ins + [a.echo, '-c2', '--blocked-reactor-notify-ms=0', '--network-stack=native',
+                              '--xdp-device', 'vxs', '--host-ipv4-addr', '10.74.0.2', '--prometheus-port', '9181',
+                              '0.0.0.0:1234']
+                srv = testproc.Server(argv, 'echo_server ' + what, check, r'listening on', serving_on_stderr=True)
+                try:
+                    r = run(ink + [PY, os.path.abspath(__file__), '--child', 'xdp2'], timeout=300)
+                    check(r.returncode == 0 and b'xdp2 ok' in r.stdout, f'{what}: {r.stdout[-300:]!r} '
+                                                                        f'{r.stderr[-500:]!r}')
+                    r = run(ins + ['curl', '-s', '-m', '20', 'http://127.0.0.1:9181/metrics'])
+                    m = metric_sums(r.stdout.decode(errors='replace'))
+                    segs = m.get('sea_native_tcp_segments_received_total', {})
+                    fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
+                    print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
+                    check(segs.get(0, 0) > 0 and segs.get(1, 0) > 0, f'{what}: not both shards served: {segs}')
+                    if steering:
+                        check(fwd == 0, f'{what}: {fwd} frames forwarded despite veth_steer')
+                    else:
+                        check(fwd > 0, f'{what}: nothing forwarded without steering (the forwarding was not '
+                                       f'exercised)')
+                finally:
+                    srv.stop()
+                if steering and a.http_get:
+                    xdp_two_shards_client(a, check, ink, ins, tmp)
+            finally:
+                if steer is not None:
+                    code = testproc.terminate(steer, 30)
+                    check(code == 0, f'veth_steer: exit {code}: {steer.stderr.read().decode(errors="replace")[-500:]}')
+        print('two shards over AF_XDP: done', flush=True)
+    finally:
+        for n in (nk, ns):
+            subprocess.run(['ip', 'netns', 'del', n], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def xdp_two_shards_client(a, check, ink, ins, tmp):
+    """sea's HTTP client on two shards over AF_XDP (veth_steer on): each shard connects and fetches."""
+    www = os.path.join(tmp, 'xdp-www')
+    os.makedirs(www, exist_ok=True)
+    body = random.Random(74).randbytes(200000)
+    with open(os.path.join(www, 'f.bin'), 'wb') as f:
+        f.write(body)
+    web = subprocess.Popen(ink + [PY, '-m', 'http.server', '--bind', '10.74.0.1', '8000', '--directory', www],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        up = False
+        for _ in range(100):  # bounded: 10 s for the server to listen
+            if run(ink + ['curl', '-s', '-m', '5', '-o', '/dev/null', 'http://10.74.0.1:8000/f.bin']).returncode == 0:
+                up = True
+                break
+            time.sleep(0.1)
+        if not check(up, 'python -m http.server (AF_XDP, two shards) did not start'):
+            return
+        r = run(ins + [a.http_get, '-c2', '--blocked-reactor-notify-ms=0', '--network-stack=native', '--xdp-device',
+                       'vxs', '--host-ipv4-addr', '10.74.0.2', '10.74.0.1:8000', 'EACH 20 /f.bin'], timeout=180)
+        want = f'fnv={fnv1a64(body):016x}'.encode()
+        lines = [ln for ln in r.stdout.splitlines() if ln.startswith(b'EACH ')]
+        good = sorted(ln.split(b' ')[2] for ln in lines if b' ok=20 of 20 ' in ln and ln.endswith(want))
+        print(f'sea\'s HTTP client on two shards over AF_XDP: {[ln.decode() for ln in lines]}', flush=True)
+        check(r.returncode == 0 and good == [b'shard=0', b'shard=1'],
+              f'HTTP client on two shards over AF_XDP: exit {r.returncode}, {r.stdout[-600:]!r} {r.stderr[-500:]!r}')
+    finally:
+        testproc.kill_wait(web)
 
 
 def sea_against_sea(a, check, www, big_sha, tmp):
@@ -390,11 +518,13 @@ def child(mode):
                 ok = False
         print('udp ok' if ok else 'udp: wrong answers', flush=True)
         return 0 if ok else 1
-    if mode in ('two', 'stream'):
-        two = mode == 'two'
-        good = testproc.echo_each(('10.72.0.2', 1234), 400, timeout=30) if two else 400
-        data = random.Random(3).randbytes((16 if two else 8) << 20)
-        s = socket.create_connection(('10.72.0.2' if two else SEA_IP, 1234), timeout=30)
+    if mode in ('two', 'stream', 'xdp2'):
+        # (address, connections echoed first, stream size, its seed)
+        addr, conns, size, seed = {'two': ('10.72.0.2', 400, 16 << 20, 3), 'stream': (SEA_IP, 0, 8 << 20, 3),
+                                   'xdp2': ('10.74.0.2', 200, 4 << 20, 5)}[mode]
+        good = testproc.echo_each((addr, 1234), conns, timeout=30) if conns else 0
+        data = random.Random(seed).randbytes(size)
+        s = socket.create_connection((addr, 1234), timeout=30)
         got = bytearray()
         import threading
 
@@ -409,8 +539,8 @@ def child(mode):
         s.sendall(data)
         t.join(120)
         s.close()
-        ok = good == 400 and bytes(got) == data
-        print(f'{mode} ok' if ok else f'{good} of 400 echoed, stream {"whole" if bytes(got) == data else "NOT whole"}',
+        ok = good == conns and bytes(got) == data
+        print(f'{mode} ok' if ok else f'{good} of {conns} echoed, stream {"whole" if bytes(got) == data else "NOT whole"}',
               flush=True)
         return 0 if ok else 1
     if mode == 'many':

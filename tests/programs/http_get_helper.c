@@ -10,6 +10,8 @@
  *   METHOD PATH [Name=Value...] [>FILE]   a request, its response read whole (the body saved to FILE)
  *   STREAM PATH [Name=Value...]           a GET through the streaming call, its body read piece by piece
  *   PAR N PATH                            N GETs of PATH at once
+ *   EACH N PATH                           on every shard, a client of its own makes N GETs of PATH at once
+ *                                         (its connections are that shard's: sea_connect from each shard)
  *   OPT max_connections=N                 a new client with that option (the old one closed)
  *   OPT tls=CAFILE                        a new client speaking HTTPS, trusting CAFILE, for "localhost"
  *
@@ -17,7 +19,9 @@
  *
  *   METHOD PATH STATUS len=BYTES fnv=FNV1A64 cl=CONTENT_LENGTH te=TRANSFER_ENCODING ce=CONTENT_ENCODING conn=CONNECTION
  *
- * (a missing header is "-"), or "METHOD PATH error ERRNAME MESSAGE"; at the end
+ * (a missing header is "-"), or "METHOD PATH error ERRNAME MESSAGE"; for EACH, one
+ * line per shard instead: "EACH PATH shard=I ok=K of N fnv=FNV1A64" (K answers 200 whose
+ * bodies all hash to FNV; " mixed" after it if they differ), after any errors; at the end
  * "stats connects=N requests=N reused=N retries=N stale=N".  Exit code 0,
  * or 2 for a malformed command line.
  */
@@ -142,6 +146,70 @@ static int run_parallel(sea_http_client *c, int count, const char *path) {
     return 0;
 }
 
+/* EACH: what every shard is given. */
+struct each_arg {
+    char addr[64];
+    char path[128];
+    int count;
+};
+
+static sea_future each_fiber(struct each_arg *a) {
+    unsigned id = sea_shard_id();
+    sea_http_client *c;
+    int rc = sea_http_client_new(a->addr, NULL, &c);
+    if (rc < 0) {
+        printf("EACH %s shard=%u error %s\n", a->path, id, sea_strerror(rc));
+        fflush(stdout);
+        return sea_ready();
+    }
+    sea_http_client_response *r = calloc((size_t)a->count, sizeof(*r));
+    sea_future *f = calloc((size_t)a->count, sizeof(*f));
+    int ok = 0;
+    bool same = true;
+    uint64_t h0 = 0;
+    if (r && f) {
+        for (int i = 0; i < a->count; i++)
+            f[i] = sea_http_client_get(c, a->path, &r[i]);
+        sea_future_detach(sea_await(sea_when_all(f, (size_t)a->count)));
+        for (int i = 0; i < a->count; i++) {
+            if (sea_future_failed(&f[i])) {
+                print_error("GET", a->path, &f[i]);
+            } else if (r[i].status == 200) {
+                uint64_t h = fnv(FNV_START, r[i].body.data, r[i].body.len);
+                same = same && (ok == 0 || h == h0);
+                h0 = ok++ == 0 ? h : h0;
+            }
+            sea_future_detach(sea_future_move(&f[i]));
+            sea_http_client_response_free(&r[i]);
+        }
+    }
+    printf("EACH %s shard=%u ok=%d of %d fnv=%016" PRIx64 "%s\n", a->path, id, ok, a->count, h0, same ? "" : " mixed");
+    fflush(stdout);
+    free(f);
+    free(r);
+    sea_future_detach(sea_await(sea_http_client_close(c)));
+    return sea_ready();
+}
+
+static sea_future each_start(struct each_arg *a) {
+    return sea_fiber_start(each_fiber, *a);
+}
+
+static int run_each(const char *addr, int count, const char *path) {
+    struct each_arg a = {.count = count};
+    if (count < 1 || strlen(addr) >= sizeof(a.addr) || strlen(path) >= sizeof(a.path)) {
+        fprintf(stderr, "http_get_helper: EACH: a count of 1 or more, an address and a path not too long\n");
+        return 2;
+    }
+    memcpy(a.addr, addr, strlen(addr) + 1);
+    memcpy(a.path, path, strlen(path) + 1);
+    sea_future f = sea_await(sea_invoke_on_all(each_start, a));
+    if (sea_future_failed(&f))
+        print_error("EACH", path, &f);
+    sea_future_detach(f);
+    return 0;
+}
+
 static void print_stats(sea_http_client *c) {
     sea_http_client_stats st;
     sea_http_client_stats_get(c, &st);
@@ -192,6 +260,8 @@ static sea_future app_main(void) {
             }
         } else if (n == 3 && strcmp(w[0], "PAR") == 0) {
             status = run_parallel(c, atoi(w[1]), w[2]);
+        } else if (n == 3 && strcmp(w[0], "EACH") == 0) {
+            status = run_each(argv[0], atoi(w[1]), w[2]);
         } else if (n >= 2) {
             status = run_request(c, w, n);
         } else {

@@ -5,14 +5,18 @@
  * With the default --network-stack=posix nothing here runs beyond reading
  * the options.  With native, each shard opens its stack as it starts, before
  * main, and the stack's poller runs until the orderly stop (on a TAP device,
- * or with --xdp-device on queue 0 of an interface through AF_XDP); sockets to
+ * or with --xdp-device on queues of an interface through AF_XDP); sockets to
  * and from IPv4 addresses other than loopback then go through it (nsock.c),
- * while Unix sockets and loopback stay with the kernel.  Each shard opens its own queue of the
- * device (a multi-queue TAP device with several shards) and runs its own
- * stack; shard 0 gives the device a steering program so that each TCP flow
- * arrives on the queue of the shard that owns it, and does ARP for all
- * (the others ask it, and it tells them what it learns).  A frame that
- * lands on the wrong shard anyway is forwarded to the right one by message.
+ * while Unix sockets and loopback stay with the kernel.  Each shard has its
+ * own queue of the device and runs its own stack: the queues are opened here
+ * before the shards start, in shard order (a multi-queue TAP device's, or
+ * an AF_XDP socket on queue i of the interface for shard i, all served by
+ * one XDP program).  A TAP device gets a steering program so that each TCP
+ * flow arrives on the queue of the shard that owns it; a NIC's RSS (or, on
+ * a veth, a program on the sending side: docs/native-devices.md) does that
+ * for AF_XDP.  Shard 0 does ARP for all (the others ask it, and it tells
+ * them what it learns).  A frame that lands on the wrong shard anyway is
+ * forwarded to the right one by message.
  */
 #include "net/native/module.h"
 
@@ -27,10 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/text.h"
 #include "core/module.h"
 #include "net/native/nsock.h"
+#include "net/native/xdp.h"
 
 static struct sea__native_options opts;
 static uint8_t random_mac[6]; /* without --hw-address: one for every shard */
@@ -71,15 +77,16 @@ static bool is_mac(const char *v) {
 
 static const struct sea__opt options[] = {
     {.o = {.name = "network-stack", .type = SEA_OPTION_STRING, .default_value = "posix",
-           .help = "posix: the kernel's sockets; native: sea's own TCP/IP stack on --tap-device for IPv4 "
-                   "addresses other than loopback (one shard for now; see docs/native-stack.md)"},
+           .help = "posix: the kernel's sockets; native: sea's own TCP/IP stack on --tap-device (or --xdp-device) "
+                   "for IPv4 addresses other than loopback, a queue of the device per shard (see "
+                   "docs/native-stack.md)"},
      .value_name = "STACK", .meaning = "posix or native", .check = is_stack},
     {.o = {.name = "tap-device", .type = SEA_OPTION_STRING, .default_value = "tap0",
            .help = "the native stack's TAP device (made if it does not exist and sea may)"},
      .value_name = "NAME"},
     {.o = {.name = "xdp-device", .type = SEA_OPTION_STRING,
-           .help = "instead of --tap-device: take queue 0 of this interface (a NIC, a veth end) with AF_XDP; the "
-                   "stack then uses the interface's MAC unless --hw-address says otherwise"},
+           .help = "instead of --tap-device: take queues 0 to N-1 of this interface (a NIC, a veth end) with AF_XDP, "
+                   "one per shard; the stack then uses the interface's MAC unless --hw-address says otherwise"},
      .value_name = "NAME"},
     {.o = {.name = "host-ipv4-addr", .type = SEA_OPTION_STRING,
            .help = "the native stack's IPv4 address (needed with --network-stack=native)"},
@@ -180,18 +187,90 @@ static void queues_close(void) {
     nqueues = 0;
 }
 
+/*
+ * With --xdp-device: an AF_XDP socket on queue i of the interface for shard
+ * i, opened here in shard order, and one XDP program whose map holds them
+ * all (an interface has one XDP hook).  The program is attached once every
+ * socket is in its map, so no queue of ours passes frames to the kernel's
+ * stack in between; it stays until the stop hook, after the shards.
+ */
+static struct sea__xdp **xsocks; /* [shard]: the sockets no shard has taken over yet */
+static unsigned nxsocks;
+static struct sea__xdp_prog xprog = {.map_fd = -1, .prog_fd = -1, .link_fd = -1};
+
+static void xdp_close_all(void) {
+    sea__xdp_prog_close(&xprog);
+    for (unsigned i = 0; i < nxsocks; i++)
+        if (xsocks[i]) {
+            sea__xdp_close(xsocks[i]);
+            free(xsocks[i]);
+        }
+    free(xsocks);
+    xsocks = NULL;
+    nxsocks = 0;
+}
+
+/* How to give an interface more queues, for the messages below. */
+#define MORE_QUEUES_HINT                                                                                          \
+    "each shard needs a queue of its own: a veth pair made with more (ip link add NAME numrxqueues N "           \
+    "numtxqueues N type veth peer name PEER numrxqueues N numtxqueues N), a NIC given more (ethtool -L NAME "     \
+    "combined N), or fewer shards (-cN)"
+
+static int xdp_start(unsigned n, char *err, size_t errlen) {
+    if (n > 1) {
+        int have = sea__xdp_rx_queues(opts.xdp);
+        if (have >= 0 && (unsigned)have < n) {
+            snprintf(err, errlen, "--xdp-device %s has %d receive queue%s for %u shards: " MORE_QUEUES_HINT, opts.xdp,
+                     have, have == 1 ? "" : "s", n);
+            return -EINVAL;
+        }
+    }
+    xsocks = calloc(n, sizeof(*xsocks));
+    if (!xsocks) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    nxsocks = n;
+    int rc = 0;
+    for (unsigned i = 0; i < n && rc >= 0; i++) {
+        struct sea__xdp *x = calloc(1, sizeof(*x));
+        rc = x ? sea__xdp_open_socket(x, opts.xdp, i, NULL) : -ENOMEM;
+        /*
+         * -EBUSY may only mean that the kernel has not yet let go of the queue
+         * of a socket closed moments ago (it does so from a work queue): a
+         * bounded wait, at start-up only.
+         */
+        for (int t = 0; rc == -EBUSY && t < 100; t++) {
+            nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+            rc = sea__xdp_open_socket(x, opts.xdp, i, NULL);
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "the native network stack: cannot open AF_XDP on %s queue %u: %s%s", opts.xdp, i,
+                     x && x->err[0] ? x->err : sea_strerror(rc),
+                     rc == -EINVAL && i > 0 ? " (the interface may have fewer queues than shards: " MORE_QUEUES_HINT ")"
+                                            : "");
+            free(x);
+            break;
+        }
+        xsocks[i] = x;
+    }
+    if (rc >= 0 && (rc = sea__xdp_prog_open(&xprog, opts.xdp, n)) < 0)
+        snprintf(err, errlen, "the native network stack: AF_XDP on %s: %s", opts.xdp, xprog.err);
+    for (unsigned i = 0; i < n && rc >= 0; i++)
+        if ((rc = sea__xdp_prog_add(&xprog, xsocks[i])) < 0)
+            snprintf(err, errlen, "the native network stack: AF_XDP on %s queue %u: %s", opts.xdp, i, xprog.err);
+    if (rc >= 0 && (rc = sea__xdp_prog_attach(&xprog, SEA__XDP_ATTACH_AUTO)) < 0)
+        snprintf(err, errlen, "the native network stack: AF_XDP on %s: %s", opts.xdp, xprog.err);
+    if (rc < 0)
+        xdp_close_all();
+    return rc;
+}
+
 static int native_start(const struct sea__run *run, char *err, size_t errlen) {
     if (!opts.native)
         return 0;
-    if (opts.xdp) {
-        if (run->nshards > 1) {
-            snprintf(err, errlen,
-                     "--xdp-device runs on one shard for now (a queue per shard with steering is built for TAP "
-                     "devices only): use -c1, or --tap-device");
-            return -EINVAL;
-        }
-        return 0;
-    }
+    if (opts.xdp)
+        return xdp_start(run->nshards, err, errlen);
     queues = calloc(run->nshards, sizeof(*queues));
     if (!queues) {
         snprintf(err, errlen, "out of memory");
@@ -222,9 +301,10 @@ static int native_start(const struct sea__run *run, char *err, size_t errlen) {
     return 0;
 }
 
-/* Queues no shard took over (a start-up that failed). */
+/* Queues no shard took over (a start-up that failed); the XDP program, once every shard's socket is closed. */
 static void native_stop(void) {
     queues_close();
+    xdp_close_all();
 }
 
 /* ---- between shards: forwarded frames and ARP, as messages ---- */
@@ -308,12 +388,18 @@ static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     cfg.faults.seed += id; /* each shard its own sequence of faults */
     if (queues && id < nqueues)
         cfg.tap_queue = &queues[id];
+    if (xsocks && id < nxsocks) {
+        cfg.xdp_queue = id;
+        cfg.xdp_socket = xsocks[id];
+    }
     char why[200];
     int rc = sea__nstack_open(&stack, &cfg, why, sizeof(why));
     if (rc < 0) {
         snprintf(err, errlen, "the native network stack (shard %u): %s", id, why);
         return rc;
     }
+    if (cfg.xdp_socket)
+        xsocks[id] = NULL; /* the stack's now: it closes it */
     sea_abort_source_init(&stack_stop);
     stack_run = sea__nstack_run(stack, &stack_stop);
     stack_running = true;

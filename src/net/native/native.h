@@ -94,6 +94,18 @@ int sea__tap_open_queue(struct sea__tap *t, const char *name, unsigned flags);
 int sea__tap_steer(struct sea__tap *t, unsigned nqueues);
 /* The steering program itself, loaded (its descriptor, the caller's to close), for sea__tap_steer and its test. */
 int sea__tap_steer_prog(unsigned nqueues);
+/*
+ * The same choice as a tc program (BPF_PROG_TYPE_SCHED_CLS, for a tcx
+ * egress link, kernel 6.6+), loaded (its descriptor, the caller's): on the
+ * sending side of a link without RSS (the kernel's end of a veth pair), it
+ * makes the kernel send each IPv4 TCP frame on transmit queue
+ * sea__steer_hash(...) % nqueues, and everything else on queue 0, which on
+ * a veth is the receive queue of the other end: what a NIC's RSS would do
+ * for AF_XDP.  sea does not use it itself (tests/unit/native/veth_steer.c
+ * attaches it; docs/native-devices.md says when it works).  A negative
+ * errno on failure.
+ */
+int sea__steer_prog_tc(unsigned nqueues);
 
 /*
  * The flow hash that decides a TCP connection's shard, for a frame from

@@ -954,7 +954,13 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
         free(s);
         return rc;
     }
-    if (cfg->xdp) {
+    if (cfg->xdp && cfg->xdp_socket) { /* opened by the caller, in the program's map at its queue */
+        s->xdp = cfg->xdp_socket;
+        if (!cfg->mac_given) {
+            memcpy(s->cfg.mac, s->xdp->mac, 6);
+            memcpy(s->l3.cfg.mac, s->xdp->mac, 6);
+        }
+    } else if (cfg->xdp) {
         s->xdp = calloc(1, sizeof(*s->xdp));
         rc = s->xdp ? sea__xdp_open(s->xdp, cfg->xdp, cfg->xdp_queue, NULL) : -ENOMEM;
         /*

@@ -47,6 +47,12 @@ struct sea__nstack_config {
     struct sea__tap *tap_queue; /* or: a queue of it opened already, which the stack takes over (module.c) */
     const char *xdp;            /* or: the interface whose queue xdp_queue to take with AF_XDP (xdp.h) */
     unsigned xdp_queue;
+    /*
+     * or (with xdp): that queue's socket opened already (sea__xdp_open_socket,
+     * allocated), which a program of the caller's serves, with the other
+     * shards' queues (module.c): the stack takes it over, only if it opens.
+     */
+    struct sea__xdp *xdp_socket;
     bool mac_given;             /* with xdp: use mac (else the interface's own address) */
     uint32_t addr, netmask, gw; /* host order; gw 0: none (only the subnet is reachable) */
     uint8_t mac[6];
@@ -60,7 +66,7 @@ struct sea__nstack_config {
      * checksum, and the injector handles plain frames only.
      */
     bool offloads;
-    unsigned shard, nshards;    /* which of how many (0 of 1 when alone); more than one: a multi-queue TAP */
+    unsigned shard, nshards;    /* which of how many (0 of 1 when alone); more than one: a queue of the device each */
     struct sea__nstack_peers peers;
 };
 

@@ -24,6 +24,7 @@
 #include <linux/bpf.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <linux/virtio_net.h>
@@ -189,23 +190,25 @@ static int bpf_call(int cmd, union bpf_attr *attr) {
 /* One instruction: code, dst, src, off, imm. */
 #define INSN(c, d, s_, o, i) {.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)}
 
-int sea__tap_steer_prog(unsigned nqueues) {
-    if (nqueues < 1)
-        return -EINVAL;
-    /*
-     * A socket filter the kernel runs on each frame it sends to the device;
-     * its result is the queue (TUNSETSTEERINGEBPF).  It is
-     * sea__steer_hash(source, destination, source port, destination port)
-     * % nqueues for IPv4 TCP (any IHL), and queue 0 for everything else.
-     * LD_ABS and LD_IND load in network order and give host order, as the
-     * C function takes its arguments; a frame too short for a load ends the
-     * program with 0 (queue 0), which is where anything odd should go.
-     */
+/* BPF_TCX_EGRESS (enum bpf_attach_type, kernel 6.6), which older headers lack. */
+#define TCX_EGRESS 47
+
+/*
+ * The hash in BPF, for both steering programs: it leaves
+ * sea__steer_hash(source, destination, source port, destination port)
+ * % nqueues in r0 for IPv4 TCP (any IHL), at instruction 25, and jumps to
+ * instruction 26 for everything else (queue 0).  LD_ABS and LD_IND load in
+ * network order and give host order, as the C function takes its
+ * arguments; a frame too short for a load ends the program with 0, which
+ * the TAP's program takes as queue 0 and the tc one as "pass", where
+ * anything odd should go.  Returns how many instructions it wrote (25).
+ */
+static size_t steer_hash_insns(struct bpf_insn *out, unsigned nqueues) {
     const int r0 = BPF_REG_0, r1 = BPF_REG_1, r6 = BPF_REG_6, r7 = BPF_REG_7, r8 = BPF_REG_8;
-    struct bpf_insn insns[] = {
+    const struct bpf_insn insns[] = {
         INSN(BPF_ALU64 | BPF_MOV | BPF_X, r6, r1, 0, 0),      /* r6 = skb (LD_ABS/LD_IND use it) */
         INSN(BPF_LD | BPF_ABS | BPF_H, 0, 0, 0, 12),          /* r0 = EtherType */
-        INSN(BPF_JMP | BPF_JNE | BPF_K, r0, 0, 23, 0x0800),   /* not IPv4: queue 0 (the last two) */
+        INSN(BPF_JMP | BPF_JNE | BPF_K, r0, 0, 23, 0x0800),   /* not IPv4: queue 0 (instruction 26) */
         INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 14 + 9),      /* r0 = protocol */
         INSN(BPF_JMP | BPF_JNE | BPF_K, r0, 0, 21, 6),        /* not TCP: queue 0 */
         INSN(BPF_LD | BPF_ABS | BPF_H, 0, 0, 0, 14 + 6),      /* r0 = flags and fragment offset */
@@ -228,18 +231,66 @@ int sea__tap_steer_prog(unsigned nqueues) {
         INSN(BPF_ALU | BPF_RSH | BPF_K, r0, 0, 0, 16),
         INSN(BPF_ALU | BPF_XOR | BPF_X, r0, r8, 0, 0),
         INSN(BPF_ALU | BPF_MOD | BPF_K, r0, 0, 0, (int32_t)nqueues),
-        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, r0, 0, 0, 0),       /* queue 0 */
-        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
     };
+    memcpy(out, insns, sizeof(insns));
+    return sizeof(insns) / sizeof(insns[0]);
+}
+
+static int steer_load(const struct bpf_insn *insns, size_t n, uint32_t type, uint32_t attach, const char *name) {
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
-    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.prog_type = type;
+    a.expected_attach_type = attach;
     a.insns = (uint64_t)(uintptr_t)insns;
-    a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+    a.insn_cnt = (uint32_t)n;
     a.license = (uint64_t)(uintptr_t) "GPL";
-    memcpy(a.prog_name, "sea_steer", sizeof("sea_steer"));
+    memcpy(a.prog_name, name, strlen(name) + 1);
     return bpf_call(BPF_PROG_LOAD, &a);
+}
+
+int sea__tap_steer_prog(unsigned nqueues) {
+    if (nqueues < 1)
+        return -EINVAL;
+    /*
+     * A socket filter the kernel runs on each frame it sends to the device;
+     * its result is the queue (TUNSETSTEERINGEBPF).
+     */
+    struct bpf_insn insns[32];
+    size_t n = steer_hash_insns(insns, nqueues);
+    const struct bpf_insn tail[] = {
+        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),                    /* 25: the flow's queue */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),   /* 26: queue 0 */
+        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+    };
+    memcpy(insns + n, tail, sizeof(tail));
+    n += sizeof(tail) / sizeof(tail[0]);
+    return steer_load(insns, n, BPF_PROG_TYPE_SOCKET_FILTER, 0, "sea_steer");
+}
+
+int sea__steer_prog_tc(unsigned nqueues) {
+    if (nqueues < 1 || nqueues > 65535)
+        return -EINVAL;
+    /*
+     * A tc program on the sending side of a link, run before the kernel
+     * picks the transmit queue.  The kernel picks it afterwards all the same
+     * (only tc's skbedit action can tell it not to), but a nonzero
+     * skb->queue_mapping is to it the queue a frame was received on, plus
+     * one, which it keeps (skb_tx_hash): so the program writes the queue
+     * plus one, and the frame leaves on that queue.
+     */
+    struct bpf_insn insns[40];
+    size_t n = steer_hash_insns(insns, nqueues);
+    const struct bpf_insn tail[] = {
+        INSN(BPF_JMP | BPF_JA, 0, 0, 1, 0),                      /* 25: the flow's queue, past ... */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),   /* 26: ... queue 0 */
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_0, 0, 0, 1),   /* plus one */
+        INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_6, BPF_REG_0, (int16_t)offsetof(struct __sk_buff, queue_mapping), 0),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),   /* TC_ACT_OK (TCX_PASS): on as usual */
+        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+    };
+    memcpy(insns + n, tail, sizeof(tail));
+    n += sizeof(tail) / sizeof(tail[0]);
+    return steer_load(insns, n, BPF_PROG_TYPE_SCHED_CLS, TCX_EGRESS, "sea_steer_tc");
 }
 
 int sea__tap_steer(struct sea__tap *t, unsigned nqueues) {

@@ -1,7 +1,9 @@
 /*
  * net/native/xdp.c - the native stack's AF_XDP device: one queue of an
  * interface, its frames redirected by a tiny XDP program to an AF_XDP
- * socket, received and sent through the socket's UMEM and four rings.
+ * socket, received and sent through the socket's UMEM and four rings; and
+ * that program on its own (sea__xdp_prog_*), for one socket on each of
+ * several queues of an interface.
  *
  * No libbpf or libxdp: the program is six instructions written out below,
  * the map, the program and its attachment are three bpf(2) calls, and the
@@ -19,6 +21,8 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
@@ -44,9 +48,17 @@
 
 /* ---- errors: a negative errno, and what failed in x->err ---- */
 
-static int fail(struct sea__xdp *x, int err, const char *what) {
-    snprintf(x->err, sizeof(x->err), "%s: %s (%s)", what, sea_errname(err), sea_strerror(err));
+static int fail_in(char *buf, size_t len, int err, const char *what) {
+    snprintf(buf, len, "%s: %s (%s)", what, sea_errname(err), sea_strerror(err));
     return err;
+}
+
+static int fail(struct sea__xdp *x, int err, const char *what) {
+    return fail_in(x->err, sizeof(x->err), err, what);
+}
+
+static int pfail(struct sea__xdp_prog *p, int err, const char *what) {
+    return fail_in(p->err, sizeof(p->err), err, what);
 }
 
 /* ---- the rings ---- */
@@ -105,22 +117,22 @@ static int bpf(int cmd, union bpf_attr *attr) {
     return rc < 0 ? -errno : (int)rc;
 }
 
-static int make_map(struct sea__xdp *x) {
+static int make_map(struct sea__xdp_prog *x) {
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
     a.map_type = BPF_MAP_TYPE_XSKMAP;
     a.key_size = 4;   /* the queue index */
     a.value_size = 4; /* the socket's descriptor, on update */
-    a.max_entries = x->queue + 1;
+    a.max_entries = x->nqueues;
     memcpy(a.map_name, "sea_xsks", sizeof("sea_xsks"));
     int fd = bpf(BPF_MAP_CREATE, &a);
     if (fd < 0)
-        return fail(x, fd, "bpf(BPF_MAP_CREATE, XSKMAP)");
+        return pfail(x, fd, "bpf(BPF_MAP_CREATE, XSKMAP)");
     x->map_fd = fd;
     return 0;
 }
 
-static int load_prog(struct sea__xdp *x) {
+static int load_prog(struct sea__xdp_prog *x) {
     /*
      * return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
      * The low bits of the flags are the action when the map holds no socket
@@ -159,7 +171,7 @@ static int load_prog(struct sea__xdp *x) {
     memcpy(a.prog_name, "sea_xsk", sizeof("sea_xsk"));
     int fd = bpf(BPF_PROG_LOAD, &a);
     if (fd < 0) {
-        fail(x, fd, "bpf(BPF_PROG_LOAD)");
+        pfail(x, fd, "bpf(BPF_PROG_LOAD)");
         if (log && log[0]) { /* the verifier's last line says why, before its "processed N insns" summary */
             size_t n = strlen(log);
             char *last = NULL;
@@ -183,7 +195,7 @@ static int load_prog(struct sea__xdp *x) {
     return 0;
 }
 
-static int attach_prog(struct sea__xdp *x, int attach) {
+static int attach_prog(struct sea__xdp_prog *x, int attach) {
     /*
      * A BPF link, not netlink's IFLA_XDP: the attachment lives as long as
      * its descriptor, so a process that dies (SIGKILL, a crash) leaves no
@@ -211,20 +223,77 @@ static int attach_prog(struct sea__xdp *x, int attach) {
         if (rc != -EOPNOTSUPP && rc != -EINVAL)
             break;
     }
-    return fail(x, rc, attach == SEA__XDP_ATTACH_SKB ? "bpf(BPF_LINK_CREATE, BPF_XDP, skb mode)"
-                                                     : "bpf(BPF_LINK_CREATE, BPF_XDP)");
+    return pfail(x, rc, attach == SEA__XDP_ATTACH_SKB ? "bpf(BPF_LINK_CREATE, BPF_XDP, skb mode)"
+                                                      : "bpf(BPF_LINK_CREATE, BPF_XDP)");
 }
 
-static int map_insert(struct sea__xdp *x) {
+int sea__xdp_prog_open(struct sea__xdp_prog *p, const char *ifname, unsigned nqueues) {
+    memset(p, 0, sizeof(*p));
+    p->map_fd = p->prog_fd = p->link_fd = -1;
+    p->nqueues = nqueues;
+    if (!nqueues || nqueues > 65536)
+        return pfail(p, -EINVAL, "the number of queues");
+    p->ifindex = ifname ? if_nametoindex(ifname) : 0;
+    if (!p->ifindex)
+        return pfail(p, ifname ? -errno : -EINVAL, "if_nametoindex");
+    int rc = make_map(p);
+    if (rc >= 0)
+        rc = load_prog(p);
+    if (rc < 0) {
+        char err[sizeof(p->err)];
+        memcpy(err, p->err, sizeof(err));
+        sea__xdp_prog_close(p);
+        memcpy(p->err, err, sizeof(err));
+    }
+    return rc;
+}
+
+int sea__xdp_prog_add(struct sea__xdp_prog *p, const struct sea__xdp *x) {
+    if (x->queue >= p->nqueues || x->ifindex != p->ifindex)
+        return pfail(p, -EINVAL, "the socket's queue or interface");
     uint32_t key = x->queue, value = (uint32_t)x->fd;
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
-    a.map_fd = (uint32_t)x->map_fd;
+    a.map_fd = (uint32_t)p->map_fd;
     a.key = (uint64_t)(uintptr_t)&key;
     a.value = (uint64_t)(uintptr_t)&value;
     a.flags = BPF_ANY;
     int rc = bpf(BPF_MAP_UPDATE_ELEM, &a);
-    return rc < 0 ? fail(x, rc, "bpf(BPF_MAP_UPDATE_ELEM, XSKMAP)") : 0;
+    return rc < 0 ? pfail(p, rc, "bpf(BPF_MAP_UPDATE_ELEM, XSKMAP)") : 0;
+}
+
+int sea__xdp_prog_attach(struct sea__xdp_prog *p, int attach) {
+    if (attach < SEA__XDP_ATTACH_AUTO || attach > SEA__XDP_ATTACH_SKB)
+        return pfail(p, -EINVAL, "attach");
+    return attach_prog(p, attach);
+}
+
+void sea__xdp_prog_close(struct sea__xdp_prog *p) {
+    /* The link first, so no frame is redirected to a socket that is going away. */
+    if (p->link_fd >= 0)
+        close(p->link_fd);
+    if (p->prog_fd >= 0)
+        close(p->prog_fd);
+    if (p->map_fd >= 0)
+        close(p->map_fd);
+    p->link_fd = p->prog_fd = p->map_fd = -1;
+}
+
+int sea__xdp_rx_queues(const char *ifname) {
+    if (!ifname || strlen(ifname) >= IFNAMSIZ)
+        return -EINVAL;
+    /* An ioctl on a socket, not /sys/class/net: that shows the namespace sysfs was mounted in, not ours. */
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, ifname, strlen(ifname));
+    ifr.ifr_data = (void *)&ch;
+    int rc = ioctl(s, SIOCETHTOOL, &ifr) < 0 ? -errno : (int)(ch.rx_count + ch.combined_count);
+    close(s);
+    return rc;
 }
 
 /* ---- the socket ---- */
@@ -296,9 +365,9 @@ static bool power_of_two(uint32_t v) {
     return v && !(v & (v - 1));
 }
 
-int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const struct sea__xdp_options *opt) {
+int sea__xdp_open_socket(struct sea__xdp *x, const char *ifname, unsigned queue, const struct sea__xdp_options *opt) {
     memset(x, 0, sizeof(*x));
-    x->fd = x->map_fd = x->prog_fd = x->link_fd = -1;
+    x->fd = x->own.map_fd = x->own.prog_fd = x->own.link_fd = -1;
     struct sea__xdp_options o = opt ? *opt : (struct sea__xdp_options){0};
     x->frames = o.frames ? o.frames : SEA__XDP_FRAMES_DEFAULT;
     x->frame_size = o.frame_size ? o.frame_size : SEA__XDP_FRAME_SIZE_DEFAULT;
@@ -364,14 +433,6 @@ int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const 
             rc = socket_open(x, XDP_COPY | XDP_USE_NEED_WAKEUP);
         }
     }
-    if (rc >= 0)
-        rc = make_map(x);
-    if (rc >= 0)
-        rc = load_prog(x);
-    if (rc >= 0)
-        rc = map_insert(x); /* before the attachment: no frame of the queue reaches the kernel's stack first */
-    if (rc >= 0)
-        rc = attach_prog(x, o.attach);
     if (rc < 0) {
         char err[sizeof(x->err)];
         memcpy(err, x->err, sizeof(err));
@@ -382,15 +443,27 @@ int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const 
     return 0;
 }
 
+int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const struct sea__xdp_options *opt) {
+    int rc = sea__xdp_open_socket(x, ifname, queue, opt);
+    if (rc < 0)
+        return rc;
+    struct sea__xdp_prog *p = &x->own;
+    rc = sea__xdp_prog_open(p, ifname, queue + 1);
+    if (rc >= 0)
+        rc = sea__xdp_prog_add(p, x); /* before the attachment: no frame of the queue reaches the kernel's stack first */
+    if (rc >= 0)
+        rc = sea__xdp_prog_attach(p, opt ? opt->attach : SEA__XDP_ATTACH_AUTO);
+    if (rc < 0) {
+        memcpy(x->err, p->err, sizeof(x->err));
+        sea__xdp_close(x);
+        return rc;
+    }
+    x->drv_mode = p->drv_mode;
+    return 0;
+}
+
 void sea__xdp_close(struct sea__xdp *x) {
-    /* The program first, so no frame is redirected to a socket that is going away. */
-    if (x->link_fd >= 0)
-        close(x->link_fd);
-    if (x->prog_fd >= 0)
-        close(x->prog_fd);
-    if (x->map_fd >= 0)
-        close(x->map_fd);
-    x->link_fd = x->prog_fd = x->map_fd = -1;
+    sea__xdp_prog_close(&x->own); /* first, so no frame is redirected to a socket that is going away */
     socket_close(x);
     if (x->umem)
         munmap(x->umem, x->umem_len);

@@ -1,7 +1,9 @@
 /*
  * net/native/xdp.h - the native stack's AF_XDP device (xdp.c): one queue of
  * a network interface, taken from the kernel by an XDP program and served
- * through an AF_XDP socket and its UMEM, private to sea and its tests.
+ * through an AF_XDP socket and its UMEM, private to sea and its tests; and
+ * that program with its map on its own, for a socket per queue on several
+ * queues of one interface (a shard each: module.c).
  *
  * The same shape as the TAP device (native.h): open, close, receive, send,
  * wait, counters.  It needs no libbpf or libxdp: the XDP program is six
@@ -71,11 +73,24 @@ struct sea__xdp_frame {
     uint64_t addr; /* its UMEM offset, for the release */
 };
 
-struct sea__xdp {
-    int fd;      /* the AF_XDP socket */
+/*
+ * An interface's XDP program and its XSKMAP: a frame received on queue i
+ * goes to the socket at index i of the map, or on to the kernel's stack
+ * when there is none.  An interface has one XDP hook, so one program serves
+ * every queue sea takes.
+ */
+struct sea__xdp_prog {
     int map_fd;  /* the XSKMAP: queue index -> socket */
     int prog_fd; /* the XDP program */
     int link_fd; /* the program's attachment to the interface: closing it detaches the program */
+    unsigned ifindex, nqueues;
+    bool drv_mode; /* attached to the driver's hook (else the generic, skb one) */
+    char err[160];
+};
+
+struct sea__xdp {
+    int fd;      /* the AF_XDP socket */
+    struct sea__xdp_prog own; /* sea__xdp_open's program, for this queue alone (all -1 after sea__xdp_open_socket) */
     unsigned ifindex, queue;
     char name[16]; /* IFNAMSIZ */
     uint8_t mac[6]; /* the interface's address (zero if it could not be read): frames for it reach the queue */
@@ -109,8 +124,39 @@ struct sea__xdp {
  * while, as native_xdp.c does.  On failure everything made so far is undone.
  */
 int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const struct sea__xdp_options *opt);
-/* Detaches the program and frees the map, the socket, its rings and the UMEM (frames still held become invalid). */
+/*
+ * The socket alone: what sea__xdp_open does but the program, for a caller
+ * that serves several queues of the interface with one program
+ * (sea__xdp_prog_*): until the socket is in that program's map, its queue's
+ * frames go to the kernel's stack.  The same returns; -EINVAL from the bind
+ * for a queue the interface does not have.
+ */
+int sea__xdp_open_socket(struct sea__xdp *x, const char *ifname, unsigned queue, const struct sea__xdp_options *opt);
+/* Detaches its own program, if any, and frees the map, the socket, its rings and the UMEM (held frames become invalid). */
 void sea__xdp_close(struct sea__xdp *x);
+
+/*
+ * Makes the XSKMAP for queues 0 to nqueues - 1 of ifname and loads the
+ * program, not attached yet.  0, or a negative errno with p->err saying
+ * what failed (the same as sea__xdp_open's); on failure nothing is left.
+ */
+int sea__xdp_prog_open(struct sea__xdp_prog *p, const char *ifname, unsigned nqueues);
+/* Puts x's socket in the map at its queue (x->queue < p->nqueues): 0 or a negative errno (p->err). */
+int sea__xdp_prog_add(struct sea__xdp_prog *p, const struct sea__xdp *x);
+/*
+ * Attaches the program to the interface (attach: enum sea__xdp_attach)
+ * through a BPF link that lives as long as the program's owner: 0, or a
+ * negative errno (-EBUSY: the hook holds another program) with p->err.
+ */
+int sea__xdp_prog_attach(struct sea__xdp_prog *p, int attach);
+/* Detaches the program (if attached) and frees it and the map; the sockets stay their owners'. */
+void sea__xdp_prog_close(struct sea__xdp_prog *p);
+/*
+ * How many receive queues ifname has (ETHTOOL_GCHANNELS: its RX and
+ * combined channels), or a negative errno (-EOPNOTSUPP: the driver does not
+ * say; a bind to a queue it lacks then fails with -EINVAL).
+ */
+int sea__xdp_rx_queues(const char *ifname);
 /*
  * One frame copied into buf: its length, -EAGAIN when none is queued, or
  * -EMSGSIZE for a frame larger than cap (dropped, counted in rx_truncated).

@@ -4,8 +4,12 @@
  * connect uses to choose its port: the kernel runs the program on frames
  * (BPF_PROG_TEST_RUN) and its queue must be the C function's, for seeded
  * random flows, IPv4 options, and the frames it must leave on queue 0
- * (ARP, UDP, fragments, a frame too short).  Needs root (bpf(2)); else it
- * says so and passes with nothing checked, as bpf(2) is the kernel's to give.
+ * (ARP, UDP, fragments, a frame too short).  The tc variant for a veth's
+ * sending side (sea__steer_prog_tc) shares the hash's instructions; here
+ * the verifier must take it and it must pass every frame on (its queue is
+ * seen only on a real link: test_native_apps.py).  Needs root (bpf(2));
+ * else it says so and passes with nothing checked, as bpf(2) is the
+ * kernel's to give.
  */
 #include "check.h"
 
@@ -118,7 +122,31 @@ static sea_future t_steer_matches_hash(void) {
     return sea_ready();
 }
 
-static const struct sea_test_case cases[] = {SEA_TEST(t_steer_matches_hash)};
+/* The tc variant: loaded (the verifier checks its tail), and every frame goes on (TC_ACT_OK, 0). */
+static sea_future t_steer_tc_passes(void) {
+    int fd = sea__steer_prog_tc(2);
+    if (fd == -EPERM || fd == -EACCES) {
+        printf("skipped: cannot load a tc program here (%s)\n", strerror(-fd));
+        return sea_ready();
+    }
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        fprintf(stderr, "sea__steer_prog_tc: %s\n", strerror(-fd));
+        return sea_ready();
+    }
+    uint8_t f[128];
+    uint32_t ret = 99;
+    size_t len = tcp_frame(f, 0x0a000001, 0x0a000002, 1000, 2000, 5, 6, 0);
+    CHECK(run_prog(fd, f, len, &ret) == 0 && ret == 0);
+    len = tcp_frame(f, 0x0a000001, 0x0a000002, 1000, 2000, 5, 17, 0); /* UDP */
+    ret = 99;
+    CHECK(run_prog(fd, f, len, &ret) == 0 && ret == 0);
+    CHECK_EQ(sea__steer_prog_tc(0), -EINVAL);
+    close(fd);
+    return sea_ready();
+}
+
+static const struct sea_test_case cases[] = {SEA_TEST(t_steer_matches_hash), SEA_TEST(t_steer_tc_passes)};
 
 int main(int argc, char **argv) {
     return sea_test_main(argc, argv, cases, SEA_TEST_COUNT(cases));
