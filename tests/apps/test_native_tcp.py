@@ -14,9 +14,17 @@ side), and runs tests/unit/native/native_echo.c in it as 10.78.0.2.  From the ke
   - a client that resets its connection (SO_LINGER 0) in the middle of a stream: the server's
     connection count goes back to zero (its counters at the end show the reset received);
   - `ping -s 3000` (with ping installed): fragments reassembled, and the reply sent in fragments;
+  - ICMP errors from sea: a datagram to a closed UDP port makes the kernel's connected UDP socket
+    fail with ECONNREFUSED (port unreachable), and a datagram of an unknown protocol (253, from a
+    raw socket) is answered with a protocol unreachable;
   - sea as the client: native_echo --connect to an echo server of this script's in the namespace,
     8 MiB sent and read back whole; again with --native-no-offload (plain frames, every checksum
     computed and checked by sea);
+  - path MTU discovery: sea connects through the kernel as a router (its gateway) to an echo server
+    in a second namespace behind a veth pair of MTU 1280 (the server announcing an MSS of 1460, so
+    the narrow link is mid-path); the router answers sea's 1500-byte
+    segments (and its 64 KiB ones for the kernel to cut) with ICMP fragmentation needed, sea's
+    segments shrink, and 4 MiB echo back whole (without it the transfer would stall);
   - the same stack with the device's fault injector on (1% loss, reordering, duplication and
     corruption each way, and 2 ms of delay on what it sends): an echo of 2 MiB still comes back whole.
 
@@ -40,6 +48,8 @@ import testproc  # noqa: E402
 DEV = 'seatap0'
 KERNEL_IP = '10.78.0.1'
 SEA_IP = '10.78.0.2'
+ROUTER_FAR_IP = '10.81.0.1'  # the kernel's end of the veth to the far namespace (MTU 1280)
+FAR_IP = '10.81.0.2'
 
 
 def sh(*args):
@@ -119,11 +129,47 @@ def child(mode):
         return 0 if ok else 1
     if mode == 'faulty':
         return 0 if echo_stream(2 << 20, 240) else 1
-    if mode == 'server':
+    if mode == 'icmp':
+        ok = True
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(5)
+        u.connect((SEA_IP, 9))
+        refused = False
+        for _ in range(3):  # bounded: a lost datagram or answer is tried again
+            try:
+                u.send(b'anyone there?')
+                u.recv(100)
+            except ConnectionRefusedError:
+                refused = True
+                break
+            except socket.timeout:
+                continue
+        print(f'UDP to a closed port: {"refused" if refused else "no answer"}', flush=True)
+        ok &= refused
+        icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        icmp.settimeout(5)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253)
+        got = None
+        for _ in range(3):
+            raw.sendto(b'protocol 253', (SEA_IP, 0))
+            try:
+                while True:  # skip other ICMP (bounded by the timeout)
+                    pkt, src = icmp.recvfrom(2000)
+                    ihl = (pkt[0] & 15) * 4
+                    if src[0] == SEA_IP and pkt[ihl] == 3:
+                        got = (pkt[ihl], pkt[ihl + 1], pkt[ihl + 8 + 9])  # type, code, the quoted protocol
+                        break
+            except socket.timeout:
+                continue
+            break
+        print(f'protocol 253: {got}', flush=True)
+        ok &= got == (3, 2, 253)
+        return 0 if ok else 1
+    if mode in ('server', 'farserver'):
         # An echo server for sea's client: one connection, echoed until its end.
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind((KERNEL_IP, 7007))
+        ls.bind((KERNEL_IP if mode == 'server' else FAR_IP, 7007))
         ls.listen(1)
         print('listening', flush=True)
         ls.settimeout(60)
@@ -181,6 +227,8 @@ def main():
         try:
             rc, _ = in_namespace(ns, ['--child', 'basic'])
             check(rc == 0, 'the kernel as client')
+            rc, _ = in_namespace(ns, ['--child', 'icmp'])
+            check(rc == 0, 'ICMP errors from sea')
             if shutil.which('ping'):
                 # 3000 bytes of data: the request comes in fragments, and the reply goes out in fragments
                 p = subprocess.run(['ip', 'netns', 'exec', ns, 'ping', '-c', '3', '-W', '5', '-s', '3000', SEA_IP],
@@ -224,6 +272,41 @@ def main():
                 if kserver.poll() is None:
                     kserver.kill()
                     kserver.wait()
+
+        # 2b. Path MTU discovery through the kernel as a router to a far namespace behind MTU 1280.
+        far = f'sea-far-{os.getpid()}'
+        try:
+            sh('ip', 'netns', 'add', far)
+            sh('ip', '-n', far, 'link', 'set', 'lo', 'up')
+            sh('ip', '-n', ns, 'link', 'add', 'vrtr', 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'vfar', 'netns', far)
+            sh('ip', '-n', far, 'link', 'set', 'dev', 'vfar', 'mtu', '1280')
+            sh('ip', '-n', ns, 'addr', 'add', f'{ROUTER_FAR_IP}/24', 'dev', 'vrtr')
+            sh('ip', '-n', far, 'addr', 'add', f'{FAR_IP}/24', 'dev', 'vfar')
+            sh('ip', '-n', ns, 'link', 'set', 'dev', 'vrtr', 'up')
+            sh('ip', '-n', far, 'link', 'set', 'dev', 'vfar', 'up')
+            # The far server announces an MSS of 1460 (as a host on a 1500-byte LAN behind a narrower
+            # link would), so the narrow link is in the middle of the path, where only ICMP reveals it.
+            sh('ip', '-n', far, 'route', 'add', 'default', 'via', ROUTER_FAR_IP, 'advmss', '1460')
+            sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
+            kserver = subprocess.Popen(['ip', 'netns', 'exec', far, sys.executable, os.path.abspath(__file__),
+                                        '--child', 'farserver'], stdout=subprocess.PIPE, text=True)
+            try:
+                line = kserver.stdout.readline()
+                check('listening' in line, 'the far echo server did not start')
+                cl = subprocess.run(base + ['--gw-ipv4-addr', KERNEL_IP, '--connect', f'{FAR_IP}:7007', '--bytes', '4M'],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+                print(cl.stdout, end='', flush=True)
+                cc = counters(cl.stdout)
+                check(cl.returncode == 0 and 'received=4194304 bad=0 err=0' in cl.stdout,
+                      f'through MTU 1280: exit {cl.returncode}: {cl.stderr[-2000:]}')
+                check(cc and int(cc.get('pmtu_lowered', 0)) >= 1, f'no path MTU learned: {cc}')
+                kserver.wait(timeout=60)
+            finally:
+                if kserver.poll() is None:
+                    kserver.kill()
+                    kserver.wait()
+        finally:
+            subprocess.run(['ip', 'netns', 'del', far], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         # 3. Faults at the device.
         faulty = base + ['--native-fault-loss-ppm', '10000', '--native-fault-reorder-ppm', '10000', '--native-fault-dup-ppm', '10000',

@@ -116,6 +116,7 @@ struct sea__nstack {
     int err;                      /* the device's error, which stopped the stack */
     sea_time next_due;            /* the earliest timer of the stack */
     sea_time held_since;          /* when the frame held for reordering was held */
+    sea_time icmp_tat;            /* the ICMP error budget: when it is whole again (GCRA) */
     sea_promise done;
 };
 
@@ -449,6 +450,74 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
                         bool csum_verified, sea_time now);
 static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip);
 
+/* ---- ICMP errors ---- */
+
+#define ICMP_ERROR_COST 1000000             /* ns of the budget one message takes: 1,000 a second */
+#define ICMP_ERROR_BURST (50 * (sea_time)1000000) /* ... and up to 50 at once */
+
+/*
+ * Tells the sender of ip (a whole datagram for us) that it could not be
+ * delivered, as RFC 1122 §3.2.2 asks: never about an ICMP error, never to
+ * a source that is not one host, and at most 1,000 a second with bursts of
+ * 50 (as Linux's default), so a flood of datagrams for closed ports cannot
+ * make the stack a flood of its own.
+ */
+static void icmp_error_send(struct sea__nstack *s, const struct sea__ipv4 *ip, uint8_t type, uint8_t code) {
+    uint32_t src = ip->src;
+    bool bcast = (src & ~s->cfg.netmask) == ~s->cfg.netmask;
+    if (src == 0 || (src >> 24) == 127 || (src >> 28) >= 0xe || bcast ||
+        (ip->proto == SEA__IP_ICMP && ip->payload_len && sea__icmp_is_error(ip->payload[0]))) {
+        s->stats.icmp_errors_limited++;
+        return;
+    }
+    sea_time now = sea_lowres_now();
+    if (s->icmp_tat < now)
+        s->icmp_tat = now;
+    if (s->icmp_tat - now > ICMP_ERROR_BURST) {
+        s->stats.icmp_errors_limited++;
+        return;
+    }
+    s->icmp_tat += ICMP_ERROR_COST;
+    uint8_t out[SEA__ETH_HLEN + SEA__IPV4_HLEN + SEA__ICMP_HLEN + 60 + 8];
+    const uint8_t *orig = ip->payload - ip->header_len;
+    int n = sea__icmp_error_build(out + SEA__ETH_HLEN + SEA__IPV4_HLEN, sizeof(out) - SEA__ETH_HLEN - SEA__IPV4_HLEN,
+                                  type, code, 0, orig, ip->header_len + ip->payload_len);
+    if (n < 0)
+        return;
+    s->stats.icmp_errors_sent++;
+    ip_output(s, src, SEA__IP_ICMP, out + SEA__ETH_HLEN + SEA__IPV4_HLEN, (size_t)n, NULL);
+}
+
+/*
+ * An ICMP message for us: true when it was an error, taken here (a
+ * destination unreachable about one of our TCP segments goes to TCP, on the
+ * connection's shard), false for the others (echo: l3's).
+ */
+static bool icmp_error_input(struct sea__nstack *s, const struct sea__ipv4 *ip, const uint8_t *data, size_t len,
+                             sea_time now) {
+    struct sea__icmp ic;
+    struct sea__icmp_quote q;
+    if (sea__icmp_parse(ip->payload, ip->payload_len, &ic) < 0 || !sea__icmp_is_error(ic.type))
+        return false;
+    if (ic.type != SEA__ICMP_DEST_UNREACH || sea__icmp_quote_parse(&ic, &q) < 0 || q.src != s->cfg.addr ||
+        q.proto != SEA__IP_TCP) {
+        s->stats.icmp_errors_received++; /* nothing of ours to tell: counted, dropped */
+        return true;
+    }
+    if (many(s)) { /* the connection's shard: by the hash of its segments coming in */
+        unsigned owner = sea__steer_hash(q.dst, q.src, q.dport, q.sport) % s->cfg.nshards;
+        if (owner != s->cfg.shard) {
+            s->stats.forwarded++;
+            s->cfg.peers.forward(s->cfg.peers.ctx, owner, data, len, false);
+            return true;
+        }
+    }
+    s->stats.icmp_errors_received++;
+    /* (The header's last 16 bits: the next hop's MTU for fragmentation needed, RFC 1191.) */
+    sea__tcp_icmp_unreach(&s->tcp, q.dst, q.sport, q.dport, q.seq, ic.code, ic.seq, now);
+    return true;
+}
+
 /*
  * A fragment for us: into the reassembly table (frag.c, its limits and
  * rules); a datagram it completes is handled as a frame of its own, an
@@ -513,6 +582,8 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
         sea__tcp_input(&s->tcp, &ip, mem, now);
         return;
     }
+    if (ours && ip.proto == SEA__IP_ICMP && icmp_error_input(s, &ip, data, len, now))
+        return;
     if (many(s) && s->cfg.shard != 0) { /* ARP, ICMP and UDP are shard 0's */
         s->stats.forwarded++;
         s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len, csum_verified);
@@ -522,6 +593,11 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
         s->l3.stats.rx_frames++;
         ip.l4_csum_verified = csum_verified;
         udp_input(s, &ip);
+        return;
+    }
+    if (ours && ip.proto != SEA__IP_ICMP) { /* (TCP and UDP were taken above) */
+        s->stats.proto_unreachable++;
+        icmp_error_send(s, &ip, SEA__ICMP_DEST_UNREACH, SEA__ICMP_PROTO_UNREACH);
         return;
     }
     /* An ARP packet's sender, read before l3 writes its answer over the frame: shard 0 tells the others. */
@@ -595,6 +671,7 @@ static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip) {
         b = b->next;
     if (!b) {
         s->stats.udp_no_port++;
+        icmp_error_send(s, ip, SEA__ICMP_DEST_UNREACH, SEA__ICMP_PORT_UNREACH);
         return;
     }
     if (b->count >= SEA__NUDP_QUEUE_MAX || b->bytes + u.payload_len > SEA__NUDP_QUEUE_BYTES) {

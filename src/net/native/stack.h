@@ -79,7 +79,10 @@ struct sea__nstack_stats {
     uint64_t fragmented;   /* datagrams larger than the MTU sent as fragments (echo replies to reassembled requests) */
     uint64_t too_big;      /* ... dropped instead: DF set, or IPv4 options */
     uint64_t udp_in, udp_out;       /* datagrams received for a bound port, and sent */
-    uint64_t udp_no_port;           /* received for no bound port (dropped: ICMP errors are not sent) */
+    uint64_t udp_no_port;           /* received for no bound port (dropped; an ICMP port unreachable answers) */
+    uint64_t proto_unreachable;     /* datagrams for us of a protocol sea does not speak (ICMP protocol unreachable) */
+    uint64_t icmp_errors_sent, icmp_errors_limited; /* ... sent, or not: the rate limit, or a source not to answer */
+    uint64_t icmp_errors_received;  /* ICMP errors for us (TCP takes the destination unreachable ones) */
     uint64_t udp_dropped;           /* refused by the parser (checksum, lengths), or a full queue */
 };
 

@@ -1818,6 +1818,54 @@ void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, const
     t->in_mem = NULL;
 }
 
+/* ---- ICMP errors (RFC 5927, RFC 1191) ---- */
+
+void sea__tcp_icmp_unreach(struct sea__tcp_engine *t, uint32_t raddr, uint16_t lport, uint16_t rport, uint32_t seq,
+                           uint8_t code, uint16_t mtu, sea_time now) {
+    t->now = now;
+    reap(t);
+    struct sea__tcb *c = lookup(t, raddr, rport, lport);
+    /*
+     * RFC 5927 §4.1: only for a segment in flight (SND.UNA <= seq <
+     * SND.MAX), so that a forged message must guess the window to do harm.
+     */
+    if (!c || c->state == CLOSED || c->state == TIME_WAIT || SEQ_LT(seq, c->snd_una) || SEQ_GEQ(seq, c->snd_max)) {
+        t->stats.icmp_ignored++;
+        return;
+    }
+    if (code == SEA__ICMP_FRAG_NEEDED) {
+        /*
+         * Path MTU discovery (RFC 1191): a router could not pass a segment
+         * with DF set; its next hop takes mtu.  Segments shrink to it (never
+         * below 552 bytes of datagram, as Linux's floor, against a forged
+         * tiny MTU), and what is in flight is sent again in the new size.
+         */
+        uint32_t floor = 552, m = mtu < floor ? floor : mtu;
+        uint32_t mss = m - 40 - (c->ts_ok ? TS_OPT_LEN : 0);
+        if (mtu < 68 || mss >= c->mss) {
+            t->stats.icmp_ignored++;
+            return;
+        }
+        c->mss = (uint16_t)mss;
+        t->stats.pmtu_lowered++;
+        if (c->state != SYN_SENT && c->state != SYN_RECEIVED) {
+            c->snd_nxt = c->snd_una;
+            output(t, c);
+        }
+        tcb_timer_update(t, c);
+        notify(c);
+        return;
+    }
+    /* A hard error while connecting (RFC 1122 §4.2.3.9: the port or protocol is not there): refused. */
+    if (c->state == SYN_SENT && (code == SEA__ICMP_PROTO_UNREACH || code == SEA__ICMP_PORT_UNREACH)) {
+        t->stats.icmp_refused++;
+        finish(t, c, -ECONNREFUSED);
+        notify(c);
+        return;
+    }
+    t->stats.icmp_ignored++; /* soft errors: the retransmission timer decides */
+}
+
 /* ---- timers ---- */
 
 static void probe(struct sea__tcp_engine *t, struct sea__tcb *c) {

@@ -108,6 +108,9 @@ struct sea__tcp_stats {
     uint64_t bytes_in_place; /* received payload kept in the memory it arrived in (no copy) */
     uint64_t bytes_sent_by_reference; /* payload handed over as buffers (sea__tcp_send_buf), kept, not copied */
     uint64_t segs_scattered; /* segments sent as a header and references to their payload (output_v) */
+    uint64_t pmtu_lowered;   /* connections whose segments shrank to a path's MTU (ICMP fragmentation needed) */
+    uint64_t icmp_refused;   /* connections refused by ICMP port or protocol unreachable while connecting */
+    uint64_t icmp_ignored;   /* ICMP errors for no connection, outside the window, or soft */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
     uint64_t tail_loss_probes; /* RFC 8985 TLP: the last segment sent again after 2 SRTT without an ACK */
     uint64_t sack_recoveries;     /* loss recoveries driven by the peer's SACK blocks (RFC 6675) */
@@ -153,6 +156,18 @@ void sea__tcp_destroy(struct sea__tcp_engine *t);
  * this returns.
  */
 void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, const sea_buf *mem, sea_time now);
+/*
+ * An ICMP destination unreachable message (code, and mtu for
+ * SEA__ICMP_FRAG_NEEDED) about a segment we sent from lport to
+ * raddr:rport with sequence number seq, at time now.  Taken only for a
+ * sequence number in flight (RFC 5927): fragmentation needed shrinks the
+ * connection's segments to the path's MTU and sends what is in flight
+ * again (path MTU discovery, RFC 1191); a port or protocol unreachable
+ * refuses a connection still in SYN-SENT; anything else is counted and
+ * left to the retransmission timer.
+ */
+void sea__tcp_icmp_unreach(struct sea__tcp_engine *t, uint32_t raddr, uint16_t lport, uint16_t rport, uint32_t seq,
+                           uint8_t code, uint16_t mtu, sea_time now);
 /* Fires the timers due at now.  Returns the next deadline (SEA_TIME_MAX: none). */
 sea_time sea__tcp_tick(struct sea__tcp_engine *t, sea_time now);
 /* The earliest timer (SEA_TIME_MAX: none), for the owner's wake-up. */

@@ -216,6 +216,46 @@ int sea__icmp_parse(const void *buf, size_t len, struct sea__icmp *out) {
     return 0;
 }
 
+int sea__icmp_error_build(void *buf, size_t cap, uint8_t type, uint8_t code, uint16_t mtu, const void *orig,
+                          size_t orig_len) {
+    const uint8_t *o = orig;
+    if (orig_len < SEA__IPV4_HLEN || (o[0] >> 4) != 4 || (size_t)(o[0] & 0x0f) * 4 < SEA__IPV4_HLEN ||
+        (size_t)(o[0] & 0x0f) * 4 > orig_len)
+        return -EINVAL;
+    size_t quote = (size_t)(o[0] & 0x0f) * 4 + 8;
+    if (quote > orig_len)
+        quote = orig_len;
+    if (cap < SEA__ICMP_HLEN + quote)
+        return -ENOSPC;
+    uint8_t *p = buf;
+    p[0] = type;
+    p[1] = code;
+    put16(p + 2, 0);
+    put16(p + 4, 0);
+    put16(p + 6, mtu);
+    memmove(p + SEA__ICMP_HLEN, o, quote);
+    put16(p + 2, sea__csum_finish(sea__csum_partial(p, SEA__ICMP_HLEN + quote)));
+    return (int)(SEA__ICMP_HLEN + quote);
+}
+
+int sea__icmp_quote_parse(const struct sea__icmp *ic, struct sea__icmp_quote *out) {
+    const uint8_t *q = ic->data;
+    if (ic->data_len < SEA__IPV4_HLEN || (q[0] >> 4) != 4)
+        return -EINVAL;
+    size_t hlen = (size_t)(q[0] & 0x0f) * 4;
+    if (hlen < SEA__IPV4_HLEN || hlen > ic->data_len)
+        return -EINVAL;
+    if (ic->data_len < hlen + 8)
+        return -EMSGSIZE;
+    out->proto = q[9];
+    out->src = get32(q + 12);
+    out->dst = get32(q + 16);
+    out->sport = get16(q + hlen);
+    out->dport = get16(q + hlen + 2);
+    out->seq = get32(q + hlen + 4);
+    return 0;
+}
+
 int sea__icmp_echo_build(void *buf, size_t cap, uint8_t type, uint16_t id, uint16_t seq, const void *data,
                          size_t data_len) {
     uint8_t *p = buf;

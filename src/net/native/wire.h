@@ -158,6 +158,45 @@ int sea__icmp_echo_build(void *buf, size_t cap, uint8_t type, uint16_t id, uint1
 /* The reply to an echo request (-EINVAL for any other message), into buf (which may be the request's). */
 int sea__icmp_echo_reply_build(void *buf, size_t cap, const struct sea__icmp *request);
 
+/* Destination unreachable (RFC 792) and its codes; code 4's next-hop MTU is the header's last 16 bits (RFC 1191). */
+#define SEA__ICMP_DEST_UNREACH 3
+#define SEA__ICMP_NET_UNREACH 0
+#define SEA__ICMP_HOST_UNREACH 1
+#define SEA__ICMP_PROTO_UNREACH 2
+#define SEA__ICMP_PORT_UNREACH 3
+#define SEA__ICMP_FRAG_NEEDED 4
+
+/* Whether an ICMP message of this type is an error (RFC 1122 §3.2.2: none is ever sent about one). */
+static inline bool sea__icmp_is_error(uint8_t type) {
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/*
+ * An error message of type and code (the header's last 16 bits: mtu, for
+ * FRAG_NEEDED; else 0) about the datagram at orig (its IPv4 header and
+ * what follows, orig_len bytes): it quotes the header and the first 8
+ * bytes of its payload (RFC 792).  Its length, -EINVAL when orig holds no
+ * whole header, or -ENOSPC.
+ */
+int sea__icmp_error_build(void *buf, size_t cap, uint8_t type, uint8_t code, uint16_t mtu, const void *orig,
+                          size_t orig_len);
+
+/* What an error message says of the datagram it quotes: enough to find its connection. */
+struct sea__icmp_quote {
+    uint32_t src, dst; /* host order: src is ours when we sent it */
+    uint8_t proto;
+    uint16_t sport, dport; /* TCP's and UDP's */
+    uint32_t seq;          /* TCP's */
+};
+
+/*
+ * The datagram an error message quotes (ic->data): an IPv4 header whose
+ * length is within the bytes (-EINVAL), then at least 8 bytes (-EMSGSIZE).
+ * The quoted header's total length and checksum are not checked: the
+ * sender of the error may have changed it, and cut the quote.
+ */
+int sea__icmp_quote_parse(const struct sea__icmp *ic, struct sea__icmp_quote *out);
+
 /* ---- UDP (RFC 768) ---- */
 
 #define SEA__UDP_HLEN 8

@@ -193,12 +193,14 @@ static void print_counters(void) {
            " accepted=%" PRIu64 " closed=%" PRIu64 " echoed=%" PRIu64 " connections=%" PRIu64
            " fault_lost=%" PRIu64 " fault_dup=%" PRIu64 " fault_reordered=%" PRIu64 " fault_corrupt=%" PRIu64
            " fault_delayed=%" PRIu64 " reassembled=%" PRIu64 " fragmented=%" PRIu64 " rx_gso=%" PRIu64
-           " tx_gso=%" PRIu64 " tso_segs=%" PRIu64 "\n",
+           " tx_gso=%" PRIu64 " tso_segs=%" PRIu64 " pmtu_lowered=%" PRIu64 " icmp_errors_sent=%" PRIu64
+           " icmp_errors_received=%" PRIu64 " udp_no_port=%" PRIu64 " proto_unreachable=%" PRIu64 "\n",
            d->rx_frames, d->tx_frames, d->tx_dropped, l->arp_replies_sent, n->arp_requests, n->arp_dropped,
            l->echo_replies_sent, t->segs_in, t->segs_out, t->bad_segments, t->retransmits, t->fast_retransmits,
            t->sack_recoveries, t->lost_retransmits, t->rto_expired, t->rst_sent, t->rst_received, t->out_of_order, conns_accepted, conns_closed,
            bytes_echoed, t->connections, n->fault_lost, n->fault_dup, n->fault_reordered, n->fault_corrupt,
-           n->fault_delayed, n->reassembled, n->fragmented, d->rx_gso, d->tx_gso, t->tso_segs);
+           n->fault_delayed, n->reassembled, n->fragmented, d->rx_gso, d->tx_gso, t->tso_segs,
+           t->pmtu_lowered, n->icmp_errors_sent, n->icmp_errors_received, n->udp_no_port, n->proto_unreachable);
     fflush(stdout);
 }
 

@@ -38,7 +38,10 @@ struct faults {
     unsigned loss, dup, reorder, corrupt; /* per thousand */
     sea_time delay;                       /* one way (0: 1 ms) */
     bool blackhole;                       /* drop everything */
+    uint16_t path_mtu; /* a router on the way passes no larger datagram, and says so (ICMP); 0: none */
 };
+
+#define ROUTER_IP 0x0a0900feu
 
 struct net {
     struct sea__tcp_engine a, b;
@@ -51,6 +54,7 @@ struct net {
     uint64_t cut;      /* large segments the device cut (TSO) */
     uint64_t kept;     /* packets whose memory the engine kept a reference to (zero copy) */
     uint64_t gathered; /* segments offered in pieces (output_v) */
+    uint64_t too_big;  /* datagrams the router refused (path_mtu), each answered with ICMP */
     size_t queued, max_queued;
     /* A deterministic loss: A's new data segments with these indexes (counted from 0) are dropped, once. */
     const unsigned *drop_new;
@@ -117,6 +121,19 @@ static void wire_send(struct net *n, uint32_t src, uint32_t dst, const uint8_t *
     if (h < 0)
         abort();
     memcpy(ip + h, seg, len);
+    if (n->f.path_mtu && (size_t)h + len > n->f.path_mtu) {
+        /* The router: fragmentation needed, DF set (RFC 1191), quoting the datagram, back to its sender. */
+        n->too_big++;
+        uint8_t icmp[20 + 8 + 60 + 8];
+        int m = sea__icmp_error_build(icmp + 20, sizeof(icmp) - 20, SEA__ICMP_DEST_UNREACH, SEA__ICMP_FRAG_NEEDED,
+                                      n->f.path_mtu, ip, (size_t)h + len);
+        struct sea__ipv4_args e = {.ttl = 64, .proto = SEA__IP_ICMP, .src = ROUTER_IP, .dst = src,
+                                   .payload_len = (size_t)m};
+        if (m < 0 || sea__ipv4_build(icmp, sizeof(icmp), &e) < 0)
+            abort();
+        enqueue(n, icmp, 20 + (size_t)m, n->now + (n->f.delay ? n->f.delay : MS) / 2);
+        return;
+    }
     if (n->f.corrupt && rnd(n) % 1000 < n->f.corrupt) /* a flipped bit in the TCP part: its checksum must catch it */
         ip[h + rnd(n) % len] ^= (uint8_t)(1u << (rnd(n) % 8));
     sea_time d = n->f.delay ? n->f.delay : MS;
@@ -231,6 +248,16 @@ static void deliver(struct net *n, struct pkt *p) {
         abort(); /* the wire corrupts only the TCP part */
     struct sea__tcp_engine *to = ip.dst == A_IP ? &n->a : &n->b;
     n->delivered++;
+    if (ip.proto == SEA__IP_ICMP) { /* the router's message, taken as the stack takes one */
+        struct sea__icmp ic;
+        struct sea__icmp_quote q;
+        CHECK_EQ(sea__icmp_parse(ip.payload, ip.payload_len, &ic), 0);
+        CHECK_EQ(sea__icmp_quote_parse(&ic, &q), 0);
+        CHECK_EQ(q.src, ip.dst);
+        sea__tcp_icmp_unreach(to, q.dst, q.sport, q.dport, q.seq, ic.code, ic.seq, n->now);
+        sea_buf_release(&m);
+        return;
+    }
     sea__tcp_input(to, &ip, n->delivered % 2 ? &m : NULL, n->now);
     if (sea_buf_refs(&m) > 1)
         n->kept++;
@@ -715,6 +742,55 @@ static sea_future t_offloads(void) {
             CHECK(n.b.stats.bad_segments > 0); /* corrupted after the device's checksum: caught */
         close_both(&n, &a, &b, 600 * SEC);
     }
+    return sea_ready();
+}
+
+/*
+ * Path MTU discovery: a router on the way passes at most 1,280 bytes and
+ * answers larger datagrams with ICMP fragmentation needed; the transfer
+ * shrinks its segments and completes, with the device's offloads and
+ * without.  An ICMP message about a sequence number not in flight is
+ * ignored; a port unreachable refuses a connection still in SYN-SENT.
+ */
+static sea_future t_pmtu(void) {
+    struct sea__tcp_config off = {.csum_offload = true, .tso_max = 65535};
+    for (int tso = 0; tso < 2; tso++) {
+        struct faults f = {.path_mtu = 1280};
+        struct net n;
+        struct end a, b;
+        transfer_cfg(&f, 31 + (uint64_t)tso, 4u << 20, &n, &a, &b, tso ? &off : NULL, tso ? &off : NULL);
+        fprintf(stderr, "path MTU 1280%s: %llu refused by the router; A is in %s\n",
+                tso ? " (offloads)" : "", (unsigned long long)n.too_big, sea__tcp_state_name(a.c));
+        CHECK(n.too_big > 0);
+        CHECK_EQ(n.a.stats.pmtu_lowered, 1);
+        uint32_t una, max;
+        sea__tcp_snd_range(a.c, &una, &max);
+        uint16_t lport, rport;
+        uint32_t raddr;
+        sea__tcp_endpoints(a.c, &lport, &raddr, &rport);
+        /* Forged: about bytes long acknowledged, and a smaller MTU still: ignored. */
+        uint64_t ignored = n.a.stats.icmp_ignored;
+        sea__tcp_icmp_unreach(&n.a, raddr, lport, rport, una - 100000, SEA__ICMP_FRAG_NEEDED, 600, n.now);
+        CHECK_EQ(n.a.stats.icmp_ignored, ignored + 1);
+        CHECK_EQ(n.a.stats.pmtu_lowered, 1);
+        close_both(&n, &a, &b, 200 * SEC);
+    }
+    /* A port unreachable for a SYN in flight: the connect fails with -ECONNREFUSED. */
+    struct net n;
+    net_init(&n, &(struct faults){.blackhole = true}, 41, NULL, NULL);
+    struct end a = {.n = &n, .t = &n.a};
+    CHECK_EQ(sea__tcp_connect(&n.a, B_IP, 80, end_event, &a, &a.c), 0);
+    uint32_t una, max;
+    sea__tcp_snd_range(a.c, &una, &max);
+    uint16_t lport, rport;
+    uint32_t raddr;
+    sea__tcp_endpoints(a.c, &lport, &raddr, &rport);
+    sea__tcp_icmp_unreach(&n.a, raddr, lport, rport, una, SEA__ICMP_PORT_UNREACH, 0, n.now);
+    CHECK(a.closed);
+    CHECK_EQ(a.closed_err, -ECONNREFUSED);
+    CHECK_EQ(n.a.stats.icmp_refused, 1);
+    end_close(&a);
+    net_free(&n);
     return sea_ready();
 }
 
@@ -1317,7 +1393,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_simultaneous_open_close), SEA_TEST(t_bulk_clean), SEA_TEST(t_bulk_faults),
     SEA_TEST(t_zero_window), SEA_TEST(t_peer_vanishes), SEA_TEST(t_keepalive),
     SEA_TEST(t_rst_storm), SEA_TEST(t_backlog), SEA_TEST(t_close_unread), SEA_TEST(t_fuzz),
-    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
+    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_pmtu), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
 };
 
 int main(int argc, char **argv) {

@@ -568,6 +568,44 @@ static sea_future t_icmp_refusals(void) {
     return sea_ready();
 }
 
+/* An ICMP error about a TCP segment, built as sea sends one and read back as sea reads a router's. */
+static sea_future t_icmp_errors(void) {
+    const uint8_t *orig = f_tcp_syn + 14;
+    size_t olen = sizeof(f_tcp_syn) - 14;
+    uint8_t m[8 + 60 + 8];
+    int n = sea__icmp_error_build(m, sizeof(m), SEA__ICMP_DEST_UNREACH, SEA__ICMP_FRAG_NEEDED, 1280, orig, olen);
+    CHECK_EQ(n, 8 + 20 + 8); /* the header and 8 bytes of TCP: RFC 792's quote */
+    struct sea__icmp ic;
+    CHECK_EQ(sea__icmp_parse(m, (size_t)n, &ic), 0);
+    CHECK(ic.type == 3 && ic.code == 4 && ic.seq == 1280); /* (the next-hop MTU is the header's last 16 bits) */
+    CHECK(sea__icmp_is_error(ic.type) && !sea__icmp_is_error(SEA__ICMP_ECHO_REQUEST));
+    struct sea__icmp_quote q;
+    CHECK_EQ(sea__icmp_quote_parse(&ic, &q), 0);
+    struct sea__ipv4 ip;
+    struct sea__tcp t;
+    CHECK_EQ(sea__ipv4_parse(orig, olen, &ip), 0);
+    CHECK_EQ(sea__tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, &t), 0);
+    CHECK(q.src == ip.src && q.dst == ip.dst && q.proto == SEA__IP_TCP);
+    CHECK(q.sport == t.sport && q.dport == t.dport && q.seq == t.seq);
+    /* Refusals: no whole header to quote, no room, a quote too short or with a header past its end. */
+    CHECK_EQ(sea__icmp_error_build(m, sizeof(m), 3, 3, 0, orig, 19), -EINVAL);
+    CHECK_EQ(sea__icmp_error_build(m, 30, 3, 3, 0, orig, olen), -ENOSPC);
+    struct sea__icmp cut = ic;
+    cut.data_len = 27;
+    CHECK_EQ(sea__icmp_quote_parse(&cut, &q), -EMSGSIZE);
+    uint8_t bad[28];
+    memcpy(bad, ic.data, 28);
+    bad[0] = 0x46; /* IHL 6: 24 bytes, and only 4 after them */
+    cut.data = bad;
+    cut.data_len = 28;
+    CHECK_EQ(sea__icmp_quote_parse(&cut, &q), -EMSGSIZE);
+    bad[0] = 0x4f; /* IHL 15: past the quote */
+    CHECK_EQ(sea__icmp_quote_parse(&cut, &q), -EINVAL);
+    bad[0] = 0x65; /* version 6 */
+    CHECK_EQ(sea__icmp_quote_parse(&cut, &q), -EINVAL);
+    return sea_ready();
+}
+
 static sea_future t_udp_refusals(void) {
     uint8_t s[37 + 5];
     struct sea__udp v;
@@ -706,7 +744,7 @@ static sea_future t_tcp_options(void) {
 /* ---- the fuzz ---- */
 
 struct fuzz_count {
-    unsigned accepted[7], refused[7];
+    unsigned accepted[8], refused[8];
 };
 
 /* Every parser on buf[0..n) at every layer's place; any accepted view must lie within the input. */
@@ -754,8 +792,13 @@ static void fuzz_one(const uint8_t *f, size_t n, struct fuzz_count *c) {
     r = sea__icmp_parse(l4, n4, &ic);
     c->accepted[3] += r == 0;
     c->refused[3] += r != 0;
-    if (r == 0)
+    if (r == 0) {
         CHECK(inside(l4, n4, ic.data, ic.data_len));
+        struct sea__icmp_quote q;
+        r = sea__icmp_quote_parse(&ic, &q);
+        c->accepted[7] += r == 0;
+        c->refused[7] += r != 0;
+    }
     r = sea__udp_parse(l4, n4, src, dst, &u);
     c->accepted[4] += r == 0;
     c->refused[4] += r != 0;
@@ -864,12 +907,23 @@ static sea_future t_fuzz(void) {
                                     .payload_len = 67};
         CHECK_EQ(sea__ipv4_build(sack_seg + 14, 20, &ia), 20);
     }
+    /* ... and an ICMP fragmentation needed quoting the SYN, as a router sends it. */
+    uint8_t unreach[14 + 20 + 8 + 28];
+    {
+        memcpy(unreach, f_tcp_syn, 14);
+        int m = sea__icmp_error_build(unreach + 34, sizeof(unreach) - 34, SEA__ICMP_DEST_UNREACH,
+                                      SEA__ICMP_FRAG_NEEDED, 1280, f_tcp_syn + 14, sizeof(f_tcp_syn) - 14);
+        CHECK_EQ(m, 36);
+        struct sea__ipv4_args ia = {.ttl = 1, .proto = SEA__IP_ICMP, .src = A_10_0_0_2, .dst = A_10_0_0_1,
+                                    .payload_len = 36};
+        CHECK_EQ(sea__ipv4_build(unreach + 14, 20, &ia), 20);
+    }
     const struct {
         const uint8_t *b;
         size_t n;
     } seeds[] = {{f_arp_request, sizeof(f_arp_request)}, {f_icmp_echo, sizeof(f_icmp_echo)},
                  {f_tcp_syn, sizeof(f_tcp_syn)},         {f_udp_dns, sizeof(f_udp_dns)},
-                 {sack_seg, sizeof(sack_seg)}};
+                 {sack_seg, sizeof(sack_seg)},           {unreach, sizeof(unreach)}};
     struct fuzz_count c = {0};
     uint64_t rng = 0x5ea19;
     uint8_t buf[160];
@@ -889,7 +943,7 @@ static sea_future t_fuzz(void) {
         }
     }
     /* The fuzz reached both answers of every parser, often: it is not refusing everything at the first rule. */
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < 8; k++) {
         if (c.accepted[k] < 500 || c.refused[k] < 500)
             fprintf(stderr, "parser %d: %u accepted, %u refused\n", k, c.accepted[k], c.refused[k]);
         CHECK(c.accepted[k] >= 500 && c.refused[k] >= 500);
@@ -900,7 +954,8 @@ static sea_future t_fuzz(void) {
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_csum_known),   SEA_TEST(t_csum_split),     SEA_TEST(t_arp_known),     SEA_TEST(t_icmp_known),
     SEA_TEST(t_tcp_syn_known), SEA_TEST(t_udp_dns_known), SEA_TEST(t_round_trips),   SEA_TEST(t_eth_refusals),
-    SEA_TEST(t_arp_refusals), SEA_TEST(t_ipv4_refusals),  SEA_TEST(t_icmp_refusals), SEA_TEST(t_udp_refusals),
+    SEA_TEST(t_arp_refusals), SEA_TEST(t_ipv4_refusals),  SEA_TEST(t_icmp_refusals), SEA_TEST(t_icmp_errors),
+    SEA_TEST(t_udp_refusals),
     SEA_TEST(t_tcp_refusals), SEA_TEST(t_tcp_options),    SEA_TEST(t_fuzz),
 };
 
