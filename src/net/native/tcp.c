@@ -99,6 +99,7 @@ struct rpiece {
 /* A payload at least this share of its frame's memory is kept in it rather than copied. */
 #define KEEP_SHARE 4 /* a quarter: at most 4 bytes of memory held per byte received */
 #define CHUNK_MIN 4096u
+#define MAX_OQ 512 /* pieces held beyond a hole: a full window of MSS-sized segments needs 181 */
 #define SEND_CHUNK 16384u   /* a send chunk's size once writes are not tiny */
 #define SEND_REF_MIN 2048u  /* a buffer handed over with fewer bytes is copied: pieces stay few */
 #define MAX_IOV 48          /* pieces of one segment handed to output_v (more: the segment is copied whole) */
@@ -162,6 +163,7 @@ struct sea__tcb {
     struct rpiece *rq, *rq_tail; /* in order, from RCV.NXT - rq_len: what the owner has not read */
     uint32_t rq_len;
     struct rpiece *oq;            /* beyond the hole: sorted, apart, covering exactly the ooo ranges */
+    int noq;                      /* ... how many (at most MAX_OQ) */
     struct {
         uint32_t l, r;
     } ooo[MAX_OOO]; /* ranges held beyond rcv_nxt, sorted, apart */
@@ -1126,17 +1128,15 @@ static bool rq_append(struct sea__tcp_engine *t, struct sea__tcb *c, const uint8
     } else { /* a chunk with room for what follows */
         q = malloc(sizeof(*q));
         size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
-        if (q && sea_buf_new(&q->mem, cap) < 0) {
-            free(q);
-            q = NULL;
-        }
         if (q) {
-            q->next = NULL;
-            q->off = 0;
-            q->end = (uint32_t)n;
-            q->chunk = true;
-            memcpy(q->mem.data, p, n);
+            *q = (struct rpiece){.end = (uint32_t)n, .chunk = true};
+            if (sea_buf_new(&q->mem, cap) < 0) {
+                free(q);
+                q = NULL;
+            }
         }
+        if (q)
+            memcpy(q->mem.data, p, n);
     }
     if (!q)
         return false;
@@ -1164,12 +1164,14 @@ static bool oq_add(struct sea__tcp_engine *t, struct sea__tcb *c, uint32_t seq, 
         }
         uint32_t gap_end = q && SEQ_LT(q->seq, end) ? q->seq : end;
         if (SEQ_LT(cur, gap_end)) {
-            struct rpiece *g = piece_of(t, cur, p + (cur - seq), gap_end - cur, mem);
+            /* (A bound on the pieces: tiny segments beside each other would otherwise cost a piece a byte.) */
+            struct rpiece *g = c->noq < MAX_OQ ? piece_of(t, cur, p + (cur - seq), gap_end - cur, mem) : NULL;
             if (!g)
                 return false;
             g->next = q;
             *at = g;
             at = &g->next;
+            c->noq++;
         }
         if (!q || SEQ_GEQ(q->seq, end))
             break;
@@ -1187,6 +1189,7 @@ static void oq_drain(struct sea__tcb *c, uint32_t in_end) {
     while (c->oq && SEQ_LT(c->oq->seq, c->rcv_nxt)) {
         struct rpiece *q = c->oq;
         c->oq = q->next;
+        c->noq--;
         uint32_t qend = q->seq + (q->end - q->off);
         if (SEQ_LEQ(qend, in_end)) { /* had already (a retransmission covered it) */
             piece_free(q);

@@ -898,6 +898,44 @@ static void inject(struct net *n, uint32_t src, uint32_t dst, uint16_t sport, ui
     sea__tcp_input(dst == B_IP ? &n->b : &n->a, &v, NULL, n->now);
 }
 
+/*
+ * Held pieces are bounded: 2,000 one-byte segments beyond a hole, each
+ * next to the last (one range, a piece each), are taken up to the bound and
+ * dropped beyond it; the bytes taken are the peer's, so once the hole is
+ * filled the stream reads on in order.
+ */
+static sea_future t_ooo_pieces(void) {
+    struct net n;
+    net_init(&n, NULL, 29, NULL, NULL);
+    struct end a, b;
+    CHECK(open_pair(&n, &a, &b));
+    uint16_t lport, rport;
+    uint32_t raddr, nxt, rcv;
+    sea__tcp_endpoints(a.c, &lport, &raddr, &rport);
+    sea__tcp_next_seqs(b.c, &nxt, &rcv); /* B's RCV.NXT: what A sends next */
+    uint32_t a_nxt, a_rcv;
+    sea__tcp_next_seqs(a.c, &a_nxt, &a_rcv);
+    uint8_t byte[1];
+    uint64_t dropped = n.b.stats.dropped_unacceptable;
+    for (uint32_t i = 0; i < 2000; i++) { /* bytes 1.. of the stream; byte 0 is the hole */
+        byte[0] = pattern(0, 1 + i);
+        inject(&n, A_IP, B_IP, lport, rport, rcv + 1 + i, a_rcv, SEA__TCP_ACK, byte, 1);
+    }
+    CHECK(n.b.stats.dropped_unacceptable - dropped >= 2000 - 512);
+    /* The hole: B then has bytes 0..512 in order, and A's own copy of the rest is not needed to read them. */
+    byte[0] = pattern(0, 0);
+    inject(&n, A_IP, B_IP, lport, rport, rcv, a_rcv, SEA__TCP_ACK, byte, 1);
+    uint8_t got[600];
+    long r = sea__tcp_recv(&n.b, b.c, got, sizeof(got));
+    CHECK(r >= 100 && r <= 513);
+    for (long i = 0; i < r; i++)
+        CHECK_EQ(got[i], pattern(0, (uint64_t)i));
+    end_abort(&a);
+    end_abort(&b);
+    net_free(&n);
+    return sea_ready();
+}
+
 /* Blind resets (RFC 5961): in the window but not exact gets a challenge ACK; only the exact one resets. */
 static sea_future t_rst_storm(void) {
     struct net n;
@@ -1393,7 +1431,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_simultaneous_open_close), SEA_TEST(t_bulk_clean), SEA_TEST(t_bulk_faults),
     SEA_TEST(t_zero_window), SEA_TEST(t_peer_vanishes), SEA_TEST(t_keepalive),
     SEA_TEST(t_rst_storm), SEA_TEST(t_backlog), SEA_TEST(t_close_unread), SEA_TEST(t_fuzz),
-    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_pmtu), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
+    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_pmtu), SEA_TEST(t_ooo_pieces), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
 };
 
 int main(int argc, char **argv) {
