@@ -124,6 +124,10 @@ struct sea__nstack {
 
 /* (meta asks only what the device took: a TAP's offloads; nothing of AF_XDP.) */
 static int raw_send(struct sea__nstack *s, const uint8_t *frame, size_t len, const struct sea__frame_meta *meta) {
+    if (s->cfg.capture) {
+        s->cfg.capture(s->cfg.capture_ctx, frame, len, meta);
+        return 0;
+    }
     return s->xdp ? sea__xdp_send(s->xdp, frame, len) : sea__tap_send(&s->tap, frame, len, meta);
 }
 
@@ -1031,7 +1035,9 @@ int sea__nstack_open(struct sea__nstack **out, const struct sea__nstack_config *
         free(s);
         return rc;
     }
-    if (cfg->xdp && cfg->xdp_socket) { /* opened by the caller, in the program's map at its queue */
+    if (cfg->capture) {
+        s->tap.fd = -1; /* (no device: a test's) */
+    } else if (cfg->xdp && cfg->xdp_socket) { /* opened by the caller, in the program's map at its queue */
         s->xdp = cfg->xdp_socket;
         if (!cfg->mac_given) {
             memcpy(s->cfg.mac, s->xdp->mac, 6);

@@ -67,6 +67,13 @@ struct sea__nstack_config {
      */
     bool offloads;
     unsigned shard, nshards;    /* which of how many (0 of 1 when alone); more than one: a queue of the device each */
+    /*
+     * Tests: no device at all.  What the stack sends goes to capture (as it
+     * would to the device, meta included), and frames come in only through
+     * sea__nstack_frame_in; sea__nstack_run is not for such a stack.
+     */
+    void (*capture)(void *ctx, const uint8_t *frame, size_t len, const struct sea__frame_meta *meta);
+    void *capture_ctx;
     struct sea__nstack_peers peers;
 };
 
