@@ -369,8 +369,12 @@ def xdp_two_shards(a, check, tmp):
                     fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
                     print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
                     check(segs.get(0, 0) > 0 and segs.get(1, 0) > 0, f'{what}: not both shards served: {segs}')
+                    kept = sum(m.get('sea_native_tcp_bytes_in_place_total', {}).values())
+                    print(f'{what}: {kept:.0f} bytes kept in their UMEM frames', flush=True)
                     if steering:
                         check(fwd == 0, f'{what}: {fwd} frames forwarded despite veth_steer')
+                        # (with steering every frame reaches its shard in its UMEM frame: large ones stay there)
+                        check(kept > 0, f'{what}: no received byte stayed in its UMEM frame')
                     else:
                         check(fwd > 0, f'{what}: nothing forwarded without steering (the forwarding was not '
                                        f'exercised)')

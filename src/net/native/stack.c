@@ -840,11 +840,20 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
         uint8_t *data = s->frame;
         const sea_buf *mem = NULL;
         ssize_t n;
+        sea_buf kept = SEA_BUF_EMPTY;
         if (s->xdp) {
             n = sea__xdp_recv_hold(s->xdp, &xf);
             if (n == 0) {
                 data = xf.data;
                 n = xf.len;
+                /*
+                 * A frame large enough for TCP to keep its payload goes in as a
+                 * buffer of its UMEM frame (given back when TCP is done with it);
+                 * small ones, most of a request-response load, are read in place
+                 * and given back at once, at no extra cost.
+                 */
+                if (xf.len >= s->xdp->frame_size / 4 && sea__xdp_recv_keep(s->xdp, &xf, &kept) == 0)
+                    mem = &kept;
             }
         } else {
             /*
@@ -879,9 +888,11 @@ static unsigned rx_batch(struct sea__nstack *s, sea_time now) {
             }
             frame_input(s, data, (size_t)n, mem, meta.csum_verified, now);
         }
-        if (mem && sea_buf_refs(mem) > 1)
+        if (mem == &s->rxmem && sea_buf_refs(mem) > 1)
             sea_buf_release(&s->rxmem); /* TCP holds it now */
-        if (s->xdp)
+        if (kept.owner)
+            sea_buf_release(&kept); /* back to the fill ring now, or when TCP lets go of it */
+        else if (s->xdp)
             sea__xdp_recv_release(s->xdp, &xf);
     }
     return done;

@@ -462,9 +462,30 @@ int sea__xdp_open(struct sea__xdp *x, const char *ifname, unsigned queue, const 
     return 0;
 }
 
+/*
+ * Frames given out as buffers: a slot per receive frame, whose address is
+ * the buffer's free argument (the slot's index is the frame's).  It owns
+ * the UMEM once the socket is closed with frames still out.
+ */
+struct sea__xdp_keep {
+    struct sea__xdp *x; /* NULL once closed */
+    uint8_t *umem;
+    size_t umem_len;
+    uint32_t frame_size, out, max;
+    struct sea__xdp_keep **slots; /* slots[i] = this: &slots[i] is frame i's free argument */
+};
+
 void sea__xdp_close(struct sea__xdp *x) {
     sea__xdp_prog_close(&x->own); /* first, so no frame is redirected to a socket that is going away */
     socket_close(x);
+    if (x->keep && x->keep->out) { /* frames still kept: the last one's release unmaps */
+        x->keep->x = NULL;
+        x->umem = NULL;
+    } else if (x->keep) {
+        free(x->keep->slots);
+        free(x->keep);
+    }
+    x->keep = NULL;
     if (x->umem)
         munmap(x->umem, x->umem_len);
     x->umem = NULL;
@@ -505,6 +526,53 @@ void sea__xdp_recv_release(struct sea__xdp *x, const struct sea__xdp_frame *f) {
     struct sea__xdp_ring *r = &x->fill;
     ((uint64_t *)r->descs)[r->cached & r->mask] = f->addr & ~(uint64_t)(x->frame_size - 1);
     ring_store(r->producer, ++r->cached);
+}
+
+static void kept_free(void *arg) {
+    struct sea__xdp_keep **slot = arg, *k = *slot;
+    uint32_t frame = (uint32_t)(slot - k->slots);
+    k->out--;
+    if (k->x) {
+        struct sea__xdp_frame f = {.addr = (uint64_t)frame * k->frame_size};
+        sea__xdp_recv_release(k->x, &f);
+    } else if (!k->out) { /* the socket is gone and this was the last frame out */
+        munmap(k->umem, k->umem_len);
+        free(k->slots);
+        free(k);
+    }
+}
+
+int sea__xdp_recv_keep(struct sea__xdp *x, const struct sea__xdp_frame *f, sea_buf *out) {
+    *out = SEA_BUF_EMPTY;
+    uint32_t rx_frames = x->frames / 2; /* the receive half (socket_open) */
+    if (!x->keep) {
+        struct sea__xdp_keep *k = calloc(1, sizeof(*k));
+        if (!k || !(k->slots = calloc(rx_frames, sizeof(*k->slots)))) {
+            free(k);
+            return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < rx_frames; i++)
+            k->slots[i] = k;
+        k->x = x;
+        k->umem = x->umem;
+        k->umem_len = x->umem_len;
+        k->frame_size = x->frame_size;
+        k->max = rx_frames / 4;
+        x->keep = k;
+    }
+    struct sea__xdp_keep *k = x->keep;
+    uint64_t base = f->addr & ~(uint64_t)(x->frame_size - 1);
+    uint32_t frame = (uint32_t)(base / x->frame_size);
+    if (k->out >= k->max || frame >= rx_frames) {
+        x->stats.rx_keep_refused++;
+        return -EBUSY;
+    }
+    size_t room = x->frame_size - (size_t)(f->addr - base);
+    if (sea_buf_wrap(out, f->data, room, kept_free, &k->slots[frame]) < 0)
+        return -ENOMEM;
+    k->out++;
+    x->stats.rx_kept++;
+    return 0;
 }
 
 ssize_t sea__xdp_recv(struct sea__xdp *x, void *buf, size_t cap) {

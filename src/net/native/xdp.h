@@ -14,6 +14,7 @@
 #define SEA_NET_NATIVE_XDP_H
 
 #include <sea/abort.h>
+#include <sea/buffer.h>
 #include <sea/future.h>
 
 #include <stdbool.h>
@@ -54,6 +55,8 @@ struct sea__xdp_stats {
     uint64_t rx_dropped;     /* the kernel dropped a frame for another reason, e.g. too large for a frame (ditto) */
     uint64_t tx_kicks;       /* sendto(2) calls to start transmission (the TX ring asked for a wake-up) */
     uint64_t rx_kicks;       /* recvfrom(2) calls to wake the driver for the fill ring */
+    uint64_t rx_kept;        /* frames given out as buffers (sea__xdp_recv_keep) */
+    uint64_t rx_keep_refused; /* ... refused: a quarter of the receive frames were out already */
 };
 
 /* One ring shared with the kernel: the producer and consumer indices are free-running, masked on use. */
@@ -105,6 +108,7 @@ struct sea__xdp {
     bool drv_mode;    /* the program is on the driver's hook (else the generic, skb one) */
     bool need_wakeup; /* bound with XDP_USE_NEED_WAKEUP: the kernel says when a kick is needed */
     struct sea__xdp_stats stats;
+    struct sea__xdp_keep *keep; /* the frames sea__xdp_recv_keep gave out, and the UMEM while they live */
     char err[160]; /* after a failed open: what failed and why, e.g. "bpf(BPF_PROG_LOAD): EPERM (...)" */
 };
 
@@ -173,6 +177,17 @@ ssize_t sea__xdp_recv(struct sea__xdp *x, void *buf, size_t cap);
 int sea__xdp_recv_hold(struct sea__xdp *x, struct sea__xdp_frame *f);
 /* Gives a held frame back to the kernel (the fill ring) to receive into again. */
 void sea__xdp_recv_release(struct sea__xdp *x, const struct sea__xdp_frame *f);
+/*
+ * Instead of sea__xdp_recv_release: the frame as a buffer (*out, its bytes
+ * from f->data to the end of its UMEM frame) that goes back on the fill
+ * ring when its last reference is released, so that what it carries can
+ * be kept without a copy.  At most a quarter of the receive frames are
+ * kept at a time, so the kernel always has frames to fill: beyond that
+ * -EBUSY (or -ENOMEM), and the caller releases the frame as usual.  The
+ * buffer may outlive sea__xdp_close: the UMEM is then unmapped when the
+ * last kept frame is released.  A buffer belongs to the shard that made it.
+ */
+int sea__xdp_recv_keep(struct sea__xdp *x, const struct sea__xdp_frame *f, sea_buf *out);
 /*
  * Sends one frame (copied into a free UMEM frame): 0, or a negative errno
  * with the frame dropped and counted (-ENOBUFS: every send frame is in
