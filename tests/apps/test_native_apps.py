@@ -277,6 +277,18 @@ def metric_sums(text):
     return out
 
 
+def both_shards_served(inns, port, what, check):
+    """The server's sea_native_* metrics (its Prometheus port in the namespace), checked for segments on both
+    shards; returns them and the frames forwarded between the shards."""
+    r = run(inns + ['curl', '-s', '-m', '20', f'http://127.0.0.1:{port}/metrics'])
+    m = metric_sums(r.stdout.decode(errors='replace'))
+    segs = m.get('sea_native_tcp_segments_received_total', {})
+    fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
+    print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
+    check(segs.get(0, 0) > 0 and segs.get(1, 0) > 0, f'{what}: not both shards served: {segs}')
+    return m, fwd
+
+
 def two_shards(a, check, inns):
     """The echo server on two shards, each with its queue of a multi-queue TAP device."""
     for cmd in (['ip', 'tuntap', 'add', 'dev', 'seatap1', 'mode', 'tap', 'multi_queue'],
@@ -294,12 +306,7 @@ def two_shards(a, check, inns):
         try:
             r = run(inns + [PY, os.path.abspath(__file__), '--child', 'two'], timeout=300)
             check(r.returncode == 0 and b'two ok' in r.stdout, f'{what}: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
-            r = run(inns + ['curl', '-s', '-m', '20', 'http://127.0.0.1:9180/metrics'])
-            m = metric_sums(r.stdout.decode(errors='replace'))
-            segs = m.get('sea_native_tcp_segments_received_total', {})
-            fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
-            print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
-            check(segs.get(0, 0) > 0 and segs.get(1, 0) > 0, f'{what}: not both shards served: {segs}')
+            m, fwd = both_shards_served(inns, 9180, what, check)
             if steering:
                 check(fwd == 0, f'{what}: {fwd} frames forwarded despite the steering program')
             else:
@@ -363,12 +370,7 @@ def xdp_two_shards(a, check, tmp):
                     r = run(ink + [PY, os.path.abspath(__file__), '--child', 'xdp2'], timeout=300)
                     check(r.returncode == 0 and b'xdp2 ok' in r.stdout, f'{what}: {r.stdout[-300:]!r} '
                                                                         f'{r.stderr[-500:]!r}')
-                    r = run(ins + ['curl', '-s', '-m', '20', 'http://127.0.0.1:9181/metrics'])
-                    m = metric_sums(r.stdout.decode(errors='replace'))
-                    segs = m.get('sea_native_tcp_segments_received_total', {})
-                    fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
-                    print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
-                    check(segs.get(0, 0) > 0 and segs.get(1, 0) > 0, f'{what}: not both shards served: {segs}')
+                    m, fwd = both_shards_served(ins, 9181, what, check)
                     kept = sum(m.get('sea_native_tcp_bytes_in_place_total', {}).values())
                     print(f'{what}: {kept:.0f} bytes kept in their UMEM frames', flush=True)
                     if steering:

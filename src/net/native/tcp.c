@@ -378,6 +378,17 @@ static void pieces_free(struct rpiece **list) {
     }
 }
 
+/* Puts q (n bytes) at the end of a queue of pieces. */
+static void queue_push(struct rpiece **head, struct rpiece **tail, uint32_t *len, struct rpiece *q, uint32_t n) {
+    q->next = NULL;
+    if (*tail)
+        (*tail)->next = q;
+    else
+        *head = q;
+    *tail = q;
+    *len += n;
+}
+
 static void sq_free(struct sea__tcb *c) {
     pieces_free(&c->sq);
     c->sq_tail = c->sq_cur = NULL;
@@ -492,12 +503,7 @@ static bool sq_append(struct sea__tcp_engine *t, struct sea__tcb *c, const uint8
         memcpy(q->mem.data, p, n);
         q->chunk = true;
     }
-    if (tail)
-        tail->next = q;
-    else
-        c->sq = q;
-    c->sq_tail = q;
-    c->sq_len += (uint32_t)n;
+    queue_push(&c->sq, &c->sq_tail, &c->sq_len, q, (uint32_t)n);
     return true;
 }
 
@@ -1140,13 +1146,7 @@ static bool rq_append(struct sea__tcp_engine *t, struct sea__tcb *c, const uint8
     }
     if (!q)
         return false;
-    q->next = NULL;
-    if (tail)
-        tail->next = q;
-    else
-        c->rq = q;
-    c->rq_tail = q;
-    c->rq_len += (uint32_t)n;
+    queue_push(&c->rq, &c->rq_tail, &c->rq_len, q, (uint32_t)n);
     return true;
 }
 
@@ -1203,13 +1203,7 @@ static void oq_drain(struct sea__tcb *c, uint32_t in_end) {
             q->end -= qend - c->rcv_nxt;
             qend = c->rcv_nxt;
         }
-        q->next = NULL;
-        if (c->rq_tail)
-            c->rq_tail->next = q;
-        else
-            c->rq = q;
-        c->rq_tail = q;
-        c->rq_len += q->end - q->off;
+        queue_push(&c->rq, &c->rq_tail, &c->rq_len, q, q->end - q->off);
         in_end = qend;
     }
 }
