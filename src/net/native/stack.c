@@ -128,7 +128,8 @@ static int raw_send(struct sea__nstack *s, const uint8_t *frame, size_t len, con
         s->cfg.capture(s->cfg.capture_ctx, frame, len, meta);
         return 0;
     }
-    return s->xdp ? sea__xdp_send(s->xdp, frame, len) : sea__tap_send(&s->tap, frame, len, meta);
+    /* AF_XDP: queued, and sent with the turn's other frames when the poller flushes (one system call). */
+    return s->xdp ? sea__xdp_send_later(s->xdp, frame, len) : sea__tap_send(&s->tap, frame, len, meta);
 }
 
 static sea_future dev_wait(struct sea__nstack *s, sea_abort_source *as) {
@@ -922,6 +923,8 @@ static unsigned stack_poll(void *state) {
         done++;
     }
     s->next_due = next_deadline(s, now);
+    if (s->xdp) /* what this turn and the tasks of the last one sent, with one kick */
+        sea__xdp_flush(s->xdp);
     if (s->stopping)
         maybe_finished(s);
     return done;
@@ -947,6 +950,8 @@ static bool stack_try_sleep(void *state, sea_time *deadline) {
     if (!s || s->stopping)
         return true;
     s->next_due = next_deadline(s, sea_now()); /* (a task may have armed a timer since the last poll) */
+    if (s->xdp)
+        sea__xdp_flush(s->xdp); /* (nothing waits on the TX ring through a sleep) */
     if (s->next_due < *deadline)
         *deadline = s->next_due;
     if (!s->wait_armed) {
@@ -1120,6 +1125,7 @@ void sea__nstack_close(struct sea__nstack *s) {
     }
     free(s->delayed);
     if (s->xdp) {
+        sea__xdp_flush(s->xdp); /* (the last frames: resets, FINs of the close) */
         sea__xdp_close(s->xdp);
         free(s->xdp);
     } else {

@@ -614,7 +614,8 @@ static int kick_tx(struct sea__xdp *x) {
     return err == EAGAIN || err == EBUSY || err == ENOBUFS || err == ENETDOWN || err == EINTR ? 0 : -err;
 }
 
-int sea__xdp_send(struct sea__xdp *x, const void *frame, size_t len) {
+/* Puts the frame on the TX ring; sent now (kick) or at the next sea__xdp_flush. */
+static int send_frame(struct sea__xdp *x, const void *frame, size_t len, bool kick) {
     reap(x);
     struct sea__xdp_ring *r = &x->tx;
     int err = 0;
@@ -633,6 +634,12 @@ int sea__xdp_send(struct sea__xdp *x, const void *frame, size_t len) {
     d->len = (uint32_t)len;
     d->options = 0;
     ring_store(r->producer, ++r->cached);
+    if (!kick) {
+        x->tx_unkicked = true;
+        x->stats.tx_frames++;
+        x->stats.tx_bytes += len;
+        return 0;
+    }
     err = kick_tx(x);
     if (err) {
         /*
@@ -647,6 +654,24 @@ int sea__xdp_send(struct sea__xdp *x, const void *frame, size_t len) {
     x->stats.tx_frames++;
     x->stats.tx_bytes += len;
     return 0;
+}
+
+int sea__xdp_send(struct sea__xdp *x, const void *frame, size_t len) {
+    return send_frame(x, frame, len, true);
+}
+
+int sea__xdp_send_later(struct sea__xdp *x, const void *frame, size_t len) {
+    return send_frame(x, frame, len, false);
+}
+
+int sea__xdp_flush(struct sea__xdp *x) {
+    if (!x->tx_unkicked)
+        return 0;
+    x->tx_unkicked = false;
+    int err = kick_tx(x);
+    if (err)
+        x->stats.tx_dropped++; /* (the kernel refused: what was queued may still go with a later kick) */
+    return err;
 }
 
 /* ---- waiting and counters ---- */

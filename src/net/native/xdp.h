@@ -107,6 +107,7 @@ struct sea__xdp {
     int zerocopy_err; /* in copy mode: why the zero-copy bind was refused (-EOPNOTSUPP: the driver cannot), or 0 if not tried */
     bool drv_mode;    /* the program is on the driver's hook (else the generic, skb one) */
     bool need_wakeup; /* bound with XDP_USE_NEED_WAKEUP: the kernel says when a kick is needed */
+    bool tx_unkicked; /* frames queued by sea__xdp_send_later since the last kick */
     struct sea__xdp_stats stats;
     struct sea__xdp_keep *keep; /* the frames sea__xdp_recv_keep gave out, and the UMEM while they live */
     char err[160]; /* after a failed open: what failed and why, e.g. "bpf(BPF_PROG_LOAD): EPERM (...)" */
@@ -195,6 +196,15 @@ int sea__xdp_recv_keep(struct sea__xdp *x, const struct sea__xdp_frame *f, sea_b
  * the kernel has completed are reclaimed here, first.
  */
 int sea__xdp_send(struct sea__xdp *x, const void *frame, size_t len);
+/*
+ * The same without starting transmission: the frame waits on the TX ring
+ * for sea__xdp_flush (or the next sea__xdp_send), so that the frames of a
+ * loop turn go with one system call instead of one each (copy mode's
+ * sendto).  Its errors are sea__xdp_send's but the kick's.
+ */
+int sea__xdp_send_later(struct sea__xdp *x, const void *frame, size_t len);
+/* Starts transmission of the frames sea__xdp_send_later queued, if any: 0, or the kick's error (counted). */
+int sea__xdp_flush(struct sea__xdp *x);
 /* A future that resolves when a frame can be received, or fails with SEA_ECANCELED when as aborts. */
 sea_future sea__xdp_wait(struct sea__xdp *x, sea_abort_source *as) SEA_MUST_USE;
 /* Reads the kernel's counters for the socket (XDP_STATISTICS) into x->stats: 0 or a negative errno. */
