@@ -23,6 +23,8 @@ is stopped by its PID with SIGTERM (exit 0, nothing from the sanitizers):
     zero: the kernel's large segments reach the streams and go back out without a copy;
   - sea's HTTP client (http_get_helper, sea_connect underneath) fetches a 4 MiB file from a Python
     HTTP server on the kernel's side;
+  - UDP on two shards (udp_echo_server: a port per shard), on the kernel's stack and on the native one,
+    where shard 0 hands the other port's datagrams to shard 1 (counted as forwarded);
   - two shards on a multi-queue TAP device (seatap1, 10.72.0.0/24): 400 connections echoed and a 16 MiB
     stream, both shards serving (their sea_native_* metrics, read from the Prometheus endpoint on the
     namespace's loopback) and no frame forwarded between them (the steering program puts each flow on
@@ -68,6 +70,7 @@ DEV = 'seatap0'
 KERNEL_IP = '10.76.0.1'
 SEA_IP = '10.76.0.2'
 PY = '/usr/bin/python3'
+a_udp_host = None  # the udp2 child's server address (--udp-host)
 
 
 def run(argv, timeout=120):
@@ -81,6 +84,8 @@ def main():
     ap.add_argument('--echo')
     ap.add_argument('--http-get')
     ap.add_argument('--stream-echo')
+    ap.add_argument('--udp-echo')
+    ap.add_argument('--udp-host')
     ap.add_argument('--certs')
     ap.add_argument('--steer')
     ap.add_argument('--child')
@@ -88,6 +93,8 @@ def main():
                     help='two-shards: only the two shards (the cross-shard part, also run under ThreadSanitizer)')
     a = ap.parse_args()
     if a.child:
+        global a_udp_host
+        a_udp_host = a.udp_host
         return child(a.child)
 
     failures = []
@@ -277,11 +284,16 @@ def metric_sums(text):
     return out
 
 
-def both_shards_served(inns, port, what, check):
-    """The server's sea_native_* metrics (its Prometheus port in the namespace), checked for segments on both
-    shards; returns them and the frames forwarded between the shards."""
+def server_metrics(inns, port):
+    """The server's sea_native_* metrics, from its Prometheus port on the namespace's loopback."""
     r = run(inns + ['curl', '-s', '-m', '20', f'http://127.0.0.1:{port}/metrics'])
-    m = metric_sums(r.stdout.decode(errors='replace'))
+    return metric_sums(r.stdout.decode(errors='replace'))
+
+
+def both_shards_served(inns, port, what, check):
+    """The server's metrics, checked for segments on both shards; returns them and the frames forwarded between
+    the shards."""
+    m = server_metrics(inns, port)
     segs = m.get('sea_native_tcp_segments_received_total', {})
     fwd = sum(m.get('sea_native_frames_forwarded_total', {}).values())
     print(f'{what}: segments by shard {segs}, forwarded {fwd}', flush=True)
@@ -313,6 +325,27 @@ def two_shards(a, check, inns):
                 check(fwd > 0, f'{what}: nothing forwarded without steering (the forwarding was not exercised)')
         finally:
             srv.stop()
+    # UDP on both shards: udp_echo_server binds port 1235 on shard 0 and 1236 on shard 1; the device brings
+    # every datagram to shard 0, which hands port 1236's to shard 1.  The same program on the kernel's stack first.
+    if a.udp_echo:
+        for native in (False, True):
+            where = '10.72.0.2' if native else '127.0.0.1'
+            argv = inns + [a.udp_echo, '-c2', '--blocked-reactor-notify-ms=0']
+            if native:
+                argv += ['--network-stack=native', '--tap-device', 'seatap1', '--host-ipv4-addr', '10.72.0.2',
+                         '--prometheus-port', '9180']
+            what = 'UDP on two shards' + (' (native)' if native else ' (kernel)')
+            srv = testproc.Server(argv + [f'{where}:1235'], 'udp_echo_server ' + what, check, r'listening on',
+                                  serving_on_stderr=True)
+            try:
+                r = run(inns + [PY, os.path.abspath(__file__), '--child', 'udp2', '--udp-host', where], timeout=120)
+                check(r.returncode == 0 and b'udp2 ok' in r.stdout, f'{what}: {r.stdout[-300:]!r} {r.stderr[-500:]!r}')
+                if native:
+                    fwd = sum(server_metrics(inns, 9180).get('sea_native_frames_forwarded_total', {}).values())
+                    print(f'{what}: {fwd:.0f} frames forwarded', flush=True)
+                    check(fwd > 0, f'{what}: nothing forwarded to shard 1 (its port\'s datagrams)')
+            finally:
+                srv.stop()
     print('two shards: done', flush=True)
 
 
@@ -549,6 +582,25 @@ def child(mode):
         print(f'{mode} ok' if ok else f'{good} of {conns} echoed, stream {"whole" if bytes(got) == data else "NOT whole"}',
               flush=True)
         return 0 if ok else 1
+    if mode == 'udp2':
+        # 50 datagrams to each shard's port, each answered (a lost one is asked again: bounded)
+        ok = 0
+        for port in (1235, 1236):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(2)
+            for i in range(50):
+                msg = f'datagram {i} to {port}'.encode()
+                for _ in range(3):
+                    u.sendto(msg, (a_udp_host, port))
+                    try:
+                        got, src = u.recvfrom(100)
+                    except socket.timeout:
+                        continue
+                    if got == msg and src == (a_udp_host, port):
+                        ok += 1
+                    break
+        print('udp2 ok' if ok == 100 else f'udp2: {ok} of 100 echoed', flush=True)
+        return 0 if ok == 100 else 1
     if mode == 'many':
         good = testproc.echo_each((SEA_IP, 1234), 10000)
         print(f'{good} echoed', flush=True)

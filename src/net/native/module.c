@@ -266,9 +266,16 @@ static int xdp_start(unsigned n, char *err, size_t errlen) {
     return rc;
 }
 
+/* Which shard bound each UDP port (stack.h's udp_owners): one table for the shards' stacks, made before they start. */
+static _Atomic uint8_t *udp_owners;
+
 static int native_start(const struct sea__run *run, char *err, size_t errlen) {
     if (!opts.native)
         return 0;
+    if (run->nshards > 1 && !(udp_owners = calloc(65536, sizeof(*udp_owners)))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     if (opts.xdp)
         return xdp_start(run->nshards, err, errlen);
     queues = calloc(run->nshards, sizeof(*queues));
@@ -305,6 +312,8 @@ static int native_start(const struct sea__run *run, char *err, size_t errlen) {
 static void native_stop(void) {
     queues_close();
     xdp_close_all();
+    free((void *)udp_owners);
+    udp_owners = NULL;
 }
 
 /* ---- between shards: forwarded frames and ARP, as messages ---- */
@@ -379,6 +388,7 @@ static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     struct sea__nstack_config cfg = {
         .tap = opts.tap, .xdp = opts.xdp, .addr = opts.addr, .netmask = opts.netmask, .gw = opts.gw,
         .faults = opts.faults, .offloads = opts.offloads, .mac_given = opts.have_mac, .shard = id, .nshards = n,
+        .udp_owners = udp_owners,
         .peers = {.forward = forward, .arp_learned = arp_learned, .arp_needed = arp_needed},
     };
     if (opts.have_mac)

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +455,7 @@ static uint16_t be16(const uint8_t *p) {
 static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, const sea_buf *mem,
                         bool csum_verified, sea_time now);
 static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip);
+static struct sea__nudp *udp_find(const struct sea__nstack *s, uint16_t port);
 
 /* ---- ICMP errors ---- */
 
@@ -589,7 +591,9 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     }
     if (ours && ip.proto == SEA__IP_ICMP && icmp_error_input(s, &ip, data, len, now))
         return;
-    if (many(s) && s->cfg.shard != 0) { /* ARP, ICMP and UDP are shard 0's */
+    /* A datagram shard 0 passed on, for a port bound here (its checksum still to check, as shard 0 left it). */
+    bool udp_here = ours && ip.proto == SEA__IP_UDP && ip.payload_len >= 4 && udp_find(s, be16(ip.payload + 2));
+    if (many(s) && s->cfg.shard != 0 && !udp_here) { /* ARP, ICMP and UDP are shard 0's */
         s->stats.forwarded++;
         s->cfg.peers.forward(s->cfg.peers.ctx, 0, data, len, csum_verified);
         return;
@@ -663,6 +667,13 @@ static bool port_lands_here(void *ctx, uint16_t lport, uint32_t raddr, uint16_t 
 
 /* ---- UDP ---- */
 
+/* A datagram for a port another shard bound: its frame, as it came (the Ethernet header before ip's). */
+static void udp_forward(struct sea__nstack *s, const struct sea__ipv4 *ip, unsigned shard) {
+    const uint8_t *frame = ip->payload - ip->header_len - SEA__ETH_HLEN;
+    s->cfg.peers.forward(s->cfg.peers.ctx, shard, frame, SEA__ETH_HLEN + ip->header_len + ip->payload_len,
+                         ip->l4_csum_verified);
+}
+
 static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip) {
     struct sea__udp u;
     int parsed = ip->l4_csum_verified ? sea__udp_parse_verified(ip->payload, ip->payload_len, &u)
@@ -671,9 +682,13 @@ static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip) {
         s->stats.udp_dropped++;
         return;
     }
-    struct sea__nudp *b = s->udp;
-    while (b && b->port != u.dport)
-        b = b->next;
+    struct sea__nudp *b = udp_find(s, u.dport);
+    uint8_t owner = many(s) && !b ? atomic_load(&s->cfg.udp_owners[u.dport]) : 0;
+    if (owner && owner - 1u != s->cfg.shard) { /* bound on another shard: its datagram (the frame, rebuilt) */
+        s->stats.forwarded++;
+        udp_forward(s, ip, owner - 1u);
+        return;
+    }
     if (!b) {
         s->stats.udp_no_port++;
         icmp_error_send(s, ip, SEA__ICMP_DEST_UNREACH, SEA__ICMP_PORT_UNREACH);
@@ -702,29 +717,47 @@ static void udp_input(struct sea__nstack *s, const struct sea__ipv4 *ip) {
         b->cb(b->arg);
 }
 
+static struct sea__nudp *udp_find(const struct sea__nstack *s, uint16_t port) {
+    struct sea__nudp *b = s->udp;
+    while (b && b->port != port)
+        b = b->next;
+    return b;
+}
+
+/*
+ * Takes port for this stack: in the shards' shared table when there are
+ * several (a compare-and-swap: two shards cannot both have it), else in
+ * its own list.  false: taken.
+ */
+static bool udp_claim(struct sea__nstack *s, uint16_t port) {
+    if (!many(s))
+        return !udp_find(s, port);
+    uint8_t none = 0;
+    return atomic_compare_exchange_strong(&s->cfg.udp_owners[port], &none, (uint8_t)(s->cfg.shard + 1));
+}
+
 int sea__nstack_udp_bind(struct sea__nstack *s, uint16_t port, void (*cb)(void *arg), void *arg,
                          struct sea__nudp **out) {
-    if (many(s) && s->cfg.shard != 0)
+    if (many(s) && (!s->cfg.udp_owners || s->cfg.nshards > 255))
         return -EOPNOTSUPP;
     if (!port) { /* a free one, from a random start */
         uint32_t start = (uint32_t)(s->rng ^ (uint64_t)sea_now()) % 28232;
         for (uint32_t i = 0; i < 28232 && !port; i++) {
             uint16_t p = (uint16_t)(32768 + (start + i) % 28232);
-            struct sea__nudp *b = s->udp;
-            while (b && b->port != p)
-                b = b->next;
-            if (!b)
+            if (udp_claim(s, p))
                 port = p;
         }
         if (!port)
             return -EADDRINUSE;
+    } else if (!udp_claim(s, port)) {
+        return -EADDRINUSE;
     }
-    for (struct sea__nudp *b = s->udp; b; b = b->next)
-        if (b->port == port)
-            return -EADDRINUSE;
     struct sea__nudp *u = calloc(1, sizeof(*u));
-    if (!u)
+    if (!u) {
+        if (many(s))
+            atomic_store(&s->cfg.udp_owners[port], 0);
         return -ENOMEM;
+    }
     u->port = port;
     u->cb = cb;
     u->arg = arg;
@@ -791,6 +824,8 @@ void sea__nstack_udp_close(struct sea__nstack *s, struct sea__nudp *u) {
             *pp = u->next;
             break;
         }
+    if (many(s))
+        atomic_store(&s->cfg.udp_owners[u->port], 0); /* the port is free for any shard again */
     while (u->head) {
         struct udp_dgram *d = u->head;
         u->head = d->next;

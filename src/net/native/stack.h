@@ -68,6 +68,13 @@ struct sea__nstack_config {
     bool offloads;
     unsigned shard, nshards;    /* which of how many (0 of 1 when alone); more than one: a queue of the device each */
     /*
+     * With several shards: 65,536 entries shared by their stacks (module.c
+     * makes it), the shard + 1 that bound each UDP port, 0 for none.  A
+     * port belongs to one shard, as a socket does; the device brings every
+     * datagram to shard 0, which passes it to the port's shard.
+     */
+    _Atomic uint8_t *udp_owners;
+    /*
      * Tests: no device at all.  What the stack sends goes to capture (as it
      * would to the device, meta included), and frames come in only through
      * sea__nstack_frame_in; sea__nstack_run is not for such a stack.

@@ -19,6 +19,8 @@
  */
 #include "check.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,8 +276,76 @@ static sea_future t_stack(void) {
     return sea_ready();
 }
 
+/* ---- two shards' stacks in one thread, joined by direct calls as module.c joins them by messages ---- */
+
+static struct sea__nstack *shard_stacks[2];
+static uint64_t forwarded_to[2];
+
+static void fwd(void *ctx, unsigned shard, const uint8_t *frame, size_t len, bool csum_verified) {
+    (void)ctx;
+    forwarded_to[shard]++;
+    sea__nstack_frame_in(shard_stacks[shard], frame, len, csum_verified);
+}
+
+static void arp_learned_noop(void *ctx, uint32_t ip, const uint8_t mac[6]) {
+    (void)ctx, (void)ip, (void)mac;
+}
+
+static void arp_needed_noop(void *ctx, uint32_t ip) {
+    (void)ctx, (void)ip;
+}
+
+/*
+ * UDP ports across shards: a port belongs to the shard that bound it (the
+ * shared table refuses it to another), shard 0 hands its datagrams over,
+ * and closing frees it for any shard.
+ */
+static sea_future t_udp_shards(void) {
+    static _Atomic uint8_t owners[65536];
+    struct sent c[2];
+    memset(c, 0, sizeof(c));
+    for (unsigned i = 0; i < 2; i++) {
+        struct sea__nstack_config cfg = {.addr = OUR_IP, .netmask = 0xffffff00u, .capture = capture,
+                                         .capture_ctx = &c[i], .shard = i, .nshards = 2, .udp_owners = owners,
+                                         .peers = {.forward = fwd, .arp_learned = arp_learned_noop,
+                                                   .arp_needed = arp_needed_noop}};
+        memcpy(cfg.mac, our_mac, 6);
+        char err[200];
+        CHECK_EQ(sea__nstack_open(&shard_stacks[i], &cfg, err, sizeof(err)), 0);
+        sea__nstack_arp_learn(shard_stacks[i], PEER_IP, peer_mac);
+    }
+    struct sea__nudp *p1, *p0;
+    CHECK_EQ(sea__nstack_udp_bind(shard_stacks[1], 53, udp_ready, NULL, &p1), 0);
+    CHECK_EQ(sea__nstack_udp_bind(shard_stacks[0], 53, udp_ready, NULL, &p0), -EADDRINUSE); /* shard 1's */
+    uint8_t f[256];
+    size_t n = udp_frame(f, sizeof(f), 53, "for shard 1");
+    sea__nstack_frame_in(shard_stacks[0], f, n, false); /* the device brings it to shard 0 */
+    CHECK_EQ(forwarded_to[1], 1);
+    char got[64];
+    CHECK_EQ(sea__nstack_udp_recv(shard_stacks[1], p1, got, sizeof(got), NULL, NULL), 11);
+    CHECK(memcmp(got, "for shard 1", 11) == 0);
+    n = udp_frame(f, sizeof(f), 54, "nobody");
+    sea__nstack_frame_in(shard_stacks[0], f, n, false);
+    CHECK_EQ(c[0].unreach[SEA__ICMP_PORT_UNREACH], 1);
+    sea__nstack_udp_close(shard_stacks[1], p1);
+    CHECK_EQ(sea__nstack_udp_bind(shard_stacks[0], 53, udp_ready, NULL, &p0), 0); /* free again */
+    n = udp_frame(f, sizeof(f), 53, "now shard 0");
+    sea__nstack_frame_in(shard_stacks[0], f, n, false);
+    CHECK_EQ(forwarded_to[1], 1);
+    CHECK_EQ(sea__nstack_udp_recv(shard_stacks[0], p0, got, sizeof(got), NULL, NULL), 11);
+    /* A datagram that reached shard 1 for a port of shard 0's goes to shard 0 (the device's stray). */
+    n = udp_frame(f, sizeof(f), 53, "stray");
+    sea__nstack_frame_in(shard_stacks[1], f, n, false);
+    CHECK_EQ(forwarded_to[0], 1);
+    CHECK_EQ(sea__nstack_udp_recv(shard_stacks[0], p0, got, sizeof(got), NULL, NULL), 5);
+    for (unsigned i = 0; i < 2; i++)
+        sea__nstack_close(shard_stacks[i]);
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_stack),
+    SEA_TEST(t_udp_shards),
 };
 
 int main(int argc, char **argv) {
