@@ -216,6 +216,10 @@ static void xdp_close_all(void) {
     "numtxqueues N type veth peer name PEER numrxqueues N numtxqueues N), a NIC given more (ethtool -L NAME "     \
     "combined N), or fewer shards (-cN)"
 
+/* The NIC's RSS, when --xdp-device has it and several shards share its queues (stack.h's rss). */
+static struct sea__rss rss;
+static bool have_rss;
+
 static int xdp_start(unsigned n, char *err, size_t errlen) {
     if (n > 1) {
         int have = sea__xdp_rx_queues(opts.xdp);
@@ -223,6 +227,21 @@ static int xdp_start(unsigned n, char *err, size_t errlen) {
             snprintf(err, errlen, "--xdp-device %s has %d receive queue%s for %u shards: " MORE_QUEUES_HINT, opts.xdp,
                      have, have == 1 ? "" : "s", n);
             return -EINVAL;
+        }
+        /*
+         * A NIC puts each flow on a queue by its own hash: the shards follow it.
+         * Flows it puts on a queue no shard serves go to the kernel's stack, so
+         * its table should name queues 0 to n - 1 only (ethtool -X IF equal n).
+         */
+        have_rss = sea__rss_read(opts.xdp, &rss) == 0;
+        if (have_rss) {
+            unsigned beyond = 0;
+            for (uint32_t i = 0; i < rss.indir_size; i++)
+                beyond += rss.indir[i] >= n;
+            if (beyond)
+                fprintf(stderr, "sea: %s's RSS table sends %u of its %u buckets to queues beyond the %u shards': "
+                                "those flows reach the kernel, not sea (ethtool -X %s equal %u)\n",
+                        opts.xdp, beyond, rss.indir_size, n, opts.xdp, n);
         }
     }
     xsocks = calloc(n, sizeof(*xsocks));
@@ -312,6 +331,9 @@ static int native_start(const struct sea__run *run, char *err, size_t errlen) {
 static void native_stop(void) {
     queues_close();
     xdp_close_all();
+    if (have_rss)
+        sea__rss_free(&rss);
+    have_rss = false;
     free((void *)udp_owners);
     udp_owners = NULL;
 }
@@ -388,7 +410,7 @@ static int native_shard_start(struct sea__shard *sh, char *err, size_t errlen) {
     struct sea__nstack_config cfg = {
         .tap = opts.tap, .xdp = opts.xdp, .addr = opts.addr, .netmask = opts.netmask, .gw = opts.gw,
         .faults = opts.faults, .offloads = opts.offloads, .mac_given = opts.have_mac, .shard = id, .nshards = n,
-        .udp_owners = udp_owners,
+        .udp_owners = udp_owners, .rss = have_rss ? &rss : NULL,
         .peers = {.forward = forward, .arp_learned = arp_learned, .arp_needed = arp_needed},
     };
     if (opts.have_mac)

@@ -120,6 +120,30 @@ static inline uint32_t sea__steer_hash(uint32_t src, uint32_t dst, uint16_t spor
     x ^= x >> 16;
     return x;
 }
+/* ---- a NIC's receive-side scaling (rss.c) ---- */
+
+/* Its Toeplitz key and indirection table, as the device reports them. */
+struct sea__rss {
+    uint8_t key[64];
+    uint32_t key_len;
+    uint32_t *indir; /* indir_size entries: the queue of each hash bucket */
+    uint32_t indir_size;
+    bool ports;      /* TCP over IPv4 hashes the ports too, not the addresses alone */
+};
+
+/* The Toeplitz hash of in[0..n) under key (at least n + 4 bytes; else 0), as Microsoft's RSS specifies it. */
+uint32_t sea__toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in, size_t n);
+/* The queue the NIC puts an IPv4 TCP frame from src:sport to dst:dport on (host order). */
+unsigned sea__rss_queue(const struct sea__rss *r, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport);
+/*
+ * Reads ifname's RSS (ETHTOOL_GRSSH; the fields TCP over IPv4 hashes,
+ * ETHTOOL_GRXFH).  0; -EOPNOTSUPP for a device without RSS or with a hash
+ * other than Toeplitz (a veth, loopback); -ENODEV; -ENOMEM.  Free with
+ * sea__rss_free.
+ */
+int sea__rss_read(const char *ifname, struct sea__rss *out);
+void sea__rss_free(struct sea__rss *r);
+
 /* Closes the queue (the device itself stays if it is persistent, as `ip tuntap add` makes it). */
 void sea__tap_close(struct sea__tap *t);
 /*

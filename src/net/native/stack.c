@@ -290,6 +290,17 @@ static bool many(const struct sea__nstack *s) {
     return s->cfg.nshards > 1;
 }
 
+/*
+ * The shard of the TCP flow whose segments come from src:sport to
+ * dst:dport: the queue the NIC's RSS puts them on, or sea's own hash (the
+ * one the TAP's steering program and veth_steer compute).
+ */
+static unsigned flow_shard(const struct sea__nstack *s, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
+    if (s->cfg.rss)
+        return sea__rss_queue(s->cfg.rss, src, dst, sport, dport) % s->cfg.nshards;
+    return sea__steer_hash(src, dst, sport, dport) % s->cfg.nshards;
+}
+
 static void arp_ask(struct sea__nstack *s, struct resolving *r, sea_time now) {
     if (many(s) && s->cfg.shard != 0) { /* ARP is shard 0's: it asks, and tells every shard the answer */
         s->cfg.peers.arp_needed(s->cfg.peers.ctx, r->ip);
@@ -512,7 +523,7 @@ static bool icmp_error_input(struct sea__nstack *s, const struct sea__ipv4 *ip, 
         return true;
     }
     if (many(s)) { /* the connection's shard: by the hash of its segments coming in */
-        unsigned owner = sea__steer_hash(q.dst, q.src, q.dport, q.sport) % s->cfg.nshards;
+        unsigned owner = flow_shard(s, q.dst, q.src, q.dport, q.sport);
         if (owner != s->cfg.shard) {
             s->stats.forwarded++;
             s->cfg.peers.forward(s->cfg.peers.ctx, owner, data, len, false);
@@ -577,7 +588,7 @@ static void frame_input(struct sea__nstack *s, const uint8_t *data, size_t len, 
     if (ours && ip.proto == SEA__IP_TCP) {
         if (many(s) && ip.payload_len >= 4) {
             /* The flow's shard, by the hash the steering program gives the kernel: rarely another. */
-            unsigned owner = sea__steer_hash(ip.src, ip.dst, be16(ip.payload), be16(ip.payload + 2)) % s->cfg.nshards;
+            unsigned owner = flow_shard(s, ip.src, ip.dst, be16(ip.payload), be16(ip.payload + 2));
             if (owner != s->cfg.shard) {
                 s->stats.forwarded++;
                 s->cfg.peers.forward(s->cfg.peers.ctx, owner, data, len, csum_verified);
@@ -662,7 +673,7 @@ void sea__nstack_arp_resolve(struct sea__nstack *s, uint32_t ip) {
 
 static bool port_lands_here(void *ctx, uint16_t lport, uint32_t raddr, uint16_t rport) {
     struct sea__nstack *s = ctx;
-    return sea__steer_hash(raddr, s->cfg.addr, rport, lport) % s->cfg.nshards == s->cfg.shard;
+    return flow_shard(s, raddr, s->cfg.addr, rport, lport) == s->cfg.shard;
 }
 
 /* ---- UDP ---- */

@@ -75,6 +75,12 @@ struct sea__nstack_config {
      */
     _Atomic uint8_t *udp_owners;
     /*
+     * With several shards on a NIC's queues (AF_XDP): the NIC's RSS, so that
+     * a flow's shard is the queue the NIC puts it on (rss.c); NULL: sea's own
+     * hash decides, as the TAP's steering program and veth_steer apply it.
+     */
+    const struct sea__rss *rss;
+    /*
      * Tests: no device at all.  What the stack sends goes to capture (as it
      * would to the device, meta included), and frames come in only through
      * sea__nstack_frame_in; sea__nstack_run is not for such a stack.

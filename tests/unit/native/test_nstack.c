@@ -343,9 +343,69 @@ static sea_future t_udp_shards(void) {
     return sea_ready();
 }
 
+/*
+ * A NIC's RSS as the steering: a segment's shard is the queue the NIC's
+ * table gives its flow (it arrived on shard 0, the table says 1: forwarded),
+ * and connect picks ports whose answers the table gives the calling shard.
+ */
+static sea_future t_rss_owner(void) {
+    static const uint8_t key[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+                                    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+                                    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+    uint32_t indir[128];
+    for (unsigned k = 0; k < 128; k++)
+        indir[k] = k % 2;
+    struct sea__rss rss = {.key_len = sizeof(key), .indir = indir, .indir_size = 128, .ports = true};
+    memcpy(rss.key, key, sizeof(key));
+    static _Atomic uint8_t owners[65536];
+    struct sent c[2];
+    memset(c, 0, sizeof(c));
+    forwarded_to[0] = forwarded_to[1] = 0;
+    struct sea__tcp_listener *l[2];
+    for (unsigned i = 0; i < 2; i++) {
+        struct sea__nstack_config cfg = {.addr = OUR_IP, .netmask = 0xffffff00u, .capture = capture,
+                                         .capture_ctx = &c[i], .shard = i, .nshards = 2, .udp_owners = owners,
+                                         .rss = &rss,
+                                         .peers = {.forward = fwd, .arp_learned = arp_learned_noop,
+                                                   .arp_needed = arp_needed_noop}};
+        memcpy(cfg.mac, our_mac, 6);
+        char err[200];
+        CHECK_EQ(sea__nstack_open(&shard_stacks[i], &cfg, err, sizeof(err)), 0);
+        sea__nstack_arp_learn(shard_stacks[i], PEER_IP, peer_mac);
+        CHECK_EQ(sea__tcp_listen(sea__nstack_tcp(shard_stacks[i]), 80, 8, listener_event, NULL, &l[i]), 0);
+    }
+    /* tcp_frame's flow is PEER:40001 -> OUR:80: the table's bucket for it names its shard. */
+    if (sea__rss_queue(&rss, PEER_IP, OUR_IP, 40001, 80) == 0)
+        for (unsigned k = 0; k < 128; k++)
+            indir[k] ^= 1; /* (so that the flow is shard 1's, and the forwarding is what is seen) */
+    unsigned owner = sea__rss_queue(&rss, PEER_IP, OUR_IP, 40001, 80);
+    CHECK_EQ(owner, 1);
+    uint8_t f[256];
+    size_t n = tcp_frame(f, sizeof(f), 1000, 0, SEA__TCP_SYN, "");
+    sea__nstack_frame_in(shard_stacks[0], f, n, false); /* arrived on queue 0 */
+    CHECK_EQ(forwarded_to[1], 1);
+    CHECK(c[1].synack_len > 0 && c[0].synack_len == 0); /* answered by the owner */
+    /* connect from each shard: a port the table brings back to it. */
+    for (unsigned i = 0; i < 2; i++) {
+        struct sea__tcb *t;
+        CHECK_EQ(sea__tcp_connect(sea__nstack_tcp(shard_stacks[i]), PEER_IP, 443, listener_event, NULL, &t), 0);
+        uint16_t lport, rport;
+        uint32_t raddr;
+        sea__tcp_endpoints(t, &lport, &raddr, &rport);
+        CHECK_EQ(sea__rss_queue(&rss, PEER_IP, OUR_IP, 443, lport), i);
+        sea__tcp_abort(sea__nstack_tcp(shard_stacks[i]), t);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        sea__tcp_unlisten(sea__nstack_tcp(shard_stacks[i]), l[i]);
+        sea__nstack_close(shard_stacks[i]);
+    }
+    return sea_ready();
+}
+
 static const struct sea_test_case cases[] = {
     SEA_TEST(t_stack),
     SEA_TEST(t_udp_shards),
+    SEA_TEST(t_rss_owner),
 };
 
 int main(int argc, char **argv) {
