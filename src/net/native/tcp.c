@@ -64,6 +64,7 @@
 #define DUPTHRESH 3 /* RFC 6675's */
 #define MAX_RXQ 8   /* retransmissions watched for loss in a recovery */
 #define TS_OPT_LEN 12 /* NOP, NOP, timestamps */
+#define PMTU_RETRY (600 * SEC) /* RFC 1191's ten minutes, as Linux's mtu_expires */
 
 enum state {
     CLOSED,
@@ -137,6 +138,8 @@ struct sea__tcb {
     bool tlp_out;    /* a probe went out and no ACK of new data came since: no other until one does */
     bool fin_queued, persist, in_recovery, keepalive, rtt_timing;
     uint16_t mss; /* payload bytes per segment, options taken off */
+    uint16_t mss_path_free; /* the MSS before a path's MTU lowered it (0: never lowered) */
+    sea_time pmtu_retry;    /* when to try it again (RFC 1191: a path may widen) */
     uint32_t fin_seq;
     struct rpiece *sq, *sq_tail; /* from SND.UNA on: sent and not acknowledged, then not sent yet */
     uint32_t sq_len;
@@ -975,6 +978,11 @@ static size_t seg_max(const struct sea__tcb *c) {
  */
 static void output(struct sea__tcp_engine *t, struct sea__tcb *c) {
     bool sent = false;
+    if (c->mss_path_free && t->now >= c->pmtu_retry) { /* the path's MTU, learned long ago: try the full size again */
+        c->mss = c->mss_path_free;
+        c->mss_path_free = 0;
+        t->stats.pmtu_raised++;
+    }
     bool can_send = c->state == ESTABLISHED || c->state == CLOSE_WAIT || c->state == FIN_WAIT_1 ||
                     c->state == CLOSING || c->state == LAST_ACK;
     while (can_send) {
@@ -1843,7 +1851,10 @@ void sea__tcp_icmp_unreach(struct sea__tcp_engine *t, uint32_t raddr, uint16_t l
             t->stats.icmp_ignored++;
             return;
         }
+        if (!c->mss_path_free)
+            c->mss_path_free = c->mss;
         c->mss = (uint16_t)mss;
+        c->pmtu_retry = now + PMTU_RETRY;
         t->stats.pmtu_lowered++;
         if (c->state != SYN_SENT && c->state != SYN_RECEIVED) {
             c->snd_nxt = c->snd_una;

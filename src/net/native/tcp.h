@@ -109,6 +109,7 @@ struct sea__tcp_stats {
     uint64_t bytes_sent_by_reference; /* payload handed over as buffers (sea__tcp_send_buf), kept, not copied */
     uint64_t segs_scattered; /* segments sent as a header and references to their payload (output_v) */
     uint64_t pmtu_lowered;   /* connections whose segments shrank to a path's MTU (ICMP fragmentation needed) */
+    uint64_t pmtu_raised;    /* ... and grew back to their full size ten minutes later (the path may have widened) */
     uint64_t icmp_refused;   /* connections refused by ICMP port or protocol unreachable while connecting */
     uint64_t icmp_ignored;   /* ICMP errors for no connection, outside the window, or soft */
     uint64_t rto_expired, fast_retransmits, zero_window_probes, keepalive_probes;
@@ -162,7 +163,8 @@ void sea__tcp_input(struct sea__tcp_engine *t, const struct sea__ipv4 *ip, const
  * raddr:rport with sequence number seq, at time now.  Taken only for a
  * sequence number in flight (RFC 5927): fragmentation needed shrinks the
  * connection's segments to the path's MTU and sends what is in flight
- * again (path MTU discovery, RFC 1191); a port or protocol unreachable
+ * again (path MTU discovery, RFC 1191; after ten minutes the full size is
+ * tried again, as the path may have widened); a port or protocol unreachable
  * refuses a connection still in SYN-SENT; anything else is counted and
  * left to the retransmission timer.
  */

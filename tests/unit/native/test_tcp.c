@@ -55,6 +55,7 @@ struct net {
     uint64_t kept;     /* packets whose memory the engine kept a reference to (zero copy) */
     uint64_t gathered; /* segments offered in pieces (output_v) */
     uint64_t too_big;  /* datagrams the router refused (path_mtu), each answered with ICMP */
+    size_t largest;    /* the largest datagram that crossed the wire */
     size_t queued, max_queued;
     /* A deterministic loss: A's new data segments with these indexes (counted from 0) are dropped, once. */
     const unsigned *drop_new;
@@ -121,6 +122,8 @@ static void wire_send(struct net *n, uint32_t src, uint32_t dst, const uint8_t *
     if (h < 0)
         abort();
     memcpy(ip + h, seg, len);
+    if ((size_t)h + len > n->largest && !(n->f.path_mtu && (size_t)h + len > n->f.path_mtu))
+        n->largest = (size_t)h + len;
     if (n->f.path_mtu && (size_t)h + len > n->f.path_mtu) {
         /* The router: fragmentation needed, DF set (RFC 1191), quoting the datagram, back to its sender. */
         n->too_big++;
@@ -794,6 +797,41 @@ static sea_future t_pmtu(void) {
     return sea_ready();
 }
 
+static bool b_has(void *arg) {
+    struct end **e = arg;
+    return e[1]->received == e[0]->to_send;
+}
+
+/*
+ * The path widens: segments shrunk to a 1,280-byte path stay so for ten
+ * minutes, then take the full size again (RFC 1191), which a path still
+ * narrow would refuse again.
+ */
+static sea_future t_pmtu_widens(void) {
+    struct net n;
+    net_init(&n, &(struct faults){.path_mtu = 1280}, 51, NULL, NULL);
+    struct end a, b;
+    CHECK(open_pair(&n, &a, &b));
+    struct end *both[2] = {&a, &b};
+    a.to_send = 1u << 20;
+    CHECK(run_until(&n, b_has, both, &a, &b, 10000000, 600 * SEC));
+    CHECK_EQ(n.a.stats.pmtu_lowered, 1);
+    CHECK(n.largest <= 1280);
+    n.f.path_mtu = 0; /* the narrow link is gone */
+    n.largest = 0;
+    a.to_send += 1u << 20;
+    CHECK(run_until(&n, b_has, both, &a, &b, 10000000, 60 * SEC));
+    CHECK(n.largest <= 1280); /* still the path's size: the ten minutes are not over */
+    drain_time(&n, &a, &b, 600 * SEC);
+    a.to_send += 1u << 20;
+    CHECK(run_until(&n, b_has, both, &a, &b, 10000000, 60 * SEC));
+    CHECK_EQ(n.a.stats.pmtu_raised, 1);
+    CHECK_EQ(n.largest, 1500); /* full-size segments again */
+    CHECK(!b.verify_failed);
+    close_both(&n, &a, &b, 200 * SEC);
+    return sea_ready();
+}
+
 /* B reads nothing: A fills B's window, probes the zero window, and goes on when B reads. */
 static sea_future t_zero_window(void) {
     struct sea__tcp_config small = {.rcvbuf = 65536};
@@ -1431,7 +1469,7 @@ static const struct sea_test_case cases[] = {
     SEA_TEST(t_simultaneous_open_close), SEA_TEST(t_bulk_clean), SEA_TEST(t_bulk_faults),
     SEA_TEST(t_zero_window), SEA_TEST(t_peer_vanishes), SEA_TEST(t_keepalive),
     SEA_TEST(t_rst_storm), SEA_TEST(t_backlog), SEA_TEST(t_close_unread), SEA_TEST(t_fuzz),
-    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_pmtu), SEA_TEST(t_ooo_pieces), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
+    SEA_TEST(t_gigabyte_faults), SEA_TEST(t_offloads), SEA_TEST(t_pmtu), SEA_TEST(t_pmtu_widens), SEA_TEST(t_ooo_pieces), SEA_TEST(t_sack_exact), SEA_TEST(t_no_sack), SEA_TEST(t_sack_blocks), SEA_TEST(t_sack_fuzz),
 };
 
 int main(int argc, char **argv) {
