@@ -132,8 +132,10 @@ struct sea__nudp; /* a bound port */
 
 /*
  * Binds port (0: a free one from 32768..60999); cb(arg) is called when a
- * datagram arrives.  0, -EADDRINUSE, -EOPNOTSUPP off shard 0 of several
- * (datagrams only reach shard 0), -ENOMEM.
+ * datagram arrives.  With several shards the port is this shard's alone
+ * (cfg.udp_owners) and shard 0 passes its datagrams on.  0, -EADDRINUSE
+ * (here or on another shard), -EOPNOTSUPP with several shards and no
+ * udp_owners table, -ENOMEM.
  */
 int sea__nstack_udp_bind(struct sea__nstack *s, uint16_t port, void (*cb)(void *arg), void *arg,
                          struct sea__nudp **out);
