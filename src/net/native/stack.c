@@ -12,11 +12,22 @@
  *
  * Output: TCP hands over a segment with room before it; the IPv4 and
  * Ethernet headers are written there, so a segment is never copied on its
- * way to the device.  The next hop is the destination on our subnet, else
+ * way to the device; to a TAP it may go as its headers and references to
+ * the payload where it lies (tcp_output_v), with the device's checksum and
+ * segmentation offloads (sea__frame_meta).  On AF_XDP a turn's frames go
+ * with one kick.  The next hop is the destination on our subnet, else
  * the gateway.  Without a fresh ARP entry the frame waits in a small queue
  * (ARP_QUEUE_MAX frames, oldest dropped first) while requests go out once a
  * second, three times; then its frames are dropped, and TCP's retransmission
  * tries again later, as it would after any loss.
+ *
+ * Input: TCP and UDP for our address go to their layers (a frame read into
+ * memory TCP may keep: zero copy), ICMP errors about our segments to TCP on
+ * the connection's shard, the rest through l3.c; a datagram that is not
+ * ours or a protocol we do not speak gets an ICMP error (rate-limited).
+ * With several shards a flow's frames belong to one shard (sea's hash or a
+ * NIC's RSS) and UDP ports to the shard that bound them; what arrives
+ * elsewhere is forwarded by message.
  */
 #include "net/native/stack.h"
 

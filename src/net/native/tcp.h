@@ -2,9 +2,12 @@
  * net/native/tcp.h - TCP (RFC 9293) for sea's native stack: the state
  * machine, retransmission (RFC 6298), congestion control (NewReno, RFC 5681
  * and 6582), window scaling and timestamps (RFC 7323), SACK (RFC 2018: blocks
- * sent, and received ones used for loss recovery by RFC 6675), delayed ACKs, zero-window probes, keepalive, a SYN backlog,
- * RFC 5961's defences against blind resets, and random initial sequence
- * numbers (RFC 6528) and ports (RFC 6056).
+ * sent, and received ones used for loss recovery by RFC 6675), tail loss
+ * probes (RFC 8985), delayed ACKs, zero-window probes, keepalive, a SYN
+ * backlog, RFC 5961's defences against blind resets, random initial
+ * sequence numbers (RFC 6528) and ports (RFC 6056), path MTU discovery
+ * (RFC 1191, from ICMP validated as RFC 5927 asks), a device's checksum
+ * and segmentation offloads, and buffers kept by reference both ways.
  *
  * The engine does no I/O and reads no clock: segments come in through
  * sea__tcp_input with the time, go out through the output callback, and
