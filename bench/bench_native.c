@@ -100,6 +100,7 @@
  */
 #include "bench.h"
 #include "bench_proc.h"
+#include "bench_netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,29 +140,7 @@ static volatile sig_atomic_t cleaning;
 static char log_path[64]; /* the servers' stderr (start-up stall warnings...): kept and named after an error */
 static long errors;
 
-/* ---- commands (ip, ethtool), run by fork and exec: also from the signal handler ---- */
-
-/* Runs argv (NULL-terminated), output to /dev/null unless show; its exit status, or -1. */
-static int run(char *const argv[], bool show) {
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        if (!show) {
-            int null = open("/dev/null", O_WRONLY);
-            if (null >= 0) {
-                dup2(null, 1);
-                dup2(null, 2);
-            }
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* ---- the network: clean-up (also from the signal handler) and setup commands (bench_netns.h) ---- */
 
 /* The namespaces deleted (the veth pair goes with them), this process back home first. */
 static void cleanup(void) {
@@ -174,7 +153,7 @@ static void cleanup(void) {
     for (int i = 0; i < 2; i++)
         if (made_ns[i]) {
             char *a[] = {(char *)ip_path, "netns", "del", i ? ns_client : ns_server, NULL};
-            run(a, false);
+            bench_run(a, false);
             made_ns[i] = false;
         }
 }
@@ -187,31 +166,11 @@ static void on_signal(int sig) {
     raise(sig);
 }
 
-/*
- * Runs a setup command (words separated by spaces, at most 23), its output
- * shown unless quiet; false, with its words on stderr, if it fails.
- */
-static bool setup_vcmd(bool quiet, const char *fmt, va_list ap) {
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    char copy[512], *argv[24];
-    snprintf(copy, sizeof(copy), "%s", line);
-    int n = 0;
-    for (char *w = strtok(copy, " "); w && n < 23; w = strtok(NULL, " "))
-        argv[n++] = w;
-    argv[n] = NULL;
-    int rc = run(argv, !quiet);
-    if (rc != 0) {
-        fprintf(stderr, "%s: error: `%s` failed (status %d)\n", prog, line, rc);
-        return false;
-    }
-    return true;
-}
-
+/* A setup command, its output shown (bench_setup_vcmd). */
 static bool setup_cmd(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    bool ok = setup_vcmd(false, fmt, ap);
+    bool ok = bench_setup_vcmd(prog, false, fmt, ap);
     va_end(ap);
     return ok;
 }
@@ -220,16 +179,9 @@ static bool setup_cmd(const char *fmt, ...) {
 static bool setup_cmd_quiet(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    bool ok = setup_vcmd(true, fmt, ap);
+    bool ok = bench_setup_vcmd(prog, true, fmt, ap);
     va_end(ap);
     return ok;
-}
-
-static const char *find_tool(const char *const *paths) {
-    for (int i = 0; paths[i]; i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    return NULL;
 }
 
 /*
@@ -241,7 +193,7 @@ static bool set_rps(const char *ns, const char *ifname, const char *mask) {
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus", mask, ifname);
     char *argv[] = {(char *)ip_path, "netns", "exec", (char *)ns, "sh", "-c", cmd, NULL};
-    if (run(argv, true) == 0)
+    if (bench_run(argv, true) == 0)
         return true;
     fprintf(stderr, "%s: error: cannot set RPS on %s\n", prog, ifname);
     return false;
@@ -271,18 +223,6 @@ static bool make_network(const char *ethtool, bool rps) {
            setup_cmd("%s -n %s link set %s up", ip, ns_client, veth_client) &&
            setup_cmd_quiet("%s netns exec %s %s -K %s tx off", ip, ns_client, ethtool, veth_client) &&
            (!rps || (set_rps(ns_client, veth_client, "1") && set_rps(ns_server, veth_server, "2")));
-}
-
-/* Moves the calling thread into namespace name (/run/netns/NAME); false if it cannot. */
-static bool enter_ns(const char *name) {
-    char path[128];
-    snprintf(path, sizeof(path), "/run/netns/%s", name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = setns(fd, CLONE_NEWNET) == 0;
-    close(fd);
-    return ok;
 }
 
 /* ---- the servers ---- */
@@ -339,7 +279,7 @@ static pid_t start_server(int fig, int mode, int shards) {
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        if (!enter_ns(ns_server)) {
+        if (!bench_enter_ns(ns_server)) {
             fprintf(stderr, "%s: cannot enter namespace %s: %s\n", prog, ns_server, strerror(errno));
             _exit(127);
         }
@@ -961,9 +901,9 @@ int main(int argc, char **argv) {
     static const char *const ips[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip", NULL};
     static const char *const ethtools[] = {"/usr/sbin/ethtool", "/sbin/ethtool", "/usr/bin/ethtool", NULL};
     static const char *const curls[] = {"/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl", NULL};
-    ip_path = find_tool(ips);
-    const char *ethtool = ethtool_path = find_tool(ethtools);
-    curl_path = find_tool(curls);
+    ip_path = bench_find_tool(ips);
+    const char *ethtool = ethtool_path = bench_find_tool(ethtools);
+    curl_path = bench_find_tool(curls);
     if (!ip_path || !ethtool) {
         printf("# bench_native: needs %s (scripts/setup.sh installs it): skipped\n",
                !ip_path ? "ip (iproute2)" : "ethtool");
@@ -1024,7 +964,7 @@ int main(int argc, char **argv) {
     const char *sc = getenv("SEA_BENCH_NATIVE_SYSCALLS");
     if (sc && atoi(sc) > 0) {
         static const char *const perfs[] = {"/usr/bin/perf", "/usr/sbin/perf", "/usr/local/bin/perf", NULL};
-        perf_path = find_tool(perfs);
+        perf_path = bench_find_tool(perfs);
         if (!perf_path)
             printf("# bench_native: SEA_BENCH_NATIVE_SYSCALLS needs perf: not counted\n");
     }
@@ -1044,7 +984,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: cannot make the namespaces and the veth pair\n", prog);
         return 1;
     }
-    if (!enter_ns(ns_client)) {
+    if (!bench_enter_ns(ns_client)) {
         fprintf(stderr, "%s: cannot enter namespace %s: %s\n", prog, ns_client, strerror(errno));
         return 1;
     }

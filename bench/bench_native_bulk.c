@@ -100,6 +100,7 @@
  */
 #include "bench.h"
 #include "bench_proc.h"
+#include "bench_netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -138,29 +139,7 @@ static volatile sig_atomic_t cleaning;
 static char log_path[64];
 static long errors;
 
-/* ---- commands (ip), run by fork and exec: also from the signal handler ---- */
-
-/* Runs argv (NULL-terminated), output to /dev/null unless show; its exit status, or -1. */
-static int run(char *const argv[], bool show) {
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        if (!show) {
-            int null = open("/dev/null", O_WRONLY);
-            if (null >= 0) {
-                dup2(null, 1);
-                dup2(null, 2);
-            }
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* ---- the network: clean-up (also from the signal handler) and setup commands (bench_netns.h) ---- */
 
 /* The servers killed, the TAP and the namespaces deleted (the veth pair goes with them), this process back home first. */
 static void cleanup(void) {
@@ -172,13 +151,13 @@ static void cleanup(void) {
         setns(home_ns, CLONE_NEWNET);
     if (made_tap) {
         char *a[] = {(char *)ip_path, "-n", ns_main, "tuntap", "del", "dev", tap_dev, "mode", "tap", NULL};
-        run(a, false);
+        bench_run(a, false);
         made_tap = false;
     }
     for (int i = 0; i < 2; i++)
         if (made_ns[i]) {
             char *a[] = {(char *)ip_path, "netns", "del", i ? ns_peer : ns_main, NULL};
-            run(a, false);
+            bench_run(a, false);
             made_ns[i] = false;
         }
 }
@@ -191,32 +170,13 @@ static void on_signal(int sig) {
     raise(sig);
 }
 
-/* Runs a setup command (words separated by spaces, at most 23); false, with its words on stderr, if it fails. */
+/* A setup command, its output shown (bench_setup_vcmd). */
 static bool setup_cmd(const char *fmt, ...) {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    bool ok = bench_setup_vcmd(prog, false, fmt, ap);
     va_end(ap);
-    char copy[512], *argv[24];
-    snprintf(copy, sizeof(copy), "%s", line);
-    int n = 0;
-    for (char *w = strtok(copy, " "); w && n < 23; w = strtok(NULL, " "))
-        argv[n++] = w;
-    argv[n] = NULL;
-    int rc = run(argv, true);
-    if (rc != 0) {
-        fprintf(stderr, "%s: error: `%s` failed (status %d)\n", prog, line, rc);
-        return false;
-    }
-    return true;
-}
-
-static const char *find_tool(const char *const *paths) {
-    for (int i = 0; paths[i]; i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    return NULL;
+    return ok;
 }
 
 /* The namespaces, the TAP and the veth pair; false (and said) if they cannot be made. */
@@ -246,18 +206,6 @@ static bool make_network(void) {
            setup_cmd("%s -n %s link set %s up", ip, ns_main, veth_client) &&
            setup_cmd("%s -n %s addr add " VETH_SERVER_ADDR "/24 dev %s", ip, ns_peer, veth_server) &&
            setup_cmd("%s -n %s link set %s up", ip, ns_peer, veth_server);
-}
-
-/* Moves the calling thread into namespace name (/run/netns/NAME); false if it cannot. */
-static bool enter_ns(const char *name) {
-    char path[128];
-    snprintf(path, sizeof(path), "/run/netns/%s", name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = setns(fd, CLONE_NEWNET) == 0;
-    close(fd);
-    return ok;
 }
 
 /* ---- the servers ---- */
@@ -299,7 +247,7 @@ static pid_t start_server(int mode) {
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        if (!enter_ns(ns)) {
+        if (!bench_enter_ns(ns)) {
             fprintf(stderr, "%s: cannot enter namespace %s: %s\n", prog, ns, strerror(errno));
             _exit(127);
         }
@@ -851,7 +799,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     static const char *const ips[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip", NULL};
-    ip_path = find_tool(ips);
+    ip_path = bench_find_tool(ips);
     if (!ip_path) {
         printf("# bench_native_bulk: needs ip (iproute2): skipped\n");
         return 0;
@@ -916,7 +864,7 @@ int main(int argc, char **argv) {
         cleanup();
         return 1;
     }
-    if (!enter_ns(ns_main)) {
+    if (!bench_enter_ns(ns_main)) {
         fprintf(stderr, "%s: cannot enter namespace %s: %s\n", prog, ns_main, strerror(errno));
         cleanup();
         return 1;

@@ -295,6 +295,23 @@ static void arp_needed_noop(void *ctx, uint32_t ip) {
     (void)ctx, (void)ip;
 }
 
+/* Opens the two shards' stacks into shard_stacks, sharing owners (and rss), each knowing the peer's MAC. */
+static void open_shards(struct sent c[2], _Atomic uint8_t *owners, const struct sea__rss *rss) {
+    memset(c, 0, 2 * sizeof(c[0]));
+    forwarded_to[0] = forwarded_to[1] = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        struct sea__nstack_config cfg = {.addr = OUR_IP, .netmask = 0xffffff00u, .capture = capture,
+                                         .capture_ctx = &c[i], .shard = i, .nshards = 2, .udp_owners = owners,
+                                         .rss = rss,
+                                         .peers = {.forward = fwd, .arp_learned = arp_learned_noop,
+                                                   .arp_needed = arp_needed_noop}};
+        memcpy(cfg.mac, our_mac, 6);
+        char err[200];
+        CHECK_EQ(sea__nstack_open(&shard_stacks[i], &cfg, err, sizeof(err)), 0);
+        sea__nstack_arp_learn(shard_stacks[i], PEER_IP, peer_mac);
+    }
+}
+
 /*
  * UDP ports across shards: a port belongs to the shard that bound it (the
  * shared table refuses it to another), shard 0 hands its datagrams over,
@@ -303,17 +320,7 @@ static void arp_needed_noop(void *ctx, uint32_t ip) {
 static sea_future t_udp_shards(void) {
     static _Atomic uint8_t owners[65536];
     struct sent c[2];
-    memset(c, 0, sizeof(c));
-    for (unsigned i = 0; i < 2; i++) {
-        struct sea__nstack_config cfg = {.addr = OUR_IP, .netmask = 0xffffff00u, .capture = capture,
-                                         .capture_ctx = &c[i], .shard = i, .nshards = 2, .udp_owners = owners,
-                                         .peers = {.forward = fwd, .arp_learned = arp_learned_noop,
-                                                   .arp_needed = arp_needed_noop}};
-        memcpy(cfg.mac, our_mac, 6);
-        char err[200];
-        CHECK_EQ(sea__nstack_open(&shard_stacks[i], &cfg, err, sizeof(err)), 0);
-        sea__nstack_arp_learn(shard_stacks[i], PEER_IP, peer_mac);
-    }
+    open_shards(c, owners, NULL);
     struct sea__nudp *p1, *p0;
     CHECK_EQ(sea__nstack_udp_bind(shard_stacks[1], 53, udp_ready, NULL, &p1), 0);
     CHECK_EQ(sea__nstack_udp_bind(shard_stacks[0], 53, udp_ready, NULL, &p0), -EADDRINUSE); /* shard 1's */
@@ -359,21 +366,10 @@ static sea_future t_rss_owner(void) {
     memcpy(rss.key, key, sizeof(key));
     static _Atomic uint8_t owners[65536];
     struct sent c[2];
-    memset(c, 0, sizeof(c));
-    forwarded_to[0] = forwarded_to[1] = 0;
+    open_shards(c, owners, &rss);
     struct sea__tcp_listener *l[2];
-    for (unsigned i = 0; i < 2; i++) {
-        struct sea__nstack_config cfg = {.addr = OUR_IP, .netmask = 0xffffff00u, .capture = capture,
-                                         .capture_ctx = &c[i], .shard = i, .nshards = 2, .udp_owners = owners,
-                                         .rss = &rss,
-                                         .peers = {.forward = fwd, .arp_learned = arp_learned_noop,
-                                                   .arp_needed = arp_needed_noop}};
-        memcpy(cfg.mac, our_mac, 6);
-        char err[200];
-        CHECK_EQ(sea__nstack_open(&shard_stacks[i], &cfg, err, sizeof(err)), 0);
-        sea__nstack_arp_learn(shard_stacks[i], PEER_IP, peer_mac);
+    for (unsigned i = 0; i < 2; i++)
         CHECK_EQ(sea__tcp_listen(sea__nstack_tcp(shard_stacks[i]), 80, 8, listener_event, NULL, &l[i]), 0);
-    }
     /* tcp_frame's flow is PEER:40001 -> OUR:80: the table's bucket for it names its shard. */
     if (sea__rss_queue(&rss, PEER_IP, OUR_IP, 40001, 80) == 0)
         for (unsigned k = 0; k < 128; k++)
