@@ -148,14 +148,7 @@ static void cleanup(void) {
         return;
     cleaning = 1;
     bench_kill_children();
-    if (home_ns >= 0)
-        setns(home_ns, CLONE_NEWNET);
-    for (int i = 0; i < 2; i++)
-        if (made_ns[i]) {
-            char *a[] = {(char *)ip_path, "netns", "del", i ? ns_client : ns_server, NULL};
-            bench_run(a, false);
-            made_ns[i] = false;
-        }
+    bench_netns_delete(ip_path, home_ns, (const char *const[]){ns_server, ns_client}, made_ns, 2);
 }
 
 static void on_signal(int sig) {

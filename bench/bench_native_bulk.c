@@ -134,32 +134,20 @@ static const char *prog = "bench_native_bulk";
 static char ns_main[64], ns_peer[64], tap_dev[16], veth_client[16], veth_server[16];
 static const char *ip_path;
 static int home_ns = -1;
-static bool made_ns[2], made_tap;
+static bool made_ns[2];
 static volatile sig_atomic_t cleaning;
 static char log_path[64];
 static long errors;
 
 /* ---- the network: clean-up (also from the signal handler) and setup commands (bench_netns.h) ---- */
 
-/* The servers killed, the TAP and the namespaces deleted (the veth pair goes with them), this process back home first. */
+/* The servers killed, the namespaces deleted (the TAP and the veth pair go with them). */
 static void cleanup(void) {
     if (cleaning)
         return;
     cleaning = 1;
     bench_kill_children();
-    if (home_ns >= 0)
-        setns(home_ns, CLONE_NEWNET);
-    if (made_tap) {
-        char *a[] = {(char *)ip_path, "-n", ns_main, "tuntap", "del", "dev", tap_dev, "mode", "tap", NULL};
-        bench_run(a, false);
-        made_tap = false;
-    }
-    for (int i = 0; i < 2; i++)
-        if (made_ns[i]) {
-            char *a[] = {(char *)ip_path, "netns", "del", i ? ns_peer : ns_main, NULL};
-            bench_run(a, false);
-            made_ns[i] = false;
-        }
+    bench_netns_delete(ip_path, home_ns, (const char *const[]){ns_main, ns_peer}, made_ns, 2);
 }
 
 static void on_signal(int sig) {
@@ -195,8 +183,7 @@ static bool make_network(void) {
         return false;
     made_ns[1] = true;
     if (!setup_cmd("%s -n %s tuntap add dev %s mode tap", ip, ns_main, tap_dev))
-        return false;
-    made_tap = true;
+        return false; /* (the TAP goes with its namespace) */
     return setup_cmd("%s -n %s link set lo up", ip, ns_main) && setup_cmd("%s -n %s link set lo up", ip, ns_peer) &&
            setup_cmd("%s -n %s addr add " TAP_KERNEL_ADDR "/24 dev %s", ip, ns_main, tap_dev) &&
            setup_cmd("%s -n %s link set %s up", ip, ns_main, tap_dev) &&

@@ -69,6 +69,22 @@ static inline const char *bench_find_tool(const char *const *paths) {
     return NULL;
 }
 
+/*
+ * Deletes each of the n namespaces names[i] that made[i] says exist (their
+ * devices, veth pairs and TAPs, go with them), this process first moved
+ * back to home_ns (>= 0).  Safe from a signal handler: fork, exec, setns.
+ */
+static inline void bench_netns_delete(const char *ip, int home_ns, const char *const names[], bool made[], int n) {
+    if (home_ns >= 0)
+        setns(home_ns, CLONE_NEWNET);
+    for (int i = 0; i < n; i++)
+        if (made[i]) {
+            char *a[] = {(char *)ip, "netns", "del", (char *)names[i], NULL};
+            bench_run(a, false);
+            made[i] = false;
+        }
+}
+
 /* Moves the calling thread into network namespace name (/run/netns/NAME); false if it cannot. */
 static inline bool bench_enter_ns(const char *name) {
     char path[128];

@@ -139,19 +139,10 @@ def main():
     if args.garbage:
         return garbage(args.garbage[0], int(args.garbage[1]), args.garbage[2])
 
-    if os.geteuid() != 0:
-        print('SKIP: needs root (a network namespace and a TAP device)', flush=True)
-        sys.exit(77)
-    if not shutil.which('ip') or not os.path.exists('/dev/net/tun'):
-        print('SKIP: needs the ip command (iproute2) and /dev/net/tun', flush=True)
-        sys.exit(77)
+    ns = testproc.netns_or_skip('sea-test', 'a network namespace and a TAP device', tools=('ip',),
+                                paths=('/dev/net/tun',))
     failures = []
     check = testproc.checker(failures)
-    ns = f'sea-test-{os.getpid()}'
-    r = run(['ip', 'netns', 'add', ns])
-    if r.returncode != 0:
-        print(f'SKIP: cannot make a network namespace: {r.stderr.strip()}', flush=True)
-        sys.exit(77)
     server = None
     try:
         inns = ['ip', 'netns', 'exec', ns]

@@ -26,7 +26,6 @@ The namespace is deleted in a `finally`, whatever happened; every process is sto
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -62,19 +61,9 @@ def main():
     ap.add_argument('--program', required=True)
     args = ap.parse_args()
 
-    if os.geteuid() != 0:
-        print('SKIP: needs root (a network namespace, a veth pair, an XDP program)', flush=True)
-        sys.exit(77)
-    if not shutil.which('ip') or not shutil.which('ping'):
-        print('SKIP: needs the ip command (iproute2) and ping (iputils-ping)', flush=True)
-        sys.exit(77)
+    ns = testproc.netns_or_skip('sea-xdp', 'a network namespace, a veth pair, an XDP program', tools=('ip', 'ping'))
     failures = []
     check = testproc.checker(failures)
-    ns = f'sea-xdp-{os.getpid()}'
-    r = run(['ip', 'netns', 'add', ns])
-    if r.returncode != 0:
-        print(f'SKIP: cannot make a network namespace: {r.stderr.strip()}', flush=True)
-        sys.exit(77)
     server = None
     try:
         inns = ['ip', 'netns', 'exec', ns]

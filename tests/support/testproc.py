@@ -13,6 +13,8 @@ That is its one job.  Used by tests/apps/test_*.py, which put this directory on 
   - read_until: what a process writes to a pipe, read until a condition holds or a deadline passes.
   - free_port, wait_accepting: a port for a server that takes its port on the command line, and a
     bounded wait until it accepts connections on it.
+  - netns_or_skip: the network namespace a native-stack test runs its processes in, or a skip that
+    says what is missing.
 
 Every wait here is bounded by a deadline that is a bound, never a measurement: nothing depends on how
 long something takes, only on whether it happens at all.  Failures go through the test's own `check`
@@ -22,9 +24,11 @@ its own list of failures and its own way of reporting them.
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -50,6 +54,26 @@ def checker(failures, label='FAIL:'):
                 print(label, what, flush=True)
         return cond
     return check
+
+
+def netns_or_skip(prefix, need, tools=(), paths=()):
+    """A network namespace of the test's own, prefix-PID, made once the test has what it needs: root
+    (for `need`, said in the message), the commands `tools` and the files `paths`.  Otherwise it says
+    what is missing and exits 77, which CTest counts as skipped.  The caller deletes the namespace."""
+    if os.geteuid() != 0:
+        print(f'SKIP: needs root ({need})', flush=True)
+        sys.exit(77)
+    missing = [t for t in tools if not shutil.which(t)] + [p for p in paths if not os.path.exists(p)]
+    if missing:
+        print(f'SKIP: needs {", ".join(missing)}', flush=True)
+        sys.exit(77)
+    ns = f'{prefix}-{os.getpid()}'
+    r = subprocess.run(['ip', 'netns', 'add', ns], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        print(f'SKIP: cannot make a network namespace: {r.stderr.strip()}', flush=True)
+        sys.exit(77)
+    return ns
 
 
 def kill_wait(p, timeout=30):
