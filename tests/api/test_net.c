@@ -499,8 +499,24 @@ FIBER_CASE(t_close_cancels_pending_write) {
     sea_future w2 = sea_socket_write(s, "x", 1);
     CHECK_EQ(sea_future_error(&w2), -EBUSY);
     sea_future_detach(w2);
+    /* A buffer's write refused the same way gives its reference back. */
+    sea_buf b;
+    CHECK_EQ(sea_buf_copy(&b, "y", 1), 0);
+    sea_buf mine = sea_buf_share(&b);
+    sea_future w3 = sea_socket_write_buf(s, b);
+    CHECK_EQ(sea_future_error(&w3), -EBUSY);
+    sea_future_detach(w3);
+    CHECK_EQ(sea_buf_refs(&mine), 1);
+    sea_buf none;
+    CHECK_EQ(sea_socket_try_read_buf(s, 0, &none), -EINVAL); /* no room asked for */
+    CHECK(!none.owner);
     /* ...until the socket closes, which cancels it. */
     sea_socket_close(s);
+    sea_future w4 = sea_socket_write_buf(s, sea_buf_share(&mine)); /* (closing, not yet freed: refused) */
+    CHECK_EQ(sea_future_error(&w4), SEA_ECANCELED);
+    sea_future_detach(w4);
+    CHECK_EQ(sea_buf_refs(&mine), 1);
+    sea_buf_release(&mine);
     sea_future r = sea_await(w);
     CHECK_EQ(sea_future_error(&r), SEA_ECANCELED);
     sea_future_detach(r);

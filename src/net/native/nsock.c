@@ -297,16 +297,20 @@ long sea__nsock_try_read_buf(struct sea__nsock *ns, size_t max, sea_buf *out) {
     return r;
 }
 
+/* A write refused: mem's reference is given back. */
+static sea_future write_refused(sea_buf *mem, int err, const char *why) {
+    sea_buf_release(mem);
+    return sea_failed(err, why);
+}
+
 /* A write of len bytes at buf, or of the buffer mem (whose reference it takes), or of a file. */
 static sea_future write_start(struct sea__nsock *ns, const void *buf, size_t len, sea_buf mem, int fd, uint64_t pos) {
-    const char *why = ns->writing ? "a write is already pending on this socket"
-                      : !ns->st   ? "the native network stack has stopped"
-                      : ns->udp   ? "a datagram socket sends with sea_udp_send"
-                                  : NULL;
-    if (why) {
-        sea_buf_release(&mem);
-        return sea_failed(ns->writing ? -EBUSY : !ns->st ? -ECONNRESET : -EDESTADDRREQ, why);
-    }
+    if (ns->writing)
+        return write_refused(&mem, -EBUSY, "a write is already pending on this socket");
+    if (!ns->st)
+        return write_refused(&mem, -ECONNRESET, "the native network stack has stopped");
+    if (ns->udp)
+        return write_refused(&mem, -EDESTADDRREQ, "a datagram socket sends with sea_udp_send");
     ns->wbuf = buf;
     ns->wmem = mem;
     ns->wlen = len;
