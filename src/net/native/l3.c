@@ -138,7 +138,7 @@ static size_t ipv4_input(struct sea__l3 *l3, uint8_t *buf, const struct sea__eth
         return 0;
     }
     /* Never answer for a source that cannot be a host: a reply there would be a reflection. */
-    if (ip.src == 0 || (ip.src >> 28) >= 0xe || !(~ip.src & ~l3->cfg.netmask)) {
+    if (!sea__l3_may_answer(ip.src, l3->cfg.netmask)) {
         l3->stats.drop_not_ours++;
         return 0;
     }

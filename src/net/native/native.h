@@ -208,6 +208,16 @@ struct sea__l3 {
     struct sea__l3_stats stats;
 };
 
+/*
+ * Whether a datagram from src may be answered (an echo reply, an ICMP
+ * error): not when src cannot be one host (0, loopback, multicast or
+ * reserved, a broadcast under netmask), since an answer there would be a
+ * reflection or a storm.
+ */
+static inline bool sea__l3_may_answer(uint32_t src, uint32_t netmask) {
+    return src != 0 && (src >> 24) != 127 && (src >> 28) < 0xe && (~src & ~netmask) != 0;
+}
+
 void sea__l3_init(struct sea__l3 *l3, const struct sea__l3_config *cfg);
 /*
  * Takes one received frame (len bytes in buf, which has room for cap) and

@@ -493,8 +493,7 @@ static struct sea__nudp *udp_find(const struct sea__nstack *s, uint16_t port);
  */
 static void icmp_error_send(struct sea__nstack *s, const struct sea__ipv4 *ip, uint8_t type, uint8_t code) {
     uint32_t src = ip->src;
-    bool bcast = (src & ~s->cfg.netmask) == ~s->cfg.netmask;
-    if (src == 0 || (src >> 24) == 127 || (src >> 28) >= 0xe || bcast ||
+    if (!sea__l3_may_answer(src, s->cfg.netmask) ||
         (ip->proto == SEA__IP_ICMP && ip->payload_len && sea__icmp_is_error(ip->payload[0]))) {
         s->stats.icmp_errors_limited++;
         return;
